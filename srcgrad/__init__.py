@@ -1,0 +1,20 @@
+"""srcgrad: define-by-run autograd whose backward passes are generated, readable Python.
+
+    import srcgrad as torch
+    x = torch.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+    out = (3 * (x - 2) ** 2).mean()
+    out.backward()
+    print(srcgrad.inspect.backward_source(out))
+"""
+from . import autograd, inspect, ops
+from ._dtype import (bool, double, float, float16, float32, float64, get_default_dtype, half, int,
+                     int8, int16, int32, int64, long, set_default_dtype, short, uint8)
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange, as_tensor,
+                       empty, eye, from_numpy, full, full_like, linspace, manual_seed, ones, ones_like,
+                       rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
+from .functional import (abs, cos, exp, log, matmul, mean, norm, relu, sigmoid, sin, sqrt, sum, tanh,
+                         where)
+from .tensor import Tensor
+
+__version__ = "0.1.0"

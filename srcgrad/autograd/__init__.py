@@ -1,0 +1,38 @@
+"""PyTorch's autograd surface: Variable, backward, grad, grad modes.
+
+The graph is recorded eagerly as grad_fn nodes (function.py); backward compiles it into
+generated Python (engine.py).
+"""
+from .function import AccumulateGrad, BackwardNode
+from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .variable import Variable
+
+
+def _seq(x):
+    from ..tensor import Tensor
+    if x is None:
+        return None
+    return [x] if isinstance(x, Tensor) else list(x)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(tensors)/d(leaves) into the leaves' `.grad`."""
+    from .engine import run_backward
+    tensors = _seq(tensors)
+    grads = _seq(grad_tensors) if grad_tensors is not None else [None] * len(tensors)
+    run_backward(tensors, grads, retain_graph, create_graph, inputs=_seq(inputs))
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """d(outputs)/d(inputs) contracted with grad_outputs, returned (not accumulated)."""
+    from .engine import run_backward
+    outputs, inputs = _seq(outputs), _seq(inputs)
+    grads = _seq(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
+    result = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs,
+                          allow_unused=allow_unused, accumulate=False)
+    return tuple(result)
+
+
+__all__ = ["AccumulateGrad", "BackwardNode", "Variable", "backward", "enable_grad", "grad",
+           "is_grad_enabled", "no_grad", "set_grad_enabled"]

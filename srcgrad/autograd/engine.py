@@ -1,0 +1,495 @@
+"""backward(): from recorded grad_fn nodes to one compiled Python function, and back.
+
+1. Walk the recorded nodes from the roots (post-order, deterministic) and number every
+   value. The walk also yields a structural key: ops, attrs, shapes, dtypes, wiring,
+   which leaves want gradients, where hooks sit. Data is never part of the key.
+2. On a cache miss, rebuild the run as an IR graph, fuse its elementwise regions,
+   differentiate it (ir/autodiff.py), fuse and simplify the backward, and generate one
+   Python function for it. Compiling never depends on the data, so the function is
+   cached under the key: a training loop compiles once.
+3. Call the function with the saved arrays it needs (checking their version counters,
+   so an in-place change after recording is an error, never a stale gradient), and
+   accumulate the results into `.grad`.
+"""
+import numpy as np
+
+from .. import ops as _ops
+from ..codegen.emit import generate
+from ..codegen.loader import load_function
+from ..ir.autodiff import backward as build_backward
+from ..ir.fusion import fuse
+from ..ir.graph import Graph
+from ..utils.locations import format_loc_range
+from .function import CONST, LEAF, NODE
+from .mode import no_grad
+
+_FREED_MSG = ("Trying to backward through the graph a second time (or directly access saved tensors "
+              "after they have already been freed). Saved intermediate values of the graph are freed "
+              "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+              "backward through the graph a second time or if you need to access saved tensors after "
+              "calling backward.")
+
+CACHE_SIZE = 256
+_cache = {}
+
+
+def clear_cache():
+    _cache.clear()
+
+
+# ---------------------------------------------------------------------------------------
+# 1. the walk
+# ---------------------------------------------------------------------------------------
+class Walk:
+    """The recorded graph reachable from some roots, numbered canonically."""
+
+    def __init__(self, roots):
+        self.fns = []          # post-order
+        self.values = []       # canonical index -> ('leaf', tensor) | ('const', fn, i) | ('out', fn, k)
+        self.index = {}        # identity -> canonical index
+        self.node_refs = []    # per fn: tuple of canonical indices (or literals) of its inputs
+        seen = set()
+        for r in roots:
+            if r.grad_fn is not None:
+                self._visit(r.grad_fn, seen)
+            else:
+                self._value(("l", id(r)), ("leaf", r))
+
+    def _value(self, ident, desc):
+        i = self.index.get(ident)
+        if i is None:
+            i = self.index[ident] = len(self.values)
+            self.values.append(desc)
+        return i
+
+    def _visit(self, root, seen):
+        stack = [(root, False)]
+        while stack:
+            fn, expanded = stack.pop()
+            if expanded:
+                self._number(fn)
+                continue
+            if id(fn) in seen:
+                continue
+            seen.add(id(fn))
+            stack.append((fn, True))
+            children = [e[1][0] for e in fn.edges if isinstance(e, tuple) and e[0] == NODE]
+            for c in reversed(children):
+                if id(c) not in seen:
+                    stack.append((c, False))
+
+    def _number(self, fn):
+        refs = []
+        for i, e in enumerate(fn.edges):
+            if not isinstance(e, tuple):
+                refs.append(("lit", e))
+                continue
+            kind, ref = e
+            if kind == NODE:
+                refs.append(self.index[("o", id(ref[0]), ref[1])])
+            elif kind == LEAF:
+                refs.append(self._value(("l", id(ref)), ("leaf", ref)))
+            else:
+                arr = fn.saved[i][0] if fn.saved is not None else None
+                refs.append(self._value(("c", id(fn), i) if arr is None else ("c", id(arr)), ("const", fn, i)))
+        self.node_refs.append(tuple(refs))
+        self.fns.append(fn)
+        for k in range(len(fn.outs)):
+            self._value(("o", id(fn), k), ("out", fn, k))
+
+    def value_of(self, t):
+        """Canonical index of a tensor's value (None if it is not in this graph)."""
+        if t.grad_fn is not None:
+            return self.index.get(("o", id(t.grad_fn), t._output_nr))
+        return self.index.get(("l", id(t)))
+
+    def aval(self, i):
+        d = self.values[i]
+        if d[0] == "leaf":
+            return d[1]._data.shape, d[1]._data.dtype
+        if d[0] == "const":
+            _, fn, j = d
+            a = fn.saved[j][0] if fn.saved is not None else None
+            return (a.shape, a.dtype) if a is not None else (None, None)
+        _, fn, k = d
+        a = fn.outs[k][0]
+        return a.shape, a.dtype
+
+    def array(self, i):
+        """(array, version counter, recorded version) of value i; raises if freed."""
+        d = self.values[i]
+        if d[0] == "leaf":
+            t = d[1]
+            # a leaf's array as its first consumer saw it
+            for fn, refs in zip(self.fns, self.node_refs):
+                for j, r in enumerate(refs):
+                    if r == i:
+                        if fn.saved is None:
+                            raise RuntimeError(_FREED_MSG)
+                        return fn.saved[j]
+            return t._data, t._version, t._version.v
+        if d[0] == "const":
+            _, fn, j = d
+            if fn.saved is None:
+                raise RuntimeError(_FREED_MSG)
+            return fn.saved[j]
+        _, fn, k = d
+        if fn.saved is None:
+            raise RuntimeError(_FREED_MSG)
+        return fn.outs[k]
+
+
+def _hooks_of(walk, i):
+    d = walk.values[i]
+    if d[0] == "leaf":
+        return d[1]._hooks
+    if d[0] == "out":
+        _, fn, k = d
+        return fn.pre_hooks.get(k) if fn.pre_hooks else None
+    return None
+
+
+def structural_key(walk, root_ids, wrt_ids, observe_ids, hooked):
+    parts = []
+    for i, d in enumerate(walk.values):
+        if d[0] != "out":
+            shape, dtype = walk.aval(i)
+            parts.append((d[0], shape, dtype.str if dtype is not None else None))
+    for fn, refs in zip(walk.fns, walk.node_refs):
+        parts.append((fn.key(), refs))
+    return (tuple(parts), tuple(root_ids), tuple(wrt_ids), tuple(observe_ids), tuple(hooked))
+
+
+# ---------------------------------------------------------------------------------------
+# 2. compiling
+# ---------------------------------------------------------------------------------------
+class Compiled:
+    """A compiled backward: the function, its source and graphs, and how to call it."""
+
+    def __init__(self, fn, source, forward, graph, params, n_wrt):
+        self.fn = fn
+        self.source = source
+        self.forward = forward    # the recorded run as IR (before fusion)
+        self.graph = graph        # the backward as IR (fused), as the function computes it
+        self.params = params      # per argument: ("ct", root position) or ("v", canonical index)
+        self.n_wrt = n_wrt
+
+
+def record_graph(walk, names=None):
+    """The recorded run as an IR graph; returns (graph, canonical index -> Value)."""
+    g = Graph("forward")
+    vals = {}
+    names = names or {}
+    for fn, refs in zip(walk.fns, walk.node_refs):
+        ins = []
+        for r in refs:
+            if isinstance(r, tuple):      # ("lit", python scalar)
+                ins.append(r[1])
+            elif r in vals:
+                ins.append(vals[r])
+            else:                         # a leaf or constant, first seen here
+                shape, dtype = walk.aval(r)
+                v = vals[r] = g.add_input(shape, dtype, names.get(r))
+                ins.append(v)
+        outs = g.emit(fn.op, ins, loc=fn.loc, **fn.attrs)
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        for k, o in enumerate(outs):
+            i = walk.index[("o", id(fn), k)]
+            shape, dtype = walk.aval(i)
+            if o.shape != tuple(shape) or o.dtype != dtype:
+                raise RuntimeError(
+                    f"internal error: the shape rule of {fn.op.name!r} gives {o.shape} {o.dtype}, "
+                    f"numpy gave {tuple(shape)} {dtype} ({format_loc_range(fn.loc)})")
+            o.name = names.get(i)
+            vals[i] = o
+    for i, d in enumerate(walk.values):  # a root that is a bare leaf
+        if i not in vals:
+            shape, dtype = walk.aval(i)
+            vals[i] = g.add_input(shape, dtype, names.get(i))
+    return g, vals
+
+
+def compile_backward(walk, roots, wrt, observe, hooked, names, label):
+    forward, vals = record_graph(walk, names)
+    forward.outputs = [vals[i] for i in roots]
+    forward_text = str(forward)
+    g = forward
+    fuse(g, keep_costly=True)
+    n_fwd = len(g.nodes)
+    cts = []
+    for i in roots:
+        v = vals[i]
+        cts.append(g.add_input(v.shape, v.dtype, "grad_" + (v.name or "out")))
+    hooks = {vals[i].id: slot for slot, i in enumerate(hooked)}
+    wrt_grads, obs_grads, all_grads = build_backward(g, [vals[i] for i in roots], cts,
+                                                     [vals[i] for i in wrt], hooks,
+                                                     [vals[i] for i in observe])
+    outputs = list(wrt_grads) + list(obs_grads)
+    # name gradients after the values they belong to
+    by_id = {v.id: v for v in vals.values()}
+    for vid, gv in all_grads.items():
+        v = by_id.get(vid)
+        if v is not None and v.name and gv.name is None and gv.node is not None and gv.node in g.nodes[n_fwd:]:
+            gv.name = "grad_" + v.name
+    # the backward alone: forward values it reads become parameters
+    bwd = Graph("backward")
+    bwd._ids = g._ids
+    bwd.nodes = g.nodes[n_fwd:]
+    bwd.outputs = outputs
+    fwd_ids = {}
+    for i, v in vals.items():
+        fwd_ids[v.id] = i
+    for n in g.nodes[:n_fwd]:
+        for o in n.outputs:
+            if o.id not in fwd_ids:
+                fwd_ids[o.id] = None  # fused-away intermediate: never read by the backward
+    fuse(bwd)
+    from ..ir.passes import live_nodes
+    bwd.nodes = live_nodes(bwd.nodes, outputs, available=set(fwd_ids) | {c.id for c in cts})
+    used = set()
+    for n in bwd.nodes:
+        used.update(x.id for x in n.inputs if hasattr(x, "id"))
+    used.update(v.id for v in outputs if v is not None)
+    params = [("ct", k) for k in range(len(cts))]
+    bwd.inputs = list(cts)
+    for i in sorted(vals):
+        v = vals[i]
+        if v.id in used:
+            params.append(("v", i))
+            bwd.inputs.append(v)
+    header = [f"backward of {label}, compiled by srcgrad from {len(walk.fns)} recorded ops"]
+    source, _ = generate(bwd, "backward", bwd.inputs, outputs, header=header,
+                         extra_params=("hooks",) if hooked else ())
+    fn = load_function(source, "backward", "backward")
+    return Compiled(fn, source, forward_text, bwd, params, len(wrt))
+
+
+# ---------------------------------------------------------------------------------------
+# 3. running
+# ---------------------------------------------------------------------------------------
+def _user_names(walk):
+    """Names of the user's variables (locals first, then globals) for values of the walk."""
+    from ..tensor import Tensor
+    from ..utils.locations import user_frame
+    f = user_frame(1)
+    names = {}
+    if f is None:
+        return names
+    for scope in (f.f_locals, f.f_globals):
+        for name, obj in list(scope.items()):
+            if isinstance(obj, Tensor) and not name.startswith("_"):
+                i = walk.value_of(obj)
+                if i is not None and i not in names and name not in names.values():
+                    names[i] = name
+    return names
+
+
+def _root_error(t, k):
+    if t._volatile:
+        return RuntimeError(
+            f"element {k} of the tensors to differentiate was computed from a volatile input "
+            f"(Variable(..., volatile=True)), so no graph was recorded for it, as under no_grad(). "
+            f"Drop volatile=True on the inputs you need gradients through.")
+    return RuntimeError(f"element {k} of tensors does not require grad and does not have a grad_fn")
+
+
+def _root_grad(t, g, k):
+    from ..tensor import Tensor
+    if g is None:
+        if t._data.size != 1:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs")
+        return np.ones(t._data.shape, t._data.dtype)
+    arr = g._data if isinstance(g, Tensor) else np.asarray(g)
+    if arr.shape != t._data.shape:
+        try:
+            if np.broadcast_shapes(arr.shape, t._data.shape) != arr.shape:
+                raise ValueError
+            arr = _ops.get("sum_to").impl(arr, t._data.shape)
+        except ValueError:
+            raise RuntimeError(f"Mismatch in shape: grad_output[{k}] has a shape of {arr.shape} and "
+                               f"output[{k}] has a shape of {t._data.shape}.") from None
+    if arr.dtype != t._data.dtype:
+        arr = arr.astype(t._data.dtype)
+    return arr
+
+
+def _check_version(walk, i, entry):
+    arr, counter, version = entry
+    if counter.v != version:
+        d = walk.values[i]
+        what = "a leaf" if d[0] == "leaf" else (
+            f"output {d[2]} of {type(d[1]).__name__}" if d[0] == "out" else f"an input of {type(d[1]).__name__}")
+        loc = format_loc_range(d[1].loc) if d[0] != "leaf" else ""
+        raise RuntimeError(
+            f"one of the variables needed for gradient computation has been modified by an inplace "
+            f"operation: [{arr.dtype.name} {list(arr.shape)}], which is {what}"
+            + (f" (recorded at {loc})" if loc else "")
+            + f", is at version {counter.v}; expected version {version} instead.")
+    return arr
+
+
+def _hook_caller(hooks, dtype):
+    from ..tensor import Tensor
+
+    def call(arr):
+        t = Tensor._make(arr)
+        for h in list(hooks.values()):
+            r = h(t)
+            if r is not None:
+                t = r if isinstance(r, Tensor) else Tensor._make(np.asarray(r))
+        out = t._data
+        return out if out.dtype == dtype else out.astype(dtype)
+    return call
+
+
+def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, inputs=None,
+                 allow_unused=False, accumulate=True):
+    """The engine behind Tensor.backward, autograd.backward and autograd.grad."""
+    from ..tensor import Tensor
+    if retain_graph is None:
+        retain_graph = create_graph
+    for k, t in enumerate(roots):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"can only differentiate tensors, got {type(t).__name__}")
+        if not t._requires_grad:
+            raise _root_error(t, k)
+    if len(grad_roots) != len(roots):
+        raise RuntimeError(f"got {len(grad_roots)} gradients for {len(roots)} tensors")
+    walk = Walk(roots)
+    root_ids = [walk.value_of(t) for t in roots]
+    if inputs is not None:
+        wrt = [walk.value_of(t) if isinstance(t, Tensor) else None for t in inputs]
+        for t, i in zip(inputs, wrt):
+            if not isinstance(t, Tensor) or not t._requires_grad:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+            if i is None and not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used in "
+                                   "the graph. Set allow_unused=True if this is the desired behavior.")
+    else:
+        wrt = [i for i, d in enumerate(walk.values) if d[0] == "leaf"]
+    used_wrt = [i for i in wrt if i is not None]
+    observe = []
+    if accumulate:
+        for fn in walk.fns:
+            if fn.retains:
+                for k, ref in sorted(fn.retains.items()):
+                    if ref() is not None:
+                        observe.append(walk.index[("o", id(fn), k)])
+    hooked = [i for i in range(len(walk.values)) if _hooks_of(walk, i)]
+    key = structural_key(walk, root_ids, used_wrt, observe, hooked)
+    compiled = _cache.get(key)
+    if compiled is None:
+        names = _user_names(walk)
+        label = ", ".join(f"`{names[i]}`" if i in names else "the output" for i in root_ids)
+        compiled = compile_backward(walk, root_ids, used_wrt, observe, hooked, names, label)
+        if len(_cache) >= CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = compiled
+    _last[0] = compiled
+
+    ct_arrays = [_root_grad(t, g, k) for k, (t, g) in enumerate(zip(roots, grad_roots))]
+    hook_fns = [_hook_caller(_hooks_of(walk, i), walk.aval(i)[1]) for i in hooked]
+    if create_graph:
+        outs = _interpret(compiled, walk, roots, grad_roots, ct_arrays, hooked)
+    else:
+        args = []
+        for kind, i in compiled.params:
+            if kind == "ct":
+                args.append(ct_arrays[i])
+            else:
+                args.append(_check_version(walk, i, walk.array(i)))
+        if hooked:
+            args.append(tuple(hook_fns))
+        with np.errstate(all="ignore"):
+            outs = compiled.fn(*args)
+        arg_ids = {id(a) for a in args}
+        outs = [None if o is None else Tensor._make(_owned(o, arg_ids)) for o in outs]
+    if not retain_graph:
+        for fn in walk.fns:
+            fn.saved = None
+
+    wrt_out = dict(zip(used_wrt, outs[:compiled.n_wrt]))
+    if not accumulate:
+        return [wrt_out.get(i) if i is not None else None for i in wrt]
+    for i in used_wrt:
+        g = wrt_out[i]
+        if g is not None:
+            _accumulate_into(walk.values[i][1], g)
+    for i, g in zip(observe, outs[compiled.n_wrt:]):
+        _, fn, k = walk.values[i]
+        t = fn.retains[k]()
+        if t is not None and g is not None:
+            _accumulate_into(t, g)
+    return None
+
+
+_last = [None]
+
+
+def last_compiled():
+    """The Compiled object used by the most recent backward (for srcgrad.inspect)."""
+    return _last[0]
+
+
+def _owned(arr, arg_ids):
+    """A gradient the user may keep and modify: never a view of, or alias to, an input."""
+    if id(arr) in arg_ids or arr.base is not None or not arr.flags.writeable:
+        return np.array(arr, copy=True)
+    return arr
+
+
+def _accumulate_into(t, g):
+    from ..tensor import Tensor
+    if t.grad is None:
+        t.grad = g
+    elif g._requires_grad or t.grad._requires_grad:
+        t.grad = t.grad + g
+    else:
+        np.add(t.grad._data, g._data, out=t.grad._data, casting="unsafe")
+        t.grad._version.v += 1
+
+
+def _interpret(compiled, walk, roots, grad_roots, ct_arrays, hooked):
+    """create_graph=True: run the backward graph op by op on tensors, so that it is
+    recorded too and can be differentiated again."""
+    from ..tensor import Tensor
+    from .recording import apply
+    env = {}
+    bwd = compiled.graph
+    for v, (kind, i) in zip(bwd.inputs, compiled.params):
+        if kind == "ct":
+            g = grad_roots[i]
+            env[v.id] = g if isinstance(g, Tensor) else Tensor._make(ct_arrays[i])
+        else:
+            env[v.id] = _as_tensor(walk, i)
+    hook_calls = {slot: _hooks_of(walk, i) for slot, i in enumerate(hooked)}
+    for n in bwd.nodes:
+        ins = [env[x.id] if hasattr(x, "id") else x for x in n.inputs]
+        if n.op.name == "hook":
+            t = ins[0]
+            for h in list(hook_calls[n.attrs["slot"]].values()):
+                r = h(t)
+                if r is not None:
+                    t = r
+            outs = (t,)
+        else:
+            outs = apply(n.op, ins, n.attrs)
+            outs = outs if isinstance(outs, tuple) else (outs,)
+        for o, t in zip(n.outputs, outs):
+            env[o.id] = t
+    return [None if v is None else env[v.id] for v in bwd.outputs]
+
+
+def _as_tensor(walk, i):
+    """The recorded value i as a tensor connected to the recorded graph."""
+    from ..tensor import Tensor
+    d = walk.values[i]
+    if d[0] == "leaf":
+        return d[1]
+    arr = _check_version(walk, i, walk.array(i))
+    if d[0] == "const":
+        return arr
+    _, fn, k = d
+    t = Tensor._make(arr, True)
+    t.grad_fn, t._output_nr, t._version = fn, k, fn.outs[k][1]
+    return t

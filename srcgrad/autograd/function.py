@@ -1,0 +1,100 @@
+"""The graph an eager run records: `grad_fn` nodes, in PyTorch's shape.
+
+Each op applied to tensors that require grad creates one `BackwardNode` (its
+`grad_fn`), named like PyTorch's (`SubBackward0`) and linked to its inputs' nodes
+through `next_functions`; leaves are reached through `AccumulateGrad` nodes. A node
+holds no Python closure for its derivative: `backward()` turns the recorded nodes into
+IR and compiles the derivative from the op table (see engine.py).
+"""
+import weakref
+
+import numpy as np
+
+from ..ops import attrs_key
+
+# edge kinds: how an op's input was obtained
+NODE, LEAF, CONST = 0, 1, 2
+
+
+class Version:
+    """A version counter shared by a tensor and the views/aliases of its storage."""
+    __slots__ = ("v",)
+
+    def __init__(self):
+        self.v = 0
+
+
+class BackwardNode:
+    """The record of one op application. Subclassed per op to carry PyTorch's name."""
+    __slots__ = ("op", "attrs", "edges", "saved", "outs", "loc", "pre_hooks", "retains", "_key",
+                 "__weakref__")
+
+    def __init__(self, op, attrs, edges, saved, outs, loc):
+        self.op = op
+        self.attrs = attrs
+        self.edges = edges    # per input: a literal, or (kind, ref)
+        self.saved = saved    # per input: (array, version counter, version) or None; None once freed
+        self.outs = outs      # per output: (array, version counter, version)
+        self.loc = loc
+        self.pre_hooks = None  # {output index: [hooks]} registered on non-leaf tensors
+        self.retains = None    # {output index: weakref to tensor} for retain_grad()
+        self._key = None
+
+    def name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+    @property
+    def next_functions(self):
+        out = []
+        for e in self.edges:
+            if isinstance(e, tuple):
+                kind, ref = e
+                if kind == NODE:
+                    out.append(ref)
+                elif kind == LEAF:
+                    out.append((ref._accumulator(), 0))
+                else:
+                    out.append((None, 0))
+            else:
+                out.append((None, 0))
+        return tuple(out)
+
+    def key(self):
+        """The structural part of a cache key contributed by this node."""
+        k = self._key
+        if k is None:
+            avals = tuple((a.shape, a.dtype.str) for a, _, _ in self.outs)
+            lits = tuple((type(e).__name__, e) for e in self.edges if not isinstance(e, tuple))
+            k = self._key = (self.op.name, attrs_key(self.attrs), avals, lits)
+        return k
+
+
+_CLASSES = {}
+
+
+def node_class(op):
+    cls = _CLASSES.get(op.name)
+    if cls is None:
+        cls = _CLASSES[op.name] = type(op.torch_name, (BackwardNode,), {"__slots__": ()})
+    return cls
+
+
+class AccumulateGrad:
+    """Where a leaf's gradient ends up: `next_functions` of its consumers point here."""
+    __slots__ = ("variable", "__weakref__")
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "AccumulateGrad"
+
+    @property
+    def next_functions(self):
+        return ()
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {hex(id(self))}>"

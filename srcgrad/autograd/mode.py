@@ -1,0 +1,66 @@
+"""Grad modes: no_grad, enable_grad, set_grad_enabled (context managers and decorators)."""
+import functools
+import threading
+
+_state = threading.local()
+
+
+def is_grad_enabled():
+    return getattr(_state, "enabled", True)
+
+
+def _set(flag):
+    _state.enabled = bool(flag)
+
+
+class _Scope:
+    """Sets the grad mode inside a `with` block (or a decorated function)."""
+
+    def __init__(self, flag):
+        self.flag = bool(flag)
+
+    def __enter__(self):
+        self._prev = is_grad_enabled()
+        _set(self.flag)
+        return self
+
+    def __exit__(self, *exc):
+        _set(self._prev)
+        return False
+
+    def __call__(self, fn):
+        flag = self.flag
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with _Scope(flag):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_Scope):
+    """Operations inside record no graph; their results do not require grad."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(_Scope):
+    def __init__(self):
+        super().__init__(True)
+
+
+class set_grad_enabled(_Scope):
+    """Like PyTorch: takes effect when called; `with` / decorator use restores afterwards."""
+
+    def __init__(self, mode):
+        super().__init__(mode)
+        self._prev = is_grad_enabled()
+        _set(self.flag)
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, fn):
+        _set(self._prev)  # used as a decorator: only the decorated calls change mode
+        return super().__call__(fn)

@@ -1,0 +1,103 @@
+"""Applying an op eagerly, and recording it when a gradient will be needed.
+
+`apply()` is the single entry point through which every tensor operation runs: it
+computes the numpy forward from the op table and, when grad mode is on and an input
+requires grad, records a `BackwardNode` holding references (never copies) to the
+arrays involved, with their version counters.
+"""
+import numpy as np
+
+from ..ops import ShapeError
+from ..utils.locations import describe_loc, user_loc
+from .function import CONST, LEAF, NODE, Version, node_class
+from .mode import is_grad_enabled
+
+
+class OpError(RuntimeError):
+    """An op was given inputs it cannot take. Also a ValueError, like numpy's errors."""
+
+
+class ShapeMismatch(OpError, ValueError):
+    pass
+
+
+def apply(op, inputs, attrs, out=None):
+    """Run `op` on `inputs` (tensors, arrays, Python scalars). Returns tensor(s).
+
+    `out`: a tensor to write the result into (in-place ops); it takes over the history."""
+    from ..tensor import Tensor
+    arrays = []
+    needs_grad = False
+    volatile = False
+    for x in inputs:
+        if isinstance(x, Tensor):
+            arrays.append(x._data)
+            needs_grad = needs_grad or x._requires_grad
+            volatile = volatile or x._volatile
+        else:
+            arrays.append(x)
+    try:
+        result = op.impl(*arrays, **attrs)
+    except (ValueError, IndexError, TypeError, ShapeError, np.linalg.LinAlgError) as e:
+        raise _op_error(op, inputs, attrs, e) from None
+    record = needs_grad and not volatile and op.differentiable and is_grad_enabled()
+    results = result if isinstance(result, tuple) else (result,)
+    outs = []
+    for k, r in enumerate(results):
+        if not isinstance(r, np.ndarray):
+            r = np.asarray(r)
+        if out is not None:
+            np.copyto(out._data, r, casting="same_kind")
+            out._version.v += 1
+            t = out
+        else:
+            t = Tensor._make(r, record)
+            if op.kind in ("shape", "index") and r.base is not None and isinstance(inputs[0], Tensor):
+                t._version = inputs[0]._version  # a view: writes through it are writes to the base
+        t._volatile = volatile
+        outs.append(t)
+    if record:
+        _record(op, attrs, inputs, outs)
+    elif out is not None:
+        out.grad_fn = None
+    return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def _record(op, attrs, inputs, outs):
+    from ..tensor import Tensor
+    edges, saved = [], []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            if x._requires_grad:
+                edges.append((NODE, (x.grad_fn, x._output_nr)) if x.grad_fn is not None else (LEAF, x))
+            else:
+                edges.append((CONST, None))
+            saved.append((x._data, x._version, x._version.v))
+        elif isinstance(x, np.ndarray):
+            edges.append((CONST, None))
+            saved.append((x, Version(), 0))
+        else:
+            edges.append(x)
+            saved.append(None)
+    fn = node_class(op)(op, attrs, tuple(edges), tuple(saved),
+                        tuple((t._data, t._version, t._version.v) for t in outs), user_loc(3))
+    for k, t in enumerate(outs):
+        t._requires_grad = True
+        t.grad_fn = fn
+        t._output_nr = k
+
+
+def _op_error(op, inputs, attrs, cause):
+    shapes = []
+    for x in inputs:
+        s = getattr(x, "shape", None)
+        shapes.append(str(tuple(s)) if s is not None else repr(x))
+    where = describe_loc(user_loc(4))
+    msg = f"{op.name}: {cause}" if str(cause) else f"{op.name} failed"
+    detail = f" (input shapes: {', '.join(shapes)})"
+    if "shape" not in str(cause):
+        msg += detail
+    if where:
+        msg += f"\n  {where}"
+    cls = ShapeMismatch if isinstance(cause, (ValueError, ShapeError)) else OpError
+    return cls(msg)

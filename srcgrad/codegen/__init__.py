@@ -1,0 +1,1 @@
+"""Code generation: IR → Python ast → source (through astor) → code object."""

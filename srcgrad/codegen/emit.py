@@ -1,0 +1,121 @@
+"""IR graph → the source text of one Python function.
+
+One assignment per value, named after the user's variable where it is known (`h`,
+`grad_h`) and `t0, t1, ...` otherwise; each line ends with a comment naming the user's
+line it comes from. Cheap views used once (`W.T`, `g.reshape(...)`) are written inline
+where they are used. The text depends only on the graph, so equal graphs give equal
+source.
+"""
+import builtins
+import keyword
+import re
+
+from ..ir.graph import Value
+from ..ir.passes import live_nodes
+from ..utils.locations import format_loc_range
+from . import astbuild as A
+from .kernels import kernel_statements
+from .source import expr_source, statement_lines
+
+_INLINE_OPS = {"transpose", "reshape", "getitem", "lt", "le", "gt", "ge", "eq", "ne"}
+_RESERVED = {"np", "hooks"} | set(dir(builtins)) | set(keyword.kwlist)
+
+
+class Namer:
+    def __init__(self):
+        self.taken = set(_RESERVED)
+        self.names = {}
+        self.temps = 0
+
+    def fresh(self, base):
+        base = re.sub(r"\W", "_", base) or "v"
+        if base[0].isdigit():
+            base = "v" + base
+        name, k = base, 1
+        while name in self.taken:
+            k += 1
+            name = f"{base}_{k}"
+        self.taken.add(name)
+        return name
+
+    def temp(self):
+        while True:
+            name = f"t{self.temps}"
+            self.temps += 1
+            if name not in self.taken:
+                self.taken.add(name)
+                return name
+
+    def of(self, v):
+        n = self.names.get(v.id)
+        if n is None:
+            n = self.names[v.id] = self.fresh(v.name) if v.name else self.temp()
+        return n
+
+
+def generate(graph, fn_name, params, outputs, header=(), extra_params=()):
+    """Source of `def fn_name(*params, *extra_params)` returning a tuple of `outputs`.
+
+    params: Values given as arguments. outputs: Values (or None) to return."""
+    namer = Namer()
+    for p in params:
+        namer.of(p)
+    nodes = live_nodes(graph.nodes, outputs, available={p.id for p in params})
+    missing = _missing_inputs(nodes, params, outputs)
+    if missing:
+        raise RuntimeError(f"internal error: generated code would read undefined values {missing}")
+
+    uses = {}
+    for n in nodes:
+        for x in n.inputs:
+            if isinstance(x, Value):
+                uses[x.id] = uses.get(x.id, 0) + (100 if n.op.name == "ew" else 1)
+    out_ids = {v.id for v in outputs if isinstance(v, Value)}
+    inlined = {}
+
+    def arg(x):
+        if not isinstance(x, Value):
+            return A.literal(x)
+        if x.id in inlined:
+            return inlined[x.id]
+        return A.name(namer.of(x))
+
+    body = []
+    for n in nodes:
+        comment = format_loc_range(n.loc)
+        if n.op.name == "ew":
+            arg_names = [namer.of(x) for x in n.inputs]
+            stmts = kernel_statements(n.attrs["exprs"], n.attrs["avals"], arg_names,
+                                      [(x.shape, x.dtype) for x in n.inputs],
+                                      [namer.of(o) for o in n.outputs], namer.temp)
+        elif n.op.statement:
+            stmts = n.op.emit([arg(x) for x in n.inputs], n.attrs, n, namer.of(n.out))
+        else:
+            expr = n.op.emit([arg(x) for x in n.inputs], n.attrs, n)
+            o = n.out
+            if n.op.name in _INLINE_OPS and uses.get(o.id, 0) == 1 and o.id not in out_ids:
+                inlined[o.id] = expr
+                continue
+            stmts = [A.assign(namer.of(o), expr)]
+        for s in stmts:
+            body.extend(statement_lines(s, comment=comment))
+    rets = [arg(v) if isinstance(v, Value) else A.const(None) for v in outputs]
+    body.append("    return (" + ", ".join(expr_source(r) for r in rets) + ("," if len(rets) == 1 else "") + ")")
+    if not nodes and not body:
+        body.append("    pass")
+    sig = ", ".join([namer.of(p) for p in params] + list(extra_params))
+    lines = [f"# {h}" for h in header] + [f"def {fn_name}({sig}):"] + body
+    return "\n".join(lines) + "\n", {p.id: namer.of(p) for p in params}
+
+
+def _missing_inputs(nodes, params, outputs):
+    defined = {p.id for p in params}
+    for n in nodes:
+        defined.update(o.id for o in n.outputs)
+    missing = []
+    for n in nodes:
+        for x in n.inputs:
+            if isinstance(x, Value) and x.id not in defined:
+                missing.append(x)
+    missing += [v for v in outputs if isinstance(v, Value) and v.id not in defined]
+    return missing

@@ -1,0 +1,88 @@
+"""Writing a fused elementwise kernel as Python statements.
+
+The formulas of one `ew` node go through sympy's common-subexpression elimination, then
+each piece becomes one assignment. A formula whose natural broadcast shape is smaller
+than the kernel's declared output shape (a derivative that is constant along an axis)
+is broadcast explicitly, so every value has the shape the IR promised.
+"""
+import sympy as sp
+
+from ..ops import broadcast_shapes
+from ..symbolic.kernel import canon_symbol
+from ..symbolic.printer import to_ast
+from . import astbuild as A
+
+#: formulas bigger than this (as trees) skip CSE: its cost grows faster than linearly
+CSE_BUDGET = 2000
+
+
+def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp):
+    """Statements computing each formula of a kernel into `out_names[i]`.
+
+    arg_names[i] / arg_avals[i]: the Python name and (shape, dtype) read for symbol a_i.
+    new_temp(): a fresh name for a common subexpression."""
+    names = {canon_symbol(i): n for i, n in enumerate(arg_names)}
+    shapes = {canon_symbol(i): tuple(s) for i, (s, _) in enumerate(arg_avals)}
+    stmts = []
+    unique = []
+    for e in exprs:
+        if e not in unique:
+            unique.append(e)
+    from ..symbolic.simplify import tree_size
+    if sum(tree_size(e, CSE_BUDGET) for e in unique) < CSE_BUDGET:
+        temps = []
+
+        def temp_symbols():
+            while True:
+                t = sp.Symbol(new_temp(), real=True)
+                temps.append(t)
+                yield t
+        replacements, reduced = sp.cse(unique, symbols=temp_symbols(), order="none")
+    else:
+        replacements, reduced = [], list(unique)
+    for sym, sub in replacements:
+        names[sym] = sym.name
+        shapes[sym] = _shape(sub, shapes)
+        stmts.append(A.assign(sym.name, to_ast(sub, names)))
+    computed = {}
+    for e, name, (shape, dtype) in zip(exprs, out_names, avals):
+        r = reduced[unique.index(e)]
+        if e in computed:
+            stmts.append(A.assign(name, A.name(computed[e])))
+            continue
+        computed[e] = name
+        value = to_ast(r, names)
+        shape = tuple(shape)
+        if not r.free_symbols:
+            value = A.npcall("full", A.literal(shape), value, A.dtype_expr(dtype))
+        elif _shape(r, shapes) != shape:
+            value = A.npcall("broadcast_to", value, A.literal(shape))
+        stmts.append(A.assign(name, value))
+    return stmts
+
+
+def _shape(expr, shapes):
+    s = [shapes[x] for x in expr.free_symbols if x in shapes]
+    return broadcast_shapes(*s) if s else ()
+
+
+_KERNELS = {}
+
+
+def kernel_function(exprs, avals, arg_avals):
+    """A Python function evaluating a kernel on arrays (used to run `ew` nodes eagerly)."""
+    key = (exprs, avals, arg_avals)
+    fn = _KERNELS.get(key)
+    if fn is None:
+        from .loader import load_function
+        args = [f"a{i}" for i in range(len(arg_avals))]
+        outs = [f"out{i}" for i in range(len(exprs))]
+        counter = iter(range(1 << 30))
+        body = kernel_statements(exprs, avals, args, arg_avals, outs, lambda: f"t{next(counter)}")
+        from .source import statement_lines
+        lines = [f"def kernel({', '.join(args)}):"]
+        for stmt in body:
+            lines += statement_lines(stmt)
+        lines.append(f"    return ({', '.join(outs)},)")
+        fn = _KERNELS[key] = load_function("\n".join(lines) + "\n", "kernel", "kernel")
+    return fn

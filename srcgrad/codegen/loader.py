@@ -1,0 +1,28 @@
+"""Source text → live function, with the source registered in `linecache`.
+
+Registering the text under the function's filename is what lets tracebacks, `pdb` and
+`inspect.getsource` show the generated lines, exactly as the user would read them.
+"""
+import itertools
+import linecache
+
+import numpy
+
+_counter = itertools.count(1)
+
+
+def load_function(source, fn_name, label, namespace=None):
+    """Compile `source` (which defines `fn_name`) and return the function.
+
+    The namespace binds `np` once, at load time: generated code reaches numpy only
+    through that name, so another array module could be bound in its place."""
+    filename = f"<srcgrad:{label}#{next(_counter)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    code = compile(source, filename, "exec")
+    ns = {"np": numpy}
+    if namespace:
+        ns.update(namespace)
+    exec(code, ns)
+    fn = ns[fn_name]
+    fn.__srcgrad_source__ = source
+    return fn

@@ -1,0 +1,74 @@
+"""Reverse-mode differentiation of a graph, as more graph.
+
+`backward()` walks the graph's nodes in reverse and asks each op's rule for the
+cotangents of its inputs. Rules build IR with the same ops (elementwise rules through
+sympy, structural rules by hand), so the backward is an ordinary part of the graph:
+it can be fused, simplified, printed, compiled — and differentiated again.
+"""
+from ..utils.locations import format_loc_range
+from .graph import Value
+
+
+class BackwardError(RuntimeError):
+    pass
+
+
+def backward(graph, outputs, cotangents, wrt, hooks=None, observe=()):
+    """Append to `graph` the nodes computing d(outputs)/d(wrt) contracted with `cotangents`.
+
+    hooks:   {value id: slot} — the total gradient of that value passes through
+             `hook[slot]` (user code that may replace it) before flowing further.
+    observe: values whose total gradient is also wanted (retain_grad).
+    Returns (grads for wrt, grads for observe, {value id: total gradient}); None where
+    no gradient flows.
+    """
+    hooks = hooks or {}
+    forward = list(graph.nodes)
+    wanted = {v.id for v in wrt} | {v.id for v in observe}
+    # values that depend on something we differentiate with respect to
+    active = {v.id for v in wrt} | {v.id for v in observe}
+    for n in forward:
+        if n.op.differentiable and any(isinstance(x, Value) and x.id in active for x in n.inputs):
+            active.update(o.id for o in n.outputs)
+
+    grads = {}
+
+    def accumulate(v, g):
+        if g.shape != v.shape:
+            raise BackwardError(f"internal error: gradient of shape {g.shape} for a value of shape "
+                                f"{v.shape} ({v.node.op.name if v.node else 'input'})")
+        if g.dtype != v.dtype:
+            g = g.cast(v.dtype)
+        grads[v.id] = grads[v.id] + g if v.id in grads else g
+
+    for out, ct in zip(outputs, cotangents):
+        if out.id in active:
+            accumulate(out, ct)
+
+    def finish(v):
+        """The gradient of v is complete: run its hooks."""
+        g = grads.get(v.id)
+        if g is not None and v.id in hooks:
+            g = graph.emit("hook", [g], slot=hooks[v.id])
+            grads[v.id] = g
+        return g
+
+    for n in reversed(forward):
+        if not n.op.differentiable or not any(o.id in grads for o in n.outputs):
+            continue
+        graph.current_loc = n.loc
+        gs = [finish(o) for o in n.outputs]
+        if not any(isinstance(x, Value) and x.id in active for x in n.inputs):
+            continue
+        if n.op.vjp is None:
+            raise BackwardError(f"op {n.op.name!r} has no derivative rule "
+                                f"(recorded at {format_loc_range(n.loc) or 'an unknown line'})")
+        in_grads = n.op.vjp(n, gs)
+        for x, gi in zip(n.inputs, in_grads):
+            if gi is not None and isinstance(x, Value) and x.id in active:
+                accumulate(x, gi)
+    graph.current_loc = ()
+    for v in graph.inputs:
+        if v.id in wanted:
+            finish(v)
+    return [grads.get(v.id) for v in wrt], [grads.get(v.id) for v in observe], grads

@@ -1,0 +1,141 @@
+"""Elementwise fusion: maximal regions of elementwise nodes become single `ew` kernels.
+
+Regions grow greedily in program order. A node joins the region of one of its
+producers unless that would create a cycle (an input reaching the region through a
+node outside it), or the region would exceed its budget — sympy is fast on small
+formulas and hopeless on huge ones, so kernels stay small (DESIGN.md).
+"""
+from ..utils.locations import merge_locs
+from .graph import Node, Value
+from .passes import toposort
+
+MAX_OPS = 48        # nodes per kernel
+MAX_INPUTS = 32     # distinct inputs per kernel
+MAX_TREE = 160      # size of a formula seen as a tree (shared subterms count each time)
+
+
+def fuse(graph, keep_costly=False):
+    """Replace elementwise regions of `graph.nodes` by `ew` nodes, in place.
+
+    Output Values keep their identity (only their producer changes), so everything
+    that refers to them stays valid. With `keep_costly`, intermediate results of
+    transcendental ops are kernel outputs too, for a derivative to reuse."""
+    from ..symbolic.kernel import _costly, node_exprs, operand_expr
+    from .. import ops
+
+    nodes = graph.nodes
+    region_of = {}            # id(node) -> region index
+    regions = []              # region index -> [nodes]
+    region_inputs = []        # region index -> set of external value ids
+    deps = {}                 # value id -> bitmask of regions it depends on
+    tree = {}                 # value id -> formula tree size, inside its region
+    for n in nodes:
+        mask = 0
+        for x in n.inputs:
+            if isinstance(x, Value):
+                mask |= deps.get(x.id, 0)
+        chosen = None
+        if n.op.elementwise:
+            for x in n.inputs:
+                if not isinstance(x, Value) or x.node is None or id(x.node) not in region_of:
+                    continue
+                r = region_of[id(x.node)]
+                if r == chosen or not _can_join(n, r, region_of, regions, region_inputs, deps, tree):
+                    continue
+                chosen = r
+                break
+            if chosen is None:
+                chosen = len(regions)
+                regions.append([])
+                region_inputs.append(set())
+            regions[chosen].append(n)
+            region_of[id(n)] = chosen
+            size = 1
+            for x in n.inputs:
+                if isinstance(x, Value):
+                    if x.node is not None and region_of.get(id(x.node)) == chosen:
+                        size += tree.get(x.id, 1)
+                    else:
+                        region_inputs[chosen].add(x.id)
+            for o in n.outputs:
+                tree[o.id] = size
+            mask |= 1 << chosen
+        for o in n.outputs:
+            deps[o.id] = mask
+
+    if not regions:
+        return graph
+    used_outside = {}
+    for n in nodes:
+        for x in n.inputs:
+            if isinstance(x, Value):
+                used_outside.setdefault(x.id, set()).add(region_of.get(id(n), -1))
+    graph_outs = {v.id for v in graph.outputs if isinstance(v, Value)}
+
+    index = {id(n): i for i, n in enumerate(nodes)}
+    position = {}
+    replaced = {}
+    for r, members in enumerate(regions):
+        env, exprs = {}, {}
+        ext = []
+        outputs, out_exprs = [], []
+        for m in members:
+            ins = [exprs[x.id] if isinstance(x, Value) and x.id in exprs else operand_expr(x, env)
+                   for x in m.inputs]
+            es = node_exprs(m, ins)
+            for o, e in zip(m.outputs, es):
+                exprs[o.id] = e
+                users = used_outside.get(o.id, set())
+                if o.id in graph_outs or any(u != r for u in users) or (keep_costly and _costly(e)):
+                    outputs.append(o)
+                    out_exprs.append(e)
+        if not outputs:
+            continue
+        kernel = _kernel_node(members, outputs, out_exprs, env, ops.get("ew"))
+        for m in members:
+            replaced[id(m)] = kernel
+        position[id(kernel)] = index[id(members[0])]
+    new_nodes = []
+    seen = set()
+    for i, n in enumerate(nodes):
+        k = replaced.get(id(n))
+        if k is None:
+            if id(n) in region_of:
+                continue  # a member with no output used anywhere: dead
+            new_nodes.append(n)
+            position[id(n)] = i
+        elif id(k) not in seen:
+            seen.add(id(k))
+            new_nodes.append(k)
+    graph.nodes = toposort(new_nodes, position)
+    return graph
+
+
+def _can_join(n, r, region_of, regions, region_inputs, deps, tree):
+    if len(regions[r]) >= MAX_OPS:
+        return False
+    new_inputs = set(region_inputs[r])
+    size = 1
+    for x in n.inputs:
+        if not isinstance(x, Value):
+            continue
+        if x.node is not None and region_of.get(id(x.node)) == r:
+            size += tree.get(x.id, 1)
+            continue
+        if deps.get(x.id, 0) >> r & 1:
+            return False  # x is computed from this region outside it: joining would cycle
+        new_inputs.add(x.id)
+    return len(new_inputs) <= MAX_INPUTS and size <= MAX_TREE
+
+
+def _kernel_node(members, outputs, out_exprs, env, ew_op):
+    import numpy as np
+    from ..symbolic.kernel import canonicalize
+    order, canon = canonicalize(out_exprs)
+    node = Node(ew_op, [env[s] for s in order],
+                dict(exprs=canon, avals=tuple((o.shape, np.dtype(o.dtype)) for o in outputs)),
+                merge_locs(*[m.loc for m in members]))
+    for k, o in enumerate(outputs):
+        o.node, o.index = node, k
+    node.outputs = list(outputs)
+    return node

@@ -1,0 +1,53 @@
+"""Generic graph passes: dead-code elimination and a stable topological order."""
+import heapq
+
+from .graph import Value
+
+
+def live_nodes(nodes, outputs, available=()):
+    """The nodes needed to compute `outputs`, in their original order.
+
+    Values whose id is in `available` are taken as given (not recomputed)."""
+    avail = set(available)
+    needed = {v.id for v in outputs if isinstance(v, Value)}
+    keep = []
+    for n in reversed(nodes):
+        if any(o.id in needed and o.id not in avail for o in n.outputs):
+            keep.append(n)
+            for x in n.inputs:
+                if isinstance(x, Value):
+                    needed.add(x.id)
+    keep.reverse()
+    return keep
+
+
+def toposort(nodes, position):
+    """Order `nodes` so that producers come first, ties broken by `position[node]`."""
+    producer = {}
+    for n in nodes:
+        for o in n.outputs:
+            producer[o.id] = n
+    deps = {id(n): set() for n in nodes}
+    users = {id(n): [] for n in nodes}
+    for n in nodes:
+        for x in n.inputs:
+            if isinstance(x, Value) and x.id in producer:
+                p = producer[x.id]
+                if p is not n and id(p) not in deps[id(n)]:
+                    deps[id(n)].add(id(p))
+                    users[id(p)].append(n)
+    tiebreak = {id(n): i for i, n in enumerate(nodes)}
+    ready = [(position[id(n)], i, n) for i, n in enumerate(nodes) if not deps[id(n)]]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, _, n = heapq.heappop(ready)
+        order.append(n)
+        for u in users[id(n)]:
+            d = deps[id(u)]
+            d.discard(id(n))
+            if not d:
+                heapq.heappush(ready, (position[id(u)], tiebreak[id(u)], u))
+    if len(order) != len(nodes):
+        raise RuntimeError("internal error: the graph has a cycle")
+    return order

@@ -1,0 +1,33 @@
+"""`ew`: a fused elementwise kernel — several scalar sympy formulas over the same inputs.
+
+The fusion pass turns every region of elementwise ops into one `ew` node; the backward
+of an `ew` node is another `ew` node (its formulas differentiated by sympy), so fused
+code can be differentiated again. attrs: `exprs` (sympy expressions over the symbols
+a0, a1, ... standing for the inputs, one per output) and `avals` ((shape, dtype) per
+output: a kernel may broadcast beyond its inputs' shapes).
+"""
+from .registry import Op, register
+
+
+def _impl(*arrays, exprs, avals):
+    from ..codegen.kernels import kernel_function
+    out = kernel_function(exprs, avals, tuple((a.shape, a.dtype) for a in arrays))(*arrays)
+    return out if len(exprs) > 1 else out[0]
+
+
+def _vjp(node, gs):
+    from ..symbolic.kernel import elementwise_vjp
+    return elementwise_vjp(node, gs)
+
+
+def _fmt(attrs):
+    return "; ".join(str(e) for e in attrs["exprs"])
+
+
+def _formula(*args, exprs, avals):
+    from ..symbolic.kernel import substitute
+    return substitute(exprs, args)
+
+
+register(Op("ew", "elementwise", _impl, infer=lambda inputs, attrs: list(attrs["avals"]),
+            vjp=_vjp, formula=_formula, fmt_attrs=_fmt, torch_name="FusedBackward0"))

@@ -1,0 +1,1 @@
+"""The sympy bridge: elementwise regions as scalar formulas, derivatives, simplification."""

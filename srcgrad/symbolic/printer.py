@@ -1,0 +1,147 @@
+"""sympy expression → Python `ast` expression over numpy (namespace name `np`).
+
+Written for people: numbers are printed as literals (`0.25`, never `np.float64(...)`,
+so float32 arrays stay float32), constants go after the symbols (`x - 2`, not `-2 + x`),
+negative powers become divisions and square roots `np.sqrt`.
+"""
+import ast
+
+import sympy as sp
+
+from ..codegen import astbuild as A
+from . import functions as F
+
+_NP_FUNCS = {
+    sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan",
+    sp.sinh: "sinh", sp.cosh: "cosh", sp.tanh: "tanh", sp.asin: "arcsin", sp.acos: "arccos",
+    sp.atan: "arctan", sp.asinh: "arcsinh", sp.acosh: "arccosh", sp.atanh: "arctanh",
+    sp.Abs: "abs", sp.sign: "sign", F.abs_: "abs", F.sgn: "sign", sp.floor: "floor",
+    sp.ceiling: "ceil",
+}
+
+_CMP = {sp.StrictGreaterThan: ast.Gt, sp.GreaterThan: ast.GtE, sp.StrictLessThan: ast.Lt,
+        sp.LessThan: ast.LtE, sp.Equality: ast.Eq, sp.Unequality: ast.NotEq}
+
+
+class PrintError(TypeError):
+    pass
+
+
+def to_ast(expr, names):
+    """`names` maps each free Symbol to the Python name it is read from."""
+    return _Printer(names).p(expr)
+
+
+class _Printer:
+    def __init__(self, names):
+        self.names = names
+
+    def p(self, e):
+        if e.is_Symbol:
+            try:
+                return A.name(self.names[e])
+            except KeyError:
+                raise PrintError(f"no name for symbol {e}") from None
+        if e.is_Number:
+            return self.number(e)
+        if e.is_Add:
+            return self.add(e)
+        if e.is_Mul:
+            return self.mul(e)
+        if e.is_Pow:
+            return self.pow(e)
+        if e is sp.pi:
+            return A.attr(A.name("np"), "pi")
+        if e is sp.E:
+            return A.attr(A.name("np"), "e")
+        if isinstance(e, sp.Rel):
+            return ast.Compare(left=self.p(e.lhs), ops=[_CMP[type(e)]()], comparators=[self.p(e.rhs)])
+        f = e.func
+        if f in _NP_FUNCS:
+            return A.npcall(_NP_FUNCS[f], self.p(e.args[0]))
+        if f is F.sigmoid:
+            # exp(-log(1 + exp(-x))): never overflows, exact in both tails
+            x = e.args[0]
+            return A.npcall("exp", A.neg(A.npcall("logaddexp", A.const(0.0), self.p(-x))))
+        if f is F.relu:
+            return A.npcall("maximum", self.p(e.args[0]), A.const(0))
+        if f is F.step:
+            return ast.Compare(left=self.p(e.args[0]), ops=[ast.Gt()], comparators=[A.const(0)])
+        if f is F.where:
+            return A.npcall("where", *[self.p(a) for a in e.args])
+        if f is sp.Max or f is sp.Min:
+            fn = "maximum" if f is sp.Max else "minimum"
+            out = self.p(e.args[0])
+            for a in e.args[1:]:
+                out = A.npcall(fn, out, self.p(a))
+            return out
+        if e is sp.true or e is sp.false:
+            return A.const(bool(e))
+        raise PrintError(f"cannot print {type(e).__name__} ({e}) as numpy code")
+
+    def number(self, e):
+        if e.is_Integer:
+            return A.num(int(e))
+        if e.is_Rational:
+            p, q = int(e.p), int(e.q)
+            f = p / q
+            if len(repr(abs(f))) <= 10:
+                return A.num(f)
+            return A.div(A.num(p), A.num(q))
+        if e.is_Float:
+            return A.num(float(e))
+        if e in (sp.zoo, sp.nan, sp.oo, -sp.oo):
+            raise PrintError(f"the expression contains {e}")
+        return A.num(float(e))
+
+    def add(self, e):
+        terms = list(e.args)
+        # symbols first, the numeric constant last: `x - 2`
+        terms.sort(key=lambda t: 1 if t.is_Number else 0)
+        out = None
+        for t in terms:
+            neg = t.could_extract_minus_sign()
+            node = self.p(-t if neg else t)
+            if out is None:
+                out = A.neg(node) if neg else node
+            else:
+                out = A.binop(out, ast.Sub() if neg else ast.Add(), node)
+        return out
+
+    def mul(self, e):
+        coeff, factors = e.as_coeff_mul()
+        num, den = [], []
+        for f in factors:
+            if f.is_Pow and f.exp.is_Number and f.exp.is_negative and f.exp != sp.Rational(-1, 2):
+                den.append(sp.Pow(f.base, -f.exp))
+            else:
+                num.append(f)
+        sign = coeff < 0
+        coeff = abs(coeff)
+        parts = [self.p(f) for f in num]
+        if coeff != 1 or not parts:
+            if coeff.is_Rational and not coeff.is_Integer and coeff.p == 1 and parts:
+                den.insert(0, sp.Integer(coeff.q))  # x/4 rather than 0.25*x when exact
+            else:
+                parts.insert(0, self.number(coeff))
+        out = parts[0] if parts else A.num(1)
+        for part in parts[1:]:
+            out = A.binop(out, ast.Mult(), part)
+        if den:
+            d = self.p(den[0])
+            for f in den[1:]:
+                d = A.binop(d, ast.Mult(), self.p(f))
+            out = A.binop(out, ast.Div(), d)
+        return A.neg(out) if sign else out
+
+    def pow(self, e):
+        b, x = e.base, e.exp
+        if b is sp.E:
+            return A.npcall("exp", self.p(x))
+        if x == sp.Rational(1, 2):
+            return A.npcall("sqrt", self.p(b))
+        if x == sp.Rational(-1, 2):
+            return A.div(A.num(1), A.npcall("sqrt", self.p(b)))
+        if x.is_Number and x.is_negative:
+            return A.div(A.num(1), self.p(sp.Pow(b, -x)))
+        return A.binop(self.p(b), ast.Pow(), self.p(x))

@@ -1,0 +1,621 @@
+"""Tensor: a numpy array plus autograd metadata, with PyTorch's methods.
+
+Every operation goes through `autograd.recording.apply` with an entry of the op table;
+nothing here computes a derivative. Type promotion follows PyTorch: Python scalars are
+weak, and integer data meeting float data takes the float dtype.
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from . import _dtype
+from . import ops as _ops
+from ._format import format_tensor
+from .autograd.function import AccumulateGrad, Version
+from .autograd.mode import is_grad_enabled
+from .autograd.recording import apply
+
+_scalar = (bool, int, float)
+
+
+def _op(name):
+    return _ops.get(name)
+
+
+def _as_operand(x):
+    """Tensor | ndarray | Python scalar; lists and numpy scalars converted."""
+    if isinstance(x, (Tensor, np.ndarray)) or isinstance(x, _scalar):
+        return x
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, (list, tuple)):
+        return np.asarray(x)
+    return NotImplemented
+
+
+def _dtype_of(x):
+    if isinstance(x, Tensor):
+        return x._data.dtype
+    if isinstance(x, np.ndarray):
+        return x.dtype
+    return None
+
+
+def _to_float(x, dtype):
+    if isinstance(x, Tensor):
+        return x._cast_const(dtype)
+    if isinstance(x, np.ndarray):
+        return x.astype(dtype)
+    return x
+
+
+def _promote(operands, float_result=False):
+    """PyTorch's category rule: integer arrays meeting float ones (or a float scalar, or an
+    op with a float result) become float, of the widest float dtype present or the
+    default dtype."""
+    dtypes = [d for d in (_dtype_of(x) for x in operands) if d is not None]
+    floats = [d for d in dtypes if d.kind in "fc"]
+    has_int = any(d.kind in "iub" for d in dtypes)
+    if not has_int:
+        return operands
+    if floats:
+        target = np.result_type(*floats)
+    elif float_result or any(isinstance(x, float) for x in operands):
+        target = _dtype.get_default_dtype()
+    else:
+        return operands
+    return [_to_float(x, target) if (_dtype_of(x) is not None and _dtype_of(x).kind in "iub") else x
+            for x in operands]
+
+
+def _binary(name, a, b, float_result=False):
+    b = _as_operand(b)
+    if b is NotImplemented:
+        return NotImplemented
+    a, b = _promote([a, b], float_result)
+    return apply(_op(name), [a, b], {})
+
+
+def _unary_float(name):
+    def method(self):
+        x = self._cast_const(_dtype.get_default_dtype()) if self._data.dtype.kind in "iub" else self
+        return apply(_op(name), [x], {})
+    method.__name__ = name
+    return method
+
+
+def _size_args(args):
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(int(s) for s in args[0])
+    return tuple(int(s) for s in args)
+
+
+class Tensor:
+    """A numpy array with `requires_grad`, `grad`, `grad_fn` and PyTorch's methods."""
+
+    __slots__ = ("_data", "_requires_grad", "grad_fn", "_output_nr", "_grad", "_version", "_volatile",
+                 "_hooks", "_acc", "__weakref__")
+    __array_priority__ = 1000
+
+    def __init__(self, *args, dtype=None, requires_grad=False):
+        # PyTorch's legacy constructor: Tensor(data) or Tensor(*sizes); always the default
+        # float dtype unless a dtype is given.
+        dtype = _dtype.resolve(dtype) or _dtype.get_default_dtype()
+        if not args:
+            data = np.zeros((0,), dtype)
+        elif all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+            data = np.zeros(tuple(int(a) for a in args), dtype)
+        elif len(args) == 1:
+            src = args[0]
+            if isinstance(src, Tensor):
+                src = src._data
+            data = np.array(src, dtype=dtype)
+        else:
+            raise TypeError(f"Tensor() takes data or sizes, got {len(args)} arguments")
+        self._init(data, False)
+        if requires_grad:
+            self.requires_grad = True
+
+    def _init(self, data, requires_grad):
+        self._data = data
+        self._requires_grad = requires_grad
+        self.grad_fn = None
+        self._output_nr = 0
+        self._grad = None
+        self._version = Version()
+        self._volatile = False
+        self._hooks = None
+        self._acc = None
+
+    @classmethod
+    def _make(cls, data, requires_grad=False):
+        t = object.__new__(Tensor)
+        t._init(data, requires_grad)
+        return t
+
+    def _cast_const(self, dtype):
+        """This tensor's data in another dtype, differentiably if it requires grad."""
+        if self._data.dtype == dtype:
+            return self
+        return apply(_op("cast"), [self], {"dtype": np.dtype(dtype)})
+
+    # -- autograd metadata --------------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        flag = bool(flag)
+        if self.grad_fn is not None:
+            if not flag:
+                raise RuntimeError("you can only change requires_grad flags of leaf variables. If you "
+                                   "want to use a computed variable in a subgraph that doesn't require "
+                                   "differentiation use var_no_grad = var.detach().")
+            return
+        if flag and self._data.dtype.kind not in "fc":
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients "
+                               f"(this one is {self._data.dtype.name})")
+        self._requires_grad = flag
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad must be a Tensor or None, got {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: {value.shape} "
+                                   f"vs {self.shape}")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
+
+    def _accumulator(self):
+        acc = self._acc() if self._acc is not None else None
+        if acc is None:
+            acc = AccumulateGrad(self)
+            self._acc = weakref.ref(acc)
+        return acc
+
+    def detach(self):
+        """The same data, cut from the graph (shares storage and version counter)."""
+        t = Tensor._make(self._data)
+        t._version = self._version
+        return t
+
+    def detach_(self):
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self):
+        """The same storage with no autograd history; changes through it are not tracked."""
+        return Tensor._make(self._data)
+
+    @data.setter
+    def data(self, value):
+        arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+        self._data = arr
+
+    def retain_grad(self):
+        """Keep the gradient of this non-leaf tensor in `.grad` after backward."""
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        fn = self.grad_fn
+        if fn.retains is None:
+            fn.retains = {}
+        fn.retains[self._output_nr] = weakref.ref(self)
+
+    @property
+    def retains_grad(self):
+        fn = self.grad_fn
+        return bool(fn is not None and fn.retains and self._output_nr in fn.retains)
+
+    def register_hook(self, hook):
+        """Call hook(grad) when this tensor's gradient is computed; a returned tensor
+        replaces the gradient. Returns a handle with .remove()."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            fn = self.grad_fn
+            if fn.pre_hooks is None:
+                fn.pre_hooks = {}
+            hooks = fn.pre_hooks.setdefault(self._output_nr, {})
+        else:
+            if self._hooks is None:
+                self._hooks = {}
+            hooks = self._hooks
+        return RemovableHandle(hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd.engine import run_backward
+        if isinstance(inputs, Tensor):
+            inputs = [inputs]
+        run_backward([self], [gradient], retain_graph, create_graph, inputs=inputs)
+
+    # -- numpy-like facts -----------------------------------------------------------------
+    @property
+    def shape(self):
+        return self._data.shape
+
+    @property
+    def dtype(self):
+        return self._data.dtype
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    @property
+    def is_cuda(self):
+        return False
+
+    @property
+    def device(self):
+        return "cpu"
+
+    def size(self, dim=None):
+        return self._data.shape if dim is None else self._data.shape[dim]
+
+    def dim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return self._data.size
+
+    def __len__(self):
+        if not self._data.ndim:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if not self._data.ndim:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def numpy(self):
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        a = self._data
+        if dtype is not None and np.dtype(dtype) != a.dtype:
+            return a.astype(dtype)
+        return np.array(a, copy=True) if copy else a
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is ambiguous")
+        return bool(self._data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data)
+
+    def __repr__(self):
+        return format_tensor(self)
+
+    __hash__ = object.__hash__
+
+    # -- dtype conversion -----------------------------------------------------------------
+    def to(self, dtype=None, *args, **kwargs):
+        dtype = kwargs.get("dtype", dtype)
+        if dtype is None or isinstance(dtype, str) and dtype in ("cpu",):
+            return self
+        return self._cast_const(_dtype.resolve(dtype))
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return {"float32": "srcgrad.FloatTensor", "float64": "srcgrad.DoubleTensor",
+                    "int64": "srcgrad.LongTensor"}.get(self.dtype.name, f"srcgrad.{self.dtype.name}")
+        return self.to(dtype)
+
+    def float(self):
+        return self._cast_const(np.float32)
+
+    def double(self):
+        return self._cast_const(np.float64)
+
+    def long(self):
+        return self._cast_const(np.int64)
+
+    def int(self):
+        return self._cast_const(np.int32)
+
+    def bool(self):
+        return self._cast_const(np.bool_)
+
+    def astype(self, dtype):
+        return self._cast_const(_dtype.resolve(dtype))
+
+    # -- arithmetic -------------------------------------------------------------------
+    def __add__(self, o): return _binary("add", self, o)
+    def __radd__(self, o): return _binary("add", _as_operand(o), self)
+    def __sub__(self, o): return _binary("sub", self, o)
+    def __rsub__(self, o): return _binary("sub", _as_operand(o), self)
+    def __mul__(self, o): return _binary("mul", self, o)
+    def __rmul__(self, o): return _binary("mul", _as_operand(o), self)
+    def __truediv__(self, o): return _binary("div", self, o, float_result=True)
+    def __rtruediv__(self, o): return _binary("div", _as_operand(o), self, float_result=True)
+    def __pow__(self, o): return _binary("pow", self, o)
+    def __rpow__(self, o): return _binary("pow", _as_operand(o), self)
+    def __matmul__(self, o): return _binary("matmul", self, o)
+    def __rmatmul__(self, o): return _binary("matmul", _as_operand(o), self)
+    def __neg__(self): return apply(_op("neg"), [self], {})
+    def __pos__(self): return self
+    def __abs__(self): return self.abs()
+
+    def __lt__(self, o): return _binary("lt", self, o)
+    def __le__(self, o): return _binary("le", self, o)
+    def __gt__(self, o): return _binary("gt", self, o)
+    def __ge__(self, o): return _binary("ge", self, o)
+    def __eq__(self, o): return _binary("eq", self, o)
+    def __ne__(self, o): return _binary("ne", self, o)
+
+    add = __add__
+    sub = __sub__
+    mul = __mul__
+    div = __truediv__
+    pow = __pow__
+    matmul = __matmul__
+    mm = __matmul__
+    dot = __matmul__
+    lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
+
+    def neg(self):
+        return -self
+
+    exp = _unary_float("exp")
+    log = _unary_float("log")
+    sqrt = _unary_float("sqrt")
+    sin = _unary_float("sin")
+    cos = _unary_float("cos")
+    tanh = _unary_float("tanh")
+    sigmoid = _unary_float("sigmoid")
+
+    def relu(self):
+        return apply(_op("relu"), [self], {})
+
+    def abs(self):
+        return apply(_op("abs"), [self], {})
+
+    def sign(self):
+        return apply(_op("sign"), [self], {})
+
+    # -- in place -------------------------------------------------------------------------
+    def _inplace(self, name, other):
+        if self._requires_grad and self.grad_fn is None and is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        other = _as_operand(other)
+        if isinstance(other, Tensor) and other._data.dtype != self._data.dtype:
+            other = other._cast_const(self._data.dtype) if other._data.dtype.kind in "iub" else other
+        return apply(_op(name), [self, other], {}, out=self)
+
+    def add_(self, o): return self._inplace("add", o)
+    def sub_(self, o): return self._inplace("sub", o)
+    def mul_(self, o): return self._inplace("mul", o)
+    def div_(self, o): return self._inplace("div", o)
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        if self._requires_grad and is_grad_enabled():
+            raise RuntimeError("fill_ on a tensor that requires grad is not supported; "
+                               "use it under srcgrad.no_grad() or on .data")
+        self._data[...] = value
+        self._version.v += 1
+        return self
+
+    def copy_(self, src):
+        if self._requires_grad and is_grad_enabled():
+            raise RuntimeError("copy_ into a tensor that requires grad is not supported; "
+                               "use it under srcgrad.no_grad() or on .data")
+        np.copyto(self._data, src._data if isinstance(src, Tensor) else np.asarray(src), casting="unsafe")
+        self._version.v += 1
+        return self
+
+    # -- reductions -----------------------------------------------------------------------
+    def _reduce(self, name, dim, keepdim, axis, keepdims, float_result=False):
+        axis = dim if axis is None else axis
+        keep = keepdim if keepdims is None else keepdims
+        x = self
+        if float_result and self._data.dtype.kind in "iub":
+            x = self._cast_const(_dtype.get_default_dtype())
+        return apply(_op(name), [x], {"axis": _ops.normalize_axis(axis, self.ndim), "keepdims": bool(keep)})
+
+    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None, out=None):
+        r = self._reduce("sum", dim, keepdim, axis, keepdims)
+        return r if dtype is None else r.to(dtype)
+
+    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None, out=None):
+        return self._reduce("mean", dim, keepdim, axis, keepdims, float_result=True)
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        ord = None if p in ("fro", 2, 2.0) else (1 if p in (1, 1.0) else p)
+        x = self._cast_const(_dtype.get_default_dtype()) if self._data.dtype.kind in "iub" else self
+        return apply(_op("norm"), [x], {"ord": ord, "axis": _ops.normalize_axis(dim, self.ndim),
+                                        "keepdims": bool(keepdim)})
+
+    # -- shape ----------------------------------------------------------------------------
+    def reshape(self, *shape):
+        shape = _size_args(shape)
+        shape = _resolve_shape(shape, self._data.size)
+        if shape == self.shape:
+            return self
+        return apply(_op("reshape"), [self], {"shape": shape})
+
+    view = reshape
+
+    def flatten(self):
+        return self.reshape(-1)
+
+    def unsqueeze(self, dim):
+        d = dim % (self.ndim + 1)
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            return self.reshape(tuple(s for s in self.shape if s != 1))
+        d = dim % max(self.ndim, 1)
+        if self.ndim and self.shape[d] == 1:
+            return self.reshape(self.shape[:d] + self.shape[d + 1:])
+        return self
+
+    def permute(self, *dims):
+        dims = _size_args(dims)
+        return apply(_op("transpose"), [self], {"perm": tuple(d % self.ndim for d in dims)})
+
+    def transpose(self, dim0, dim1):
+        perm = list(range(self.ndim))
+        a, b = dim0 % self.ndim, dim1 % self.ndim
+        perm[a], perm[b] = perm[b], perm[a]
+        return apply(_op("transpose"), [self], {"perm": tuple(perm)})
+
+    def t(self):
+        return self.T
+
+    @property
+    def T(self):
+        if self.ndim < 2:
+            return self
+        return apply(_op("transpose"), [self], {"perm": tuple(reversed(range(self.ndim)))})
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def expand(self, *sizes):
+        sizes = _size_args(sizes)
+        lead = len(sizes) - self.ndim
+        shape = tuple(s if s != -1 else self.shape[i - lead] for i, s in enumerate(sizes))
+        return self.broadcast_to(shape)
+
+    def broadcast_to(self, shape):
+        shape = tuple(shape)
+        if shape == self.shape:
+            return self
+        return apply(_op("broadcast_to"), [self], {"shape": shape})
+
+    def clone(self):
+        return apply(_op("mul"), [self, 1], {}) if self._requires_grad else Tensor._make(self._data.copy())
+
+    # -- indexing -------------------------------------------------------------------------
+    def __getitem__(self, index):
+        from .ops.shape import canonical_index
+        try:
+            idx = canonical_index(index)
+        except IndexError:
+            if self._requires_grad and is_grad_enabled():
+                raise IndexError("indexing with arrays, lists or tensors is not differentiable yet; "
+                                 "only integers, slices, None and ... are") from None
+            key = _unwrap_index(index)
+            return Tensor._make(self._data[key])
+        return apply(_op("getitem"), [self], {"index": idx})
+
+    def __setitem__(self, index, value):
+        if is_grad_enabled() and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad)):
+            raise RuntimeError("assigning into a tensor that is part of a graph is not supported yet; "
+                               "build the result out of place, or assign under srcgrad.no_grad()")
+        self._data[_unwrap_index(index)] = value._data if isinstance(value, Tensor) else value
+        self._version.v += 1
+
+    # -- numpy protocol -------------------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = _UFUNCS.get(ufunc.__name__)
+        if method != "__call__" or kwargs.get("out") is not None or name is None:
+            if any(isinstance(x, Tensor) and x._requires_grad for x in inputs) and is_grad_enabled():
+                raise TypeError(f"numpy.{ufunc.__name__} (method {method!r}) has no derivative rule in "
+                                f"srcgrad yet; compute it with srcgrad ops, or under srcgrad.no_grad()")
+            args = [x._data if isinstance(x, Tensor) else x for x in inputs]
+            out = getattr(ufunc, method)(*args, **kwargs)
+            return Tensor._make(out) if isinstance(out, np.ndarray) else out
+        ops = [_as_operand(x) for x in inputs]
+        if len(ops) == 2:
+            return _binary(name, ops[0], ops[1], float_result=name == "div")
+        x = ops[0]
+        if name in _FLOAT_UNARY and x._data.dtype.kind in "iub":
+            x = x._cast_const(_dtype.get_default_dtype())
+        return apply(_op(name), [x], {})
+
+
+_UFUNCS = {"add": "add", "subtract": "sub", "multiply": "mul", "true_divide": "div", "divide": "div",
+           "power": "pow", "negative": "neg", "exp": "exp", "log": "log", "sqrt": "sqrt", "sin": "sin",
+           "cos": "cos", "tanh": "tanh", "absolute": "abs", "sign": "sign", "matmul": "matmul",
+           "less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge", "equal": "eq",
+           "not_equal": "ne"}
+_FLOAT_UNARY = {"exp", "log", "sqrt", "sin", "cos", "tanh"}
+
+
+def _resolve_shape(shape, size):
+    if -1 in shape:
+        known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+        if shape.count(-1) > 1 or known == 0 or size % known:
+            raise RuntimeError(f"shape {list(shape)} is invalid for input of size {size}")
+        shape = tuple(size // known if s == -1 else s for s in shape)
+    return shape
+
+
+def _unwrap_index(index):
+    if isinstance(index, tuple):
+        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
+    return index._data if isinstance(index, Tensor) else index
+
+
+class RemovableHandle:
+    _next_id = 0
+
+    def __init__(self, hooks, fn):
+        RemovableHandle._next_id += 1
+        self.id = RemovableHandle._next_id
+        self._hooks = hooks
+        hooks[self.id] = fn
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
