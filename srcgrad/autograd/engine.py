@@ -90,8 +90,7 @@ class Walk:
             elif kind == LEAF:
                 refs.append(self._value(("l", id(ref)), ("leaf", ref)))
             else:
-                arr = fn.saved[i][0] if fn.saved is not None else None
-                refs.append(self._value(("c", id(fn), i) if arr is None else ("c", id(arr)), ("const", fn, i)))
+                refs.append(self._value(("c", fn.input_info(i)[2]), ("const", fn, i)))
         self.node_refs.append(tuple(refs))
         self.fns.append(fn)
         for k in range(len(fn.outs)):
@@ -101,7 +100,8 @@ class Walk:
         """Canonical index of a tensor's value (None if it is not in this graph)."""
         if t.grad_fn is not None:
             return self.index.get(("o", id(t.grad_fn), t._output_nr))
-        return self.index.get(("l", id(t)))
+        i = self.index.get(("l", id(t)))
+        return self.index.get(("c", id(t._data))) if i is None else i
 
     def aval(self, i):
         d = self.values[i]
@@ -109,8 +109,7 @@ class Walk:
             return d[1]._data.shape, d[1]._data.dtype
         if d[0] == "const":
             _, fn, j = d
-            a = fn.saved[j][0] if fn.saved is not None else None
-            return (a.shape, a.dtype) if a is not None else (None, None)
+            return fn.input_info(j)[:2]
         _, fn, k = d
         a = fn.outs[k][0]
         return a.shape, a.dtype
@@ -154,7 +153,7 @@ def structural_key(walk, root_ids, wrt_ids, observe_ids, hooked):
     for i, d in enumerate(walk.values):
         if d[0] != "out":
             shape, dtype = walk.aval(i)
-            parts.append((d[0], shape, dtype.str if dtype is not None else None))
+            parts.append((d[0], shape, dtype.str))
     for fn, refs in zip(walk.fns, walk.node_refs):
         parts.append((fn.key(), refs))
     return (tuple(parts), tuple(root_ids), tuple(wrt_ids), tuple(observe_ids), tuple(hooked))
@@ -406,7 +405,7 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
         outs = [None if o is None else Tensor._make(_owned(o, arg_ids)) for o in outs]
     if not retain_graph:
         for fn in walk.fns:
-            fn.saved = None
+            fn.free()
 
     wrt_out = dict(zip(used_wrt, outs[:compiled.n_wrt]))
     if not accumulate:

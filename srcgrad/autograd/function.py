@@ -26,7 +26,7 @@ class Version:
 
 class BackwardNode:
     """The record of one op application. Subclassed per op to carry PyTorch's name."""
-    __slots__ = ("op", "attrs", "edges", "saved", "outs", "loc", "pre_hooks", "retains", "_key",
+    __slots__ = ("op", "attrs", "edges", "saved", "freed", "outs", "loc", "pre_hooks", "retains", "_key",
                  "__weakref__")
 
     def __init__(self, op, attrs, edges, saved, outs, loc):
@@ -34,6 +34,7 @@ class BackwardNode:
         self.attrs = attrs
         self.edges = edges    # per input: a literal, or (kind, ref)
         self.saved = saved    # per input: (array, version counter, version) or None; None once freed
+        self.freed = None     # once freed: per input (shape, dtype, identity) or None
         self.outs = outs      # per output: (array, version counter, version)
         self.loc = loc
         self.pre_hooks = None  # {output index: [hooks]} registered on non-leaf tensors
@@ -61,6 +62,20 @@ class BackwardNode:
             else:
                 out.append((None, 0))
         return tuple(out)
+
+    def free(self):
+        """Drop the saved arrays (after a backward without retain_graph), keeping their
+        shapes so the graph's structure can still be read."""
+        if self.saved is not None:
+            self.freed = tuple(None if s is None else (s[0].shape, s[0].dtype, id(s[0])) for s in self.saved)
+            self.saved = None
+
+    def input_info(self, i):
+        """(shape, dtype, identity) of input i, whether or not the graph was freed."""
+        if self.saved is not None:
+            a = self.saved[i][0]
+            return a.shape, a.dtype, id(a)
+        return self.freed[i]
 
     def key(self):
         """The structural part of a cache key contributed by this node."""

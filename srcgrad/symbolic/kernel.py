@@ -176,16 +176,19 @@ def elementwise_vjp(node, gs):
             continue
         d = simplify_expr(d)
         shape = broadcast_shapes(natural_shape(d, env), x.shape)
+        if d in exprs and avals[exprs.index(d)][0] == shape:  # e.g. both operands of an add
+            targets.append((i, exprs.index(d)))
+            continue
         dtype = result_dtype([env[s] for s in d.free_symbols if s in env and env[s].dtype.kind in "fc"]
                              or [x])
-        targets.append(i)
+        targets.append((i, len(exprs)))
         exprs.append(d)
         avals.append((shape, dtype))
     result = [None] * len(node.inputs)
     if not exprs:
         return result
     outs_v = make_kernel(graph, exprs, env, avals)
-    for i, v in zip(targets, outs_v):
+    for i, k in targets:
         x = node.inputs[i]
-        result[i] = v.sum_to(x.shape).cast(x.dtype)
+        result[i] = outs_v[k].sum_to(x.shape).cast(x.dtype)
     return result

@@ -95,17 +95,21 @@ class _Printer:
         return A.num(float(e))
 
     def add(self, e):
-        terms = list(e.args)
-        # symbols first, the numeric constant last: `x - 2`
-        terms.sort(key=lambda t: 1 if t.is_Number else 0)
+        # positive terms first and the constant last where that reads naturally:
+        # `x - 2`, `2 - 2 * t`, `a + b - c`
+        terms = [(t.could_extract_minus_sign(), t.is_Number, i, t) for i, t in enumerate(e.args)]
+        pos = [t for t in terms if not t[0]]
+        neg = [t for t in terms if t[0]]
+        order = sorted(pos, key=lambda t: (t[1], t[2])) + sorted(neg, key=lambda t: (t[1], t[2]))
+        if pos and not any(not t[1] for t in pos) and neg and any(not t[1] for t in neg):
+            order = pos + sorted(neg, key=lambda t: (t[1], t[2]))  # `2 - 2 * t`
         out = None
-        for t in terms:
-            neg = t.could_extract_minus_sign()
-            node = self.p(-t if neg else t)
+        for negative, _, _, t in order:
+            node = self.p(-t if negative else t)
             if out is None:
-                out = A.neg(node) if neg else node
+                out = A.neg(node) if negative else node
             else:
-                out = A.binop(out, ast.Sub() if neg else ast.Add(), node)
+                out = A.binop(out, ast.Sub() if negative else ast.Add(), node)
         return out
 
     def mul(self, e):
