@@ -13,6 +13,7 @@
 """
 import numpy as np
 
+from .. import config
 from .. import ops as _ops
 from ..codegen.emit import generate
 from ..codegen.loader import load_function
@@ -156,7 +157,7 @@ def structural_key(walk, root_ids, wrt_ids, observe_ids, hooked):
             parts.append((d[0], shape, dtype.str))
     for fn, refs in zip(walk.fns, walk.node_refs):
         parts.append((fn.key(), refs))
-    return (tuple(parts), tuple(root_ids), tuple(wrt_ids), tuple(observe_ids), tuple(hooked))
+    return (tuple(parts), tuple(root_ids), tuple(wrt_ids), tuple(observe_ids), tuple(hooked), config.key())
 
 
 # ---------------------------------------------------------------------------------------

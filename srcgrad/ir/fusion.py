@@ -21,7 +21,7 @@ def fuse(graph, keep_costly=False):
     that refers to them stays valid. With `keep_costly`, intermediate results of
     transcendental ops are kernel outputs too, for a derivative to reuse."""
     from ..symbolic.kernel import _costly, node_exprs, operand_expr
-    from .. import ops
+    from .. import config, ops
 
     nodes = graph.nodes
     region_of = {}            # id(node) -> region index
@@ -36,7 +36,7 @@ def fuse(graph, keep_costly=False):
                 mask |= deps.get(x.id, 0)
         chosen = None
         if n.op.elementwise:
-            for x in n.inputs:
+            for x in (n.inputs if config.fuse_elementwise else ()):
                 if not isinstance(x, Value) or x.node is None or id(x.node) not in region_of:
                     continue
                 r = region_of[id(x.node)]

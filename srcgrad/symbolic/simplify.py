@@ -24,7 +24,8 @@ def tree_size(e, limit=SIZE_BUDGET):
 
 
 def simplify_expr(e, budget=SIZE_BUDGET):
-    if e.is_Atom or tree_size(e, budget) >= budget:
+    from .. import config
+    if not config.simplify or e.is_Atom or tree_size(e, budget) >= budget:
         return e
     best, cost = e, _cost(e)
     for rewrite in (sp.factor_terms,):
