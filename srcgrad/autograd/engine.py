@@ -20,6 +20,7 @@ from ..codegen.loader import load_function
 from ..ir.autodiff import backward as build_backward
 from ..ir.fusion import fuse
 from ..ir.graph import Graph
+from ..ir.passes import live_nodes, prune_kernel_outputs
 from ..utils.locations import format_loc_range
 from .function import CONST, LEAF, NODE
 from .mode import no_grad
@@ -244,8 +245,8 @@ def compile_backward(walk, roots, wrt, observe, hooked, names, label):
             if o.id not in fwd_ids:
                 fwd_ids[o.id] = None  # fused-away intermediate: never read by the backward
     fuse(bwd)
-    from ..ir.passes import live_nodes
-    bwd.nodes = live_nodes(bwd.nodes, outputs, available=set(fwd_ids) | {c.id for c in cts})
+    bwd.nodes = prune_kernel_outputs(
+        live_nodes(bwd.nodes, outputs, available=set(fwd_ids) | {c.id for c in cts}), outputs)
     used = set()
     for n in bwd.nodes:
         used.update(x.id for x in n.inputs if hasattr(x, "id"))

@@ -32,6 +32,8 @@ def backward(graph, outputs, cotangents, wrt, hooks=None, observe=()):
             active.update(o.id for o in n.outputs)
 
     grads = {}
+    # rules may consult this to skip inputs that need no gradient (sympy time is not free)
+    graph.active = active
 
     def accumulate(v, g):
         if g.shape != v.shape:
@@ -68,6 +70,7 @@ def backward(graph, outputs, cotangents, wrt, hooks=None, observe=()):
             if gi is not None and isinstance(x, Value) and x.id in active:
                 accumulate(x, gi)
     graph.current_loc = ()
+    graph.active = None
     for v in graph.inputs:
         if v.id in wanted:
             finish(v)

@@ -121,6 +121,7 @@ class Graph:
         self.nodes: list[Node] = []
         self.outputs: list = []
         self.current_loc = ()  # location stamped on nodes emitted from now on
+        self.active = None     # while a backward is built: ids of values that need gradients
         self._ids = 0
 
     def _new_id(self):

@@ -51,3 +51,20 @@ def toposort(nodes, position):
     if len(order) != len(nodes):
         raise RuntimeError("internal error: the graph has a cycle")
     return order
+
+
+def prune_kernel_outputs(nodes, outputs):
+    """Drop the outputs of multi-output `ew` kernels that nothing reads (after DCE)."""
+    used = {v.id for v in outputs if isinstance(v, Value)}
+    for n in nodes:
+        used.update(x.id for x in n.inputs if isinstance(x, Value))
+    for n in nodes:
+        if n.op.name != "ew" or all(o.id in used for o in n.outputs):
+            continue
+        keep = [k for k, o in enumerate(n.outputs) if o.id in used]
+        n.attrs = dict(n.attrs, exprs=tuple(n.attrs["exprs"][k] for k in keep),
+                       avals=tuple(n.attrs["avals"][k] for k in keep))
+        n.outputs = [n.outputs[k] for k in keep]
+        for k, o in enumerate(n.outputs):
+            o.index = k
+    return nodes

@@ -163,8 +163,11 @@ def elementwise_vjp(node, gs):
 
     targets, exprs, avals = [], [], []
     done = set()
+    active = graph.active
     for i, x in enumerate(node.inputs):
         if not isinstance(x, Value) or x.dtype.kind not in "fc" or x.id in done:
+            continue
+        if active is not None and x.id not in active:
             continue
         done.add(x.id)
         d = sp.Integer(0)
