@@ -562,29 +562,12 @@ class Tensor:
 
     # -- numpy protocol -------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        name = _UFUNCS.get(ufunc.__name__)
-        if method != "__call__" or kwargs.get("out") is not None or name is None:
-            if any(isinstance(x, Tensor) and x._requires_grad for x in inputs) and is_grad_enabled():
-                raise TypeError(f"numpy.{ufunc.__name__} (method {method!r}) has no derivative rule in "
-                                f"srcgrad yet; compute it with srcgrad ops, or under srcgrad.no_grad()")
-            args = [x._data if isinstance(x, Tensor) else x for x in inputs]
-            out = getattr(ufunc, method)(*args, **kwargs)
-            return Tensor._make(out) if isinstance(out, np.ndarray) else out
-        ops = [_as_operand(x) for x in inputs]
-        if len(ops) == 2:
-            return _binary(name, ops[0], ops[1], float_result=name == "div")
-        x = ops[0]
-        if name in _FLOAT_UNARY and x._data.dtype.kind in "iub":
-            x = x._cast_const(_dtype.get_default_dtype())
-        return apply(_op(name), [x], {})
+        from .numpy._dispatch import dispatch_ufunc
+        return dispatch_ufunc(ufunc, method, inputs, kwargs)
 
-
-_UFUNCS = {"add": "add", "subtract": "sub", "multiply": "mul", "true_divide": "div", "divide": "div",
-           "power": "pow", "negative": "neg", "exp": "exp", "log": "log", "sqrt": "sqrt", "sin": "sin",
-           "cos": "cos", "tanh": "tanh", "absolute": "abs", "sign": "sign", "matmul": "matmul",
-           "less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge", "equal": "eq",
-           "not_equal": "ne"}
-_FLOAT_UNARY = {"exp", "log", "sqrt", "sin", "cos", "tanh"}
+    def __array_function__(self, func, types, args, kwargs):
+        from .numpy._dispatch import dispatch_function
+        return dispatch_function(func, args, kwargs)
 
 
 def _resolve_shape(shape, size):

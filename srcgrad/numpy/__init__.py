@@ -1,0 +1,27 @@
+"""srcgrad.numpy: numpy's namespace over srcgrad tensors.
+
+    import srcgrad.numpy as np
+
+Functions with a derivative rule record into the run like tensor methods do (the same
+implementations serve `np.exp(t)` on a tensor through `__array_function__`/
+`__array_ufunc__`). Every other numpy name is numpy's own: it runs on data that needs
+no gradient and refuses, naming itself, when a gradient would be lost.
+"""
+import functools as _functools
+
+import numpy as _np
+
+from ._dispatch import HANDLED, NoRuleError, run_without_gradient
+from .elementwise import *  # noqa: F401,F403
+from .elementwise import abs, where  # noqa: F401  (names star-import skips or shadows)
+
+
+def __getattr__(name):
+    attr = getattr(_np, name)
+    if callable(attr) and not isinstance(attr, type):
+        @_functools.wraps(attr)
+        def no_rule(*args, **kwargs):
+            return run_without_gradient(attr, name, args, kwargs)
+        globals()[name] = no_rule
+        return no_rule
+    return attr

@@ -1,0 +1,106 @@
+"""How numpy calls reach srcgrad: the registry behind `__array_function__`/`__array_ufunc__`.
+
+Each numpy function srcgrad differentiates has one implementation here, registered
+with `@implements(np.func)`; `srcgrad.numpy` exposes the same implementations by
+name. A numpy function with no implementation still runs on data that needs no
+gradient, and raises `NoRuleError` naming the function when a gradient would be lost —
+never a silently wrong or constant gradient.
+"""
+import numpy as np
+
+HANDLED = {}   # numpy function object -> srcgrad implementation
+UFUNCS = {}    # ufunc name -> srcgrad implementation
+
+
+class NoRuleError(TypeError):
+    """A numpy function was applied to a tensor that needs a gradient, and srcgrad has no
+    derivative rule for it."""
+
+
+def implements(*np_funcs):
+    def register(impl):
+        for f in np_funcs:
+            HANDLED[f] = impl
+            if isinstance(f, np.ufunc):
+                UFUNCS[f.__name__] = impl
+        return impl
+    return register
+
+
+def tensor_cls():
+    from ..tensor import Tensor
+    return Tensor
+
+
+def needs_grad(obj):
+    """Does any tensor inside obj (nested lists/tuples/dicts) require grad?"""
+    Tensor = tensor_cls()
+    if isinstance(obj, Tensor):
+        return obj._requires_grad
+    if isinstance(obj, (list, tuple)):
+        return any(needs_grad(x) for x in obj)
+    if isinstance(obj, dict):
+        return any(needs_grad(x) for x in obj.values())
+    return False
+
+
+def unwrap(obj):
+    Tensor = tensor_cls()
+    if isinstance(obj, Tensor):
+        return obj._data
+    if isinstance(obj, list):
+        return [unwrap(x) for x in obj]
+    if isinstance(obj, tuple):
+        return tuple(unwrap(x) for x in obj)
+    if isinstance(obj, dict):
+        return {k: unwrap(v) for k, v in obj.items()}
+    return obj
+
+
+def wrap(obj):
+    Tensor = tensor_cls()
+    if isinstance(obj, np.ndarray):
+        return Tensor._make(obj)
+    if isinstance(obj, tuple):
+        return tuple(wrap(x) for x in obj)
+    if isinstance(obj, list):
+        return [wrap(x) for x in obj]
+    return obj
+
+
+def run_without_gradient(fn, name, args, kwargs):
+    """Run a numpy function with no srcgrad rule on plain data; refuse if a gradient
+    would be dropped."""
+    from ..autograd.mode import is_grad_enabled
+    if is_grad_enabled() and (needs_grad(args) or needs_grad(kwargs)):
+        raise NoRuleError(
+            f"numpy.{name} has no derivative rule in srcgrad, and one of its arguments requires grad. "
+            f"Rewrite it with differentiable operations, compute it under srcgrad.no_grad() (or on "
+            f"x.detach()) if no gradient should flow through it, or give it a rule (see srcgrad.ops).")
+    return wrap(fn(*unwrap(args), **unwrap(kwargs)))
+
+
+def dispatch_function(func, args, kwargs):
+    impl = HANDLED.get(func)
+    if impl is None:
+        return run_without_gradient(func, _qualname(func), args, kwargs)
+    return impl(*args, **kwargs)
+
+
+def dispatch_ufunc(ufunc, method, inputs, kwargs):
+    impl = UFUNCS.get(ufunc.__name__) if method == "__call__" else None
+    if impl is None or kwargs.get("out") is not None or kwargs.get("where", True) is not True:
+        name = ufunc.__name__ + ("" if method == "__call__" else "." + method)
+        return run_without_gradient(getattr(ufunc, method), name, inputs, kwargs)
+    kwargs = {k: v for k, v in kwargs.items() if k not in ("casting", "order", "subok")}
+    dtype = kwargs.pop("dtype", None)
+    if kwargs:
+        raise TypeError(f"numpy.{ufunc.__name__}: keyword arguments {sorted(kwargs)} are not supported")
+    out = impl(*inputs)
+    return out if dtype is None else out.astype(dtype)
+
+
+def _qualname(func):
+    mod = getattr(func, "__module__", "") or ""
+    name = getattr(func, "__name__", repr(func))
+    return f"{mod.replace('numpy.', '').replace('numpy', '')}.{name}".lstrip(".") if "linalg" in mod or "fft" in mod else name
