@@ -215,7 +215,9 @@ def compile_backward(walk, roots, wrt, observe, hooked, names, label):
     forward.outputs = [vals[i] for i in roots]
     forward_text = str(forward)
     g = forward
-    fuse(g, keep_costly=True)
+    # A hooked or retained value must stay a value of its own: fused into a kernel, its
+    # gradient would never be formed (retain_grad) or would bypass its hook.
+    fuse(g, keep_costly=True, boundaries={vals[i].id for i in list(hooked) + list(observe)})
     n_fwd = len(g.nodes)
     cts = []
     for i in roots:

@@ -14,12 +14,14 @@ MAX_INPUTS = 32     # distinct inputs per kernel
 MAX_TREE = 160      # size of a formula seen as a tree (shared subterms count each time)
 
 
-def fuse(graph, keep_costly=False):
+def fuse(graph, keep_costly=False, boundaries=()):
     """Replace elementwise regions of `graph.nodes` by `ew` nodes, in place.
 
     Output Values keep their identity (only their producer changes), so everything
     that refers to them stays valid. With `keep_costly`, intermediate results of
-    transcendental ops are kernel outputs too, for a derivative to reuse."""
+    transcendental ops are kernel outputs too, for a derivative to reuse. Values in
+    `boundaries` (ids) are never fused into their consumers' kernels: a value with a
+    hook or a retained gradient needs a gradient of its own."""
     from ..symbolic.kernel import _costly, node_exprs, operand_expr
     from .. import config, ops
 
@@ -37,7 +39,8 @@ def fuse(graph, keep_costly=False):
         chosen = None
         if n.op.elementwise:
             for x in (n.inputs if config.fuse_elementwise else ()):
-                if not isinstance(x, Value) or x.node is None or id(x.node) not in region_of:
+                if not isinstance(x, Value) or x.node is None or id(x.node) not in region_of \
+                        or x.id in boundaries:
                     continue
                 r = region_of[id(x.node)]
                 if r == chosen or not _can_join(n, r, region_of, regions, region_inputs, deps, tree):
