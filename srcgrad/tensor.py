@@ -542,23 +542,21 @@ class Tensor:
 
     # -- indexing -------------------------------------------------------------------------
     def __getitem__(self, index):
-        from .ops.shape import canonical_index
-        try:
-            idx = canonical_index(index)
-        except IndexError:
-            if self._requires_grad and is_grad_enabled():
-                raise IndexError("indexing with arrays, lists or tensors is not differentiable yet; "
-                                 "only integers, slices, None and ... are") from None
-            key = _unwrap_index(index)
-            return Tensor._make(self._data[key])
-        return apply(_op("getitem"), [self], {"index": idx})
+        from .ops.indexing import split_index
+        template, arrays = split_index(index)
+        return apply(_op("getitem"), [self, *arrays], {"index": template})
 
     def __setitem__(self, index, value):
-        if is_grad_enabled() and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad)):
-            raise RuntimeError("assigning into a tensor that is part of a graph is not supported yet; "
-                               "build the result out of place, or assign under srcgrad.no_grad()")
-        self._data[_unwrap_index(index)] = value._data if isinstance(value, Tensor) else value
-        self._version.v += 1
+        """`t[index] = value`, recorded: t takes the history of the write (PyTorch's
+        in-place semantics), and a backward that needs t's old value raises."""
+        from .ops.indexing import split_index
+        if self._requires_grad and self.grad_fn is None and is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        template, arrays = split_index(index)
+        value = _as_operand(value)
+        if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
+            value = value._cast_const(self._data.dtype)
+        apply(_op("setitem"), [self, value, *arrays], {"index": template}, out=self)
 
     # -- numpy protocol -------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):

@@ -32,22 +32,36 @@ def apply(op, inputs, attrs, out=None):
     for x in inputs:
         if isinstance(x, Tensor):
             arrays.append(x._data)
-            needs_grad = needs_grad or x._requires_grad
+            if x._requires_grad:
+                needs_grad = True
+                fn = x.grad_fn
+                # a view whose storage was written through another tensor: its history is stale
+                if fn is not None and fn.outs[x._output_nr][2] != x._version.v and x._data.base is not None:
+                    raise _stale_input(op, fn)
             volatile = volatile or x._volatile
         else:
             arrays.append(x)
     try:
-        result = op.impl(*arrays, **attrs)
+        if out is not None and op.inplace_impl is not None:
+            result = op.inplace_impl(*arrays, **attrs)
+        else:
+            result = op.impl(*arrays, **attrs)
     except (ValueError, IndexError, TypeError, ShapeError, np.linalg.LinAlgError) as e:
         raise _op_error(op, inputs, attrs, e) from None
     record = needs_grad and not volatile and op.differentiable and is_grad_enabled()
+    if out is not None and (record or out._requires_grad) and out._data.base is not None:
+        raise RuntimeError(
+            f"{op.name}: in-place modification of a view (a slice or reshape of another tensor) that takes "
+            f"part in autograd is not supported; write into the tensor it was taken from instead "
+            f"{describe_loc(user_loc(1))}")
     results = result if isinstance(result, tuple) else (result,)
     outs = []
     for k, r in enumerate(results):
         if not isinstance(r, np.ndarray):
             r = np.asarray(r)
         if out is not None:
-            np.copyto(out._data, r, casting="same_kind")
+            if r is not out._data:
+                np.copyto(out._data, r, casting="same_kind")
             out._version.v += 1
             t = out
         else:
@@ -69,7 +83,8 @@ def _record(op, attrs, inputs, outs):
     for x in inputs:
         if isinstance(x, Tensor):
             if x._requires_grad:
-                edges.append((NODE, (x.grad_fn, x._output_nr)) if x.grad_fn is not None else (LEAF, x))
+                fn = x.grad_fn
+                edges.append((NODE, (fn, x._output_nr)) if fn is not None else (LEAF, x))
             else:
                 edges.append((CONST, None))
             saved.append((x._data, x._version, x._version.v))
@@ -85,6 +100,13 @@ def _record(op, attrs, inputs, outs):
         t._requires_grad = True
         t.grad_fn = fn
         t._output_nr = k
+
+
+def _stale_input(op, fn):
+    return RuntimeError(
+        f"{op.name}: an input was changed in place after it was computed (it is a view of a tensor "
+        f"that was modified since; it was computed {describe_loc(fn.loc) or 'earlier'}). Its recorded "
+        f"history no longer matches its data: take the view again after modifying the tensor.")
 
 
 def _op_error(op, inputs, attrs, cause):

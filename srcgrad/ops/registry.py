@@ -32,6 +32,7 @@ class Op:
         self.nout = nout
         self._fmt_attrs = fmt_attrs
         self.statement = statement  # emit() returns statements rather than one expression
+        self.inplace_impl = None    # impl(out_array, *rest) writing into its first input, if cheaper
 
     @property
     def elementwise(self):

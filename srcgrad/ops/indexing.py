@@ -1,0 +1,231 @@
+"""Indexing: reading (`x[i]`) and writing (`x[i] = v`) with any numpy index.
+
+An index is stored as a hashable template — ints, `Slice`s, None, Ellipsis, and
+`Arg(k)` placeholders for integer index arrays, which are ordinary (constant) inputs of
+the node. Cache keys therefore hold the index's structure and the arrays' shapes, never
+their contents, and the generated code reads the arrays as arguments. Boolean masks
+become integer arrays (`nonzero`) when recorded.
+
+The gradient of a read scatters the cotangent back with `np.add.at`, so repeated
+indices accumulate; the gradient of a write is the cotangent with the written places
+zeroed (for the old value) and read back at those places (for the new one).
+"""
+import ast
+from typing import NamedTuple
+
+import numpy as np
+
+from ..codegen import astbuild as A
+from .registry import Op, ShapeError, broadcast_shapes, register, result_dtype
+
+
+class Slice(NamedTuple):
+    """A hashable stand-in for `slice` (attrs are part of cache keys)."""
+    start: object
+    stop: object
+    step: object
+
+    def __repr__(self):
+        s = ("" if self.start is None else str(self.start)) + ":" + ("" if self.stop is None else str(self.stop))
+        return s + (":" + str(self.step) if self.step is not None else "")
+
+
+class Arg(NamedTuple):
+    """Placeholder for the k-th index array (input k + 1 of the node)."""
+    k: int
+
+    def __repr__(self):
+        return f"<arr{self.k}>"
+
+
+def _int(v):
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if hasattr(v, "__index__"):
+        return v.__index__()
+    raise IndexError(f"slice bounds must be integers, got {type(v).__name__}")
+
+
+def split_index(index):
+    """A user's index → (template, [integer index arrays]).
+
+    Tensors and lists used as indices become arrays; boolean masks become the integer
+    arrays of their True positions."""
+    from ..tensor import Tensor
+    if not isinstance(index, tuple):
+        index = (index,)
+    template, arrays = [], []
+    for item in index:
+        if isinstance(item, Tensor):
+            item = item._data
+        if isinstance(item, list):
+            item = np.asarray(item)
+        if isinstance(item, slice):
+            template.append(Slice(*(None if v is None else _int(v) for v in (item.start, item.stop, item.step))))
+        elif item is None:
+            template.append(None)
+        elif item is Ellipsis:
+            template.append(Ellipsis)
+        elif isinstance(item, (bool, np.bool_)):
+            raise IndexError("a boolean scalar index is not supported; use a boolean array")
+        elif isinstance(item, (int, np.integer)):
+            template.append(int(item))
+        elif isinstance(item, np.ndarray) and item.dtype == np.bool_:
+            for a in np.nonzero(item):
+                template.append(Arg(len(arrays)))
+                arrays.append(a)
+        elif isinstance(item, np.ndarray) and item.dtype.kind in "iu":
+            template.append(Arg(len(arrays)))
+            arrays.append(item.astype(np.intp, copy=False))
+        else:
+            raise IndexError(f"an index must be an int, slice, None, ..., or an integer/boolean array; "
+                             f"got {type(item).__name__}"
+                             + (f" of dtype {item.dtype}" if isinstance(item, np.ndarray) else ""))
+    return tuple(template), arrays
+
+
+def numpy_index(template, arrays):
+    out = []
+    for i in template:
+        if isinstance(i, Slice):
+            out.append(slice(*i))
+        elif isinstance(i, Arg):
+            out.append(arrays[i.k])
+        else:
+            out.append(i)
+    return tuple(out)
+
+
+def fmt_index(template):
+    return "[" + ", ".join("..." if i is Ellipsis else repr(i) for i in template) + "]"
+
+
+def index_ast(template, arrays):
+    """The index as code; `arrays` are the ast expressions of the index arrays."""
+    elts = []
+    for i in template:
+        if isinstance(i, Slice):
+            elts.append(ast.Slice(lower=None if i.start is None else A.num(i.start),
+                                  upper=None if i.stop is None else A.num(i.stop),
+                                  step=None if i.step is None else A.num(i.step)))
+        elif isinstance(i, Arg):
+            elts.append(arrays[i.k])
+        elif i is None or i is Ellipsis:
+            elts.append(A.const(i))
+        else:
+            elts.append(A.num(i))
+    return elts[0] if len(elts) == 1 else ast.Tuple(elts=elts, ctx=ast.Load())
+
+
+def _probe(shape, dtype):
+    return np.broadcast_to(np.zeros((), dtype), shape)  # a free view: no data
+
+
+def _indexed_shape(x_shape, template, index_vals):
+    probes = [np.zeros(v.shape, np.intp) for v in index_vals]
+    try:
+        return _probe(x_shape, np.float64)[numpy_index(template, probes)].shape
+    except IndexError as e:
+        raise ShapeError(f"index {fmt_index(template)} does not fit shape {tuple(x_shape)}: {e}") from None
+
+
+def _has_arrays(template):
+    return any(isinstance(i, Arg) for i in template)
+
+
+# -- x[index] -----------------------------------------------------------------------------
+def _getitem_infer(inputs, attrs):
+    x, idx = inputs[0], inputs[1:]
+    return [(_indexed_shape(x.shape, attrs["index"], idx), x.dtype)]
+
+
+def _getitem_vjp(node, gs):
+    (g,) = gs
+    x, idx = node.inputs[0], node.inputs[1:]
+    gx = g.graph.emit("getitem_grad", [g, *idx], index=node.attrs["index"], shape=x.shape)
+    return [gx] + [None] * len(idx)
+
+
+register(Op("getitem", "index", lambda x, *idx, index: x[numpy_index(index, idx)], infer=_getitem_infer,
+            vjp=_getitem_vjp,
+            emit=lambda args, attrs, node: ast.Subscript(value=args[0], slice=index_ast(attrs["index"], args[1:]),
+                                                         ctx=ast.Load()),
+            fmt_attrs=lambda attrs: fmt_index(attrs["index"]), torch_name="IndexBackward0"))
+
+
+# -- the gradient of a read: scatter-add into zeros ------------------------------------
+def _scatter_impl(g, *idx, index, shape):
+    out = np.zeros(shape, g.dtype)
+    key = numpy_index(index, idx)
+    if _has_arrays(index):
+        np.add.at(out, key, g)
+    else:
+        out[key] = g
+    return out
+
+
+def _scatter_emit(args, attrs, node, target):
+    dtype = node.out.dtype
+    key = index_ast(attrs["index"], args[1:])
+    zeros = A.assign(target, A.npcall("zeros", A.literal(tuple(attrs["shape"])), A.dtype_expr(dtype)))
+    if _has_arrays(attrs["index"]):
+        add = ast.Expr(value=A.call("np.add.at", A.name(target), key, args[0]))
+        return [zeros, add]
+    put = ast.Assign(targets=[ast.Subscript(value=A.name(target), slice=key, ctx=ast.Store())],
+                     value=args[0], lineno=0)
+    return [zeros, put]
+
+
+register(Op("getitem_grad", "index", _scatter_impl,
+            infer=lambda inputs, attrs: [(tuple(attrs["shape"]), inputs[0].dtype)],
+            vjp=lambda node, gs: [gs[0].graph.emit("getitem", [gs[0], *node.inputs[1:]],
+                                                   index=node.attrs["index"])] + [None] * (len(node.inputs) - 1),
+            emit=_scatter_emit, statement=True,
+            fmt_attrs=lambda attrs: f"{fmt_index(attrs['index'])} shape={tuple(attrs['shape'])}",
+            torch_name="IndexBackwardBackward0"))
+
+
+# -- x[index] = v, as a new value -------------------------------------------------------
+def _put_impl(x, v, *idx, index):
+    out = np.array(x, copy=True)
+    out[numpy_index(index, idx)] = v
+    return out
+
+
+def _put_inplace(x, v, *idx, index):
+    x[numpy_index(index, idx)] = v
+    return x
+
+
+def _put_infer(inputs, attrs):
+    x, v, idx = inputs[0], inputs[1], inputs[2:]
+    target = _indexed_shape(x.shape, attrs["index"], idx)
+    vshape = v.shape if hasattr(v, "shape") else ()
+    if broadcast_shapes(vshape, target) != tuple(target):
+        raise ShapeError(f"cannot assign a value of shape {tuple(vshape)} to x{fmt_index(attrs['index'])} "
+                         f"of shape {tuple(target)}")
+    return [(tuple(x.shape), x.dtype)]
+
+
+def _put_vjp(node, gs):
+    (g,) = gs
+    x, v, idx = node.inputs[0], node.inputs[1], node.inputs[2:]
+    gx = g.graph.emit("setitem", [g, 0, *idx], index=node.attrs["index"])
+    gv = None
+    if hasattr(v, "shape"):
+        gv = g.graph.emit("getitem", [g, *idx], index=node.attrs["index"]).sum_to(v.shape)
+    return [gx, gv] + [None] * len(idx)
+
+
+def _put_emit(args, attrs, node, target):
+    key = index_ast(attrs["index"], args[2:])
+    copy = A.assign(target, A.method(args[0], "copy"))
+    put = ast.Assign(targets=[ast.Subscript(value=A.name(target), slice=key, ctx=ast.Store())],
+                     value=args[1], lineno=0)
+    return [copy, put]
+
+
+_put = register(Op("setitem", "index", _put_impl, infer=_put_infer, vjp=_put_vjp, emit=_put_emit,
+                   statement=True, fmt_attrs=lambda attrs: fmt_index(attrs["index"]),
+                   torch_name="IndexPutBackward0"))
+_put.inplace_impl = _put_inplace
