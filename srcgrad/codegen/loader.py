@@ -5,6 +5,7 @@ Registering the text under the function's filename is what lets tracebacks, `pdb
 """
 import itertools
 import linecache
+import math
 
 import numpy
 
@@ -19,7 +20,7 @@ def load_function(source, fn_name, label, namespace=None):
     filename = f"<srcgrad:{label}#{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     code = compile(source, filename, "exec")
-    ns = {"np": numpy}
+    ns = {"np": numpy, "math": math}
     if namespace:
         ns.update(namespace)
     exec(code, ns)

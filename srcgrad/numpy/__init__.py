@@ -13,7 +13,7 @@ import numpy as _np
 
 from ._dispatch import HANDLED, NoRuleError, run_without_gradient
 from .elementwise import *  # noqa: F401,F403
-from .elementwise import abs, where  # noqa: F401  (names star-import skips or shadows)
+from .elementwise import abs, round, where  # noqa: F401  (names star-import skips or shadows)
 
 
 def __getattr__(name):

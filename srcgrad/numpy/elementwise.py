@@ -69,3 +69,97 @@ def where(condition, x=None, y=None):
     c = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     a, b = _promote([_operand(x), _operand(y)])
     return apply(_ops.get("where"), [c, a, b], {})
+
+# numpy's wider vocabulary: one line per function, each an op of the table
+exp2 = _define(np.exp2, "exp2", True)
+expm1 = _define(np.expm1, "expm1", True)
+log2 = _define(np.log2, "log2", True)
+log10 = _define(np.log10, "log10", True)
+log1p = _define(np.log1p, "log1p", True)
+cbrt = _define(np.cbrt, "cbrt", True)
+square = _define(np.square, "square")
+reciprocal = _define(np.reciprocal, "reciprocal", True)
+fabs = _define(np.fabs, "abs", True)
+tan = _define(np.tan, "tan", True)
+arcsin = _define(np.arcsin, "arcsin", True)
+arccos = _define(np.arccos, "arccos", True)
+arctan = _define(np.arctan, "arctan", True)
+sinh = _define(np.sinh, "sinh", True)
+cosh = _define(np.cosh, "cosh", True)
+arcsinh = _define(np.arcsinh, "arcsinh", True)
+arccosh = _define(np.arccosh, "arccosh", True)
+arctanh = _define(np.arctanh, "arctanh", True)
+sinc = _define(np.sinc, "sinc", True)
+deg2rad = radians = _define(np.deg2rad, "deg2rad", True)
+rad2deg = degrees = _define(np.rad2deg, "rad2deg", True)
+implements(np.radians)(deg2rad)
+implements(np.degrees)(rad2deg)
+logaddexp = _define(np.logaddexp, "logaddexp", True)
+logaddexp2 = _define(np.logaddexp2, "logaddexp2", True)
+arctan2 = _define(np.arctan2, "arctan2", True)
+hypot = _define(np.hypot, "hypot", True)
+maximum = _define(np.maximum, "maximum")
+minimum = _define(np.minimum, "minimum")
+fmax = _define(np.fmax, "fmax")
+fmin = _define(np.fmin, "fmin")
+remainder = mod = _define(np.remainder, "mod")
+implements(np.mod)(remainder)
+floor = _define(np.floor, "floor")
+ceil = _define(np.ceil, "ceil")
+rint = _define(np.rint, "rint")
+trunc = _define(np.trunc, "trunc")
+isnan = _define(np.isnan, "isnan")
+isfinite = _define(np.isfinite, "isfinite")
+isinf = _define(np.isinf, "isinf")
+signbit = _define(np.signbit, "signbit")
+logical_not = _define(np.logical_not, "logical_not")
+logical_and = _define(np.logical_and, "logical_and")
+logical_or = _define(np.logical_or, "logical_or")
+logical_xor = _define(np.logical_xor, "logical_xor")
+
+
+@implements(np.round, np.around)
+def round(a, decimals=0):
+    return elementwise("round", a) if decimals == 0 else apply(_ops.get("round"), [a, decimals], {})
+
+
+around = round
+
+
+@implements(np.clip)
+def clip(a, a_min=None, a_max=None):
+    """Gradient reaches `a` inside [a_min, a_max] (ends included), else the bound chosen."""
+    from ..tensor import _promote
+    lo = -np.inf if a_min is None else _operand(a_min)
+    hi = np.inf if a_max is None else _operand(a_max)
+    x, lo, hi = _promote([_operand(a), lo, hi])
+    return apply(_ops.get("clip"), [x, lo, hi], {})
+
+
+@implements(np.nan_to_num)
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    if nan != 0.0 or posinf is not None or neginf is not None:
+        raise NotImplementedError("nan_to_num with nan/posinf/neginf values is not supported yet")
+    return elementwise("nan_to_num", x)
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)), without overflow (also `logistic`, scipy's `expit`)."""
+    return elementwise("sigmoid", x, float_result=True)
+
+
+logistic = expit = sigmoid
+
+
+def softplus(x):
+    """log(1 + exp(x)) = logaddexp(0, x): finite for any x, and so is its derivative."""
+    return elementwise("softplus", x, float_result=True)
+
+
+def relu(x):
+    """max(x, 0), with derivative 0 at 0 (PyTorch's choice)."""
+    return elementwise("relu", x)
+
+
+def erf(x):
+    return elementwise("erf", x, float_result=True)

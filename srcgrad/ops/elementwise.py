@@ -122,3 +122,61 @@ def _cast_vjp(node, gs):
 register(Op("cast", "special", lambda x, dtype: x.astype(dtype), infer=_cast_infer,
             vjp=_cast_vjp, torch_name="ToCopyBackward0",
             emit=lambda args, attrs, node: A.method(args[0], "astype", A.dtype_expr(attrs["dtype"]))))
+
+
+# -- numpy's wider elementwise vocabulary (issue: the numpy surface) ------------------
+def _np_erf(x):
+    import math
+    x = np.asarray(x)
+    return np.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype if x.dtype.kind == "f" else np.float64)
+
+
+for _name, _formula, _impl in [
+        ("exp2", F.exp2, np.exp2), ("expm1", F.expm1, np.expm1), ("log2", F.log2, np.log2),
+        ("log10", F.log10, np.log10), ("log1p", F.log1p, np.log1p), ("cbrt", F.cbrt, np.cbrt),
+        ("reciprocal", lambda a: 1 / a, lambda x: 1 / x), ("tan", sp.tan, np.tan),
+        ("arcsin", sp.asin, np.arcsin), ("arccos", sp.acos, np.arccos), ("arctan", sp.atan, np.arctan),
+        ("sinh", sp.sinh, np.sinh), ("cosh", sp.cosh, np.cosh), ("arcsinh", sp.asinh, np.arcsinh),
+        ("arccosh", sp.acosh, np.arccosh), ("arctanh", sp.atanh, np.arctanh), ("sinc", F.sinc, np.sinc),
+        ("deg2rad", lambda a: a * sp.pi / 180, np.deg2rad), ("rad2deg", lambda a: a * 180 / sp.pi, np.rad2deg),
+        ("softplus", F.softplus, lambda x: np.logaddexp(0, x)), ("erf", F.erf, _np_erf),
+        ("logaddexp", F.logaddexp, np.logaddexp), ("logaddexp2", F.logaddexp2, np.logaddexp2),
+        ("arctan2", sp.atan2, np.arctan2), ("hypot", F.hypot, np.hypot)]:
+    elementwise(_name, _formula, _impl, infer=_infer_float)
+
+elementwise("square", lambda a: a ** 2, np.square)
+elementwise("maximum", F.maximum, np.maximum)
+elementwise("minimum", F.minimum, np.minimum)
+elementwise("fmax", F.fmax, np.fmax)
+elementwise("fmin", F.fmin, np.fmin)
+elementwise("mod", F.mod, np.remainder)
+elementwise("nan_to_num", F.nan_to_num, np.nan_to_num)
+
+
+def _clip_infer(inputs, attrs):
+    x, lo, hi = inputs
+    return [(broadcast_shapes(shape_of(x), shape_of(lo), shape_of(hi)), result_dtype([x]))]
+
+
+elementwise("clip", F.clip, np.clip, infer=_clip_infer)
+
+
+# -- elementwise functions with no gradient: integer-valued or boolean results ------------
+def _nondiff_infer(bool_result):
+    def infer(inputs, attrs):
+        shape = broadcast_shapes(*[shape_of(x) for x in inputs])
+        return [(shape, np.dtype(bool) if bool_result else result_dtype(inputs))]
+    return infer
+
+
+def nondifferentiable(name, np_func, bool_result=False):
+    register(Op(name, "compare", np_func, infer=_nondiff_infer(bool_result), differentiable=False,
+                emit=lambda args, attrs, node: A.npcall(np_func.__name__, *args)))
+
+
+for _f in (np.floor, np.ceil, np.rint, np.trunc):
+    nondifferentiable(_f.__name__, _f)
+nondifferentiable("round", np.round)
+for _f in (np.isnan, np.isfinite, np.isinf, np.signbit, np.logical_not, np.logical_and,
+           np.logical_or, np.logical_xor):
+    nondifferentiable(_f.__name__, _f, bool_result=True)

@@ -100,3 +100,169 @@ class abs_(_RealFunction):
 # Functions with a zero derivative that are still allowed inside kernels.
 ZERO_DERIVATIVE = (step, sgn)
 CUSTOM = {f.__name__: f for f in (sigmoid, step, relu, sgn, where, abs_)}
+
+
+# -- numpy's special functions, each with a derivative that stays as stable as it is ---
+class _Unary(_RealFunction):
+    nargs = 1
+
+
+class expm1(_Unary):
+    def fdiff(self, argindex=1):
+        return expm1(self.args[0]) + 1  # exp(x), read from the saved expm1 when there is one
+
+
+class log1p(_Unary):
+    def fdiff(self, argindex=1):
+        return 1 / (1 + self.args[0])
+
+
+class exp2(_Unary):
+    def fdiff(self, argindex=1):
+        return sp.log(2) * exp2(self.args[0])
+
+
+class log2(_Unary):
+    def fdiff(self, argindex=1):
+        return 1 / (sp.log(2) * self.args[0])
+
+
+class log10(_Unary):
+    def fdiff(self, argindex=1):
+        return 1 / (sp.log(10) * self.args[0])
+
+
+class cbrt(_Unary):
+    """Real cube root (negative for negative x, unlike x**(1/3))."""
+    def fdiff(self, argindex=1):
+        return 1 / (3 * cbrt(self.args[0]) ** 2)
+
+
+class softplus(_Unary):
+    """log(1 + exp(x)), computed as logaddexp(0, x): no overflow at x = 800."""
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+
+class sinc(_Unary):
+    """numpy's normalised sinc: sin(pi x) / (pi x), 1 at 0."""
+    def fdiff(self, argindex=1):
+        return dsinc(self.args[0])
+
+
+class dsinc(_Unary):
+    """d/dx sinc(x) = (cos(pi x) - sinc(x)) / x, and 0 at x = 0 (its limit)."""
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        # second derivative: (-pi^2 sinc(x) x - 2 dsinc(x)) / x, limit -pi^2/3 at 0
+        return where(sp.Eq(x, 0), -sp.pi ** 2 / 3, (-sp.pi ** 2 * x * sinc(x) - 2 * dsinc(x)) / x)
+
+
+class erf(_Unary):
+    def fdiff(self, argindex=1):
+        return 2 / sp.sqrt(sp.pi) * sp.exp(-self.args[0] ** 2)
+
+
+class logaddexp(_RealFunction):
+    """log(exp(a) + exp(b)); derivatives exp(a - out), exp(b - out) never overflow."""
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        return sp.exp(self.args[argindex - 1] - self)
+
+
+class logaddexp2(_RealFunction):
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        return exp2(self.args[argindex - 1] - self)
+
+
+class hypot(_RealFunction):
+    """sqrt(a^2 + b^2) without overflow; derivative a / hypot (0 where both are 0)."""
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        return where(sp.Eq(self, 0), 0, self.args[argindex - 1] / self)
+
+
+class maximum(_RealFunction):
+    """Elementwise max; at ties each argument gets half the gradient (as PyTorch)."""
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        a, b = self.args if argindex == 1 else self.args[::-1]
+        return where(sp.StrictGreaterThan(a, b), 1, where(sp.Eq(a, b), sp.Rational(1, 2), 0))
+
+
+class minimum(_RealFunction):
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        a, b = self.args if argindex == 1 else self.args[::-1]
+        return where(sp.StrictLessThan(a, b), 1, where(sp.Eq(a, b), sp.Rational(1, 2), 0))
+
+
+class fmax(_RealFunction):
+    """max ignoring NaN; the whole gradient goes to the argument selected (a at ties)."""
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        pick_a = isnan_or(b, sp.GreaterThan(a, b))
+        return where(pick_a, 1, 0) if argindex == 1 else where(pick_a, 0, 1)
+
+
+class fmin(_RealFunction):
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        pick_a = isnan_or(b, sp.LessThan(a, b))
+        return where(pick_a, 1, 0) if argindex == 1 else where(pick_a, 0, 1)
+
+
+class isnan_or(_RealFunction):
+    """isnan(x) | cond — a boolean helper for fmax/fmin."""
+    nargs = 2
+
+
+class mod(_RealFunction):
+    """numpy's remainder: a - floor(a / b) * b."""
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        return sp.Integer(1) if argindex == 1 else -sp.floor(a / b)
+
+
+class clip(_RealFunction):
+    """min(max(x, lo), hi); the gradient reaches x inside [lo, hi] (ends included, as
+    PyTorch's clamp), else the bound that was selected."""
+    nargs = 3
+
+    def fdiff(self, argindex=1):
+        x, lo, hi = self.args
+        inside = sp.And(sp.GreaterThan(x, lo), sp.LessThan(x, hi))
+        if argindex == 1:
+            return where(inside, 1, 0)
+        if argindex == 2:
+            return where(sp.StrictLessThan(x, lo), 1, 0)
+        return where(sp.StrictGreaterThan(x, hi), 1, 0)
+
+
+class nan_to_num(_RealFunction):
+    """NaN → 0, ±inf → the largest finite values; gradient 1 where x was finite."""
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return where(isfinite(self.args[0]), 1, 0)
+
+
+class isfinite(_RealFunction):
+    nargs = 1
+
+
+CUSTOM.update({f.__name__: f for f in (expm1, log1p, exp2, log2, log10, cbrt, softplus, sinc, dsinc, erf,
+                                       logaddexp, logaddexp2, hypot, maximum, minimum, fmax, fmin,
+                                       isnan_or, mod, clip, nan_to_num, isfinite)})
