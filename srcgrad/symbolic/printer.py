@@ -19,6 +19,14 @@ _NP_FUNCS = {
     sp.ceiling: "ceil",
 }
 
+_NP_CUSTOM = {
+    F.expm1: "expm1", F.log1p: "log1p", F.exp2: "exp2", F.log2: "log2", F.log10: "log10",
+    F.cbrt: "cbrt", F.sinc: "sinc", F.logaddexp: "logaddexp", F.logaddexp2: "logaddexp2",
+    F.hypot: "hypot", F.maximum: "maximum", F.minimum: "minimum", F.fmax: "fmax", F.fmin: "fmin",
+    F.mod: "remainder", F.clip: "clip", F.nan_to_num: "nan_to_num", F.isfinite: "isfinite",
+    sp.atan2: "arctan2",
+}
+
 _CMP = {sp.StrictGreaterThan: ast.Gt, sp.GreaterThan: ast.GtE, sp.StrictLessThan: ast.Lt,
         sp.LessThan: ast.LtE, sp.Equality: ast.Eq, sp.Unequality: ast.NotEq}
 
@@ -44,6 +52,10 @@ class _Printer:
                 raise PrintError(f"no name for symbol {e}") from None
         if e.is_Number:
             return self.number(e)
+        if e.is_number and e.is_real and e is not sp.pi and e is not sp.E:
+            # log(2), sqrt(3): a literal, as np.log(2) would be an np.float64 that makes
+            # float32 arrays float64
+            return self.number(e)
         if e.is_Add:
             return self.add(e)
         if e.is_Mul:
@@ -63,6 +75,29 @@ class _Printer:
             # exp(-log(1 + exp(-x))): never overflows, exact in both tails
             x = e.args[0]
             return A.npcall("exp", A.neg(A.npcall("logaddexp", A.const(0.0), self.p(-x))))
+        if f in _NP_CUSTOM:
+            return A.npcall(_NP_CUSTOM[f], *[self.p(a) for a in e.args])
+        if f is F.softplus:
+            return A.npcall("logaddexp", A.num(0.0), self.p(e.args[0]))
+        if f is F.dsinc:
+            x = self.p(e.args[0])
+            pix = A.binop(A.attr(A.name("np"), "pi"), ast.Mult(), self.p(e.args[0]))
+            slope = A.div(A.binop(A.npcall("cos", pix), ast.Sub(), A.npcall("sinc", x)), self.p(e.args[0]))
+            zero = ast.Compare(left=self.p(e.args[0]), ops=[ast.Eq()], comparators=[A.num(0)])
+            return A.npcall("where", zero, A.num(0), slope)
+        if f is F.erf:
+            # numpy has no erf: math.erf elementwise, in the argument's dtype
+            x = self.p(e.args[0])
+            return A.method(A.call(A.npcall("frompyfunc", A.attr(A.name("math"), "erf"), A.num(1), A.num(1)), x),
+                            "astype", A.attr(self.p(e.args[0]), "dtype"))
+        if f is F.isnan_or:
+            return A.binop(A.npcall("isnan", self.p(e.args[0])), ast.BitOr(), self.p(e.args[1]))
+        if isinstance(e, (sp.And, sp.Or)):
+            op = ast.BitAnd() if isinstance(e, sp.And) else ast.BitOr()
+            out = self.p(e.args[0])
+            for a in e.args[1:]:
+                out = A.binop(out, op, self.p(a))
+            return out
         if f is F.relu:
             return A.npcall("maximum", self.p(e.args[0]), A.const(0))
         if f is F.step:
