@@ -26,10 +26,10 @@ def _op(name):
 
 def _as_operand(x):
     """Tensor | ndarray | Python scalar; lists and numpy scalars converted."""
+    if isinstance(x, np.generic):  # first: np.float64 is a float, but not a weak scalar
+        return x.item()
     if isinstance(x, (Tensor, np.ndarray)) or isinstance(x, _scalar):
         return x
-    if isinstance(x, np.generic):
-        return x.item()
     if isinstance(x, (list, tuple)):
         return np.asarray(x)
     return NotImplemented
@@ -557,6 +557,12 @@ class Tensor:
         if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
             value = value._cast_const(self._data.dtype)
         apply(_op("setitem"), [self, value, *arrays], {"index": template}, out=self)
+
+    # -- reductions of the numpy surface (max/min with indices, prod, var, std, cumsum, ...)
+
+    # -- shape methods of the numpy surface (flip, roll, repeat, ...)
+
+    # -- products and linear algebra of the numpy surface
 
     # -- numpy protocol -------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
