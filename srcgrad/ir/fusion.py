@@ -12,6 +12,9 @@ from .passes import toposort
 MAX_OPS = 48        # nodes per kernel
 MAX_INPUTS = 32     # distinct inputs per kernel
 MAX_TREE = 160      # size of a formula seen as a tree (shared subterms count each time)
+MAX_NESTING = 2     # transcendental functions nested inside one another in one kernel:
+                    # sympy's time on f(g(h(...))) and its derivative grows much faster than
+                    # the chain, while a kernel boundary costs one saved value
 
 
 def fuse(graph, keep_costly=False, boundaries=()):
@@ -31,6 +34,7 @@ def fuse(graph, keep_costly=False, boundaries=()):
     region_inputs = []        # region index -> set of external value ids
     deps = {}                 # value id -> bitmask of regions it depends on
     tree = {}                 # value id -> formula tree size, inside its region
+    nesting = {}              # value id -> depth of nested transcendental functions, inside its region
     for n in nodes:
         mask = 0
         for x in n.inputs:
@@ -38,12 +42,18 @@ def fuse(graph, keep_costly=False, boundaries=()):
                 mask |= deps.get(x.id, 0)
         chosen = None
         if n.op.elementwise:
+            # nor may n join the region that produced a boundary value it reads (through
+            # another input): the kernel would compute n from that value's formula
+            blocked = {region_of.get(id(x.node)) for x in n.inputs
+                       if isinstance(x, Value) and x.id in boundaries and x.node is not None}
             for x in (n.inputs if config.fuse_elementwise else ()):
                 if not isinstance(x, Value) or x.node is None or id(x.node) not in region_of \
                         or x.id in boundaries:
                     continue
                 r = region_of[id(x.node)]
-                if r == chosen or not _can_join(n, r, region_of, regions, region_inputs, deps, tree):
+                if r == chosen or r in blocked or not _can_join(n, r, region_of, regions, region_inputs, deps, tree):
+                    continue
+                if _nesting(n, r, region_of, nesting) > MAX_NESTING:
                     continue
                 chosen = r
                 break
@@ -60,8 +70,10 @@ def fuse(graph, keep_costly=False, boundaries=()):
                         size += tree.get(x.id, 1)
                     else:
                         region_inputs[chosen].add(x.id)
+            depth = _nesting(n, chosen, region_of, nesting)
             for o in n.outputs:
                 tree[o.id] = size
+                nesting[o.id] = depth
             mask |= 1 << chosen
         for o in n.outputs:
             deps[o.id] = mask
@@ -129,6 +141,39 @@ def _can_join(n, r, region_of, regions, region_inputs, deps, tree):
             return False  # x is computed from this region outside it: joining would cycle
         new_inputs.add(x.id)
     return len(new_inputs) <= MAX_INPUTS and size <= MAX_TREE
+
+
+def _nesting(n, r, region_of, nesting):
+    """Nesting depth of transcendental functions in n's formula if n joins region r."""
+    inner = max([nesting.get(x.id, 0) for x in n.inputs
+                 if isinstance(x, Value) and x.node is not None and region_of.get(id(x.node)) == r],
+                default=0)
+    return inner + function_depth(n)
+
+
+_DEPTH = {}
+
+
+def function_depth(node):
+    """How deeply transcendental functions nest in a node's own formula (0 for a*b+c)."""
+    import sympy as sp
+    from ..symbolic.kernel import canon_symbol, node_exprs
+    if node.op.name != "ew":
+        d = _DEPTH.get(node.op.name)
+        if d is None:
+            d = _DEPTH[node.op.name] = max(_depth(e) for e in node_exprs(
+                node, [canon_symbol(i) for i in range(len(node.inputs))]))
+        return d
+    return max(_depth(e) for e in node.attrs["exprs"])
+
+
+def _depth(e):
+    import sympy as sp
+    if e.is_Atom:
+        return 0
+    inner = max((_depth(a) for a in e.args), default=0)
+    costly = isinstance(e, sp.Function) or (e.is_Pow and not e.exp.is_Integer)
+    return inner + (1 if costly else 0)
 
 
 def _kernel_node(members, outputs, out_exprs, env, ew_op):
