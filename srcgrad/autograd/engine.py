@@ -412,6 +412,10 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
             fn.free()
 
     wrt_out = dict(zip(used_wrt, outs[:compiled.n_wrt]))
+    for i, g in wrt_out.items():
+        if g is None:  # reachable, but every path has a zero derivative (sign, floor...): zeros, as PyTorch
+            shape, dtype = walk.aval(i)
+            wrt_out[i] = Tensor._make(np.zeros(shape, dtype))
     if not accumulate:
         return [wrt_out.get(i) if i is not None else None for i in wrt]
     for i in used_wrt:

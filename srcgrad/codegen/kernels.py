@@ -8,7 +8,7 @@ is broadcast explicitly, so every value has the shape the IR promised.
 import sympy as sp
 
 from ..ops import broadcast_shapes
-from ..symbolic.kernel import canon_symbol
+from ..symbolic.kernel import canon_symbol, may_lose_dtype
 from ..symbolic.printer import to_ast
 from . import astbuild as A
 
@@ -55,8 +55,11 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp):
         shape = tuple(shape)
         if not r.free_symbols:
             value = A.npcall("full", A.literal(shape), value, A.dtype_expr(dtype))
-        elif _shape(r, shapes) != shape:
-            value = A.npcall("broadcast_to", value, A.literal(shape))
+        else:
+            if may_lose_dtype(e):
+                value = A.npcall("asarray", value, A.dtype_expr(dtype))
+            if _shape(r, shapes) != shape:
+                value = A.npcall("broadcast_to", value, A.literal(shape))
         stmts.append(A.assign(name, value))
     return stmts
 

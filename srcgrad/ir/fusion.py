@@ -179,7 +179,10 @@ def _depth(e):
 def _kernel_node(members, outputs, out_exprs, env, ew_op):
     import numpy as np
     from ..symbolic.kernel import canonicalize
-    order, canon = canonicalize(out_exprs)
+    from ..symbolic.kernel import push_selects
+    # composing kernels can put a select under a product or next to another select on
+    # the same condition: push it outward again (see push_selects)
+    order, canon = canonicalize([push_selects(e) for e in out_exprs])
     node = Node(ew_op, [env[s] for s in order],
                 dict(exprs=canon, avals=tuple((o.shape, np.dtype(o.dtype)) for o in outputs)),
                 merge_locs(*[m.loc for m in members]))

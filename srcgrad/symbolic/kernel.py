@@ -98,6 +98,19 @@ def push_selects(e):
     args = tuple(push_selects(a) for a in e.args)
     if args != e.args:
         e = e.func(*args)
+    if e.is_Add:
+        # where(c, p1, q1) + where(c, p2, q2) → where(c, p1 + p2, q1 + q2)
+        by_cond, rest = {}, []
+        for t in e.args:
+            if isinstance(t, F.where):
+                by_cond.setdefault(t.args[0], []).append(t)
+            else:
+                rest.append(t)
+        if any(len(ts) > 1 for ts in by_cond.values()):
+            merged = [F.where(c, push_selects(sp.Add(*[t.args[1] for t in ts])),
+                              push_selects(sp.Add(*[t.args[2] for t in ts])))
+                      for c, ts in by_cond.items()]
+            return push_selects(sp.Add(*rest, *merged))
     if e.is_Mul:
         for f in e.args:
             if isinstance(f, (F.where, F.step)):
@@ -107,6 +120,16 @@ def push_selects(e):
                 c, p, q = f.args
                 return F.where(c, push_selects(rest * p), push_selects(rest * q))
     return e
+
+
+def may_lose_dtype(e):
+    """Could numpy compute `e` in another dtype than its float inputs'? A select or step
+    with only numbers in its branches makes an integer or boolean array, which then
+    promotes float32 to float64."""
+    for a in sp.preorder_traversal(e):
+        if isinstance(a, F.step) or (isinstance(a, F.where) and a.args[1].is_Number and a.args[2].is_Number):
+            return True
+    return False
 
 
 def natural_shape(expr, env):
@@ -134,69 +157,107 @@ def make_kernel(graph, exprs, env, avals):
     return [out] if len(exprs) == 1 else list(out)
 
 
+_SLOTS = {}
+
+
+def _slot(kind, i):
+    """Template symbols: x<i> input position i, o<j> output j, g<j> cotangent of output j."""
+    key = (kind, i)
+    s = _SLOTS.get(key)
+    if s is None:
+        s = _SLOTS[key] = sp.Symbol(f"{kind}{i}", real=True)
+    return s
+
+
+_VJP_TEMPLATES = {}
+
+
 def elementwise_vjp(node, gs):
     """The backward of any elementwise node: sympy.diff of its formulas, as one kernel.
 
     Forward values the node computed are reused rather than recomputed: wherever the
     derivative contains a costly output formula (tanh(u), exp(u), sqrt(u), ...) or its
     reciprocal, it reads the saved output instead.
+
+    The symbolic work depends only on the node's formulas and on which operands are the
+    same value, need a gradient or receive one — not on shapes or data — so it is done
+    once per such pattern and reused (a loop's repeated kernels cost one sympy.diff).
     """
     graph = next(g for g in gs if g is not None).graph
-    env = {}
-    ins = input_exprs(node, env)
-    outs = node_exprs(node, ins)
-    reuse = {}
-    for o, e in zip(node.outputs, outs):
-        if _costly(e):
-            s = value_symbol(o)
-            env[s] = o
-            reuse[e] = s
-            reuse[1 / e] = 1 / s
-    gsyms = []
-    for g in gs:
-        if g is None:
-            gsyms.append(None)
-        else:
-            s = value_symbol(g)
-            env[s] = g
-            gsyms.append(s)
-
-    targets, exprs, avals = [], [], []
-    done = set()
     active = graph.active
+    first = {}
+    pattern = []
     for i, x in enumerate(node.inputs):
-        if not isinstance(x, Value) or x.dtype.kind not in "fc" or x.id in done:
-            continue
-        if active is not None and x.id not in active:
-            continue
-        done.add(x.id)
-        d = sp.Integer(0)
-        for out_e, gsym in zip(outs, gsyms):
-            if gsym is not None:
-                d = d + gsym * sp.diff(out_e, ins[i])
-        d = push_selects(d.xreplace(reuse))
-        if d == 0:
-            continue
-        d = simplify_expr(d)
-        shape = broadcast_shapes(natural_shape(d, env), x.shape)
-        if d in exprs and avals[exprs.index(d)][0] == shape:  # e.g. both operands of an add
-            targets.append((i, exprs.index(d)))
-            continue
-        dtype = result_dtype([env[s] for s in d.free_symbols if s in env and env[s].dtype.kind in "fc"]
-                             or [x])
-        targets.append((i, len(exprs)))
-        exprs.append(d)
-        avals.append((shape, dtype))
+        if isinstance(x, Value):
+            k = first.setdefault(x.id, i)
+            wanted = k == i and x.dtype.kind in "fc" and (active is None or x.id in active)
+            pattern.append((k, wanted))
+        else:
+            pattern.append(("lit", type(x).__name__, x))
+    gmask = tuple(g is not None for g in gs)
+    attrs = node.attrs["exprs"] if node.op.name == "ew" else tuple(sorted(node.attrs.items()))
+    key = (node.op.name, attrs, tuple(pattern), gmask)
+    template = _VJP_TEMPLATES.get(key)
+    if template is None:
+        template = _VJP_TEMPLATES[key] = _vjp_template(node, pattern, gmask)
+    targets, order, canon, uses = template
     result = [None] * len(node.inputs)
-    if not exprs:
+    if not canon:
         return result
-    # a derivative that is just an incoming value (the two operands of an add) needs no kernel
-    direct = [e.is_Symbol and env[e].shape == a[0] and env[e].dtype == a[1] for e, a in zip(exprs, avals)]
-    if all(direct):
-        outs_v = [env[e] for e in exprs]
+
+    def value(slot):
+        kind, i = slot
+        return node.inputs[i] if kind == "x" else node.outputs[i] if kind == "o" else gs[i]
+
+    inputs = [value(s) for s in order]
+    avals = []
+    for k, used in enumerate(uses):
+        vals = [inputs[u] for u in used]
+        shape = broadcast_shapes(*[v.shape for v in vals],
+                                 *[node.inputs[i].shape for i, kk in targets if kk == k])
+        floats = [v for v in vals if v.dtype.kind in "fc"]
+        dtype = result_dtype(floats or [node.inputs[i] for i, kk in targets if kk == k][:1])
+        avals.append((shape, dtype))
+    if all(e.is_Symbol for e in canon) and all(
+            inputs[u[0]].shape == a[0] and inputs[u[0]].dtype == a[1] for u, a in zip(uses, avals)):
+        outs_v = [inputs[u[0]] for u in uses]  # d(a + b) = g: no kernel needed
     else:
-        outs_v = make_kernel(graph, exprs, env, avals)
+        out = graph.emit("ew", inputs, exprs=canon, avals=tuple(avals))
+        outs_v = [out] if len(canon) == 1 else list(out)
     for i, k in targets:
         x = node.inputs[i]
         result[i] = outs_v[k].sum_to(x.shape).cast(x.dtype)
     return result
+
+
+def _vjp_template(node, pattern, gmask):
+    """(targets [(input index, expr index)], slot order, canonical exprs, slots used per expr)."""
+    ins = [literal(p[2]) if p[0] == "lit" else _slot("x", p[0]) for p in pattern]
+    outs = node_exprs(node, ins)
+    reuse = {}
+    for j, e in enumerate(outs):
+        if _costly(e):
+            reuse[e] = _slot("o", j)
+            reuse[1 / e] = 1 / _slot("o", j)
+    targets, exprs = [], []
+    for i, p in enumerate(pattern):
+        if p[0] == "lit" or not p[1]:
+            continue
+        d = sp.Integer(0)
+        for j, (out_e, has_g) in enumerate(zip(outs, gmask)):
+            if has_g:
+                d = d + _slot("g", j) * sp.diff(out_e, ins[i])
+        d = push_selects(d.xreplace(reuse))
+        if d == 0:
+            continue
+        d = simplify_expr(d)
+        if d in exprs:  # e.g. both operands of an add
+            targets.append((i, exprs.index(d)))
+            continue
+        targets.append((i, len(exprs)))
+        exprs.append(d)
+    order, canon = canonicalize(exprs)
+    slots = [(str(s)[0], int(str(s)[1:])) for s in order]
+    index = {s: k for k, s in enumerate(order)}
+    uses = [sorted(index[s] for s in e.free_symbols if s in index) for e in exprs]
+    return targets, slots, canon, uses
