@@ -50,6 +50,7 @@ class Walk:
         self.values = []       # canonical index -> ('leaf', tensor) | ('const', fn, i) | ('out', fn, k)
         self.index = {}        # identity -> canonical index
         self.node_refs = []    # per fn: tuple of canonical indices (or literals) of its inputs
+        self.first_use = {}    # canonical index of a leaf -> (fn, input position) that first read it
         seen = set()
         for r in roots:
             if r.grad_fn is not None:
@@ -90,7 +91,9 @@ class Walk:
             if kind == NODE:
                 refs.append(self.index[("o", id(ref[0]), ref[1])])
             elif kind == LEAF:
-                refs.append(self._value(("l", id(ref)), ("leaf", ref)))
+                v = self._value(("l", id(ref)), ("leaf", ref))
+                self.first_use.setdefault(v, (fn, i))
+                refs.append(v)
             else:
                 refs.append(self._value(("c", fn.input_info(i)[2]), ("const", fn, i)))
         self.node_refs.append(tuple(refs))
@@ -121,14 +124,13 @@ class Walk:
         d = self.values[i]
         if d[0] == "leaf":
             t = d[1]
-            # a leaf's array as its first consumer saw it
-            for fn, refs in zip(self.fns, self.node_refs):
-                for j, r in enumerate(refs):
-                    if r == i:
-                        if fn.saved is None:
-                            raise RuntimeError(_FREED_MSG)
-                        return fn.saved[j]
-            return t._data, t._version, t._version.v
+            use = self.first_use.get(i)
+            if use is None:  # the root itself
+                return t._data, t._version, t._version.v
+            fn, j = use  # the leaf's array as its first consumer saw it
+            if fn.saved is None:
+                raise RuntimeError(_FREED_MSG)
+            return fn.saved[j]
         if d[0] == "const":
             _, fn, j = d
             if fn.saved is None:

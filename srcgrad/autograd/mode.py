@@ -38,14 +38,25 @@ class _Scope:
         return wrapper
 
 
-class no_grad(_Scope):
+class _NoParamScope(_Scope):
+    """Also a decorator without parentheses, like PyTorch's: `@no_grad` as `@no_grad()`."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}() takes no arguments, got {orig_func!r}")
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamScope):
     """Operations inside record no graph; their results do not require grad."""
 
     def __init__(self):
         super().__init__(False)
 
 
-class enable_grad(_Scope):
+class enable_grad(_NoParamScope):
     def __init__(self):
         super().__init__(True)
 

@@ -115,7 +115,10 @@ def _op_error(op, inputs, attrs, cause):
         s = getattr(x, "shape", None)
         shapes.append(str(tuple(s)) if s is not None else repr(x))
     where = describe_loc(user_loc(4))
-    msg = f"{op.name}: {cause}" if str(cause) else f"{op.name} failed"
+    text = str(cause)
+    if text.startswith(op.name + ": "):  # numpy's own prefix (`matmul: Input operand 1 ...`)
+        text = text[len(op.name) + 2:]
+    msg = f"{op.name}: {text}" if text else f"{op.name} failed"
     detail = f" (input shapes: {', '.join(shapes)})"
     if "shape" not in str(cause):
         msg += detail

@@ -9,10 +9,10 @@ from ._dispatch import implements, tensor_cls
 
 def _operand(x):
     Tensor = tensor_cls()
+    if isinstance(x, np.generic):  # first: np.float64 is a float, but numpy scalars must stay weak
+        return x.item()
     if isinstance(x, (Tensor, np.ndarray, bool, int, float)):
         return x
-    if isinstance(x, np.generic):
-        return x.item()
     return np.asarray(x)
 
 
