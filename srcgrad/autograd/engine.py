@@ -15,12 +15,8 @@ import numpy as np
 
 from .. import config
 from .. import ops as _ops
-from ..codegen.emit import generate
-from ..codegen.loader import load_function
-from ..ir.autodiff import backward as build_backward
-from ..ir.fusion import fuse
+from ..compiler import backward_function, differentiate
 from ..ir.graph import Graph
-from ..ir.passes import live_nodes, prune_kernel_outputs
 from ..utils.locations import format_loc_range
 from .function import CONST, LEAF, NODE
 from .mode import no_grad
@@ -217,56 +213,20 @@ def compile_backward(walk, roots, wrt, observe, hooked, names, label):
     forward.outputs = [vals[i] for i in roots]
     forward_text = str(forward)
     g = forward
+    cts = [g.add_input(vals[i].shape, vals[i].dtype, "grad_" + (vals[i].name or "out")) for i in roots]
     # A hooked or retained value must stay a value of its own: fused into a kernel, its
     # gradient would never be formed (retain_grad) or would bypass its hook.
-    fuse(g, keep_costly=True, boundaries={vals[i].id for i in list(hooked) + list(observe)})
-    n_fwd = len(g.nodes)
-    cts = []
-    for i in roots:
-        v = vals[i]
-        cts.append(g.add_input(v.shape, v.dtype, "grad_" + (v.name or "out")))
-    hooks = {vals[i].id: slot for slot, i in enumerate(hooked)}
-    wrt_grads, obs_grads, all_grads = build_backward(g, [vals[i] for i in roots], cts,
-                                                     [vals[i] for i in wrt], hooks,
-                                                     [vals[i] for i in observe])
-    outputs = list(wrt_grads) + list(obs_grads)
-    # name gradients after the values they belong to
-    by_id = {v.id: v for v in vals.values()}
-    for vid, gv in all_grads.items():
-        v = by_id.get(vid)
-        if v is not None and v.name and gv.name is None and gv.node is not None and gv.node in g.nodes[n_fwd:]:
-            gv.name = "grad_" + v.name
-    # the backward alone: forward values it reads become parameters
-    bwd = Graph("backward")
-    bwd._ids = g._ids
-    bwd.nodes = g.nodes[n_fwd:]
-    bwd.outputs = outputs
-    fwd_ids = {}
-    for i, v in vals.items():
-        fwd_ids[v.id] = i
-    for n in g.nodes[:n_fwd]:
-        for o in n.outputs:
-            if o.id not in fwd_ids:
-                fwd_ids[o.id] = None  # fused-away intermediate: never read by the backward
-    fuse(bwd)
-    bwd.nodes = prune_kernel_outputs(
-        live_nodes(bwd.nodes, outputs, available=set(fwd_ids) | {c.id for c in cts}), outputs)
-    used = set()
-    for n in bwd.nodes:
-        used.update(x.id for x in n.inputs if hasattr(x, "id"))
-    used.update(v.id for v in outputs if v is not None)
-    params = [("ct", k) for k in range(len(cts))]
-    bwd.inputs = list(cts)
-    for i in sorted(vals):
-        v = vals[i]
-        if v.id in used:
-            params.append(("v", i))
-            bwd.inputs.append(v)
+    n_fwd, wrt_grads, obs_grads = differentiate(
+        g, [vals[i] for i in roots], cts, [vals[i] for i in wrt], [vals[i] for i in observe],
+        hooks={vals[i].id: slot for slot, i in enumerate(hooked)},
+        boundaries={vals[i].id for i in list(hooked) + list(observe)})
+    index_of = {v.id: i for i, v in vals.items()}
     header = [f"backward of {label}, compiled by srcgrad from {len(walk.fns)} recorded ops"]
-    source, _ = generate(bwd, "backward", bwd.inputs, outputs, header=header,
-                         extra_params=("hooks",) if hooked else ())
-    fn = load_function(source, "backward", "backward")
-    return Compiled(fn, source, forward_text, bwd, params, len(wrt))
+    fn, source, bwd, params = backward_function(
+        g, n_fwd, cts, list(wrt_grads) + list(obs_grads), [vals[i] for i in sorted(vals)], header,
+        extra_params=("hooks",) if hooked else ())
+    spec = [("ct", k) for k in range(len(cts))] + [("v", index_of[v.id]) for v in params[len(cts):]]
+    return Compiled(fn, source, forward_text, bwd, spec, len(wrt))
 
 
 # ---------------------------------------------------------------------------------------

@@ -13,6 +13,12 @@ from .function import CONST, LEAF, NODE, Version, node_class
 from .mode import is_grad_enabled
 
 
+#: the Tracer recording a function for srcgrad.grad & co. (see srcgrad/trace.py), or None.
+#: While one is active, every op on a traced value is recorded — integer and boolean
+#: results too — since the generated function recomputes all of them from its arguments.
+TRACER = [None]
+
+
 class OpError(RuntimeError):
     """An op was given inputs it cannot take. Also a ValueError, like numpy's errors."""
 
@@ -48,7 +54,9 @@ def apply(op, inputs, attrs, out=None):
             result = op.impl(*arrays, **attrs)
     except (ValueError, IndexError, TypeError, ShapeError, np.linalg.LinAlgError) as e:
         raise _op_error(op, inputs, attrs, e) from None
-    record = needs_grad and not volatile and op.differentiable and is_grad_enabled()
+    grad_out = needs_grad and op.differentiable and not volatile and is_grad_enabled()
+    tracer = TRACER[0]
+    record = grad_out or (tracer is not None and not volatile and tracer.touches(inputs))
     if out is not None and (record or out._requires_grad) and out._data.base is not None:
         raise RuntimeError(
             f"{op.name}: in-place modification of a view (a slice or reshape of another tensor) that takes "
@@ -65,26 +73,28 @@ def apply(op, inputs, attrs, out=None):
             out._version.v += 1
             t = out
         else:
-            t = Tensor._make(r, record)
+            t = Tensor._make(r, grad_out)
             if op.kind in ("shape", "index") and r.base is not None and isinstance(inputs[0], Tensor):
                 t._version = inputs[0]._version  # a view: writes through it are writes to the base
         t._volatile = volatile
         outs.append(t)
     if record:
-        _record(op, attrs, inputs, outs)
+        _record(op, attrs, inputs, outs, grad_out, tracer)
     elif out is not None:
         out.grad_fn = None
     return outs[0] if len(outs) == 1 else tuple(outs)
 
 
-def _record(op, attrs, inputs, outs):
+def _record(op, attrs, inputs, outs, grad_out=True, tracer=None):
     from ..tensor import Tensor
     edges, saved = [], []
     for x in inputs:
         if isinstance(x, Tensor):
-            if x._requires_grad:
-                fn = x.grad_fn
-                edges.append((NODE, (fn, x._output_nr)) if fn is not None else (LEAF, x))
+            fn = x.grad_fn
+            if fn is not None:
+                edges.append((NODE, (fn, x._output_nr)))
+            elif x._requires_grad or (tracer is not None and tracer.is_input(x)):
+                edges.append((LEAF, x))
             else:
                 edges.append((CONST, None))
             saved.append((x._data, x._version, x._version.v))
@@ -97,7 +107,7 @@ def _record(op, attrs, inputs, outs):
     fn = node_class(op)(op, attrs, tuple(edges), tuple(saved),
                         tuple((t._data, t._version, t._version.v) for t in outs), user_loc(3))
     for k, t in enumerate(outs):
-        t._requires_grad = True
+        t._requires_grad = grad_out
         t.grad_fn = fn
         t._output_nr = k
 

@@ -1,0 +1,69 @@
+"""The compiler pipeline shared by eager `backward()` and the decorators.
+
+    recorded graph ─ fuse (forward kernels, costly intermediates kept) ─ differentiate
+      (each op's rule appends IR) ─ fuse the backward on its own ─ DCE ─ codegen ─ load
+
+Eager backward generates only the backward, reading the forward values it needs as
+arguments (they exist already). A traced function generates forward and backward in
+one function of the user's arguments.
+"""
+from .codegen.emit import generate
+from .codegen.loader import load_function
+from .ir.autodiff import backward as build_backward
+from .ir.fusion import fuse
+from .ir.graph import Graph
+from .ir.passes import live_nodes, prune_kernel_outputs
+
+
+def differentiate(g, roots, cotangents, wrt, observe=(), hooks=None, boundaries=()):
+    """Fuse `g`'s forward, append its backward, fuse that. Returns (number of forward
+    nodes, gradients of wrt, gradients of observe)."""
+    fuse(g, keep_costly=True, boundaries=boundaries)
+    n_fwd = len(g.nodes)
+    wrt_grads, obs_grads, all_grads = build_backward(g, roots, cotangents, wrt, hooks, observe)
+    forward_values = {v.id: v for v in g.inputs}
+    for n in g.nodes[:n_fwd]:
+        for o in n.outputs:
+            forward_values[o.id] = o
+    backward_nodes = {id(n) for n in g.nodes[n_fwd:]}
+    for vid, gv in all_grads.items():  # name gradients after the values they belong to
+        v = forward_values.get(vid)
+        if v is not None and v.name and gv.name is None and gv.node is not None \
+                and id(gv.node) in backward_nodes:
+            gv.name = "grad_" + v.name
+    bwd = Graph("backward")
+    bwd._ids = g._ids
+    bwd.nodes = g.nodes[n_fwd:]
+    bwd.outputs = [v for v in list(wrt_grads) + list(obs_grads) if v is not None]
+    fuse(bwd)
+    g.nodes = g.nodes[:n_fwd] + bwd.nodes
+    return n_fwd, wrt_grads, obs_grads
+
+
+def backward_function(g, n_fwd, cotangents, outputs, candidates, header, extra_params=()):
+    """Generate the backward alone. `candidates`: forward values in the order they may
+    appear as parameters; only those the backward reads become parameters.
+
+    Returns (function, source, backward graph, parameter values)."""
+    available = {v.id for v in g.inputs}
+    for n in g.nodes[:n_fwd]:
+        available.update(o.id for o in n.outputs)
+    nodes = prune_kernel_outputs(live_nodes(g.nodes[n_fwd:], outputs, available=available), outputs)
+    used = {x.id for n in nodes for x in n.inputs if hasattr(x, "id")}
+    used.update(v.id for v in outputs if v is not None)
+    params = list(cotangents) + [v for v in candidates if v.id in used]
+    bwd = Graph("backward")
+    bwd.inputs, bwd.nodes, bwd.outputs = params, nodes, list(outputs)
+    source, _ = generate(bwd, "backward", params, outputs, header=header, extra_params=extra_params)
+    return load_function(source, "backward", "backward"), source, bwd, params
+
+
+def program_function(g, params, outputs, fn_name, header, extra_params=(), namespace=None):
+    """Generate one function computing `outputs` from `params` (forward and backward).
+
+    Returns (function, source, the graph as generated)."""
+    nodes = prune_kernel_outputs(live_nodes(g.nodes, outputs, available={p.id for p in params}), outputs)
+    prog = Graph(fn_name)
+    prog.inputs, prog.nodes, prog.outputs = list(params), nodes, list(outputs)
+    source, _ = generate(prog, fn_name, params, outputs, header=header, extra_params=extra_params)
+    return load_function(source, fn_name, fn_name, namespace), source, prog
