@@ -58,12 +58,18 @@ def backward_function(g, n_fwd, cotangents, outputs, candidates, header, extra_p
     return load_function(source, "backward", "backward"), source, bwd, params
 
 
-def program_function(g, params, outputs, fn_name, header, extra_params=(), namespace=None):
+def program_function(g, params, outputs, fn_name, header, constants=()):
     """Generate one function computing `outputs` from `params` (forward and backward).
 
-    Returns (function, source, the graph as generated)."""
-    nodes = prune_kernel_outputs(live_nodes(g.nodes, outputs, available={p.id for p in params}), outputs)
+    constants: (Value, array) pairs the function reads as module globals (arrays the
+    traced code captured rather than received). Returns (function, source, graph)."""
+    from .ops.special import GuardFailed
+    given = {p.id for p in params} | {v.id for v, _ in constants}
+    nodes = prune_kernel_outputs(live_nodes(g.nodes, outputs, available=given), outputs)
     prog = Graph(fn_name)
     prog.inputs, prog.nodes, prog.outputs = list(params), nodes, list(outputs)
-    source, _ = generate(prog, fn_name, params, outputs, header=header, extra_params=extra_params)
+    source, names = generate(prog, fn_name, params, outputs, header=header,
+                             constants=[v for v, _ in constants])
+    namespace = {"GuardFailed": GuardFailed}
+    namespace.update({names[v.id]: arr for v, arr in constants})
     return load_function(source, fn_name, fn_name, namespace), source, prog

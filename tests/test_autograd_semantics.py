@@ -884,13 +884,7 @@ MIXED = {
     "n2d @ x": (lambda x: np.ones((2, 3)) @ x, lambda x: np.ones((2, 3)) @ x, False),
     "n[:, None] * x": (lambda x: NV[:, None] * x, lambda x: NV[:, None] * x, False),
 }
-_NO_NP_MATMUL = pytest.mark.xfail(
-    strict=True, reason="ndarray @ tensor reaches np.matmul through __array_ufunc__, which "
-                        "srcgrad.numpy has no rule for yet (reported)")
-
-
-@pytest.mark.parametrize("case", [pytest.param(c, marks=_NO_NP_MATMUL) if c.endswith("@ x") else c
-                                  for c in MIXED])
+@pytest.mark.parametrize("case", list(MIXED))
 def test_scalars_and_numpy_arrays_on_either_side(case):
     f, f_np, weak = MIXED[case]
     x = leaf(XV.astype(np.float32))

@@ -6,6 +6,7 @@ line it comes from. Cheap views used once (`W.T`, `g.reshape(...)`) are written 
 where they are used. The text depends only on the graph, so equal graphs give equal
 source.
 """
+import ast
 import builtins
 import keyword
 import re
@@ -53,15 +54,17 @@ class Namer:
         return n
 
 
-def generate(graph, fn_name, params, outputs, header=(), extra_params=()):
+def generate(graph, fn_name, params, outputs, header=(), extra_params=(), constants=()):
     """Source of `def fn_name(*params, *extra_params)` returning a tuple of `outputs`.
 
-    params: Values given as arguments. outputs: Values (or None) to return."""
+    params: Values given as arguments. outputs: Values (or None) to return.
+    constants: Values read from module globals of the same name (captured arrays)."""
     namer = Namer()
-    for p in params:
+    for p in list(params) + list(constants):
         namer.of(p)
-    nodes = live_nodes(graph.nodes, outputs, available={p.id for p in params})
-    missing = _missing_inputs(nodes, params, outputs)
+    given = list(params) + list(constants)
+    nodes = live_nodes(graph.nodes, outputs, available={p.id for p in given})
+    missing = _missing_inputs(nodes, given, outputs)
     if missing:
         raise RuntimeError(f"internal error: generated code would read undefined values {missing}")
 
@@ -89,14 +92,19 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=()):
                                       [(x.shape, x.dtype) for x in n.inputs],
                                       [namer.of(o) for o in n.outputs], namer.temp)
         elif n.op.statement:
-            stmts = n.op.emit([arg(x) for x in n.inputs], n.attrs, n, namer.of(n.out))
+            stmts = n.op.emit([arg(x) for x in n.inputs], n.attrs, n,
+                              namer.of(n.out) if n.outputs else None)
         else:
             expr = n.op.emit([arg(x) for x in n.inputs], n.attrs, n)
             o = n.out
             if n.op.name in _INLINE_OPS and uses.get(o.id, 0) == 1 and o.id not in out_ids:
                 inlined[o.id] = expr
                 continue
-            stmts = [A.assign(namer.of(o), expr)]
+            if len(n.outputs) > 1:  # a multi-output op's expression is a tuple: unpack it
+                stmts = [A.assign(ast.Tuple(elts=[A.store(namer.of(v)) for v in n.outputs], ctx=ast.Store()),
+                                  expr)]
+            else:
+                stmts = [A.assign(namer.of(o), expr)]
         for s in stmts:
             body.extend(statement_lines(s, comment=comment))
     rets = [arg(v) if isinstance(v, Value) else A.const(None) for v in outputs]
@@ -105,7 +113,7 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=()):
         body.append("    pass")
     sig = ", ".join([namer.of(p) for p in params] + list(extra_params))
     lines = [f"# {h}" for h in header] + [f"def {fn_name}({sig}):"] + body
-    return "\n".join(lines) + "\n", {p.id: namer.of(p) for p in params}
+    return "\n".join(lines) + "\n", {p.id: namer.of(p) for p in given}
 
 
 def _missing_inputs(nodes, params, outputs):

@@ -12,7 +12,7 @@ def live_nodes(nodes, outputs, available=()):
     needed = {v.id for v in outputs if isinstance(v, Value)}
     keep = []
     for n in reversed(nodes):
-        if any(o.id in needed and o.id not in avail for o in n.outputs):
+        if n.op.side_effect or any(o.id in needed and o.id not in avail for o in n.outputs):
             keep.append(n)
             for x in n.inputs:
                 if isinstance(x, Value):

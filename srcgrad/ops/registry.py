@@ -33,6 +33,7 @@ class Op:
         self._fmt_attrs = fmt_attrs
         self.statement = statement  # emit() returns statements rather than one expression
         self.inplace_impl = None    # impl(out_array, *rest) writing into its first input, if cheaper
+        self.side_effect = False    # kept by dead-code elimination even with no output read
 
     @property
     def elementwise(self):

@@ -2,7 +2,7 @@
 import ast
 
 from ..codegen import astbuild as A
-from .registry import Op, register
+from .registry import Op, get, register
 
 
 def _no_eager(*args, **kwargs):
@@ -17,3 +17,37 @@ register(Op("hook", "special", _no_eager,
             emit=lambda args, attrs, node: A.call(
                 ast.Subscript(value=A.name("hooks"), slice=A.num(attrs["slot"]),
                                             ctx=ast.Load()), args[0])))
+
+
+# `stop_gradient`: the value, cut from differentiation. What `.detach()` and `.data`
+# record while a function is traced, so that a decision taken on them is still a
+# recorded (and guarded) function of the arguments.
+register(Op("stop_gradient", "special", lambda x: x,
+            infer=lambda inputs, attrs: [(inputs[0].shape, inputs[0].dtype)],
+            vjp=None, differentiable=False, torch_name="DetachBackward0",
+            emit=lambda args, attrs, node: args[0]))
+
+
+class GuardFailed(Exception):
+    """Raised by generated code when a decision taken while tracing comes out differently."""
+
+
+def _guard_emit(args, attrs, node, target):
+    """`if <decision differs>: raise GuardFailed(k)`."""
+    x, kind, expected = args[0], attrs["kind"], attrs["expected"]
+    if kind == "bool":
+        test = ast.UnaryOp(op=ast.Not(), operand=x) if expected else x
+    elif isinstance(expected, float) and expected != expected:  # NaN is never == NaN
+        test = ast.UnaryOp(op=ast.Not(), operand=A.npcall("isnan", x))
+    else:
+        test = ast.Compare(left=x, ops=[ast.NotEq()], comparators=[A.literal(expected)])
+    fail = ast.Raise(exc=A.call("GuardFailed", A.num(attrs["index"])), cause=None)
+    return [ast.If(test=test, body=[fail], orelse=[])]
+
+
+# `guard`: a data-dependent Python decision (bool(), float(), int(), .item()) taken while
+# tracing. Generated code re-checks it; a different outcome means another code path.
+register(Op("guard", "special", lambda x, kind, expected, index: None,
+            infer=lambda inputs, attrs: [], vjp=None, differentiable=False, statement=True,
+            emit=_guard_emit, fmt_attrs=lambda attrs: f"{attrs['kind']} == {attrs['expected']!r}"))
+get("guard").side_effect = True
