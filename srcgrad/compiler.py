@@ -17,9 +17,13 @@ from .ir.passes import live_nodes, prune_kernel_outputs
 
 def differentiate(g, roots, cotangents, wrt, observe=(), hooks=None, boundaries=()):
     """Fuse `g`'s forward, append its backward, fuse that. Returns (number of forward
-    nodes, gradients of wrt, gradients of observe)."""
+    nodes, gradients of wrt, gradients of observe).
+
+    A cotangent may be a Value (an input of g) or "ones": the seed of a scalar loss, a
+    constant that sympy then folds into the first derivative formulas."""
     fuse(g, keep_costly=True, boundaries=boundaries)
     n_fwd = len(g.nodes)
+    cotangents = [_ones(g, r) if isinstance(c, str) and c == "ones" else c for r, c in zip(roots, cotangents)]
     wrt_grads, obs_grads, all_grads = build_backward(g, roots, cotangents, wrt, hooks, observe)
     forward_values = {v.id: v for v in g.inputs}
     for n in g.nodes[:n_fwd]:
@@ -73,3 +77,8 @@ def program_function(g, params, outputs, fn_name, header, constants=()):
     namespace = {"GuardFailed": GuardFailed}
     namespace.update({names[v.id]: arr for v, arr in constants})
     return load_function(source, fn_name, fn_name, namespace), source, prog
+
+
+def _ones(g, like):
+    import sympy
+    return g.emit("ew", [], exprs=(sympy.Integer(1),), avals=((like.shape, like.dtype),))

@@ -24,6 +24,25 @@ def _op(name):
     return _ops.get(name)
 
 
+def _tracing():
+    from .autograd.recording import TRACER
+    return TRACER[0]
+
+
+def _decision(t, kind, value):
+    """A Python decision on t's value: a guard if a function is being traced."""
+    if _tracing() is None:
+        return value
+    from .trace import decision
+    return decision(t, kind, value)
+
+
+def _escape(t, what):
+    if _tracing() is not None:
+        from .trace import escape
+        escape(t, what)
+
+
 def _as_operand(x):
     """Tensor | ndarray | Python scalar; lists and numpy scalars converted."""
     if isinstance(x, np.generic):  # first: np.float64 is a float, but not a weak scalar
@@ -195,6 +214,8 @@ class Tensor:
 
     def detach(self):
         """The same data, cut from the graph (shares storage and version counter)."""
+        if _tracing() is not None and _tracing().traced(self):
+            return apply(_op("stop_gradient"), [self], {})
         t = Tensor._make(self._data)
         t._version = self._version
         return t
@@ -207,6 +228,8 @@ class Tensor:
     @property
     def data(self):
         """The same storage with no autograd history; changes through it are not tracked."""
+        if _tracing() is not None and _tracing().traced(self):
+            return apply(_op("stop_gradient"), [self], {})  # still a function of the arguments
         return Tensor._make(self._data)
 
     @data.setter
@@ -295,18 +318,21 @@ class Tensor:
     def item(self):
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
-        return self._data.item()
+        return _decision(self, "eq", self._data.item())
 
     def tolist(self):
+        _escape(self, "tolist()")
         return self._data.tolist()
 
     def numpy(self):
+        _escape(self, "numpy()")
         if self._requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        _escape(self, "converting to a numpy array")
         a = self._data
         if dtype is not None and np.dtype(dtype) != a.dtype:
             return a.astype(dtype)
@@ -315,7 +341,7 @@ class Tensor:
     def __bool__(self):
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is ambiguous")
-        return bool(self._data)
+        return _decision(self, "bool", bool(self._data))
 
     def __float__(self):
         return float(self.item())
@@ -487,8 +513,9 @@ class Tensor:
 
     view = reshape
 
-    def flatten(self):
-        return self.reshape(-1)
+    def flatten(self, start_dim=0, end_dim=-1):
+        from .numpy.shape import torch_flatten
+        return torch_flatten(self, start_dim, end_dim)
 
     def unsqueeze(self, dim):
         d = dim % (self.ndim + 1)
@@ -506,13 +533,20 @@ class Tensor:
         dims = _size_args(dims)
         return apply(_op("transpose"), [self], {"perm": tuple(d % self.ndim for d in dims)})
 
-    def transpose(self, dim0, dim1):
+    def transpose(self, *axes):
+        """PyTorch's swap of two dims; numpy's permutation for no axes, a tuple, or more than two."""
+        if len(axes) != 2 or not all(isinstance(a, (int, np.integer)) for a in axes):
+            from .numpy.shape import transpose
+            return transpose(self, None if not axes else axes[0] if len(axes) == 1 else axes)
+        dim0, dim1 = axes
         perm = list(range(self.ndim))
         a, b = dim0 % self.ndim, dim1 % self.ndim
         perm[a], perm[b] = perm[b], perm[a]
         return apply(_op("transpose"), [self], {"perm": tuple(perm)})
 
     def t(self):
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
         return self.T
 
     @property
@@ -561,8 +595,153 @@ class Tensor:
     # -- reductions of the numpy surface (max/min with indices, prod, var, std, cumsum, ...)
 
     # -- shape methods of the numpy surface (flip, roll, repeat, ...)
+    def ravel(self):
+        return self.reshape(-1)
+
+    def swapaxes(self, axis0, axis1):
+        from .numpy.shape import swapaxes
+        return swapaxes(self, axis0, axis1)
+
+    swapdims = swapaxes
+
+    def moveaxis(self, source, destination):
+        from .numpy.shape import moveaxis
+        return moveaxis(self, source, destination)
+
+    movedim = moveaxis
+
+    def flip(self, *dims):
+        from .numpy.shape import _dims, flip
+        return flip(self, _dims(dims))
+
+    def fliplr(self):
+        from .numpy.shape import fliplr
+        return fliplr(self)
+
+    def flipud(self):
+        from .numpy.shape import flipud
+        return flipud(self)
+
+    def roll(self, shifts, dims=None):
+        from .numpy.shape import torch_roll
+        return torch_roll(self, shifts, dims)
+
+    def rot90(self, k=1, dims=(0, 1)):
+        from .numpy.shape import rot90
+        return rot90(self, k, dims)
+
+    def repeat(self, *sizes):
+        """PyTorch's repeat: tiles the tensor (numpy's tile), not numpy's repeat."""
+        from .numpy.shape import torch_repeat
+        return torch_repeat(self, _size_args(sizes))
+
+    def tile(self, *dims):
+        from .numpy.shape import tile
+        return tile(self, _size_args(dims))
+
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        from .numpy.shape import repeat
+        return repeat(self, repeats, dim)
+
+    def split(self, split_size_or_sections, dim=0):
+        from .numpy.shape import torch_split
+        return torch_split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        from .numpy.shape import torch_chunk
+        return torch_chunk(self, chunks, dim)
+
+    def unbind(self, dim=0):
+        from .numpy.shape import _axis
+        d = _axis(dim, self.ndim, "unbind")
+        return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
+
+    def narrow(self, dim, start, length):
+        from .numpy.shape import torch_narrow
+        return torch_narrow(self, dim, start, length)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        """(values, indices); the gradient of the values follows the permutation back."""
+        from .numpy.shape import torch_sort
+        return torch_sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        from .numpy.shape import torch_argsort
+        return torch_argsort(self, dim, descending, stable)
+
+    def diag(self, diagonal=0):
+        from .numpy.shape import diag
+        return diag(self, diagonal)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        from .numpy.shape import diagonal
+        return diagonal(self, offset, dim1, dim2)
+
+    def triu(self, diagonal=0):
+        from .numpy.shape import triu
+        return triu(self, diagonal)
+
+    def tril(self, diagonal=0):
+        from .numpy.shape import tril
+        return tril(self, diagonal)
+
 
     # -- products and linear algebra of the numpy surface
+    def outer(self, vec2):
+        """Outer product of two vectors."""
+        from .numpy.products import outer
+        if self.ndim != 1 or np.ndim(vec2) != 1:
+            raise RuntimeError(f"outer: expected 1-D vectors, got shapes {self.shape} and {np.shape(vec2)}")
+        return outer(self, vec2)
+
+    ger = outer
+
+    def inner(self, other):
+        from .numpy.products import inner
+        return inner(self, other)
+
+    def kron(self, other):
+        from .numpy.products import kron
+        return kron(self, other)
+
+    def cross(self, other, dim=None):
+        """Cross product of 3-vectors along `dim` (PyTorch's default: the first axis of size 3)."""
+        from .numpy.products import cross
+        if dim is None:
+            shape = np.broadcast_shapes(self.shape, np.shape(other))
+            dim = next((d for d, n in enumerate(shape) if n == 3), -1)
+        return cross(self, other, axis=dim)
+
+    def inverse(self):
+        from .numpy.linalg import inv
+        return inv(self)
+
+    def det(self):
+        from .numpy.linalg import det
+        return det(self)
+
+    def slogdet(self):
+        from .numpy.linalg import slogdet
+        return slogdet(self)
+
+    def logdet(self):
+        """log(det): NaN for a negative determinant, -inf for a zero one, as in PyTorch."""
+        sign, logabsdet = self.slogdet()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return logabsdet + Tensor._make(np.log(sign._data))
+
+    def cholesky(self, upper=False):
+        from .numpy.linalg import cholesky
+        return cholesky(self, upper=upper)
+
+    def matrix_power(self, n):
+        from .numpy.linalg import matrix_power
+        return matrix_power(self, n)
+
+    def pinverse(self):
+        from .numpy.linalg import pinv
+        return pinv(self)
+
 
     # -- numpy protocol -------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):

@@ -1,4 +1,6 @@
 """One ast statement → source lines (through astor), with an optional trailing comment."""
+import ast
+
 import astor
 
 COMMENT_COLUMN = 56
@@ -8,8 +10,10 @@ def statement_lines(stmt, indent="    ", comment=""):
     text = astor.to_source(stmt).rstrip("\n")
     lines = [indent + line for line in text.split("\n")]
     if comment:
-        last = lines[-1]
-        lines[-1] = (last.ljust(COMMENT_COLUMN) if len(last) < COMMENT_COLUMN else last) + "  # " + comment
+        # on the line that does the work: the last of a wrapped statement, the head of a block
+        at = 0 if isinstance(stmt, (ast.If, ast.For, ast.While)) else len(lines) - 1
+        line = lines[at]
+        lines[at] = (line.ljust(COMMENT_COLUMN) if len(line) < COMMENT_COLUMN else line) + "  # " + comment
     return lines
 
 

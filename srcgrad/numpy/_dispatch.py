@@ -44,6 +44,17 @@ def needs_grad(obj):
     return False
 
 
+def _traced(obj, tracer):
+    Tensor = tensor_cls()
+    if isinstance(obj, Tensor):
+        return tracer.traced(obj)
+    if isinstance(obj, (list, tuple)):
+        return any(_traced(x, tracer) for x in obj)
+    if isinstance(obj, dict):
+        return any(_traced(x, tracer) for x in obj.values())
+    return False
+
+
 def unwrap(obj):
     Tensor = tensor_cls()
     if isinstance(obj, Tensor):
@@ -72,6 +83,12 @@ def run_without_gradient(fn, name, args, kwargs):
     """Run a numpy function with no srcgrad rule on plain data; refuse if a gradient
     would be dropped."""
     from ..autograd.mode import is_grad_enabled
+    from ..autograd.recording import TRACER
+    if TRACER[0] is not None and (_traced(args, TRACER[0]) or _traced(kwargs, TRACER[0])):
+        from ..trace import TraceError
+        raise TraceError(f"numpy.{name} has no srcgrad rule, so inside a compiled function its result "
+                         f"would be frozen into the generated code; use differentiable operations, or "
+                         f"pass the value in as an argument outside argnums")
     if is_grad_enabled() and (needs_grad(args) or needs_grad(kwargs)):
         raise NoRuleError(
             f"numpy.{name} has no derivative rule in srcgrad, and one of its arguments requires grad. "

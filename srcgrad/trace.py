@@ -1,0 +1,187 @@
+"""Recording a call of a user's function into IR, with guards.
+
+The user's function runs once, define-by-run, on tensors standing for its arguments.
+While a `Tracer` is active every op on a value derived from an argument is recorded
+(booleans and integers too, since the generated code recomputes them), and every
+Python decision taken on such a value — `bool()`, `float()`, `int()`, `.item()` — is
+recorded as a guard: the generated function re-checks it, and a different outcome
+sends the call back here to record the other path. A value that would leave the graph
+silently (`np.asarray(t)`, a numpy function with no rule) is an error, since its
+value would be frozen into the generated code.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from .autograd import recording
+from .utils.locations import user_loc
+
+
+class TraceError(RuntimeError):
+    """The traced function did something whose result cannot be recorded."""
+
+
+class Tracer:
+    def __init__(self):
+        self.inputs = set()       # ids of the tensors standing for arguments
+        self.keep = []            # those tensors, kept alive so ids stay unique
+        self.guards = []          # (tensor, kind, expected value, location)
+
+    # -- called by autograd.recording.apply ----------------------------------------------
+    def is_input(self, t):
+        return id(t) in self.inputs
+
+    def traced(self, t):
+        return t.grad_fn is not None or id(t) in self.inputs
+
+    def touches(self, inputs):
+        from .tensor import Tensor
+        return any(isinstance(x, Tensor) and (x.grad_fn is not None or id(x) in self.inputs)
+                   for x in inputs)
+
+    # -- called by Tensor when Python looks at a value -----------------------------------
+    def guard(self, t, kind, value):
+        self.guards.append((t, kind, value, user_loc(1)))
+
+    def add_input(self, t):
+        self.inputs.add(id(t))
+        self.keep.append(t)
+
+
+def active():
+    return recording.TRACER[0]
+
+
+def decision(t, kind, value):
+    """Tensor.__bool__/__float__/item(): record a guard if t is traced. Returns value."""
+    tracer = recording.TRACER[0]
+    if tracer is not None and tracer.traced(t):
+        tracer.guard(t, kind, value)
+    return value
+
+
+def escape(t, what):
+    """The value of a traced tensor is about to leave the graph: refuse."""
+    tracer = recording.TRACER[0]
+    if tracer is not None and tracer.traced(t):
+        raise TraceError(
+            f"{what} of a traced tensor inside a compiled function: its value would be frozen into "
+            f"the generated code. Keep it a tensor (use srcgrad.numpy / tensor methods), or pass "
+            f"the value in as an argument outside argnums.")
+
+
+class tracing:
+    """`with tracing() as tracer:` — record everything derived from tracer's inputs."""
+
+    def __enter__(self):
+        if recording.TRACER[0] is not None:
+            raise TraceError("srcgrad cannot trace a function while tracing another one "
+                             "(nested decorators are not supported yet)")
+        self.tracer = Tracer()
+        recording.TRACER[0] = self.tracer
+        return self.tracer
+
+    def __exit__(self, *exc):
+        recording.TRACER[0] = None
+        return False
+
+
+def call_capturing_locals(fn, args, kwargs):
+    """Call fn; return (result, the locals of its frame when it returned), so that
+    generated code can use the user's variable names."""
+    captured = {}
+    code = getattr(fn, "__code__", None)
+
+    def profiler(frame, event, arg):
+        if event == "return" and frame.f_code is code and "locals" not in captured:
+            captured["locals"] = dict(frame.f_locals)
+
+    old = sys.getprofile()
+    sys.setprofile(profiler)
+    try:
+        result = fn(*args, **kwargs)
+    finally:
+        sys.setprofile(old)
+    return result, captured.get("locals", {})
+
+
+# -- argument structures (pytrees) ---------------------------------------------------
+class Leaf:
+    """An array position in an argument structure."""
+    __slots__ = ("kind",)   # "ndarray", "tensor", "float", "generic"
+
+    def __init__(self, kind):
+        self.kind = kind
+
+    def __repr__(self):
+        return f"Leaf({self.kind})"
+
+    def __eq__(self, other):
+        return isinstance(other, Leaf) and other.kind == self.kind
+
+    def __hash__(self):
+        return hash(("leaf", self.kind))
+
+
+def flatten(obj, leaves, dynamic_floats=True, objects=False):
+    """Append the array leaves of obj to `leaves`; return its structure (hashable).
+
+    With `objects`, the leaves appended are the objects themselves (tensors stay tensors)."""
+    from .tensor import Tensor
+    if isinstance(obj, Tensor):
+        leaves.append(obj if objects else obj._data)
+        return Leaf("tensor")
+    if isinstance(obj, np.ndarray):
+        leaves.append(obj)
+        return Leaf("ndarray")
+    if isinstance(obj, np.generic) and obj.dtype.kind in "fc":
+        leaves.append(np.asarray(obj))
+        return Leaf("generic")
+    if isinstance(obj, float) and dynamic_floats:
+        leaves.append(np.asarray(obj, dtype=np.float64))
+        return Leaf("float")
+    if isinstance(obj, dict):
+        keys = sorted(obj, key=repr)
+        return ("dict", tuple(keys), tuple(flatten(obj[k], leaves, dynamic_floats, objects) for k in keys))
+    if isinstance(obj, (list, tuple)) and not _is_namedtuple(obj):
+        kind = "list" if isinstance(obj, list) else "tuple"
+        return (kind, len(obj), tuple(flatten(x, leaves, dynamic_floats, objects) for x in obj))
+    if _is_namedtuple(obj):
+        return ("namedtuple", type(obj), tuple(flatten(x, leaves, dynamic_floats, objects) for x in obj))
+    try:
+        hash(obj)
+    except TypeError:
+        raise TypeError(f"an argument of type {type(obj).__name__} is neither an array, a number, a "
+                        f"container of them, nor hashable (static)") from None
+    return ("static", obj)
+
+
+def unflatten(spec, leaves):
+    """Rebuild a structure from spec, taking leaves in order (an iterator)."""
+    if isinstance(spec, Leaf):
+        return next(leaves)
+    kind = spec[0]
+    if kind == "dict":
+        return {k: unflatten(s, leaves) for k, s in zip(spec[1], spec[2])}
+    if kind == "list":
+        return [unflatten(s, leaves) for s in spec[2]]
+    if kind == "tuple":
+        return tuple(unflatten(s, leaves) for s in spec[2])
+    if kind == "namedtuple":
+        return spec[1](*[unflatten(s, leaves) for s in spec[2]])
+    return spec[1]
+
+
+def leaf_specs(spec):
+    """The Leaf objects of a structure, in order."""
+    if isinstance(spec, Leaf):
+        return [spec]
+    if spec[0] in ("dict", "list", "tuple", "namedtuple"):
+        return [l for s in spec[2] for l in leaf_specs(s)]
+    return []
+
+
+def _is_namedtuple(x):
+    return isinstance(x, tuple) and hasattr(type(x), "_fields")

@@ -1,0 +1,419 @@
+"""Decorators: compiled value-and-gradient functions of the user's own code.
+
+    @srcgrad.value_and_grad(argnums=(0, 1))
+    def loss(W, b, X, y): ...
+
+The first call traces the function (trace.py) and compiles forward and backward into
+ONE generated Python function of the arguments (compiler.py). Later calls run only that
+function while its guards hold: argument structure, shapes, dtypes and static values
+select the cache entry; data-dependent decisions are re-checked inside the generated
+code, and a failed check records and compiles another variant beside the others.
+"""
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+import sympy as sp
+
+from . import config
+from .autograd.engine import Walk, _root_error, record_graph
+from .compiler import differentiate, program_function
+from .ir.graph import Node
+from .ops import get as _get_op
+from .ops.special import GuardFailed
+from .trace import (Leaf, TraceError, call_capturing_locals, flatten, leaf_specs, tracing,
+                    unflatten)
+
+#: variants compiled per argument signature before srcgrad warns that a guard keeps failing
+MAX_VARIANTS = 8
+
+
+class Variant:
+    """One compiled code path: the generated function and what it was compiled for."""
+
+    def __init__(self, fn, source, forward_ir, program, guards, out_spec, aux_spec):
+        self.fn = fn
+        self.source = source
+        self.forward_ir = forward_ir
+        self.program = program
+        self.guards = guards          # [(description, location)] in generated order
+        self.out_spec = out_spec
+        self.aux_spec = aux_spec
+        self.calls = 0
+
+
+class Transformed:
+    """A user's function under grad / value_and_grad: call it, or inspect what it runs."""
+
+    def __init__(self, fn, argnums, has_aux, mode):
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.argnums = argnums
+        self.has_aux = has_aux
+        self.mode = mode  # "grad" or "value_and_grad"
+        self._variants = {}
+
+    def __repr__(self):
+        return f"<srcgrad.{self.mode} of {getattr(self.fn, '__qualname__', self.fn)}>"
+
+    # -- calling ------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            raise TypeError(f"{self.mode}: pass arguments positionally (keyword arguments are not "
+                            f"supported yet)")
+        arrays, key = self._signature(args)
+        variants = self._variants.setdefault(key, [])
+        for v in variants:
+            try:
+                with np.errstate(all="ignore"):
+                    flat = v.fn(*arrays)
+            except GuardFailed:
+                continue
+            v.calls += 1
+            return self._unpack(v, args, flat)
+        v = self._trace(args, arrays, key)
+        variants.append(v)
+        if len(variants) > MAX_VARIANTS:
+            warnings.warn(self._explain(variants), stacklevel=2)
+        with np.errstate(all="ignore"):
+            flat = v.fn(*arrays)
+        v.calls += 1
+        return self._unpack(v, args, flat)
+
+    def _signature(self, args):
+        argnums = self._argnums(len(args))
+        arrays, specs = [], []
+        for i, a in enumerate(args):
+            spec = flatten(a, arrays, dynamic_floats=True)
+            specs.append((i in argnums, spec))
+        avals = tuple((a.shape, a.dtype.str) for a in arrays)
+        return arrays, (tuple(specs), avals, config.key())
+
+    def _argnums(self, nargs):
+        nums = (self.argnums,) if isinstance(self.argnums, int) else tuple(self.argnums)
+        for n in nums:
+            if not -nargs <= n < nargs:
+                raise TypeError(f"{self.mode}: argnums {self.argnums} is out of range for "
+                                f"{nargs} positional arguments")
+        return {n % nargs for n in nums}
+
+    def _unpack(self, v, args, flat):
+        value = flat[0]
+        n_aux = len(leaf_specs(v.aux_spec)) if v.aux_spec is not None else 0
+        aux = unflatten(v.aux_spec, iter(flat[1:1 + n_aux])) if v.aux_spec is not None else None
+        grads = iter(flat[1 + n_aux:])
+        argnums = self._argnums(len(args))
+        outs = []
+        for i in sorted(argnums):
+            leaves = [_like(spec, next(grads)) for spec in leaf_specs(_spec_of(args[i]))]
+            outs.append(unflatten(_spec_of(args[i]), iter(leaves)))
+        g = outs[0] if isinstance(self.argnums, int) else tuple(outs)
+        value = _like_value(v.out_spec, value)
+        if self.mode == "grad":
+            return (g, aux) if self.has_aux else g
+        return ((value, aux), g) if self.has_aux else (value, g)
+
+    # -- tracing and compiling ------------------------------------------------------------
+    def _trace(self, args, arrays, key):
+        from .tensor import Tensor
+        argnums = self._argnums(len(args))
+        with tracing() as tracer:
+            leaves = iter(arrays)
+            targs, wrt_tensors, params = [], [], []
+            for i, a in enumerate(args):
+                spec = flatten(a, [], dynamic_floats=True)
+                tl = []
+                for leaf in leaf_specs(spec):
+                    arr = next(leaves)
+                    t = Tensor._make(arr)
+                    if i in argnums:
+                        if arr.dtype.kind not in "fc":
+                            raise TypeError(f"{self.mode}: argument {i} has integer/boolean data "
+                                            f"({arr.dtype}); only float arguments can be differentiated")
+                        t._requires_grad = True
+                        wrt_tensors.append(t)
+                    tracer.add_input(t)
+                    params.append(t)
+                    tl.append(t)
+                targs.append(unflatten(spec, iter(tl)))
+            result, local_vars = call_capturing_locals(self.fn, targs, {})
+            guards = list(tracer.guards)
+        out, aux = (result if self.has_aux else (result, None))
+        if self.has_aux and not (isinstance(result, tuple) and len(result) == 2):
+            raise TypeError(f"{self.mode}(has_aux=True): the function must return (value, aux)")
+        if not isinstance(out, Tensor):
+            out = Tensor._make(np.asarray(out, dtype=np.float64))
+        if out._data.size != 1:
+            raise TypeError(f"{self.mode}: the function must return a scalar, got shape {out.shape} "
+                            f"(use srcgrad.vjp or srcgrad.jacobian for other outputs)")
+        aux_leaves = []
+        aux_spec = None
+        if self.has_aux:
+            aux_spec = flatten(aux, aux_leaves, dynamic_floats=False, objects=True)
+            aux_leaves = [x if isinstance(x, Tensor) else Tensor._make(np.asarray(x)) for x in aux_leaves]
+        return self._compile(params, wrt_tensors, out, aux_leaves, aux_spec, guards, local_vars)
+
+    def _compile(self, params, wrt_tensors, out, aux, aux_spec, guards, local_vars):
+        param_ids = {id(t): k for k, t in enumerate(params)}
+        roots = [out] + list(aux) + [t for t, _, _, _ in guards]
+        walk = Walk([r for r in roots if r.grad_fn is not None] + params)
+        names = _names(walk, local_vars, params, self.fn)
+        g, vals = record_graph(walk, names)
+
+        def value(t):
+            i = walk.value_of(t)
+            return None if i is None else vals[i]
+        param_vals = [value(t) for t in params]
+        for k, (p, t) in enumerate(zip(param_vals, params)):
+            if p is None:  # an argument the function never read
+                param_vals[k] = g.add_input(t._data.shape, t._data.dtype, names.get(("param", k)))
+        consts = [(v, _const_array(walk, i)) for i, v in vals.items()
+                  if walk.values[i][0] == "const" and v.node is None]
+        _name_constants(consts, local_vars, self.fn)
+        guard_descr = _insert_guards(g, guards, value)
+        out_v = value(out)
+        if out_v is None:  # a constant result
+            out_v = g.add_input(out._data.shape, out._data.dtype, "value")
+            consts.append((out_v, out._data))
+        aux_v = []
+        for t in aux:
+            v = value(t)
+            if v is None:
+                v = g.add_input(t._data.shape, t._data.dtype)
+                consts.append((v, t._data))
+            aux_v.append(v)
+        g.outputs = [out_v] + aux_v
+        forward_ir = str(g)
+        wrt = [param_vals[param_ids[id(t)]] for t in wrt_tensors]
+        n_fwd, grads, _ = differentiate(g, [out_v], ["ones"], wrt)
+        outputs = [out_v] + aux_v + [gr if gr is not None else _zeros(g, w) for gr, w in zip(grads, wrt)]
+        fname = f"{getattr(self.fn, '__name__', 'f')}_{self.mode}"
+        header = [f"{self.mode} of {getattr(self.fn, '__qualname__', 'f')}"
+                  + (f" ({_where(self.fn)})" if _where(self.fn) else "")]
+        header.append("arguments: " + ", ".join(f"{p.name or '?'} {_aval(p)}" for p in param_vals))
+        for k, (d, loc) in enumerate(guard_descr):
+            header.append(f"guard {k}: {d}" + (f"  ({loc})" if loc else ""))
+        fn, source, prog = program_function(g, param_vals, outputs, fname, header, consts)
+        return Variant(fn, source, forward_ir, prog, guard_descr, None, aux_spec)
+
+    # -- inspection ------------------------------------------------------------------------
+    def _variant_for(self, args):
+        arrays, key = self._signature(args)
+        for v in self._variants.get(key, []):
+            try:
+                with np.errstate(all="ignore"):
+                    v.fn(*arrays)
+                return v
+            except GuardFailed:
+                continue
+        v = self._trace(args, arrays, key)
+        self._variants.setdefault(key, []).append(v)
+        return v
+
+    def source(self, *args):
+        """The generated Python source that runs for these arguments."""
+        return _Text(self._variant_for(args).source)
+
+    def ir(self, *args):
+        """The recorded forward run for these arguments, as IR text."""
+        return _Text(self._variant_for(args).forward_ir)
+
+    def program_ir(self, *args):
+        """The whole program (forward, guards, backward) as the generated code computes it."""
+        return _Text(str(self._variant_for(args).program))
+
+    def cache_info(self):
+        """One line per compiled variant: its argument signature, guards and call count."""
+        lines = []
+        for (specs, avals, _), variants in self._variants.items():
+            sig = ", ".join(f"{np.dtype(d).name}{list(s)}" for s, d in avals)
+            for k, v in enumerate(variants):
+                guards = _runs([f"{d} at {loc}" for d, loc in v.guards]) or "no data-dependent guards"
+                lines.append(f"({sig}) variant {k + 1}: {v.calls} calls; {guards}")
+        return _Text("\n".join(lines))
+
+    def _explain(self, variants):
+        last = variants[-1]
+        return (f"{self}: {len(variants)} variants compiled for the same argument shapes; a "
+                f"data-dependent decision keeps changing between calls. The latest variant's "
+                f"guards: " + _runs([f"{d} at {loc}" for d, loc in last.guards]))
+
+
+def _spec_of(arg):
+    return flatten(arg, [], dynamic_floats=True)
+
+
+def _like(spec, arr):
+    """A gradient in the type its argument came in (numpy in, numpy out)."""
+    from .tensor import Tensor
+    if spec.kind == "tensor":
+        return Tensor._make(np.array(arr))
+    if spec.kind == "float":
+        return float(arr)
+    if spec.kind == "generic":
+        return arr.dtype.type(arr)
+    return _owned(arr)
+
+
+def _like_value(spec, arr):
+    a = np.asarray(arr)
+    return float(a) if a.ndim == 0 and a.dtype.kind == "f" else a
+
+
+def _owned(arr):
+    arr = np.asarray(arr)
+    if arr.base is not None or not arr.flags.writeable:
+        return np.array(arr)
+    return arr
+
+
+def _const_array(walk, i):
+    _, fn, j = walk.values[i]
+    return fn.saved[j][0]
+
+
+def _zeros(g, w):
+    import sympy
+    return g.emit("ew", [], exprs=(sympy.Integer(0),), avals=((w.shape, w.dtype),))
+
+
+def _aval(v):
+    from .ir.types import fmt_aval
+    return fmt_aval(v.shape, v.dtype)
+
+
+def _where(fn):
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return ""
+    import os
+    return f"{os.path.basename(code.co_filename)}:{code.co_firstlineno}"
+
+
+def _names(walk, local_vars, params, fn):
+    """User names for recorded values: the function's parameters and locals."""
+    import inspect as _inspect
+    from .tensor import Tensor
+    names = {}
+    taken = set()
+
+    def give(i, name):
+        if i is not None and i not in names and name not in taken:
+            names[i] = name
+            taken.add(name)
+    try:
+        pnames = list(_inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        pnames = []
+    for name, obj in local_vars.items():
+        if isinstance(obj, Tensor) and not name.startswith("_"):
+            give(walk.value_of(obj), name)
+    for k, t in enumerate(params):
+        i = walk.value_of(t)
+        if i is not None and i not in names:
+            give(i, f"arg{k}")
+    return names
+
+
+def _name_constants(consts, local_vars, fn):
+    """Captured arrays are read as module globals: name them after the user's variables."""
+    by_id = {}
+    scopes = [local_vars]
+    closure = getattr(fn, "__closure__", None) or ()
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        scopes.append({n: c.cell_contents for n, c in zip(code.co_freevars, closure)
+                       if _cell_has(c)})
+    scopes.append(getattr(fn, "__globals__", {}))
+    for scope in scopes:
+        for name, obj in list(scope.items()):
+            if isinstance(obj, np.ndarray) and not name.startswith("_"):
+                by_id.setdefault(id(obj), name)
+    for k, (v, arr) in enumerate(consts):
+        v.name = by_id.get(id(arr), f"const{k}")
+
+
+def _cell_has(cell):
+    try:
+        cell.cell_contents
+        return True
+    except ValueError:
+        return False
+
+
+def _insert_guards(g, guards, value):
+    """Put a guard node right after the node that computes its value."""
+    op = _get_op("guard")
+    descr = []
+    position = {id(n): k for k, n in enumerate(g.nodes)}
+    placed = []
+    for k, (t, kind, expected, loc) in enumerate(guards):
+        v = value(t)
+        if v is None:
+            raise TraceError("internal error: a guarded value is missing from the recorded graph")
+        expected = bool(expected) if kind == "bool" else expected
+        node = Node(op, [v], dict(kind=kind, expected=expected, index=k), loc)
+        after = position.get(id(v.node), -1) if v.node is not None else -1
+        placed.append((after, k, node))
+        from .utils.locations import format_loc_range
+        from .utils.locations import source_line
+        what = v.name or _condition_text(source_line(loc)) or f"%{v.id}"
+        descr.append((f"({what}) is {expected}" if kind == "bool" else f"({what}) == {expected!r}",
+                      format_loc_range(loc)))
+    nodes = []
+    placed.sort(key=lambda p: (p[0], p[1]))
+    j = 0
+    for k, n in enumerate([None] + g.nodes):
+        if n is not None:
+            nodes.append(n)
+        while j < len(placed) and placed[j][0] == k - 1:
+            nodes.append(placed[j][2])
+            j += 1
+    nodes.extend(p[2] for p in placed[j:])
+    g.nodes = nodes
+    return descr
+
+
+def _condition_text(line):
+    """`while norm(y) < 1000:` → `norm(y) < 1000`."""
+    import re
+    return re.sub(r"^(while|if|elif|assert)\s+|:\s*$", "", line.strip()).strip()
+
+
+def _runs(descriptions):
+    """Collapse repeats: a loop's guard recorded 9 times reads `... is True (x8), ... is False`."""
+    out = []
+    for d in descriptions:
+        if out and out[-1][0] == d:
+            out[-1][1] += 1
+        else:
+            out.append([d, 1])
+    return "; ".join(d + (f" (x{n})" if n > 1 else "") for d, n in out)
+
+
+class _Text(str):
+    def __repr__(self):
+        return str(self)
+
+
+def _decorator(mode):
+    def transform(fn=None, argnums=0, has_aux=False):
+        if fn is None:
+            return lambda f: Transformed(f, argnums, has_aux, mode)
+        if isinstance(fn, (int, tuple, list)) and not callable(fn):
+            nums = fn
+            return lambda f: Transformed(f, nums, has_aux, mode)
+        return Transformed(fn, argnums, has_aux, mode)
+    transform.__name__ = mode
+    return transform
+
+
+grad = _decorator("grad")
+grad.__doc__ = """grad(f, argnums=0, has_aux=False): the gradient of scalar-valued f, compiled.
+
+Usable as `@grad`, `@grad(argnums=(0, 2))` or `grad(f)`. Gradients come back in the
+structure and type of their arguments (numpy in, numpy out)."""
+value_and_grad = _decorator("value_and_grad")
+value_and_grad.__doc__ = """value_and_grad(f, argnums=0, has_aux=False): (f(...), gradient), compiled."""
