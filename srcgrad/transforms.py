@@ -189,7 +189,8 @@ class Transformed:
         wrt = [param_vals[param_ids[id(t)]] for t in wrt_tensors]
         n_fwd, grads, _ = differentiate(g, [out_v], ["ones"], wrt)
         outputs = [out_v] + aux_v + [gr if gr is not None else _zeros(g, w) for gr, w in zip(grads, wrt)]
-        fname = f"{getattr(self.fn, '__name__', 'f')}_{self.mode}"
+        import re
+        fname = (re.sub(r"\W", "", getattr(self.fn, "__name__", "")) or "f") + "_" + self.mode
         header = [f"{self.mode} of {getattr(self.fn, '__qualname__', 'f')}"
                   + (f" ({_where(self.fn)})" if _where(self.fn) else "")]
         header.append("arguments: " + ", ".join(f"{p.name or '?'} {_aval(p)}" for p in param_vals))

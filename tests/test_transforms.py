@@ -1,0 +1,177 @@
+"""grad / value_and_grad: traced once, compiled to one function, guarded, never stale."""
+import numpy as np
+import pytest
+
+import srcgrad
+from srcgrad.testing import numerical_grad
+from srcgrad.trace import TraceError
+
+RNG = np.random.default_rng(0)
+
+
+def eager_grad(f, *arrays, argnums=(0,)):
+    """The reference: the same function run eagerly on fresh tensors."""
+    ts = [srcgrad.tensor(a, requires_grad=i in argnums) for i, a in enumerate(arrays)]
+    out = f(*ts)
+    out.backward()
+    return out.item(), [ts[i].grad.numpy() for i in argnums]
+
+
+def mlp(W1, b1, W2, X, Y):
+    h = np.tanh(X @ W1 + b1)
+    logits = h @ W2
+    e = np.exp(logits)
+    s = e.sum(axis=1, keepdims=True)
+    return (np.log(s) - (Y * logits).sum(axis=1, keepdims=True)).sum() / X.shape[0]
+
+
+def test_value_and_grad_matches_finite_differences_and_returns_numpy():
+    W1, b1, W2 = RNG.standard_normal((5, 4)) * .3, RNG.standard_normal(4), RNG.standard_normal((4, 3)) * .3
+    X, Y = RNG.standard_normal((6, 5)), np.eye(3)[RNG.integers(0, 3, 6)]
+    f = srcgrad.value_and_grad(mlp, argnums=(0, 1, 2))
+    value, grads = f(W1, b1, W2, X, Y)
+    assert isinstance(value, float) and all(type(g) is np.ndarray for g in grads)
+    assert [g.shape for g in grads] == [W1.shape, b1.shape, W2.shape]
+    num = numerical_grad(lambda a, b, c: mlp(a, b, c, X, Y), [W1, b1, W2], np.float64(1.0))
+    for g, n in zip(grads, num):
+        np.testing.assert_allclose(g, n, rtol=1e-6, atol=1e-8)
+    ref_value, _ = eager_grad(mlp, W1, b1, W2, X, Y)
+    assert value == pytest.approx(ref_value)
+    # new data, same shapes: the same compiled code, still right
+    W1b = RNG.standard_normal((5, 4))
+    _, grads_b = f(W1b, b1, W2, X, Y)
+    np.testing.assert_allclose(grads_b[0], eager_grad(mlp, W1b, b1, W2, X, Y, argnums=(0,))[1][0],
+                               rtol=1e-10)
+    assert len(f._variants) == 1
+
+
+def seed_loop(x):
+    y = x * 2
+    while np.sqrt((y * y).sum()) < 1000:
+        y = y * 2
+    return (y * np.array([0.1, 1.0, 1e-4])).sum()
+
+
+def test_seed_loop_is_never_stale_across_trip_counts():
+    g = srcgrad.grad(seed_loop)
+    inputs = [np.array([1., 2., 3.]), np.array([0.1, 0.2, 0.3]), np.array([1., 2., 3.]),
+              np.array([300., 2., 3.]), np.array([0.1, 0.2, 0.3])]
+    for x in inputs:
+        k = 1
+        y = x * 2
+        while np.linalg.norm(y) < 1000:
+            y = y * 2
+            k += 1
+        np.testing.assert_allclose(g(x), np.array([0.1, 1.0, 1e-4]) * 2.0 ** k)
+        np.testing.assert_allclose(g(x), eager_grad(seed_loop, x)[1][0])
+    variants = sum(len(v) for v in g._variants.values())
+    assert variants == 3  # three distinct trip counts among five calls
+    assert "is False" in g.cache_info()
+
+
+def branchy(x):
+    if x.sum() > 0:
+        return (x ** 2).sum()
+    return (np.sin(x) * 3).sum()
+
+
+def test_if_branches_follow_the_sign_of_each_call():
+    g = srcgrad.grad(branchy)
+    for x in [np.array([1., 2.]), np.array([-3., 1.]), np.array([0.5, 0.1]), np.array([-1., -1.])]:
+        expected = 2 * x if x.sum() > 0 else 3 * np.cos(x)
+        np.testing.assert_allclose(g(x), expected)
+
+
+def test_float_decisions_are_guards_too():
+    def f(x):
+        scale = float(x.sum())  # a Python number taken from the data
+        return (x * scale).sum()
+    g = srcgrad.grad(f)
+    for x in [np.array([1., 2.]), np.array([3., 1.])]:
+        # the decision is frozen per variant, so d/dx (x * c).sum() = c with c = sum(x)
+        np.testing.assert_allclose(g(x), np.full(2, x.sum()))
+
+
+def test_containers_and_argnums_keep_structure_and_types():
+    def f(params, X, n):
+        out = X @ params["W"] + params["b"][0]
+        for _ in range(n):  # n is static: part of the cache key
+            out = np.tanh(out)
+        return (out ** 2).sum()
+    params = {"W": RNG.standard_normal((3, 2)), "b": [RNG.standard_normal(2)]}
+    X = RNG.standard_normal((4, 3))
+    g = srcgrad.grad(f)
+    for n in (1, 2, 1):
+        grads = g(params, X, n)
+        assert set(grads) == {"W", "b"} and isinstance(grads["b"], list)
+        num = numerical_grad(lambda W, b: f({"W": W, "b": [b]}, X, n), [params["W"], params["b"][0]],
+                             np.float64(1.0))
+        np.testing.assert_allclose(grads["W"], num[0], rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(grads["b"][0], num[1], rtol=1e-6, atol=1e-8)
+    assert len(g._variants) == 2  # n=1 and n=2
+
+
+def test_python_float_argument_gives_float_gradient():
+    g = srcgrad.grad(lambda a, x: (np.exp(a * x)).sum())
+    ga = g(0.5, np.array([1.0, 2.0]))
+    assert isinstance(ga, float)
+    assert ga == pytest.approx(np.exp(0.5) + 2 * np.exp(1.0))
+
+
+def test_has_aux_and_grad_mode():
+    def f(x):
+        y = x * 3
+        return (y ** 2).sum(), {"y": y}
+    (value, aux), g = srcgrad.value_and_grad(f, has_aux=True)(np.array([1.0, 2.0]))
+    assert value == pytest.approx(45.0)
+    np.testing.assert_allclose(aux["y"], [3.0, 6.0])
+    np.testing.assert_allclose(g, [18.0, 36.0])
+
+
+def test_generated_source_reads_like_the_users_code():
+    W1, b1, W2 = RNG.standard_normal((5, 4)), RNG.standard_normal(4), RNG.standard_normal((4, 3))
+    X, Y = RNG.standard_normal((6, 5)), np.eye(3)[RNG.integers(0, 3, 6)]
+    f = srcgrad.value_and_grad(mlp, argnums=(0, 1, 2))
+    src = f.source(W1, b1, W2, X, Y)
+    assert "def mlp_value_and_grad(W1, b1, W2, X, Y):" in src
+    for line in ("h = np.tanh(", "logits = h @ W2", "grad_W2 = h.T @ grad_logits"):
+        assert line in src, line
+    body = [l for l in src.splitlines() if l.startswith("    ") and "=" in l and "return" not in l]
+    assert body and all("# test_transforms.py:" in l for l in body)
+    assert "np.float64(" not in src
+    assert src == f.source(W1, b1, W2, X, Y)  # deterministic
+    assert "matmul" in f.ir(W1, b1, W2, X, Y)
+
+
+def test_guards_are_written_in_the_generated_code():
+    src = srcgrad.grad(seed_loop).source(np.array([1., 2., 3.]))
+    assert "raise GuardFailed(" in src
+    assert "# guard 0: (np.sqrt((y * y).sum()) < 1000) is True" in src
+
+
+def test_captured_arrays_are_named_constants():
+    weights = np.array([1.0, -2.0, 0.5])
+
+    def f(x):
+        return (x * weights).sum()
+    src = srcgrad.grad(f).source(np.ones(3))
+    assert "weights" in src
+    np.testing.assert_allclose(srcgrad.grad(f)(np.ones(3)), weights)
+
+
+def test_values_that_would_freeze_raise():
+    def leaks(x):
+        return float(np.asarray(x).sum()) * x.sum()
+    with pytest.raises(TraceError, match="frozen"):
+        srcgrad.grad(leaks)(np.ones(2))
+
+
+def test_integer_argument_cannot_be_differentiated():
+    with pytest.raises(TypeError, match="integer"):
+        srcgrad.grad(lambda x: (x * 2).sum())(np.arange(3))
+
+
+def test_float32_stays_float32():
+    x = np.ones(3, np.float32)
+    g = srcgrad.grad(lambda x: (np.tanh(x) * 2.5).sum())(x)
+    assert g.dtype == np.float32
