@@ -63,7 +63,7 @@ class Transformed:
         if kwargs:
             raise TypeError(f"{self.mode}: pass arguments positionally (keyword arguments are not "
                             f"supported yet)")
-        arrays, key = self._signature(args)
+        args, arrays, key = self._split(args)
         variants = self._variants.setdefault(key, [])
         for v in variants:
             try:
@@ -81,6 +81,27 @@ class Transformed:
             flat = v.fn(*arrays)
         v.calls += 1
         return self._unpack(v, args, flat)
+
+    def _split(self, args):
+        """(the function's own arguments, all arrays passed to the generated code, cache key)."""
+        if self.mode != "hvp":
+            arrays, key = self._signature(args)
+            return args, arrays, key
+        if len(args) < 2:
+            raise TypeError("hvp(f)(*args, v): pass the arguments of f, then the vector v")
+        args, v = args[:-1], args[-1]
+        arrays, key = self._signature(args)
+        tangent = []
+        vspec = flatten(v, tangent, dynamic_floats=True)
+        if vspec != _spec_of(args[self._single_argnum(len(args))]):
+            raise TypeError("hvp: v must have the structure of the argument differentiated")
+        return args, arrays + tangent, key
+
+    def _single_argnum(self, nargs):
+        nums = self._argnums(nargs)
+        if len(nums) != 1:
+            raise TypeError(f"{self.mode} takes a single argnum")
+        return next(iter(nums))
 
     def _signature(self, args):
         argnums = self._argnums(len(args))
@@ -111,7 +132,7 @@ class Transformed:
             outs.append(unflatten(_spec_of(args[i]), iter(leaves)))
         g = outs[0] if isinstance(self.argnums, int) else tuple(outs)
         value = _like_value(v.out_spec, value)
-        if self.mode == "grad":
+        if self.mode in ("grad", "hvp"):
             return (g, aux) if self.has_aux else g
         return ((value, aux), g) if self.has_aux else (value, g)
 
@@ -140,6 +161,7 @@ class Transformed:
                 targs.append(unflatten(spec, iter(tl)))
             result, local_vars = call_capturing_locals(self.fn, targs, {})
             guards = list(tracer.guards)
+        tangents = [(a.shape, a.dtype) for a in arrays[len(params):]]
         out, aux = (result if self.has_aux else (result, None))
         if self.has_aux and not (isinstance(result, tuple) and len(result) == 2):
             raise TypeError(f"{self.mode}(has_aux=True): the function must return (value, aux)")
@@ -153,9 +175,9 @@ class Transformed:
         if self.has_aux:
             aux_spec = flatten(aux, aux_leaves, dynamic_floats=False, objects=True)
             aux_leaves = [x if isinstance(x, Tensor) else Tensor._make(np.asarray(x)) for x in aux_leaves]
-        return self._compile(params, wrt_tensors, out, aux_leaves, aux_spec, guards, local_vars)
+        return self._compile(params, wrt_tensors, out, aux_leaves, aux_spec, guards, local_vars, tangents)
 
-    def _compile(self, params, wrt_tensors, out, aux, aux_spec, guards, local_vars):
+    def _compile(self, params, wrt_tensors, out, aux, aux_spec, guards, local_vars, tangents=()):
         param_ids = {id(t): k for k, t in enumerate(params)}
         roots = [out] + list(aux) + [t for t, _, _, _ in guards]
         walk = Walk([r for r in roots if r.grad_fn is not None] + params)
@@ -188,7 +210,20 @@ class Transformed:
         forward_ir = str(g)
         wrt = [param_vals[param_ids[id(t)]] for t in wrt_tensors]
         n_fwd, grads, _ = differentiate(g, [out_v], ["ones"], wrt)
-        outputs = [out_v] + aux_v + [gr if gr is not None else _zeros(g, w) for gr, w in zip(grads, wrt)]
+        grads = [gr if gr is not None else _zeros(g, w) for gr, w in zip(grads, wrt)]
+        if self.mode == "hvp":
+            # reverse over reverse: differentiate <grad, v> — the backward is IR, so it can be
+            vs = [g.add_input(shape, dtype, "v" if len(tangents) == 1 else f"v{k}")
+                  for k, (shape, dtype) in enumerate(tangents)]
+            param_vals = param_vals + vs
+            dot = None
+            for gr, v in zip(grads, vs):
+                term = (gr * v).sum()
+                dot = term if dot is None else dot + term
+            g.outputs = [out_v, dot]
+            _, grads, _ = differentiate(g, [dot], ["ones"], wrt)
+            grads = [gr if gr is not None else _zeros(g, w) for gr, w in zip(grads, wrt)]
+        outputs = [out_v] + aux_v + grads
         import re
         fname = (re.sub(r"\W", "", getattr(self.fn, "__name__", "")) or "f") + "_" + self.mode
         header = [f"{self.mode} of {getattr(self.fn, '__qualname__', 'f')}"
@@ -201,7 +236,7 @@ class Transformed:
 
     # -- inspection ------------------------------------------------------------------------
     def _variant_for(self, args):
-        arrays, key = self._signature(args)
+        args, arrays, key = self._split(args)
         for v in self._variants.get(key, []):
             try:
                 with np.errstate(all="ignore"):
@@ -418,3 +453,31 @@ Usable as `@grad`, `@grad(argnums=(0, 2))` or `grad(f)`. Gradients come back in 
 structure and type of their arguments (numpy in, numpy out)."""
 value_and_grad = _decorator("value_and_grad")
 value_and_grad.__doc__ = """value_and_grad(f, argnums=0, has_aux=False): (f(...), gradient), compiled."""
+
+
+hvp = _decorator("hvp")
+hvp.__doc__ = """hvp(f, argnums=0): a compiled function (*args, v) -> (Hessian of f) @ v.
+
+Second order by differentiating the generated backward IR again (reverse over reverse),
+never by finite differences."""
+
+
+def hessian(f, argnums=0):
+    """hessian(f)(*args): the Hessian of scalar f in one argument, shape x.shape + x.shape.
+
+    One compiled Hessian-vector product, applied to each basis vector."""
+    product = hvp(f, argnums=argnums)
+
+    @functools.wraps(f)
+    def hess(*args):
+        k = product._single_argnum(len(args))
+        x = np.asarray(args[k], dtype=np.result_type(np.asarray(args[k]).dtype, np.float32))
+        rows = []
+        for i in range(x.size):
+            e = np.zeros(x.size, x.dtype)
+            e[i] = 1
+            rows.append(np.asarray(product(*args, e.reshape(x.shape))))
+        return np.stack(rows).reshape(x.shape + x.shape)
+    hess.hvp = product
+    hess.source = product.source
+    return hess

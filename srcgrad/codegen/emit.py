@@ -88,9 +88,9 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
         comment = format_loc_range(n.loc)
         if n.op.name == "ew":
             arg_names = [namer.of(x) for x in n.inputs]
-            stmts = kernel_statements(n.attrs["exprs"], n.attrs["avals"], arg_names,
-                                      [(x.shape, x.dtype) for x in n.inputs],
-                                      [namer.of(o) for o in n.outputs], namer.temp)
+            exprs, avals, outs = _distinct_outputs(n, namer)
+            stmts = kernel_statements(exprs, avals, arg_names, [(x.shape, x.dtype) for x in n.inputs],
+                                      [namer.of(o) for o in outs], namer.temp) if outs else []
         elif n.op.statement:
             stmts = n.op.emit([arg(x) for x in n.inputs], n.attrs, n,
                               namer.of(n.out) if n.outputs else None)
@@ -114,6 +114,27 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
     sig = ", ".join([namer.of(p) for p in params] + list(extra_params))
     lines = [f"# {h}" for h in header] + [f"def {fn_name}({sig}):"] + body
     return "\n".join(lines) + "\n", {p.id: namer.of(p) for p in given}
+
+
+def _distinct_outputs(n, namer):
+    """A kernel output that is one of its inputs, or repeats an earlier output, is not
+    computed again: its value takes that name. Returns the outputs left to compute."""
+    from ..symbolic.kernel import canon_symbol
+    exprs, avals, outs, seen = [], [], [], {}
+    symbols = {canon_symbol(i): x for i, x in enumerate(n.inputs)}
+    for o, e, aval in zip(n.outputs, n.attrs["exprs"], n.attrs["avals"]):
+        same = symbols.get(e)
+        if same is not None and tuple(same.shape) == tuple(aval[0]) and same.dtype == aval[1] \
+                and not o.name:
+            namer.names[o.id] = namer.of(same)
+        elif (e, tuple(aval[0])) in seen and not o.name:
+            namer.names[o.id] = namer.of(seen[(e, tuple(aval[0]))])
+        else:
+            seen[(e, tuple(aval[0]))] = o
+            exprs.append(e)
+            avals.append(aval)
+            outs.append(o)
+    return exprs, avals, outs
 
 
 def _missing_inputs(nodes, params, outputs):

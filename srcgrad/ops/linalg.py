@@ -1,10 +1,12 @@
-"""Matrix products, with hand-written rules (sympy has no business with these)."""
+"""Matrix products and linear algebra, with hand-written rules (sympy has no business with
+these). Every rule builds its gradient from ops that have rules themselves (matmul,
+solve, inv, einsum, elementwise), so backward passes can be differentiated again."""
 import ast
 
 import numpy as np
 
 from ..codegen import astbuild as A
-from .registry import Op, ShapeError, register, result_dtype
+from .registry import Op, ShapeError, broadcast_shapes, float_dtype, register, result_dtype
 
 
 def _matmul_infer(inputs, attrs):
@@ -45,3 +47,445 @@ def _matmul_vjp(node, gs):
 register(Op("matmul", "linalg", np.matmul, infer=_matmul_infer, vjp=_matmul_vjp,
             emit=lambda args, attrs, node: A.binop(args[0], ast.MatMult(), args[1]),
             torch_name="MmBackward0"))
+
+
+# -- shared helpers -------------------------------------------------------------------------
+def _square(name, x):
+    s = tuple(x.shape)
+    if len(s) < 2 or s[-1] != s[-2]:
+        raise ShapeError(f"{name}: expected a square matrix (or a stack of them), got shape {s}")
+    return s
+
+
+def _row(v):
+    """(..., k) -> (..., 1, k): broadcasts as diag(v) applied from the right."""
+    return v.reshape(v.shape[:-1] + (1, v.shape[-1]))
+
+
+def _col(v):
+    """(..., k) -> (..., k, 1): broadcasts as diag(v) applied from the left."""
+    return v.reshape(v.shape + (1,))
+
+
+def _tril(x, k=0):
+    """Lower triangle of the last two axes (from diagonal k), as a product with a 0/1 mask."""
+    n, m = x.shape[-2:]
+    return x * x.graph.emit("tri", [], n=n, m=m, k=k, dtype=x.dtype)
+
+
+def _eye(n, dtype, graph):
+    return graph.emit("eye", [], n=n, dtype=np.dtype(dtype))
+
+
+def _off_diagonal_reciprocal(d, eye):
+    """1 / d off the diagonal and 0 on it; d's diagonal is exactly 0 (differences of a
+    vector with itself), so shifting it by the identity never divides by 0 there, while a
+    repeated eigen/singular value still gives inf off the diagonal, as in PyTorch."""
+    return (1 - eye) / (d + eye)
+
+
+def _solve(a, b):
+    return a.graph.emit("solve", [a, b])
+
+
+def _solve_right(x, r):
+    """x @ r^-T, written as a solve so no inverse is formed."""
+    return _solve(r, x.mT).mT
+
+
+def _call(fn, *args, **kwargs):
+    return A.call("np.linalg." + fn, *args, **{k: A.literal(v) for k, v in kwargs.items()})
+
+
+def _tuple_of(expr):
+    # numpy returns named tuples (EighResult, ...); a plain tuple keeps `a, b = ...` obvious
+    return A.call("tuple", expr)
+
+
+# -- constants: masks and identities used by derivative rules ----------------------------------
+def _const_infer(shape_of_attrs):
+    return lambda inputs, attrs: [(shape_of_attrs(attrs), np.dtype(attrs["dtype"]))]
+
+
+register(Op("tri", "special", lambda n, m, k, dtype: np.tri(n, m, k, dtype=dtype),
+            infer=_const_infer(lambda at: (at["n"], at["m"])), differentiable=False,
+            emit=lambda args, attrs, node: A.npcall("tri", A.num(attrs["n"]), A.num(attrs["m"]),
+                                                    A.num(attrs["k"]), dtype=A.dtype_expr(attrs["dtype"]))))
+register(Op("eye", "special", lambda n, dtype: np.eye(n, dtype=dtype),
+            infer=_const_infer(lambda at: (at["n"], at["n"])), differentiable=False,
+            emit=lambda args, attrs, node: A.npcall("eye", A.num(attrs["n"]),
+                                                    dtype=A.dtype_expr(attrs["dtype"]))))
+
+
+# -- einsum ---------------------------------------------------------------------------------
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def normalize_einsum(subscripts, shapes):
+    """numpy's subscripts for operands of `shapes` -> explicit subscripts of letters only.
+
+    Ellipses become fresh letters (right-aligned across operands, as numpy broadcasts
+    them), the implicit output is made explicit (ellipsis labels, then the labels seen
+    once, in alphabetical order), and an axis of size 1 broadcast against a longer one
+    gets a letter of its own, summed away — the same numbers, with no broadcasting left,
+    so each operand's gradient is again a plain einsum."""
+    def fail(msg):
+        raise ValueError(f"einsum: {msg} (subscripts {subscripts!r}, operand shapes "
+                         + ", ".join(str(tuple(s)) for s in shapes) + ")")
+    subs = subscripts.replace(" ", "")
+    lhs, arrow, out = subs.partition("->")
+    ins = lhs.split(",")
+    if len(ins) != len(shapes):
+        fail(f"{len(ins)} operand subscripts for {len(shapes)} operands")
+    for term in ins + ([out] if arrow else []):
+        rest = term.replace("...", "", 1)
+        if any(c not in _LETTERS for c in rest):
+            fail(f"invalid subscript term {term!r}")
+    used = set(subs)
+    fresh = iter(c for c in _LETTERS if c not in used)
+
+    def take():
+        c = next(fresh, None)
+        if c is None:
+            fail("more than 52 distinct labels are needed")
+        return c
+
+    n_ell = []
+    for term, shape in zip(ins, shapes):
+        n_letters = len(term.replace("...", ""))
+        if "..." in term:
+            if len(shape) < n_letters:
+                fail(f"operand of shape {tuple(shape)} has fewer dimensions than subscripts {term!r}")
+            n_ell.append(len(shape) - n_letters)
+        else:
+            if len(shape) != n_letters:
+                fail(f"operand of shape {tuple(shape)} does not have {n_letters} dimensions as "
+                     f"subscripts {term!r} say")
+            n_ell.append(0)
+    ell = "".join(take() for _ in range(max(n_ell, default=0)))
+    terms = [t.replace("...", ell[len(ell) - k:] if k else "") for t, k in zip(ins, n_ell)]
+    if arrow:
+        if "..." not in out and ell:
+            fail("the output has no '...' for the dimensions an ellipsis covers")
+        out = out.replace("...", ell)
+        if len(set(out)) != len(out):
+            fail(f"output subscript {out!r} repeats a label")
+        missing = set(out) - set("".join(terms))
+        if missing:
+            fail(f"output label(s) {sorted(missing)} appear in no operand")
+    else:
+        counts = {}
+        for c in "".join(ins).replace(".", ""):
+            counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, k in counts.items() if k == 1))
+    sizes = {}
+    for term, shape in zip(terms, shapes):
+        for c, d in zip(term, shape):
+            if sizes.get(c, 1) != 1 and d not in (1, sizes[c]):
+                fail(f"label {c!r} has sizes {sizes[c]} and {d}")
+            if d != 1 or c not in sizes:
+                sizes[c] = d
+    terms = ["".join(take() if d == 1 and sizes[c] != 1 else c for c, d in zip(term, shape))
+             for term, shape in zip(terms, shapes)]
+    return ",".join(terms) + "->" + out
+
+
+def _einsum_parts(subscripts):
+    lhs, out = subscripts.split("->")
+    return lhs.split(","), out
+
+
+def _einsum_impl(*operands, subscripts):
+    return np.einsum(subscripts, *operands, optimize=len(operands) > 1)
+
+
+def _einsum_infer(inputs, attrs):
+    ins, out = _einsum_parts(attrs["subscripts"])
+    sizes = {}
+    for term, x in zip(ins, inputs):
+        if len(term) != len(x.shape):
+            raise ShapeError(f"einsum: subscripts {term!r} do not fit shape {tuple(x.shape)}")
+        for c, d in zip(term, x.shape):
+            if sizes.setdefault(c, d) != d:
+                raise ShapeError(f"einsum {attrs['subscripts']!r}: label {c!r} has sizes {sizes[c]} and {d}")
+    return [(tuple(sizes[c] for c in out), result_dtype(inputs))]
+
+
+def _einsum_vjp(node, gs):
+    """Operand k's gradient contracts the cotangent with the other operands onto k's
+    labels: an einsum. Labels only operand k has were summed in the forward, so the
+    gradient is constant along them (a broadcast); a label repeated in k (a diagonal)
+    receives the gradient on that diagonal only (einsum_embed)."""
+    (g,) = gs
+    ins, out = _einsum_parts(node.attrs["subscripts"])
+    active = g.graph.active
+    grads = []
+    for k, x in enumerate(node.inputs):
+        if active is not None and x.id not in active:
+            grads.append(None)
+            continue
+        term = ins[k]
+        others = [(t, v) for j, (t, v) in enumerate(zip(ins, node.inputs)) if j != k]
+        labels = "".join(dict.fromkeys(term))
+        reachable = set(out).union(*[t for t, _ in others])
+        kept = "".join(c for c in labels if c in reachable)
+        if not others and sorted(kept) == sorted(out):
+            gk = g if kept == out else g.transpose(tuple(out.index(c) for c in kept))
+        else:
+            spec = ",".join([out] + [t for t, _ in others]) + "->" + kept
+            gk = g.graph.emit("einsum", [g] + [v for _, v in others], subscripts=spec)
+        size = dict(zip(term, x.shape))
+        if kept != labels:
+            gk = gk.reshape(tuple(size[c] if c in reachable else 1 for c in labels))
+            gk = gk.broadcast_to(tuple(size[c] for c in labels))
+        if labels != term:
+            gk = g.graph.emit("einsum_embed", [gk], subscripts=f"{labels}->{term}", shape=tuple(x.shape))
+        grads.append(gk.cast(x.dtype))
+    return grads
+
+
+def _einsum_emit(args, attrs, node):
+    kw = {"optimize": A.const(True)} if len(args) > 1 else {}
+    return A.npcall("einsum", A.const(attrs["subscripts"]), *args, **kw)
+
+
+register(Op("einsum", "linalg", _einsum_impl, infer=_einsum_infer, vjp=_einsum_vjp, emit=_einsum_emit,
+            fmt_attrs=lambda attrs: repr(attrs["subscripts"]), torch_name="EinsumBackward0"))
+
+
+# einsum_embed: the adjoint of reading a diagonal with einsum ('ii->i'): writes x onto
+# the diagonal of a zero array ('i->ii').
+def _embed_impl(x, subscripts, shape):
+    src, dst = subscripts.split("->")
+    out = np.zeros(shape, x.dtype)
+    np.einsum(f"{dst}->{src}", out)[...] = x   # einsum's diagonal of one operand is a writable view
+    return out
+
+
+def _embed_emit(args, attrs, node, target):
+    src, dst = attrs["subscripts"].split("->")
+    zeros = A.assign(target, A.npcall("zeros", A.literal(tuple(attrs["shape"])),
+                                      A.dtype_expr(node.out.dtype)))
+    view = A.npcall("einsum", A.const(f"{dst}->{src}"), A.name(target))
+    put = ast.Assign(targets=[ast.Subscript(value=view, slice=A.const(Ellipsis), ctx=ast.Store())],
+                     value=args[0], lineno=0)
+    return [zeros, put]
+
+
+register(Op("einsum_embed", "linalg", _embed_impl,
+            infer=lambda inputs, attrs: [(tuple(attrs["shape"]), inputs[0].dtype)],
+            vjp=lambda node, gs: [gs[0].graph.emit(
+                "einsum", [gs[0]], subscripts="->".join(reversed(node.attrs["subscripts"].split("->"))))],
+            emit=_embed_emit, statement=True,
+            fmt_attrs=lambda attrs: f"{attrs['subscripts']!r} shape={tuple(attrs['shape'])}",
+            torch_name="DiagEmbedBackward0"))
+
+
+# -- inverse, solve, determinants -------------------------------------------------------------
+def _inv_infer(inputs, attrs):
+    (a,) = inputs
+    return [(_square("inv", a), float_dtype(a.dtype))]
+
+
+def _inv_vjp(node, gs):
+    ai_t = node.out.mT
+    return [-(ai_t @ gs[0] @ ai_t)]
+
+
+register(Op("inv", "linalg", np.linalg.inv, infer=_inv_infer, vjp=_inv_vjp,
+            emit=lambda args, attrs, node: _call("inv", args[0]), torch_name="LinalgInvExBackward0"))
+
+
+def _solve_infer(inputs, attrs):
+    a, b = inputs
+    n = _square("solve", a)[-1]
+    if len(b.shape) != len(a.shape) or b.shape[-2] != n:
+        raise ShapeError(f"solve: the right-hand side must have shape (..., {n}, k) with as many axes as "
+                         f"the matrix; got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return [(batch + (n, b.shape[-1]), float_dtype(result_dtype([a, b])))]
+
+
+def _solve_vjp(node, gs):
+    (g,), (a, b), x = gs, node.inputs, node.out
+    gb = _solve(a.mT, g)
+    return [(-(gb @ x.mT)).sum_to(a.shape), gb.sum_to(b.shape)]
+
+
+# Both operands always have the same number of axes (the frontend makes them so), which
+# numpy 1 and 2 read alike: a stack of matrices on the right, never a stack of vectors.
+register(Op("solve", "linalg", np.linalg.solve, infer=_solve_infer, vjp=_solve_vjp,
+            emit=lambda args, attrs, node: _call("solve", args[0], args[1]),
+            torch_name="LinalgSolveExBackward0"))
+
+
+def _det_infer(inputs, attrs):
+    (a,) = inputs
+    return [(_square("det", a)[:-2], float_dtype(a.dtype))]
+
+
+def _det_vjp(node, gs):
+    # d det(A) = det(A) tr(A^-1 dA); at a singular A the inverse fails loudly
+    (g,), a = gs, node.inputs[0]
+    return [_col(_col(g * node.out)) * g.graph.emit("inv", [a]).mT]
+
+
+register(Op("det", "linalg", np.linalg.det, infer=_det_infer, vjp=_det_vjp,
+            emit=lambda args, attrs, node: _call("det", args[0]), torch_name="LinalgDetBackward0"))
+
+
+def _slogdet_infer(inputs, attrs):
+    (a,) = inputs
+    batch, dt = _square("slogdet", a)[:-2], float_dtype(a.dtype)
+    return [(batch, dt), (batch, dt)]
+
+
+def _slogdet_vjp(node, gs):
+    # the sign is piecewise constant: only log|det| carries a gradient
+    _, g = gs
+    if g is None:
+        return [None]
+    return [_col(_col(g)) * g.graph.emit("inv", [node.inputs[0]]).mT]
+
+
+register(Op("slogdet", "linalg", lambda a: tuple(np.linalg.slogdet(a)), infer=_slogdet_infer,
+            vjp=_slogdet_vjp, nout=2, emit=lambda args, attrs, node: _tuple_of(_call("slogdet", args[0])),
+            torch_name="LinalgSlogdetBackward0"))
+
+
+# -- factorizations ---------------------------------------------------------------------------
+def _cholesky_infer(inputs, attrs):
+    (a,) = inputs
+    return [(_square("cholesky", a), float_dtype(a.dtype))]
+
+
+def _cholesky_vjp(node, gs):
+    # PyTorch's rule: gA = L^-T sym(tril(L^T gL) with half its diagonal) L^-1, symmetric
+    (g,), low = gs, node.out
+    p = low.mT @ g
+    x = 0.5 * (_tril(p) + _tril(p, -1).mT)
+    y = _solve(low.mT, x)
+    return [_solve(low.mT, y.mT).mT]
+
+
+register(Op("cholesky", "linalg", np.linalg.cholesky, infer=_cholesky_infer, vjp=_cholesky_vjp,
+            emit=lambda args, attrs, node: _call("cholesky", args[0]),
+            torch_name="LinalgCholeskyExBackward0"))
+
+
+def _eigh_infer(inputs, attrs):
+    (a,) = inputs
+    s, dt = _square("eigh", a), float_dtype(a.dtype)
+    return [(s[:-1], dt), (s, dt)]
+
+
+def _eigh_vjp(node, gs):
+    # gA = V (diag(gw) + F o (V^T gV)) V^T, F_ij = 1 / (w_j - w_i) off the diagonal (PyTorch's)
+    gw, gv = gs
+    w, v = node.outputs
+    inner = None
+    if gv is not None:
+        f = _off_diagonal_reciprocal(_row(w) - _col(w), _eye(w.shape[-1], w.dtype, w.graph))
+        inner = v @ (f * (v.mT @ gv))
+    if gw is not None:
+        scaled = v * _row(gw)
+        inner = scaled if inner is None else inner + scaled
+    return [inner @ v.mT]
+
+
+register(Op("eigh", "linalg", lambda a, UPLO: tuple(np.linalg.eigh(a, UPLO=UPLO)), infer=_eigh_infer,
+            vjp=_eigh_vjp, nout=2,
+            emit=lambda args, attrs, node: _tuple_of(_call("eigh", args[0], UPLO=attrs["UPLO"])),
+            torch_name="LinalgEighBackward0"))
+
+
+def _qr_infer(inputs, attrs):
+    (a,) = inputs
+    s = tuple(a.shape)
+    if len(s) < 2:
+        raise ShapeError(f"qr: expected a matrix (or a stack of them), got shape {s}")
+    m, n = s[-2:]
+    k = min(m, n)
+    dt = float_dtype(a.dtype)
+    return [(s[:-2] + (m, k), dt), (s[:-2] + (k, n), dt)]
+
+
+def _qr_vjp(node, gs):
+    """Reduced QR of a square or tall matrix (TensorFlow's rule):
+    gA = Q gR + (gQ + Q (tril(skew(Q^T gQ) + skew(R gR^T)) - Q^T gQ)) R^-T."""
+    gq, gr = gs
+    a = node.inputs[0]
+    q, r = node.outputs
+    m, n = a.shape[-2:]
+    if m < n:
+        raise NotImplementedError(f"qr: the gradient of a wide matrix (shape {tuple(a.shape)}) is not "
+                                  f"supported: its R is not invertible")
+    skew = None
+    if gq is not None:
+        qdq = q.mT @ gq
+        skew = qdq - qdq.mT
+    if gr is not None:
+        rdr = r @ gr.mT
+        skew = rdr - rdr.mT if skew is None else skew + (rdr - rdr.mT)
+    m_inner = _tril(skew)
+    if gq is not None:
+        m_inner = m_inner - qdq
+    right = q @ m_inner
+    if gq is not None:
+        right = right + gq
+    ga = _solve_right(right, r)
+    return [ga if gr is None else q @ gr + ga]
+
+
+register(Op("qr", "linalg", lambda a: tuple(np.linalg.qr(a)), infer=_qr_infer, vjp=_qr_vjp, nout=2,
+            emit=lambda args, attrs, node: _tuple_of(_call("qr", args[0])), torch_name="LinalgQrBackward0"))
+
+
+def _svd_infer(inputs, attrs):
+    (a,) = inputs
+    s = tuple(a.shape)
+    if len(s) < 2:
+        raise ShapeError(f"svd: expected a matrix (or a stack of them), got shape {s}")
+    m, n = s[-2:]
+    k, dt, batch = min(m, n), float_dtype(a.dtype), s[:-2]
+    return [(batch + (m, k), dt), (batch + (k,), dt), (batch + (k, n), dt)]
+
+
+def _svd_vjp(node, gs):
+    """Reduced SVD, real (Townsend, "Differentiating the singular value decomposition"):
+    gA = U [F o (U^T gU - gU^T U) S + diag(gS) + S F o (V^T gV - gV^T V)] V^T
+         + (I - U U^T) gU S^-1 V^T + U S^-1 gV^T (I - V V^T),   F_ij = 1 / (s_j^2 - s_i^2)."""
+    gu, gsv, gvh = gs
+    u, s, vh = node.outputs
+    m, n = node.inputs[0].shape[-2:]
+    k = s.shape[-1]
+    inner = None
+
+    def add(x):
+        nonlocal inner
+        inner = x if inner is None else inner + x
+
+    eye, s_row, s_col = _eye(k, s.dtype, s.graph), _row(s), _col(s)
+    if gu is not None or gvh is not None:
+        s2 = s * s
+        f = _off_diagonal_reciprocal(_row(s2) - _col(s2), eye)
+    if gsv is not None:
+        add(eye * _row(gsv))
+    if gu is not None:
+        utgu = u.mT @ gu
+        add((f * (utgu - utgu.mT)) * s_row)
+    if gvh is not None:
+        vtgv = vh @ gvh.mT            # V^T gV, with V = Vh^T and gV = gVh^T
+        add(s_col * (f * (vtgv - vtgv.mT)))
+    ga = u @ inner @ vh
+    if gu is not None and m > k:     # the part of gU outside U's column space
+        ga = ga + ((gu - u @ utgu) / s_row) @ vh
+    if gvh is not None and n > k:    # the part of gVh outside Vh's row space
+        ga = ga + u @ ((gvh - (gvh @ vh.mT) @ vh) / s_col)
+    return [ga]
+
+
+register(Op("svd", "linalg", lambda a: tuple(np.linalg.svd(a, full_matrices=False)), infer=_svd_infer,
+            vjp=_svd_vjp, nout=3,
+            emit=lambda args, attrs, node: _tuple_of(_call("svd", args[0], full_matrices=False)),
+            torch_name="LinalgSvdBackward0"))

@@ -1,0 +1,336 @@
+"""srcgrad.numpy.linalg: numpy.linalg over tensors.
+
+    import srcgrad.numpy as np
+    np.linalg.inv(t)          # also numpy's own np.linalg.inv(t), through __array_function__
+
+Each function with a gradient is one op of the table (srcgrad/ops/linalg.py) or a
+composite of them; derivative rules are written with ops that have rules themselves, so
+second derivatives work too. Gradients follow PyTorch's, and assume what PyTorch's
+assume: invertible matrices for inv/solve/det, symmetric input for cholesky/eigh (numpy
+reads one triangle only), distinct eigenvalues/singular values where vectors are
+differentiated. Other names of numpy.linalg run on data that needs no gradient and
+refuse, naming themselves, when a gradient would be lost.
+"""
+import functools as _functools
+from collections import namedtuple as _namedtuple
+
+import numpy as _np
+
+from .. import ops as _ops
+from ..autograd.recording import apply as _apply
+from ._dispatch import implements as _implements
+from ._dispatch import needs_grad as _needs_grad
+from ._dispatch import run_without_gradient as _run_without_gradient
+from ._dispatch import tensor_cls as _tensor_cls
+
+# numpy's result types, so `res.eigenvalues` and `w, v = res` both work
+EighResult = _namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+QRResult = _namedtuple("QRResult", ["Q", "R"])
+SlogdetResult = _namedtuple("SlogdetResult", ["sign", "logabsdet"])
+SVDResult = _namedtuple("SVDResult", ["U", "S", "Vh"])
+
+
+def _tensor(x):
+    Tensor = _tensor_cls()
+    if isinstance(x, Tensor):
+        return x
+    return Tensor._make(_np.asarray(x))
+
+
+def _float_tensor(x):
+    """numpy.linalg computes in floating point: integer input becomes float64."""
+    x = _tensor(x)
+    return x._cast_const(_np.float64) if x.dtype.kind in "iub" else x
+
+
+def _common_float(a, b):
+    a, b = _float_tensor(a), _float_tensor(b)
+    dt = _np.result_type(a.dtype, b.dtype)
+    return a._cast_const(dt), b._cast_const(dt)
+
+
+def _matrices(name, a):
+    if a.ndim < 2:
+        raise _np.linalg.LinAlgError(f"{name}: {a.ndim}-dimensional array given. Array must be at least "
+                                     f"two-dimensional (got shape {a.shape})")
+
+
+def _square(name, a):
+    _matrices(name, a)
+    if a.shape[-1] != a.shape[-2]:
+        raise _np.linalg.LinAlgError(f"{name}: last 2 dimensions of the array must be square "
+                                     f"(got shape {a.shape})")
+
+
+def _op(name, inputs, **attrs):
+    return _apply(_ops.get(name), inputs, attrs)
+
+
+@_implements(_np.linalg.inv)
+def inv(a):
+    a = _float_tensor(a)
+    _square("inv", a)
+    return _op("inv", [a])
+
+
+@_implements(_np.linalg.solve)
+def solve(a, b):
+    """x with a @ x = b; b is a vector (1-D) or a stack of matrices, batches broadcast."""
+    a, b = _common_float(a, b)
+    _square("solve", a)
+    if b.ndim == 1:
+        return solve(a, b.reshape(b.shape + (1,))).reshape(a.shape[:-2] + b.shape)
+    if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
+        raise ValueError(f"solve: the right-hand side of shape {b.shape} does not fit the matrix of "
+                         f"shape {a.shape} (expected (..., {a.shape[-1]}) or (..., {a.shape[-1]}, k))")
+    # same number of axes on both sides: unambiguous for numpy's gufunc (see the op)
+    nd = max(a.ndim, b.ndim)
+    a = a.reshape((1,) * (nd - a.ndim) + a.shape)
+    b = b.reshape((1,) * (nd - b.ndim) + b.shape)
+    return _op("solve", [a, b])
+
+
+@_implements(_np.linalg.det)
+def det(a):
+    a = _float_tensor(a)
+    _square("det", a)
+    return _op("det", [a])
+
+
+@_implements(_np.linalg.slogdet)
+def slogdet(a):
+    """(sign, logabsdet); the gradient flows through logabsdet."""
+    a = _float_tensor(a)
+    _square("slogdet", a)
+    return SlogdetResult(*_op("slogdet", [a]))
+
+
+@_implements(_np.linalg.cholesky)
+def cholesky(a, /, *, upper=False):
+    """Lower factor L (a = L L^T); upper=True gives L^T. Reads the lower triangle of a,
+    and the gradient is the symmetric one (a is taken to be symmetric), like PyTorch's."""
+    a = _float_tensor(a)
+    _square("cholesky", a)
+    low = _op("cholesky", [a])
+    return low.mT if upper else low
+
+
+@_implements(_np.linalg.eigh)
+def eigh(a, UPLO="L"):
+    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix. The gradient of the
+    eigenvectors needs distinct eigenvalues and a loss that does not depend on their signs."""
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
+    a = _float_tensor(a)
+    _square("eigh", a)
+    return EighResult(*_op("eigh", [a], UPLO=UPLO))
+
+
+@_implements(_np.linalg.eigvalsh)
+def eigvalsh(a, UPLO="L"):
+    return eigh(a, UPLO).eigenvalues
+
+
+@_implements(_np.linalg.qr)
+def qr(a, mode="reduced"):
+    """Reduced QR (mode 'reduced', or 'r' for R alone); differentiable for square and tall
+    matrices. Other modes run on data that needs no gradient."""
+    if mode not in ("reduced", "r", "complete", "raw"):
+        raise ValueError(f"qr: unrecognized mode {mode!r}")
+    t = _float_tensor(a)
+    _matrices("qr", t)
+    m, n = t.shape[-2:]
+    if mode in ("complete", "raw") and not (mode == "complete" and m <= n):
+        return _run_without_gradient(_np.linalg.qr, f"linalg.qr (mode={mode!r})", (t,), {"mode": mode})
+    if m < n and _needs_grad(t):
+        raise NotImplementedError(f"qr: the gradient of a wide matrix (shape {t.shape}) is not supported")
+    q, r = _op("qr", [t])
+    return r if mode == "r" else QRResult(q, r)
+
+
+@_implements(_np.linalg.svd)
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    """U, S, Vh. Differentiable for the reduced factors (full_matrices=False, or a square
+    matrix); the gradient of U and Vh needs distinct, nonzero singular values and a loss
+    that does not depend on the singular vectors' signs."""
+    t = _float_tensor(a)
+    _matrices("svd", t)
+    m, n = t.shape[-2:]
+    if hermitian or (full_matrices and compute_uv and m != n):
+        why = "hermitian=True" if hermitian else "full_matrices=True for a non-square matrix"
+        return _run_without_gradient(_np.linalg.svd, f"linalg.svd ({why})", (t,),
+                                     {"full_matrices": full_matrices, "compute_uv": compute_uv,
+                                      "hermitian": hermitian})
+    u, s, vh = _op("svd", [t])
+    return SVDResult(u, s, vh) if compute_uv else s
+
+
+if hasattr(_np.linalg, "svdvals"):
+    @_implements(_np.linalg.svdvals)
+    def svdvals(x, /):
+        return svd(x, compute_uv=False)
+
+
+@_implements(_np.linalg.matrix_power)
+def matrix_power(a, n):
+    """a @ a @ ... (n times) by repeated squaring; n = 0 gives the identity, n < 0 powers
+    of the inverse."""
+    if not isinstance(n, (int, _np.integer)) or isinstance(n, bool):
+        raise TypeError(f"matrix_power: exponent must be an integer, got {type(n).__name__}")
+    a = _tensor(a)
+    _square("matrix_power", a)
+    n = int(n)
+    if n == 0:
+        eye = _np.broadcast_to(_np.eye(a.shape[-1], dtype=a.dtype), a.shape).copy()
+        return _tensor_cls()._make(eye)
+    if n < 0:
+        a, n = inv(a), -n
+    result, square = None, a
+    while True:
+        if n & 1:
+            result = square if result is None else result @ square
+        n >>= 1
+        if not n:
+            return result
+        square = square @ square
+
+
+def _full_rank_check(t, rcond, name):
+    s = _np.linalg.svd(t._data, compute_uv=False)
+    m, n = t.shape[-2:]
+    # numpy's default cutoff is 1e-15; below max(m, n) * eps the rank is numerically unsure
+    tol = max(1e-15, max(m, n) * _np.finfo(t.dtype).eps) if rcond is None else rcond
+    if s.size and _np.any(s[..., -1] <= tol * s[..., 0]):
+        raise NotImplementedError(f"{name}: the matrix (shape {t.shape}) is rank deficient; only the "
+                                  f"pseudo-inverse of a full-rank matrix is supported")
+
+
+@_implements(_np.linalg.pinv)
+def pinv(a, rcond=None, hermitian=False, **kwargs):
+    """Moore-Penrose pseudo-inverse of a full-rank matrix, from its QR factors: R^-1 Q^T
+    for a tall matrix (conditioned as the matrix itself, not squared), the transpose of the
+    transpose's for a wide one. A rank-deficient matrix raises: dropping its small singular
+    values is not smooth."""
+    t = _float_tensor(a)
+    _matrices("pinv", t)
+    rtol = kwargs.pop("rtol", None)
+    if kwargs:
+        raise TypeError(f"pinv: unexpected keyword arguments {sorted(kwargs)}")
+    _full_rank_check(t, rcond if rtol is None else rtol, "pinv")
+    m, n = t.shape[-2:]
+    if m < n:
+        return pinv(t.mT).mT
+    q, r = _op("qr", [t])
+    return solve(r, q.mT)
+
+
+@_implements(_np.linalg.multi_dot)
+def multi_dot(arrays, *, out=None):
+    """A chain of matrix products in the cheapest order (numpy's choice); the first array
+    may be a row vector and the last a column vector (1-D)."""
+    from .products import dot
+    if out is not None:
+        raise NotImplementedError("multi_dot: out= is not supported")
+    ts = [_tensor(x) for x in arrays]
+    if len(ts) < 2:
+        raise ValueError("multi_dot: expecting at least two arrays")
+    first_1d, last_1d = ts[0].ndim == 1, ts[-1].ndim == 1
+    if first_1d:
+        ts[0] = ts[0].reshape(1, -1)
+    if last_1d:
+        ts[-1] = ts[-1].reshape(-1, 1)
+    for t in ts:
+        if t.ndim != 2:
+            raise ValueError(f"multi_dot: array of shape {t.shape} is not 2-dimensional")
+    order = _chain_order([t.shape[0] for t in ts] + [ts[-1].shape[1]])
+
+    def product(i, j):
+        if i == j:
+            return ts[i]
+        k = order[i][j]
+        return dot(product(i, k), product(k + 1, j))
+    result = product(0, len(ts) - 1)
+    if first_1d and last_1d:
+        return result.reshape(())
+    if first_1d:
+        return result.reshape(-1)
+    return result.reshape(-1) if last_1d else result
+
+
+def _chain_order(p):
+    """The matrix-chain split points minimizing scalar multiplications (Cormen et al.)."""
+    n = len(p) - 1
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = None
+            for k in range(i, j):
+                c = cost[i][k] + cost[k + 1][j] + p[i] * p[k + 1] * p[j + 1]
+                if cost[i][j] is None or c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, k
+    return split
+
+
+# the array API's names in numpy.linalg (numpy >= 2) that are products of the main namespace
+def _alias(name, impl):
+    f = getattr(_np.linalg, name, None)
+    if f is not None:
+        _implements(f)(impl)
+        globals()[name] = impl
+
+
+def _linalg_outer(x1, x2, /):
+    from .products import outer as _outer
+    if _tensor(x1).ndim != 1 or _tensor(x2).ndim != 1:
+        raise ValueError("linalg.outer: both inputs must be 1-dimensional")
+    return _outer(x1, x2)
+
+
+def _linalg_cross(x1, x2, /, *, axis=-1):
+    from .products import cross as _cross
+    if _tensor(x1).shape[axis] != 3 or _tensor(x2).shape[axis] != 3:
+        raise ValueError("linalg.cross: both inputs must have 3 elements along the axis")
+    return _cross(x1, x2, axis=axis)
+
+
+def _linalg_tensordot(x1, x2, /, *, axes=2):
+    from .products import tensordot as _tensordot
+    return _tensordot(x1, x2, axes=axes)
+
+
+def _linalg_matmul(x1, x2, /):
+    from .products import matmul as _matmul
+    return _matmul(x1, x2)
+
+
+def _linalg_vecdot(x1, x2, /, *, axis=-1):
+    from .products import vecdot as _vecdot
+    return _vecdot(x1, x2, axis=axis)
+
+
+def _matrix_transpose(x, /):
+    x = _tensor(x)
+    _matrices("matrix_transpose", x)
+    return x.mT
+
+
+_alias("outer", _linalg_outer)
+_alias("cross", _linalg_cross)
+_alias("tensordot", _linalg_tensordot)
+_alias("matmul", _linalg_matmul)
+_alias("vecdot", _linalg_vecdot)
+_alias("matrix_transpose", _matrix_transpose)
+
+
+def __getattr__(name):
+    """numpy.linalg's other names: run on data that needs no gradient, refuse otherwise."""
+    attr = getattr(_np.linalg, name)
+    if callable(attr) and not isinstance(attr, type):
+        @_functools.wraps(attr)
+        def no_rule(*args, **kwargs):
+            return _run_without_gradient(attr, "linalg." + name, args, kwargs)
+        globals()[name] = no_rule
+        return no_rule
+    return attr
