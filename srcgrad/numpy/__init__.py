@@ -14,6 +14,9 @@ import numpy as _np
 from ._dispatch import HANDLED, NoRuleError, run_without_gradient
 from .elementwise import *  # noqa: F401,F403
 from .elementwise import abs, round, where  # noqa: F401  (names star-import skips or shadows)
+from .shape import *  # noqa: F401,F403
+from .products import *  # noqa: F401,F403
+from . import linalg  # noqa: F401  (np.linalg.inv, ...)
 
 
 def __getattr__(name):

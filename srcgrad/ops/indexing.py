@@ -100,11 +100,16 @@ def fmt_index(template):
     return "[" + ", ".join("..." if i is Ellipsis else repr(i) for i in template) + "]"
 
 
-def index_ast(template, arrays):
-    """The index as code; `arrays` are the ast expressions of the index arrays."""
+def index_ast(template, arrays, as_value=False):
+    """The index as code; `arrays` are the ast expressions of the index arrays.
+
+    as_value: an index passed as an argument (`np.add.at(out, key, g)`), where `a:b` is
+    not valid syntax and slices are written `slice(a, b, c)`."""
     elts = []
     for i in template:
-        if isinstance(i, Slice):
+        if isinstance(i, Slice) and as_value:
+            elts.append(A.call("slice", *(A.const(None) if v is None else A.num(v) for v in i)))
+        elif isinstance(i, Slice):
             elts.append(ast.Slice(lower=None if i.start is None else A.num(i.start),
                                   upper=None if i.stop is None else A.num(i.stop),
                                   step=None if i.step is None else A.num(i.step)))
@@ -169,6 +174,7 @@ def _scatter_emit(args, attrs, node, target):
     key = index_ast(attrs["index"], args[1:])
     zeros = A.assign(target, A.npcall("zeros", A.literal(tuple(attrs["shape"])), A.dtype_expr(dtype)))
     if _has_arrays(attrs["index"]):
+        key = index_ast(attrs["index"], args[1:], as_value=True)
         add = ast.Expr(value=A.call("np.add.at", A.name(target), key, args[0]))
         return [zeros, add]
     put = ast.Assign(targets=[ast.Subscript(value=A.name(target), slice=key, ctx=ast.Store())],

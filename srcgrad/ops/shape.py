@@ -41,3 +41,72 @@ def _transpose_emit(args, attrs, node):
 register(Op("transpose", "shape", lambda x, perm: np.transpose(x, perm), infer=_transpose_infer,
             vjp=lambda node, gs: [gs[0].transpose(tuple(np.argsort(node.attrs["perm"]).tolist()))],
             emit=_transpose_emit, torch_name="PermuteBackward0"))
+
+
+# -- roll: a cyclic shift; its derivative is the opposite shift ---------------------------
+# A primitive rather than a gather: the gather's derivative would scatter with np.add.at,
+# while the exact derivative of a roll is one more np.roll.
+def _roll_infer(inputs, attrs):
+    (x,) = inputs
+    shift, axis = attrs["shift"], attrs["axis"]
+    if axis is None:
+        if len(shift) != 1:
+            raise ShapeError(f"roll over the flattened array takes one shift, got {shift}")
+    else:
+        if len(shift) != len(axis):
+            raise ShapeError(f"roll: {len(shift)} shifts for {len(axis)} axes")
+        for a in axis:
+            if not 0 <= a < len(x.shape):
+                raise ShapeError(f"roll: axis {a} is out of range for shape {tuple(x.shape)}")
+    return [(tuple(x.shape), x.dtype)]
+
+
+def _roll_vjp(node, gs):
+    (g,) = gs
+    back = tuple(-s for s in node.attrs["shift"])
+    return [g.graph.emit("roll", [g], shift=back, axis=node.attrs["axis"])]
+
+
+def _roll_emit(args, attrs, node):
+    shift, axis = attrs["shift"], attrs["axis"]
+    if axis is None:
+        return A.npcall("roll", args[0], A.num(shift[0]))
+    if len(axis) == 1:
+        return A.npcall("roll", args[0], A.num(shift[0]), axis=A.num(axis[0]))
+    return A.npcall("roll", args[0], A.literal(tuple(shift)), axis=A.literal(tuple(axis)))
+
+
+register(Op("roll", "shape",
+            lambda x, shift, axis: np.roll(x, shift[0] if axis is None else shift, axis),
+            infer=_roll_infer, vjp=_roll_vjp, emit=_roll_emit, torch_name="RollBackward0"))
+
+
+# -- argsort: sorting positions, an op of its own so that a compiled (traced) function
+# recomputes them from its arguments instead of freezing one permutation -----------------
+def _argsort_impl(x, axis, descending):
+    if not descending:
+        return np.argsort(x, axis=axis, kind="stable")
+    # stable descending for every dtype (no negation: unsigned, bool, NaN first like PyTorch):
+    # sort the reversed data ascending, reverse that order, and map positions back
+    n = x.shape[axis]
+    return (n - 1) - np.flip(np.argsort(np.flip(x, axis), axis=axis, kind="stable"), axis)
+
+
+def _argsort_infer(inputs, attrs):
+    (x,) = inputs
+    if not 0 <= attrs["axis"] < len(x.shape):
+        raise ShapeError(f"argsort: axis {attrs['axis']} is out of range for shape {tuple(x.shape)}")
+    return [(tuple(x.shape), np.dtype(np.intp))]
+
+
+def _argsort_emit(args, attrs, node):
+    axis = A.num(attrs["axis"])
+    if not attrs["descending"]:
+        return A.npcall("argsort", args[0], axis=axis, kind=A.const("stable"))
+    n = node.inputs[0].shape[attrs["axis"]]
+    order = A.npcall("argsort", A.npcall("flip", args[0], axis), axis=axis, kind=A.const("stable"))
+    return A.binop(A.num(n - 1), ast.Sub(), A.npcall("flip", order, axis))
+
+
+register(Op("argsort", "index", _argsort_impl, infer=_argsort_infer, emit=_argsort_emit,
+            differentiable=False, torch_name="ArgsortBackward0"))

@@ -1,0 +1,1003 @@
+"""numpy's shape, joining and gathering functions over tensors.
+
+Everything here is a composite of a few primitives of the op table — reshape,
+transpose, broadcast_to, getitem/setitem (basic and integer-array indexing),
+concatenate, roll and where — so every gradient is exact and can be differentiated
+again: reshapes and views move the cotangent back, joins slice it, gathers scatter it.
+Values follow numpy (`np.repeat`, `np.split`, ...), gradients follow PyTorch/JAX.
+Integer data meeting float data becomes float, as everywhere in srcgrad.
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from .. import ops as _ops
+from ..autograd.recording import apply
+from ..ops.indexing import Arg, Slice
+from ._dispatch import implements, needs_grad, run_without_gradient, tensor_cls
+
+__all__ = [
+    "reshape", "ravel", "squeeze", "expand_dims", "transpose", "swapaxes", "moveaxis", "broadcast_to",
+    "broadcast_arrays", "atleast_1d", "atleast_2d", "atleast_3d", "repeat", "tile", "roll", "flip",
+    "fliplr", "flipud", "rot90", "pad", "diag", "diagonal", "triu", "tril", "concatenate", "concat",
+    "stack", "hstack", "vstack", "dstack", "column_stack", "split", "array_split", "hsplit", "vsplit",
+    "dsplit", "sort", "argsort", "take", "take_along_axis", "array", "asarray", "asanyarray", "copy",
+    "zeros_like", "ones_like", "empty_like", "full_like", "shape", "ndim", "size", "zeros", "ones",
+    "empty", "full", "eye", "identity", "arange", "linspace",
+]
+
+_ALL = Slice(None, None, None)
+
+
+def _op(name):
+    return _ops.get(name)
+
+
+def _is_tensor(x):
+    return isinstance(x, tensor_cls())
+
+
+def _tensor(x):
+    """A tensor for any array-like (lists holding tensors are stacked, with gradient)."""
+    return x if _is_tensor(x) else asarray(x)
+
+
+def _axis(axis, ndim, name):
+    """One axis, numpy's way: an AxisError (a ValueError and IndexError) when out of range."""
+    axis = _index(axis, f"{name}: axis")
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(f"{name}: axis {axis} is out of bounds for array of dimension {ndim}")
+    return axis % ndim
+
+
+def _axes(axes, ndim, name):
+    axes = (axes,) if _is_int(axes) else tuple(axes)
+    out = tuple(_axis(a, ndim, name) for a in axes)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name}: repeated axis in {axes}")
+    return out
+
+
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _index(v, what):
+    if _is_int(v):
+        return int(v)
+    if hasattr(v, "__index__") and not isinstance(v, (bool, np.bool_)):
+        return v.__index__()
+    raise TypeError(f"{what} must be an integer, got {type(v).__name__}")
+
+
+def _shape_arg(shape, name):
+    if _is_tensor(shape):
+        shape = _static(shape, f"{name}: a shape given as a tensor")
+    if isinstance(shape, np.ndarray):
+        shape = shape.tolist()
+    if isinstance(shape, (tuple, list)):
+        return tuple(_index(s, f"{name}: shape") for s in shape)
+    return (_index(shape, f"{name}: shape"),)
+
+
+def _fresh(result, x):
+    """numpy returns a new array where it copies: never hand back the input tensor itself."""
+    return copy(x) if result is x else result
+
+
+def _const_data(x):
+    """The data of an argument read only for its shape and dtype."""
+    if _is_tensor(x):
+        return x._data
+    return np.asarray(x)
+
+
+def _static(x, what):
+    """The value of an argument that decides shapes or positions (repeats, shifts, split
+    points, fill values): plain data. Inside a compiled (traced) function a tensor computed
+    from the arguments cannot be one — its value would be frozen — so that raises."""
+    if _is_tensor(x):
+        from ..trace import escape
+        escape(x, what)
+        return x._data
+    return np.asarray(x)
+
+
+def _is_traced(x):
+    """Is x a tensor recorded by a compiled function being traced (its value is not fixed)?"""
+    from ..autograd.recording import TRACER
+    return _is_tensor(x) and TRACER[0] is not None and TRACER[0].traced(x)
+
+
+def _getitem(x, template, arrays=()):
+    return apply(_op("getitem"), [x, *arrays], {"index": tuple(template)})
+
+
+def _along(axis, item):
+    """An index selecting `item` along `axis` and everything along the axes before it."""
+    return (_ALL,) * axis + (item,)
+
+
+# ---------------------------------------------------------------------------------------
+# dtypes of joined data
+# ---------------------------------------------------------------------------------------
+def _join_dtype(items):
+    """The dtype of data joined from `items` (arrays/tensors strong, Python scalars weak):
+    numpy's promotion, except that integer data meeting float data takes the float dtype."""
+    strong = [x.dtype for x in items if hasattr(x, "dtype")]
+    weak = [x for x in items if not hasattr(x, "dtype")]
+    floats = [d for d in strong if d.kind in "fc"]
+    if floats:
+        strong = floats
+    if not strong and not weak:
+        return np.dtype(np.float64)
+    return np.result_type(*strong, *weak)
+
+
+def _as_dtype(x, dtype):
+    if _is_tensor(x):
+        return x._cast_const(dtype)
+    return tensor_cls()._make(np.asarray(x, dtype=dtype))
+
+
+def _joinable(arrays, name):
+    if _is_tensor(arrays) or isinstance(arrays, np.ndarray):
+        arrays = list(arrays)  # numpy iterates over the first axis
+    xs = [_tensor(a) for a in arrays]
+    if not xs:
+        raise ValueError(f"{name}: need at least one array to join")
+    return xs
+
+
+def _common(xs, dtype=None):
+    dtype = np.dtype(dtype) if dtype is not None else _join_dtype(xs)
+    return [_as_dtype(x, dtype) for x in xs]
+
+
+# ---------------------------------------------------------------------------------------
+# reshaping
+# ---------------------------------------------------------------------------------------
+def _resolve_shape(shape, size, old_shape):
+    if list(shape).count(-1) > 1:
+        raise ValueError("can only specify one unknown dimension")
+    if any(s < -1 for s in shape):
+        raise ValueError(f"reshape: negative dimensions not allowed in {shape}")
+    if -1 in shape:
+        known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+        if known == 0 or size % known:
+            raise ValueError(f"cannot reshape array of size {size} into shape {shape}")
+        shape = tuple(size // known if s == -1 else s for s in shape)
+    if int(np.prod(shape, dtype=np.int64)) != size:
+        raise ValueError(f"cannot reshape array of size {size} (shape {old_shape}) into shape {shape}")
+    return shape
+
+
+def _reshape(x, shape):
+    shape = tuple(shape)
+    if shape == x.shape:
+        return x
+    return apply(_op("reshape"), [x], {"shape": shape})
+
+
+def _transpose(x, perm):
+    perm = tuple(perm)
+    if perm == tuple(range(x.ndim)):
+        return x
+    return apply(_op("transpose"), [x], {"perm": perm})
+
+
+def _check_order(order, name):
+    if order not in ("C", None):
+        raise NotImplementedError(f"{name}: only order='C' is supported, got order={order!r}")
+
+
+@implements(np.reshape)
+def reshape(a, /, shape=None, order="C", *, newshape=None, copy=None):
+    """numpy.reshape (order='C'); -1 infers one dimension."""
+    _check_order(order, "reshape")
+    if shape is None:
+        shape = newshape
+    if shape is None:
+        raise TypeError("reshape() missing required argument 'shape'")
+    x = _tensor(a)
+    shape = _resolve_shape(_shape_arg(shape, "reshape"), x._data.size, x.shape)
+    out = _reshape(x, shape)
+    return _fresh(out, x) if copy else out
+
+
+@implements(np.ravel)
+def ravel(a, order="C"):
+    _check_order(order, "ravel")
+    x = _tensor(a)
+    return _reshape(x, (x._data.size,))
+
+
+@implements(np.squeeze)
+def squeeze(a, axis=None):
+    x = _tensor(a)
+    if axis is None:
+        drop = {i for i, s in enumerate(x.shape) if s == 1}
+    else:
+        drop = set(_axes(axis, x.ndim, "squeeze"))
+        for i in drop:
+            if x.shape[i] != 1:
+                raise ValueError(f"squeeze: cannot select an axis to squeeze out which has size not equal "
+                                 f"to one (axis {i} of shape {x.shape})")
+    return _reshape(x, tuple(s for i, s in enumerate(x.shape) if i not in drop))
+
+
+@implements(np.expand_dims)
+def expand_dims(a, axis):
+    x = _tensor(a)
+    axes = (axis,) if _is_int(axis) else tuple(axis)
+    ndim = x.ndim + len(axes)
+    axes = set(_axes(axes, ndim, "expand_dims"))
+    dims = iter(x.shape)
+    return _reshape(x, tuple(1 if i in axes else next(dims) for i in range(ndim)))
+
+
+@implements(np.transpose)
+def transpose(a, axes=None):
+    x = _tensor(a)
+    if axes is None:
+        return _transpose(x, reversed(range(x.ndim)))
+    perm = tuple(_axis(p, x.ndim, "transpose") for p in ((axes,) if _is_int(axes) else axes))
+    if sorted(perm) != list(range(x.ndim)):
+        raise ValueError(f"transpose: axes {tuple(axes)} don't match array of shape {x.shape}")
+    return _transpose(x, perm)
+
+
+@implements(np.swapaxes)
+def swapaxes(a, axis1, axis2):
+    x = _tensor(a)
+    i, j = _axis(axis1, x.ndim, "swapaxes"), _axis(axis2, x.ndim, "swapaxes")
+    perm = list(range(x.ndim))
+    perm[i], perm[j] = perm[j], perm[i]
+    return _transpose(x, perm)
+
+
+@implements(np.moveaxis)
+def moveaxis(a, source, destination):
+    x = _tensor(a)
+    src = _axes(source, x.ndim, "moveaxis")
+    dst = _axes(destination, x.ndim, "moveaxis")
+    if len(src) != len(dst):
+        raise ValueError("moveaxis: `source` and `destination` arguments must have the same number of elements")
+    order = [i for i in range(x.ndim) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return _transpose(x, order)
+
+
+@implements(np.broadcast_to)
+def broadcast_to(array, shape, subok=False):
+    x = _tensor(array)
+    shape = _shape_arg(shape, "broadcast_to")
+    try:
+        if np.broadcast_shapes(x.shape, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast an array of shape {x.shape} to shape {shape}") from None
+    return x.broadcast_to(shape)
+
+
+@implements(np.broadcast_arrays)
+def broadcast_arrays(*args, subok=False):
+    xs = [_tensor(a) for a in args]
+    try:
+        shape = np.broadcast_shapes(*[x.shape for x in xs])
+    except ValueError:
+        raise ValueError("broadcast_arrays: shape mismatch: objects cannot be broadcast to a single shape "
+                         + ", ".join(str(x.shape) for x in xs)) from None
+    return tuple(x.broadcast_to(shape) for x in xs)
+
+
+def _atleast(arys, fix):
+    out = tuple(fix(_tensor(a)) for a in arys)
+    return out[0] if len(out) == 1 else out
+
+
+@implements(np.atleast_1d)
+def atleast_1d(*arys):
+    return _atleast(arys, lambda x: _reshape(x, (1,)) if x.ndim == 0 else x)
+
+
+@implements(np.atleast_2d)
+def atleast_2d(*arys):
+    return _atleast(arys, lambda x: _reshape(x, (1,) * (2 - x.ndim) + x.shape) if x.ndim < 2 else x)
+
+
+def _to_3d(x):
+    if x.ndim == 0:
+        return _reshape(x, (1, 1, 1))
+    if x.ndim == 1:
+        return _reshape(x, (1,) + x.shape + (1,))
+    if x.ndim == 2:
+        return _reshape(x, x.shape + (1,))
+    return x
+
+
+@implements(np.atleast_3d)
+def atleast_3d(*arys):
+    return _atleast(arys, _to_3d)
+
+
+# ---------------------------------------------------------------------------------------
+# repeating, rolling, flipping
+# ---------------------------------------------------------------------------------------
+@implements(np.repeat)
+def repeat(a, repeats, axis=None):
+    """numpy.repeat. A single repeat count is a broadcast (its gradient a sum); per-element
+    counts are a gather."""
+    x = _tensor(a)
+    if axis is None:
+        x, axis = ravel(x), 0
+    else:
+        axis = _axis(axis, x.ndim, "repeat")
+    n = x.shape[axis]
+    reps = _static(repeats, "repeat: the repeat counts")
+    if reps.dtype.kind not in "iub" and reps.size:
+        raise TypeError(f"repeat: repeats must be integers, got dtype {reps.dtype}")
+    if (reps < 0).any():
+        raise ValueError("repeat: negative dimensions are not allowed")
+    if reps.size == 1:
+        r = int(reps.reshape(()))
+        inner = x.shape[:axis + 1] + (1,) + x.shape[axis + 1:]
+        spread = _reshape(x, inner).broadcast_to(x.shape[:axis + 1] + (r,) + x.shape[axis + 1:])
+        return _fresh(_reshape(spread, x.shape[:axis] + (n * r,) + x.shape[axis + 1:]), x)
+    if reps.ndim != 1 or reps.shape[0] != n:
+        raise ValueError(f"repeat: operands could not be broadcast together: {reps.shape[0]} repeats "
+                         f"for axis {axis} of length {n} (shape {x.shape})")
+    index = np.repeat(np.arange(n), reps.astype(np.intp))
+    return _getitem(x, _along(axis, Arg(0)), [index])
+
+
+@implements(np.tile)
+def tile(A, reps):
+    """numpy.tile: a broadcast over interleaved new axes, then one reshape."""
+    x = _tensor(A)
+    reps = _shape_arg(reps, "tile")
+    if any(r < 0 for r in reps):
+        raise ValueError(f"tile: negative dimensions are not allowed in reps {reps}")
+    nd = max(len(reps), x.ndim)
+    reps = (1,) * (nd - len(reps)) + reps
+    shape = (1,) * (nd - x.ndim) + x.shape
+    inter = tuple(d for s in shape for d in (1, s))
+    spread = tuple(d for r, s in zip(reps, shape) for d in (r, s))
+    out = _reshape(_reshape(x, inter).broadcast_to(spread), tuple(r * s for r, s in zip(reps, shape)))
+    return _fresh(out, x)
+
+
+@implements(np.roll)
+def roll(a, shift, axis=None):
+    x = _tensor(a)
+    if axis is None:
+        total = int(np.sum(_static(shift, "roll: the shift")))
+        if x._data.size == 0 or total % x._data.size == 0:
+            return copy(x)
+        return apply(_op("roll"), [x], {"shift": (total % x._data.size,), "axis": None})
+    shifts = np.atleast_1d(_static(shift, "roll: the shift"))
+    axes = np.atleast_1d(np.asarray(axis))
+    try:
+        shifts, axes = np.broadcast_arrays(shifts, axes)
+    except ValueError:
+        raise ValueError(f"roll: 'shift' and 'axis' should be scalars or 1D sequences of the same length "
+                         f"(got {shifts.shape[0]} shifts and {axes.shape[0]} axes)") from None
+    per_axis = {}
+    for s, ax in zip(shifts.tolist(), axes.tolist()):
+        ax = _axis(ax, x.ndim, "roll")
+        per_axis[ax] = per_axis.get(ax, 0) + int(s)
+    kept = sorted((ax, s % x.shape[ax]) for ax, s in per_axis.items() if x.shape[ax] and s % x.shape[ax])
+    if not kept:
+        return copy(x)
+    return apply(_op("roll"), [x], {"shift": tuple(s for _, s in kept), "axis": tuple(ax for ax, _ in kept)})
+
+
+def _flip(x, axes):
+    if not axes:
+        return x
+    index = tuple(Slice(None, None, -1) if i in axes else _ALL for i in range(max(axes) + 1))
+    return _getitem(x, index)
+
+
+@implements(np.flip)
+def flip(m, axis=None):
+    x = _tensor(m)
+    axes = tuple(range(x.ndim)) if axis is None else _axes(axis, x.ndim, "flip")
+    return _flip(x, axes)
+
+
+@implements(np.fliplr)
+def fliplr(m):
+    x = _tensor(m)
+    if x.ndim < 2:
+        raise ValueError(f"fliplr: input must be >= 2-d, got shape {x.shape}")
+    return _flip(x, (1,))
+
+
+@implements(np.flipud)
+def flipud(m):
+    x = _tensor(m)
+    if x.ndim < 1:
+        raise ValueError("flipud: input must be >= 1-d")
+    return _flip(x, (0,))
+
+
+@implements(np.rot90)
+def rot90(m, k=1, axes=(0, 1)):
+    x = _tensor(m)
+    axes = tuple(axes)
+    if len(axes) != 2:
+        raise ValueError("rot90: len(axes) must be 2")
+    if x.ndim < 2:
+        raise ValueError(f"rot90: the array must have at least 2 dimensions, got shape {x.shape}")
+    a0, a1 = _axis(axes[0], x.ndim, "rot90"), _axis(axes[1], x.ndim, "rot90")
+    if a0 == a1:
+        raise ValueError("rot90: axes must be different")
+    k = _index(k, "rot90: k") % 4
+    if k == 0:
+        return _getitem(x, (_ALL,))
+    if k == 2:
+        return _flip(x, (a0, a1))
+    perm = list(range(x.ndim))
+    perm[a0], perm[a1] = perm[a1], perm[a0]
+    if k == 1:
+        return _transpose(_flip(x, (a1,)), perm)
+    return _flip(_transpose(x, perm), (a1,))
+
+
+# ---------------------------------------------------------------------------------------
+# padding, diagonals, triangles
+# ---------------------------------------------------------------------------------------
+_GATHER_PAD_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+@implements(np.pad)
+def pad(array, pad_width, mode="constant", **kwargs):
+    """numpy.pad. mode='constant' writes the tensor into numpy's padded constant array;
+    'edge', 'reflect', 'symmetric' and 'wrap' only copy elements, so they are gathers
+    (numpy pads an array of flat positions to find them)."""
+    x = _tensor(array)
+    if needs_grad(list(kwargs.values())):
+        raise NotImplementedError("pad: gradients with respect to constant_values are not supported")
+    kwargs = {k: _static(v, f"pad: {k}") for k, v in kwargs.items()}
+    if mode == "constant":
+        base = np.pad(np.zeros(x.shape, x.dtype), pad_width, mode="constant", **kwargs)
+        # numpy's reading of pad_width (it validated it just now): rounded, one pair per axis
+        widths = np.broadcast_to(np.round(np.asarray(pad_width)).astype(np.intp), (x.ndim, 2)) if x.ndim else ()
+        inner = tuple(Slice(int(b), int(b) + n, None) for (b, _), n in zip(widths, x.shape))
+        return apply(_op("setitem"), [base, x], {"index": inner or (Ellipsis,)})
+    if mode in _GATHER_PAD_MODES:
+        if kwargs.get("reflect_type", "even") != "even":
+            raise NotImplementedError("pad: reflect_type='odd' computes new values; only 'even' is supported")
+        positions = np.pad(np.arange(x._data.size).reshape(x.shape), pad_width, mode=mode, **kwargs)
+        return _reshape(_getitem(ravel(x), (Arg(0),), [positions.ravel()]), positions.shape)
+    if callable(mode) or mode in ("linear_ramp", "maximum", "mean", "median", "minimum", "empty"):
+        raise NotImplementedError(f"pad: mode={mode!r} is not supported; use 'constant', "
+                                  + ", ".join(repr(m) for m in _GATHER_PAD_MODES))
+    raise ValueError(f"pad: mode {mode!r} is not supported")
+
+
+def _diagonal_positions(rows, cols, k):
+    """Row and column indices of diagonal k of a rows x cols matrix."""
+    n = max(0, min(rows + min(k, 0), cols - max(k, 0)))
+    i = np.arange(n)
+    return i - min(k, 0), i + max(k, 0)
+
+
+@implements(np.diag)
+def diag(v, k=0):
+    x = _tensor(v)
+    k = _index(k, "diag: k")
+    if x.ndim == 1:
+        n = x.shape[0] + abs(k)
+        rows, cols = _diagonal_positions(n, n, k)
+        return apply(_op("setitem"), [np.zeros((n, n), x.dtype), x, rows, cols],
+                     {"index": (Arg(0), Arg(1))})
+    if x.ndim == 2:
+        rows, cols = _diagonal_positions(*x.shape, k)
+        return _getitem(x, (Arg(0), Arg(1)), [rows, cols])
+    raise ValueError(f"diag: input must be 1-d or 2-d, got shape {x.shape}")
+
+
+@implements(np.diagonal)
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    x = _tensor(a)
+    if x.ndim < 2:
+        raise ValueError(f"diagonal: the array must have at least two dimensions, got shape {x.shape}")
+    i, j = _axis(axis1, x.ndim, "diagonal"), _axis(axis2, x.ndim, "diagonal")
+    if i == j:
+        raise ValueError("diagonal: axis1 and axis2 cannot be the same")
+    rows, cols = _diagonal_positions(x.shape[i], x.shape[j], _index(offset, "diagonal: offset"))
+    y = _transpose(x, [d for d in range(x.ndim) if d not in (i, j)] + [i, j])
+    return _getitem(y, (Ellipsis, Arg(0), Arg(1)), [rows, cols])
+
+
+def _triangle(m, k, keep):
+    x = _tensor(m)
+    if x.ndim == 0:
+        raise ValueError("triu/tril: the input must be at least 1-d")
+    shape = x.shape[-2:] if x.ndim >= 2 else x.shape * 2  # numpy repeats a 1-d input as rows
+    mask = keep(np.ones(shape, dtype=bool), _index(k, "triu/tril: k"))
+    return apply(_op("where"), [mask, x, 0], {})
+
+
+@implements(np.triu)
+def triu(m, k=0):
+    return _triangle(m, k, np.triu)
+
+
+@implements(np.tril)
+def tril(m, k=0):
+    return _triangle(m, k, np.tril)
+
+
+# ---------------------------------------------------------------------------------------
+# joining
+# ---------------------------------------------------------------------------------------
+def _check_join_args(out, casting, name):
+    if out is not None:
+        raise NotImplementedError(f"{name}: out= is not supported")
+    if casting not in ("same_kind", "unsafe", "safe", "equiv", "no"):
+        raise ValueError(f"{name}: unknown casting {casting!r}")
+
+
+def _concatenate(xs, axis, dtype=None, name="concatenate"):
+    if axis is None:
+        xs, axis = [ravel(x) for x in xs], 0
+    for x in xs:
+        if x.ndim == 0:
+            raise ValueError(f"{name}: zero-dimensional arrays cannot be concatenated")
+    axis = _axis(axis, xs[0].ndim, name)
+    xs = _common(xs, dtype)
+    return apply(_op("concatenate"), xs, {"axis": axis})
+
+
+@implements(np.concatenate)
+def concatenate(arrays, /, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    _check_join_args(out, casting, "concatenate")
+    return _concatenate(_joinable(arrays, "concatenate"), axis, dtype)
+
+
+concat = concatenate
+
+
+@implements(np.stack)
+def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    _check_join_args(out, casting, "stack")
+    xs = _joinable(arrays, "stack")
+    if len({x.shape for x in xs}) != 1:
+        raise ValueError("stack: all input arrays must have the same shape, got "
+                         + ", ".join(str(x.shape) for x in xs))
+    axis = _axis(axis, xs[0].ndim + 1, "stack")
+    return _concatenate([expand_dims(x, axis) for x in xs], axis, dtype, "stack")
+
+
+@implements(np.hstack)
+def hstack(tup, *, dtype=None, casting="same_kind"):
+    xs = [atleast_1d(x) for x in _joinable(tup, "hstack")]
+    return _concatenate(xs, 0 if xs[0].ndim == 1 else 1, dtype, "hstack")
+
+
+@implements(np.vstack)
+def vstack(tup, *, dtype=None, casting="same_kind"):
+    return _concatenate([atleast_2d(x) for x in _joinable(tup, "vstack")], 0, dtype, "vstack")
+
+
+@implements(np.dstack)
+def dstack(tup):
+    return _concatenate([atleast_3d(x) for x in _joinable(tup, "dstack")], 2, None, "dstack")
+
+
+@implements(np.column_stack)
+def column_stack(tup):
+    xs = [_reshape(x, (x._data.size, 1)) if x.ndim < 2 else x for x in _joinable(tup, "column_stack")]
+    return _concatenate(xs, 1, None, "column_stack")
+
+
+# ---------------------------------------------------------------------------------------
+# splitting: each piece a basic slice (a view), so the pieces' gradients are slices too
+# ---------------------------------------------------------------------------------------
+def _pieces(x, bounds, axis):
+    return [_getitem(x, _along(axis, Slice(a, b, None))) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _split(ary, indices_or_sections, axis, name, equal):
+    x = _tensor(ary)
+    axis = _axis(axis, x.ndim, name) if x.ndim else _axis(axis, 0, name)
+    n = x.shape[axis]
+    if _is_int(indices_or_sections) or (_is_tensor(indices_or_sections) and indices_or_sections.ndim == 0):
+        sections = int(indices_or_sections)
+        if sections <= 0:
+            raise ValueError(f"{name}: number sections must be larger than 0.")
+        each, extra = divmod(n, sections)
+        if equal and extra:
+            raise ValueError(f"{name}: array split does not result in an equal division "
+                             f"({n} along axis {axis} into {sections})")
+        sizes = [each + 1] * extra + [each] * (sections - extra)
+        bounds = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+    else:
+        points = [_index(i, f"{name}: split index") for i in _static(indices_or_sections, f"{name}: the split points").tolist()]
+        bounds = [0] + points + [n]
+    return _pieces(x, [int(b) for b in bounds], axis)
+
+
+@implements(np.split)
+def split(ary, indices_or_sections, axis=0):
+    return _split(ary, indices_or_sections, axis, "split", equal=True)
+
+
+@implements(np.array_split)
+def array_split(ary, indices_or_sections, axis=0):
+    return _split(ary, indices_or_sections, axis, "array_split", equal=False)
+
+
+@implements(np.hsplit)
+def hsplit(ary, indices_or_sections):
+    x = _tensor(ary)
+    if x.ndim == 0:
+        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
+    return _split(x, indices_or_sections, 1 if x.ndim > 1 else 0, "hsplit", equal=True)
+
+
+@implements(np.vsplit)
+def vsplit(ary, indices_or_sections):
+    x = _tensor(ary)
+    if x.ndim < 2:
+        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
+    return _split(x, indices_or_sections, 0, "vsplit", equal=True)
+
+
+@implements(np.dsplit)
+def dsplit(ary, indices_or_sections):
+    x = _tensor(ary)
+    if x.ndim < 3:
+        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+    return _split(x, indices_or_sections, 2, "dsplit", equal=True)
+
+
+# ---------------------------------------------------------------------------------------
+# gathering: integer-array getitem, whose gradient scatters back (np.add.at)
+# ---------------------------------------------------------------------------------------
+def _integer_indices(indices, name):
+    """Index data as an intp array — or, inside a compiled function, a tensor computed from
+    its arguments (e.g. an argsort), which the generated code then recomputes."""
+    if _is_traced(indices):
+        if indices.dtype.kind not in "iu":
+            raise TypeError(f"{name}: indices must be integers, got dtype {indices.dtype}")
+        return indices
+    idx = _const_data(indices)
+    if idx.dtype.kind not in "iu":
+        if idx.size == 0:
+            return idx.astype(np.intp)
+        raise TypeError(f"{name}: indices must be integers, got dtype {idx.dtype}")
+    return idx.astype(np.intp, copy=False)
+
+
+def _check_bounds(idx, n, axis, name):
+    """numpy's IndexError for an index outside [-n, n), before the gather runs."""
+    if _is_tensor(idx):  # recomputed by a compiled function: the gather itself checks
+        return
+    bad = (idx < -n) | (idx >= n)
+    if bad.any():
+        raise IndexError(f"{name}: index {int(idx[bad].flat[0])} is out of bounds for axis {axis} with size {n}")
+
+
+def _take_along(x, idx, axis):
+    arrays = []
+    for d in range(x.ndim):
+        if d == axis:
+            arrays.append(idx)
+        else:
+            arrays.append(np.arange(x.shape[d]).reshape((1,) * d + (-1,) + (1,) * (x.ndim - d - 1)))
+    return _getitem(x, tuple(Arg(k) for k in range(x.ndim)), arrays)
+
+
+@implements(np.take_along_axis)
+def take_along_axis(arr, indices, axis=-1):
+    x = _tensor(arr)
+    idx = _integer_indices(indices, "take_along_axis")
+    if axis is None:
+        if idx.ndim != 1:
+            raise ValueError("take_along_axis: when axis=None, `indices` must have a single dimension.")
+        x, axis = ravel(x), 0
+    if idx.ndim != x.ndim:
+        raise ValueError(f"take_along_axis: `indices` and `arr` must have the same number of dimensions "
+                         f"(shapes {idx.shape} and {x.shape})")
+    axis = _axis(axis, x.ndim, "take_along_axis")
+    _check_bounds(idx, x.shape[axis], axis, "take_along_axis")
+    return _take_along(x, idx, axis)
+
+
+@implements(np.take)
+def take(a, indices, axis=None, out=None, mode="raise"):
+    if out is not None:
+        raise NotImplementedError("take: out= is not supported")
+    x = _tensor(a)
+    if axis is None:
+        x, axis = ravel(x), 0
+    else:
+        axis = _axis(axis, x.ndim, "take")
+    idx = _integer_indices(indices, "take")
+    n = x.shape[axis]
+    if mode == "wrap":
+        idx = (apply(_op("mod"), [idx, n], {}) if _is_tensor(idx) else idx % n) if n else idx
+    elif mode == "clip":
+        idx = apply(_op("clip"), [idx, 0, max(n - 1, 0)], {}) if _is_tensor(idx) else np.clip(idx, 0, max(n - 1, 0))
+    elif mode == "raise":
+        _check_bounds(idx, n, axis, "take")
+    else:
+        raise ValueError(f"take: clipmode must be one of 'clip', 'raise', or 'wrap', got {mode!r}")
+    if idx.ndim == 0 and not _is_tensor(idx):
+        return _getitem(x, _along(axis, int(idx)))
+    return _getitem(x, _along(axis, Arg(0)), [idx])
+
+
+def _argsort(x, axis, descending=False):
+    """Sorting positions (stable), as a tensor with no gradient."""
+    return apply(_op("argsort"), [x], {"axis": axis, "descending": bool(descending)})
+
+
+@implements(np.sort)
+def sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    """Sorted values; the gradient follows the (stable) permutation back."""
+    if order is not None:
+        raise NotImplementedError("sort: order= (structured arrays) is not supported")
+    x = _tensor(a)
+    if axis is None:
+        x, axis = ravel(x), 0
+    axis = _axis(axis, x.ndim, "sort")
+    return _take_along(x, _argsort(x, axis), axis)
+
+
+@implements(np.argsort)
+def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
+    """Integer positions: no gradient flows through them, so a tensor needing grad is fine."""
+    if order is not None:
+        raise NotImplementedError("argsort: order= (structured arrays) is not supported")
+    x = _tensor(a)
+    if axis is None:
+        x, axis = ravel(x), 0
+    return _argsort(x, _axis(axis, x.ndim, "argsort"))
+
+
+# ---------------------------------------------------------------------------------------
+# arrays from data, copies, and facts
+# ---------------------------------------------------------------------------------------
+def _contains_tensor(obj):
+    if _is_tensor(obj):
+        return True
+    if isinstance(obj, (list, tuple)):
+        return any(_contains_tensor(o) for o in obj)
+    return False
+
+
+def _scalar_leaves(obj):
+    """The Python scalars of a nested list, or None if it holds anything else."""
+    if isinstance(obj, (bool, int, float, complex)) and not isinstance(obj, np.generic):
+        return [obj]
+    if isinstance(obj, (list, tuple)):
+        out = []
+        for o in obj:
+            leaves = _scalar_leaves(o)
+            if leaves is None:
+                return None
+            out += leaves
+        return out
+    return None
+
+
+def _nested(obj):
+    """A nested list holding tensors → one stacked tensor (with gradient)."""
+    parts, dtype_items = [], []
+    for o in obj:
+        if _contains_tensor(o):
+            o = o if _is_tensor(o) else _nested(o)
+            dtype_items.append(o)
+        else:
+            leaves = _scalar_leaves(o)
+            if leaves is not None:       # Python scalars stay weak, as in arithmetic
+                dtype_items += leaves
+                o = np.asarray(o)
+            else:
+                o = np.asarray(o)
+                dtype_items.append(o)
+        parts.append(o)
+    dtype = _join_dtype(dtype_items)
+    parts = [_as_dtype(p, dtype) for p in parts]
+    if len({p.shape for p in parts}) != 1:
+        raise ValueError("array: setting an array element with a sequence: the nested sequences have "
+                         "inhomogeneous shapes " + ", ".join(str(p.shape) for p in parts))
+    return stack(parts)
+
+
+def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, like=None):
+    """numpy.array returning a tensor. A (nested) list holding tensors becomes one tensor
+    stacked from them, which keeps their gradient."""
+    Tensor = tensor_cls()
+    if _is_tensor(object) or _contains_tensor(object):
+        x = object if _is_tensor(object) else _nested(object)
+        if dtype is not None and np.dtype(dtype) != x.dtype:
+            x = x._cast_const(np.dtype(dtype))
+        elif copy and x is object:
+            x = globals()["copy"](x)
+        if x.ndim < ndmin:
+            x = _reshape(x, (1,) * (ndmin - x.ndim) + x.shape)
+        return x
+    return Tensor._make(np.array(object, dtype=dtype, copy=copy, order=order, ndmin=ndmin))
+
+
+def asarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):
+    """numpy.asarray returning a tensor: a tensor is returned as it is."""
+    if _is_tensor(a) and (dtype is None or np.dtype(dtype) == a.dtype) and not copy:
+        return a
+    if _is_tensor(a) or _contains_tensor(a):
+        return array(a, dtype=dtype, copy=bool(copy))
+    return tensor_cls()._make(np.asarray(a, dtype=dtype, order=order, copy=copy))
+
+
+asanyarray = asarray
+
+
+@implements(np.copy)
+def copy(a, order="K", subok=False):
+    x = _tensor(a)
+    if _is_traced(x) and not x.requires_grad:
+        # recorded, so that a compiled function copies its argument rather than a constant
+        return apply(_op("where"), [True, x, x], {})
+    return x.clone()
+
+
+def _like(fill):
+    def like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
+        data = _const_data(a)
+        shape_ = data.shape if shape is None else _shape_arg(shape, "like")
+        return tensor_cls()._make(fill(shape_, np.dtype(dtype) if dtype is not None else data.dtype))
+    return like
+
+
+zeros_like = implements(np.zeros_like)(_like(np.zeros))
+ones_like = implements(np.ones_like)(_like(np.ones))
+empty_like = implements(np.empty_like)(_like(np.zeros))  # zeros: reproducible, never stale data
+zeros_like.__name__, ones_like.__name__, empty_like.__name__ = "zeros_like", "ones_like", "empty_like"
+
+
+@implements(np.full_like)
+def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None):
+    data = _const_data(a)
+    shape_ = data.shape if shape is None else _shape_arg(shape, "full_like")
+    if needs_grad(fill_value):
+        raise NotImplementedError("full_like: a fill value that requires grad is not supported; "
+                                  "use broadcast_to(value, shape)")
+    return tensor_cls()._make(np.full(shape_, _static(fill_value, "full_like: the fill value"),
+                                      np.dtype(dtype) if dtype is not None else data.dtype))
+
+
+@implements(np.shape)
+def shape(a):
+    return tuple(a.shape) if _is_tensor(a) else np.shape(a)
+
+
+@implements(np.ndim)
+def ndim(a):
+    return a.ndim if _is_tensor(a) else np.ndim(a)
+
+
+@implements(np.size)
+def size(a, axis=None):
+    if not _is_tensor(a):
+        return np.size(a, axis)
+    return a._data.size if axis is None else a.shape[axis]
+
+
+# -- constructors: numpy's defaults (float64, int64 ranges), returning tensors ---------------
+def _construct(fn):
+    def construct(*args, **kwargs):
+        return run_without_gradient(fn, fn.__name__, args, kwargs)
+    construct.__name__ = fn.__name__
+    construct.__doc__ = f"numpy.{fn.__name__}, returning a tensor."
+    return construct
+
+
+zeros = _construct(np.zeros)
+ones = _construct(np.ones)
+empty = _construct(np.zeros)  # zeros: reproducible, never stale data
+empty.__name__ = "empty"
+full = _construct(np.full)
+eye = _construct(np.eye)
+identity = _construct(np.identity)
+arange = _construct(np.arange)
+linspace = _construct(np.linspace)
+
+
+# ---------------------------------------------------------------------------------------
+# PyTorch's spellings (Tensor methods and srcgrad.cat/stack/flatten/split call these)
+# ---------------------------------------------------------------------------------------
+SortResult = namedtuple("sort", ["values", "indices"])
+
+
+def _dims(dims):
+    """torch's `*dims` arguments: ints, or one tuple/list."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        return tuple(dims[0])
+    return tuple(dims)
+
+
+def torch_flatten(x, start_dim=0, end_dim=-1):
+    if x.ndim == 0:
+        return _reshape(x, (1,))
+    s, e = _axis(start_dim, x.ndim, "flatten"), _axis(end_dim, x.ndim, "flatten")
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    return _reshape(x, x.shape[:s] + (int(np.prod(x.shape[s:e + 1], dtype=np.int64)),) + x.shape[e + 1:])
+
+
+def torch_split(x, split_size_or_sections, dim=0):
+    dim = _axis(dim, x.ndim, "split")
+    n = x.shape[dim]
+    if _is_int(split_size_or_sections):
+        size = int(split_size_or_sections)
+        if size <= 0 and n:
+            raise RuntimeError(f"split expects split_size be positive, but got split_size={size}")
+        bounds = list(range(0, n, size)) + [n] if n else [0, 0]
+    else:
+        sizes = [_index(s, "split: section size") for s in split_size_or_sections]
+        if sum(sizes) != n or any(s < 0 for s in sizes):
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
+                               f"size at dimension {dim}), but got split_sizes={sizes}")
+        bounds = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).tolist()
+    return tuple(_pieces(x, bounds, dim))
+
+
+def torch_chunk(x, chunks, dim=0):
+    chunks = _index(chunks, "chunk: chunks")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    dim = _axis(dim, x.ndim, "chunk")
+    n = x.shape[dim]
+    return torch_split(x, max(-(-n // chunks), 1), dim)
+
+
+def torch_cat(tensors, dim=0):
+    return _concatenate(_joinable(tensors, "cat"), dim, None, "cat")
+
+
+def torch_stack(tensors, dim=0):
+    return stack(tensors, axis=dim)
+
+
+def torch_narrow(x, dim, start, length):
+    dim = _axis(dim, x.ndim, "narrow")
+    n = x.shape[dim]
+    start = _index(start, "narrow: start")
+    if start < 0:
+        start += n
+    if not 0 <= start <= n or length < 0 or start + length > n:
+        raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n}) "
+                           f"of shape {x.shape}")
+    return _getitem(x, _along(dim, Slice(start, start + length, None)))
+
+
+def torch_repeat(x, sizes):
+    if len(sizes) < x.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
+                           f"dimensions of tensor ({sizes} for shape {x.shape})")
+    return tile(x, sizes)
+
+
+def torch_roll(x, shifts, dims=None):
+    return roll(x, shifts, dims)
+
+
+def torch_sort(x, dim=-1, descending=False, stable=False):
+    axis = _axis(dim, x.ndim, "sort") if x.ndim else 0
+    if x.ndim == 0:
+        return SortResult(copy(x), tensor_cls()._make(np.zeros((), np.int64)))
+    idx = _argsort(x, axis, descending)
+    return SortResult(_take_along(x, idx, axis), idx)
+
+
+def torch_argsort(x, dim=-1, descending=False, stable=False):
+    if x.ndim == 0:
+        return tensor_cls()._make(np.zeros((), np.int64))
+    return _argsort(x, _axis(dim, x.ndim, "argsort"), descending)
