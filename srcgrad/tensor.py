@@ -333,6 +333,11 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         _escape(self, "converting to a numpy array")
+        if self._requires_grad and is_grad_enabled():
+            # np.array([t1, t2]) and friends would silently drop the gradient
+            raise RuntimeError("Can't convert a Tensor that requires grad to a numpy array: its "
+                               "gradient would be lost. Use tensor.detach(), or srcgrad.numpy.array/"
+                               "np.stack to keep it.")
         a = self._data
         if dtype is not None and np.dtype(dtype) != a.dtype:
             return a.astype(dtype)
@@ -572,7 +577,9 @@ class Tensor:
         return apply(_op("broadcast_to"), [self], {"shape": shape})
 
     def clone(self):
-        return apply(_op("mul"), [self, 1], {}) if self._requires_grad else Tensor._make(self._data.copy())
+        if self._requires_grad or (_tracing() is not None and _tracing().traced(self)):
+            return apply(_op("mul"), [self, 1], {})  # recorded: a copy is still a function of x
+        return Tensor._make(self._data.copy())
 
     # -- indexing -------------------------------------------------------------------------
     def __getitem__(self, index):

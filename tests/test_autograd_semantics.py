@@ -1109,3 +1109,13 @@ def test_integer_promotion_rules():
     assert (i + torch.ones(3, dtype=torch.float64)).dtype == np.float64
     assert i.mean().dtype == np.float32 and i.mean().item() == 1.0
     assert i.exp().dtype == np.float32
+
+
+def test_numpy_conversion_of_a_tensor_that_requires_grad_refuses():
+    """np.array([t1, t2]) would silently drop the gradient: refuse, as PyTorch does."""
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="gradient would be lost"):
+        np.array([x, x])
+    np.testing.assert_allclose(np.asarray(x.detach()), [1.0, 2.0])
+    with torch.no_grad():
+        np.testing.assert_allclose(np.asarray(x), [1.0, 2.0])
