@@ -40,13 +40,22 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp):
         replacements, reduced = sp.cse(unique, symbols=temp_symbols(), order="none")
     else:
         replacements, reduced = [], list(unique)
+    # an output that is exactly a common subexpression takes its place (no `out = t3`)
+    claimed = {}
+    for e, name in zip(exprs, out_names):
+        r = reduced[unique.index(e)]
+        if r in dict(replacements) and r not in claimed and not may_lose_dtype(e):
+            claimed[r] = name
     for sym, sub in replacements:
-        names[sym] = sym.name
+        names[sym] = claimed.get(sym, sym.name)
         shapes[sym] = _shape(sub, shapes)
-        stmts.append(A.assign(sym.name, to_ast(sub, names)))
+        stmts.append(A.assign(names[sym], to_ast(sub, names)))
     computed = {}
     for e, name, (shape, dtype) in zip(exprs, out_names, avals):
         r = reduced[unique.index(e)]
+        if claimed.get(r) == name and _shape(r, shapes) == tuple(shape):
+            computed[e] = name
+            continue
         if e in computed:
             stmts.append(A.assign(name, A.name(computed[e])))
             continue
