@@ -18,6 +18,6 @@ from .functional import (abs, cos, exp, log, matmul, mean, norm, relu, sigmoid, 
 from .numpy.shape import torch_cat as cat, torch_flatten as flatten, torch_split as split, torch_stack as stack
 from .numpy.products import torch_einsum as einsum
 from .tensor import Tensor
-from .transforms import grad, hessian, hvp, value_and_grad
+from .transforms import grad, hessian, hvp, jacobian, value_and_grad, vjp
 
 __version__ = "0.1.0"

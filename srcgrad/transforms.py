@@ -481,3 +481,77 @@ def hessian(f, argnums=0):
     hess.hvp = product
     hess.source = product.source
     return hess
+
+
+# -- vjp and jacobian: one recorded run, its compiled backward applied per cotangent --------
+def _record(f, args, argnums):
+    """Run f eagerly on tensors; (output tensor(s), input tensors for argnums, their specs)."""
+    from .creation import tensor as _tensor
+    from .tensor import Tensor
+    nargs = len(args)
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    nums = [n % nargs for n in nums]
+    targs, inputs, specs = list(args), [], []
+    for n in nums:
+        arrays = []
+        spec = flatten(args[n], arrays, dynamic_floats=True)
+        ts = []
+        for a in arrays:
+            if np.asarray(a).dtype.kind not in "fc":
+                raise TypeError(f"argument {n} has integer/boolean data; only float arguments can be "
+                                f"differentiated")
+            ts.append(_tensor(np.asarray(a), requires_grad=True))
+        inputs.append(ts)
+        specs.append(spec)
+        targs[n] = unflatten(spec, iter(ts))
+    out = f(*targs)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"the function returned {type(out).__name__}; it must return an array "
+                        f"computed from the differentiated arguments")
+    return out, nums, inputs, specs
+
+
+def vjp(f, *primals):
+    """(f(*primals), vjp_fn): vjp_fn(cotangent) is the gradient of <cotangent, f> with
+    respect to every primal, in their structure. The backward is compiled once and
+    reused for each cotangent."""
+    from .autograd import grad as _grad
+    out, nums, inputs, specs = _record(f, primals, tuple(range(len(primals))))
+    flat_inputs = [t for ts in inputs for t in ts]
+
+    def vjp_fn(cotangent):
+        ct = np.asarray(cotangent, dtype=out.dtype)
+        if ct.shape != out.shape:
+            raise ValueError(f"vjp: cotangent of shape {ct.shape} for an output of shape {out.shape}")
+        grads = _grad([out], flat_inputs, [ct], retain_graph=True, allow_unused=True)
+        it = iter(grads)
+        result = []
+        for spec, ts in zip(specs, inputs):
+            leaves = [_like(l, np.zeros(t.shape, t.dtype) if g is None else g._data)
+                      for l, t, g in zip(leaf_specs(spec), ts, [next(it) for _ in ts])]
+            result.append(unflatten(spec, iter(leaves)))
+        return tuple(result)
+    return _owned(out._data), vjp_fn
+
+
+def jacobian(f, argnums=0):
+    """jacobian(f)(*args): d f / d args[argnums], of shape f(x).shape + x.shape (a tuple
+    of them for several argnums). One compiled backward, applied per output element."""
+    from .autograd import grad as _grad
+
+    @functools.wraps(f)
+    def jac(*args):
+        out, nums, inputs, specs = _record(f, args, argnums)
+        flat = [t for ts in inputs for t in ts]
+        rows = [[] for _ in flat]
+        for i in range(max(out._data.size, 1)):
+            e = np.zeros(out._data.size, out.dtype)
+            e[i] = 1
+            grads = _grad([out], flat, [e.reshape(out.shape)], retain_graph=True, allow_unused=True)
+            for k, (t, g) in enumerate(zip(flat, grads)):
+                rows[k].append(np.zeros(t.shape, t.dtype) if g is None else g._data)
+        blocks = [np.stack(r).reshape(out.shape + t.shape) for r, t in zip(rows, flat)]
+        it = iter(blocks)
+        result = [unflatten(spec, iter([next(it) for _ in leaf_specs(spec)])) for spec in specs]
+        return result[0] if isinstance(argnums, int) else tuple(result)
+    return jac

@@ -175,3 +175,42 @@ def test_float32_stays_float32():
     x = np.ones(3, np.float32)
     g = srcgrad.grad(lambda x: (np.tanh(x) * 2.5).sum())(x)
     assert g.dtype == np.float32
+
+
+def test_vjp_and_jacobian():
+    W = np.array([[1., 2.], [0.5, -1.], [3., 0.1]])
+    x = np.array([0.5, -1.0])
+
+    def f(x, W):
+        return np.tanh(W @ x)
+    expected = (1 - np.tanh(W @ x) ** 2)[:, None] * W
+    J = srcgrad.jacobian(f)(x, W)
+    assert J.shape == (3, 2)
+    np.testing.assert_allclose(J, expected)
+    JW = srcgrad.jacobian(f, argnums=(0, 1))(x, W)[1]
+    assert JW.shape == (3, 3, 2)
+    np.testing.assert_allclose(JW[1, 1], (1 - np.tanh(W @ x)[1] ** 2) * x)
+    np.testing.assert_allclose(JW[0, 1], 0.0)
+    out, fn = srcgrad.vjp(f, x, W)
+    np.testing.assert_allclose(out, np.tanh(W @ x))
+    ct = np.array([1.0, -2.0, 0.5])
+    gx, gW = fn(ct)
+    np.testing.assert_allclose(gx, ct @ expected)
+    gx2, _ = fn(2 * ct)  # the same recorded run, another cotangent
+    np.testing.assert_allclose(gx2, 2 * gx)
+
+
+def test_hessian_is_reverse_over_reverse_and_exact():
+    def f(x):
+        return (np.sin(x) * x ** 2).sum() + x[0] * x[1]
+    x = np.array([0.3, -1.2, 2.0])
+    H = srcgrad.hessian(f)(x)
+    expected = np.diag(-np.sin(x) * x ** 2 + 4 * x * np.cos(x) + 2 * np.sin(x))
+    expected[0, 1] += 1
+    expected[1, 0] += 1
+    np.testing.assert_allclose(H, expected, rtol=1e-12, atol=1e-12)
+    v = np.array([1.0, 0.5, -2.0])
+    np.testing.assert_allclose(srcgrad.hvp(f)(x, v), expected @ v, rtol=1e-12)
+    src = srcgrad.hvp(f).source(x, v)
+    assert "def f_hvp(x, v):" in src or "_hvp(x, v):" in src
+    assert "np.cos(x)" in src  # the second derivative, written out
