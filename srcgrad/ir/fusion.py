@@ -33,6 +33,7 @@ def fuse(graph, keep_costly=False, boundaries=()):
     regions = []              # region index -> [nodes]
     region_inputs = []        # region index -> set of external value ids
     deps = {}                 # value id -> bitmask of regions it depends on
+    region_deps = []          # region index -> bitmask of regions its external inputs depend on
     tree = {}                 # value id -> formula tree size, inside its region
     nesting = {}              # value id -> depth of nested transcendental functions, inside its region
     for n in nodes:
@@ -51,7 +52,8 @@ def fuse(graph, keep_costly=False, boundaries=()):
                         or x.id in boundaries:
                     continue
                 r = region_of[id(x.node)]
-                if r == chosen or r in blocked or not _can_join(n, r, region_of, regions, region_inputs, deps, tree):
+                if r == chosen or r in blocked or not _can_join(n, r, region_of, regions, region_inputs, deps, tree,
+                                                                region_deps):
                     continue
                 if _nesting(n, r, region_of, nesting) > MAX_NESTING:
                     continue
@@ -61,6 +63,7 @@ def fuse(graph, keep_costly=False, boundaries=()):
                 chosen = len(regions)
                 regions.append([])
                 region_inputs.append(set())
+                region_deps.append(0)
             regions[chosen].append(n)
             region_of[id(n)] = chosen
             size = 1
@@ -70,6 +73,7 @@ def fuse(graph, keep_costly=False, boundaries=()):
                         size += tree.get(x.id, 1)
                     else:
                         region_inputs[chosen].add(x.id)
+                        region_deps[chosen] |= deps.get(x.id, 0)
             depth = _nesting(n, chosen, region_of, nesting)
             for o in n.outputs:
                 tree[o.id] = size
@@ -126,7 +130,7 @@ def fuse(graph, keep_costly=False, boundaries=()):
     return graph
 
 
-def _can_join(n, r, region_of, regions, region_inputs, deps, tree):
+def _can_join(n, r, region_of, regions, region_inputs, deps, tree, region_deps):
     if len(regions[r]) >= MAX_OPS:
         return False
     new_inputs = set(region_inputs[r])
@@ -137,10 +141,24 @@ def _can_join(n, r, region_of, regions, region_inputs, deps, tree):
         if x.node is not None and region_of.get(id(x.node)) == r:
             size += tree.get(x.id, 1)
             continue
-        if deps.get(x.id, 0) >> r & 1:
+        if _closure(deps.get(x.id, 0), region_deps) >> r & 1:
             return False  # x is computed from this region outside it: joining would cycle
         new_inputs.add(x.id)
     return len(new_inputs) <= MAX_INPUTS and size <= MAX_TREE
+
+
+def _closure(mask, region_deps):
+    """The regions `mask` depends on, with what each of them depends on in turn: a region
+    grows after its first values were read, so a value read from it early also depends
+    on the external inputs the region took later."""
+    seen, todo = 0, mask
+    while todo:
+        r = (todo & -todo).bit_length() - 1
+        todo &= todo - 1
+        if not seen >> r & 1:
+            seen |= 1 << r
+            todo |= region_deps[r] & ~seen
+    return seen
 
 
 def _nesting(n, r, region_of, nesting):

@@ -180,8 +180,9 @@ def elementwise_vjp(node, gs):
     reciprocal, it reads the saved output instead.
 
     The symbolic work depends only on the node's formulas and on which operands are the
-    same value, need a gradient or receive one — not on shapes or data — so it is done
-    once per such pattern and reused (a loop's repeated kernels cost one sympy.diff).
+    same value, need a gradient or receive one — not on data, and on shapes only through
+    which outputs share or broadcast into each other's shape — so it is done once per
+    such pattern and reused (a loop's repeated kernels cost one sympy.diff).
     """
     graph = next(g for g in gs if g is not None).graph
     active = graph.active
@@ -195,11 +196,18 @@ def elementwise_vjp(node, gs):
         else:
             pattern.append(("lit", type(x).__name__, x))
     gmask = tuple(g is not None for g in gs)
+    # outputs of different shapes (a kernel may broadcast some of them further) must each
+    # be summed back to an input's shape on their own: number the distinct shapes
+    # (and fits[j][k]: output j broadcasts into output k's shape, so the part for k may
+    # read j's saved value)
+    shapes = [o.shape for o in node.outputs]
+    groups = tuple(shapes.index(s) for s in shapes)
+    fits = tuple(tuple(_fits(a, b) for b in shapes) for a in shapes)
     attrs = node.attrs["exprs"] if node.op.name == "ew" else tuple(sorted(node.attrs.items()))
-    key = (node.op.name, attrs, tuple(pattern), gmask)
+    key = (node.op.name, attrs, tuple(pattern), gmask, groups, fits)
     template = _VJP_TEMPLATES.get(key)
     if template is None:
-        template = _VJP_TEMPLATES[key] = _vjp_template(node, pattern, gmask)
+        template = _VJP_TEMPLATES[key] = _vjp_template(node, pattern, gmask, groups, fits)
     targets, order, canon, uses = template
     result = [None] * len(node.inputs)
     if not canon:
@@ -226,36 +234,50 @@ def elementwise_vjp(node, gs):
         outs_v = [out] if len(canon) == 1 else list(out)
     for i, k in targets:
         x = node.inputs[i]
-        result[i] = outs_v[k].sum_to(x.shape).cast(x.dtype)
-    return result
+        part = outs_v[k].sum_to(x.shape)
+        result[i] = part if result[i] is None else result[i] + part
+    return [None if r is None else r.cast(x.dtype) for r, x in zip(result, node.inputs)]
 
 
-def _vjp_template(node, pattern, gmask):
+def _fits(a, b):
+    try:
+        return broadcast_shapes(a, b) == tuple(b)
+    except ValueError:
+        return False
+
+
+def _vjp_template(node, pattern, gmask, groups, fits):
     """(targets [(input index, expr index)], slot order, canonical exprs, slots used per expr)."""
     ins = [literal(p[2]) if p[0] == "lit" else _slot("x", p[0]) for p in pattern]
     outs = node_exprs(node, ins)
-    reuse = {}
-    for j, e in enumerate(outs):
-        if _costly(e):
-            reuse[e] = _slot("o", j)
-            reuse[1 / e] = 1 / _slot("o", j)
+
+    def reuse(group):
+        """Saved outputs to read instead of recomputing, for the part of `group`: only
+        those no bigger than it (a broadcast copy would multiply its terms)."""
+        found = {}
+        for j, e in enumerate(outs):
+            if _costly(e) and fits[j][group]:
+                found.setdefault(e, _slot("o", j))
+                found.setdefault(1 / e, 1 / _slot("o", j))
+        return found
     targets, exprs = [], []
     for i, p in enumerate(pattern):
         if p[0] == "lit" or not p[1]:
             continue
-        d = sp.Integer(0)
-        for j, (out_e, has_g) in enumerate(zip(outs, gmask)):
-            if has_g:
-                d = d + _slot("g", j) * sp.diff(out_e, ins[i])
-        d = push_selects(d.xreplace(reuse))
-        if d == 0:
-            continue
-        d = simplify_expr(d)
-        if d in exprs:  # e.g. both operands of an add
-            targets.append((i, exprs.index(d)))
-            continue
-        targets.append((i, len(exprs)))
-        exprs.append(d)
+        for group in sorted(set(groups)):  # one part per output shape: summed apart
+            d = sp.Integer(0)
+            for j, (out_e, has_g) in enumerate(zip(outs, gmask)):
+                if has_g and groups[j] == group:
+                    d = d + _slot("g", j) * sp.diff(out_e, ins[i])
+            d = push_selects(d.xreplace(reuse(group)))
+            if d == 0:
+                continue
+            d = simplify_expr(d)
+            if d in exprs:  # e.g. both operands of an add
+                targets.append((i, exprs.index(d)))
+                continue
+            targets.append((i, len(exprs)))
+            exprs.append(d)
     order, canon = canonicalize(exprs)
     slots = [(str(s)[0], int(str(s)[1:])) for s in order]
     index = {s: k for k, s in enumerate(order)}
