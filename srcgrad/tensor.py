@@ -490,6 +490,8 @@ class Tensor:
     def _reduce(self, name, dim, keepdim, axis, keepdims, float_result=False):
         axis = dim if axis is None else axis
         keep = keepdim if keepdims is None else keepdims
+        if self.ndim == 0 and dim is not None and dim in (0, -1, (0,), (-1,)):
+            axis = None  # PyTorch lets dim 0 / -1 name the single "axis" of a 0-d tensor
         x = self
         if float_result and self._data.dtype.kind in "iub":
             x = self._cast_const(_dtype.get_default_dtype())
@@ -600,6 +602,109 @@ class Tensor:
         apply(_op("setitem"), [self, value, *arrays], {"index": template}, out=self)
 
     # -- reductions of the numpy surface (max/min with indices, prod, var, std, cumsum, ...)
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """x.max(): the largest entry (tied maxima share the gradient evenly).
+        x.max(dim, keepdim): (values, indices); as in PyTorch the values get gradient at the
+        returned (first) index only. x.max(other): the elementwise maximum.
+        x.max(axis=..., keepdims=...): numpy's method, values only (ties share evenly)."""
+        from .numpy.reductions import torch_extreme
+        return torch_extreme(self, dim, keepdim, axis, keepdims, "max")
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """Like `max`, for the smallest entries."""
+        from .numpy.reductions import torch_extreme
+        return torch_extreme(self, dim, keepdim, axis, keepdims, "min")
+
+    def amax(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
+        """Largest entries over `dim` (all if empty); ties share the gradient evenly."""
+        from .numpy.reductions import _dim_axes, _extreme
+        axes = _dim_axes(self, dim, "amax") if axis is None else axis
+        return _extreme("amax", self, axes, bool(keepdim if keepdims is None else keepdims),
+                        np._NoValue, np._NoValue, "amax")
+
+    def amin(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
+        from .numpy.reductions import _dim_axes, _extreme
+        axes = _dim_axes(self, dim, "amin") if axis is None else axis
+        return _extreme("amin", self, axes, bool(keepdim if keepdims is None else keepdims),
+                        np._NoValue, np._NoValue, "amin")
+
+    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        from .numpy.reductions import torch_arg
+        return torch_arg(self, dim if axis is None else axis, bool(keepdim if keepdims is None else keepdims),
+                         "argmax")
+
+    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        from .numpy.reductions import torch_arg
+        return torch_arg(self, dim if axis is None else axis, bool(keepdim if keepdims is None else keepdims),
+                         "argmin")
+
+    def prod(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        """Product; the gradient is exact with zeros (products of the other entries)."""
+        from .numpy.reductions import prod
+        return prod(self, dim if axis is None else axis, dtype,
+                    keepdims=bool(keepdim if keepdims is None else keepdims))
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None, axis=None,
+            keepdims=None):
+        """Variance; PyTorch's default is unbiased (correction=1). numpy's `ddof=` and
+        `axis=`/`keepdims=` are accepted too (ddof gives numpy's value)."""
+        from .numpy.reductions import torch_var
+        return torch_var(self, dim if axis is None else axis, unbiased,
+                         bool(keepdim if keepdims is None else keepdims), correction, ddof, "var")
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, ddof=None, axis=None,
+            keepdims=None):
+        """sqrt(var) with var's arguments (unbiased by default, as PyTorch)."""
+        from .numpy.reductions import torch_var
+        return torch_var(self, dim if axis is None else axis, unbiased,
+                         bool(keepdim if keepdims is None else keepdims), correction, ddof, "std")
+
+    def cumsum(self, dim=None, *, dtype=None, axis=None):
+        """Cumulative sum along `dim` (numpy's method without one: the flattened tensor)."""
+        from .numpy.reductions import torch_scan
+        return torch_scan(self, dim if axis is None else axis, dtype, "cumsum")
+
+    def cumprod(self, dim=None, *, dtype=None, axis=None):
+        """Cumulative product along `dim`; the gradient is exact with zeros."""
+        from .numpy.reductions import torch_scan
+        return torch_scan(self, dim if axis is None else axis, dtype, "cumprod")
+
+    def logsumexp(self, dim=None, keepdim=False):
+        """log(sum(exp(x))) over `dim` (all if None), stable for large entries."""
+        from .numpy.reductions import torch_logsumexp
+        return torch_logsumexp(self, dim, keepdim)
+
+    def softmax(self, dim=None, dtype=None):
+        from .numpy.reductions import torch_softmax
+        return torch_softmax(self, dim, dtype, log=False)
+
+    def log_softmax(self, dim=None, dtype=None):
+        from .numpy.reductions import torch_softmax
+        return torch_softmax(self, dim, dtype, log=True)
+
+    def count_nonzero(self, dim=None, *, axis=None, keepdims=False):
+        from .numpy.reductions import count_nonzero
+        return count_nonzero(self, dim if axis is None else axis, keepdims=keepdims)
+
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        from .numpy.reductions import any
+        return any(self, dim if axis is None else axis, out, bool(keepdim if keepdims is None else keepdims))
+
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        from .numpy.reductions import all
+        return all(self, dim if axis is None else axis, out, bool(keepdim if keepdims is None else keepdims))
+
+    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+        """Sum of the diagonal (PyTorch: of a matrix; numpy's offset/axis1/axis2 too)."""
+        from .numpy.reductions import trace
+        return trace(self, offset, axis1, axis2, dtype, out)
+
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        """Sum with NaN entries counted as 0 (they get no gradient)."""
+        from .numpy.reductions import _dim_axes, _reduce
+        x = self if dtype is None else self.to(dtype)
+        clean = apply(_op("where"), [apply(_op("isnan"), [x], {}), 0.0, x], {})
+        return _reduce("sum", clean, _dim_axes(x, dim, "nansum"), keepdim)
 
     # -- shape methods of the numpy surface (flip, roll, repeat, ...)
     def ravel(self):

@@ -1119,3 +1119,17 @@ def test_numpy_conversion_of_a_tensor_that_requires_grad_refuses():
     np.testing.assert_allclose(np.asarray(x.detach()), [1.0, 2.0])
     with torch.no_grad():
         np.testing.assert_allclose(np.asarray(x), [1.0, 2.0])
+
+
+def test_retained_gradient_is_zeros_when_every_path_is_flat():
+    y = torch.tensor([1.0, 2.0], requires_grad=True) * 1
+    z = y * 2
+    z.retain_grad()
+    z.sign().sum().backward()
+    np.testing.assert_array_equal(z.grad.numpy(), [0.0, 0.0])
+
+
+def test_zero_dim_reductions_accept_dim_zero():
+    x = torch.tensor(2.0, requires_grad=True)
+    (x.sum(0) * 3 + x.mean(-1, True)).backward()
+    assert x.grad.item() == 4.0

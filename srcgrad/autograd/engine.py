@@ -387,8 +387,8 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
     for i, g in zip(observe, outs[compiled.n_wrt:]):
         _, fn, k = walk.values[i]
         t = fn.retains[k]()
-        if t is not None and g is not None:
-            _accumulate_into(t, g)
+        if t is not None:
+            _accumulate_into(t, g if g is not None else Tensor._make(np.zeros(t.shape, t.dtype)))
     return None
 
 
