@@ -15,6 +15,8 @@ from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTen
                        rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
 from .functional import (abs, cos, exp, log, matmul, mean, norm, relu, sigmoid, sin, sqrt, sum, tanh,
                          where)
+from .functional import (amax, amin, argmax, argmin, cumprod, cumsum, log_softmax, logsumexp, max, min,
+                         prod, softmax, std, var)
 from .numpy.shape import torch_cat as cat, torch_flatten as flatten, torch_split as split, torch_stack as stack
 from .numpy.products import torch_einsum as einsum
 from .tensor import Tensor

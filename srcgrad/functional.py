@@ -44,3 +44,33 @@ def where(condition, a, b):
     c = condition._data if isinstance(condition, Tensor) else condition
     a, b = _promote([_as_operand(a), _as_operand(b)])
     return apply(_ops.get("where"), [c, a, b], {})
+
+
+# -- reductions of the numpy surface: PyTorch's functions, each the Tensor method ---------
+def max(x, dim=None, keepdim=False):
+    """torch.max(x), torch.max(x, dim) → (values, indices), torch.max(a, b) → maximum."""
+    return _t(x).max(dim, keepdim)
+
+
+def min(x, dim=None, keepdim=False):
+    return _t(x).min(dim, keepdim)
+
+
+def amax(x, dim=(), keepdim=False): return _t(x).amax(dim, keepdim)
+def amin(x, dim=(), keepdim=False): return _t(x).amin(dim, keepdim)
+def argmax(x, dim=None, keepdim=False): return _t(x).argmax(dim, keepdim)
+def argmin(x, dim=None, keepdim=False): return _t(x).argmin(dim, keepdim)
+def prod(x, dim=None, keepdim=False, *, dtype=None): return _t(x).prod(dim, keepdim, dtype=dtype)
+def cumsum(x, dim, *, dtype=None): return _t(x).cumsum(dim, dtype=dtype)
+def cumprod(x, dim, *, dtype=None): return _t(x).cumprod(dim, dtype=dtype)
+def logsumexp(x, dim, keepdim=False): return _t(x).logsumexp(dim, keepdim)
+def softmax(x, dim, dtype=None): return _t(x).softmax(dim, dtype)
+def log_softmax(x, dim, dtype=None): return _t(x).log_softmax(dim, dtype)
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _t(x).var(dim, unbiased, keepdim, correction=correction)
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _t(x).std(dim, unbiased, keepdim, correction=correction)

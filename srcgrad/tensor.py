@@ -701,10 +701,8 @@ class Tensor:
 
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
         """Sum with NaN entries counted as 0 (they get no gradient)."""
-        from .numpy.reductions import _dim_axes, _reduce
-        x = self if dtype is None else self.to(dtype)
-        clean = apply(_op("where"), [apply(_op("isnan"), [x], {}), 0.0, x], {})
-        return _reduce("sum", clean, _dim_axes(x, dim, "nansum"), keepdim)
+        from .numpy.reductions import _dim_axes, nansum
+        return nansum(self, _dim_axes(self, dim, "nansum"), dtype, keepdims=keepdim)
 
     # -- shape methods of the numpy surface (flip, roll, repeat, ...)
     def ravel(self):

@@ -16,6 +16,7 @@ from .elementwise import *  # noqa: F401,F403
 from .elementwise import abs, round, where  # noqa: F401  (names star-import skips or shadows)
 from .shape import *  # noqa: F401,F403
 from .products import *  # noqa: F401,F403
+from .reductions import *  # noqa: F401,F403
 from . import linalg  # noqa: F401  (np.linalg.inv, ...)
 
 

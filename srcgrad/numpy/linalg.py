@@ -323,6 +323,8 @@ _alias("matmul", _linalg_matmul)
 _alias("vecdot", _linalg_vecdot)
 _alias("matrix_transpose", _matrix_transpose)
 
+from .reductions import linalg_norm as norm, matrix_norm, vector_norm  # noqa: E402,F401  (reductions)
+
 
 def __getattr__(name):
     """numpy.linalg's other names: run on data that needs no gradient, refuse otherwise."""
