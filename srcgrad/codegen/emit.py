@@ -90,7 +90,8 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
             arg_names = [namer.of(x) for x in n.inputs]
             exprs, avals, outs = _distinct_outputs(n, namer)
             stmts = kernel_statements(exprs, avals, arg_names, [(x.shape, x.dtype) for x in n.inputs],
-                                      [namer.of(o) for o in outs], namer.temp) if outs else []
+                                      [namer.of(o) for o in outs], namer.temp,
+                                      n.attrs.get("names", ()), namer.fresh) if outs else []
         elif n.op.statement:
             stmts = n.op.emit([arg(x) for x in n.inputs], n.attrs, n,
                               namer.of(n.out) if n.outputs else None)

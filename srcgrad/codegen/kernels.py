@@ -16,11 +16,14 @@ from . import astbuild as A
 CSE_BUDGET = 2000
 
 
-def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp):
+def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, hints=(), new_name=None):
     """Statements computing each formula of a kernel into `out_names[i]`.
 
     arg_names[i] / arg_avals[i]: the Python name and (shape, dtype) read for symbol a_i.
-    new_temp(): a fresh name for a common subexpression."""
+    new_temp(): a fresh name for a common subexpression.
+    hints: (formula, name) of values the user named; a subexpression equal to one of them
+    is written under that name (via new_name(name), which keeps names unique)."""
+    hinted = dict(hints)
     names = {canon_symbol(i): n for i, n in enumerate(arg_names)}
     shapes = {canon_symbol(i): tuple(s) for i, (s, _) in enumerate(arg_avals)}
     stmts = []
@@ -47,7 +50,7 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp):
         if r in dict(replacements) and r not in claimed and not may_lose_dtype(e):
             claimed[r] = name
     for sym, sub in replacements:
-        names[sym] = claimed.get(sym, sym.name)
+        names[sym] = claimed.get(sym) or (new_name(hinted[sub]) if sub in hinted and new_name else sym.name)
         shapes[sym] = _shape(sub, shapes)
         stmts.append(A.assign(names[sym], to_ast(sub, names)))
     computed = {}

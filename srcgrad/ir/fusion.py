@@ -98,6 +98,7 @@ def fuse(graph, keep_costly=False, boundaries=()):
         env, exprs = {}, {}
         ext = []
         outputs, out_exprs = [], []
+        named = []   # (formula, user's name) of intermediates the kernel computes inside
         for m in members:
             ins = [exprs[x.id] if isinstance(x, Value) and x.id in exprs else operand_expr(x, env)
                    for x in m.inputs]
@@ -108,9 +109,11 @@ def fuse(graph, keep_costly=False, boundaries=()):
                 if o.id in graph_outs or any(u != r for u in users) or (keep_costly and _costly(e)):
                     outputs.append(o)
                     out_exprs.append(e)
+                elif o.name:
+                    named.append((e, o.name))
         if not outputs:
             continue
-        kernel = _kernel_node(members, outputs, out_exprs, env, ops.get("ew"))
+        kernel = _kernel_node(members, outputs, out_exprs, env, ops.get("ew"), named)
         for m in members:
             replaced[id(m)] = kernel
         position[id(kernel)] = index[id(members[0])]
@@ -194,16 +197,19 @@ def _depth(e):
     return inner + (1 if costly else 0)
 
 
-def _kernel_node(members, outputs, out_exprs, env, ew_op):
+def _kernel_node(members, outputs, out_exprs, env, ew_op, named=()):
     import numpy as np
-    from ..symbolic.kernel import canonicalize
+    from ..symbolic.kernel import canon_symbol, canonicalize
     from ..symbolic.kernel import push_selects
     # composing kernels can put a select under a product or next to another select on
     # the same condition: push it outward again (see push_selects)
     order, canon = canonicalize([push_selects(e) for e in out_exprs])
-    node = Node(ew_op, [env[s] for s in order],
-                dict(exprs=canon, avals=tuple((o.shape, np.dtype(o.dtype)) for o in outputs)),
-                merge_locs(*[m.loc for m in members]))
+    attrs = dict(exprs=canon, avals=tuple((o.shape, np.dtype(o.dtype)) for o in outputs))
+    mapping = {s: canon_symbol(i) for i, s in enumerate(order)}
+    hints = tuple((e.xreplace(mapping), name) for e, name in named if e.free_symbols <= set(mapping))
+    if hints:
+        attrs["names"] = hints  # user names for subexpressions the code generator writes out
+    node = Node(ew_op, [env[s] for s in order], attrs, merge_locs(*[m.loc for m in members]))
     for k, o in enumerate(outputs):
         o.node, o.index = node, k
     node.outputs = list(outputs)

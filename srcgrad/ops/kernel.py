@@ -4,12 +4,13 @@ The fusion pass turns every region of elementwise ops into one `ew` node; the ba
 of an `ew` node is another `ew` node (its formulas differentiated by sympy), so fused
 code can be differentiated again. attrs: `exprs` (sympy expressions over the symbols
 a0, a1, ... standing for the inputs, one per output) and `avals` ((shape, dtype) per
-output: a kernel may broadcast beyond its inputs' shapes).
+output: a kernel may broadcast beyond its inputs' shapes), and optionally `names`
+((formula, user's name) of intermediates, for the code generator's temporaries).
 """
 from .registry import Op, register
 
 
-def _impl(*arrays, exprs, avals):
+def _impl(*arrays, exprs, avals, names=()):
     from ..codegen.kernels import kernel_function
     out = kernel_function(exprs, avals, tuple((a.shape, a.dtype) for a in arrays))(*arrays)
     return out if len(exprs) > 1 else out[0]
@@ -24,7 +25,7 @@ def _fmt(attrs):
     return "; ".join(str(e) for e in attrs["exprs"])
 
 
-def _formula(*args, exprs, avals):
+def _formula(*args, exprs, avals, names=()):
     from ..symbolic.kernel import substitute
     return substitute(exprs, args)
 

@@ -35,9 +35,13 @@ def _matmul_vjp(node, gs):
         return [g * b, g * a]
     if b.ndim == 1:                           # (..., n, k) @ (k,) -> (..., n)
         ga = g.reshape(g.shape + (1,)) * b
+        if a.ndim == 2:                       # plain matrix-vector: gb = g @ a, no reshapes
+            return [ga, g @ a]
         gb = (g.reshape(g.shape[:-1] + (1,) + g.shape[-1:]) @ a)
         return [ga.sum_to(a.shape), gb.reshape(gb.shape[:-2] + gb.shape[-1:]).sum_to(b.shape)]
     if a.ndim == 1:                           # (k,) @ (..., k, m) -> (..., m)
+        if b.ndim == 2:                       # plain vector-matrix: ga = b @ g
+            return [b @ g, a.reshape(a.shape + (1,)) * g.reshape((1,) + g.shape)]
         ga = b @ g.reshape(g.shape + (1,))
         gb = a.reshape(a.shape + (1,)) * g.reshape(g.shape[:-1] + (1,) + g.shape[-1:])
         return [ga.reshape(ga.shape[:-1]).sum_to(a.shape), gb.sum_to(b.shape)]
