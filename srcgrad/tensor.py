@@ -174,7 +174,10 @@ class Tensor:
                                    "want to use a computed variable in a subgraph that doesn't require "
                                    "differentiation use var_no_grad = var.detach().")
             return
-        if flag and self._data.dtype.kind not in "fc":
+        if flag and self._data.dtype.kind == "c":
+            raise TypeError(f"complex tensors ({self._data.dtype.name}) cannot require gradients: "
+                            f"srcgrad does not support complex differentiation yet")
+        if flag and self._data.dtype.kind != "f":
             raise RuntimeError(f"only Tensors of floating point dtype can require gradients "
                                f"(this one is {self._data.dtype.name})")
         self._requires_grad = flag
@@ -577,6 +580,14 @@ class Tensor:
         if shape == self.shape:
             return self
         return apply(_op("broadcast_to"), [self], {"shape": shape})
+
+    def clamp(self, min=None, max=None):
+        """Clip to [min, max]; the gradient reaches self inside the range, ends included
+        (PyTorch's clamp), and a tensor bound where it was selected."""
+        from .numpy.elementwise import clip
+        return clip(self, min, max)
+
+    clip = clamp
 
     def clone(self):
         if self._requires_grad or (_tracing() is not None and _tracing().traced(self)):

@@ -79,6 +79,9 @@ def apply(op, inputs, attrs, out=None):
         t._volatile = volatile
         outs.append(t)
     if record:
+        if any(t._data.dtype.kind == "c" for t in outs):
+            raise TypeError(f"{op.name}: complex values cannot be differentiated yet (srcgrad supports "
+                            f"real floating-point data only) {describe_loc(user_loc(1))}")
         _record(op, attrs, inputs, outs, grad_out, tracer)
     elif out is not None:
         out.grad_fn = None

@@ -13,12 +13,13 @@ class _RealFunction(sp.Function):
 
 
 class sigmoid(_RealFunction):
-    """1 / (1 + exp(-x)); derivative written from its own value: s * (1 - s)."""
+    """1 / (1 + exp(-x)); derivative sigmoid(x) * sigmoid(-x), not s * (1 - s), whose
+    1 - s cancels catastrophically for large x (it would be less exact than the forward)."""
     nargs = 1
 
     def fdiff(self, argindex=1):
-        s = sigmoid(self.args[0])
-        return s * (1 - s)
+        x = self.args[0]
+        return sigmoid(x) * sigmoid(-x)
 
     @classmethod
     def eval(cls, x):

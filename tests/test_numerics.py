@@ -1,0 +1,84 @@
+"""Derivatives at least as stable as their forwards: extreme inputs, kinks, unsupported data."""
+import numpy as np
+import pytest
+
+import srcgrad
+import srcgrad.numpy as snp
+
+BIG = np.array([-800.0, -30.0, 0.0, 30.0, 800.0])
+
+
+def grad_of(f, x):
+    t = srcgrad.tensor(x, requires_grad=True)
+    f(t).sum().backward()
+    return t.grad.numpy()
+
+
+def sigmoid(x):
+    return np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))))
+
+
+@pytest.mark.parametrize("name, f, expected", [
+    ("softplus", snp.softplus, sigmoid(BIG)),
+    ("logaddexp(x, 0)", lambda t: snp.logaddexp(t, 0.0), sigmoid(BIG)),
+    ("logaddexp(0, x)", lambda t: snp.logaddexp(0.0, t), sigmoid(BIG)),
+    ("sigmoid", snp.sigmoid, sigmoid(BIG) * sigmoid(-BIG)),
+    ("log(sigmoid)", lambda t: -snp.softplus(-t), sigmoid(-BIG)),
+])
+def test_stable_primitives_have_finite_exact_gradients_at_extremes(name, f, expected):
+    g = grad_of(f, BIG)
+    assert np.all(np.isfinite(g)), name
+    np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-300)
+
+
+def test_logsumexp_and_log_softmax_on_large_inputs():
+    x = np.array([[1000.0, 1000.0, -1000.0], [1e4, 0.0, -1e4]])
+    g = grad_of(lambda t: snp.logsumexp(t, axis=1), x)
+    np.testing.assert_allclose(g, [[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]])
+    w = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]])
+    g = grad_of(lambda t: snp.log_softmax(t, axis=1) * w, x)
+    p = np.exp(x - x.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    np.testing.assert_allclose(g, w - p * w.sum(1, keepdims=True), atol=1e-12)
+
+
+def test_where_with_an_infinite_branch_not_taken_is_not_nan():
+    x = np.array([0.0, 1.0, 4.0])
+    g = grad_of(lambda t: snp.where(t > 0, snp.sqrt(t), 0.0), x)
+    np.testing.assert_allclose(g, [0.0, 0.5, 0.25])
+
+
+@pytest.mark.parametrize("f, at, expected", [
+    (lambda t: t.relu(), 0.0, 0.0),
+    (lambda t: t.abs(), 0.0, 0.0),
+    (lambda t: snp.maximum(t, 0.0), 0.0, 0.5),
+    (lambda t: t.clamp(-1.0, 1.0), 1.0, 1.0),
+    (lambda t: t.clamp(-1.0, 1.0), 1.5, 0.0),
+])
+def test_subgradients_at_kinks_match_pytorch(f, at, expected):
+    assert grad_of(f, np.array([at]))[0] == expected
+
+
+def test_small_arguments_keep_precision():
+    x = np.array([1e-12, -1e-9])
+    np.testing.assert_allclose(grad_of(snp.log1p, x), 1 / (1 + x), rtol=1e-15)
+    np.testing.assert_allclose(grad_of(snp.expm1, x), np.exp(x), rtol=1e-15)
+    big = np.array([1e200, 3e200])
+    np.testing.assert_allclose(grad_of(lambda t: snp.hypot(t, 1e200), big),
+                               big / np.hypot(big, 1e200), rtol=1e-14)
+
+
+def test_float32_stays_float32_through_special_functions():
+    x = np.array([0.5, -2.0, 3.0], np.float32)
+    for f in (snp.softplus, snp.sigmoid, snp.expm1, lambda t: snp.logaddexp(t, 1.0), snp.sinc):
+        t = srcgrad.tensor(x, requires_grad=True)
+        f(t).sum().backward()
+        assert t.grad.dtype == np.float32
+
+
+def test_complex_data_is_refused_not_differentiated_wrongly():
+    with pytest.raises(TypeError, match="complex"):
+        srcgrad.tensor(np.array([1 + 2j]), requires_grad=True)
+    x = srcgrad.tensor([1.0], requires_grad=True)
+    with pytest.raises(TypeError, match="complex"):
+        srcgrad.tensor(np.array([1 + 2j])) * x
