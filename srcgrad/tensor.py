@@ -299,8 +299,11 @@ class Tensor:
     def device(self):
         return "cpu"
 
-    def size(self, dim=None):
-        return self._data.shape if dim is None else self._data.shape[dim]
+    @property
+    def size(self):
+        """numpy's `x.size` (the number of elements) that is also PyTorch's `x.size()` /
+        `x.size(dim)` (the shape) when called."""
+        return _Size(self._data.size, self._data.shape)
 
     def dim(self):
         return self._data.ndim
@@ -580,6 +583,14 @@ class Tensor:
         if shape == self.shape:
             return self
         return apply(_op("broadcast_to"), [self], {"shape": shape})
+
+    def copy(self):
+        """numpy's `x.copy()`: PyTorch's clone()."""
+        return self.clone()
+
+    def round(self, decimals=0):
+        from .numpy.elementwise import round as _round
+        return _round(self, decimals)
 
     def clamp(self, min=None, max=None):
         """Clip to [min, max]; the gradient reaches self inside the range, ends included
@@ -887,6 +898,18 @@ def _unwrap_index(index):
     if isinstance(index, tuple):
         return tuple(i._data if isinstance(i, Tensor) else i for i in index)
     return index._data if isinstance(index, Tensor) else index
+
+
+class _Size(int):
+    """An int (numpy's `.size`) that, called, gives the shape (PyTorch's `.size()`)."""
+
+    def __new__(cls, n, shape):
+        self = int.__new__(cls, n)
+        self._shape = tuple(shape)
+        return self
+
+    def __call__(self, dim=None):
+        return self._shape if dim is None else self._shape[dim]
 
 
 class RemovableHandle:

@@ -214,3 +214,16 @@ def test_hessian_is_reverse_over_reverse_and_exact():
     src = srcgrad.hvp(f).source(x, v)
     assert "def f_hvp(x, v):" in src or "_hvp(x, v):" in src
     assert "np.cos(x)" in src  # the second derivative, written out
+
+
+def test_numpy_method_spellings_inside_decorated_functions():
+    def f(x):
+        # numpy's attribute .size and method .std() (ddof=0) in numpy-style code
+        return np.sum(np.sqrt(x ** 2 + 1)) / x.size + x.std()
+    x = np.array([0.5, -1.0, 2.0, 0.25])
+    g = srcgrad.grad(f)(x)
+    num = numerical_grad(f, [x], np.float64(1.0))[0]
+    np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-8)
+    t = srcgrad.tensor(x)
+    assert t.size == 4 and t.size() == (4,) and t.size(0) == 4
+    assert float(t.std()) == pytest.approx(np.std(x, ddof=1))  # eager: PyTorch's unbiased default

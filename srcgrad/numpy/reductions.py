@@ -550,8 +550,13 @@ def torch_var(x, dim, unbiased, keepdim, correction, ddof, name):
         c = ddof
     elif correction is not None:
         c = correction
+    elif unbiased is None:
+        # x.std() alone: PyTorch's unbiased estimate in eager torch-style code, numpy's
+        # ddof=0 inside a function traced by srcgrad.grad & co (numpy-style code)
+        from ..autograd.recording import TRACER
+        c = 0 if TRACER[0] is not None else 1
     else:
-        c = 1 if unbiased is None or unbiased else 0
+        c = 1 if unbiased else 0
     r = variance(x, _dim_axes(x, dim, name), c, keepdim)
     return r.sqrt() if name == "std" else r
 
