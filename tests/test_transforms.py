@@ -222,7 +222,8 @@ def test_numpy_method_spellings_inside_decorated_functions():
         return np.sum(np.sqrt(x ** 2 + 1)) / x.size + x.std()
     x = np.array([0.5, -1.0, 2.0, 0.25])
     g = srcgrad.grad(f)(x)
-    num = numerical_grad(f, [x], np.float64(1.0))[0]
+    eps = 1e-6
+    num = np.array([(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(4)])  # plain numpy
     np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-8)
     t = srcgrad.tensor(x)
     assert t.size == 4 and t.size() == (4,) and t.size(0) == 4
