@@ -21,5 +21,6 @@ from .numpy.shape import torch_cat as cat, torch_flatten as flatten, torch_split
 from .numpy.products import torch_einsum as einsum
 from .tensor import Tensor
 from .transforms import grad, hessian, hvp, jacobian, value_and_grad, vjp
+from .export import export
 
 __version__ = "0.1.0"

@@ -33,14 +33,19 @@ MAX_VARIANTS = 8
 class Variant:
     """One compiled code path: the generated function and what it was compiled for."""
 
-    def __init__(self, fn, source, forward_ir, program, guards, out_spec, aux_spec):
+    def __init__(self, fn, source, forward_ir, program, guards, out_spec, aux_spec, n_aux=0,
+                 constants=(), fn_name="", wrt_names=()):
         self.fn = fn
         self.source = source
         self.forward_ir = forward_ir
-        self.program = program
+        self.program = program        # the generated function's graph (None when loaded from disk)
         self.guards = guards          # [(description, location)] in generated order
         self.out_spec = out_spec
         self.aux_spec = aux_spec
+        self.n_aux = n_aux            # outputs: value, n_aux aux leaves, then the gradients
+        self.constants = constants    # [(name, array)] captured arrays read as module globals
+        self.fn_name = fn_name
+        self.wrt_names = list(wrt_names)
         self.calls = 0
 
 
@@ -232,7 +237,8 @@ class Transformed:
         for k, (d, loc) in enumerate(guard_descr):
             header.append(f"guard {k}: {d}" + (f"  ({loc})" if loc else ""))
         fn, source, prog = program_function(g, param_vals, outputs, fname, header, consts)
-        return Variant(fn, source, forward_ir, prog, guard_descr, None, aux_spec)
+        return Variant(fn, source, forward_ir, prog, guard_descr, None, aux_spec, len(aux_v),
+                       [(v.name, arr) for v, arr in consts], fname, [w.name for w in wrt])
 
     # -- inspection ------------------------------------------------------------------------
     def _variant_for(self, args):
@@ -259,6 +265,21 @@ class Transformed:
     def program_ir(self, *args):
         """The whole program (forward, guards, backward) as the generated code computes it."""
         return _Text(str(self._variant_for(args).program))
+
+    def formula(self, *args):
+        """The gradient as sympy expressions of the arguments, one per differentiated array
+        (elementwise in it); a value computed by a non-elementwise op (a matmul, a
+        reduction) stands as a symbol named after it. `.latex()` and `print()` render them."""
+        from .ir.formula import gradient_formulas
+        v = self._variant_for(args)
+        grads = v.program.outputs[1 + v.n_aux:]
+        return gradient_formulas(v.program, grads, v.wrt_names)
+
+    def export(self, path, *args):
+        """Write the generated code for these arguments as a standalone module (numpy
+        only, no srcgrad import); see srcgrad.export."""
+        from .export import export_variant
+        return export_variant(self._variant_for(args), path)
 
     def cache_info(self):
         """One line per compiled variant: its argument signature, guards and call count."""
