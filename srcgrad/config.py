@@ -7,6 +7,12 @@ fuse_elementwise = True
 simplify = True
 
 
+#: where compiled functions are kept between processes: None for the per-user default
+#: ($SRCGRAD_CACHE_DIR, else $XDG_CACHE_HOME/srcgrad, else ~/.cache/srcgrad), a path, or
+#: False to turn the disk cache off (also: SRCGRAD_CACHE=0 in the environment)
+cache_dir = None
+
+
 def key():
     """The part of every compile-cache key that depends on these switches."""
     return (fuse_elementwise, simplify)

@@ -69,23 +69,88 @@ class Transformed:
             raise TypeError(f"{self.mode}: pass arguments positionally (keyword arguments are not "
                             f"supported yet)")
         args, arrays, key = self._split(args)
+        v, flat = self._find(args, arrays, key)
+        return self._unpack(v, args, flat)
+
+    def _find(self, args, arrays, key, need_program=False):
+        """The variant whose guards hold for these arrays, and its outputs: from memory,
+        else from the disk cache, else recorded and compiled now."""
         variants = self._variants.setdefault(key, [])
         for v in variants:
-            try:
-                with np.errstate(all="ignore"):
-                    flat = v.fn(*arrays)
-            except GuardFailed:
+            if need_program and v.program is None:
                 continue
-            v.calls += 1
-            return self._unpack(v, args, flat)
+            flat = _run(v, arrays)
+            if flat is not None:
+                return v, flat
+        if not need_program:
+            for v in self._load_from_disk(key):
+                variants.append(v)
+                flat = _run(v, arrays)
+                if flat is not None:
+                    return v, flat
         v = self._trace(args, arrays, key)
         variants.append(v)
         if len(variants) > MAX_VARIANTS:
-            warnings.warn(self._explain(variants), stacklevel=2)
-        with np.errstate(all="ignore"):
-            flat = v.fn(*arrays)
-        v.calls += 1
-        return self._unpack(v, args, flat)
+            warnings.warn(self._explain(variants), stacklevel=3)
+        self._store_to_disk(key, v)
+        flat = _run(v, arrays)
+        if flat is None:
+            raise TraceError(f"{self}: the code just compiled rejects the arguments it was compiled "
+                             f"for (a decision changed between recording and running?)")
+        return v, flat
+
+    # -- the disk cache ---------------------------------------------------------------------
+    def _disk(self):
+        if not hasattr(self, "_disk_cache"):
+            from .codegen.diskcache import DiskCache, function_identity
+            ident = function_identity(self.fn, self.mode, self.argnums, self.has_aux)
+            cache = DiskCache(ident) if ident is not None else None
+            self._disk_cache = cache if cache is not None and cache.enabled else None
+            self._disk_loaded = set()
+        return self._disk_cache
+
+    def _load_from_disk(self, key):
+        from .codegen.diskcache import array_hash
+        from .codegen.loader import load_function
+        cache = self._disk()
+        sig = _json_signature(key)
+        if cache is None or sig is None or key in self._disk_loaded:
+            return []
+        self._disk_loaded.add(key)
+        scopes = _scopes(self.fn)
+        out = []
+        for rec in cache.load(sig):
+            try:
+                consts = []
+                for name, digest in rec["constants"]:
+                    arr = next((sc[name] for sc in scopes if isinstance(sc.get(name), np.ndarray)), None)
+                    if arr is None or array_hash(arr) != digest:
+                        raise KeyError(name)
+                    consts.append((name, arr))
+                namespace = {"GuardFailed": GuardFailed, **dict(consts)}
+                fn = load_function(rec["source"], rec["fn_name"], rec["fn_name"], namespace)
+                out.append(Variant(fn, rec["source"], rec["forward_ir"], None,
+                                   [tuple(g) for g in rec["guards"]], None, None, 0, consts,
+                                   rec["fn_name"], rec["wrt_names"]))
+            except (KeyError, TypeError, ValueError, SyntaxError):
+                continue  # a captured array changed, or an entry of another shape: record anew
+        return out
+
+    def _store_to_disk(self, key, v):
+        from .codegen.diskcache import array_hash
+        cache = self._disk()
+        sig = _json_signature(key)
+        if cache is None or sig is None or self.has_aux:
+            return
+        scopes = _scopes(self.fn)
+        consts = []
+        for name, arr in v.constants:
+            # only arrays the function reaches by name (globals, closure) can be found again
+            if not any(sc.get(name) is arr for sc in scopes):
+                return
+            consts.append([name, array_hash(arr)])
+        cache.store(sig, {"source": v.source, "fn_name": v.fn_name, "guards": [list(g) for g in v.guards],
+                          "wrt_names": v.wrt_names, "forward_ir": v.forward_ir, "constants": consts})
 
     def _split(self, args):
         """(the function's own arguments, all arrays passed to the generated code, cache key)."""
@@ -243,16 +308,7 @@ class Transformed:
     # -- inspection ------------------------------------------------------------------------
     def _variant_for(self, args):
         args, arrays, key = self._split(args)
-        for v in self._variants.get(key, []):
-            try:
-                with np.errstate(all="ignore"):
-                    v.fn(*arrays)
-                return v
-            except GuardFailed:
-                continue
-        v = self._trace(args, arrays, key)
-        self._variants.setdefault(key, []).append(v)
-        return v
+        return self._find(args, arrays, key, need_program=True)[0]
 
     def source(self, *args):
         """The generated Python source that runs for these arguments."""
@@ -296,6 +352,53 @@ class Transformed:
         return (f"{self}: {len(variants)} variants compiled for the same argument shapes; a "
                 f"data-dependent decision keeps changing between calls. The latest variant's "
                 f"guards: " + _runs([f"{d} at {loc}" for d, loc in last.guards]))
+
+
+def _run(v, arrays):
+    """The variant's outputs for these arrays, or None if one of its guards fails."""
+    try:
+        with np.errstate(all="ignore"):
+            flat = v.fn(*arrays)
+    except GuardFailed:
+        return None
+    v.calls += 1
+    return flat
+
+
+def _scopes(fn):
+    """Where a function finds names: its closure cells, then its globals."""
+    code = getattr(fn, "__code__", None)
+    closure = getattr(fn, "__closure__", None) or ()
+    cells = {}
+    if code is not None:
+        cells = {n: c.cell_contents for n, c in zip(code.co_freevars, closure) if _cell_has(c)}
+    return [cells, getattr(fn, "__globals__", {})]
+
+
+def _json_signature(key):
+    """The cache key as JSON data, or None if a static argument is not plain data."""
+    specs, avals, cfg = key
+
+    def conv(spec):
+        if isinstance(spec, Leaf):
+            return ["leaf", spec.kind]
+        kind = spec[0]
+        if kind == "static":
+            v = spec[1]
+            if v is None or isinstance(v, (bool, int, float, str)):
+                return ["static", type(v).__name__, v]
+            raise TypeError
+        if kind == "namedtuple":
+            return [kind, f"{spec[1].__module__}.{spec[1].__qualname__}", [conv(c) for c in spec[2]]]
+        if kind == "dict":
+            if not all(isinstance(k, str) for k in spec[1]):
+                raise TypeError
+            return [kind, list(spec[1]), [conv(c) for c in spec[2]]]
+        return [kind, spec[1], [conv(c) for c in spec[2]]]
+    try:
+        return [[[bool(d), conv(sp_)] for d, sp_ in specs], [[list(sh), dt] for sh, dt in avals], list(cfg)]
+    except TypeError:
+        return None
 
 
 def _spec_of(arg):

@@ -16,7 +16,7 @@ from ..ir.passes import live_nodes
 from ..utils.locations import format_loc_range
 from . import astbuild as A
 from .kernels import kernel_statements
-from .source import expr_source, statement_lines
+from .source import comment_text, expr_source, statement_lines
 
 _INLINE_OPS = {"transpose", "reshape", "getitem", "lt", "le", "gt", "ge", "eq", "ne"}
 _RESERVED = {"np", "hooks"} | set(dir(builtins)) | set(keyword.kwlist)
@@ -113,7 +113,7 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
     if not nodes and not body:
         body.append("    pass")
     sig = ", ".join([namer.of(p) for p in params] + list(extra_params))
-    lines = [f"# {h}" for h in header] + [f"def {fn_name}({sig}):"] + body
+    lines = [f"# {comment_text(h)}" for h in header] + [f"def {fn_name}({sig}):"] + body
     return "\n".join(lines) + "\n", {p.id: namer.of(p) for p in given}
 
 

@@ -6,7 +6,14 @@ import astor
 COMMENT_COLUMN = 56
 
 
+def comment_text(text):
+    """Text safe inside a `#` comment: one line, printable characters only (file names
+    and source lines come from the user and must never become code)."""
+    return "".join(c if c.isprintable() else " " for c in str(text))
+
+
 def statement_lines(stmt, indent="    ", comment=""):
+    comment = comment_text(comment)
     text = astor.to_source(stmt).rstrip("\n")
     lines = [indent + line for line in text.split("\n")]
     if comment:

@@ -1,0 +1,181 @@
+"""The persistent cache: generated functions kept on disk between processes.
+
+A second process that calls a decorated function with the same argument signature loads
+the code compiled earlier instead of recording the function and running sympy again.
+
+Safety, since loaded code is executed:
+- the cache directory is created owner-only (0700) and refused if anyone else can write
+  to it or it belongs to another user; files are written 0600;
+- every entry is authenticated with an HMAC-SHA256 under a random per-cache key (itself a
+  0600 file), and an entry whose MAC does not verify is ignored (and reported once);
+- entries are JSON (never pickle); the only code in them is source that srcgrad generated,
+  in which user-supplied text appears solely as sanitised identifiers and comments;
+- captured arrays are not stored: they are found again by name in the function's
+  globals/closure and must match the stored content hash, else the entry is not used.
+
+An entry is keyed by srcgrad's version, the function's qualified name and first line, a
+hash of its whole source file (an edit anywhere in the file invalidates it), the
+transform and its options, and the argument signature (structure, shapes, dtypes, static
+values). Guards are in the code itself, as in memory.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import stat
+import tempfile
+import warnings
+
+FORMAT = 1
+_warned = set()
+
+
+def _warn_once(msg):
+    if msg not in _warned:
+        _warned.add(msg)
+        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+
+
+def cache_dir():
+    """The cache directory to use now, or None when the disk cache is off."""
+    from .. import config
+    if os.environ.get("SRCGRAD_CACHE", "1") == "0" or config.cache_dir is False:
+        return None
+    if config.cache_dir:
+        return os.path.abspath(config.cache_dir)
+    if os.environ.get("SRCGRAD_CACHE_DIR"):
+        return os.path.abspath(os.environ["SRCGRAD_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "srcgrad")
+
+
+def _safe_dir(path):
+    """Create `path` owner-only, or refuse it if it is not private to this user."""
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        st = os.stat(path)
+    except OSError as e:
+        _warn_once(f"srcgrad: disk cache disabled, cannot use {path}: {e}")
+        return False
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        _warn_once(f"srcgrad: disk cache disabled, {path} belongs to another user")
+        return False
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH | stat.S_IRGRP | stat.S_IROTH):
+        _warn_once(f"srcgrad: disk cache disabled, {path} is accessible to other users "
+                   f"(chmod 700 it to use it)")
+        return False
+    return True
+
+
+def _key(path):
+    """The per-cache MAC key, created on first use."""
+    kf = os.path.join(path, "key")
+    try:
+        with open(kf, "rb") as f:
+            key = f.read()
+        if len(key) == 32 and not os.stat(kf).st_mode & 0o077:
+            return key
+    except OSError:
+        pass
+    key = secrets.token_bytes(32)
+    _write(kf, key)
+    return key
+
+
+def _write(path, data):
+    """Atomically write bytes with mode 0600."""
+    d = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _mac(key, payload):
+    return hmac.new(key, json.dumps(payload, sort_keys=True).encode(), hashlib.sha256).hexdigest()
+
+
+def array_hash(arr):
+    import numpy as np
+    arr = np.ascontiguousarray(arr)
+    h = hashlib.sha256(arr.tobytes())
+    h.update(repr((arr.shape, arr.dtype.str)).encode())
+    return h.hexdigest()
+
+
+class DiskCache:
+    """Entries for one decorated function: lists of variants under signature keys."""
+
+    def __init__(self, identity):
+        self.path = cache_dir()
+        self.identity = identity
+        if self.path is not None and not _safe_dir(self.path):
+            self.path = None
+        self.key = _key(self.path) if self.path is not None else None
+
+    @property
+    def enabled(self):
+        return self.path is not None
+
+    def _file(self, signature):
+        digest = hashlib.sha256(json.dumps([FORMAT, self.identity, signature]).encode()).hexdigest()
+        return os.path.join(self.path, digest[:40] + ".json")
+
+    def load(self, signature):
+        """The stored variants (dicts) for a signature, MAC-verified; [] if none."""
+        if not self.enabled:
+            return []
+        f = self._file(signature)
+        try:
+            with open(f, "rb") as fh:
+                entry = json.loads(fh.read().decode())
+        except (OSError, ValueError):
+            return []
+        mac = entry.pop("mac", None)
+        if not isinstance(mac, str) or not hmac.compare_digest(mac, _mac(self.key, entry)):
+            _warn_once(f"srcgrad: ignoring disk cache entry {f}: it does not verify (modified?)")
+            return []
+        if entry.get("format") != FORMAT or entry.get("identity") != self.identity \
+                or entry.get("signature") != signature:
+            return []
+        return entry.get("variants", [])
+
+    def store(self, signature, variant_record):
+        if not self.enabled:
+            return
+        variants = [v for v in self.load(signature) if v.get("source") != variant_record["source"]]
+        variants.append(variant_record)
+        entry = {"format": FORMAT, "identity": self.identity, "signature": signature,
+                 "variants": variants[-16:]}
+        entry["mac"] = _mac(self.key, dict(entry))
+        try:
+            _write(self._file(signature), json.dumps(entry, sort_keys=True).encode())
+        except OSError as e:
+            _warn_once(f"srcgrad: cannot write the disk cache: {e}")
+
+
+def function_identity(fn, *options):
+    """A string naming fn's code for the cache key, or None when it cannot be pinned down
+    (no source file): such functions are not cached on disk."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    try:
+        with open(code.co_filename, "rb") as f:
+            file_hash = hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None
+    from .. import __version__
+    return json.dumps([__version__, getattr(fn, "__module__", ""), getattr(fn, "__qualname__", ""),
+                       code.co_firstlineno, file_hash, [repr(o) for o in options]])

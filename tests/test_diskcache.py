@@ -1,0 +1,89 @@
+"""The persistent cache: a second process reuses compiled code; tampering is refused."""
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+SCRIPT = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    import srcgrad
+
+    weights = np.array([0.1, 1.0, 1e-4])
+
+    @srcgrad.value_and_grad
+    def seed_loop(x):
+        y = x * 2
+        while np.linalg.norm(y) < 1000:
+            y = y * 2
+        return np.sum(y * weights)
+
+    t0 = time.perf_counter()
+    value, g = seed_loop(np.array([1.0, 2.0, 3.0]))
+    first = time.perf_counter() - t0
+    (v,) = [v for vs in seed_loop._variants.values() for v in vs]
+    print("traced" if v.program is not None else "loaded", repr(list(g)), first)
+""")
+
+
+def run(tmp_path, env_extra=None):
+    script = tmp_path / "user_code.py"
+    if not script.exists():
+        script.write_text(SCRIPT)
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(tmp_path / "cache"), **(env_extra or {}))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
+                         cwd=tmp_path, timeout=120)
+    assert out.returncode == 0, out.stderr
+    how, grad, first = out.stdout.split(" ", 1)[0], out.stdout.split("[")[1].split("]")[0], \
+        float(out.stdout.split()[-1])
+    return how, grad, first, out.stderr
+
+
+def test_second_process_loads_instead_of_recording(tmp_path):
+    how1, grad1, _, _ = run(tmp_path)
+    how2, grad2, first2, _ = run(tmp_path)
+    assert (how1, how2) == ("traced", "loaded")
+    assert grad1 == grad2
+    cache = tmp_path / "cache"
+    assert stat.S_IMODE(os.stat(cache).st_mode) == 0o700
+    for f in cache.iterdir():
+        assert stat.S_IMODE(os.stat(f).st_mode) == 0o600
+
+
+def test_tampered_entries_are_refused(tmp_path):
+    run(tmp_path)
+    (entry,) = [f for f in (tmp_path / "cache").iterdir() if f.suffix == ".json"]
+    data = json.loads(entry.read_text())
+    data["variants"][0]["source"] = data["variants"][0]["source"].replace("return (", "return (0 * ")
+    entry.write_text(json.dumps(data))
+    how, _, _, err = run(tmp_path)
+    assert how == "traced"
+    assert "does not verify" in err
+
+
+def test_cache_can_be_turned_off(tmp_path):
+    run(tmp_path, {"SRCGRAD_CACHE": "0"})
+    assert not (tmp_path / "cache").exists()
+    how, _, _, _ = run(tmp_path, {"SRCGRAD_CACHE": "0"})
+    assert how == "traced"
+
+
+def test_edited_source_is_not_reused(tmp_path):
+    run(tmp_path)
+    script = tmp_path / "user_code.py"
+    script.write_text(SCRIPT.replace("y * weights", "y * weights * 2"))
+    how, grad, _, _ = run(tmp_path)
+    assert how == "traced"
+
+
+def test_a_shared_directory_is_refused(tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o777)
+    os.chmod(cache, 0o777)
+    how, _, _, err = run(tmp_path)
+    assert how == "traced" and "accessible to other users" in err
