@@ -22,5 +22,6 @@ from .numpy.products import torch_einsum as einsum
 from .tensor import Tensor
 from .transforms import grad, hessian, hvp, jacobian, value_and_grad, vjp
 from .export import export
+from .custom import custom_vjp, register_elementwise
 
 __version__ = "0.1.0"

@@ -34,5 +34,17 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(result)
 
 
-__all__ = ["AccumulateGrad", "BackwardNode", "Variable", "backward", "enable_grad", "grad",
+def __getattr__(name):
+    # Function lives with the other custom rules (srcgrad/custom.py); imported lazily
+    # because custom.py builds on the tensor layer, which imports this package
+    if name == "Function":
+        from ..custom import Function
+        return Function
+    if name == "FunctionCtx":
+        from ..custom import FunctionCtx
+        return FunctionCtx
+    raise AttributeError(f"module 'srcgrad.autograd' has no attribute {name!r}")
+
+
+__all__ = ["AccumulateGrad", "Function", "BackwardNode", "Variable", "backward", "enable_grad", "grad",
            "is_grad_enabled", "no_grad", "set_grad_enabled"]

@@ -98,6 +98,9 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
         else:
             expr = n.op.emit([arg(x) for x in n.inputs], n.attrs, n)
             o = n.out
+            if isinstance(expr, ast.Name) and len(n.outputs) == 1 and not o.name:
+                namer.names[o.id] = expr.id  # the op is the identity on values: no new name
+                continue
             if n.op.name in _INLINE_OPS and uses.get(o.id, 0) == 1 and o.id not in out_ids:
                 inlined[o.id] = expr
                 continue

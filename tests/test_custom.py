@@ -1,0 +1,113 @@
+"""Custom derivative rules: JAX's custom_vjp, PyTorch's Function, sympy-defined primitives."""
+import numpy as np
+import pytest
+
+import srcgrad
+import srcgrad.numpy as snp
+from srcgrad.testing import gradcheck
+
+
+class DoubledExp(srcgrad.autograd.Function):
+    """exp with a deliberately different rule (2x), to see that the rule is what is used."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x)
+        ctx.save_for_backward(y)
+        ctx.factor = 2.0
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y * ctx.factor
+
+
+def test_function_style_rule_is_used_and_named():
+    x = srcgrad.tensor([0.5, 1.0], requires_grad=True)
+    y = DoubledExp.apply(x)
+    np.testing.assert_allclose(y.detach().numpy(), np.exp([0.5, 1.0]), rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp([0.5, 1.0]), rtol=1e-6)
+    assert "custom[DoubledExp]" in srcgrad.inspect.ir(y.sum())
+    assert "test_custom.py" in srcgrad.inspect.backward_source(y.sum())
+
+
+def test_function_rule_compiles_once_for_a_training_loop():
+    from srcgrad.autograd import engine
+    x = srcgrad.tensor([0.5, 1.0], requires_grad=True)
+    DoubledExp.apply(x).sum().backward()
+    first = engine.last_compiled()
+    for _ in range(3):
+        DoubledExp.apply(x).sum().backward()
+        assert engine.last_compiled() is first
+
+
+def test_rules_are_differentiable_again():
+    x = srcgrad.tensor([0.5, 1.0], dtype=srcgrad.float64, requires_grad=True)
+    (g,) = srcgrad.autograd.grad(DoubledExp.apply(x).sum(), x, create_graph=True)
+    g.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp([0.5, 1.0]))
+
+
+@srcgrad.custom_vjp
+def clip_gradient(x):
+    return x
+
+
+def _fwd(x):
+    return x * 1.0, None
+
+
+def _bwd(_, g):
+    return (snp.clip(g, -1.0, 1.0),)
+
+
+clip_gradient.defvjp(_fwd, _bwd)
+
+
+def test_custom_vjp_inside_a_decorated_function():
+    def loss(w):
+        return np.sum(clip_gradient(w * 10) ** 2)
+    g = srcgrad.grad(loss)
+    np.testing.assert_allclose(g(np.array([0.01, 0.5, -3.0])), [2.0, 10.0, -10.0])
+    np.testing.assert_allclose(g(np.array([0.02, -0.01, 1.0])), [4.0, -2.0, 10.0])
+    assert "np.clip" in g.source(np.ones(3))
+
+
+def test_custom_vjp_with_residuals_and_two_arguments():
+    @srcgrad.custom_vjp
+    def mul(a, b):
+        return a * b
+
+    def fwd(a, b):
+        return a * b, (a, b)
+
+    def bwd(res, g):
+        a, b = res
+        return g * b, g * a
+    mul.defvjp(fwd, bwd)
+    gradcheck(lambda a, b: mul(a, b).sin(), np.array([0.3, -1.2]), np.array([2.0, 0.5]))
+
+
+def test_register_elementwise_from_a_formula():
+    softsign = srcgrad.register_elementwise("softsign_test", lambda a: a / (1 + abs(a)))
+    gradcheck(lambda x: softsign(x) * 3, np.array([0.5, -2.0, 0.0001]))
+    src = srcgrad.grad(lambda x: np.sum(softsign(x))).source(np.ones(2))
+    assert "np.abs(x)" in src
+
+
+def test_rules_must_be_straight_line():
+    class Bad(srcgrad.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 2 if float(x.sum()) > 0 else g
+    x = srcgrad.tensor([1.0], requires_grad=True)
+    with pytest.raises(TypeError, match="straight-line"):
+        Bad.apply(x).sum().backward()
