@@ -20,7 +20,7 @@ from .functional import (amax, amin, argmax, argmin, cumprod, cumsum, log_softma
 from .numpy.shape import torch_cat as cat, torch_flatten as flatten, torch_split as split, torch_stack as stack
 from .numpy.products import torch_einsum as einsum
 from .tensor import Tensor
-from .transforms import grad, hessian, hvp, jacobian, value_and_grad, vjp
+from .transforms import compile, grad, hessian, hvp, jacobian, value_and_grad, vjp
 from .export import export
 from .custom import custom_vjp, register_elementwise
 

@@ -112,8 +112,11 @@ def _custom_vjp(node, gs):
     saved = node.inputs[n_out + n_in:]
     graph = next(g for g in gs if g is not None).graph
     gs = [g if g is not None else _zeros(graph, o) for g, o in zip(gs, node.outputs)]
-    grads = inline(graph, lambda *vs: a["rule"](vs[:len(saved)], vs[len(saved):]), list(saved) + gs,
-                   a["name"])
+    if hasattr(a["rule"], "emit_ir"):
+        grads = a["rule"].emit_ir(graph, saved, gs)
+    else:
+        grads = inline(graph, lambda *vs: a["rule"](vs[:len(saved)], vs[len(saved):]), list(saved) + gs,
+                       a["name"])
     if len(grads) != n_in:
         raise TypeError(f"{a['name']}: the backward rule returned {len(grads)} gradients for {n_in} inputs")
     result = [None] * n_out
@@ -308,3 +311,44 @@ def register_elementwise(name, formula, impl=None):
     apply_op.__name__ = name
     apply_op.op = op
     return apply_op
+
+
+# -- calling another generated function ----------------------------------------------------
+
+
+def _call_infer(inputs, attrs):
+    return [(tuple(s), np.dtype(d)) for s, d in attrs["avals"]]
+
+
+def _call_impl(*arrays, fn, name, avals):
+    out = fn(*arrays)
+    return tuple(out) if len(avals) > 1 else out[0]
+
+
+def _call_emit(args, attrs, node):
+    return A.call(attrs["name"], *args)
+
+
+# `call`: run a generated function (by its registered name) — how the backward of a
+# srcgrad.compile'd function appears inside the backward of the code that calls it.
+register(Op("call", "special", _call_impl, infer=_call_infer, vjp=None, emit=_call_emit,
+            fmt_attrs=lambda attrs: attrs["name"], torch_name="CompiledBackward0"))
+
+
+class CallRule:
+    """A rule that emits one `call` of an already generated VJP function."""
+
+    def __init__(self, name, fn, grad_avals, positions):
+        self.name, self.fn, self.grad_avals, self.positions = name, fn, grad_avals, positions
+
+    def emit_ir(self, graph, saved, gs):
+        outs = graph.emit("call", list(saved) + list(gs), fn=self.fn, name=self.name,
+                          avals=tuple(self.grad_avals))
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        return [outs[k] for k in self.positions]
+
+    def __eq__(self, other):
+        return isinstance(other, CallRule) and other.fn is self.fn and other.positions == self.positions
+
+    def __hash__(self):
+        return hash((id(self.fn), self.positions))

@@ -679,3 +679,116 @@ def jacobian(f, argnums=0):
         result = [unflatten(spec, iter([next(it) for _ in leaf_specs(spec)])) for spec in specs]
         return result[0] if isinstance(argnums, int) else tuple(result)
     return jac
+
+
+# -- srcgrad.compile: a compiled forward whose outputs carry a compiled backward ------------
+class CompiledFunction(Transformed):
+    """`srcgrad.compile(f)`: calls run f's generated forward; when an argument is a tensor
+    that requires grad, the outputs are tensors whose backward is f's generated VJP
+    (one `call` inside the caller's compiled backward)."""
+
+    def __init__(self, fn):
+        super().__init__(fn, (), False, "compile")
+
+    def _argnums(self, nargs):
+        return set()
+
+    def _trace(self, args, arrays, key):
+        from .tensor import Tensor
+        with tracing() as tracer:
+            leaves = iter(arrays)
+            targs, params = [], []
+            for a in args:
+                spec = flatten(a, [], dynamic_floats=True)
+                tl = []
+                for _ in leaf_specs(spec):
+                    t = Tensor._make(next(leaves))
+                    tracer.add_input(t)
+                    params.append(t)
+                    tl.append(t)
+                targs.append(unflatten(spec, iter(tl)))
+            result, local_vars = call_capturing_locals(self.fn, targs, {})
+            guards = list(tracer.guards)
+        outs = []
+        out_spec = flatten(result, outs, dynamic_floats=False, objects=True)
+        outs = [o if isinstance(o, Tensor) else Tensor._make(np.asarray(o)) for o in outs]
+        return self._compile_program(params, outs, out_spec, guards, local_vars)
+
+    def _compile_program(self, params, outs, out_spec, guards, local_vars):
+        import re
+        from .codegen.loader import SHARED
+        from .ir.fusion import fuse
+        walk = Walk([o for o in outs if o.grad_fn is not None] + [t for t, _, _, _ in guards] + params)
+        names = _names(walk, local_vars, params, self.fn)
+        g, vals = record_graph(walk, names)
+
+        def value(t):
+            i = walk.value_of(t)
+            return None if i is None else vals[i]
+        param_vals = [value(t) or g.add_input(t._data.shape, t._data.dtype) for t in params]
+        consts = [(v, _const_array(walk, i)) for i, v in vals.items()
+                  if walk.values[i][0] == "const" and v.node is None]
+        _name_constants(consts, local_vars, self.fn)
+        guard_descr = _insert_guards(g, guards, value)
+        out_vals = []
+        for t in outs:
+            v = value(t)
+            if v is None:
+                v = g.add_input(t._data.shape, t._data.dtype)
+                consts.append((v, t._data))
+            out_vals.append(v)
+        g.outputs = list(out_vals)
+        forward_ir = str(g)
+        base = re.sub(r"\W", "", getattr(self.fn, "__name__", "")) or "f"
+        header = [f"compiled forward of {getattr(self.fn, '__qualname__', base)}"
+                  + (f" ({_where(self.fn)})" if _where(self.fn) else "")]
+        header += [f"guard {k}: {d}" + (f"  ({loc})" if loc else "") for k, (d, loc) in enumerate(guard_descr)]
+        fuse(g, keep_costly=True)
+        fn, source, prog = program_function(g, param_vals, out_vals, base + "_forward", header, consts)
+        # the VJP: all float arguments, a cotangent per output; the forward is recomputed
+        floats = [k for k, p in enumerate(param_vals) if p.dtype.kind == "f"]
+        cts = [g.add_input(v.shape, v.dtype, "grad_" + (v.name or f"out{k}")) for k, v in enumerate(out_vals)]
+        _, grads, _ = differentiate(g, out_vals, cts, [param_vals[k] for k in floats])
+        grads = [gr if gr is not None else _zeros(g, param_vals[k]) for gr, k in zip(grads, floats)]
+        vjp_name = f"{base}_vjp_{len(SHARED)}"
+        vjp_fn, vjp_source, _ = program_function(g, param_vals + cts, grads, vjp_name,
+                                                 [f"backward of the compiled {base}"], consts)
+        SHARED[vjp_name] = vjp_fn
+        v = Variant(fn, source, forward_ir, prog, guard_descr, out_spec, None, 0,
+                    [(x.name, arr) for x, arr in consts], base + "_forward")
+        v.vjp = (vjp_name, vjp_fn, vjp_source, floats, [(gr.shape, gr.dtype) for gr in grads])
+        return v
+
+    def _store_to_disk(self, key, v):
+        return  # the backward is a second function: not persisted yet
+
+    def _load_from_disk(self, key):
+        return []
+
+    def _unpack(self, v, args, flat):
+        from .autograd.mode import is_grad_enabled
+        from .custom import CallRule, through_rule
+        from .tensor import Tensor
+        outs = [Tensor._make(np.asarray(a)) for a in flat]
+        leaves = []
+        for a in args:
+            flatten(a, leaves, dynamic_floats=True, objects=True)
+        diff = [k for k, x in enumerate(leaves) if isinstance(x, Tensor) and x.requires_grad]
+        if diff and is_grad_enabled():
+            vjp_name, vjp_fn, _, floats, avals = v.vjp
+            positions = tuple(floats.index(k) for k in diff)
+            saved = [x if isinstance(x, Tensor) else np.asarray(x) for x in leaves]
+            outs = list(through_rule(getattr(self.fn, "__name__", "compiled"), outs,
+                                     [leaves[k] for k in diff], saved,
+                                     CallRule(vjp_name, vjp_fn, avals, positions)))
+        return unflatten(v.out_spec, iter(outs))
+
+    def backward_source(self, *args):
+        """The generated backward (VJP) used for these arguments."""
+        return _Text(self._variant_for(args).vjp[2])
+
+
+def compile(fn):  # noqa: A001  (srcgrad.compile, like torch.compile)
+    """srcgrad.compile(f): f's forward as generated code; tensor outputs support
+    .backward() through f's generated backward."""
+    return CompiledFunction(fn)

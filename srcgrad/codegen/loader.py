@@ -11,6 +11,10 @@ import numpy
 
 _counter = itertools.count(1)
 
+#: functions generated code may call by name (a compiled function's backward, called from
+#: another backward that uses it); bound into every generated module
+SHARED = {}
+
 
 def load_function(source, fn_name, label, namespace=None):
     """Compile `source` (which defines `fn_name`) and return the function.
@@ -20,7 +24,7 @@ def load_function(source, fn_name, label, namespace=None):
     filename = f"<srcgrad:{label}#{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     code = compile(source, filename, "exec")
-    ns = {"np": numpy, "math": math}
+    ns = {"np": numpy, "math": math, **SHARED}
     if namespace:
         ns.update(namespace)
     exec(code, ns)
