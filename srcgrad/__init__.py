@@ -13,8 +13,15 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange, as_tensor,
                        empty, eye, from_numpy, full, full_like, linspace, manual_seed, ones, ones_like,
                        rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)
-from .functional import (abs, cos, exp, log, matmul, mean, norm, relu, sigmoid, sin, sqrt, sum, tanh,
-                         where)
+from .functional import (abs, acos, add, addmm, allclose, arccos, arcsin, arctan, asin, atan, atan2,
+                         bmm, ceil, clamp, clip, cos, cosh, cross, det, diag, dist, div, divide, dot,
+                         erf, exp, exp2, expm1, flip, floor, gather, ger, index_select, inverse,
+                         isfinite, isnan, kron, lerp, log, log1p, log2, log10, logical_and,
+                         logical_not, logical_or, masked_fill, matmul, maximum, mean, minimum, mm,
+                         mul, multiply, neg, norm, numel, outer, pow, reciprocal, relu, reshape, roll,
+                         round, rsqrt, sigmoid, sign, sin, sinh, softplus, sort, sqrt, square,
+                         squeeze, sub, subtract, sum, t, tan, tanh, tile, transpose, tril, triu,
+                         true_divide, unsqueeze, where)
 from .functional import (amax, amin, argmax, argmin, cumprod, cumsum, log_softmax, logsumexp, max, min,
                          prod, softmax, std, var)
 from .numpy.shape import torch_cat as cat, torch_flatten as flatten, torch_split as split, torch_stack as stack

@@ -74,3 +74,180 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _t(x).std(dim, unbiased, keepdim, correction=correction)
+
+
+# -- PyTorch's spellings of the numpy surface (torch.log1p(x), torch.clamp(x, 0, 1), ...) ------
+def _np():
+    import srcgrad.numpy as snp
+    return snp
+
+
+def _unary(np_name):
+    def fn(x):
+        return getattr(_np(), np_name)(_t(x))
+    fn.__name__ = np_name
+    fn.__doc__ = f"Elementwise {np_name} (numpy.{np_name} over tensors)."
+    return fn
+
+
+square, reciprocal, exp2, log1p, expm1 = (_unary(n) for n in ("square", "reciprocal", "exp2", "log1p", "expm1"))
+log2, log10, floor, ceil, sign = (_unary(n) for n in ("log2", "log10", "floor", "ceil", "sign"))
+sinh, cosh, tan, erf = (_unary(n) for n in ("sinh", "cosh", "tan", "erf"))
+asin = arcsin = _unary("arcsin")
+acos = arccos = _unary("arccos")
+atan = arctan = _unary("arctan")
+isnan, isfinite, logical_not = (_unary(n) for n in ("isnan", "isfinite", "logical_not"))
+softplus = _unary("softplus")
+
+
+def rsqrt(x):
+    return 1 / _t(x).sqrt()
+
+
+def neg(x):
+    return -_t(x)
+
+
+def round(x, decimals=0):  # noqa: A001
+    return _np().round(_t(x), decimals)
+
+
+def _binary_fn(np_name):
+    def fn(a, b):
+        return getattr(_np(), np_name)(a, b)
+    fn.__name__ = np_name
+    return fn
+
+
+add, sub, mul, div = (_binary_fn(n) for n in ("add", "subtract", "multiply", "divide"))
+subtract, multiply, divide, true_divide = sub, mul, div, div
+pow = _binary_fn("power")  # noqa: A001
+maximum, minimum, atan2 = (_binary_fn(n) for n in ("maximum", "minimum", "arctan2"))
+logical_and, logical_or = _binary_fn("logical_and"), _binary_fn("logical_or")
+
+
+def lerp(start, end, weight):
+    return start + weight * (end - start)
+
+
+def clamp(x, min=None, max=None):  # noqa: A002
+    return _t(x).clamp(min, max)
+
+
+clip = clamp
+
+
+def transpose(x, dim0, dim1):
+    return _t(x).transpose(dim0, dim1)
+
+
+def reshape(x, shape):
+    return _t(x).reshape(shape)
+
+
+def squeeze(x, dim=None):
+    return _t(x).squeeze(dim)
+
+
+def unsqueeze(x, dim):
+    return _t(x).unsqueeze(dim)
+
+
+def t(x):
+    return _t(x).t()
+
+
+def flip(x, dims):
+    return _t(x).flip(dims)
+
+
+def roll(x, shifts, dims=None):
+    return _t(x).roll(shifts, dims)
+
+
+def tile(x, dims):
+    return _np().tile(_t(x), dims)
+
+
+def diag(x, diagonal=0):
+    return _np().diag(_t(x), diagonal)
+
+
+def triu(x, diagonal=0):
+    return _np().triu(_t(x), diagonal)
+
+
+def tril(x, diagonal=0):
+    return _np().tril(_t(x), diagonal)
+
+
+def mm(a, b):
+    return matmul(a, b)
+
+
+bmm = mm
+
+
+def dot(a, b):
+    return _np().dot(a, b)
+
+
+def outer(a, b):
+    return _np().outer(a, b)
+
+
+ger = outer
+
+
+def cross(a, b, dim=-1):
+    return _np().cross(a, b, axis=dim)
+
+
+def kron(a, b):
+    return _np().kron(a, b)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
+    return beta * _t(input) + alpha * matmul(mat1, mat2)
+
+
+def gather(x, dim, index):
+    """out[..., j, ...] = x[..., index[..., j, ...], ...] along dim (PyTorch's gather)."""
+    idx = index._data if isinstance(index, Tensor) else __import__("numpy").asarray(index)
+    return _np().take_along_axis(_t(x), idx, axis=dim)
+
+
+def index_select(x, dim, index):
+    idx = index._data if isinstance(index, Tensor) else __import__("numpy").asarray(index)
+    return _np().take(_t(x), idx, axis=dim)
+
+
+def masked_fill(x, mask, value):
+    m = mask._data if isinstance(mask, Tensor) else mask
+    return where(m, value, _t(x))
+
+
+def numel(x):
+    return _t(x).numel()
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    import numpy
+    def arr(v): return v._data if isinstance(v, Tensor) else v
+    return bool(numpy.allclose(arr(a), arr(b), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def dist(a, b, p=2):
+    return (_t(a) - b).norm(p)
+
+
+def det(x):
+    return _np().linalg.det(_t(x))
+
+
+def inverse(x):
+    return _np().linalg.inv(_t(x))
+
+
+def sort(x, dim=-1, descending=False):
+    return _t(x).sort(dim, descending)

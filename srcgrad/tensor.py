@@ -111,6 +111,15 @@ def _size_args(args):
     return tuple(int(s) for s in args)
 
 
+def _functional(name):
+    """A method that calls srcgrad.functional.<name>(self, ...)."""
+    def method(self, *args, **kwargs):
+        from . import functional
+        return getattr(functional, name)(self, *args, **kwargs)
+    method.__name__ = name
+    return method
+
+
 class Tensor:
     """A numpy array with `requires_grad`, `grad`, `grad_fn` and PyTorch's methods."""
 
@@ -874,6 +883,41 @@ class Tensor:
         from .numpy.linalg import pinv
         return pinv(self)
 
+
+    # -- PyTorch's method spellings of the numpy surface (x.log1p(), x.gather(1, i), ...)
+    square = _functional("square")
+    reciprocal = _functional("reciprocal")
+    rsqrt = _functional("rsqrt")
+    exp2 = _functional("exp2")
+    log1p = _functional("log1p")
+    expm1 = _functional("expm1")
+    log2 = _functional("log2")
+    log10 = _functional("log10")
+    floor = _functional("floor")
+    ceil = _functional("ceil")
+    sinh = _functional("sinh")
+    cosh = _functional("cosh")
+    tan = _functional("tan")
+    erf = _functional("erf")
+    asin = _functional("asin")
+    acos = _functional("acos")
+    atan = _functional("atan")
+    atan2 = _functional("atan2")
+    maximum = _functional("maximum")
+    minimum = _functional("minimum")
+    lerp = _functional("lerp")
+    isnan = _functional("isnan")
+    isfinite = _functional("isfinite")
+    logical_and = _functional("logical_and")
+    logical_or = _functional("logical_or")
+    logical_not = _functional("logical_not")
+    gather = _functional("gather")
+    index_select = _functional("index_select")
+    masked_fill = _functional("masked_fill")
+    dist = _functional("dist")
+    bmm = _functional("bmm")
+    addmm = _functional("addmm")
+    arcsin, arccos, arctan = asin, acos, atan
 
     # -- numpy protocol -------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
