@@ -44,19 +44,22 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
     else:
         replacements, reduced = [], list(unique)
     # an output that is exactly a common subexpression takes its place (no `out = t3`)
+    for sym, sub in replacements:
+        shapes[sym] = _shape(sub, shapes)
     claimed = {}
-    for e, name in zip(exprs, out_names):
+    for e, name, (shape, _) in zip(exprs, out_names, avals):
         r = reduced[unique.index(e)]
-        if r in dict(replacements) and r not in claimed and not may_lose_dtype(e):
+        # only when the output is that value exactly: no broadcast or dtype fix on top
+        if r in dict(replacements) and r not in claimed and not may_lose_dtype(e) \
+                and shapes[r] == tuple(shape):
             claimed[r] = name
     for sym, sub in replacements:
         names[sym] = claimed.get(sym) or (new_name(hinted[sub]) if sub in hinted and new_name else sym.name)
-        shapes[sym] = _shape(sub, shapes)
         stmts.append(A.assign(names[sym], to_ast(sub, names)))
     computed = {}
     for e, name, (shape, dtype) in zip(exprs, out_names, avals):
         r = reduced[unique.index(e)]
-        if claimed.get(r) == name and _shape(r, shapes) == tuple(shape):
+        if claimed.get(r) == name:
             computed[e] = name
             continue
         if e in computed:
