@@ -98,12 +98,15 @@ def call_capturing_locals(fn, args, kwargs):
         if event == "return" and frame.f_code is code and "locals" not in captured:
             captured["locals"] = dict(frame.f_locals)
 
-    old = sys.getprofile()
+    if sys.getprofile() is not None:
+        # a profiler (cProfile, a debugger's) is running: never displace it; the
+        # generated code then names values t0, t1, ... instead of after the user's locals
+        return fn(*args, **kwargs), {}
     sys.setprofile(profiler)
     try:
         result = fn(*args, **kwargs)
     finally:
-        sys.setprofile(old)
+        sys.setprofile(None)
     return result, captured.get("locals", {})
 
 

@@ -260,3 +260,17 @@ def test_export_writes_a_standalone_module_with_guards(tmp_path):
     with pytest.raises(mod.GuardFailed):
         getattr(mod, name)(x * 10)  # another trip count: refused, not a stale answer
     assert "srcgrad" not in sys.modules.get("exported_seed", mod).__dict__
+
+
+def test_tracing_under_a_profiler_leaves_it_in_place():
+    import cProfile
+    import sys
+    prof = cProfile.Profile()
+    prof.enable()
+    try:
+        g = srcgrad.grad(lambda x: np.sum(np.sin(x)))(np.array([0.5, 1.0]))
+        still = sys.getprofile()
+    finally:
+        prof.disable()
+    np.testing.assert_allclose(g, np.cos([0.5, 1.0]))
+    assert still is not None  # the profiler was not displaced
