@@ -30,6 +30,7 @@ def test_function_style_rule_is_used_and_named():
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp([0.5, 1.0]), rtol=1e-6)
     assert "custom[DoubledExp]" in srcgrad.inspect.ir(y.sum())
+    assert type(y.grad_fn).__name__ == "DoubledExpBackward"  # as PyTorch names a Function
     assert "test_custom.py" in srcgrad.inspect.backward_source(y.sum())
 
 

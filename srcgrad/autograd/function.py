@@ -90,10 +90,12 @@ class BackwardNode:
 _CLASSES = {}
 
 
-def node_class(op):
-    cls = _CLASSES.get(op.name)
+def node_class(op, attrs=None):
+    # a custom rule's node is named after it, as PyTorch names a Function's: MyExpBackward
+    name = f"{attrs['name']}Backward" if op.name == "custom" and attrs else op.torch_name
+    cls = _CLASSES.get(name)
     if cls is None:
-        cls = _CLASSES[op.name] = type(op.torch_name, (BackwardNode,), {"__slots__": ()})
+        cls = _CLASSES[name] = type(name, (BackwardNode,), {"__slots__": ()})
     return cls
 
 

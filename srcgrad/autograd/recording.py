@@ -107,7 +107,7 @@ def _record(op, attrs, inputs, outs, grad_out=True, tracer=None):
         else:
             edges.append(x)
             saved.append(None)
-    fn = node_class(op)(op, attrs, tuple(edges), tuple(saved),
+    fn = node_class(op, attrs)(op, attrs, tuple(edges), tuple(saved),
                         tuple((t._data, t._version, t._version.v) for t in outs), user_loc(3))
     for k, t in enumerate(outs):
         t._requires_grad = grad_out
