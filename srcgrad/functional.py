@@ -41,7 +41,7 @@ def matmul(a, b):
 
 def where(condition, a, b):
     """Elementwise select; the gradient of the branch not taken is exactly 0."""
-    c = condition._data if isinstance(condition, Tensor) else condition
+    c = condition   # a tensor stays one: a compiled function recomputes it, never freezes it
     a, b = _promote([_as_operand(a), _as_operand(b)])
     return apply(_ops.get("where"), [c, a, b], {})
 
@@ -213,18 +213,17 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
 
 def gather(x, dim, index):
     """out[..., j, ...] = x[..., index[..., j, ...], ...] along dim (PyTorch's gather)."""
-    idx = index._data if isinstance(index, Tensor) else __import__("numpy").asarray(index)
+    idx = index if isinstance(index, Tensor) else __import__("numpy").asarray(index)
     return _np().take_along_axis(_t(x), idx, axis=dim)
 
 
 def index_select(x, dim, index):
-    idx = index._data if isinstance(index, Tensor) else __import__("numpy").asarray(index)
+    idx = index if isinstance(index, Tensor) else __import__("numpy").asarray(index)
     return _np().take(_t(x), idx, axis=dim)
 
 
 def masked_fill(x, mask, value):
-    m = mask._data if isinstance(mask, Tensor) else mask
-    return where(m, value, _t(x))
+    return where(mask, value, _t(x))
 
 
 def numel(x):
@@ -232,9 +231,8 @@ def numel(x):
 
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    import numpy
-    def arr(v): return v._data if isinstance(v, Tensor) else v
-    return bool(numpy.allclose(arr(a), arr(b), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    from .numpy.misc import allclose as _allclose   # recorded: a guard inside a compiled function
+    return _allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
 def dist(a, b, p=2):

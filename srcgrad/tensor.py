@@ -372,7 +372,7 @@ class Tensor:
     def __index__(self):
         if self._data.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self._data)
+        return _decision(self, "eq", int(self._data))  # an index taken from data is a guard
 
     def __repr__(self):
         return format_tensor(self)
@@ -543,7 +543,13 @@ class Tensor:
         d = dim % (self.ndim + 1)
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
-    def squeeze(self, dim=None):
+    def squeeze(self, dim=None, *, axis=None):
+        dim = axis if dim is None else dim
+        if isinstance(dim, (tuple, list)):
+            out = self
+            for d in sorted((d % max(self.ndim, 1) for d in dim), reverse=True):
+                out = out.squeeze(d)
+            return out
         if dim is None:
             return self.reshape(tuple(s for s in self.shape if s != 1))
         d = dim % max(self.ndim, 1)
@@ -918,6 +924,37 @@ class Tensor:
     bmm = _functional("bmm")
     addmm = _functional("addmm")
     arcsin, arccos, arctan = asin, acos, atan
+
+    # -- complex parts and positions of the numpy surface (srcgrad data is real)
+    def conj(self):
+        """The complex conjugate of real data: a copy (numpy's and PyTorch's x.conj())."""
+        from .numpy.misc import conjugate
+        return conjugate(self)
+
+    conjugate = conj
+
+    @property
+    def real(self):
+        from .numpy.misc import real
+        return real(self)
+
+    @property
+    def imag(self):
+        from .numpy.misc import imag
+        return imag(self)
+
+    def nonzero(self, *, as_tuple=None):
+        """Positions of the nonzero entries. PyTorch's x.nonzero(): an (n, ndim) int64 tensor
+        (as_tuple=True: one index tensor per dimension); inside a function compiled by
+        srcgrad.grad & co (numpy code), numpy's tuple. The count depends on the data, so a
+        traced tensor refuses (as np.nonzero)."""
+        from .numpy.misc import nonzero
+        if as_tuple is None:
+            as_tuple = _tracing() is not None
+        if as_tuple:
+            return nonzero(self)
+        _escape(self, "nonzero()")
+        return Tensor._make(np.argwhere(self._data).astype(np.int64))
 
     # -- numpy protocol -------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):

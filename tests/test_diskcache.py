@@ -87,3 +87,23 @@ def test_a_shared_directory_is_refused(tmp_path):
     os.chmod(cache, 0o777)
     how, _, _, err = run(tmp_path)
     assert how == "traced" and "accessible to other users" in err
+
+
+def test_closures_with_different_values_get_different_entries(tmp_path):
+    script = tmp_path / "closures.py"
+    script.write_text(textwrap.dedent("""
+        import numpy as np
+        import srcgrad
+
+        def make(scale):
+            def f(x):
+                return np.sum(x * scale)
+            return srcgrad.grad(f)
+
+        print(make(2.0)(np.ones(2))[0], make(3.0)(np.ones(2))[0])
+    """))
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(tmp_path / "cache"))
+    for _ in range(2):  # the second process reads what the first stored
+        out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == ["2.0", "3.0"]

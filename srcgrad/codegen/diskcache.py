@@ -177,5 +177,52 @@ def function_identity(fn, *options):
     except OSError:
         return None
     from .. import __version__
+    captured = _captured_values(fn, code)
+    if captured is None:
+        return None
     return json.dumps([__version__, getattr(fn, "__module__", ""), getattr(fn, "__qualname__", ""),
-                       code.co_firstlineno, file_hash, [repr(o) for o in options]])
+                       code.co_firstlineno, file_hash, [repr(o) for o in options], captured])
+
+
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def _plain(v):
+    if isinstance(v, _PLAIN):
+        return True
+    return isinstance(v, tuple) and all(_plain(x) for x in v)
+
+
+def _captured_values(fn, code):
+    """The values a trace would bake into the code: closure cells, defaults, and the plain
+    globals the function reads (numbers, strings). Part of the key, so another value
+    means another entry; None (do not cache) when one of them is not plain data."""
+    import numpy as np
+    import types
+    out = []
+    cells = getattr(fn, "__closure__", None) or ()
+    for name, cell in zip(code.co_freevars, cells):
+        try:
+            v = cell.cell_contents
+        except ValueError:
+            continue
+        if _plain(v):
+            out.append(["cell", name, repr(v)])
+        elif isinstance(v, np.ndarray):
+            out.append(["cell", name, array_hash(v)])
+        elif not isinstance(v, (types.FunctionType, types.ModuleType, type)):
+            return None
+    for d in (getattr(fn, "__defaults__", None) or ()):
+        if not _plain(d):
+            return None
+        out.append(["default", repr(d)])
+    kw = getattr(fn, "__kwdefaults__", None) or {}
+    for k in sorted(kw):
+        if not _plain(kw[k]):
+            return None
+        out.append(["kwdefault", k, repr(kw[k])])
+    g = getattr(fn, "__globals__", {})
+    for name in code.co_names:
+        if name in g and _plain(g[name]):
+            out.append(["global", name, repr(g[name])])
+    return out

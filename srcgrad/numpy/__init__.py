@@ -17,6 +17,7 @@ from .elementwise import abs, round, where  # noqa: F401  (names star-import ski
 from .shape import *  # noqa: F401,F403
 from .products import *  # noqa: F401,F403
 from .reductions import *  # noqa: F401,F403
+from .misc import *  # noqa: F401,F403
 from . import linalg  # noqa: F401  (np.linalg.inv, ...)
 
 

@@ -50,12 +50,22 @@ def split_index(index):
     """A user's index → (template, [integer index arrays]).
 
     Tensors and lists used as indices become arrays; boolean masks become the integer
-    arrays of their True positions."""
+    arrays of their True positions. An integer tensor computed inside a compiled function
+    (an argsort, an argmax) stays a tensor input, so the generated code recomputes it; a
+    boolean mask computed there selects a data-dependent number of entries and refuses."""
+    from ..autograd.recording import TRACER
     from ..tensor import Tensor
     if not isinstance(index, tuple):
         index = (index,)
     template, arrays = [], []
     for item in index:
+        if isinstance(item, Tensor) and TRACER[0] is not None and TRACER[0].traced(item):
+            if item.dtype.kind in "iu":
+                template.append(Arg(len(arrays)))
+                arrays.append(item)
+                continue
+            from ..trace import escape
+            escape(item, "a boolean or non-integer index (a mask selects a data-dependent number of entries)")
         if isinstance(item, Tensor):
             item = item._data
         if isinstance(item, list):

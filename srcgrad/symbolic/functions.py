@@ -84,6 +84,12 @@ class where(_RealFunction):
         if a == b:
             return a
 
+    def _eval_derivative(self, s):
+        # the condition is boolean: differentiate the branches only (sympy would try to
+        # differentiate the relational too)
+        c, a, b = self.args
+        return where(c, a.diff(s), b.diff(s))
+
 
 class abs_(_RealFunction):
     """|x| with derivative sgn(x) (0 at 0, as PyTorch)."""
@@ -226,6 +232,9 @@ class fmin(_RealFunction):
 class isnan_or(_RealFunction):
     """isnan(x) | cond — a boolean helper for fmax/fmin."""
     nargs = 2
+
+    def _eval_derivative(self, s):
+        return sp.Integer(0)
 
 
 class mod(_RealFunction):

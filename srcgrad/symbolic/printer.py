@@ -125,8 +125,12 @@ class _Printer:
             return A.div(A.num(p), A.num(q))
         if e.is_Float:
             return A.num(float(e))
-        if e in (sp.zoo, sp.nan, sp.oo, -sp.oo):
-            raise PrintError(f"the expression contains {e}")
+        if e is sp.nan:
+            return A.num(float("nan"))
+        if e is sp.oo or e is -sp.oo:
+            return A.num(float("inf") if e is sp.oo else float("-inf"))
+        if e is sp.zoo:
+            raise PrintError("the expression contains complex infinity (a division by zero sympy folded)")
         return A.num(float(e))
 
     def add(self, e):

@@ -1,0 +1,1126 @@
+"""numpy's wider numerical vocabulary over tensors: differences, insertion and deletion,
+convolution, polynomials, interpolation, order statistics, NaN-ignoring reductions,
+covariance, grids, integration and numerical gradients — plus the integer- and
+boolean-valued helpers that numerical code calls next to them.
+
+Everything differentiable is a composite of ops that have derivative rules (slices,
+integer-array gathers, concatenate, where, sort, cumprod, matmul, sums), so every
+gradient is exact and can be differentiated again:
+
+- `diff`, `ediff1d`, `gradient`, `trapezoid` are slices and arithmetic;
+- `insert`, `delete`, `append` are one gather from the joined data (numpy itself works
+  out which entry lands where, on arrays of positions);
+- `convolve`/`correlate` gather the sliding windows into a matrix and multiply it with
+  the kernel, so both inputs get gradients;
+- `median`, `percentile`, `quantile` (and their nan- forms) sort, gather and interpolate:
+  the gradient follows the sort back to the entries used;
+- `interp` gathers the bracketing points found by the `searchsorted` op
+  (srcgrad/ops/misc.py: integer positions recomputed by a compiled function, no gradient);
+- `nanmean` & co replace NaN with a neutral value by `where` (so NaN entries get 0).
+
+Integer results (`searchsorted`, `digitize`, `nonzero`, `argwhere`, `flatnonzero`,
+`unique`'s indices, `*_indices`) and boolean ones (`isclose`; `allclose`, `array_equal`
+give Python bools) carry no gradient. Functions whose result's *shape* depends on the
+data (`nonzero`, `argwhere`, `flatnonzero`, `unique`) run eagerly; inside a compiled
+function they raise (their value would be frozen into the generated code).
+
+Values follow numpy; where numpy would widen float32 to float64 (`interp`, `cov`,
+`corrcoef`) the result keeps the inputs' float dtype, as everywhere in srcgrad (float32
+stays float32); integer data computes in float64.
+"""
+import builtins
+import math
+
+import numpy as np
+
+from .. import ops as _ops
+from ..autograd.recording import apply
+from ..ops.indexing import Arg, Slice
+from ._dispatch import implements, needs_grad, run_without_gradient, tensor_cls
+from .elementwise import isnan, logical_and, logical_not, logical_or, signbit, sqrt, where
+from .elementwise import abs as _abs
+from .elementwise import clip as _clip
+from .elementwise import elementwise as _elementwise
+from .reductions import _axes as _reduction_axes
+from .reductions import _floating, amax, amin, argmax, argmin, average, count_nonzero, cumprod, cumsum, prod
+from .reductions import all as _all
+from .reductions import any as _any
+from .reductions import sum as _sum
+from .shape import (_along, _axis, _getitem, _index, _is_tensor, _is_traced, _reshape,
+                    _static, _take_along, _tensor, _transpose, atleast_1d, atleast_2d, broadcast_arrays,
+                    broadcast_to, concatenate, copy, diagonal, flip, moveaxis, ravel, sort, take)
+
+__all__ = [
+    "diff", "ediff1d", "append", "insert", "delete", "convolve", "correlate", "polyval", "interp",
+    "median", "percentile", "quantile", "nanmedian", "nanpercentile", "nanquantile", "nanmean",
+    "nanmax", "nanmin", "nanprod", "nanvar", "nanstd", "nancumsum", "nancumprod", "nanargmax",
+    "nanargmin", "cov", "corrcoef", "meshgrid", "vander", "trapezoid", "trapz", "gradient", "isclose",
+    "allclose", "array_equal", "array_equiv", "searchsorted", "digitize", "unique", "nonzero",
+    "argwhere", "flatnonzero", "triu_indices", "tril_indices", "diag_indices", "triu_indices_from",
+    "tril_indices_from", "diag_indices_from", "fill_diagonal", "real", "imag", "conj", "conjugate",
+    "angle",
+]
+
+_NoValue = np._NoValue
+
+
+def _make(data):
+    return tensor_cls()._make(np.asarray(data))
+
+
+def _nan(dtype):
+    """NaN as a 0-d array: a fill value that compiled kernels read as data (a NaN literal
+    cannot be written into a fused kernel)."""
+    return np.full((), np.nan, dtype)
+
+
+def _slice(x, axis, start, stop):
+    """x[..., start:stop, ...] along `axis` (a view; its gradient is a slice too)."""
+    return _getitem(x, _along(axis, Slice(start, stop, None)))
+
+
+def _gather(x, index):
+    """x[index] for an integer array (or traced integer tensor) index of any shape."""
+    return _getitem(x, (Arg(0),), [index])
+
+
+def _promoted(*xs):
+    from ..tensor import _promote
+    return _promote([_tensor(x) for x in xs])
+
+
+def _float_common(*xs):
+    """Tensors in one float dtype: integers become float64, floats keep the widest float."""
+    xs = [_floating(_tensor(x)) for x in xs]
+    dt = np.result_type(*[x.dtype for x in xs])
+    return [x._cast_const(dt) for x in xs]
+
+
+def _refuse_complex(name, *xs):
+    for x in xs:
+        if _is_tensor(x) and x.dtype.kind == "c":
+            raise NotImplementedError(f"{name}: complex data is not supported by srcgrad")
+
+
+def _keepdims(keepdims):
+    return False if keepdims is _NoValue else bool(keepdims)
+
+
+def _no_out(out, name):
+    if out is not None:
+        raise NotImplementedError(f"{name}: out= is not supported by srcgrad (results are new tensors)")
+
+
+def _no_where(where, name):
+    if where is not _NoValue and where is not True:
+        raise NotImplementedError(f"{name}: where= is not supported by srcgrad")
+
+
+def _data_dependent_shape(x, name):
+    """Refuse inside a compiled function: the result's shape depends on the data."""
+    if _is_traced(x):
+        from ..trace import escape
+        escape(x, f"numpy.{name} (whose result's shape depends on the data)")
+
+
+# ---------------------------------------------------------------------------------------
+# differences, appending, inserting, deleting
+# ---------------------------------------------------------------------------------------
+@implements(np.diff)
+def diff(a, n=1, axis=-1, prepend=_NoValue, append=_NoValue):
+    """n-th discrete difference along `axis` (booleans: not_equal, as numpy)."""
+    n = _index(n, "diff: order n")
+    x = _tensor(a)
+    if n == 0:
+        return x
+    if n < 0:
+        raise ValueError(f"diff: order must be non-negative but got {n}")
+    if x.ndim == 0:
+        raise ValueError("diff requires input that is at least one dimensional")
+    axis = _axis(axis, x.ndim, "diff")
+    def edge(value):
+        if isinstance(value, (bool, int, float)):   # a Python scalar is weak: float32 stays float32
+            value = np.asarray(value, np.result_type(x.dtype, value))
+        v = _tensor(value)
+        return broadcast_to(v, x.shape[:axis] + (1,) + x.shape[axis + 1:]) if v.ndim == 0 else v
+
+    before = [] if prepend is _NoValue else [edge(prepend)]
+    after = [] if append is _NoValue else [edge(append)]
+    if before or after:
+        x = concatenate(before + [x] + after, axis=axis)
+    for _ in range(n):
+        hi, lo = _slice(x, axis, 1, None), _slice(x, axis, None, -1)
+        x = _elementwise("ne", hi, lo) if x.dtype == np.bool_ else hi - lo
+    return x
+
+
+@implements(np.ediff1d)
+def ediff1d(ary, to_end=None, to_begin=None):
+    """Differences of the flattened array, with optional values before/after (cast to its dtype)."""
+    x = ravel(_tensor(ary))
+    parts = [_slice(x, 0, 1, None) - _slice(x, 0, None, -1)]
+    if to_begin is not None:
+        parts.insert(0, ravel(_tensor(to_begin))._cast_const(x.dtype))
+    if to_end is not None:
+        parts.append(ravel(_tensor(to_end))._cast_const(x.dtype))
+    return parts[0] if len(parts) == 1 else concatenate(parts)
+
+
+@implements(np.append)
+def append(arr, values, axis=None):
+    x, v = _tensor(arr), _tensor(values)
+    if axis is None:
+        x, v, axis = ravel(x), ravel(v), 0
+    return concatenate((x, v), axis=axis)
+
+
+def _positions(shape, offset=0):
+    return offset + np.arange(int(np.prod(shape, dtype=np.int64)), dtype=np.intp).reshape(shape)
+
+
+def _obj(obj, name):
+    if _is_tensor(obj):
+        return _static(obj, f"{name}: the index object")
+    return obj
+
+
+@implements(np.insert)
+def insert(arr, obj, values, axis=None):
+    """numpy.insert: values are cast to arr's dtype; both arr and values get gradients.
+    numpy works out the layout on arrays of positions; the result is one gather."""
+    x = _tensor(arr)
+    v = _tensor(values)
+    if v.dtype != x.dtype:
+        v = v._cast_const(x.dtype)
+    layout = np.insert(_positions(x.shape), _obj(obj, "insert"), _positions(v.shape, x._data.size), axis=axis)
+    return _gather(concatenate([ravel(x), ravel(v)]), layout)
+
+
+@implements(np.delete)
+def delete(arr, obj, axis=None):
+    x = _tensor(arr)
+    layout = np.delete(_positions(x.shape), _obj(obj, "delete"), axis=axis)
+    return _gather(ravel(x), layout)
+
+
+# ---------------------------------------------------------------------------------------
+# convolution and correlation
+# ---------------------------------------------------------------------------------------
+def _vectors(a, v, name):
+    a, v = _promoted(atleast_1d(_tensor(a)), atleast_1d(_tensor(v)))
+    _refuse_complex(name, a, v)
+    if a.ndim != 1 or v.ndim != 1:
+        raise ValueError(f"{name}: object too deep for desired array (inputs of shapes {a.shape} and {v.shape}; "
+                         f"1-D sequences are required)")
+    if a.shape[0] == 0:
+        raise ValueError(f"{name}: a cannot be empty")
+    if v.shape[0] == 0:
+        raise ValueError(f"{name}: v cannot be empty")
+    return a, v
+
+
+def _correlate_window(a, v, start, length):
+    """z[k] = sum_j a[k - (m-1) + j] v[j] for k in [start, start+length) (a zero outside
+    its range): the needed windows of a, gathered into a (length, m) matrix, times v."""
+    n, m = a.shape[0], v.shape[0]
+    first = start - (m - 1)                      # the lowest position of a read
+    last = start + length - 1                    # the highest
+    pad_lo, pad_hi = builtins.max(0, -first), builtins.max(0, last - (n - 1))
+    if pad_lo or pad_hi:
+        zeros = [np.zeros(pad_lo, a.dtype)] if pad_lo else []
+        a = concatenate(zeros + [a] + ([np.zeros(pad_hi, a.dtype)] if pad_hi else []))
+    index = (first + pad_lo + np.arange(length))[:, None] + np.arange(m)[None, :]
+    return _gather(a, index) @ v
+
+
+def _correlate_range(n, m, mode, name):
+    """Where numpy's correlate(a, v, mode) lies in the full correlation (length n + m - 1)."""
+    if mode in ("full", 2):
+        return 0, n + m - 1
+    if mode in ("same", 1):
+        return (m - 1 - m // 2, n) if n >= m else (n // 2, m)
+    if mode in ("valid", 0):
+        return (m - 1, n - m + 1) if n >= m else (n - 1, m - n + 1)
+    raise ValueError(f"{name}: mode must be one of 'valid', 'same' or 'full', got {mode!r}")
+
+
+@implements(np.correlate)
+def correlate(a, v, mode="valid"):
+    """Cross-correlation of two 1-D sequences, c[k] = sum_n a[n+k] v[n] (modes 'valid',
+    'same', 'full' as numpy); gradients with respect to both."""
+    a, v = _vectors(a, v, "correlate")
+    start, length = _correlate_range(a.shape[0], v.shape[0], mode, "correlate")
+    return _correlate_window(a, v, start, length)
+
+
+@implements(np.convolve)
+def convolve(a, v, mode="full"):
+    """Discrete linear convolution of two 1-D sequences (modes 'full', 'same', 'valid' as
+    numpy); gradients with respect to both."""
+    a, v = _vectors(a, v, "convolve")
+    if v.shape[0] > a.shape[0]:
+        a, v = v, a
+    start, length = _correlate_range(a.shape[0], v.shape[0], mode, "convolve")
+    return _correlate_window(a, flip(v), start, length)
+
+
+# ---------------------------------------------------------------------------------------
+# polynomials and interpolation
+# ---------------------------------------------------------------------------------------
+@implements(np.polyval)
+def polyval(p, x):
+    """p[0] x^(N-1) + ... + p[N-1] by Horner's rule, as numpy computes it; gradients with
+    respect to the coefficients and x."""
+    if isinstance(p, np.poly1d):
+        p = p.coeffs
+    P, X = _tensor(p), _tensor(x)
+    if P.ndim == 0:
+        raise TypeError("polyval: p must be a sequence of coefficients (iteration over a 0-d array)")
+    y = _make(np.zeros_like(X._data))
+    for i in range(P.shape[0]):
+        y = y * X + P[i]
+    return y
+
+
+def _searchsorted(a, v, side):
+    return apply(_ops.get("searchsorted"), [a, v], {"side": side})
+
+
+@implements(np.interp)
+def interp(x, xp, fp, left=None, right=None, period=None):
+    """Piecewise-linear interpolation (numpy.interp). Gradients reach x (the slope of its
+    segment; 0 outside [xp[0], xp[-1]]), fp, xp, and left/right when given as tensors.
+    The segment of each x comes from the `searchsorted` op: no gradient, recomputed by
+    a compiled function."""
+    X, XP, FP = _float_common(x, xp, fp)
+    _refuse_complex("interp", X, XP, FP)
+    if XP.ndim != 1 or FP.ndim != 1:
+        raise ValueError("interp: xp and fp must be 1-D sequences")
+    if XP.shape[0] != FP.shape[0]:
+        raise ValueError("fp and xp are not of the same length.")
+    if XP.shape[0] == 0:
+        raise ValueError("array of sample points is empty")
+    if period is not None:
+        period = builtins.abs(float(_static(period, "interp: period")))
+        if period == 0:
+            raise ValueError("period must be a non-zero value")
+        left = right = None
+        X = _elementwise("mod", X, period)
+        XP = _elementwise("mod", XP, period)
+        order = apply(_ops.get("argsort"), [XP], {"axis": 0, "descending": False})
+        XP, FP = _gather(XP, order), _gather(FP, order)
+        XP = concatenate([_slice(XP, 0, -1, None) - period, XP, _slice(XP, 0, 0, 1) + period])
+        FP = concatenate([_slice(FP, 0, -1, None), FP, _slice(FP, 0, 0, 1)])
+    n = XP.shape[0]
+    lo_val = FP[0] if left is None else left._cast_const(X.dtype) if _is_tensor(left) else left
+    hi_val = FP[n - 1] if right is None else right._cast_const(X.dtype) if _is_tensor(right) else right
+    if n == 1:   # numpy: left below, right above, fp[0] otherwise (NaN included)
+        return where(X < XP[0], lo_val, where(X > XP[0], hi_val, FP[0]))
+    j = _searchsorted(XP, X, "right") - 1
+    j = _clip(j, 0, n - 2)
+    x0, x1, f0, f1 = _gather(XP, j), _gather(XP, j + 1), _gather(FP, j), _gather(FP, j + 1)
+    y = (f1 - f0) / (x1 - x0) * (X - x0) + f0
+    y = where(X == XP[n - 1], FP[n - 1], y)   # numpy's exact value at the last point
+    y = where(X < XP[0], lo_val, y)
+    return where(X > XP[n - 1], hi_val, y)
+
+
+# ---------------------------------------------------------------------------------------
+# order statistics: median, quantile, percentile (and the NaN-ignoring forms)
+# ---------------------------------------------------------------------------------------
+# methods whose virtual index (into the sorted data) is continuous: (alpha, beta) of
+# Hyndman and Fan (None: numpy's own formula), interpolated linearly between neighbours
+_CONTINUOUS = {"linear": None, "midpoint": None, "hazen": (0.5, 0.5), "weibull": (0.0, 0.0),
+               "median_unbiased": (1 / 3.0, 1 / 3.0), "normal_unbiased": (3 / 8.0, 3 / 8.0),
+               "interpolated_inverted_cdf": (0.0, 1.0)}
+_DISCRETE = {"lower": "floor", "higher": "ceil", "nearest": "rint"}
+
+
+def _reduced_last(x, axis, name):
+    """x with the reduced axes moved to the end and flattened into one: (kept..., N)."""
+    nd = x.ndim
+    red = tuple(range(nd)) if axis is None else (_reduction_axes(axis, nd, name) or tuple(range(nd)))
+    kept = [d for d in range(nd) if d not in red]
+    n = int(np.prod([x.shape[d] for d in red], dtype=np.int64))
+    xt = _reshape(_transpose(x, kept + list(red)), tuple(x.shape[d] for d in kept) + (n,))
+    keep_shape = tuple(1 if d in red else x.shape[d] for d in range(nd))
+    return xt, keep_shape
+
+
+def _check_quantiles(q):
+    ok = _all(logical_and(q >= 0, q <= 1))
+    if not builtins.bool(ok):
+        raise ValueError("Quantiles must be in the range [0, 1]")
+
+
+def _lerp(a, b, t):
+    """numpy's interpolation a + (b - a) t, computed from the nearer end."""
+    d = b - a
+    return where(t >= 0.5, b - d * (1 - t), a + d * t)
+
+
+def _quantile(a, q, axis, keepdims, method, name, omit_nan):
+    x = _floating(_tensor(a))
+    _refuse_complex(name, x)
+    if method not in _CONTINUOUS and method not in _DISCRETE:
+        raise NotImplementedError(f"{name}: method={method!r} is not supported by srcgrad; use one of "
+                                  + ", ".join(repr(m) for m in list(_CONTINUOUS) + list(_DISCRETE)))
+    q = _tensor(q)
+    if q.dtype.kind not in "f":
+        q = q._cast_const(np.float64)
+    _check_quantiles(q)
+    xt, keep_shape = _reduced_last(x, axis, name)
+    kept, N = xt.shape[:-1], xt.shape[-1]
+    if N == 0:
+        raise ValueError(f"{name}: cannot compute quantiles of an empty array (shape {x.shape})")
+    s = sort(xt, axis=-1)                      # NaN sorts last
+    qf = ravel(q)
+    if omit_nan:                               # per slice: the count of non-NaN entries, (kept..., 1)
+        n = count_nonzero(logical_not(isnan(xt)), axis=-1, keepdims=True)
+    else:
+        n = N
+    h = qf * (n - 1)
+    if method in _DISCRETE:
+        idx = _elementwise(_DISCRETE[method], h)
+        lo = hi = idx.astype(np.intp)
+        gamma = None
+    else:
+        if method == "midpoint":
+            h = 0.5 * (_elementwise("floor", h) + _elementwise("ceil", h))
+        elif _CONTINUOUS[method] is not None:
+            alpha, beta = _CONTINUOUS[method]
+            h = n * qf + (alpha + qf * (1 - alpha - beta)) - 1
+        below, above = h < 0, h >= n - 1
+        floor = _elementwise("floor", h)
+        gamma = (h - floor)._cast_const(x.dtype)
+        lo = where(above, n - 1, where(below, 0, floor)).astype(np.intp)
+        hi = where(above, n - 1, where(below, 0, floor + 1)).astype(np.intp)
+    shape = kept + (qf.shape[0],)
+    a_ = _take_along(s, broadcast_to(lo, shape), len(kept))
+    if gamma is None:
+        r = a_
+    else:
+        b_ = _take_along(s, broadcast_to(hi, shape), len(kept))
+        r = _lerp(a_, b_, gamma)
+    if not omit_nan:                           # numpy: a slice holding NaN has NaN quantiles
+        r = where(isnan(_slice(s, len(kept), N - 1, N)), _nan(r.dtype), r)
+    r = moveaxis(r, -1, 0)
+    return _reshape(r, q.shape + (keep_shape if keepdims else kept))
+
+
+def _method(method, interpolation, name):
+    if interpolation is not None:
+        return interpolation
+    return method
+
+
+def _no_weights(weights, name):
+    if weights is not None:
+        raise NotImplementedError(f"{name}: weights= is not supported by srcgrad")
+
+
+@implements(np.quantile)
+def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+             weights=None, interpolation=None):
+    """Quantiles q in [0, 1] along `axis` (sorted and interpolated, numpy's methods
+    'linear' (default), 'lower', 'higher', 'nearest', 'midpoint', 'hazen', 'weibull',
+    'median_unbiased', 'normal_unbiased', 'interpolated_inverted_cdf'). The gradient
+    reaches the (one or two) entries each quantile is read from — and q, when it is a
+    tensor that requires grad."""
+    _no_out(out, "quantile")
+    _no_weights(weights, "quantile")
+    return _quantile(a, q, axis, _keepdims(keepdims), _method(method, interpolation, "quantile"),
+                     "quantile", omit_nan=False)
+
+
+@implements(np.percentile)
+def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+               weights=None, interpolation=None):
+    """quantile(a, q / 100)."""
+    _no_out(out, "percentile")
+    _no_weights(weights, "percentile")
+    return _quantile(a, _floating(_tensor(q)) / 100, axis, _keepdims(keepdims),
+                     _method(method, interpolation, "percentile"), "percentile", omit_nan=False)
+
+
+@implements(np.nanquantile)
+def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=_NoValue, *,
+                weights=None, interpolation=None):
+    """quantile over the non-NaN entries of each slice (NaN for an all-NaN slice)."""
+    _no_out(out, "nanquantile")
+    _no_weights(weights, "nanquantile")
+    return _quantile(a, q, axis, _keepdims(keepdims), _method(method, interpolation, "nanquantile"),
+                     "nanquantile", omit_nan=True)
+
+
+@implements(np.nanpercentile)
+def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=_NoValue, *,
+                  weights=None, interpolation=None):
+    _no_out(out, "nanpercentile")
+    _no_weights(weights, "nanpercentile")
+    return _quantile(a, _floating(_tensor(q)) / 100, axis, _keepdims(keepdims),
+                     _method(method, interpolation, "nanpercentile"), "nanpercentile", omit_nan=True)
+
+
+@implements(np.median)
+def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """The middle entry, or the mean of the two middle ones, along `axis` (NaN if the slice
+    holds NaN). The gradient reaches those entries (1, or 1/2 each)."""
+    _no_out(out, "median")
+    x = _floating(_tensor(a))
+    _refuse_complex("median", x)
+    xt, keep_shape = _reduced_last(x, axis, "median")
+    kept, N = xt.shape[:-1], xt.shape[-1]
+    if N == 0:
+        return _make(np.full(keep_shape if keepdims else kept, np.nan, x.dtype))
+    s = sort(xt, axis=-1)
+    k = len(kept)
+    mid = _getitem(s, _along(k, N // 2))
+    if N % 2 == 0:
+        mid = (_getitem(s, _along(k, N // 2 - 1)) + mid) / 2
+    mid = where(isnan(_getitem(s, _along(k, N - 1))), _nan(mid.dtype), mid)
+    return _reshape(mid, keep_shape) if keepdims else mid
+
+
+@implements(np.nanmedian)
+def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=_NoValue):
+    """median of the non-NaN entries of each slice (NaN for an all-NaN slice)."""
+    _no_out(out, "nanmedian")
+    x = _floating(_tensor(a))
+    if x.dtype.kind != "f":
+        return median(x, axis, keepdims=_keepdims(keepdims))
+    xt, keep_shape = _reduced_last(x, axis, "nanmedian")
+    kept, N = xt.shape[:-1], xt.shape[-1]
+    if N == 0:
+        return _make(np.full(keep_shape if _keepdims(keepdims) else kept, np.nan, x.dtype))
+    s = sort(xt, axis=-1)
+    n = count_nonzero(logical_not(isnan(xt)), axis=-1, keepdims=True)
+    lo = _elementwise("floor", (n - 1) / 2).astype(np.intp)   # -1 for an all-NaN slice: NaN below
+    hi = _elementwise("floor", n / 2).astype(np.intp)
+    r = (_take_along(s, lo, len(kept)) + _take_along(s, hi, len(kept))) / 2
+    r = where(n == 0, _nan(r.dtype), r)
+    return _reshape(r, keep_shape if _keepdims(keepdims) else kept)
+
+
+# ---------------------------------------------------------------------------------------
+# reductions that ignore NaN: where-based, so NaN entries get gradient 0
+# ---------------------------------------------------------------------------------------
+def _nan_filled(a, fill):
+    """(x, mask) with NaN entries replaced by `fill`; mask None for data that can't hold NaN."""
+    x = _tensor(a)
+    if x.dtype.kind != "f":
+        return x, None
+    mask = isnan(x)
+    return where(mask, np.asarray(fill, x.dtype), x), mask
+
+
+@implements(np.nanmean)
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=_NoValue, *, where=_NoValue):
+    """Mean of the non-NaN entries (NaN for an all-NaN slice)."""
+    from .reductions import mean
+    _no_out(out, "nanmean")
+    _no_where(where, "nanmean")
+    keep = _keepdims(keepdims)
+    x, mask = _nan_filled(a, 0)
+    if mask is None:
+        return mean(x, axis, dtype, keepdims=keep)
+    if dtype is not None:
+        x = x._cast_const(np.dtype(dtype))
+    axes = _reduction_axes(axis, x.ndim, "nanmean")
+    count = count_nonzero(logical_not(mask), axis=axes, keepdims=keep)
+    return _sum(x, axes, keepdims=keep) / count
+
+
+def _nanvar(a, axis, dtype, ddof, keepdims, name):
+    keep = _keepdims(keepdims)
+    x, mask = _nan_filled(a, 0)
+    if mask is None:
+        from .reductions import var
+        return var(x, axis, dtype, ddof=ddof, keepdims=keep)
+    if dtype is not None:
+        x = x._cast_const(np.dtype(dtype))
+    axes = _reduction_axes(axis, x.ndim, name)
+    valid = logical_not(mask)
+    count = count_nonzero(valid, axis=axes, keepdims=True)
+    avg = _sum(x, axes, keepdims=True) / count
+    d = where(valid, x - avg, 0)
+    dof = count_nonzero(valid, axis=axes, keepdims=keep) - ddof
+    ok = dof > 0
+    v = _sum(d * d, axes, keepdims=keep) / where(ok, dof, 1)
+    return where(ok, v, _nan(v.dtype))
+
+
+@implements(np.nanvar)
+def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NoValue, *, where=_NoValue,
+           mean=_NoValue, correction=_NoValue):
+    """Variance of the non-NaN entries (NaN where fewer than ddof + 1 of them)."""
+    from .reductions import _ddof
+    _no_out(out, "nanvar")
+    _no_where(where, "nanvar")
+    if mean is not _NoValue:
+        raise NotImplementedError("nanvar: mean= is not supported by srcgrad")
+    return _nanvar(a, axis, dtype, _ddof(ddof, correction, "nanvar"), keepdims, "nanvar")
+
+
+@implements(np.nanstd)
+def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NoValue, *, where=_NoValue,
+           mean=_NoValue, correction=_NoValue):
+    return sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where=where, mean=mean, correction=correction))
+
+
+def _nan_extreme(a, axis, out, keepdims, initial, where_, name, fill, reduce):
+    _no_out(out, name)
+    _no_where(where_, name)
+    if initial is not _NoValue:
+        raise NotImplementedError(f"{name}: initial= is not supported by srcgrad")
+    keep = _keepdims(keepdims)
+    x, mask = _nan_filled(a, fill)
+    r = reduce(x, axis, keepdims=keep)
+    if mask is None:
+        return r
+    return where(_all(mask, axis, keepdims=keep), _nan(r.dtype), r)
+
+
+@implements(np.nanmax)
+def nanmax(a, axis=None, out=None, keepdims=_NoValue, initial=_NoValue, where=_NoValue):
+    """Largest non-NaN entry (NaN for an all-NaN slice); ties share the gradient evenly."""
+    return _nan_extreme(a, axis, out, keepdims, initial, where, "nanmax", -np.inf, amax)
+
+
+@implements(np.nanmin)
+def nanmin(a, axis=None, out=None, keepdims=_NoValue, initial=_NoValue, where=_NoValue):
+    """Smallest non-NaN entry (NaN for an all-NaN slice); ties share the gradient evenly."""
+    return _nan_extreme(a, axis, out, keepdims, initial, where, "nanmin", np.inf, amin)
+
+
+@implements(np.nanprod)
+def nanprod(a, axis=None, dtype=None, out=None, keepdims=_NoValue, initial=_NoValue, where=_NoValue):
+    """Product with NaN entries counted as 1 (exact gradient with zeros, as `prod`)."""
+    _no_out(out, "nanprod")
+    x, _ = _nan_filled(a, 1)
+    return prod(x, axis, dtype, keepdims=_keepdims(keepdims), initial=initial, where=where)
+
+
+@implements(np.nancumsum)
+def nancumsum(a, axis=None, dtype=None, out=None):
+    _no_out(out, "nancumsum")
+    return cumsum(_nan_filled(a, 0)[0], axis, dtype)
+
+
+@implements(np.nancumprod)
+def nancumprod(a, axis=None, dtype=None, out=None):
+    _no_out(out, "nancumprod")
+    return cumprod(_nan_filled(a, 1)[0], axis, dtype)
+
+
+def _nan_arg(a, axis, out, keepdims, name, fill, arg):
+    _no_out(out, name)
+    x, mask = _nan_filled(a, fill)
+    if mask is not None and mask._data.size and builtins.bool(_any(_all(mask, axis))):
+        raise ValueError("All-NaN slice encountered")
+    return arg(x, axis, keepdims=_keepdims(keepdims))
+
+
+@implements(np.nanargmax)
+def nanargmax(a, axis=None, out=None, *, keepdims=_NoValue):
+    return _nan_arg(a, axis, out, keepdims, "nanargmax", -np.inf, argmax)
+
+
+@implements(np.nanargmin)
+def nanargmin(a, axis=None, out=None, *, keepdims=_NoValue):
+    return _nan_arg(a, axis, out, keepdims, "nanargmin", np.inf, argmin)
+
+
+# ---------------------------------------------------------------------------------------
+# covariance and correlation coefficients
+# ---------------------------------------------------------------------------------------
+def _variables(m, rowvar, name):
+    X = _floating(_tensor(m))
+    _refuse_complex(name, X)
+    if X.ndim > 2:
+        raise ValueError(f"{name}: m has more than 2 dimensions")
+    X = atleast_2d(X)
+    if not rowvar and X.shape[0] != 1:
+        X = X.T
+    return X
+
+
+@implements(np.cov)
+def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *, dtype=None):
+    """Covariance matrix of the variables in the rows (rowvar=True) or columns of m (and y),
+    normalised by N - ddof (ddof 1 unless bias); fweights/aweights as numpy. Gradients reach
+    m, y and aweights."""
+    if ddof is not None and ddof != int(ddof):
+        raise ValueError("ddof must be integer")
+    X = _variables(m, rowvar, "cov")
+    if y is not None:
+        Y = _variables(y, rowvar, "cov")
+        X, Y = _float_common(X, Y)
+        X = concatenate((X, Y), axis=0)
+    if dtype is not None:
+        X = X._cast_const(np.dtype(dtype))
+    if X.shape[0] == 0:
+        return _make(np.zeros((0, 0), X.dtype))
+    if ddof is None:
+        ddof = 0 if bias else 1
+    n = X.shape[1]
+    w = None
+    if fweights is not None:
+        f = np.asarray(_static(fweights, "cov: fweights"), dtype=np.float64)
+        if not np.all(f == np.around(f)):
+            raise TypeError("fweights must be integer")
+        if f.ndim > 1:
+            raise RuntimeError("cannot handle multidimensional fweights")
+        if f.shape[0] != n:
+            raise RuntimeError("incompatible numbers of samples and fweights")
+        if np.any(f < 0):
+            raise ValueError("fweights cannot be negative")
+        w = f.astype(X.dtype)
+    aw = None
+    if aweights is not None:
+        aw = _floating(_tensor(aweights))
+        if aw.ndim > 1:
+            raise RuntimeError("cannot handle multidimensional aweights")
+        if aw.shape[0] != n:
+            raise RuntimeError("incompatible numbers of samples and aweights")
+        if not _is_traced(aw) and np.any(aw._data < 0):
+            raise ValueError("aweights cannot be negative")
+        w = aw if w is None else aw * w
+    if w is None:
+        avg = X.mean(axis=1)
+        fact = n - ddof
+    else:
+        if not _is_tensor(w):
+            w = _make(w)
+        avg, w_sum = average(X, axis=1, weights=w, returned=True)
+        w_sum = w_sum[0]
+        if ddof == 0:
+            fact = w_sum
+        elif aw is None:
+            fact = w_sum - ddof
+        else:
+            fact = w_sum - ddof * _sum(w * aw) / w_sum
+    if (fact <= 0) if not _is_tensor(fact) else builtins.bool(fact <= 0):
+        import warnings
+        warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=2)
+        fact = 0.0
+    Xc = X - _reshape(avg, (X.shape[0], 1))
+    Xw = Xc if w is None else Xc * w
+    with np.errstate(divide="ignore"):
+        c = (Xc @ Xw.T) * (1 / fact if _is_tensor(fact) else np.true_divide(1, fact))
+    return _reshape(c, tuple(d for d in c.shape if d != 1))
+
+
+@implements(np.corrcoef)
+def corrcoef(x, y=None, rowvar=True, bias=_NoValue, ddof=_NoValue, *, dtype=None):
+    """Pearson correlation coefficients: cov / (std_i std_j), clipped to [-1, 1] as numpy."""
+    c = cov(x, y, rowvar, dtype=dtype)
+    if c.ndim == 0:
+        return c / c
+    d = sqrt(diagonal(c))
+    c = c / _reshape(d, (d.shape[0], 1))
+    c = c / _reshape(d, (1, d.shape[0]))
+    return _clip(c, -1, 1)
+
+
+# ---------------------------------------------------------------------------------------
+# grids, Vandermonde matrices, integration and numerical gradients
+# ---------------------------------------------------------------------------------------
+@implements(np.meshgrid)
+def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    """Coordinate arrays from coordinate vectors ('xy': Cartesian, 'ij': matrix indexing)."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    xs = [_tensor(x) for x in xi]
+    nd = len(xs)
+    s0 = (1,) * nd
+    out = [_reshape(x, s0[:i] + (x._data.size,) + s0[i + 1:]) for i, x in enumerate(xs)]
+    if indexing == "xy" and nd > 1:
+        out[0] = _reshape(out[0], (1, out[0]._data.size) + s0[2:])
+        out[1] = _reshape(out[1], (out[1]._data.size, 1) + s0[2:])
+    if not sparse:
+        out = list(broadcast_arrays(*out))
+    if copy:   # numpy copies: never hand back an argument itself
+        out = [globals()["copy"](o) if o is x else o for o, x in zip(out, xs)]
+    return tuple(out)
+
+
+@implements(np.vander)
+def vander(x, N=None, increasing=False):
+    """Columns of powers of x, built by a cumulative product (exact gradient at x = 0).
+    Integers and booleans give int64 as numpy; float32 stays float32."""
+    X = _tensor(x)
+    if X.ndim != 1:
+        raise ValueError("x must be a one-dimensional array or sequence.")
+    n = X.shape[0]
+    N = n if N is None else _index(N, "vander: N")
+    # numpy's promote_types(x.dtype, int), except that float32 stays float32
+    dtype = X.dtype if X.dtype.kind == "f" else np.promote_types(X.dtype, int)
+    X = X._cast_const(dtype)
+    if N <= 0:
+        return _make(np.zeros((n, builtins.max(N, 0)), dtype))
+    ones = np.ones((n, 1), dtype)
+    if N == 1:
+        return _make(ones)
+    cols = concatenate([ones, broadcast_to(_reshape(X, (n, 1)), (n, N - 1))], axis=1)
+    v = cumprod(cols, axis=1)
+    return v if increasing else flip(v, axis=1)
+
+
+@implements(np.trapezoid)
+def trapezoid(y, x=None, dx=1.0, axis=-1):
+    """Integral along `axis` by the trapezoidal rule; gradients reach y and x."""
+    Y = _floating(_tensor(y))
+    axis = _axis(axis, Y.ndim, "trapezoid")
+    if x is None:
+        d = dx
+    else:
+        X = _floating(_tensor(x))
+        if X.ndim == 1:
+            d = diff(X)
+            d = _reshape(d, tuple(d.shape[0] if i == axis else 1 for i in range(Y.ndim)))
+        else:
+            d = diff(X, axis=axis)
+    return _sum(d * (_slice(Y, axis, 1, None) + _slice(Y, axis, None, -1)) / 2.0, axis)
+
+
+trapz = trapezoid
+if hasattr(np, "trapz"):
+    implements(np.trapz)(trapezoid)
+
+
+def _spacing(h, n, name):
+    """One axis's spacing argument: a scalar, or coordinates (→ their differences)."""
+    if _is_tensor(h) and (h.ndim == 0):
+        return h
+    if not _is_tensor(h) and np.ndim(h) == 0:
+        return h
+    c = _floating(_tensor(h))
+    if c.ndim != 1:
+        raise ValueError("distances must be either scalars or 1d")
+    if c.shape[0] != n:
+        raise ValueError("when 1d, distances must match the length of the corresponding dimension")
+    d = diff(c)
+    if not (_is_traced(c) or c.requires_grad):
+        data = d._data
+        if data.size and (data == data[0]).all():   # numpy's test for uniform spacing
+            return _make(data[0])
+    return d
+
+
+def _along_shape(v, axis, ndim):
+    return _reshape(v, tuple(v.shape[0] if i == axis else 1 for i in range(ndim)))
+
+
+@implements(np.gradient)
+def gradient(f, *varargs, axis=None, edge_order=1):
+    """numpy.gradient: second-order central differences inside, first- or second-order
+    one-sided differences at the edges, for uniform spacing (scalars) or coordinates;
+    gradients reach f (and coordinates/spacings given as tensors)."""
+    F = _floating(_tensor(f))
+    N = F.ndim
+    if axis is None:
+        axes = tuple(range(N))
+    else:
+        axes = tuple(_axis(ax, N, "gradient") for ax in (axis if isinstance(axis, (tuple, list)) else (axis,)))
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"gradient: repeated axis in {axis}")
+    n = len(varargs)
+    if n == 0:
+        dx = [1.0] * len(axes)
+    elif n == 1 and np.ndim(varargs[0]) == 0:
+        dx = [varargs[0]] * len(axes)
+    elif n == len(axes):
+        dx = [_spacing(h, F.shape[ax], "gradient") for h, ax in zip(varargs, axes)]
+    else:
+        raise TypeError("invalid number of arguments")
+    if edge_order > 2:
+        raise ValueError("'edge_order' greater than 2 not supported")
+    outs = []
+    for ax, h in zip(axes, dx):
+        size = F.shape[ax]
+        if size < edge_order + 1:
+            raise ValueError("Shape of array too small to calculate a numerical gradient, "
+                             "at least (edge_order + 1) elements are required.")
+
+        def part(start, stop, ax=ax):
+            return _slice(F, ax, start, stop)
+
+        uniform = not _is_tensor(h) or h.ndim == 0
+        if uniform:
+            inner = (part(2, None) - part(None, -2)) / (2.0 * h)
+        else:
+            dx1, dx2 = _slice(h, 0, 0, -1), _slice(h, 0, 1, None)
+            a = -dx2 / (dx1 * (dx1 + dx2))
+            b = (dx2 - dx1) / (dx1 * dx2)
+            c = dx1 / (dx2 * (dx1 + dx2))
+            a, b, c = (_along_shape(t, ax, N) for t in (a, b, c))
+            inner = a * part(None, -2) + b * part(1, -1) + c * part(2, None)
+        if edge_order == 1:
+            h0 = h if uniform else h[0]
+            hn = h if uniform else h[h.shape[0] - 1]
+            first = (part(1, 2) - part(0, 1)) / h0
+            last = (part(size - 1, size) - part(size - 2, size - 1)) / hn
+        else:
+            if uniform:
+                a, b, c = -1.5 / h, 2. / h, -0.5 / h
+                first = a * part(0, 1) + b * part(1, 2) + c * part(2, 3)
+                a, b, c = 0.5 / h, -2. / h, 1.5 / h
+            else:
+                dx1, dx2 = h[0], h[1]
+                a = -(2. * dx1 + dx2) / (dx1 * (dx1 + dx2))
+                b = (dx1 + dx2) / (dx1 * dx2)
+                c = -dx1 / (dx2 * (dx1 + dx2))
+                first = a * part(0, 1) + b * part(1, 2) + c * part(2, 3)
+                k = h.shape[0]
+                dx1, dx2 = h[k - 2], h[k - 1]
+                a = dx2 / (dx1 * (dx1 + dx2))
+                b = -(dx2 + dx1) / (dx1 * dx2)
+                c = (2. * dx2 + dx1) / (dx2 * (dx1 + dx2))
+            last = a * part(size - 3, size - 2) + b * part(size - 2, size - 1) + c * part(size - 1, size)
+        g = concatenate([first, inner, last], axis=ax)
+        outs.append(g._cast_const(F.dtype) if g.dtype != F.dtype else g)
+    return outs[0] if len(axes) == 1 else tuple(outs)
+
+
+# ---------------------------------------------------------------------------------------
+# comparisons: boolean results, no gradient
+# ---------------------------------------------------------------------------------------
+def _const(x):
+    """A tensor whose gradient nobody needs (a function of the arguments is still recorded)."""
+    t = _tensor(x)
+    return t.detach() if t.requires_grad or _is_traced(t) else t
+
+
+@implements(np.isclose)
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|a - b| <= atol + rtol |b| elementwise (infinities equal only to themselves)."""
+    x, y = _const(a), _const(b)
+    if y.dtype.kind in "iub":
+        y = y._cast_const(np.float64)
+    with np.errstate(invalid="ignore"):
+        close = logical_and(_abs(x - y) <= atol + rtol * _abs(y), _elementwise("isfinite", y))
+        result = logical_or(close, x == y)
+        if equal_nan:
+            result = logical_or(result, logical_and(isnan(x), isnan(y)))
+    return result
+
+
+@implements(np.allclose)
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return builtins.bool(_all(isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+
+
+@implements(np.array_equal)
+def array_equal(a1, a2, equal_nan=False):
+    x, y = _const(a1), _const(a2)
+    if x.shape != y.shape:
+        return False
+    same = x == y
+    if equal_nan and x.dtype.kind in "fc" and y.dtype.kind in "fc":
+        same = logical_or(same, logical_and(isnan(x), isnan(y)))
+    return builtins.bool(_all(same))
+
+
+@implements(np.array_equiv)
+def array_equiv(a1, a2):
+    x, y = _const(a1), _const(a2)
+    try:
+        np.broadcast_shapes(x.shape, y.shape)
+    except ValueError:
+        return False
+    return builtins.bool(_all(x == y))
+
+
+# ---------------------------------------------------------------------------------------
+# positions: integer results, no gradient
+# ---------------------------------------------------------------------------------------
+@implements(np.searchsorted)
+def searchsorted(a, v, side="left", sorter=None):
+    """Insertion positions of v in the sorted 1-D a (an op: a compiled function recomputes
+    them); integer results, no gradient."""
+    A, V = _const(a), _const(v)
+    if side not in ("left", "right"):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+    if A.ndim != 1:
+        raise ValueError(f"searchsorted: a must be 1-D, got shape {A.shape}")
+    if sorter is not None:
+        A = take(A, sorter)
+    return _searchsorted(A, V, side)
+
+
+@implements(np.digitize)
+def digitize(x, bins, right=False):
+    """Indices of the bins each x falls in (bins monotonically increasing or decreasing)."""
+    X, B = _const(x), _const(bins)
+    _refuse_complex("digitize", X, B)
+    if B.ndim != 1:
+        raise ValueError("bins must be one-dimensional")
+    n = B.shape[0]
+    side = "left" if right else "right"
+    if n <= 1 or builtins.bool(_all(_slice(B, 0, 1, None) >= _slice(B, 0, None, -1))):
+        return _searchsorted(B, X, side)
+    if builtins.bool(_all(_slice(B, 0, 1, None) <= _slice(B, 0, None, -1))):
+        return n - _searchsorted(flip(B), X, side)
+    raise ValueError("bins must be monotonically increasing or decreasing")
+
+
+@implements(np.nonzero)
+def nonzero(a):
+    """Indices of the nonzero entries, one integer tensor per axis (run eagerly: the number
+    of entries depends on the data)."""
+    x = _tensor(a)
+    _data_dependent_shape(x, "nonzero")
+    return tuple(_make(i) for i in np.nonzero(x._data))
+
+
+@implements(np.argwhere)
+def argwhere(a):
+    x = _tensor(a)
+    _data_dependent_shape(x, "argwhere")
+    return _make(np.argwhere(x._data))
+
+
+@implements(np.flatnonzero)
+def flatnonzero(a):
+    x = _tensor(a)
+    _data_dependent_shape(x, "flatnonzero")
+    return _make(np.flatnonzero(x._data))
+
+
+@implements(np.unique)
+def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None, *,
+           equal_nan=True, **kwargs):
+    """numpy.unique, run eagerly (the number of unique values depends on the data). The
+    values are read from their first occurrences, so they keep a gradient; index, inverse
+    and counts are integer tensors."""
+    x = _tensor(ar)
+    _data_dependent_shape(x, "unique")
+    res = np.unique(x._data, return_index=True, return_inverse=return_inverse, return_counts=return_counts,
+                    axis=axis, equal_nan=equal_nan, **kwargs)
+    values, index, rest = res[0], res[1], res[2:]
+    if x.requires_grad:   # gathered from the first occurrences: the same values, with gradient
+        values = take(ravel(x), index) if axis is None else take(x, index, axis=axis)
+    else:
+        values = _make(values)
+    extra = ([_make(index)] if return_index else []) + [_make(r) for r in rest]
+    return (values, *extra) if extra else values
+
+
+def _int_arg(n, name):
+    return int(_static(n, name)) if _is_tensor(n) else n
+
+
+def triu_indices(n, k=0, m=None):
+    """Row and column indices of the upper triangle of an (n, m) array: integer tensors."""
+    return tuple(_make(i) for i in np.triu_indices(_int_arg(n, "triu_indices: n"), _int_arg(k, "triu_indices: k"),
+                                                    None if m is None else _int_arg(m, "triu_indices: m")))
+
+
+def tril_indices(n, k=0, m=None):
+    return tuple(_make(i) for i in np.tril_indices(_int_arg(n, "tril_indices: n"), _int_arg(k, "tril_indices: k"),
+                                                    None if m is None else _int_arg(m, "tril_indices: m")))
+
+
+def diag_indices(n, ndim=2):
+    return tuple(_make(i) for i in np.diag_indices(_int_arg(n, "diag_indices: n"),
+                                                    _int_arg(ndim, "diag_indices: ndim")))
+
+
+@implements(np.triu_indices_from)
+def triu_indices_from(arr, k=0):
+    shape = np.shape(arr) if not _is_tensor(arr) else arr.shape
+    if len(shape) != 2:
+        raise ValueError("input array must be 2-d")
+    return triu_indices(shape[-2], k=k, m=shape[-1])
+
+
+@implements(np.tril_indices_from)
+def tril_indices_from(arr, k=0):
+    shape = np.shape(arr) if not _is_tensor(arr) else arr.shape
+    if len(shape) != 2:
+        raise ValueError("input array must be 2-d")
+    return tril_indices(shape[-2], k=k, m=shape[-1])
+
+
+@implements(np.diag_indices_from)
+def diag_indices_from(arr):
+    shape = np.shape(arr) if not _is_tensor(arr) else arr.shape
+    if len(shape) < 2:
+        raise ValueError("input array must be at least 2-d")
+    if len(set(shape)) != 1:
+        raise ValueError("All dimensions of input must be of equal length")
+    return diag_indices(shape[0], len(shape))
+
+
+@implements(np.fill_diagonal)
+def fill_diagonal(a, val, wrap=False):
+    """numpy.fill_diagonal, in place: a recorded write `a[diagonal] = val` (PyTorch's
+    in-place semantics: a leaf that requires grad refuses; val gets gradient)."""
+    if not _is_tensor(a):
+        if needs_grad(val) or _is_traced(val):
+            raise NotImplementedError("fill_diagonal: writing a tensor that needs a gradient into a numpy "
+                                      "array would lose the gradient")
+        np.fill_diagonal(a, val._data if _is_tensor(val) else val, wrap=wrap)
+        return None
+    probe = np.zeros(a.shape, dtype=bool)
+    np.fill_diagonal(probe, True, wrap=wrap)   # numpy's own checks and positions
+    where_ = np.nonzero(probe)
+    k = where_[0].shape[0]
+    v = _tensor(val)
+    if v._data.size == 1:
+        v = _reshape(v, ())
+    elif v._data.size:
+        v = _gather(ravel(v), np.arange(k) % v._data.size)  # numpy's flat write repeats val
+    a[where_] = v
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# complex parts of real data
+# ---------------------------------------------------------------------------------------
+def _complex_fallback(fn, name, x, args):
+    if x.dtype.kind == "c":
+        return run_without_gradient(fn, name, args, {})
+    return None
+
+
+@implements(np.real)
+def real(val):
+    """The real part: real data itself."""
+    x = _tensor(val)
+    r = _complex_fallback(np.real, "real", x, (val,))
+    return x if r is None else r
+
+
+@implements(np.imag)
+def imag(val):
+    """The imaginary part of real data: zeros (a constant, no gradient)."""
+    x = _tensor(val)
+    r = _complex_fallback(np.imag, "imag", x, (val,))
+    return _make(np.zeros(x.shape, x.dtype)) if r is None else r
+
+
+@implements(np.conjugate)
+def conjugate(x, /):
+    """Complex conjugate of real data: a copy."""
+    t = _tensor(x)
+    r = _complex_fallback(np.conjugate, "conjugate", t, (x,))
+    return copy(t) if r is None else r
+
+
+conj = conjugate
+
+
+@implements(np.angle)
+def angle(z, deg=False):
+    """Argument of real data: 0 for x >= +0, pi for x <= -0 (numpy's arctan2(0, x)), NaN
+    for NaN; piecewise constant, so no gradient."""
+    x = _floating(_tensor(z))
+    r = _complex_fallback(np.angle, "angle", x, (z, deg))
+    if r is not None:
+        return r
+    half_turn = 180.0 if deg else math.pi
+    zero = np.zeros((), x.dtype)
+    a = where(signbit(x), np.asarray(half_turn, x.dtype), zero)
+    return where(isnan(x), x.detach() if x.requires_grad or _is_traced(x) else x, a)
