@@ -16,8 +16,8 @@ def manual_seed(seed):
 def _infer_dtype(data):
     """PyTorch's inference: Python floats → the default dtype, ints → int64, bools → bool;
     numpy arrays keep their dtype."""
-    if isinstance(data, np.ndarray):
-        return data.dtype
+    if isinstance(data, (np.ndarray, np.generic)):
+        return data.dtype  # numpy data keeps its dtype, scalars included (as PyTorch)
     arr = np.asarray(data)
     if arr.dtype.kind == "f":
         return _dtype.get_default_dtype()

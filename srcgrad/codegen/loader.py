@@ -11,6 +11,10 @@ import numpy
 
 _counter = itertools.count(1)
 
+#: callables `listener(label, source, filename)`, told about every function srcgrad
+#: generates (before it is compiled) — for tools such as srcgrad's pytest plugin
+listeners = []
+
 #: functions generated code may call by name (a compiled function's backward, called from
 #: another backward that uses it); bound into every generated module
 SHARED = {}
@@ -23,6 +27,8 @@ def load_function(source, fn_name, label, namespace=None):
     through that name, so another array module could be bound in its place."""
     filename = f"<srcgrad:{label}#{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    for listener in listeners or ():
+        listener(label, source, filename)
     code = compile(source, filename, "exec")
     ns = {"np": numpy, "math": math, **SHARED}
     if namespace:

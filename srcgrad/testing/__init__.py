@@ -1,4 +1,11 @@
-"""Testing helpers: is this gradient right?"""
-from .gradcheck import GradcheckError, gradcheck, numerical_grad
+"""Testing helpers: is this gradient right?
 
-__all__ = ["GradcheckError", "gradcheck", "numerical_grad"]
+    from srcgrad.testing import gradcheck, assert_grad_close
+
+`srcgrad.testing.strategies` has hypothesis strategies (it imports hypothesis; nothing
+else here does), and `srcgrad.testing.plugin` is the pytest plugin, registered through
+the `pytest11` entry point.
+"""
+from .gradcheck import GradcheckError, assert_grad_close, gradcheck, numerical_grad
+
+__all__ = ["GradcheckError", "assert_grad_close", "gradcheck", "numerical_grad"]

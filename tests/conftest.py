@@ -1,0 +1,31 @@
+"""Suite-wide settings.
+
+hypothesis profiles: "dev" (the default) and "ci", with fewer examples, loaded when the
+environment variable CI is set (as CI services do). `--hypothesis-profile NAME` picks
+one by hand. A test's own `@settings(max_examples=...)` takes precedence over both.
+
+srcgrad's disk cache: unless SRCGRAD_CACHE_DIR or SRCGRAD_CACHE is set, the suite uses a
+fresh cache directory of its own, removed at the end. Entries are keyed by the user's
+file and srcgrad's version string, not by srcgrad's own source, so code compiled by an
+older checkout must never stand in for what the code under test compiles.
+"""
+import os
+import shutil
+import tempfile
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("dev", deadline=None)
+settings.register_profile("ci", max_examples=10, deadline=None, derandomize=True, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci" if os.environ.get("CI", "").lower() not in ("", "0", "false", "no") else "dev")
+
+_CACHE = None
+if "SRCGRAD_CACHE_DIR" not in os.environ and "SRCGRAD_CACHE" not in os.environ:
+    _CACHE = tempfile.mkdtemp(prefix="srcgrad-test-cache-")
+    os.environ["SRCGRAD_CACHE_DIR"] = _CACHE
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _CACHE is not None:
+        shutil.rmtree(_CACHE, ignore_errors=True)
