@@ -247,36 +247,38 @@ class Transformed:
             aux_leaves = [x if isinstance(x, Tensor) else Tensor._make(np.asarray(x)) for x in aux_leaves]
         return self._compile(params, wrt_tensors, out, aux_leaves, aux_spec, guards, local_vars, tangents)
 
-    def _compile(self, params, wrt_tensors, out, aux, aux_spec, guards, local_vars, tangents=()):
-        param_ids = {id(t): k for k, t in enumerate(params)}
-        roots = [out] + list(aux) + [t for t, _, _, _ in guards]
-        walk = Walk([r for r in roots if r.grad_fn is not None] + params)
+    def _record_run(self, params, outs, guards, local_vars):
+        """The traced run as a graph of the arguments: (graph, argument Values, output
+        Values, captured constants [(Value, array)], guard descriptions). An output not
+        computed from the arguments is a captured constant."""
+        walk = Walk([o for o in outs if o.grad_fn is not None] + [t for t, _, _, _ in guards] + params)
         names = _names(walk, local_vars, params, self.fn)
         g, vals = record_graph(walk, names)
 
         def value(t):
             i = walk.value_of(t)
             return None if i is None else vals[i]
-        param_vals = [value(t) for t in params]
-        for k, (p, t) in enumerate(zip(param_vals, params)):
-            if p is None:  # an argument the function never read
-                param_vals[k] = g.add_input(t._data.shape, t._data.dtype, names.get(("param", k)))
+        # an argument the function never read is still a parameter
+        param_vals = [value(t) or g.add_input(t._data.shape, t._data.dtype) for t in params]
         consts = [(v, _const_array(walk, i)) for i, v in vals.items()
                   if walk.values[i][0] == "const" and v.node is None]
         _name_constants(consts, local_vars, self.fn)
         guard_descr = _insert_guards(g, guards, value)
-        out_v = value(out)
-        if out_v is None:  # a constant result
-            out_v = g.add_input(out._data.shape, out._data.dtype, "value")
-            consts.append((out_v, out._data))
-        aux_v = []
-        for t in aux:
+        out_vals = []
+        for t in outs:
             v = value(t)
             if v is None:
                 v = g.add_input(t._data.shape, t._data.dtype)
                 consts.append((v, t._data))
-            aux_v.append(v)
-        g.outputs = [out_v] + aux_v
+            out_vals.append(v)
+        g.outputs = list(out_vals)
+        return g, param_vals, out_vals, consts, guard_descr
+
+    def _compile(self, params, wrt_tensors, out, aux, aux_spec, guards, local_vars, tangents=()):
+        param_ids = {id(t): k for k, t in enumerate(params)}
+        g, param_vals, out_vals, consts, guard_descr = self._record_run(params, [out] + list(aux), guards,
+                                                                       local_vars)
+        out_v, aux_v = out_vals[0], out_vals[1:]
         forward_ir = str(g)
         wrt = [param_vals[param_ids[id(t)]] for t in wrt_tensors]
         n_fwd, grads, _ = differentiate(g, [out_v], ["ones"], wrt)
@@ -718,26 +720,7 @@ class CompiledFunction(Transformed):
         import re
         from .codegen.loader import SHARED
         from .ir.fusion import fuse
-        walk = Walk([o for o in outs if o.grad_fn is not None] + [t for t, _, _, _ in guards] + params)
-        names = _names(walk, local_vars, params, self.fn)
-        g, vals = record_graph(walk, names)
-
-        def value(t):
-            i = walk.value_of(t)
-            return None if i is None else vals[i]
-        param_vals = [value(t) or g.add_input(t._data.shape, t._data.dtype) for t in params]
-        consts = [(v, _const_array(walk, i)) for i, v in vals.items()
-                  if walk.values[i][0] == "const" and v.node is None]
-        _name_constants(consts, local_vars, self.fn)
-        guard_descr = _insert_guards(g, guards, value)
-        out_vals = []
-        for t in outs:
-            v = value(t)
-            if v is None:
-                v = g.add_input(t._data.shape, t._data.dtype)
-                consts.append((v, t._data))
-            out_vals.append(v)
-        g.outputs = list(out_vals)
+        g, param_vals, out_vals, consts, guard_descr = self._record_run(params, outs, guards, local_vars)
         forward_ir = str(g)
         base = re.sub(r"\W", "", getattr(self.fn, "__name__", "")) or "f"
         header = [f"compiled forward of {getattr(self.fn, '__qualname__', base)}"
