@@ -5,9 +5,8 @@ environment variable CI is set (as CI services do). `--hypothesis-profile NAME` 
 one by hand. A test's own `@settings(max_examples=...)` takes precedence over both.
 
 srcgrad's disk cache: unless SRCGRAD_CACHE_DIR or SRCGRAD_CACHE is set, the suite uses a
-fresh cache directory of its own, removed at the end. Entries are keyed by the user's
-file and srcgrad's version string, not by srcgrad's own source, so code compiled by an
-older checkout must never stand in for what the code under test compiles.
+fresh cache directory of its own, removed at the end, so that tests never see entries
+written by another run (entries are also keyed by a hash of srcgrad's own source).
 """
 import os
 import shutil

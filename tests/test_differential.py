@@ -285,7 +285,7 @@ def _close(a, b, rtol):
     return np.allclose(a, b, rtol=rtol, atol=rtol * scale)
 
 
-@settings(max_examples=30, deadline=None, derandomize=True, database=None,
+@settings(max_examples=min(30, settings.default.max_examples), deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(program=programs(), seed=st.integers(0, 2 ** 32 - 1))
 def test_compiled_reference_and_finite_differences_agree(program, seed):
@@ -306,7 +306,7 @@ def test_compiled_reference_and_finite_differences_agree(program, seed):
             assert _close(g, n, 1e-5), f"input {k}: compiled {g} vs finite differences {n}\n{program}"
 
 
-@settings(max_examples=15, deadline=None, derandomize=True, database=None,
+@settings(max_examples=min(15, settings.default.max_examples), deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(program=programs(max_steps=5), seed=st.integers(0, 2 ** 32 - 1),
        switches=st.sampled_from([(True, False), (False, True)]))
@@ -322,7 +322,7 @@ def test_each_switch_alone_agrees_with_reference(program, seed, switches):
         assert _close(g, r, 1e-9), f"input {k} with switches {switches}: {g} vs {r}\n{program}"
 
 
-@settings(max_examples=10, deadline=None, derandomize=True, database=None,
+@settings(max_examples=min(10, settings.default.max_examples), deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(program=programs(max_steps=5), seed=st.integers(0, 2 ** 32 - 1))
 def test_recompiling_with_new_data_reuses_the_function(program, seed):
