@@ -286,6 +286,12 @@ def time_calls(fn, min_time=0.5, min_calls=3):
             return statistics.median(times), len(times)
 
 
+#: above this many generated lines the memory column is skipped: under tracemalloc, CPython
+#: finds the current line of every allocation by scanning the code object's line table, so
+#: one traced call of an n-line function costs O(n^2) (an lstm at c=1024: ~13 minutes)
+MEMORY_LINE_LIMIT = 20000
+
+
 def peak_memory(fn):
     """Peak bytes allocated (and traced by tracemalloc, which sees numpy's buffers) while fn
     runs, counting what it returns."""
@@ -328,7 +334,12 @@ def measure(name, tool_name, size, emit, min_time=0.5, profile=None):
     emit("G_calls", n)
     if tool_name == "srcgrad":
         args = objective_args(prepared.mod, prepared.native)
-        emit("lines", tool.source_lines(args))
-        emit("mem_F", peak_memory(prepared.forward))
-        emit("mem_G", peak_memory(prepared.gradient))
+        lines = tool.source_lines(args)
+        emit("lines", lines)
+        if lines <= MEMORY_LINE_LIMIT:
+            emit("mem_F", peak_memory(prepared.forward))
+            emit("mem_G", peak_memory(prepared.gradient))
+        else:
+            emit("mem_skipped", f"generated function of {lines} lines: tracemalloc looks up the "
+                                f"line number of every allocation, linear in the function's length")
     return prepared
