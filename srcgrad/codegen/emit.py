@@ -68,11 +68,15 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
     if missing:
         raise RuntimeError(f"internal error: generated code would read undefined values {missing}")
 
-    uses = {}
+    # a cheap view is written inline only where it is read once, and never into a fused
+    # kernel (kernel formulas read their inputs by name)
+    uses, read_by_kernel = {}, set()
     for n in nodes:
         for x in n.inputs:
             if isinstance(x, Value):
-                uses[x.id] = uses.get(x.id, 0) + (100 if n.op.name == "ew" else 1)
+                uses[x.id] = uses.get(x.id, 0) + 1
+                if n.op.name == "ew":
+                    read_by_kernel.add(x.id)
     out_ids = {v.id for v in outputs if isinstance(v, Value)}
     inlined = {}
 
@@ -101,7 +105,8 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
             if isinstance(expr, ast.Name) and len(n.outputs) == 1 and not o.name:
                 namer.names[o.id] = expr.id  # the op is the identity on values: no new name
                 continue
-            if n.op.name in _INLINE_OPS and uses.get(o.id, 0) == 1 and o.id not in out_ids:
+            if n.op.name in _INLINE_OPS and uses.get(o.id, 0) == 1 and o.id not in out_ids \
+                    and o.id not in read_by_kernel:
                 inlined[o.id] = expr
                 continue
             if len(n.outputs) > 1:  # a multi-output op's expression is a tuple: unpack it
