@@ -289,10 +289,8 @@ def register_elementwise(name, formula, impl=None):
     Its derivative is sympy's; it fuses with its neighbours; `impl` (numpy) defaults to
     the formula printed as numpy. Returns a function applying it to tensors/arrays."""
     from .ops.elementwise import _infer, elementwise
-    from .ops.registry import get
     if impl is None:
         import inspect as _inspect
-        import sympy as sp
         from .codegen.kernels import kernel_function
         from .symbolic.kernel import canon_symbol
         n = len(_inspect.signature(formula).parameters)

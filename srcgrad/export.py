@@ -5,7 +5,6 @@ The module holds the generated function exactly as srcgrad runs it, its guards a
 function captured, stored as data (base64 of their bytes), never as code.
 """
 import base64
-import os
 
 import numpy as np
 

@@ -15,10 +15,9 @@ import functools
 import warnings
 
 import numpy as np
-import sympy as sp
 
 from . import config
-from .autograd.engine import Walk, _root_error, record_graph
+from .autograd.engine import Walk, record_graph
 from .compiler import differentiate, program_function
 from .ir.graph import Node
 from .ops import get as _get_op
@@ -456,7 +455,6 @@ def _where(fn):
 
 def _names(walk, local_vars, params, fn):
     """User names for recorded values: the function's parameters and locals."""
-    import inspect as _inspect
     from .tensor import Tensor
     names = {}
     taken = set()
@@ -465,10 +463,6 @@ def _names(walk, local_vars, params, fn):
         if i is not None and i not in names and name not in taken:
             names[i] = name
             taken.add(name)
-    try:
-        pnames = list(_inspect.signature(fn).parameters)
-    except (TypeError, ValueError):
-        pnames = []
     for name, obj in local_vars.items():
         if isinstance(obj, Tensor) and not name.startswith("_"):
             give(walk.value_of(obj), name)

@@ -6,8 +6,6 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
-import pytest
 
 SCRIPT = textwrap.dedent("""
     import sys, time

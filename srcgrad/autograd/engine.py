@@ -18,8 +18,7 @@ from .. import ops as _ops
 from ..compiler import backward_function, differentiate
 from ..ir.graph import Graph
 from ..utils.locations import format_loc_range
-from .function import CONST, LEAF, NODE
-from .mode import no_grad
+from .function import LEAF, NODE
 
 _FREED_MSG = ("Trying to backward through the graph a second time (or directly access saved tensors "
               "after they have already been freed). Saved intermediate values of the graph are freed "
@@ -408,7 +407,6 @@ def _owned(arr, arg_ids):
 
 
 def _accumulate_into(t, g):
-    from ..tensor import Tensor
     if t.grad is None:
         t.grad = g
     elif g._requires_grad or t.grad._requires_grad:

@@ -6,10 +6,6 @@ through `next_functions`; leaves are reached through `AccumulateGrad` nodes. A n
 holds no Python closure for its derivative: `backward()` turns the recorded nodes into
 IR and compiles the derivative from the op table (see engine.py).
 """
-import weakref
-
-import numpy as np
-
 from ..ops import attrs_key
 
 # edge kinds: how an op's input was obtained

@@ -96,7 +96,6 @@ def fuse(graph, keep_costly=False, boundaries=()):
     replaced = {}
     for r, members in enumerate(regions):
         env, exprs = {}, {}
-        ext = []
         outputs, out_exprs = [], []
         named = []   # (formula, user's name) of intermediates the kernel computes inside
         for m in members:
@@ -177,7 +176,6 @@ _DEPTH = {}
 
 def function_depth(node):
     """How deeply transcendental functions nest in a node's own formula (0 for a*b+c)."""
-    import sympy as sp
     from ..symbolic.kernel import canon_symbol, node_exprs
     if node.op.name != "ew":
         d = _DEPTH.get(node.op.name)

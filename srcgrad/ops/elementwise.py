@@ -89,15 +89,25 @@ elementwise("broadcast_to", lambda a, shape: a, lambda x, shape: np.broadcast_to
             infer=_bcast_infer, torch_name="ExpandBackward0")
 
 
-# -- comparisons: boolean results, no gradient -------------------------------------------
-def _cmp_infer(inputs, attrs):
-    return [(broadcast_shapes(*[shape_of(x) for x in inputs]), np.dtype(bool))]
+# -- elementwise functions with no gradient: comparisons, integer-valued or boolean results --
+def _nondiff_infer(bool_result):
+    def infer(inputs, attrs):
+        shape = broadcast_shapes(*[shape_of(x) for x in inputs])
+        return [(shape, np.dtype(bool) if bool_result else result_dtype(inputs))]
+    return infer
+
+
+def nondifferentiable(name, np_func, bool_result=False, emit=None):
+    """Register an elementwise op without a derivative; written as `np.<func>(...)` unless
+    `emit` says otherwise."""
+    register(Op(name, "compare", np_func, infer=_nondiff_infer(bool_result), differentiable=False,
+                emit=emit or (lambda args, attrs, node: A.npcall(np_func.__name__, *args))))
 
 
 def comparison(name, impl, astop):
-    register(Op(name, "compare", impl, infer=_cmp_infer, differentiable=False,
-                emit=lambda args, attrs, node: ast.Compare(left=args[0], ops=[astop()],
-                                                           comparators=[args[1]])))
+    nondifferentiable(name, impl, bool_result=True,
+                      emit=lambda args, attrs, node: ast.Compare(left=args[0], ops=[astop()],
+                                                                 comparators=[args[1]]))
 
 
 comparison("lt", np.less, ast.Lt)
@@ -159,19 +169,6 @@ def _clip_infer(inputs, attrs):
 
 
 elementwise("clip", F.clip, np.clip, infer=_clip_infer)
-
-
-# -- elementwise functions with no gradient: integer-valued or boolean results ------------
-def _nondiff_infer(bool_result):
-    def infer(inputs, attrs):
-        shape = broadcast_shapes(*[shape_of(x) for x in inputs])
-        return [(shape, np.dtype(bool) if bool_result else result_dtype(inputs))]
-    return infer
-
-
-def nondifferentiable(name, np_func, bool_result=False):
-    register(Op(name, "compare", np_func, infer=_nondiff_infer(bool_result), differentiable=False,
-                emit=lambda args, attrs, node: A.npcall(np_func.__name__, *args)))
 
 
 for _f in (np.floor, np.ceil, np.rint, np.trunc):

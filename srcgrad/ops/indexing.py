@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..codegen import astbuild as A
-from .registry import Op, ShapeError, broadcast_shapes, register, result_dtype
+from .registry import Op, ShapeError, broadcast_shapes, register
 
 
 class Slice(NamedTuple):
@@ -225,7 +225,7 @@ def _put_infer(inputs, attrs):
 
 def _put_vjp(node, gs):
     (g,) = gs
-    x, v, idx = node.inputs[0], node.inputs[1], node.inputs[2:]
+    v, idx = node.inputs[1], node.inputs[2:]
     gx = g.graph.emit("setitem", [g, 0, *idx], index=node.attrs["index"])
     gv = None
     if hasattr(v, "shape"):

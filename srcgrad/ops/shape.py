@@ -1,6 +1,5 @@
 """Shape ops and basic indexing: views whose derivative rules move the cotangent back."""
 import ast
-from typing import NamedTuple
 
 import numpy as np
 
