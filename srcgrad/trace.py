@@ -27,7 +27,9 @@ class Tracer:
     def __init__(self):
         self.inputs = set()       # ids of the tensors standing for arguments
         self.keep = []            # those tensors, kept alive so ids stay unique
-        self.guards = []          # (tensor, kind, expected value, location)
+        self.guards = []          # (tensor, kind, expected value, location, order)
+        self.order = {}           # id(grad_fn) -> when it was recorded: the program order
+                                  # that loop re-rolling reads repeated segments from
 
     # -- called by autograd.recording.apply ----------------------------------------------
     def is_input(self, t):
@@ -43,7 +45,11 @@ class Tracer:
 
     # -- called by Tensor when Python looks at a value -----------------------------------
     def guard(self, t, kind, value):
-        self.guards.append((t, kind, value, user_loc(1)))
+        self.guards.append((t, kind, value, user_loc(1), len(self.order)))
+
+    def recorded(self, fn):
+        # an id reused by a collected node is overwritten by its new owner: still in order
+        self.order[id(fn)] = len(self.order)
 
     def add_input(self, t):
         self.inputs.add(id(t))

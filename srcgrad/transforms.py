@@ -230,6 +230,7 @@ class Transformed:
                 targs.append(unflatten(spec, iter(tl)))
             result, local_vars = call_capturing_locals(self.fn, targs, {})
             guards = list(tracer.guards)
+            order = tracer.order
         tangents = [(a.shape, a.dtype) for a in arrays[len(params):]]
         out, aux = (result if self.has_aux else (result, None))
         if self.has_aux and not (isinstance(result, tuple) and len(result) == 2):
@@ -244,15 +245,21 @@ class Transformed:
         if self.has_aux:
             aux_spec = flatten(aux, aux_leaves, dynamic_floats=False, objects=True)
             aux_leaves = [x if isinstance(x, Tensor) else Tensor._make(np.asarray(x)) for x in aux_leaves]
-        return self._compile(params, wrt_tensors, out, aux_leaves, aux_spec, guards, local_vars, tangents)
+        return self._compile(params, wrt_tensors, out, aux_leaves, aux_spec, guards, local_vars, tangents,
+                             order)
 
-    def _record_run(self, params, outs, guards, local_vars):
+    def _record_run(self, params, outs, guards, local_vars, order=None):
         """The traced run as a graph of the arguments: (graph, argument Values, output
         Values, captured constants [(Value, array)], guard descriptions). An output not
-        computed from the arguments is a captured constant."""
-        walk = Walk([o for o in outs if o.grad_fn is not None] + [t for t, _, _, _ in guards] + params)
+        computed from the arguments is a captured constant.
+
+        order: {id(grad_fn): when it was recorded}. The graph's nodes, guards included,
+        then follow the program's own order, so a loop reads as a repeated segment."""
+        walk = Walk([o for o in outs if o.grad_fn is not None] + [t for t, *_ in guards] + params)
         names = _names(walk, local_vars, params, self.fn)
-        g, vals = record_graph(walk, names)
+        if order is not None and not all(id(fn) in order for fn in walk.fns):
+            order = None
+        g, vals = record_graph(walk, names, order)
 
         def value(t):
             i = walk.value_of(t)
@@ -262,7 +269,8 @@ class Transformed:
         consts = [(v, _const_array(walk, i)) for i, v in vals.items()
                   if walk.values[i][0] == "const" and v.node is None]
         _name_constants(consts, local_vars, self.fn)
-        guard_descr = _insert_guards(g, guards, value)
+        node_order = sorted(order[id(fn)] for fn in walk.fns) if order is not None else None
+        guard_descr = _insert_guards(g, guards, value, node_order)
         out_vals = []
         for t in outs:
             v = value(t)
@@ -273,10 +281,10 @@ class Transformed:
         g.outputs = list(out_vals)
         return g, param_vals, out_vals, consts, guard_descr
 
-    def _compile(self, params, wrt_tensors, out, aux, aux_spec, guards, local_vars, tangents=()):
+    def _compile(self, params, wrt_tensors, out, aux, aux_spec, guards, local_vars, tangents=(), order=None):
         param_ids = {id(t): k for k, t in enumerate(params)}
         g, param_vals, out_vals, consts, guard_descr = self._record_run(params, [out] + list(aux), guards,
-                                                                       local_vars)
+                                                                       local_vars, order)
         out_v, aux_v = out_vals[0], out_vals[1:]
         forward_ir = str(g)
         wrt = [param_vals[param_ids[id(t)]] for t in wrt_tensors]
@@ -499,19 +507,24 @@ def _cell_has(cell):
         return False
 
 
-def _insert_guards(g, guards, value):
-    """Put a guard node right after the node that computes its value."""
+def _insert_guards(g, guards, value, node_order=None):
+    """Put each guard node where the program took its decision: after the last node
+    recorded before it (node_order: when each of g's nodes was recorded, ascending), or
+    else right after the node that computes its value."""
+    import bisect
     op = _get_op("guard")
     descr = []
     position = {id(n): k for k, n in enumerate(g.nodes)}
     placed = []
-    for k, (t, kind, expected, loc) in enumerate(guards):
+    for k, (t, kind, expected, loc, when) in enumerate(guards):
         v = value(t)
         if v is None:
             raise TraceError("internal error: a guarded value is missing from the recorded graph")
         expected = bool(expected) if kind == "bool" else expected
         node = Node(op, [v], dict(kind=kind, expected=expected, index=k), loc)
         after = position.get(id(v.node), -1) if v.node is not None else -1
+        if node_order is not None:
+            after = max(after, bisect.bisect_left(node_order, when) - 1)
         placed.append((after, k, node))
         from .utils.locations import format_loc_range
         from .utils.locations import source_line
@@ -705,16 +718,17 @@ class CompiledFunction(Transformed):
                 targs.append(unflatten(spec, iter(tl)))
             result, local_vars = call_capturing_locals(self.fn, targs, {})
             guards = list(tracer.guards)
+            order = tracer.order
         outs = []
         out_spec = flatten(result, outs, dynamic_floats=False, objects=True)
         outs = [o if isinstance(o, Tensor) else Tensor._make(np.asarray(o)) for o in outs]
-        return self._compile_program(params, outs, out_spec, guards, local_vars)
+        return self._compile_program(params, outs, out_spec, guards, local_vars, order)
 
-    def _compile_program(self, params, outs, out_spec, guards, local_vars):
+    def _compile_program(self, params, outs, out_spec, guards, local_vars, order=None):
         import re
         from .codegen.loader import SHARED
         from .ir.fusion import fuse
-        g, param_vals, out_vals, consts, guard_descr = self._record_run(params, outs, guards, local_vars)
+        g, param_vals, out_vals, consts, guard_descr = self._record_run(params, outs, guards, local_vars, order)
         forward_ir = str(g)
         base = re.sub(r"\W", "", getattr(self.fn, "__name__", "")) or "f"
         header = [f"compiled forward of {getattr(self.fn, '__qualname__', base)}"

@@ -173,12 +173,18 @@ class Compiled:
         self.n_wrt = n_wrt
 
 
-def record_graph(walk, names=None):
-    """The recorded run as an IR graph; returns (graph, canonical index -> Value)."""
+def record_graph(walk, names=None, order=None):
+    """The recorded run as an IR graph; returns (graph, canonical index -> Value).
+
+    order: {id(fn): recording time} to lay the nodes out in program order (a valid
+    topological order too) rather than the walk's post-order."""
     g = Graph("forward")
     vals = {}
     names = names or {}
-    for fn, refs in zip(walk.fns, walk.node_refs):
+    pairs = list(zip(walk.fns, walk.node_refs))
+    if order is not None:
+        pairs.sort(key=lambda p: order[id(p[0])])
+    for fn, refs in pairs:
         ins = []
         for r in refs:
             if isinstance(r, tuple):      # ("lit", python scalar)

@@ -113,6 +113,8 @@ def _record(op, attrs, inputs, outs, grad_out=True, tracer=None):
         t._requires_grad = grad_out
         t.grad_fn = fn
         t._output_nr = k
+    if tracer is not None:
+        tracer.recorded(fn)
 
 
 def _stale_input(op, fn):
