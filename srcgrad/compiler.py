@@ -25,16 +25,7 @@ def differentiate(g, roots, cotangents, wrt, observe=(), hooks=None, boundaries=
     n_fwd = len(g.nodes)
     cotangents = [_ones(g, r) if isinstance(c, str) and c == "ones" else c for r, c in zip(roots, cotangents)]
     wrt_grads, obs_grads, all_grads = build_backward(g, roots, cotangents, wrt, hooks, observe)
-    forward_values = {v.id: v for v in g.inputs}
-    for n in g.nodes[:n_fwd]:
-        for o in n.outputs:
-            forward_values[o.id] = o
-    backward_nodes = {id(n) for n in g.nodes[n_fwd:]}
-    for vid, gv in all_grads.items():  # name gradients after the values they belong to
-        v = forward_values.get(vid)
-        if v is not None and v.name and gv.name is None and gv.node is not None \
-                and id(gv.node) in backward_nodes:
-            gv.name = "grad_" + v.name
+    _name_gradients(g, n_fwd, all_grads)
     bwd = Graph("backward")
     bwd._ids = g._ids
     bwd.nodes = g.nodes[n_fwd:]
@@ -42,6 +33,37 @@ def differentiate(g, roots, cotangents, wrt, observe=(), hooks=None, boundaries=
     fuse(bwd)
     g.nodes = g.nodes[:n_fwd] + bwd.nodes
     return n_fwd, wrt_grads, obs_grads
+
+
+def differentiate_body(body, wrt):
+    """The reverse of a loop body (ops/loop.py), fused: a graph whose inputs are the
+    cotangents of `body.outputs` and which reads the body's forward values, computing the
+    gradients of `wrt` (inputs of the body; zeros where none flows)."""
+    from .ir.graph import Value
+    n_fwd = len(body.nodes)
+    cts = [Value(body, o.shape, o.dtype, name="grad_" + o.name if o.name else None) for o in body.outputs]
+    grads, _, all_grads = build_backward(body, body.outputs, cts, wrt)
+    grads = [gr if gr is not None else _zeros(body, w) for gr, w in zip(grads, wrt)]
+    _name_gradients(body, n_fwd, all_grads)
+    bwd = Graph("body_backward", parent=body)
+    bwd.inputs, bwd.nodes, bwd.outputs = cts, body.nodes[n_fwd:], grads
+    body.nodes = body.nodes[:n_fwd]
+    fuse(bwd)
+    return bwd
+
+
+def _name_gradients(g, n_fwd, all_grads):
+    """Name gradients after the values they belong to (`grad_h`)."""
+    forward_values = {v.id: v for v in g.inputs}
+    for n in g.nodes[:n_fwd]:
+        for o in n.outputs:
+            forward_values[o.id] = o
+    backward_nodes = {id(n) for n in g.nodes[n_fwd:]}
+    for vid, gv in all_grads.items():
+        v = forward_values.get(vid)
+        if v is not None and v.name and gv.name is None and gv.node is not None \
+                and id(gv.node) in backward_nodes:
+            gv.name = "grad_" + v.name
 
 
 def backward_function(g, n_fwd, cotangents, outputs, candidates, header, extra_params=()):
@@ -77,6 +99,11 @@ def program_function(g, params, outputs, fn_name, header, constants=()):
     namespace = {"GuardFailed": GuardFailed}
     namespace.update({names[v.id]: arr for v, arr in constants})
     return load_function(source, fn_name, fn_name, namespace), source, prog
+
+
+def _zeros(g, like):
+    import sympy
+    return g.emit("ew", [], exprs=(sympy.Integer(0),), avals=((like.shape, like.dtype),))
 
 
 def _ones(g, like):

@@ -5,6 +5,8 @@ per-op chain-rule backward that fusion and sympy simplification must agree with.
 fuse_elementwise = True
 #: run the budgeted sympy simplification on derivative formulas
 simplify = True
+#: write a segment of a traced run that repeats (a Python loop) back as a loop
+reroll = True
 
 
 #: where compiled functions are kept between processes: None for the per-user default
@@ -15,4 +17,4 @@ cache_dir = None
 
 def key():
     """The part of every compile-cache key that depends on these switches."""
-    return (fuse_elementwise, simplify)
+    return (fuse_elementwise, simplify, reroll)

@@ -15,7 +15,9 @@ from . import ops as _ops
 from ._format import format_tensor
 from .autograd.function import AccumulateGrad, Version
 from .autograd.mode import is_grad_enabled
+from .autograd import recording as _recording
 from .autograd.recording import apply
+from .ops.indexing import split_index
 
 _scalar = (bool, int, float)
 
@@ -25,8 +27,7 @@ def _op(name):
 
 
 def _tracing():
-    from .autograd.recording import TRACER
-    return TRACER[0]
+    return _recording.TRACER[0]
 
 
 def _decision(t, kind, value):
@@ -622,14 +623,12 @@ class Tensor:
 
     # -- indexing -------------------------------------------------------------------------
     def __getitem__(self, index):
-        from .ops.indexing import split_index
         template, arrays = split_index(index)
         return apply(_op("getitem"), [self, *arrays], {"index": template})
 
     def __setitem__(self, index, value):
         """`t[index] = value`, recorded: t takes the history of the write (PyTorch's
         in-place semantics), and a backward that needs t's old value raises."""
-        from .ops.indexing import split_index
         if self._requires_grad and self.grad_fn is None and is_grad_enabled():
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         template, arrays = split_index(index)

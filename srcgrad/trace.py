@@ -11,6 +11,7 @@ value would be frozen into the generated code.
 """
 from __future__ import annotations
 
+import gc
 import sys
 
 import numpy as np
@@ -30,6 +31,8 @@ class Tracer:
         self.guards = []          # (tensor, kind, expected value, location, order)
         self.order = {}           # id(grad_fn) -> when it was recorded: the program order
                                   # that loop re-rolling reads repeated segments from
+        self.code = None          # the traced function's code, until its frame is found
+        self.frame = None
 
     # -- called by autograd.recording.apply ----------------------------------------------
     def is_input(self, t):
@@ -50,6 +53,18 @@ class Tracer:
     def recorded(self, fn):
         # an id reused by a collected node is overwritten by its new owner: still in order
         self.order[id(fn)] = len(self.order)
+        if self.frame is None and self.code is not None:
+            self._find_frame()
+
+    def _find_frame(self):
+        """The outermost running frame of the traced function (see call_capturing_locals)."""
+        f = sys._getframe(2)
+        while f is not None:
+            if f.f_code is self.code:
+                self.frame = f
+            f = f.f_back
+        if self.frame is not None:
+            self.code = None
 
     def add_input(self, t):
         self.inputs.add(id(t))
@@ -87,33 +102,42 @@ class tracing:
                              "(nested decorators are not supported yet)")
         self.tracer = Tracer()
         recording.TRACER[0] = self.tracer
+        self.gc = gc_paused()
+        self.gc.__enter__()
         return self.tracer
 
     def __exit__(self, *exc):
         recording.TRACER[0] = None
+        self.gc.__exit__()
+        return False
+
+
+class gc_paused:
+    """Recording and compiling allocate many long-lived objects and few garbage cycles:
+    the cyclic collector would rescan them again and again (half the time of a long
+    trace). It is paused meanwhile; reference counting still frees everything else."""
+
+    def __enter__(self):
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc):
+        if self.was_enabled:
+            gc.enable()
         return False
 
 
 def call_capturing_locals(fn, args, kwargs):
-    """Call fn; return (result, the locals of its frame when it returned), so that
-    generated code can use the user's variable names."""
-    captured = {}
-    code = getattr(fn, "__code__", None)
+    """Call fn under the active tracer; return (result, the locals of its frame when it
+    returned), so that generated code can use the user's variable names.
 
-    def profiler(frame, event, arg):
-        if event == "return" and frame.f_code is code and "locals" not in captured:
-            captured["locals"] = dict(frame.f_locals)
-
-    if sys.getprofile() is not None:
-        # a profiler (cProfile, a debugger's) is running: never displace it; the
-        # generated code then names values t0, t1, ... instead of after the user's locals
-        return fn(*args, **kwargs), {}
-    sys.setprofile(profiler)
-    try:
-        result = fn(*args, **kwargs)
-    finally:
-        sys.setprofile(None)
-    return result, captured.get("locals", {})
+    No tracing hook is installed (it would cost a callback per Python call): the first op
+    recorded finds fn's frame on the stack, and a finished frame keeps its last locals."""
+    tracer = recording.TRACER[0]
+    tracer.code = getattr(fn, "__code__", None)
+    result = fn(*args, **kwargs)
+    frame, tracer.frame = tracer.frame, None
+    return result, dict(frame.f_locals) if frame is not None else {}
 
 
 # -- argument structures (pytrees) ---------------------------------------------------

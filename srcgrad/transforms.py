@@ -22,7 +22,7 @@ from .compiler import differentiate, program_function
 from .ir.graph import Node
 from .ops import get as _get_op
 from .ops.special import GuardFailed
-from .trace import (Leaf, TraceError, call_capturing_locals, flatten, leaf_specs, tracing,
+from .trace import (Leaf, TraceError, call_capturing_locals, flatten, gc_paused, leaf_specs, tracing,
                     unflatten)
 
 #: variants compiled per argument signature before srcgrad warns that a guard keeps failing
@@ -87,7 +87,8 @@ class Transformed:
                 flat = _run(v, arrays)
                 if flat is not None:
                     return v, flat
-        v = self._trace(args, arrays, key)
+        with gc_paused():
+            v = self._trace(args, arrays, key)
         variants.append(v)
         if len(variants) > MAX_VARIANTS:
             warnings.warn(self._explain(variants), stacklevel=3)
@@ -286,6 +287,10 @@ class Transformed:
         g, param_vals, out_vals, consts, guard_descr = self._record_run(params, [out] + list(aux), guards,
                                                                        local_vars, order)
         out_v, aux_v = out_vals[0], out_vals[1:]
+        if config.reroll and self.mode != "hvp":  # (a loop's backward has no rule of its own yet)
+            from .ir.reroll import reroll
+            reroll(g)
+            out_v, aux_v = g.outputs[0], g.outputs[1:]
         forward_ir = str(g)
         wrt = [param_vals[param_ids[id(t)]] for t in wrt_tensors]
         n_fwd, grads, _ = differentiate(g, [out_v], ["ones"], wrt)
@@ -308,8 +313,7 @@ class Transformed:
         header = [f"{self.mode} of {getattr(self.fn, '__qualname__', 'f')}"
                   + (f" ({_where(self.fn)})" if _where(self.fn) else "")]
         header.append("arguments: " + ", ".join(f"{p.name or '?'} {_aval(p)}" for p in param_vals))
-        for k, (d, loc) in enumerate(guard_descr):
-            header.append(f"guard {k}: {d}" + (f"  ({loc})" if loc else ""))
+        header += _guard_lines(guard_descr)
         fn, source, prog = program_function(g, param_vals, outputs, fname, header, consts)
         return Variant(fn, source, forward_ir, prog, guard_descr, None, aux_spec, len(aux_v),
                        [(v.name, arr) for v, arr in consts], fname, [w.name for w in wrt])
@@ -336,7 +340,11 @@ class Transformed:
         (elementwise in it); a value computed by a non-elementwise op (a matmul, a
         reduction) stands as a symbol named after it. `.latex()` and `print()` render them."""
         from .ir.formula import gradient_formulas
-        v = self._variant_for(args)
+        saved, config.reroll = config.reroll, False  # a closed form reads the loop unrolled
+        try:
+            v = self._variant_for(args)
+        finally:
+            config.reroll = saved
         grads = v.program.outputs[1 + v.n_aux:]
         return gradient_formulas(v.program, grads, v.wrt_names)
 
@@ -545,6 +553,21 @@ def _insert_guards(g, guards, value, node_order=None):
     return descr
 
 
+def _guard_lines(descr):
+    """Header lines for the guards; a loop's guard checked at every iteration reads
+    `guards 3-11: (norm(y) < 1000) is True`."""
+    out, k = [], 0
+    while k < len(descr):
+        j = k
+        while j + 1 < len(descr) and descr[j + 1] == descr[k]:
+            j += 1
+        d, loc = descr[k]
+        label = f"guard {k}" if j == k else f"guards {k}-{j}"
+        out.append(f"{label}: {d}" + (f"  ({loc})" if loc else ""))
+        k = j + 1
+    return out
+
+
 def _condition_text(line):
     """`while norm(y) < 1000:` → `norm(y) < 1000`."""
     import re
@@ -733,7 +756,7 @@ class CompiledFunction(Transformed):
         base = re.sub(r"\W", "", getattr(self.fn, "__name__", "")) or "f"
         header = [f"compiled forward of {getattr(self.fn, '__qualname__', base)}"
                   + (f" ({_where(self.fn)})" if _where(self.fn) else "")]
-        header += [f"guard {k}: {d}" + (f"  ({loc})" if loc else "") for k, (d, loc) in enumerate(guard_descr)]
+        header += _guard_lines(guard_descr)
         fuse(g, keep_costly=True)
         fn, source, prog = program_function(g, param_vals, out_vals, base + "_forward", header, consts)
         # the VJP: all float arguments, a cotangent per output; the forward is recomputed

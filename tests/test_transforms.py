@@ -146,7 +146,8 @@ def test_generated_source_reads_like_the_users_code():
 def test_guards_are_written_in_the_generated_code():
     src = srcgrad.grad(seed_loop).source(np.array([1., 2., 3.]))
     assert "raise GuardFailed(" in src
-    assert "# guard 0: (np.sqrt((y * y).sum()) < 1000) is True" in src
+    assert "# guards 0-7: (np.sqrt((y * y).sum()) < 1000) is True" in src
+    assert "# guard 8: (np.sqrt((y * y).sum()) < 1000) is False" in src
 
 
 def test_captured_arrays_are_named_constants():

@@ -351,7 +351,9 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
     if compiled is None:
         names = _user_names(walk)
         label = ", ".join(f"`{names[i]}`" if i in names else "the output" for i in root_ids)
-        compiled = compile_backward(walk, root_ids, used_wrt, observe, hooked, names, label)
+        from ..trace import gc_paused
+        with gc_paused():
+            compiled = compile_backward(walk, root_ids, used_wrt, observe, hooked, names, label)
         if len(_cache) >= CACHE_SIZE:
             _cache.pop(next(iter(_cache)))
         _cache[key] = compiled

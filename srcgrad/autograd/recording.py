@@ -27,11 +27,22 @@ class ShapeMismatch(OpError, ValueError):
     pass
 
 
+def _tensor_class():
+    # tensor.py imports this module: the class is looked up once, on first use
+    global _Tensor
+    from ..tensor import Tensor
+    _Tensor = Tensor
+    return Tensor
+
+
+_Tensor = None
+
+
 def apply(op, inputs, attrs, out=None):
     """Run `op` on `inputs` (tensors, arrays, Python scalars). Returns tensor(s).
 
     `out`: a tensor to write the result into (in-place ops); it takes over the history."""
-    from ..tensor import Tensor
+    Tensor = _Tensor or _tensor_class()
     arrays = []
     needs_grad = False
     volatile = False
@@ -89,7 +100,7 @@ def apply(op, inputs, attrs, out=None):
 
 
 def _record(op, attrs, inputs, outs, grad_out=True, tracer=None):
-    from ..tensor import Tensor
+    Tensor = _Tensor or _tensor_class()
     edges, saved = [], []
     for x in inputs:
         if isinstance(x, Tensor):

@@ -18,7 +18,7 @@ from . import astbuild as A
 from .kernels import kernel_statements
 from .source import comment_text, expr_source, statement_lines
 
-_INLINE_OPS = {"transpose", "reshape", "getitem", "lt", "le", "gt", "ge", "eq", "ne"}
+_INLINE_OPS = {"transpose", "reshape", "getitem", "lt", "le", "gt", "ge", "eq", "ne", "loop_index"}
 _RESERVED = {"np", "hooks"} | set(dir(builtins)) | set(keyword.kwlist)
 
 
@@ -68,61 +68,80 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
     if missing:
         raise RuntimeError(f"internal error: generated code would read undefined values {missing}")
 
-    # a cheap view is written inline only where it is read once, and never into a fused
-    # kernel (kernel formulas read their inputs by name)
-    uses, read_by_kernel = {}, set()
-    for n in nodes:
-        for x in n.inputs:
-            if isinstance(x, Value):
-                uses[x.id] = uses.get(x.id, 0) + 1
-                if n.op.name == "ew":
-                    read_by_kernel.add(x.id)
+    em = Emitter(namer)
     out_ids = {v.id for v in outputs if isinstance(v, Value)}
-    inlined = {}
-
-    def arg(x):
-        if not isinstance(x, Value):
-            return A.literal(x)
-        if x.id in inlined:
-            return inlined[x.id]
-        return A.name(namer.of(x))
-
-    body = []
-    for n in nodes:
-        comment = format_loc_range(n.loc)
-        if n.op.name == "ew":
-            arg_names = [namer.of(x) for x in n.inputs]
-            exprs, avals, outs = _distinct_outputs(n, namer)
-            stmts = kernel_statements(exprs, avals, arg_names, [(x.shape, x.dtype) for x in n.inputs],
-                                      [namer.of(o) for o in outs], namer.temp,
-                                      n.attrs.get("names", ()), namer.fresh) if outs else []
-        elif n.op.statement:
-            stmts = n.op.emit([arg(x) for x in n.inputs], n.attrs, n,
-                              namer.of(n.out) if n.outputs else None)
-        else:
-            expr = n.op.emit([arg(x) for x in n.inputs], n.attrs, n)
-            o = n.out
-            if isinstance(expr, ast.Name) and len(n.outputs) == 1 and not o.name:
-                namer.names[o.id] = expr.id  # the op is the identity on values: no new name
-                continue
-            if n.op.name in _INLINE_OPS and uses.get(o.id, 0) == 1 and o.id not in out_ids \
-                    and o.id not in read_by_kernel:
-                inlined[o.id] = expr
-                continue
-            if len(n.outputs) > 1:  # a multi-output op's expression is a tuple: unpack it
-                stmts = [A.assign(ast.Tuple(elts=[A.store(namer.of(v)) for v in n.outputs], ctx=ast.Store()),
-                                  expr)]
-            else:
-                stmts = [A.assign(namer.of(o), expr)]
-        for s in stmts:
-            body.extend(statement_lines(s, comment=comment))
-    rets = [arg(v) if isinstance(v, Value) else A.const(None) for v in outputs]
+    body = em.block(nodes, out_ids)
+    rets = [em.arg(v) if isinstance(v, Value) else A.const(None) for v in outputs]
     body.append("    return (" + ", ".join(expr_source(r) for r in rets) + ("," if len(rets) == 1 else "") + ")")
     if not nodes and not body:
         body.append("    pass")
     sig = ", ".join([namer.of(p) for p in params] + list(extra_params))
     lines = [f"# {comment_text(h)}" for h in header] + [f"def {fn_name}({sig}):"] + body
     return "\n".join(lines) + "\n", {p.id: namer.of(p) for p in given}
+
+
+class Emitter:
+    """Statements for a list of nodes, with one Namer for the whole function: a loop's
+    body is a block of its own (codegen/loops.py), nested in the function's."""
+
+    def __init__(self, namer):
+        self.namer = namer
+        self.inlined = {}   # value id -> the expression written in place of its name
+        self.exported = set()  # names a loop leaves for the code after it (codegen/loops.py)
+
+    def arg(self, x):
+        if not isinstance(x, Value):
+            return A.literal(x)
+        if x.id in self.inlined:
+            return self.inlined[x.id]
+        return A.name(self.namer.of(x))
+
+    def block(self, nodes, keep, indent="    "):
+        """Source lines computing `nodes`. keep: ids of values read after the block,
+        never written inline."""
+        namer = self.namer
+        # a cheap view is written inline only where it is read once, and never into a
+        # fused kernel or a loop (they read their inputs by name)
+        uses, by_name = {}, set()
+        for n in nodes:
+            for x in n.inputs:
+                if isinstance(x, Value):
+                    uses[x.id] = uses.get(x.id, 0) + 1
+                    if n.op.name == "ew" or n.op.block is not None:
+                        by_name.add(x.id)
+        lines = []
+        for n in nodes:
+            comment = format_loc_range(n.loc)
+            if n.op.block is not None:
+                lines.extend(n.op.block(n, self, indent))
+                continue
+            if n.op.name == "ew":
+                arg_names = [namer.of(x) for x in n.inputs]
+                exprs, avals, outs = _distinct_outputs(n, namer)
+                stmts = kernel_statements(exprs, avals, arg_names, [(x.shape, x.dtype) for x in n.inputs],
+                                          [namer.of(o) for o in outs], namer.temp,
+                                          n.attrs.get("names", ()), namer.fresh) if outs else []
+            elif n.op.statement:
+                stmts = n.op.emit([self.arg(x) for x in n.inputs], n.attrs, n,
+                                  namer.of(n.out) if n.outputs else None)
+            else:
+                expr = n.op.emit([self.arg(x) for x in n.inputs], n.attrs, n)
+                o = n.out
+                if isinstance(expr, ast.Name) and len(n.outputs) == 1 and not o.name:
+                    namer.names[o.id] = expr.id  # the op is the identity on values: no new name
+                    continue
+                if n.op.name in _INLINE_OPS and uses.get(o.id, 0) == 1 and o.id not in keep \
+                        and o.id not in by_name:
+                    self.inlined[o.id] = expr
+                    continue
+                if len(n.outputs) > 1:  # a multi-output op's expression is a tuple: unpack it
+                    stmts = [A.assign(ast.Tuple(elts=[A.store(namer.of(v)) for v in n.outputs],
+                                                ctx=ast.Store()), expr)]
+                else:
+                    stmts = [A.assign(namer.of(o), expr)]
+            for s in stmts:
+                lines.extend(statement_lines(s, indent=indent, comment=comment))
+        return lines
 
 
 def _distinct_outputs(n, namer):

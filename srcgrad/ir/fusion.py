@@ -28,6 +28,9 @@ def fuse(graph, keep_costly=False, boundaries=()):
     from ..symbolic.kernel import _costly, node_exprs, operand_expr
     from .. import config, ops
 
+    for n in graph.nodes:  # a loop's body is a graph of its own
+        if n.op.name == "loop":
+            fuse(n.attrs["body"], keep_costly=keep_costly)
     nodes = graph.nodes
     region_of = {}            # id(node) -> region index
     regions = []              # region index -> [nodes]

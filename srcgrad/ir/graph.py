@@ -115,8 +115,9 @@ class Node:
 class Graph:
     """An ordered list of nodes over some input values, with designated outputs."""
 
-    def __init__(self, name="graph"):
+    def __init__(self, name="graph", parent=None):
         self.name = name
+        self.parent = parent   # a loop body's enclosing graph: values share one numbering
         self.inputs: list[Value] = []
         self.nodes: list[Node] = []
         self.outputs: list = []
@@ -125,6 +126,8 @@ class Graph:
         self._ids = 0
 
     def _new_id(self):
+        if self.parent is not None:
+            return self.parent._new_id()
         self._ids += 1
         return self._ids
 
@@ -173,20 +176,27 @@ def value_label(v):
     return v.name if v.name else f"%{v.id}"
 
 
-def format_graph(g):
-    """Print a graph in a flat, jaxpr-like text form, one node per line."""
+def format_graph(g, indent=""):
+    """Print a graph in a flat, jaxpr-like text form, one node per line; a loop's body
+    (and its backward) indented under it."""
     params = ", ".join(f"{value_label(v)}: {fmt_aval(v.shape, v.dtype)}" for v in g.inputs)
-    lines = [f"{g.name}({params}):"]
+    lines = [f"{indent}{g.name}({params}):"]
     body = []
+    nested = {}
     for n in g.nodes:
+        subs = [v for v in n.attrs.values() if isinstance(v, Graph)]
+        if subs:
+            nested[len(body)] = subs
         outs = ", ".join(f"{value_label(o)}: {fmt_aval(o.shape, o.dtype)}" for o in n.outputs)
         args = " ".join(value_label(x) for x in n.inputs)
         attrs = n.op.format_attrs(n.attrs)
         text = f"  {outs} = {n.op.name}" + (f"[{attrs}]" if attrs else "") + (f" {args}" if args else "")
         body.append((text, format_loc_range(n.loc)))
     width = max([len(t) for t, _ in body] + [0])
-    for text, loc in body:
-        lines.append(f"{text.ljust(width)}  # {loc}" if loc else text)
+    for k, (text, loc) in enumerate(body):
+        lines.append(indent + (f"{text.ljust(width)}  # {loc}" if loc else text))
+        for sub in nested.get(k, ()):
+            lines.append(format_graph(sub, indent + "    "))
     outs = ", ".join(value_label(o) if o is not None else "None" for o in g.outputs)
-    lines.append(f"  return {outs}")
+    lines.append(f"{indent}  return {outs}")
     return "\n".join(lines)

@@ -12,13 +12,18 @@ def live_nodes(nodes, outputs, available=()):
     needed = {v.id for v in outputs if isinstance(v, Value)}
     keep = []
     for n in reversed(nodes):
-        if n.op.side_effect or any(o.id in needed and o.id not in avail for o in n.outputs):
+        if has_effect(n) or any(o.id in needed and o.id not in avail for o in n.outputs):
             keep.append(n)
             for x in n.inputs:
                 if isinstance(x, Value):
                     needed.add(x.id)
     keep.reverse()
     return keep
+
+
+def has_effect(n):
+    """Kept even when nothing reads it: a guard, a hook, or a loop whose body has one."""
+    return n.op.side_effect or n.attrs.get("side_effect", False)
 
 
 def toposort(nodes, position):

@@ -12,4 +12,6 @@ def short_dtype(dtype):
 
 
 def fmt_aval(shape, dtype):
+    if np.dtype(dtype) == object:  # a loop's saved history: one array per iteration
+        return "history"
     return f"{short_dtype(dtype)}[{','.join(str(d) for d in shape)}]"

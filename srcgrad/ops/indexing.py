@@ -169,10 +169,16 @@ register(Op("getitem", "index", lambda x, *idx, index: x[numpy_index(index, idx)
 
 
 # -- the gradient of a read: scatter-add into zeros ------------------------------------
+def _scatters(index, idx):
+    """Whether a write at this index may hit a place twice (so must add with np.add.at):
+    only through index arrays of one or more dimensions (a 0-d one is a plain int)."""
+    return _has_arrays(index) and any(len(getattr(a, "shape", ())) > 0 for a in idx)
+
+
 def _scatter_impl(g, *idx, index, shape):
     out = np.zeros(shape, g.dtype)
     key = numpy_index(index, idx)
-    if _has_arrays(index):
+    if _scatters(index, idx):
         np.add.at(out, key, g)
     else:
         out[key] = g
@@ -183,7 +189,7 @@ def _scatter_emit(args, attrs, node, target):
     dtype = node.out.dtype
     key = index_ast(attrs["index"], args[1:])
     zeros = A.assign(target, A.npcall("zeros", A.literal(tuple(attrs["shape"])), A.dtype_expr(dtype)))
-    if _has_arrays(attrs["index"]):
+    if _scatters(attrs["index"], node.inputs[1:]):
         key = index_ast(attrs["index"], args[1:], as_value=True)
         add = ast.Expr(value=A.call("np.add.at", A.name(target), key, args[0]))
         return [zeros, add]

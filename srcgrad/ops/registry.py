@@ -34,6 +34,8 @@ class Op:
         self.statement = statement  # emit() returns statements rather than one expression
         self.inplace_impl = None    # impl(out_array, *rest) writing into its first input, if cheaper
         self.side_effect = False    # kept by dead-code elimination even with no output read
+        self.block = None           # block(node, emitter, indent) -> source lines: ops that
+                                    # write a block of code (a loop), see codegen/loops.py
 
     @property
     def elementwise(self):

@@ -1,0 +1,198 @@
+"""Generated code for re-rolled loops (ops/loop.py): a `for` block and its reverse.
+
+Forward:
+    y = y0                                  # carried values start at their initial value
+    t4_saved = []                           # values the backward needs, one per iteration
+    for i in range(9):                      # the body, once
+        ...
+        t4_saved.append(t4)
+        y = y_2                             # the carried values' next state
+
+Backward:
+    grad_y = grad_y_out                     # the cotangents of the carried values
+    grad_W = np.zeros(...)                  # gradients of the invariants add up
+    for i in range(8, -1, -1):
+        t4_r = t4_saved[i]                  # this iteration's saved values, under new names
+        ...                                 # the body's backward, once
+        grad_W += grad_W_i
+        grad_y = grad_y_2
+
+Names are the function's own (one Namer): a carried value keeps one variable for the
+whole loop, and a value of the last iteration is read after the loop under its name in
+the body. The backward binds saved values to fresh names, so it never disturbs a name
+the code after it still reads.
+"""
+import numpy as np
+
+from ..ir.graph import Value
+from ..ir.passes import live_nodes, prune_kernel_outputs
+from ..utils.locations import format_loc_range
+from . import astbuild as A
+from .source import comment_text, expr_source, statement_lines
+
+INDENT = "    "
+
+
+def _comment(line, text):
+    from .source import COMMENT_COLUMN
+    text = comment_text(text)
+    return (line.ljust(COMMENT_COLUMN) if len(line) < COMMENT_COLUMN else line) + "  # " + text if text else line
+
+
+def loop_lines(node, em, indent):
+    namer = em.namer
+    body, n_carry, count = node.attrs["body"], node.attrs["n_carry"], node.attrs["count"]
+    saves = list(node.attrs["saves"])
+    counter, carried, invs = body.inputs[0], body.inputs[1:1 + n_carry], body.inputs[1 + n_carry:]
+    inits, outer_invs = node.inputs[:n_carry], node.inputs[n_carry:]
+    n_out = len(body.outputs)
+    where = format_loc_range(node.loc)
+    lines = []
+    for b, x in zip(invs, outer_invs):  # the body reads invariants under their own names
+        if isinstance(x, Value):
+            namer.names[b.id] = namer.of(x)
+        else:
+            lines.append(f"{indent}{namer.of(b)} = {expr_source(A.literal(x))}")
+    nodes = live_nodes(body.nodes, body.outputs + saves)
+    prune_kernel_outputs(nodes, body.outputs + saves)
+    _share_carried_names(nodes, carried, body.outputs[:n_carry], saves, namer)
+    for b, x in zip(carried, inits):
+        lines.append(f"{indent}{namer.of(b)} = {expr_source(em.arg(x))}")
+    histories = []
+    for h, v in zip(node.outputs[n_out:], saves):
+        namer.names[h.id] = namer.fresh(namer.of(v) + "_saved")
+        histories.append(namer.names[h.id])
+    lines += [f"{indent}{h} = []" for h in histories]
+    lines.append(_comment(f"{indent}for {namer.of(counter)} in range({count}):",
+                          f"{where}: recorded {count} times, re-rolled"))
+    inner = indent + INDENT
+    keep = {v.id for v in body.outputs} | {v.id for v in saves}
+    block = em.block(nodes, keep, inner)
+    block += [f"{inner}{h}.append({namer.of(v)})" for h, v in zip(histories, saves)]
+    block += _rebind(inner, [namer.of(b) for b in carried], [namer.of(o) for o in body.outputs[:n_carry]])
+    lines += block or [f"{inner}pass"]
+    for k, o in enumerate(node.outputs[:n_out]):  # after the loop: its last values
+        namer.names[o.id] = namer.of(carried[k]) if k < n_carry else namer.of(body.outputs[k])
+        em.exported.add(namer.names[o.id])
+    return lines
+
+
+def loop_grad_lines(node, em, indent):
+    namer = em.namer
+    a = node.attrs
+    body, bwd, count, n_carry, n_out = a["body"], a["backward"], a["count"], a["n_carry"], a["n_out"]
+    saves, wrt = list(a["saves"]), list(a["wrt"])
+    cts_outer = node.inputs[:n_out]
+    histories = node.inputs[n_out:n_out + len(saves)]
+    counter = body.inputs[0]
+    for b, x in zip(a["invariant_reads"], node.inputs[n_out + len(saves):]):
+        namer.names[b.id] = namer.of(x)
+    where = format_loc_range(node.loc)
+    nodes = live_nodes(bwd.nodes, bwd.outputs)
+    prune_kernel_outputs(nodes, bwd.outputs)
+    read = {x.id for n in nodes for x in n.inputs if isinstance(x, Value)} | {v.id for v in bwd.outputs}
+    lines = []
+    # cotangents of the body's outputs: the carried ones flow between iterations; a value
+    # of the last iteration read after the loop has one only in the last iteration
+    ct_names = [namer.of(c) for c in bwd.inputs]
+    zeros = {}
+    for k, (c, x) in enumerate(zip(bwd.inputs, cts_outer)):
+        if c.id in read:
+            lines.append(f"{indent}{ct_names[k]} = {expr_source(em.arg(x))}")
+            if k >= n_carry:
+                zeros[k] = namer.fresh("zero_" + ct_names[k])
+                lines.append(f"{indent}{zeros[k]} = {expr_source(A.npcall('zeros', A.literal(c.shape), A.dtype_expr(c.dtype)))}")
+    # gradients of invariants add up over the iterations
+    accumulators = {}
+    for j, (k, g) in enumerate(zip(wrt, bwd.outputs)):
+        if k >= n_carry and not _is_zero(g):
+            name = body.inputs[1 + k].name
+            acc = namer.names[node.outputs[j].id] = namer.fresh(f"grad_{name}_sum" if name else "grad_sum")
+            accumulators[j] = acc
+            lines.append(f"{indent}{acc} = {expr_source(A.npcall('zeros', A.literal(g.shape), A.dtype_expr(g.dtype)))}")
+    # saved values come back under their names in the body, or fresh ones if the code
+    # after the loop still reads that name; loop_index values are recomputed
+    restore = {}
+    for v in saves:
+        restore[v.id] = namer.names.get(v.id)
+        if namer.of(v) in em.exported:
+            namer.names[v.id] = namer.fresh(namer.of(v) + "_r")
+    recompute = [n for n in body.nodes if n.op.name == "loop_index" and n.out.id in read]
+    for n in recompute:
+        restore[n.out.id] = namer.names.get(n.out.id)
+        namer.names.pop(n.out.id, None)
+    carried_grads = [(bwd.inputs[k], bwd.outputs[j]) for j, k in enumerate(wrt)
+                     if k < n_carry and bwd.inputs[k].id in read]
+    _share_carried_names(nodes, [c for c, _ in carried_grads], [g for _, g in carried_grads], (), namer)
+    lines.append(_comment(f"{indent}for {namer.of(counter)} in range({count - 1}, -1, -1):",
+                          f"{where}: the loop's backward, in reverse"))
+    inner = indent + INDENT
+    for h, v in zip(histories, saves):
+        if v.id in read:
+            lines.append(f"{inner}{namer.of(v)} = {namer.of(h)}[{namer.of(counter)}]")
+    lines += em.block(recompute, set(read), inner)
+    lines += em.block(nodes, {v.id for v in bwd.outputs}, inner)
+    for j, acc in accumulators.items():
+        lines.append(f"{inner}{acc} += {expr_source(em.arg(bwd.outputs[j]))}")
+    targets, values = [], []
+    for j, k in enumerate(wrt):
+        if k < n_carry and bwd.inputs[k].id in read:
+            targets.append(ct_names[k])
+            values.append(expr_source(em.arg(bwd.outputs[j])))
+    for k, z in zeros.items():
+        targets.append(ct_names[k])
+        values.append(z)
+    lines += _rebind(inner, targets, values)
+    for vid, old in restore.items():
+        if old is None:
+            namer.names.pop(vid, None)
+        else:
+            namer.names[vid] = old
+    # the gradients of the loop's inputs
+    for j, k in enumerate(wrt):
+        if j in accumulators:
+            continue
+        if k < n_carry and bwd.inputs[k].id in read:
+            namer.names[node.outputs[j].id] = ct_names[k]
+        elif k < n_carry:  # the carried cotangent never reached the body: it is the last one
+            lines.append(f"{indent}{namer.of(node.outputs[j])} = {expr_source(em.arg(bwd.outputs[j]))}")
+        else:  # an invariant whose gradient is zero
+            g = bwd.outputs[j]
+            lines.append(f"{indent}{namer.of(node.outputs[j])} = "
+                         f"{expr_source(A.npcall('zeros', A.literal(g.shape), A.dtype_expr(g.dtype)))}")
+    return lines
+
+
+def _rebind(indent, targets, values):
+    pairs = [(t, v) for t, v in zip(targets, values) if t != v]
+    if not pairs:
+        return []
+    return [f"{indent}{', '.join(t for t, _ in pairs)} = {', '.join(v for _, v in pairs)}"]
+
+
+def _is_zero(v):
+    n = v.node
+    return n is not None and n.op.name == "ew" and not n.inputs and \
+        all(e == 0 for e in n.attrs["exprs"])
+
+
+def _share_carried_names(nodes, carried, nexts, saves, namer):
+    """`y = y * 2.0` rather than `y_2 = y * 2.0; y = y_2`: a carried value's next state
+    takes the variable of the current one when nothing reads the current one after it is
+    computed (and the current one is not saved)."""
+    position = {}
+    for k, n in enumerate(nodes):
+        for o in n.outputs:
+            position[o.id] = k
+    saved = {v.id for v in saves}
+    taken = set()
+    for b, o in zip(carried, nexts):
+        k = position.get(o.id)
+        if k is None or b.id in saved or o.id in taken or o.id in namer.names:
+            continue
+        if len(nodes[k].outputs) > 1:
+            continue
+        if any(isinstance(x, Value) and x.id == b.id for n in nodes[k + 1:] for x in n.inputs):
+            continue
+        namer.names[o.id] = namer.of(b)
+        taken.add(o.id)

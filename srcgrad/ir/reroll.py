@@ -1,0 +1,308 @@
+"""Loop re-rolling: a segment of the recorded run that repeats is written back as a loop.
+
+A traced Python loop arrives unrolled: the same ops, from the same lines, wired the
+same way, once per iteration. `reroll(graph)` finds runs of identical iterations and
+replaces each by one `loop` node whose body is a single iteration as a sub-graph. The
+generated code then has a `for` loop of the recorded length, sympy and the code
+generator see the body once, and the backward is a reverse loop over the body's
+derivative (ops/loop.py).
+
+Iteration j repeats iteration 0 when, position by position, the nodes have the same op,
+attrs, line and output types, and every input is
+  - internal:  the same position of the same iteration;
+  - carried:   for j >= 1 the same position of iteration j - 1, and in iteration 0 a
+               value from before the segment (the initial value);
+  - invariant: the same value from before the segment in every iteration, or the same
+               literal.
+An integer index moving by a fixed step per iteration (`seq[t + 1]`) becomes a function
+of the loop counter. A value of the segment read after it must be one of the last
+iteration. The count is the recorded one and every decision inside the body stays a
+guard, so the loop computes exactly what the recording computed — nothing is guessed
+about iterations that were not seen.
+"""
+from __future__ import annotations
+
+from .. import ops as _ops
+from ..ops.indexing import Arg
+from .graph import Graph, Node, Value
+
+#: a segment is re-rolled when it repeats at least this many times ...
+MIN_COUNT = 3
+#: ... and the unrolled form would have at least this many nodes
+MIN_NODES = 12
+#: candidate periods tried per starting node (the next occurrences of its signature)
+MAX_CANDIDATES = 8
+
+
+def reroll(graph):
+    """Replace repeated segments of `graph.nodes` by `loop` nodes, in place (and inside
+    their bodies, for nested loops). Returns the number of loops made."""
+    scan = _Scan(graph)
+    out, p, made = [], 0, 0
+    while p < len(scan.nodes):
+        found = scan.loop_at(p)
+        if found is None:
+            out.append(scan.nodes[p])
+            p += 1
+            continue
+        period, count, loop = found
+        out.append(loop)
+        made += 1 + reroll(loop.attrs["body"])
+        p += period * count
+    graph.nodes = out
+    return made
+
+
+class _Scan:
+    """The graph's nodes with what finding loops in linear-ish time needs."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        self.nodes = list(graph.nodes)
+        ids = {}              # signature -> a small int, so runs compare as int lists
+        self.sigs = [ids.setdefault(_signature(n), len(ids)) for n in self.nodes]
+        self.at = {}          # signature -> positions, ascending
+        for q, s in enumerate(self.sigs):
+            self.at.setdefault(s, []).append(q)
+        self.pos = {}         # value id -> position of the node defining it
+        self.last_read = {}   # value id -> last position reading it (len(nodes) for an output)
+        for q, n in enumerate(self.nodes):
+            for o in n.outputs:
+                self.pos[o.id] = q
+            for x in n.inputs:
+                if isinstance(x, Value):
+                    self.last_read[x.id] = q
+        for v in graph.outputs:
+            if isinstance(v, Value):
+                self.last_read[v.id] = len(self.nodes)
+    def repeats(self, p, period):
+        """How many whole periods from p have the signatures of the first one."""
+        sigs, first = self.sigs, self.sigs[p:p + period]
+        n = 1
+        while sigs[p + n * period:p + (n + 1) * period] == first:
+            n += 1
+        return n
+
+    def loop_at(self, p):
+        """The loop starting at node p, as (period, count, loop node), or None."""
+        import bisect
+        places = self.at[self.sigs[p]]
+        k = bisect.bisect_right(places, p)
+        best = None
+        for q in places[k:k + MAX_CANDIDATES]:
+            period = q - p
+            n = self.repeats(p, period)
+            if n < MIN_COUNT or period * n < MIN_NODES:
+                continue
+            if best is not None and period * n <= best[0] * best[1]:
+                continue
+            plan = _plan(self, p, period, n)
+            if plan is not None:
+                best = (period, plan.count, plan)
+        if best is None:
+            return None
+        period, count, plan = best
+        return period, count, _build(self.graph, self.nodes, p, period, plan)
+
+
+def _signature(n):
+    """What must agree between two iterations' nodes, wiring aside."""
+    attrs = n.attrs
+    if n.op.name == "getitem":  # an int index may move with the iteration
+        attrs = dict(attrs, index=tuple("int" if type(i) is int else i for i in attrs["index"]))
+    elif n.op.name == "guard":
+        attrs = {k: v for k, v in attrs.items() if k != "index"}
+    try:
+        key = _ops.attrs_key(attrs)
+        hash(key)
+    except TypeError:
+        return object()  # attrs without a stable identity: never part of a loop
+    lits = tuple(("v",) if isinstance(x, Value) else ("l", type(x).__name__, x) for x in n.inputs)
+    return (n.op.name, key, n.loc, tuple((o.shape, o.dtype.str) for o in n.outputs), lits)
+
+
+# ---------------------------------------------------------------------------------------
+# checking the wiring
+# ---------------------------------------------------------------------------------------
+class _Plan:
+    """How the iterations' inputs are wired, and which of their values leave the loop."""
+
+    def __init__(self):
+        self.count = 0
+        self.slots = {}     # (position, input) -> ("int", q, k) | ("carry", q, k, initial) | ("inv", value)
+        self.indices = {}   # (position, template entry) -> (start, step) of a moving int index
+        self.exits = []     # (q, k): values of the last iteration read after the loop
+
+
+def _plan(scan, p, period, n):
+    """The plan of the largest count <= n of iterations wired identically; None if fewer
+    than MIN_COUNT agree, or a later node reads an iteration other than the last."""
+    plan = _Plan()
+    count = n
+    for j in range(n):
+        if not _iteration_agrees(scan, p, period, j, plan):
+            count = j
+            break
+    if count < MIN_COUNT or period * count < MIN_NODES:
+        return None
+    end = p + period * count
+    exits = set()
+    for pos in range(p, end):
+        for k, o in enumerate(scan.nodes[pos].outputs):
+            if scan.last_read.get(o.id, -1) >= end:
+                if pos < end - period:
+                    return None  # an earlier iteration's value is used after the loop
+                exits.add((pos - (end - period), k))
+    plan.count = count
+    plan.exits = sorted(exits)
+    return plan
+
+
+def _iteration_agrees(scan, p, period, j, plan):
+    nodes = scan.nodes
+    start = p + j * period
+    for q in range(period):
+        a, b = nodes[p + q], nodes[start + q]
+        if j > 0 and a.op.name == "getitem" and not _index_moves(a, b, q, j, plan):
+            return False
+        for r, y in enumerate(b.inputs):
+            if not isinstance(y, Value):
+                continue
+            at = scan.pos.get(y.id, -1)
+            if at >= start:
+                kind = ("int", at - start, y.index)
+            elif at >= start - period and at >= p:
+                kind = ("carry", at - start + period, y.index)
+            elif at < p:
+                kind = ("inv", y)
+            else:
+                return False  # reads a value from two or more iterations back
+            if j == 0:
+                plan.slots[(q, r)] = ("first", y) if kind[0] == "inv" else kind
+                continue
+            known = plan.slots[(q, r)]
+            if known[0] == "first":  # iteration 1 tells an invariant from a carried start
+                if kind[0] == "inv" and kind[1] is known[1]:
+                    plan.slots[(q, r)] = kind
+                elif kind[0] == "carry":
+                    plan.slots[(q, r)] = kind + (known[1],)
+                else:
+                    return False
+            elif known[0] == "inv":
+                if kind[0] != "inv" or kind[1] is not known[1]:
+                    return False
+            elif known[:3] != kind:
+                return False
+    return True
+
+
+def _index_moves(a, b, q, j, plan):
+    """getitem's int entries agree, or move by a fixed step per iteration."""
+    for t, (u, v) in enumerate(zip(a.attrs["index"], b.attrs["index"])):
+        if type(u) is int and type(v) is int:
+            if j == 1:
+                plan.indices[(q, t)] = (u, v - u)
+            elif v != u + plan.indices[(q, t)][1] * j:
+                return False
+        elif u != v:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------
+# building the loop node
+# ---------------------------------------------------------------------------------------
+def _build(graph, nodes, p, period, plan):
+    count = plan.count
+    first = nodes[p:p + period]
+    last = nodes[p + (count - 1) * period:p + count * period]
+    body = Graph("body", parent=graph)
+    counter = body.add_input((), "int64", "i")
+    carried = {}    # (q, k) of the producer -> (body input, initial outer value)
+    invariant = {}  # outer value id -> body input
+    inits, invs = [], []
+
+    # the body's inputs, in the order first read
+    for q, n in enumerate(first):
+        for r, x in enumerate(n.inputs):
+            s = plan.slots.get((q, r))
+            if s is None or not isinstance(x, Value):
+                continue
+            if s[0] == "carry":
+                key = s[1:3]
+                if key not in carried:
+                    producer = last[s[1]].outputs[s[2]]
+                    init = s[3]
+                    v = body.add_input(init.shape, init.dtype, producer.name or init.name)
+                    carried[key] = (v, init)
+            elif s[0] in ("inv", "first"):
+                if x.id not in invariant:
+                    invariant[x.id] = body.add_input(x.shape, x.dtype, x.name)
+                    invs.append(x)
+    # body inputs: counter, then carried, then invariants
+    carry_keys = list(carried)
+    body.inputs = [counter] + [carried[k][0] for k in carry_keys] + [invariant[x.id] for x in invs]
+    inits = [carried[k][1] for k in carry_keys]
+
+    # the body's nodes: iteration 0 re-emitted, named after the last iteration's values
+    local = {}
+    index_values = {}
+    for q, n in enumerate(first):
+        ins = []
+        for r, x in enumerate(n.inputs):
+            if not isinstance(x, Value):
+                ins.append(x)
+                continue
+            s = plan.slots[(q, r)]
+            if s[0] == "int":
+                ins.append(local[(s[1], s[2])])
+            elif s[0] == "carry":
+                ins.append(carried[s[1:3]][0])
+            else:
+                ins.append(invariant[x.id])
+        attrs = dict(n.attrs)
+        if n.op.name == "getitem":
+            template = list(attrs["index"])
+            extra = []
+            for t, item in enumerate(template):
+                moving = plan.indices.get((q, t))
+                if moving is not None and moving[1] != 0:
+                    key = moving
+                    if key not in index_values:
+                        index_values[key] = body.emit("loop_index", [counter], loc=n.loc,
+                                                      start=moving[0], step=moving[1])
+                    template[t] = Arg(len(ins) - 1 + len(extra))
+                    extra.append(index_values[key])
+            attrs["index"] = tuple(template)
+            ins = ins + extra
+        outs = body.emit(n.op, ins, loc=n.loc, **attrs)
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        for k, o in enumerate(outs):
+            o.name = last[q].outputs[k].name or n.outputs[k].name
+            local[(q, k)] = o
+    # outputs: the carried values' next states, then the other values read after the loop
+    exits = [e for e in plan.exits if e not in carried]
+    body.outputs = [local[k] for k in carry_keys] + [local[e] for e in exits]
+    loc = _loop_loc(first)
+    from .passes import has_effect
+    loop = Node(_ops.get("loop"), inits + invs,
+                dict(body=body, count=count, n_carry=len(carry_keys), saves=(),
+                     side_effect=any(has_effect(n) for n in body.nodes)), loc)
+    loop.outputs = [Value(graph, o.shape, o.dtype, loop, i) for i, o in enumerate(body.outputs)]
+    # later nodes read the loop's outputs instead of the last iteration's values
+    replace = {}
+    for i, key in enumerate(carry_keys + exits):
+        old = last[key[0]].outputs[key[1]]
+        replace[old.id] = loop.outputs[i]
+        loop.outputs[i].name = old.name
+    end = p + period * count
+    for node in nodes[end:]:
+        node.inputs = [replace.get(x.id, x) if isinstance(x, Value) else x for x in node.inputs]
+    graph.outputs = [replace.get(v.id, v) if isinstance(v, Value) else v for v in graph.outputs]
+    return loop
+
+
+def _loop_loc(first):
+    """The loop's place: the lines of its first iteration."""
+    from ..utils.locations import merge_locs
+    return merge_locs(*(n.loc for n in first))

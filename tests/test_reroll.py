@@ -1,0 +1,217 @@
+"""Loop re-rolling: a traced Python loop comes back as a `for` loop in the generated code,
+and computes exactly what the unrolled trace computes (values and gradients)."""
+import numpy as np
+import pytest
+
+import srcgrad
+from srcgrad import config
+
+
+@pytest.fixture
+def unrolled():
+    """Run a block with re-rolling off (the reference the re-rolled code must match)."""
+    class Switch:
+        def __enter__(self):
+            self.saved = config.reroll
+            config.reroll = False
+
+        def __exit__(self, *exc):
+            config.reroll = self.saved
+    return Switch()
+
+
+def both(f, args, argnums=0, unrolled=None):
+    """(value, grads) re-rolled and unrolled, and the re-rolled source."""
+    g = srcgrad.value_and_grad(f, argnums=argnums)
+    got = g(*args)
+    src = g.source(*args)
+    with unrolled:
+        want = srcgrad.value_and_grad(f, argnums=argnums)(*args)
+    return got, want, src
+
+
+def assert_same(got, want):
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-12)
+    gg, gw = got[1], want[1]
+    if not isinstance(gg, tuple):
+        gg, gw = (gg,), (gw,)
+    for a, b in zip(gg, gw):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def seed_loop(x):
+    y = x * 2
+    while np.linalg.norm(y) < 1000:
+        y = y * 2
+    return np.sum(y * np.array([0.1, 1.0, 1e-4]))
+
+
+def test_the_seed_loop_is_a_for_loop_with_its_guard_inside(unrolled):
+    x = np.array([0.5, 0.2, 0.1])
+    got, want, src = both(seed_loop, (x,), unrolled=unrolled)
+    assert_same(got, want)
+    np.testing.assert_allclose(got[1], np.array([0.1, 1.0, 1e-4]) * 2.0 ** 11)
+    assert "for i in range(10):" in src and "re-rolled" in src
+    assert "raise GuardFailed" in src
+    assert src.count("np.sqrt") == 2  # once in the body, once for the exit test
+
+
+def test_a_different_trip_count_records_again_and_stays_correct():
+    g = srcgrad.grad(seed_loop)
+    for x in (np.array([0.5, 0.2, 0.1]), np.array([5.0, 2.0, 1.0]), np.array([0.01, 0.02, 0.03])):
+        y, k = x * 2, 1
+        while np.linalg.norm(y) < 1000:
+            y, k = y * 2, k + 1
+        np.testing.assert_allclose(g(x), np.array([0.1, 1.0, 1e-4]) * 2.0 ** k)
+
+
+def rnn(W, U, xs, h0):
+    h = h0
+    total = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + U @ xs[t])
+        total = total + np.sum(h * h)
+    return total + np.sum(h)
+
+
+def _rnn_args(T, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(4, 4)) * 0.5, rng.normal(size=(4, 3)), rng.normal(size=(T, 3)), rng.normal(size=4)
+
+
+def test_an_rnn_loop_is_rerolled_with_a_moving_index(unrolled):
+    args = _rnn_args(12)
+    got, want, src = both(rnn, args, argnums=(0, 1, 3), unrolled=unrolled)
+    assert_same(got, want)
+    assert "for i in range(" in src and "xs[i" in src
+    assert "for i in range(" in src.split("re-rolled", 1)[1]  # and a reverse loop for the backward
+
+
+def test_the_source_length_does_not_grow_with_the_loop():
+    g = srcgrad.value_and_grad(rnn, argnums=(0, 1))
+    short = g.source(*_rnn_args(8)).count("\n")
+    long = g.source(*_rnn_args(80)).count("\n")
+    assert long == short
+
+
+def test_gradients_match_finite_differences():
+    W, U, xs, h0 = _rnn_args(9, seed=3)
+    gW = srcgrad.grad(rnn)(W, U, xs, h0)
+    eps = 1e-6
+    num = np.zeros_like(W)
+    for i in np.ndindex(W.shape):
+        d = np.zeros_like(W)
+        d[i] = eps
+        num[i] = (rnn(W + d, U, xs, h0) - rnn(W - d, U, xs, h0)) / (2 * eps)
+    np.testing.assert_allclose(gW, num, rtol=1e-6, atol=1e-8)
+
+
+def branchy(x):
+    s = x
+    for _ in range(6):
+        if np.sum(s) > 0:
+            s = s * 1.5 - 0.1
+        else:
+            s = s * 0.5 + 0.2
+    return np.sum(s * s)
+
+
+def test_a_branch_inside_the_loop_stays_a_guard():
+    g = srcgrad.grad(branchy)
+    x = np.array([1.0, 2.0])
+    src = g.source(x)
+    assert "re-rolled" in src
+    for x in (np.array([1.0, 2.0]), np.array([-1.0, -2.0]), np.array([0.3, -0.2]), np.array([1.0, 2.0])):
+        t = srcgrad.tensor(x, requires_grad=True)
+        branchy(t).backward()
+        np.testing.assert_allclose(g(x), t.grad.numpy(), rtol=1e-12)
+
+
+def keeps_all(x):
+    ys = []
+    y = x
+    for _ in range(5):
+        y = np.sin(y) * 1.1 + 0.3
+        ys.append(y)
+    return np.sum(np.stack(ys) * np.arange(1.0, 6.0)[:, None])
+
+
+def test_every_iteration_read_after_the_loop_is_correct(unrolled):
+    got, want, _ = both(keeps_all, (np.array([0.2, -0.4, 1.0]),), unrolled=unrolled)
+    assert_same(got, want)
+
+
+def last_value(x):
+    y = x
+    for _ in range(4):
+        z = np.exp(-y)          # not carried, read after the loop: the last iteration's
+        y = y + z * 0.5
+    return np.sum(z * y)
+
+
+def test_a_value_of_the_last_iteration_is_read_after_the_loop(unrolled):
+    got, want, _ = both(last_value, (np.array([0.3, 1.2]),), unrolled=unrolled)
+    assert_same(got, want)
+
+
+def nested(W, x):
+    for _ in range(4):
+        h = x
+        for _ in range(5):
+            h = np.tanh(W @ h) + x
+        x = x + 0.1 * h
+    return np.sum(x ** 2)
+
+
+def test_nested_loops(unrolled):
+    rng = np.random.default_rng(1)
+    args = (rng.normal(size=(3, 3)) * 0.4, rng.normal(size=3))
+    got, want, src = both(nested, args, argnums=(0, 1), unrolled=unrolled)
+    assert_same(got, want)
+    assert src.count("re-rolled") == 2
+
+
+def integer_state(x):
+    k = 0
+    acc = x
+    for t in range(5):
+        acc = acc * np.cos(x + t)
+        k = k + 1
+    return np.sum(acc) * k
+
+
+def test_constants_and_python_state_in_the_body(unrolled):
+    got, want, _ = both(integer_state, (np.array([0.1, 0.7]),), unrolled=unrolled)
+    assert_same(got, want)
+
+
+def slices(x):
+    out = 0.0
+    for i in range(6):
+        out = out + np.sum(x[i] * x[i + 1]) + x[2 * i + 1, 0]
+    return out
+
+
+def test_indices_moving_by_different_steps(unrolled):
+    x = np.arange(26.0).reshape(13, 2) / 10
+    got, want, src = both(slices, (x,), unrolled=unrolled)
+    assert_same(got, want)
+    assert "re-rolled" in src
+
+
+def test_the_ir_shows_the_loop_and_its_body():
+    text = srcgrad.grad(seed_loop).ir(np.array([0.5, 0.2, 0.1]))
+    assert "loop[count=10]" in text
+    assert "body(i: i64[]" in text
+
+
+def test_reroll_can_be_turned_off(unrolled):
+    with unrolled:
+        src = srcgrad.grad(seed_loop).source(np.array([0.5, 0.2, 0.1]))
+    assert "for i in" not in src
+
+
+def test_float32_stays_float32():
+    args = tuple(a.astype(np.float32) for a in _rnn_args(7))
+    v, g = srcgrad.value_and_grad(rnn, argnums=(0, 3))(*args)
+    assert g[0].dtype == np.float32 and g[1].dtype == np.float32
