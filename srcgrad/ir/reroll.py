@@ -45,7 +45,8 @@ def reroll(graph):
             out.append(scan.nodes[p])
             p += 1
             continue
-        period, count, loop = found
+        period, count, prefix, loop = found
+        out.extend(prefix)
         out.append(loop)
         made += 1 + reroll(loop.attrs["body"])
         p += period * count
@@ -84,7 +85,8 @@ class _Scan:
         return n
 
     def loop_at(self, p):
-        """The loop starting at node p, as (period, count, loop node), or None."""
+        """The loop starting at node p, as (period, count, nodes to put before it, loop
+        node), or None."""
         import bisect
         places = self.at[self.sigs[p]]
         k = bisect.bisect_right(places, p)
@@ -102,7 +104,7 @@ class _Scan:
         if best is None:
             return None
         period, count, plan = best
-        return period, count, _build(self.graph, self.nodes, p, period, plan)
+        return (period, count) + _build(self.graph, self.nodes, p, period, plan)
 
 
 def _signature(n):
@@ -117,7 +119,10 @@ def _signature(n):
         hash(key)
     except TypeError:
         return object()  # attrs without a stable identity: never part of a loop
-    lits = tuple(("v",) if isinstance(x, Value) else ("l", type(x).__name__, x) for x in n.inputs)
+    # a number may stand where later iterations read a value: `total = 0.0` before the
+    # loop makes the first iteration's `0.0 + t` and the next ones' `total + t` alike
+    lits = tuple(("v",) if isinstance(x, (Value, int, float)) and not isinstance(x, bool)
+                 else ("l", type(x).__name__, x) for x in n.inputs)
     return (n.op.name, key, n.loc, tuple((o.shape, o.dtype.str) for o in n.outputs), lits)
 
 
@@ -167,6 +172,17 @@ def _iteration_agrees(scan, p, period, j, plan):
             return False
         for r, y in enumerate(b.inputs):
             if not isinstance(y, Value):
+                x = a.inputs[r]
+                if isinstance(x, Value) or type(x) is not type(y) or x != y:
+                    return False  # different numbers, or a number where iteration 0 read a value
+                continue
+            if j == 1 and not isinstance(a.inputs[r], Value):
+                # iteration 0 read a number where the next reads the previous iteration's
+                # value: a carried value starting at that number (in an elementwise op)
+                at = scan.pos.get(y.id, -1)
+                if not (a.op.elementwise and p <= at < start):
+                    return False
+                plan.slots[(q, r)] = ("carry", at - start + period, y.index, a.inputs[r])
                 continue
             at = scan.pos.get(y.id, -1)
             if at >= start:
@@ -218,6 +234,7 @@ def _build(graph, nodes, p, period, plan):
     last = nodes[p + (count - 1) * period:p + count * period]
     body = Graph("body", parent=graph)
     counter = body.add_input((), "int64", "i")
+    prefix = []     # nodes the loop needs before it (initial values given as numbers)
     carried = {}    # (q, k) of the producer -> (body input, initial outer value)
     invariant = {}  # outer value id -> body input
     inits, invs = [], []
@@ -226,14 +243,16 @@ def _build(graph, nodes, p, period, plan):
     for q, n in enumerate(first):
         for r, x in enumerate(n.inputs):
             s = plan.slots.get((q, r))
-            if s is None or not isinstance(x, Value):
+            if s is None:
                 continue
             if s[0] == "carry":
                 key = s[1:3]
                 if key not in carried:
                     producer = last[s[1]].outputs[s[2]]
                     init = s[3]
-                    v = body.add_input(init.shape, init.dtype, producer.name or init.name)
+                    if not isinstance(init, Value):  # a number: as an array of the carried type
+                        init = _filled(graph, prefix, init, producer)
+                    v = body.add_input(producer.shape, producer.dtype, producer.name or init.name)
                     carried[key] = (v, init)
             elif s[0] in ("inv", "first"):
                 if x.id not in invariant:
@@ -250,10 +269,10 @@ def _build(graph, nodes, p, period, plan):
     for q, n in enumerate(first):
         ins = []
         for r, x in enumerate(n.inputs):
-            if not isinstance(x, Value):
+            s = plan.slots.get((q, r))
+            if s is None:  # a number, the same in every iteration
                 ins.append(x)
                 continue
-            s = plan.slots[(q, r)]
             if s[0] == "int":
                 ins.append(local[(s[1], s[2])])
             elif s[0] == "carry":
@@ -299,7 +318,18 @@ def _build(graph, nodes, p, period, plan):
     for node in nodes[end:]:
         node.inputs = [replace.get(x.id, x) if isinstance(x, Value) else x for x in node.inputs]
     graph.outputs = [replace.get(v.id, v) if isinstance(v, Value) else v for v in graph.outputs]
-    return loop
+    return prefix, loop
+
+
+def _filled(graph, prefix, number, like):
+    """`np.full(shape, number)` as a node of graph, appended to prefix (not to graph.nodes:
+    the caller places it before the loop)."""
+    import sympy
+    value = sympy.Float(number) if isinstance(number, float) else sympy.Integer(number)
+    node = Node(_ops.get("ew"), [], dict(exprs=(value,), avals=((like.shape, like.dtype),)), ())
+    node.outputs = [Value(graph, like.shape, like.dtype, node, 0)]
+    prefix.append(node)
+    return node.outputs[0]
 
 
 def _loop_loc(first):

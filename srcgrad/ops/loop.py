@@ -81,7 +81,7 @@ def _loop_vjp(node, gs):
     invariants = [node.inputs[invariant_in[x.id] - 1] for x in invariant_reads]
     grads = outer.emit("loop_grad", cts + histories + invariants, body=body, backward=bwd, count=count,
                        n_carry=n_carry, n_out=n_out, saves=tuple(saves), invariant_reads=tuple(invariant_reads),
-                       wrt=tuple(wrt), avals=tuple((node.inputs[k].shape, node.inputs[k].dtype) for k in wrt))
+                       wrt=tuple(wrt), avals=tuple((body.inputs[1 + k].shape, body.inputs[1 + k].dtype) for k in wrt))
     grads = grads if isinstance(grads, tuple) else (grads,)
     result = [None] * len(node.inputs)
     for k, gr in zip(wrt, grads):
