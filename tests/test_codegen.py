@@ -532,3 +532,18 @@ def test_generated_source_is_valid_python_and_runs_standalone():
     gx, gw = ns["backward"](*args)
     np.testing.assert_allclose(gx, x.grad.numpy())
     np.testing.assert_allclose(gw, w.grad.numpy())
+
+
+def test_slice_gradients_accumulate_into_one_array():
+    """`grad = zeros-with-x[:2]-set + zeros-with-x[1:]-set` becomes one array with `+=` per slice."""
+    def f(x):
+        return np.sum(np.sin(x[:2]) * x[1:]) + np.sum(x[::2] ** 2)
+    x = np.array([0.3, -1.2, 2.0])
+    g = srcgrad.grad(f)
+    src = g.source(x)
+    assert "+= " in src
+    assert src.count("np.zeros") <= 1
+    t = srcgrad.tensor(x, requires_grad=True)
+    f(t).backward()
+    np.testing.assert_allclose(g(x), t.grad.numpy(), rtol=1e-12)
+    srcgrad.testing.gradcheck(f, x, order=2, traced=True)

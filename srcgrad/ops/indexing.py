@@ -251,3 +251,80 @@ _put = register(Op("setitem", "index", _put_impl, infer=_put_infer, vjp=_put_vjp
                    statement=True, fmt_attrs=lambda attrs: fmt_index(attrs["index"]),
                    torch_name="IndexPutBackward0"))
 _put.inplace_impl = _put_inplace
+
+
+# -- a sum of dense terms and slice gradients, accumulated into one array ------------------
+# What `grad = a + b + zeros-with-x[i]-set + ...` becomes (ir/scatter.py): one array, the
+# dense terms summed into it, each slice gradient added in place at its index — rather
+# than a zeros array per slice and a whole-array addition for each.
+def _entries(attrs, rest):
+    """Per slice gradient: (template, coefficient, g, index arrays), from the inputs after
+    the dense terms."""
+    pos = 0
+    for template, n_arrays, coeff in attrs["scatters"]:
+        yield template, coeff, rest[pos], rest[pos + 1:pos + 1 + n_arrays]
+        pos += 1 + n_arrays
+
+
+def _accumulate_impl(*inputs, n_dense, scatters, shape):
+    dense, rest = inputs[:n_dense], inputs[n_dense:]
+    dtype = np.result_type(*[np.asarray(x).dtype for x in inputs[:n_dense] + (rest[0],)])
+    out = np.zeros(shape, dtype)
+    for d in dense:
+        out += d
+    for template, coeff, g, idx in _entries(dict(scatters=scatters), rest):
+        key = numpy_index(template, idx)
+        if _scatters(template, idx):
+            np.add.at(out, key, coeff * g)
+        else:
+            out[key] += coeff * g
+    return out
+
+
+def _accumulate_emit(args, attrs, node, target):
+    n_dense = attrs["n_dense"]
+    dense, rest = args[:n_dense], args[n_dense:]
+    if not dense:
+        first = A.npcall("zeros", A.literal(tuple(attrs["shape"])), A.dtype_expr(node.out.dtype))
+    elif len(dense) == 1:
+        first = A.method(dense[0], "copy")
+    else:
+        first = dense[0]
+        for d in dense[1:]:
+            first = A.binop(first, ast.Add(), d)
+    stmts = [A.assign(target, first)]
+    values = node.inputs[n_dense:]
+    pos = 0
+    for template, coeff, g, idx in _entries(attrs, rest):
+        idx_values = values[pos + 1:pos + 1 + len(idx)]
+        pos += 1 + len(idx)
+        value = g if coeff == 1 else A.binop(A.literal(coeff), ast.Mult(), g)
+        if _scatters(template, idx_values):
+            stmts.append(ast.Expr(value=A.call("np.add.at", A.name(target),
+                                               index_ast(template, idx, as_value=True), value)))
+        else:
+            stmts.append(ast.AugAssign(target=ast.Subscript(value=A.name(target), slice=index_ast(template, idx),
+                                                            ctx=ast.Store()), op=ast.Add(), value=value))
+    return stmts
+
+
+def _accumulate_vjp(node, gs):
+    (ct,) = gs
+    n_dense = node.attrs["n_dense"]
+    out = [ct] * n_dense
+    for template, coeff, g, idx in _entries(node.attrs, node.inputs[n_dense:]):
+        part = ct.graph.emit("getitem", [ct, *idx], index=template)
+        out.append(part * coeff if coeff != 1 else part)
+        out += [None] * len(idx)
+    return out
+
+
+def _fmt_accumulate(attrs):
+    parts = [f"{c}*g{fmt_index(t)}" if c != 1 else f"g{fmt_index(t)}" for t, _, c in attrs["scatters"]]
+    return f"dense={attrs['n_dense']} " + " ".join(parts)
+
+
+register(Op("accumulate", "index", _accumulate_impl,
+            infer=lambda inputs, attrs: [(tuple(attrs["shape"]), inputs[attrs["n_dense"]].dtype)],
+            vjp=_accumulate_vjp, emit=_accumulate_emit, statement=True, fmt_attrs=_fmt_accumulate,
+            torch_name="IndexPutBackward0"))
