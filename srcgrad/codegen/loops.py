@@ -57,7 +57,9 @@ def loop_lines(node, em, indent):
     prune_kernel_outputs(nodes, body.outputs + saves)
     _share_carried_names(nodes, carried, body.outputs[:n_carry], saves, namer)
     for b, x in zip(carried, inits):
-        lines.append(f"{indent}{namer.of(b)} = {expr_source(em.arg(x))}")
+        if not isinstance(x, Value):  # a number (`total = 0.0`): an array of the carried type
+            x = A.npcall("full", A.literal(b.shape), A.literal(x), A.dtype_expr(b.dtype))
+        lines.append(f"{indent}{namer.of(b)} = {expr_source(em.arg(x) if isinstance(x, Value) else x)}")
     histories = []
     for h, v in zip(node.outputs[n_out:], saves):
         namer.names[h.id] = namer.fresh(namer.of(v) + "_saved")

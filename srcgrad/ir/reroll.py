@@ -229,54 +229,59 @@ def _index_moves(a, b, q, j, plan):
 # building the loop node
 # ---------------------------------------------------------------------------------------
 def _build(graph, nodes, p, period, plan):
+    """The loop node for a checked plan, and the nodes to put before it: the body's
+    loop-invariant nodes (`W.T`, `params[0]`), computed once rather than per iteration,
+    so their gradients are also formed once, after the reverse loop."""
+    from .passes import has_effect
     count = plan.count
     first = nodes[p:p + period]
     last = nodes[p + (count - 1) * period:p + count * period]
+    hoisted = _invariant_positions(first, plan)
+    prefix = [n for q, n in enumerate(first) if q in hoisted]
     body = Graph("body", parent=graph)
     counter = body.add_input((), "int64", "i")
-    prefix = []     # nodes the loop needs before it (initial values given as numbers)
-    carried = {}    # (q, k) of the producer -> (body input, initial outer value)
+    carried = {}    # (q, k) of the producer -> (body input, initial value: a Value or a number)
     invariant = {}  # outer value id -> body input
-    inits, invs = [], []
+    invs = []
+
+    def invariant_input(x):
+        if x.id not in invariant:
+            invariant[x.id] = body.add_input(x.shape, x.dtype, x.name)
+            invs.append(x)
+        return invariant[x.id]
 
     # the body's inputs, in the order first read
     for q, n in enumerate(first):
+        if q in hoisted:
+            continue
         for r, x in enumerate(n.inputs):
             s = plan.slots.get((q, r))
             if s is None:
                 continue
-            if s[0] == "carry":
-                key = s[1:3]
-                if key not in carried:
-                    producer = last[s[1]].outputs[s[2]]
-                    init = s[3]
-                    if not isinstance(init, Value):  # a number: as an array of the carried type
-                        init = _filled(graph, prefix, init, producer)
-                    v = body.add_input(producer.shape, producer.dtype, producer.name or init.name)
-                    carried[key] = (v, init)
-            elif s[0] in ("inv", "first"):
-                if x.id not in invariant:
-                    invariant[x.id] = body.add_input(x.shape, x.dtype, x.name)
-                    invs.append(x)
-    # body inputs: counter, then carried, then invariants
+            if s[0] == "carry" and s[1:3] not in carried:
+                producer = last[s[1]].outputs[s[2]]
+                name = producer.name or getattr(s[3], "name", None)
+                carried[s[1:3]] = (body.add_input(producer.shape, producer.dtype, name), s[3])
+            elif s[0] == "inv" or (s[0] == "int" and s[1] in hoisted):
+                invariant_input(x)
     carry_keys = list(carried)
-    body.inputs = [counter] + [carried[k][0] for k in carry_keys] + [invariant[x.id] for x in invs]
     inits = [carried[k][1] for k in carry_keys]
 
     # the body's nodes: iteration 0 re-emitted, named after the last iteration's values
     local = {}
     index_values = {}
     for q, n in enumerate(first):
+        if q in hoisted:
+            continue
         ins = []
         for r, x in enumerate(n.inputs):
             s = plan.slots.get((q, r))
             if s is None:  # a number, the same in every iteration
                 ins.append(x)
-                continue
-            if s[0] == "int":
-                ins.append(local[(s[1], s[2])])
             elif s[0] == "carry":
                 ins.append(carried[s[1:3]][0])
+            elif s[0] == "int" and s[1] not in hoisted:
+                ins.append(local[(s[1], s[2])])
             else:
                 ins.append(invariant[x.id])
         attrs = dict(n.attrs)
@@ -286,12 +291,11 @@ def _build(graph, nodes, p, period, plan):
             for t, item in enumerate(template):
                 moving = plan.indices.get((q, t))
                 if moving is not None and moving[1] != 0:
-                    key = moving
-                    if key not in index_values:
-                        index_values[key] = body.emit("loop_index", [counter], loc=n.loc,
-                                                      start=moving[0], step=moving[1])
+                    if moving not in index_values:
+                        index_values[moving] = body.emit("loop_index", [counter], loc=n.loc,
+                                                         start=moving[0], step=moving[1])
                     template[t] = Arg(len(ins) - 1 + len(extra))
-                    extra.append(index_values[key])
+                    extra.append(index_values[moving])
             attrs["index"] = tuple(template)
             ins = ins + extra
         outs = body.emit(n.op, ins, loc=n.loc, **attrs)
@@ -299,14 +303,16 @@ def _build(graph, nodes, p, period, plan):
         for k, o in enumerate(outs):
             o.name = last[q].outputs[k].name or n.outputs[k].name
             local[(q, k)] = o
-    # outputs: the carried values' next states, then the other values read after the loop
-    exits = [e for e in plan.exits if e not in carried]
-    body.outputs = [local[k] for k in carry_keys] + [local[e] for e in exits]
-    loc = _loop_loc(first)
-    from .passes import has_effect
+    # outputs: the carried values' next states, then the other values read after the
+    # loop (a hoisted value is read after the loop as itself)
+    nexts = [local[k] if k[0] not in hoisted else invariant_input(first[k[0]].outputs[k[1]])
+             for k in carry_keys]
+    exits = [e for e in plan.exits if e not in carried and e[0] not in hoisted]
+    body.outputs = nexts + [local[e] for e in exits]
+    body.inputs = [counter] + [carried[k][0] for k in carry_keys] + [invariant[x.id] for x in invs]
     loop = Node(_ops.get("loop"), inits + invs,
                 dict(body=body, count=count, n_carry=len(carry_keys), saves=(),
-                     side_effect=any(has_effect(n) for n in body.nodes)), loc)
+                     side_effect=any(has_effect(n) for n in body.nodes)), _loop_loc(first))
     loop.outputs = [Value(graph, o.shape, o.dtype, loop, i) for i, o in enumerate(body.outputs)]
     # later nodes read the loop's outputs instead of the last iteration's values
     replace = {}
@@ -314,6 +320,9 @@ def _build(graph, nodes, p, period, plan):
         old = last[key[0]].outputs[key[1]]
         replace[old.id] = loop.outputs[i]
         loop.outputs[i].name = old.name
+    for q, k in plan.exits:
+        if q in hoisted and (q, k) not in carried:
+            replace[last[q].outputs[k].id] = first[q].outputs[k]
     end = p + period * count
     for node in nodes[end:]:
         node.inputs = [replace.get(x.id, x) if isinstance(x, Value) else x for x in node.inputs]
@@ -321,15 +330,21 @@ def _build(graph, nodes, p, period, plan):
     return prefix, loop
 
 
-def _filled(graph, prefix, number, like):
-    """`np.full(shape, number)` as a node of graph, appended to prefix (not to graph.nodes:
-    the caller places it before the loop)."""
-    import sympy
-    value = sympy.Float(number) if isinstance(number, float) else sympy.Integer(number)
-    node = Node(_ops.get("ew"), [], dict(exprs=(value,), avals=((like.shape, like.dtype),)), ())
-    node.outputs = [Value(graph, like.shape, like.dtype, node, 0)]
-    prefix.append(node)
-    return node.outputs[0]
+def _invariant_positions(first, plan):
+    """Positions of the body whose every input is loop-invariant (and which decide
+    nothing): they compute the same value in every iteration."""
+    from .passes import has_effect
+    hoisted = set()
+    for q, n in enumerate(first):
+        if has_effect(n) or n.op.name == "loop" or not n.outputs:
+            continue
+        if n.op.name == "getitem" and any(plan.indices.get((q, t), (0, 0))[1] != 0
+                                          for t in range(len(n.attrs["index"]))):
+            continue
+        if all(s is None or s[0] == "inv" or (s[0] == "int" and s[1] in hoisted)
+               for s in (plan.slots.get((q, r)) for r in range(len(n.inputs)))):
+            hoisted.add(q)
+    return hoisted
 
 
 def _loop_loc(first):
