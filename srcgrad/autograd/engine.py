@@ -16,7 +16,7 @@ import numpy as np
 from .. import config
 from .. import ops as _ops
 from ..compiler import backward_function, differentiate
-from ..ir.graph import Graph
+from ..ir.graph import Graph, Node, Value
 from ..utils.locations import format_loc_range
 from .function import LEAF, NODE
 
@@ -182,6 +182,7 @@ def record_graph(walk, names=None, order=None):
     vals = {}
     names = names or {}
     pairs = list(zip(walk.fns, walk.node_refs))
+    checked = set()
     if order is not None:
         pairs.sort(key=lambda p: order[id(p[0])])
     for fn, refs in pairs:
@@ -195,8 +196,18 @@ def record_graph(walk, names=None, order=None):
                 shape, dtype = walk.aval(r)
                 v = vals[r] = g.add_input(shape, dtype, names.get(r))
                 ins.append(v)
-        outs = g.emit(fn.op, ins, loc=fn.loc, **fn.attrs)
-        outs = outs if isinstance(outs, tuple) else (outs,)
+        # the op's shape rule is checked against numpy once per op, line and input types;
+        # a loop repeating them takes the recorded types as they are
+        kind = (fn.op.name, fn.loc, tuple((x.shape, x.dtype) if isinstance(x, Value) else type(x) for x in ins))
+        if kind in checked:
+            node = Node(fn.op, ins, fn.attrs, fn.loc)
+            node.outputs = [Value(g, *walk.aval(walk.index[("o", id(fn), k)]), node, k) for k in range(len(fn.outs))]
+            g.nodes.append(node)
+            outs = node.outputs
+        else:
+            checked.add(kind)
+            outs = g.emit(fn.op, ins, loc=fn.loc, **fn.attrs)
+            outs = outs if isinstance(outs, tuple) else (outs,)
         for k, o in enumerate(outs):
             i = walk.index[("o", id(fn), k)]
             shape, dtype = walk.aval(i)

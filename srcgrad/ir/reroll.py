@@ -107,23 +107,29 @@ class _Scan:
         return (period, count) + _build(self.graph, self.nodes, p, period, plan)
 
 
+_VALUE = ("v",)
+
+
 def _signature(n):
     """What must agree between two iterations' nodes, wiring aside."""
     attrs = n.attrs
-    if n.op.name == "getitem":  # an int index may move with the iteration
-        attrs = dict(attrs, index=tuple("int" if type(i) is int else i for i in attrs["index"]))
-    elif n.op.name == "guard":
-        attrs = {k: v for k, v in attrs.items() if k != "index"}
-    try:
-        key = _ops.attrs_key(attrs)
-        hash(key)
-    except TypeError:
-        return object()  # attrs without a stable identity: never part of a loop
+    if attrs:
+        if n.op.name == "getitem":  # an int index may move with the iteration
+            attrs = dict(attrs, index=tuple("int" if type(i) is int else i for i in attrs["index"]))
+        elif n.op.name == "guard":
+            attrs = {k: v for k, v in attrs.items() if k != "index"}
+        try:
+            key = _ops.attrs_key(attrs)
+            hash(key)
+        except TypeError:
+            return object()  # attrs without a stable identity: never part of a loop
+    else:
+        key = ()
     # a number may stand where later iterations read a value: `total = 0.0` before the
     # loop makes the first iteration's `0.0 + t` and the next ones' `total + t` alike
-    lits = tuple(("v",) if isinstance(x, (Value, int, float)) and not isinstance(x, bool)
-                 else ("l", type(x).__name__, x) for x in n.inputs)
-    return (n.op.name, key, n.loc, tuple((o.shape, o.dtype.str) for o in n.outputs), lits)
+    lits = tuple(_VALUE if isinstance(x, Value) or type(x) in (int, float) else ("l", type(x).__name__, x)
+                 for x in n.inputs)
+    return (n.op.name, key, n.loc, tuple((o.shape, o.dtype) for o in n.outputs), lits)
 
 
 # ---------------------------------------------------------------------------------------

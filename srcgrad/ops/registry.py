@@ -82,6 +82,8 @@ def all_ops():
 
 def attrs_key(attrs):
     """A hashable, order-independent key for an attrs dict (part of cache keys)."""
+    if not attrs:
+        return ()
     return tuple(sorted((k, _hashable(v)) for k, v in attrs.items()))
 
 
