@@ -32,7 +32,7 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
         if e not in unique:
             unique.append(e)
     from ..symbolic.simplify import tree_size
-    if sum(tree_size(e, CSE_BUDGET) for e in unique) < CSE_BUDGET:
+    if sum(tree_size(e, CSE_BUDGET) for e in unique) < CSE_BUDGET and _repeats(unique):
         temps = []
 
         def temp_symbols():
@@ -77,6 +77,22 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
                 value = A.npcall("broadcast_to", value, A.literal(shape))
         stmts.append(A.assign(name, value))
     return stmts
+
+
+def _repeats(exprs):
+    """Whether some compound subexpression occurs twice (else CSE has nothing to do, and
+    most kernels are that small: skipping it halves the time of writing them)."""
+    seen = set()
+    stack = list(exprs)
+    while stack:
+        e = stack.pop()
+        if e.is_Atom:
+            continue
+        if e in seen:
+            return True
+        seen.add(e)
+        stack.extend(e.args)
+    return False
 
 
 def _shape(expr, shapes):
