@@ -5,6 +5,9 @@ each piece becomes one assignment. A formula whose natural broadcast shape is sm
 than the kernel's declared output shape (a derivative that is constant along an axis)
 is broadcast explicitly, so every value has the shape the IR promised.
 """
+import ast
+
+import numpy as np
 import sympy as sp
 
 from ..ops import broadcast_shapes
@@ -26,6 +29,7 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
     hinted = dict(hints)
     names = {canon_symbol(i): n for i, n in enumerate(arg_names)}
     shapes = {canon_symbol(i): tuple(s) for i, (s, _) in enumerate(arg_avals)}
+    dtypes = {canon_symbol(i): np.dtype(d) for i, (_, d) in enumerate(arg_avals)}
     stmts = []
     unique = []
     for e in exprs:
@@ -46,6 +50,9 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
     # an output that is exactly a common subexpression takes its place (no `out = t3`)
     for sym, sub in replacements:
         shapes[sym] = _shape(sub, shapes)
+        kinds = [dtypes[x] for x in sub.free_symbols if x in dtypes]
+        if kinds:
+            dtypes[sym] = np.result_type(*kinds)
     claimed = {}
     for e, name, (shape, _) in zip(exprs, out_names, avals):
         r = reduced[unique.index(e)]
@@ -75,8 +82,90 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
                 value = A.npcall("asarray", value, A.dtype_expr(dtype))
             if _shape(r, shapes) != shape:
                 value = A.npcall("broadcast_to", value, A.literal(shape))
+            elif not may_lose_dtype(e):
+                steps = _in_place(name, r, names, shapes, dtypes, shape, np.dtype(dtype))
+                if steps:
+                    stmts += steps
+                    continue
         stmts.append(A.assign(name, value))
     return stmts
+
+
+#: arrays smaller than this are computed the plain way: a temporary is cheap there
+IN_PLACE_SIZE = 4096
+
+
+def _in_place(name, e, names, shapes, dtypes, shape, dtype):
+    """`out = t5 + t7; out *= 2 * t52` for `out = 2 * t52 * (t5 + t7)`: a sum, product or
+    power whose main term is compound and of the full shape is computed into that term's
+    fresh array, and the other terms are added / multiplied into it, so a whole-size
+    temporary is not made for each operator (for large arrays, allocating fresh memory
+    costs more than the arithmetic). None when that does not apply: small arrays, dtypes
+    that in-place arithmetic would change, or `out` being read by the formula itself."""
+    if int(np.prod(shape, dtype=np.int64)) < IN_PLACE_SIZE or dtype.kind != "f":
+        return None
+    if any(names.get(x) == name for x in e.free_symbols):
+        return None
+
+    def full(a):  # of the output's shape and dtype
+        kinds = [dtypes[x] for x in a.free_symbols if x in dtypes]
+        return bool(kinds) and np.result_type(*kinds) == dtype and _shape(a, shapes) == shape
+
+    def fresh(a):  # computes a new array (a bare name would be written into)
+        return not a.is_Atom and (a.is_Add or a.is_Mul or a.is_Pow or a.is_Function) and full(a)
+
+    def start(a):
+        return _in_place(name, a, names, shapes, dtypes, shape, dtype) or [A.assign(name, to_ast(a, names))]
+
+    def aug(op, value):
+        return ast.AugAssign(target=ast.Name(id=name, ctx=ast.Store()), op=op, value=to_ast(value, names))
+
+    if e.is_Add:
+        terms = list(e.args)
+        if len(terms) > 1 and all(t.could_extract_minus_sign() for t in terms):
+            positive = sp.Add(*[-t for t in terms], evaluate=False)
+            return start(positive) + [aug(ast.Mult(), sp.Integer(-1))]
+        bases = [t for t in terms if fresh(t)]
+        if not bases:
+            return None
+        base = max(bases, key=sp.count_ops)
+        terms.remove(base)
+        stmts = start(base)
+        for t in terms:
+            if t.could_extract_minus_sign():
+                stmts.append(aug(ast.Sub(), -t))
+            else:
+                stmts.append(aug(ast.Add(), t))
+        return stmts
+    if e.is_Mul:
+        factors = list(e.args)
+        bases = [f for f in factors if fresh(f)]
+        if bases:
+            base = max(bases, key=sp.count_ops)
+            factors.remove(base)
+        else:
+            # a product of whole-size names times numbers or smaller factors
+            # (two at least, so that their product is a new array: never write into a name)
+            big = [f for f in factors if f.is_Symbol and full(f)]
+            small = [f for f in factors if f not in big]
+            if len(big) < 2 or not small:
+                return None  # a plain product is one operator: nothing to save
+            return [A.assign(name, to_ast(sp.Mul(*big), names)), aug(ast.Mult(), sp.Mul(*small))]
+        stmts = start(base)
+        small = []
+        for f in factors:
+            if f.is_Pow and f.exp == -1 and full(f.base):
+                stmts.append(aug(ast.Div(), f.base))
+            elif full(f):
+                stmts.append(aug(ast.Mult(), f))
+            else:
+                small.append(f)
+        if small:
+            stmts.append(aug(ast.Mult(), sp.Mul(*small)))
+        return stmts
+    if e.is_Pow and e.exp.is_Number and fresh(e.base):
+        return start(e.base) + [aug(ast.Pow(), e.exp)]
+    return None
 
 
 def _repeats(exprs):

@@ -253,12 +253,15 @@ def _vjp_template(node, pattern, gmask, groups, fits):
 
     def reuse(group):
         """Saved outputs to read instead of recomputing, for the part of `group`: only
-        those no bigger than it (a broadcast copy would multiply its terms)."""
+        those no bigger than it (a broadcast copy would multiply its terms). Any output
+        the forward computed is read back (`x - mu` as the saved `xc`), and a costly one
+        (tanh, exp, ...) also through its reciprocal."""
         found = {}
         for j, e in enumerate(outs):
-            if _costly(e) and fits[j][group]:
+            if not e.is_Atom and fits[j][group]:
                 found.setdefault(e, _slot("o", j))
-                found.setdefault(1 / e, 1 / _slot("o", j))
+                if _costly(e):
+                    found.setdefault(1 / e, 1 / _slot("o", j))
         return found
     targets, exprs = [], []
     for i, p in enumerate(pattern):
