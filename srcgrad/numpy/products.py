@@ -206,8 +206,8 @@ def _to_last(t, axis, name):
 
 @implements(np.cross)
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
-    """Cross product of 3-vectors (and numpy's z-component for two 2-vectors), broadcast
-    over the other axes: rotated copies multiplied, from integer-array reads."""
+    """Cross product of 3-vectors (a primitive op) and numpy's z-component for two
+    2-vectors, broadcast over the other axes."""
     a, b = _pair(a, b)
     if axis is not None:
         axisa = axisb = axisc = axis
@@ -221,8 +221,7 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
                                   "with a zero")
     if da == 2:
         return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
-    nxt, prv = np.array([1, 2, 0]), np.array([2, 0, 1])
-    c = a[..., nxt] * b[..., prv] - a[..., prv] * b[..., nxt]
+    c = apply(_ops.get("cross"), [a, b], {})
     axisc = _axes_list(axisc, c.ndim, "cross")[0]
     return _permute(c, list(range(axisc)) + [c.ndim - 1] + list(range(axisc, c.ndim - 1)))
 

@@ -493,3 +493,30 @@ register(Op("svd", "linalg", lambda a: tuple(np.linalg.svd(a, full_matrices=Fals
             vjp=_svd_vjp, nout=3,
             emit=lambda args, attrs, node: _tuple_of(_call("svd", args[0], full_matrices=False)),
             torch_name="LinalgSvdBackward0"))
+
+
+# -- cross: the cross product of 3-vectors along the last axis, broadcast over the others.
+# A primitive (not gathers of rotated copies) so that its gradient is two more cross
+# products: d<g, a x b>/da = b x g and /db = g x a.
+def _cross_infer(inputs, attrs):
+    a, b = inputs
+    if a.shape[-1:] != (3,) or b.shape[-1:] != (3,):
+        raise ShapeError(f"cross: the last axis must have length 3, got shapes {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    return [(broadcast_shapes(a.shape, b.shape), result_dtype(inputs))]
+
+
+def _cross_vjp(node, gs):
+    (g,) = gs
+    a, b = node.inputs
+    active = g.graph.active
+    ga = gb = None
+    if active is None or a.id in active:
+        ga = g.graph.emit("cross", [b, g]).sum_to(a.shape).cast(a.dtype)
+    if active is None or b.id in active:
+        gb = g.graph.emit("cross", [g, a]).sum_to(b.shape).cast(b.dtype)
+    return [ga, gb]
+
+
+register(Op("cross", "linalg", lambda a, b: np.cross(a, b), infer=_cross_infer, vjp=_cross_vjp,
+            emit=lambda args, attrs, node: A.npcall("cross", *args), torch_name="LinalgCrossBackward0"))
