@@ -109,6 +109,7 @@ class Emitter:
                     uses[x.id] = uses.get(x.id, 0) + 1
                     if n.op.name == "ew" or n.op.block is not None:
                         by_name.add(x.id)
+        _hand_over_to_loops(nodes, uses, keep, namer)
         lines = []
         for n in nodes:
             comment = format_loc_range(n.loc)
@@ -142,6 +143,25 @@ class Emitter:
             for s in stmts:
                 lines.extend(statement_lines(s, indent=indent, comment=comment))
         return lines
+
+
+def _hand_over_to_loops(nodes, uses, keep, namer):
+    """A loop's carried value (or its backward's cotangent) takes over the variable of its
+    initial value when the loop is all that reads it: `y = 2 * x` then `for ...: y = 2 * y`,
+    not `t0 = 2 * x; y = t0`."""
+    defined = {o.id for n in nodes for o in n.outputs}
+    for n in nodes:
+        if n.op.name == "loop":
+            body, n_carry = n.attrs["body"], n.attrs["n_carry"]
+            pairs = zip(body.inputs[1:1 + n_carry], n.inputs[:n_carry])
+        elif n.op.name == "loop_grad":
+            pairs = zip(n.attrs["backward"].inputs, n.inputs[:n.attrs["n_out"]])
+        else:
+            continue
+        for b, x in pairs:
+            if isinstance(x, Value) and uses.get(x.id) == 1 and x.id in defined \
+                    and x.id not in keep and x.id not in namer.names:
+                namer.names[x.id] = namer.of(b)
 
 
 def _distinct_outputs(n, namer):

@@ -59,7 +59,9 @@ def loop_lines(node, em, indent):
     for b, x in zip(carried, inits):
         if not isinstance(x, Value):  # a number (`total = 0.0`): an array of the carried type
             x = A.npcall("full", A.literal(b.shape), A.literal(x), A.dtype_expr(b.dtype))
-        lines.append(f"{indent}{namer.of(b)} = {expr_source(em.arg(x) if isinstance(x, Value) else x)}")
+        value = expr_source(em.arg(x) if isinstance(x, Value) else x)
+        if value != namer.of(b):
+            lines.append(f"{indent}{namer.of(b)} = {value}")
     histories = []
     for h, v in zip(node.outputs[n_out:], saves):
         namer.names[h.id] = namer.fresh(namer.of(v) + "_saved")
@@ -100,7 +102,8 @@ def loop_grad_lines(node, em, indent):
     zeros = {}
     for k, (c, x) in enumerate(zip(bwd.inputs, cts_outer)):
         if c.id in read:
-            lines.append(f"{indent}{ct_names[k]} = {expr_source(em.arg(x))}")
+            if expr_source(em.arg(x)) != ct_names[k]:
+                lines.append(f"{indent}{ct_names[k]} = {expr_source(em.arg(x))}")
             if k >= n_carry:
                 zeros[k] = namer.fresh("zero_" + ct_names[k])
                 lines.append(f"{indent}{zeros[k]} = {expr_source(A.npcall('zeros', A.literal(c.shape), A.dtype_expr(c.dtype)))}")
