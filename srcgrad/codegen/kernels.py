@@ -66,13 +66,14 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
     computed = {}
     for e, name, (shape, dtype) in zip(exprs, out_names, avals):
         r = reduced[unique.index(e)]
+        shape = tuple(shape)
         if claimed.get(r) == name:
-            computed[e] = name
+            computed[(e, shape)] = name
             continue
-        if e in computed:
-            stmts.append(A.assign(name, A.name(computed[e])))
+        if (e, shape) in computed:  # the same formula at the same shape (a constant 1 may
+            stmts.append(A.assign(name, A.name(computed[(e, shape)])))  # have several)
             continue
-        computed[e] = name
+        computed[(e, shape)] = name
         value = to_ast(r, names)
         shape = tuple(shape)
         if not r.free_symbols:

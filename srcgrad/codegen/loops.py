@@ -55,7 +55,7 @@ def loop_lines(node, em, indent):
             lines.append(f"{indent}{namer.of(b)} = {expr_source(A.literal(x))}")
     nodes = live_nodes(body.nodes, body.outputs + saves)
     prune_kernel_outputs(nodes, body.outputs + saves)
-    _share_carried_names(nodes, carried, body.outputs[:n_carry], saves, namer)
+    _share_carried_names(nodes, carried, body.outputs[:n_carry], list(saves) + list(body.outputs), namer)
     for b, x in zip(carried, inits):
         if not isinstance(x, Value):  # a number (`total = 0.0`): an array of the carried type
             x = A.npcall("full", A.literal(b.shape), A.literal(x), A.dtype_expr(b.dtype))
@@ -128,17 +128,16 @@ def loop_grad_lines(node, em, indent):
         namer.names.pop(n.out.id, None)
     carried_grads = [(bwd.inputs[k], bwd.outputs[j]) for j, k in enumerate(wrt)
                      if k < n_carry and bwd.inputs[k].id in read]
-    _share_carried_names(nodes, [c for c, _ in carried_grads], [g for _, g in carried_grads], (), namer)
-    lines.append(_comment(f"{indent}for {namer.of(counter)} in range({count - 1}, -1, -1):",
-                          f"{where}: the loop's backward, in reverse"))
+    _share_carried_names(nodes, [c for c, _ in carried_grads], [g for _, g in carried_grads], bwd.outputs, namer)
+    header = _comment(f"{indent}for {namer.of(counter)} in range({count - 1}, -1, -1):",
+                      f"{where}: the loop's backward, in reverse")
     inner = indent + INDENT
-    for h, v in zip(histories, saves):
-        if v.id in read:
-            lines.append(f"{inner}{namer.of(v)} = {namer.of(h)}[{namer.of(counter)}]")
-    lines += em.block(recompute, set(read), inner)
-    lines += em.block(nodes, {v.id for v in bwd.outputs}, inner)
+    block = [f"{inner}{namer.of(v)} = {namer.of(h)}[{namer.of(counter)}]"
+             for h, v in zip(histories, saves) if v.id in read]
+    block += em.block(recompute, set(read), inner)
+    block += em.block(nodes, {v.id for v in bwd.outputs}, inner)
     for j, acc in accumulators.items():
-        lines.append(f"{inner}{acc} += {expr_source(em.arg(bwd.outputs[j]))}")
+        block.append(f"{inner}{acc} += {expr_source(em.arg(bwd.outputs[j]))}")
     targets, values = [], []
     for j, k in enumerate(wrt):
         if k < n_carry and bwd.inputs[k].id in read:
@@ -147,7 +146,9 @@ def loop_grad_lines(node, em, indent):
     for k, z in zeros.items():
         targets.append(ct_names[k])
         values.append(z)
-    lines += _rebind(inner, targets, values)
+    block += _rebind(inner, targets, values)
+    if block:  # (a body whose backward is the identity leaves nothing to loop over)
+        lines += [header] + block
     for vid, old in restore.items():
         if old is None:
             namer.names.pop(vid, None)
@@ -181,22 +182,24 @@ def _is_zero(v):
         all(e == 0 for e in n.attrs["exprs"])
 
 
-def _share_carried_names(nodes, carried, nexts, saves, namer):
+def _share_carried_names(nodes, carried, nexts, read_after, namer):
     """`y = y * 2.0` rather than `y_2 = y * 2.0; y = y_2`: a carried value's next state
     takes the variable of the current one when nothing reads the current one after it is
-    computed (and the current one is not saved)."""
+    computed — no later node, and nothing after the block (`read_after`: values saved,
+    accumulated or passed on at the end of the iteration)."""
     position = {}
     for k, n in enumerate(nodes):
         for o in n.outputs:
             position[o.id] = k
-    saved = {v.id for v in saves}
+    saved = {v.id for v in read_after if isinstance(v, Value)}
     taken = set()
     for b, o in zip(carried, nexts):
         k = position.get(o.id)
         if k is None or b.id in saved or o.id in taken or o.id in namer.names:
             continue
-        if len(nodes[k].outputs) > 1:
-            continue
+        if len(nodes[k].outputs) > 1 or nodes[k].op.block is not None or \
+                (nodes[k].op.statement and nodes[k].op.name != "ew"):
+            continue  # written in several statements: the first may overwrite b before the next reads it
         if any(isinstance(x, Value) and x.id == b.id for n in nodes[k + 1:] for x in n.inputs):
             continue
         namer.names[o.id] = namer.of(b)
