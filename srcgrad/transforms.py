@@ -752,6 +752,10 @@ class CompiledFunction(Transformed):
         from .codegen.loader import SHARED
         from .ir.fusion import fuse
         g, param_vals, out_vals, consts, guard_descr = self._record_run(params, outs, guards, local_vars, order)
+        if config.reroll:
+            from .ir.reroll import reroll
+            reroll(g)
+            out_vals = list(g.outputs)
         forward_ir = str(g)
         base = re.sub(r"\W", "", getattr(self.fn, "__name__", "")) or "f"
         header = [f"compiled forward of {getattr(self.fn, '__qualname__', base)}"

@@ -215,3 +215,34 @@ def test_float32_stays_float32():
     args = tuple(a.astype(np.float32) for a in _rnn_args(7))
     v, g = srcgrad.value_and_grad(rnn, argnums=(0, 3))(*args)
     assert g[0].dtype == np.float32 and g[1].dtype == np.float32
+
+
+def test_compile_rerolls_and_backpropagates(unrolled):
+    f = srcgrad.compile(rnn)
+    args = _rnn_args(10)
+    W = srcgrad.tensor(args[0], requires_grad=True)
+    out = f(W, *args[1:])
+    out.backward()
+    assert "re-rolled" in f.source(W, *args[1:])
+    with unrolled:
+        W2 = srcgrad.tensor(args[0], requires_grad=True)
+        out2 = rnn(W2, *args[1:])
+        out2.backward()
+    np.testing.assert_allclose(out.item(), out2.item(), rtol=1e-12)
+    np.testing.assert_allclose(W.grad.numpy(), W2.grad.numpy(), rtol=1e-10)
+
+
+def test_has_aux_reads_loop_values():
+    def f(W, xs):
+        h = np.zeros(3)
+        for t in range(xs.shape[0]):
+            h = np.tanh(W @ h + xs[t])
+        return np.sum(h), {"h": h}
+    rng = np.random.default_rng(5)
+    W, xs = rng.normal(size=(3, 3)) * 0.5, rng.normal(size=(8, 3))
+    (v, aux), g = srcgrad.value_and_grad(f, has_aux=True)(W, xs)
+    t = srcgrad.tensor(W, requires_grad=True)
+    out, a2 = f(t, xs)
+    out.backward()
+    np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(aux["h"], a2["h"].detach().numpy(), rtol=1e-12)
