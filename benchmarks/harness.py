@@ -306,6 +306,15 @@ def peak_memory(fn):
 
 
 # -- one cell ----------------------------------------------------------------------------
+def first_call(name, size, emit):
+    """Only srcgrad's first gradient call in this process (the disk cache as configured by
+    the environment: run.py times a second process with a warm cache this way)."""
+    prepared = Prepared(name, make_tool("srcgrad"), size)
+    t0 = time.perf_counter()
+    prepared.gradient()
+    emit("first_call", time.perf_counter() - t0)
+
+
 def measure(name, tool_name, size, emit, min_time=0.5, profile=None):
     """Measure workload `name` with `tool_name` at `size`, calling emit(key, value) as each
     number becomes known (so that a time limit still leaves the earlier ones)."""

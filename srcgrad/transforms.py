@@ -110,7 +110,7 @@ class Transformed:
         return self._disk_cache
 
     def _load_from_disk(self, key):
-        from .codegen.diskcache import array_hash
+        from .codegen.diskcache import array_from_record, array_hash
         from .codegen.loader import load_function
         cache = self._disk()
         sig = _json_signature(key)
@@ -123,6 +123,9 @@ class Transformed:
             try:
                 consts = []
                 for name, digest in rec["constants"]:
+                    if isinstance(digest, dict):  # an array the function made itself, kept by value
+                        consts.append((name, array_from_record(digest)))
+                        continue
                     arr = next((sc[name] for sc in scopes if isinstance(sc.get(name), np.ndarray)), None)
                     if arr is None or array_hash(arr) != digest:
                         raise KeyError(name)
@@ -137,7 +140,7 @@ class Transformed:
         return out
 
     def _store_to_disk(self, key, v):
-        from .codegen.diskcache import array_hash
+        from .codegen.diskcache import array_hash, array_record
         cache = self._disk()
         sig = _json_signature(key)
         if cache is None or sig is None or self.has_aux:
@@ -145,10 +148,16 @@ class Transformed:
         scopes = _scopes(self.fn)
         consts = []
         for name, arr in v.constants:
-            # only arrays the function reaches by name (globals, closure) can be found again
-            if not any(sc.get(name) is arr for sc in scopes):
+            # an array the function reaches by name (globals, closure) is found again and
+            # checked by its hash; one it made itself (a literal, a helper's result) is
+            # baked into the code as in memory, so it is kept by value (numbers only)
+            if any(sc.get(name) is arr for sc in scopes):
+                consts.append([name, array_hash(arr)])
+                continue
+            record = array_record(arr)
+            if record is None:
                 return
-            consts.append([name, array_hash(arr)])
+            consts.append([name, record])
         cache.store(sig, {"source": v.source, "fn_name": v.fn_name, "guards": [list(g) for g in v.guards],
                           "wrt_names": v.wrt_names, "forward_ir": v.forward_ir, "constants": consts})
 

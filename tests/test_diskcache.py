@@ -105,3 +105,20 @@ def test_closures_with_different_values_get_different_entries(tmp_path):
         out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env)
         assert out.returncode == 0, out.stderr
         assert out.stdout.split() == ["2.0", "3.0"]
+
+
+def test_arrays_made_inside_the_function_are_kept_by_value(tmp_path):
+    """A literal array inside the function (captured as a constant, not reachable by name)
+    is stored in the entry by value, so a second process loads instead of recording."""
+    script = tmp_path / "user_code.py"
+    script.write_text(SCRIPT.replace("np.sum(y * weights)", "np.sum(y * np.array([0.1, 1.0, 1e-4]))"))
+    how1, grad1, _, _ = run(tmp_path)
+    how2, grad2, _, _ = run(tmp_path)
+    assert (how1, how2) == ("traced", "loaded")
+    assert grad1 == grad2
+    (entry,) = [f for f in (tmp_path / "cache").iterdir() if f.suffix == ".json"]
+    data = json.loads(entry.read_text())
+    data["variants"][0]["constants"][0][1]["dtype"] = "|O"  # never anything but numbers
+    entry.write_text(json.dumps(data))
+    how3, grad3, _, stderr = run(tmp_path)
+    assert how3 == "traced" and grad3 == grad1

@@ -114,6 +114,37 @@ def array_hash(arr):
     return h.hexdigest()
 
 
+#: a captured array kept by value in an entry is at most this big
+MAX_EMBEDDED_BYTES = 1 << 22
+
+
+def array_record(arr):
+    """A numeric array as JSON data (dtype, shape, base64 bytes), or None if it is too big
+    or not plain numbers. Data only: nothing in it is ever executed."""
+    import base64
+
+    import numpy as np
+    arr = np.ascontiguousarray(arr)
+    if arr.dtype.kind not in "biuf" or arr.nbytes > MAX_EMBEDDED_BYTES:
+        return None
+    return {"dtype": arr.dtype.str, "shape": list(arr.shape), "data": base64.b64encode(arr.tobytes()).decode()}
+
+
+def array_from_record(record):
+    """The array of `array_record`; ValueError if the record is malformed."""
+    import base64
+
+    import numpy as np
+    dtype = np.dtype(str(record["dtype"]))
+    if dtype.kind not in "biuf":
+        raise ValueError("not a numeric array")
+    shape = tuple(int(d) for d in record["shape"])
+    data = base64.b64decode(record["data"].encode(), validate=True)
+    arr = np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+    arr.flags.writeable = False
+    return arr
+
+
 class DiskCache:
     """Entries for one decorated function: lists of variants under signature keys."""
 
