@@ -298,7 +298,7 @@ class Transformed:
         out_v, aux_v = out_vals[0], out_vals[1:]
         if config.reroll and self.mode != "hvp":  # (a loop's backward has no rule of its own yet)
             from .ir.reroll import reroll
-            reroll(g)
+            reroll(g, consts)
             out_v, aux_v = g.outputs[0], g.outputs[1:]
         forward_ir = str(g)
         wrt = [param_vals[param_ids[id(t)]] for t in wrt_tensors]
@@ -763,7 +763,7 @@ class CompiledFunction(Transformed):
         g, param_vals, out_vals, consts, guard_descr = self._record_run(params, outs, guards, local_vars, order)
         if config.reroll:
             from .ir.reroll import reroll
-            reroll(g)
+            reroll(g, consts)
             out_vals = list(g.outputs)
         forward_ir = str(g)
         base = re.sub(r"\W", "", getattr(self.fn, "__name__", "")) or "f"

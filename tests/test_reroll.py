@@ -246,3 +246,23 @@ def test_has_aux_reads_loop_values():
     out.backward()
     np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-10)
     np.testing.assert_allclose(aux["h"], a2["h"].detach().numpy(), rtol=1e-12)
+
+
+def per_iteration_indices(x):
+    total = 0.0
+    for j in range(5):
+        cols = [c for c in range(5) if c != j]      # a new index array every iteration
+        total = total + np.sum(x[j, cols] ** 2) * x[j, j]
+    return total
+
+
+def test_an_index_array_made_per_iteration_is_read_from_a_stack(unrolled):
+    x = np.arange(25.0).reshape(5, 5) / 10
+    got, want, src = both(per_iteration_indices, (x,), unrolled=unrolled)
+    assert_same(got, want)
+    assert "re-rolled" in src and "_each[i]" in src
+
+
+def test_saved_values_travel_as_one_tuple_per_iteration():
+    src = srcgrad.grad(rnn).source(*_rnn_args(6))
+    assert "saved = []" in src and "saved.append((" in src and "= saved[i]" in src

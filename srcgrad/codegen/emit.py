@@ -88,6 +88,7 @@ class Emitter:
         self.namer = namer
         self.inlined = {}   # value id -> the expression written in place of its name
         self.exported = set()  # names a loop leaves for the code after it (codegen/loops.py)
+        self.packs = {}        # a loop's saved history -> (the list holding it, its position)
 
     def arg(self, x):
         if not isinstance(x, Value):

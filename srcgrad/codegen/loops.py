@@ -2,17 +2,18 @@
 
 Forward:
     y = y0                                  # carried values start at their initial value
-    t4_saved = []                           # values the backward needs, one per iteration
+    saved = []                              # values the backward needs, one tuple per iteration
     for i in range(9):                      # the body, once
         ...
-        t4_saved.append(t4)
+        saved.append((t4, t7))
         y = y_2                             # the carried values' next state
 
 Backward:
     grad_y = grad_y_out                     # the cotangents of the carried values
     grad_W = np.zeros(...)                  # gradients of the invariants add up
     for i in range(8, -1, -1):
-        t4_r = t4_saved[i]                  # this iteration's saved values, under new names
+        t4, t7_r = saved[i]                 # this iteration's saved values (new names where
+                                            # the code after the loop still reads the old)
         ...                                 # the body's backward, once
         grad_W += grad_W_i
         grad_y = grad_y_2
@@ -62,17 +63,22 @@ def loop_lines(node, em, indent):
         value = expr_source(em.arg(x) if isinstance(x, Value) else x)
         if value != namer.of(b):
             lines.append(f"{indent}{namer.of(b)} = {value}")
-    histories = []
-    for h, v in zip(node.outputs[n_out:], saves):
-        namer.names[h.id] = namer.fresh(namer.of(v) + "_saved")
-        histories.append(namer.names[h.id])
-    lines += [f"{indent}{h} = []" for h in histories]
+    # one list for all the values saved: a tuple per iteration (the IR has a history per
+    # value; here they are the positions of one list's tuples)
+    pack = namer.fresh("saved") if saves else None
+    if pack:
+        lines.append(f"{indent}{pack} = []")
     lines.append(_comment(f"{indent}for {namer.of(counter)} in range({count}):",
                           f"{where}: recorded {count} times, re-rolled"))
     inner = indent + INDENT
     keep = {v.id for v in body.outputs} | {v.id for v in saves}
     block = em.block(nodes, keep, inner)
-    block += [f"{inner}{h}.append({namer.of(v)})" for h, v in zip(histories, saves)]
+    if pack:  # (after the body: a nested loop's history, saved whole, is named there)
+        saved_names = list(dict.fromkeys(namer.of(v) for v in saves))
+        for h, v in zip(node.outputs[n_out:], saves):
+            em.packs[h.id] = (pack, saved_names.index(namer.of(v)))
+            namer.names[h.id] = pack
+        block.append(f"{inner}{pack}.append(({_tuple(saved_names)}))")
     block += _rebind(inner, [namer.of(b) for b in carried], [namer.of(o) for o in body.outputs[:n_carry]])
     lines += block or [f"{inner}pass"]
     for k, o in enumerate(node.outputs[:n_out]):  # after the loop: its last values
@@ -132,8 +138,21 @@ def loop_grad_lines(node, em, indent):
     header = _comment(f"{indent}for {namer.of(counter)} in range({count - 1}, -1, -1):",
                       f"{where}: the loop's backward, in reverse")
     inner = indent + INDENT
-    block = [f"{inner}{namer.of(v)} = {namer.of(h)}[{namer.of(counter)}]"
-             for h, v in zip(histories, saves) if v.id in read]
+    block = []
+    packs = {}
+    for h, v in zip(histories, saves):
+        pack, k = em.packs[h.id]
+        names = packs.setdefault(pack, {})
+        if v.id not in read:
+            names.setdefault(k, "_")
+        elif names.get(k, "_") == "_":
+            names[k] = namer.of(v)
+        else:  # the same value saved twice (a nested loop's history): one name
+            namer.names[v.id] = names[k]
+    for pack, names in packs.items():
+        if any(n != "_" for n in names.values()):
+            block.append(f"{inner}{_tuple([names.get(k, '_') for k in range(max(names) + 1)])} = "
+                         f"{pack}[{namer.of(counter)}]")
     block += em.block(recompute, set(read), inner)
     block += em.block(nodes, {v.id for v in bwd.outputs}, inner)
     for j, acc in accumulators.items():
@@ -167,6 +186,10 @@ def loop_grad_lines(node, em, indent):
             lines.append(f"{indent}{namer.of(node.outputs[j])} = "
                          f"{expr_source(A.npcall('zeros', A.literal(g.shape), A.dtype_expr(g.dtype)))}")
     return lines
+
+
+def _tuple(names):
+    return names[0] + "," if len(names) == 1 else ", ".join(names)
 
 
 def _rebind(indent, targets, values):

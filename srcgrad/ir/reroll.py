@@ -32,12 +32,19 @@ MIN_COUNT = 3
 MIN_NODES = 12
 #: candidate periods tried per starting node (the next occurrences of its signature)
 MAX_CANDIDATES = 8
+#: an integer array captured per iteration (an index list) is stacked up to this size
+MAX_STACKED = 1 << 16
 
 
-def reroll(graph):
+def reroll(graph, constants=None):
     """Replace repeated segments of `graph.nodes` by `loop` nodes, in place (and inside
-    their bodies, for nested loops). Returns the number of loops made."""
-    scan = _Scan(graph)
+    their bodies, for nested loops). Returns the number of loops made.
+
+    constants: [(Value, array)], the arrays the graph captured; an integer array that
+    changes per iteration (`x[:, cols]` with a new `cols` each time) is read from a stack
+    of them, appended to this list as a new captured array."""
+    constants = [] if constants is None else constants
+    scan = _Scan(graph, constants)
     out, p, made = [], 0, 0
     while p < len(scan.nodes):
         found = scan.loop_at(p)
@@ -48,7 +55,7 @@ def reroll(graph):
         period, count, prefix, loop = found
         out.extend(prefix)
         out.append(loop)
-        made += 1 + reroll(loop.attrs["body"])
+        made += 1 + reroll(loop.attrs["body"], constants)
         p += period * count
     graph.nodes = out
     return made
@@ -57,8 +64,10 @@ def reroll(graph):
 class _Scan:
     """The graph's nodes with what finding loops in linear-ish time needs."""
 
-    def __init__(self, graph):
+    def __init__(self, graph, constants):
         self.graph = graph
+        self.constants = constants  # [(Value, array)] captured arrays (appended to)
+        self.arrays = {v.id: a for v, a in constants}
         self.nodes = list(graph.nodes)
         ids = {}              # signature -> a small int, so runs compare as int lists
         self.sigs = [ids.setdefault(_signature(n), len(ids)) for n in self.nodes]
@@ -76,6 +85,23 @@ class _Scan:
         for v in graph.outputs:
             if isinstance(v, Value):
                 self.last_read[v.id] = len(self.nodes)
+    def per_iteration(self, a, b):
+        """Whether two captured arrays may be one input that changes per iteration (read
+        from a stack of them): same shape and dtype, nothing to differentiate."""
+        x, y = self.arrays.get(a.id), self.arrays.get(b.id)
+        return x is not None and y is not None and x.shape == y.shape and x.dtype == y.dtype \
+            and x.dtype.kind in "biu" and x.size <= MAX_STACKED
+
+    def stacked(self, values, name):
+        """A captured array stacking the arrays of `values` (one per iteration)."""
+        import numpy as np
+        arr = np.stack([self.arrays[v.id] for v in values])
+        arr.flags.writeable = False
+        v = self.graph.add_input(arr.shape, arr.dtype, name)
+        self.constants.append((v, arr))
+        self.arrays[v.id] = arr
+        return v
+
     def repeats(self, p, period):
         """How many whole periods from p have the signatures of the first one."""
         sigs, first = self.sigs, self.sigs[p:p + period]
@@ -104,7 +130,7 @@ class _Scan:
         if best is None:
             return None
         period, count, plan = best
-        return (period, count) + _build(self.graph, self.nodes, p, period, plan)
+        return (period, count) + _build(self, p, period, plan)
 
 
 _VALUE = ("v",)
@@ -127,7 +153,12 @@ def _signature(n):
         key = ()
     # a number may stand where later iterations read a value: `total = 0.0` before the
     # loop makes the first iteration's `0.0 + t` and the next ones' `total + t` alike
-    lits = tuple(_VALUE if isinstance(x, Value) or type(x) in (int, float) else ("l", type(x).__name__, x)
+    # (with the input types too: the same line at another depth of a recursion differs)
+    # (outside elementwise ops, with the input types too: the same line at another depth
+    # of a recursion differs)
+    typed = not n.op.elementwise
+    lits = tuple((x.shape, x.dtype) if typed and isinstance(x, Value) else
+                 _VALUE if isinstance(x, Value) or type(x) in (int, float) else ("l", type(x).__name__, x)
                  for x in n.inputs)
     return (n.op.name, key, n.loc, tuple((o.shape, o.dtype) for o in n.outputs), lits)
 
@@ -208,11 +239,21 @@ def _iteration_agrees(scan, p, period, j, plan):
                     plan.slots[(q, r)] = kind
                 elif kind[0] == "carry":
                     plan.slots[(q, r)] = kind + (known[1],)
+                elif kind[0] == "inv" and scan.per_iteration(known[1], y):
+                    plan.slots[(q, r)] = ("xs", [known[1], y])
                 else:
                     return False
             elif known[0] == "inv":
-                if kind[0] != "inv" or kind[1] is not known[1]:
+                if kind[0] != "inv":
                     return False
+                if kind[1] is not known[1]:
+                    if not scan.per_iteration(known[1], y):
+                        return False
+                    plan.slots[(q, r)] = ("xs", [known[1]] * j + [y])
+            elif known[0] == "xs":
+                if kind[0] != "inv" or not scan.per_iteration(known[1][0], y):
+                    return False
+                known[1].append(y)
             elif known[:3] != kind:
                 return False
     return True
@@ -234,11 +275,12 @@ def _index_moves(a, b, q, j, plan):
 # ---------------------------------------------------------------------------------------
 # building the loop node
 # ---------------------------------------------------------------------------------------
-def _build(graph, nodes, p, period, plan):
+def _build(scan, p, period, plan):
     """The loop node for a checked plan, and the nodes to put before it: the body's
     loop-invariant nodes (`W.T`, `params[0]`), computed once rather than per iteration,
     so their gradients are also formed once, after the reverse loop."""
     from .passes import has_effect
+    graph, nodes = scan.graph, scan.nodes
     count = plan.count
     first = nodes[p:p + period]
     last = nodes[p + (count - 1) * period:p + count * period]
@@ -249,6 +291,13 @@ def _build(graph, nodes, p, period, plan):
     carried = {}    # (q, k) of the producer -> (body input, initial value: a Value or a number)
     invariant = {}  # outer value id -> body input
     invs = []
+    stacks = {}     # (q, r) of a per-iteration captured array -> the body input of their stack
+    index_values = {}
+
+    def counter_index(start, step, loc):
+        if (start, step) not in index_values:
+            index_values[(start, step)] = body.emit("loop_index", [counter], loc=loc, start=start, step=step)
+        return index_values[(start, step)]
 
     def invariant_input(x):
         if x.id not in invariant:
@@ -270,12 +319,14 @@ def _build(graph, nodes, p, period, plan):
                 carried[s[1:3]] = (body.add_input(producer.shape, producer.dtype, name), s[3])
             elif s[0] == "inv" or (s[0] == "int" and s[1] in hoisted):
                 invariant_input(x)
+            elif s[0] == "xs" and (q, r) not in stacks:
+                name = s[1][count - 1].name or x.name or "const"  # (the user's name is the last one's)
+                stacks[(q, r)] = invariant_input(scan.stacked(s[1][:count], name + "_each"))
     carry_keys = list(carried)
     inits = [carried[k][1] for k in carry_keys]
 
     # the body's nodes: iteration 0 re-emitted, named after the last iteration's values
     local = {}
-    index_values = {}
     for q, n in enumerate(first):
         if q in hoisted:
             continue
@@ -286,6 +337,9 @@ def _build(graph, nodes, p, period, plan):
                 ins.append(x)
             elif s[0] == "carry":
                 ins.append(carried[s[1:3]][0])
+            elif s[0] == "xs":  # this iteration's array: stack[i]
+                ins.append(body.emit("getitem", [stacks[(q, r)], counter_index(0, 1, n.loc)], loc=n.loc,
+                                     index=(Arg(0),)))
             elif s[0] == "int" and s[1] not in hoisted:
                 ins.append(local[(s[1], s[2])])
             else:
@@ -297,11 +351,8 @@ def _build(graph, nodes, p, period, plan):
             for t, item in enumerate(template):
                 moving = plan.indices.get((q, t))
                 if moving is not None and moving[1] != 0:
-                    if moving not in index_values:
-                        index_values[moving] = body.emit("loop_index", [counter], loc=n.loc,
-                                                         start=moving[0], step=moving[1])
                     template[t] = Arg(len(ins) - 1 + len(extra))
-                    extra.append(index_values[moving])
+                    extra.append(counter_index(moving[0], moving[1], n.loc))
             attrs["index"] = tuple(template)
             ins = ins + extra
         outs = body.emit(n.op, ins, loc=n.loc, **attrs)
