@@ -11,6 +11,7 @@ from .codegen.emit import generate
 from .codegen.loader import load_function
 from .ir.autodiff import backward as build_backward
 from .ir.fusion import fuse
+from .ir.contract import contract_sums
 from .ir.scatter import accumulate_scatters
 from .ir.graph import Graph
 from .ir.passes import live_nodes, prune_kernel_outputs
@@ -80,7 +81,11 @@ def backward_function(g, n_fwd, cotangents, outputs, candidates, header, extra_p
     available = {v.id for v in g.inputs}
     for n in g.nodes[:n_fwd]:
         available.update(o.id for o in n.outputs)
-    nodes = prune_kernel_outputs(live_nodes(g.nodes[n_fwd:], outputs, available=available), outputs)
+    bwd = Graph("backward")
+    bwd.nodes, bwd.outputs = g.nodes[n_fwd:], list(outputs)
+    contract_sums(bwd)
+    outputs = bwd.outputs
+    nodes = prune_kernel_outputs(live_nodes(bwd.nodes, outputs, available=available), outputs)
     used = {x.id for n in nodes for x in n.inputs if hasattr(x, "id")}
     used.update(v.id for v in outputs if v is not None)
     params = list(cotangents) + [v for v in candidates if v.id in used]
@@ -97,7 +102,11 @@ def program_function(g, params, outputs, fn_name, header, constants=()):
     traced code captured rather than received). Returns (function, source, graph)."""
     from .ops.special import GuardFailed
     given = {p.id for p in params} | {v.id for v, _ in constants}
-    nodes = prune_kernel_outputs(live_nodes(g.nodes, outputs, available=given), outputs)
+    whole = Graph(fn_name)
+    whole.nodes, whole.outputs = list(g.nodes), list(outputs)
+    contract_sums(whole)
+    outputs = whole.outputs
+    nodes = prune_kernel_outputs(live_nodes(whole.nodes, outputs, available=given), outputs)
     prog = Graph(fn_name)
     prog.inputs, prog.nodes, prog.outputs = list(params), nodes, list(outputs)
     source, names = generate(prog, fn_name, params, outputs, header=header,

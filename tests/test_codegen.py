@@ -547,3 +547,22 @@ def test_slice_gradients_accumulate_into_one_array():
     f(t).backward()
     np.testing.assert_allclose(g(x), t.grad.numpy(), rtol=1e-12)
     srcgrad.testing.gradcheck(f, x, order=2, traced=True)
+
+
+def test_large_sums_of_products_become_einsum():
+    """`sum(a * b, axis)` over a large kernel is an einsum (no product array), with the
+    same value and gradient."""
+    def f(a, b):
+        return np.sum(np.sum(a * b, axis=1) ** 2) + np.sum(a[:, :1] * b)
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(40, 500)), rng.normal(size=(40, 500))
+    g = srcgrad.value_and_grad(f, argnums=(0, 1))
+    src = g.source(a, b)
+    assert "np.einsum(" in src
+    v, (ga, gb) = g(a, b)
+    ta, tb = srcgrad.tensor(a, requires_grad=True), srcgrad.tensor(b, requires_grad=True)
+    out = f(ta, tb)
+    out.backward()
+    np.testing.assert_allclose(v, out.item(), rtol=1e-12)
+    np.testing.assert_allclose(ga, ta.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(gb, tb.grad.numpy(), rtol=1e-10)

@@ -200,7 +200,21 @@ def _einsum_parts(subscripts):
 
 
 def _einsum_impl(*operands, subscripts):
-    return np.einsum(subscripts, *operands, optimize=len(operands) > 1)
+    return np.einsum(subscripts, *operands, optimize=_worth_optimizing(subscripts))
+
+
+def _worth_optimizing(subscripts):
+    """np.einsum's path search pays for itself with three operands or more, or with a
+    contraction BLAS can do; for a product summed along axes ('knd,knd->kd') it only
+    adds overhead."""
+    ins, out = _einsum_parts(subscripts)
+    if len(ins) > 2:
+        return True
+    if len(ins) < 2:
+        return False
+    a, b = set(ins[0]), set(ins[1])
+    # a matrix product: a summed label in both, and each with labels of its own
+    return any(c not in out for c in a & b) and bool(a - b) and bool(b - a)
 
 
 def _einsum_infer(inputs, attrs):
@@ -249,7 +263,7 @@ def _einsum_vjp(node, gs):
 
 
 def _einsum_emit(args, attrs, node):
-    kw = {"optimize": A.const(True)} if len(args) > 1 else {}
+    kw = {"optimize": A.const(True)} if _worth_optimizing(attrs["subscripts"]) else {}
     return A.npcall("einsum", A.const(attrs["subscripts"]), *args, **kw)
 
 
