@@ -69,7 +69,7 @@ class Transformed:
                             f"supported yet)")
         args, arrays, key = self._split(args)
         v, flat = self._find(args, arrays, key)
-        return self._unpack(v, args, flat)
+        return self._unpack(v, args, flat, key)
 
     def _find(self, args, arrays, key, need_program=False):
         """The variant whose guards hold for these arrays, and its outputs: from memory,
@@ -192,23 +192,29 @@ class Transformed:
         return arrays, (tuple(specs), avals, config.key())
 
     def _argnums(self, nargs):
+        cached = self.__dict__.setdefault("_argnums_of", {}).get(nargs)
+        if cached is not None:
+            return cached
         nums = (self.argnums,) if isinstance(self.argnums, int) else tuple(self.argnums)
         for n in nums:
             if not -nargs <= n < nargs:
                 raise TypeError(f"{self.mode}: argnums {self.argnums} is out of range for "
                                 f"{nargs} positional arguments")
-        return {n % nargs for n in nums}
+        result = self._argnums_of[nargs] = frozenset(n % nargs for n in nums)
+        return result
 
-    def _unpack(self, v, args, flat):
+    def _unpack(self, v, args, flat, key=None):
         value = flat[0]
         n_aux = len(leaf_specs(v.aux_spec)) if v.aux_spec is not None else 0
         aux = unflatten(v.aux_spec, iter(flat[1:1 + n_aux])) if v.aux_spec is not None else None
         grads = iter(flat[1 + n_aux:])
         argnums = self._argnums(len(args))
+        # the arguments' structures, as the cache key holds them (else flattened again)
+        specs = [spec for _, spec in key[0]] if key is not None else [_spec_of(a) for a in args]
         outs = []
         for i in sorted(argnums):
-            leaves = [_like(spec, next(grads)) for spec in leaf_specs(_spec_of(args[i]))]
-            outs.append(unflatten(_spec_of(args[i]), iter(leaves)))
+            leaves = [_like(spec, next(grads)) for spec in leaf_specs(specs[i])]
+            outs.append(unflatten(specs[i], iter(leaves)))
         g = outs[0] if isinstance(self.argnums, int) else tuple(outs)
         value = _like_value(v.out_spec, value)
         if self.mode in ("grad", "hvp"):
@@ -433,8 +439,10 @@ def _spec_of(arg):
 
 def _like(spec, arr):
     """A gradient in the type its argument came in (numpy in, numpy out)."""
-    from .tensor import Tensor
+    if spec.kind == "ndarray":
+        return _owned(arr)
     if spec.kind == "tensor":
+        from .tensor import Tensor
         return Tensor._make(np.array(arr))
     if spec.kind == "float":
         return float(arr)
@@ -792,7 +800,7 @@ class CompiledFunction(Transformed):
     def _load_from_disk(self, key):
         return []
 
-    def _unpack(self, v, args, flat):
+    def _unpack(self, v, args, flat, key=None):
         from .autograd.mode import is_grad_enabled
         from .custom import CallRule, through_rule
         from .tensor import Tensor
