@@ -266,3 +266,19 @@ def test_an_index_array_made_per_iteration_is_read_from_a_stack(unrolled):
 def test_saved_values_travel_as_one_tuple_per_iteration():
     src = srcgrad.grad(rnn).source(*_rnn_args(6))
     assert "saved = []" in src and "saved.append((" in src and "= saved[i]" in src
+
+
+def nested_index_lists(x):
+    total = 0.0
+    for k in range(3):
+        for j in range(4):
+            cols = [c for c in range(4) if c != j]
+            total = total + np.sum(x[j, cols] * x[k, j])
+    return total
+
+
+def test_index_lists_in_nested_loops(unrolled):
+    x = np.arange(16.0).reshape(4, 4) / 7
+    got, want, src = both(nested_index_lists, (x,), unrolled=unrolled)
+    assert_same(got, want)
+    assert "re-rolled" in src

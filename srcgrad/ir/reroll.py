@@ -13,10 +13,13 @@ attrs, line and output types, and every input is
   - carried:   for j >= 1 the same position of iteration j - 1, and in iteration 0 a
                value from before the segment (the initial value);
   - invariant: the same value from before the segment in every iteration, or the same
-               literal.
+               literal;
+  - per iteration: a captured integer array that is new in each iteration (an index list
+               made in the loop), read from a stack of them.
 An integer index moving by a fixed step per iteration (`seq[t + 1]`) becomes a function
-of the loop counter. A value of the segment read after it must be one of the last
-iteration. The count is the recorded one and every decision inside the body stays a
+of the loop counter; a carried value may start at a number (`total = 0.0`); nodes whose
+inputs are all invariant are computed once, before the loop. A value of the segment read
+after it must be one of the last iteration. The count is the recorded one and every decision inside the body stays a
 guard, so the loop computes exactly what the recording computed — nothing is guessed
 about iterations that were not seen.
 """
@@ -85,6 +88,7 @@ class _Scan:
         for v in graph.outputs:
             if isinstance(v, Value):
                 self.last_read[v.id] = len(self.nodes)
+
     def per_iteration(self, a, b):
         """Whether two captured arrays may be one input that changes per iteration (read
         from a stack of them): same shape and dtype, nothing to differentiate."""
@@ -93,11 +97,16 @@ class _Scan:
             and x.dtype.kind in "biu" and x.size <= MAX_STACKED
 
     def stacked(self, values, name):
-        """A captured array stacking the arrays of `values` (one per iteration)."""
+        """A captured array stacking the arrays of `values` (one per iteration): an input
+        of the outermost graph, like every captured array (generated code reads it as a
+        global, from a loop body too)."""
         import numpy as np
         arr = np.stack([self.arrays[v.id] for v in values])
         arr.flags.writeable = False
-        v = self.graph.add_input(arr.shape, arr.dtype, name)
+        root = self.graph
+        while root.parent is not None:
+            root = root.parent
+        v = root.add_input(arr.shape, arr.dtype, name)
         self.constants.append((v, arr))
         self.arrays[v.id] = arr
         return v
@@ -172,6 +181,7 @@ class _Plan:
     def __init__(self):
         self.count = 0
         self.slots = {}     # (position, input) -> ("int", q, k) | ("carry", q, k, initial) | ("inv", value)
+                            # | ("xs", [value per iteration])
         self.indices = {}   # (position, template entry) -> (start, step) of a moving int index
         self.exits = []     # (q, k): values of the last iteration read after the loop
 
