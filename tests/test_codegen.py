@@ -566,3 +566,16 @@ def test_large_sums_of_products_become_einsum():
     np.testing.assert_allclose(v, out.item(), rtol=1e-12)
     np.testing.assert_allclose(ga, ta.grad.numpy(), rtol=1e-10)
     np.testing.assert_allclose(gb, tb.grad.numpy(), rtol=1e-10)
+
+
+def test_slices_that_tile_an_array_have_their_gradients_concatenated():
+    def f(x):
+        return np.sum(x[:, :2] ** 2) + np.sum(np.sin(x[:, 2:3])) + np.sum(x[:, 3:] * 3.0)
+    x = np.arange(12.0).reshape(3, 4) / 5
+    g = srcgrad.grad(f)
+    src = g.source(x)
+    assert "np.concatenate(" in src and "np.zeros" not in src
+    t = srcgrad.tensor(x, requires_grad=True)
+    f(t).backward()
+    np.testing.assert_allclose(g(x), t.grad.numpy(), rtol=1e-12)
+    srcgrad.testing.gradcheck(f, x, order=2, traced=True)

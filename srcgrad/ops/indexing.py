@@ -281,7 +281,46 @@ def _accumulate_impl(*inputs, n_dense, scatters, shape):
     return out
 
 
+def _tiling(attrs, node):
+    """When the slices cover the whole array exactly, side by side along one axis (no dense
+    term): [(position of the slice's gradient among the inputs, coefficient)] in axis
+    order, and the axis; else None. Then the sum is one np.concatenate."""
+    if attrs["n_dense"]:
+        return None
+    shape = tuple(attrs["shape"])
+    pieces, axis, pos = [], None, 0
+    for template, n_arrays, coeff in attrs["scatters"]:
+        g = node.inputs[pos]
+        if n_arrays or Ellipsis in template or None in template or len(template) > len(shape):
+            return None
+        moving = [d for d, item in enumerate(template) if item != Slice(None, None, None)]
+        if len(moving) != 1:
+            return None
+        d = moving[0]
+        item = template[d]
+        if not isinstance(item, Slice) or item.step not in (None, 1) or (axis is not None and d != axis):
+            return None
+        axis = d
+        start, stop, _ = slice(item.start, item.stop).indices(shape[d])
+        want = shape[:d] + (stop - start,) + shape[d + 1:]
+        if getattr(g, "shape", None) != want:
+            return None
+        pieces.append((start, stop, pos, coeff))
+        pos += 1
+    pieces.sort()
+    if not pieces or pieces[0][0] != 0 or pieces[-1][1] != shape[axis] or \
+            any(a[1] != b[0] for a, b in zip(pieces, pieces[1:])):
+        return None
+    return [(p, c) for _, _, p, c in pieces], axis
+
+
 def _accumulate_emit(args, attrs, node, target):
+    tiles = _tiling(attrs, node)
+    if tiles is not None:  # the slices tile the array: their gradients side by side
+        parts, axis = tiles
+        values = [args[p] if c == 1 else A.binop(A.literal(c), ast.Mult(), args[p]) for p, c in parts]
+        return [A.assign(target, A.npcall("concatenate", ast.Tuple(elts=values, ctx=ast.Load()),
+                                          axis=A.literal(axis)))]
     n_dense = attrs["n_dense"]
     dense, rest = args[:n_dense], args[n_dense:]
     if not dense:
