@@ -12,6 +12,7 @@ from .codegen.loader import load_function
 from .ir.autodiff import backward as build_backward
 from .ir.fusion import fuse
 from .ir.contract import contract_sums
+from .ir.fold import fold_constant_inputs
 from .ir.scatter import accumulate_scatters
 from .ir.graph import Graph
 from .ir.passes import live_nodes, prune_kernel_outputs
@@ -33,6 +34,7 @@ def differentiate(g, roots, cotangents, wrt, observe=(), hooks=None, boundaries=
     bwd.nodes = g.nodes[n_fwd:]
     bwd.outputs = [v for v in list(wrt_grads) + list(obs_grads) if v is not None]
     fuse(bwd)
+    fold_constant_inputs(bwd)
     accumulate_scatters(bwd)
     replaced = dict(zip([v.id for v in list(wrt_grads) + list(obs_grads) if v is not None], bwd.outputs))
     wrt_grads = [replaced.get(v.id, v) if v is not None else None for v in wrt_grads]
@@ -55,6 +57,7 @@ def differentiate_body(body, wrt):
     bwd.inputs, bwd.nodes, bwd.outputs = cts, body.nodes[n_fwd:], grads
     body.nodes = body.nodes[:n_fwd]
     fuse(bwd)
+    fold_constant_inputs(bwd)
     accumulate_scatters(bwd)
     return bwd
 

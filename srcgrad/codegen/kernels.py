@@ -93,7 +93,7 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
 
 
 #: arrays smaller than this are computed the plain way: a temporary is cheap there
-IN_PLACE_SIZE = 4096
+IN_PLACE_SIZE = 1 << 15
 
 
 def _in_place(name, e, names, shapes, dtypes, shape, dtype):

@@ -73,3 +73,4 @@ def _split(e, symbols, scatter, out):
     if not scatters or len({s for s, _ in scatters}) != len(scatters):
         return None
     return dense, scatters
+
