@@ -75,11 +75,15 @@ class Transformed:
         """The variant whose guards hold for these arrays, and its outputs: from memory,
         else from the disk cache, else recorded and compiled now."""
         variants = self._variants.setdefault(key, [])
-        for v in variants:
+        # the variant that ran last is tried first: a variant rejects a call only when one of
+        # its guards fails, which can be far into its code (a loop's last iteration)
+        last = self.__dict__.setdefault("_last", {}).get(key)
+        for v in ([last] if last is not None else []) + [v for v in variants if v is not last]:
             if need_program and v.program is None:
                 continue
             flat = _run(v, arrays)
             if flat is not None:
+                self._last[key] = v
                 return v, flat
         if not need_program:
             for v in self._load_from_disk(key):
