@@ -226,7 +226,10 @@ class Transformed:
         return ((value, aux), g) if self.has_aux else (value, g)
 
     # -- tracing and compiling ------------------------------------------------------------
-    def _trace(self, args, arrays, key):
+    def _record_call(self, args, arrays):
+        """Run the function on tensors standing for its arguments, under a tracer.
+        Returns (tensors of all array leaves, those differentiated, the result, the
+        function's locals, guards, recording order)."""
         from .tensor import Tensor
         argnums = self._argnums(len(args))
         with tracing() as tracer:
@@ -235,7 +238,7 @@ class Transformed:
             for i, a in enumerate(args):
                 spec = flatten(a, [], dynamic_floats=True)
                 tl = []
-                for leaf in leaf_specs(spec):
+                for _ in leaf_specs(spec):
                     arr = next(leaves)
                     t = Tensor._make(arr)
                     if i in argnums:
@@ -249,8 +252,11 @@ class Transformed:
                     tl.append(t)
                 targs.append(unflatten(spec, iter(tl)))
             result, local_vars = call_capturing_locals(self.fn, targs, {})
-            guards = list(tracer.guards)
-            order = tracer.order
+            return params, wrt_tensors, result, local_vars, list(tracer.guards), tracer.order
+
+    def _trace(self, args, arrays, key):
+        from .tensor import Tensor
+        params, wrt_tensors, result, local_vars, guards, order = self._record_call(args, arrays)
         tangents = [(a.shape, a.dtype) for a in arrays[len(params):]]
         out, aux = (result if self.has_aux else (result, None))
         if self.has_aux and not (isinstance(result, tuple) and len(result) == 2):
@@ -748,21 +754,7 @@ class CompiledFunction(Transformed):
 
     def _trace(self, args, arrays, key):
         from .tensor import Tensor
-        with tracing() as tracer:
-            leaves = iter(arrays)
-            targs, params = [], []
-            for a in args:
-                spec = flatten(a, [], dynamic_floats=True)
-                tl = []
-                for _ in leaf_specs(spec):
-                    t = Tensor._make(next(leaves))
-                    tracer.add_input(t)
-                    params.append(t)
-                    tl.append(t)
-                targs.append(unflatten(spec, iter(tl)))
-            result, local_vars = call_capturing_locals(self.fn, targs, {})
-            guards = list(tracer.guards)
-            order = tracer.order
+        params, _, result, local_vars, guards, order = self._record_call(args, arrays)
         outs = []
         out_spec = flatten(result, outs, dynamic_floats=False, objects=True)
         outs = [o if isinstance(o, Tensor) else Tensor._make(np.asarray(o)) for o in outs]
