@@ -27,9 +27,15 @@ def implements(*np_funcs):
     return register
 
 
+_TENSOR = []
+
+
 def tensor_cls():
-    from ..tensor import Tensor
-    return Tensor
+    # tensor.py imports this package: the class is looked up once, on first use
+    if not _TENSOR:
+        from ..tensor import Tensor
+        _TENSOR.append(Tensor)
+    return _TENSOR[0]
 
 
 def needs_grad(obj):

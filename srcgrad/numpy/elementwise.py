@@ -16,9 +16,19 @@ def _operand(x):
     return np.asarray(x)
 
 
+_PROMOTE = []
+
+
+def _promote(operands, float_result):
+    # tensor.py imports this package: its promotion rule is looked up once, on first use
+    if not _PROMOTE:
+        from ..tensor import _promote as rule
+        _PROMOTE.append(rule)
+    return _PROMOTE[0](operands, float_result)
+
+
 def elementwise(opname, *args, float_result=False):
     """Apply elementwise op `opname` with PyTorch's promotion (see tensor._promote)."""
-    from ..tensor import _promote
     operands = _promote([_operand(x) for x in args], float_result)
     Tensor = tensor_cls()
     if float_result and len(operands) == 1 and isinstance(operands[0], Tensor) \
