@@ -196,9 +196,9 @@ def record_graph(walk, names=None, order=None):
                 shape, dtype = walk.aval(r)
                 v = vals[r] = g.add_input(shape, dtype, names.get(r))
                 ins.append(v)
-        # the op's shape rule is checked against numpy once per op, line and input types;
-        # a loop repeating them takes the recorded types as they are
-        kind = (fn.op.name, fn.loc, tuple((x.shape, x.dtype) if isinstance(x, Value) else type(x) for x in ins))
+        # the op's shape rule is checked against numpy once per op and line; a loop
+        # repeating them takes the types numpy gave as they are
+        kind = (fn.op.name, fn.loc)
         if kind in checked:
             node = Node(fn.op, ins, fn.attrs, fn.loc)
             node.outputs = [Value(g, *walk.aval(walk.index[("o", id(fn), k)]), node, k) for k in range(len(fn.outs))]
