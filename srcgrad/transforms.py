@@ -340,6 +340,8 @@ class Transformed:
         header.append("arguments: " + ", ".join(f"{p.name or '?'} {_aval(p)}" for p in param_vals))
         header += _guard_lines(guard_descr)
         fn, source, prog = program_function(g, param_vals, outputs, fname, header, consts)
+        read = {x.id for n in prog.nodes for x in n.inputs if hasattr(x, "id")} | {v.id for v in outputs}
+        consts = [(v, arr) for v, arr in consts if v.id in read]  # (a re-rolled loop reads stacks)
         return Variant(fn, source, forward_ir, prog, guard_descr, None, aux_spec, len(aux_v),
                        [(v.name, arr) for v, arr in consts], fname, [w.name for w in wrt])
 
