@@ -579,3 +579,20 @@ def test_slices_that_tile_an_array_have_their_gradients_concatenated():
     f(t).backward()
     np.testing.assert_allclose(g(x), t.grad.numpy(), rtol=1e-12)
     srcgrad.testing.gradcheck(f, x, order=2, traced=True)
+
+
+def test_in_place_arithmetic_on_large_arrays_is_exact():
+    """Large kernels are computed into one array with `+=`, `-=`, `*=`, `/=`, `**=`: checked
+    against the gradient written by hand."""
+    def f(a, b, c):
+        r = a * b - c * a - 2.0 * b - np.exp(c) / (1.0 + b * b)
+        return np.sum(r ** 2 * 0.5) + np.sum((a + c) ** 3 * b)
+    rng = np.random.default_rng(3)
+    a, b, c = (rng.normal(size=(200, 200)) for _ in range(3))
+    g = srcgrad.value_and_grad(f)
+    value, ga = g(a, b, c)
+    r = a * b - c * a - 2.0 * b - np.exp(c) / (1.0 + b * b)
+    np.testing.assert_allclose(value, f(a, b, c), rtol=1e-12)
+    np.testing.assert_allclose(ga, r * (b - c) + 3 * (a + c) ** 2 * b, rtol=1e-10, atol=1e-10)
+    src = g.source(a, b, c)
+    assert "-= " in src and "*= " in src and "**= " in src

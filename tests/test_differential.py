@@ -127,9 +127,9 @@ dims = st.integers(1, 3)
 
 
 @st.composite
-def programs(draw, max_steps=7):
+def programs(draw, max_steps=7, dims=dims, min_rank=0):
     # inputs: suffixes of one base shape with some axes set to 1, so that they broadcast
-    base = tuple(draw(st.lists(dims, min_size=0, max_size=3)))
+    base = tuple(draw(st.lists(dims, min_size=min_rank, max_size=3)))
     n_in = draw(st.integers(1, 3))
     inputs = []
     for _ in range(n_in):
@@ -418,3 +418,44 @@ def test_regressions(fn, shapes):
             srcgrad.config.fuse_elementwise, srcgrad.config.simplify = old
         for k, (x, n) in enumerate(zip(xs, num)):
             assert _close(x.grad._data, n, 1e-6), f"input {k}, switches {(fuse, simplify)}: {x.grad} vs {n}"
+
+
+# ---------------------------------------------------------------------------------------
+# large arrays: the code generator's large-array forms (kernels computed in place, sums of
+# products as einsum, short sums as einsum) against the plain forms
+# ---------------------------------------------------------------------------------------
+large_dims = st.sampled_from([3, 180, 200])
+
+
+class _plain_code:
+    """The reference: every large-array threshold out of reach."""
+    def __enter__(self):
+        from srcgrad.codegen import kernels
+        from srcgrad.ir import contract
+        from srcgrad.ops import reduction
+        self.saved = (kernels.IN_PLACE_SIZE, contract.MIN_SIZE, reduction.EINSUM_SUM_SIZE)
+        kernels.IN_PLACE_SIZE = contract.MIN_SIZE = reduction.EINSUM_SUM_SIZE = 1 << 62
+        srcgrad.autograd.engine.clear_cache()
+
+    def __exit__(self, *exc):
+        from srcgrad.codegen import kernels
+        from srcgrad.ir import contract
+        from srcgrad.ops import reduction
+        kernels.IN_PLACE_SIZE, contract.MIN_SIZE, reduction.EINSUM_SUM_SIZE = self.saved
+        srcgrad.autograd.engine.clear_cache()
+
+
+@settings(max_examples=min(20, settings.default.max_examples), deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(program=programs(max_steps=6, dims=large_dims, min_rank=2), seed=st.integers(0, 2 ** 32 - 1))
+def test_large_array_code_agrees_with_the_plain_code(program, seed):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.uniform(-1.5, 1.5, size=s) for s in program.inputs]
+    ws = [rng.standard_normal(program.shapes[i]) for i in program.sinks()]
+    srcgrad.autograd.engine.clear_cache()
+    fast, _, loss_fast = compiled(program, arrays, ws, True, True)
+    with _plain_code():
+        plain, _, loss_plain = compiled(program, arrays, ws, True, True)
+    assert np.isclose(loss_fast, loss_plain, rtol=1e-10, atol=1e-10), program
+    for g, r in zip(fast, plain):
+        assert _close(g, r, 1e-9), program
