@@ -133,10 +133,12 @@ def _in_place(name, e, names, shapes, dtypes, shape, dtype):
         terms.remove(base)
         stmts = start(base)
         for t in terms:
-            if t.could_extract_minus_sign():
-                stmts.append(aug(ast.Sub(), -t))
-            else:
-                stmts.append(aug(ast.Add(), t))
+            negative = t.could_extract_minus_sign()
+            t = -t if negative else t
+            coeff, rest = t.as_coeff_Mul()
+            if float(coeff) == 1.0 and not rest.is_Number:  # `+= t3`, not `+= 1.0 * t3` (out is float)
+                t = rest
+            stmts.append(aug(ast.Sub() if negative else ast.Add(), t))
         return stmts
     if e.is_Mul:
         factors = list(e.args)
