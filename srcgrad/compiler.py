@@ -26,7 +26,7 @@ def differentiate(g, roots, cotangents, wrt, observe=(), hooks=None, boundaries=
     constant that sympy then folds into the first derivative formulas."""
     fuse(g, keep_costly=True, boundaries=boundaries)
     n_fwd = len(g.nodes)
-    cotangents = [_ones(g, r) if isinstance(c, str) and c == "ones" else c for r, c in zip(roots, cotangents)]
+    cotangents = [g.filled(1, r) if isinstance(c, str) and c == "ones" else c for r, c in zip(roots, cotangents)]
     wrt_grads, obs_grads, all_grads = build_backward(g, roots, cotangents, wrt, hooks, observe)
     _name_gradients(g, n_fwd, all_grads)
     bwd = Graph("backward")
@@ -51,7 +51,7 @@ def differentiate_body(body, wrt):
     n_fwd = len(body.nodes)
     cts = [Value(body, o.shape, o.dtype, name="grad_" + o.name if o.name else None) for o in body.outputs]
     grads, _, all_grads = build_backward(body, body.outputs, cts, wrt)
-    grads = [gr if gr is not None else _zeros(body, w) for gr, w in zip(grads, wrt)]
+    grads = [gr if gr is not None else body.filled(0, w) for gr, w in zip(grads, wrt)]
     _name_gradients(body, n_fwd, all_grads)
     bwd = Graph("body_backward", parent=body)
     bwd.inputs, bwd.nodes, bwd.outputs = cts, body.nodes[n_fwd:], grads
@@ -119,11 +119,3 @@ def program_function(g, params, outputs, fn_name, header, constants=()):
     return load_function(source, fn_name, fn_name, namespace), source, prog
 
 
-def _zeros(g, like):
-    import sympy
-    return g.emit("ew", [], exprs=(sympy.Integer(0),), avals=((like.shape, like.dtype),))
-
-
-def _ones(g, like):
-    import sympy
-    return g.emit("ew", [], exprs=(sympy.Integer(1),), avals=((like.shape, like.dtype),))

@@ -319,7 +319,7 @@ class Transformed:
         forward_ir = str(g)
         wrt = [param_vals[param_ids[id(t)]] for t in wrt_tensors]
         n_fwd, grads, _ = differentiate(g, [out_v], ["ones"], wrt)
-        grads = [gr if gr is not None else _zeros(g, w) for gr, w in zip(grads, wrt)]
+        grads = [gr if gr is not None else g.filled(0, w) for gr, w in zip(grads, wrt)]
         if self.mode == "hvp":
             # reverse over reverse: differentiate <grad, v> — the backward is IR, so it can be
             vs = [g.add_input(shape, dtype, "v" if len(tangents) == 1 else f"v{k}")
@@ -331,7 +331,7 @@ class Transformed:
                 dot = term if dot is None else dot + term
             g.outputs = [out_v, dot]
             _, grads, _ = differentiate(g, [dot], ["ones"], wrt)
-            grads = [gr if gr is not None else _zeros(g, w) for gr, w in zip(grads, wrt)]
+            grads = [gr if gr is not None else g.filled(0, w) for gr, w in zip(grads, wrt)]
         outputs = [out_v] + aux_v + grads
         import re
         fname = (re.sub(r"\W", "", getattr(self.fn, "__name__", "")) or "f") + "_" + self.mode
@@ -479,10 +479,6 @@ def _const_array(walk, i):
     _, fn, j = walk.values[i]
     return fn.saved[j][0]
 
-
-def _zeros(g, w):
-    import sympy
-    return g.emit("ew", [], exprs=(sympy.Integer(0),), avals=((w.shape, w.dtype),))
 
 
 def _aval(v):
@@ -782,7 +778,7 @@ class CompiledFunction(Transformed):
         floats = [k for k, p in enumerate(param_vals) if p.dtype.kind == "f"]
         cts = [g.add_input(v.shape, v.dtype, "grad_" + (v.name or f"out{k}")) for k, v in enumerate(out_vals)]
         _, grads, _ = differentiate(g, out_vals, cts, [param_vals[k] for k in floats])
-        grads = [gr if gr is not None else _zeros(g, param_vals[k]) for gr, k in zip(grads, floats)]
+        grads = [gr if gr is not None else g.filled(0, param_vals[k]) for gr, k in zip(grads, floats)]
         vjp_name = f"{base}_vjp_{len(SHARED)}"
         vjp_fn, vjp_source, _ = program_function(g, param_vals + cts, grads, vjp_name,
                                                  [f"backward of the compiled {base}"], consts)

@@ -146,6 +146,13 @@ class Graph:
         self.nodes.append(node)
         return node.outputs[0] if len(node.outputs) == 1 else tuple(node.outputs)
 
+    def filled(self, number, like):
+        """A constant array of `like`'s shape and dtype (a kernel with no inputs, so the
+        number folds into the formulas that read it)."""
+        import sympy
+        return self.emit("ew", [], exprs=(sympy.Integer(number) if isinstance(number, int) else sympy.Float(number),),
+                         avals=((like.shape, like.dtype),))
+
     # -- reading -------------------------------------------------------------------------
     def users(self):
         """Map each value id to the list of nodes that read it."""

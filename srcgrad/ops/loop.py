@@ -77,7 +77,7 @@ def _loop_vjp(node, gs):
     histories = node.outputs[n_out:]
     cts = []
     for o, g in zip(node.outputs[:n_out], gs[:n_out]):
-        cts.append(g if g is not None else _zeros(outer, o))
+        cts.append(g if g is not None else outer.filled(0, o))
     invariants = [node.inputs[invariant_in[x.id] - 1] for x in invariant_reads]
     grads = outer.emit("loop_grad", cts + histories + invariants, body=body, backward=bwd, count=count,
                        n_carry=n_carry, n_out=n_out, saves=tuple(saves), invariant_reads=tuple(invariant_reads),
@@ -88,10 +88,6 @@ def _loop_vjp(node, gs):
         result[k] = gr
     return result
 
-
-def _zeros(graph, like):
-    import sympy
-    return graph.emit("ew", [], exprs=(sympy.Integer(0),), avals=((like.shape, like.dtype),))
 
 
 def _needs_gradient(node, active):
