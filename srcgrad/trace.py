@@ -137,7 +137,11 @@ def call_capturing_locals(fn, args, kwargs):
     tracer.code = getattr(fn, "__code__", None)
     result = fn(*args, **kwargs)
     frame, tracer.frame = tracer.frame, None
-    return result, dict(frame.f_locals) if frame is not None else {}
+    local_vars = dict(frame.f_locals) if frame is not None else {}
+    # the finished frame's f_back is this frame: holding it would make a cycle that keeps
+    # the whole recording (every tensor and node) alive until the next full collection
+    del frame
+    return result, local_vars
 
 
 # -- argument structures (pytrees) ---------------------------------------------------

@@ -59,6 +59,10 @@ def reroll(graph, constants=None):
         out.extend(prefix)
         out.append(loop)
         made += 1 + reroll(loop.attrs["body"], constants)
+        kept = {id(n) for n in prefix}
+        for n in scan.nodes[p:p + period * count]:
+            if id(n) not in kept:  # the unrolled iterations are gone: break their node <->
+                n.inputs, n.outputs = [], []  # value cycles, so refcounting frees them at once
         p += period * count
     graph.nodes = out
     return made
