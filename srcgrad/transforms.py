@@ -114,7 +114,7 @@ class Transformed:
         return self._disk_cache
 
     def _load_from_disk(self, key):
-        from .codegen.diskcache import array_from_record, array_hash
+        from .codegen.diskcache import array_from_record, array_hash, code_from_record
         from .codegen.loader import load_function
         cache = self._disk()
         sig = _json_signature(key)
@@ -135,16 +135,17 @@ class Transformed:
                         raise KeyError(name)
                     consts.append((name, arr))
                 namespace = {"GuardFailed": GuardFailed, **dict(consts)}
-                fn = load_function(rec["source"], rec["fn_name"], rec["fn_name"], namespace)
+                code = code_from_record(rec.get("code"))
+                fn = load_function(rec["source"], rec["fn_name"], rec["fn_name"], namespace, code)
                 out.append(Variant(fn, rec["source"], rec["forward_ir"], None,
                                    [tuple(g) for g in rec["guards"]], None, None, 0, consts,
                                    rec["fn_name"], rec["wrt_names"]))
-            except (KeyError, TypeError, ValueError, SyntaxError):
+            except (KeyError, TypeError, ValueError, SyntaxError, EOFError):
                 continue  # a captured array changed, or an entry of another shape: record anew
         return out
 
     def _store_to_disk(self, key, v):
-        from .codegen.diskcache import array_hash, array_record
+        from .codegen.diskcache import array_hash, array_record, code_record
         cache = self._disk()
         sig = _json_signature(key)
         if cache is None or sig is None or self.has_aux:
@@ -163,7 +164,8 @@ class Transformed:
                 return
             consts.append([name, record])
         cache.store(sig, {"source": v.source, "fn_name": v.fn_name, "guards": [list(g) for g in v.guards],
-                          "wrt_names": v.wrt_names, "forward_ir": v.forward_ir, "constants": consts})
+                          "wrt_names": v.wrt_names, "forward_ir": v.forward_ir, "constants": consts,
+                          "code": code_record(v.fn.__srcgrad_code__)})
 
     def _split(self, args):
         """(the function's own arguments, all arrays passed to the generated code, cache key)."""

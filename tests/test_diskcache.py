@@ -122,3 +122,14 @@ def test_arrays_made_inside_the_function_are_kept_by_value(tmp_path):
     entry.write_text(json.dumps(data))
     how3, grad3, _, stderr = run(tmp_path)
     assert how3 == "traced" and grad3 == grad1
+
+
+def test_entries_keep_the_compiled_code_for_this_python(tmp_path):
+    """An entry holds the module's bytecode (as a .pyc would), tagged with the Python that
+    made it; another tag means compiling the stored source instead."""
+    run(tmp_path)
+    (entry,) = [f for f in (tmp_path / "cache").iterdir() if f.suffix == ".json"]
+    data = json.loads(entry.read_text())
+    assert data["variants"][0]["code"]["tag"] == sys.implementation.cache_tag
+    how, grad, _, _ = run(tmp_path)
+    assert how == "loaded"

@@ -145,6 +145,27 @@ def array_from_record(record):
     return arr
 
 
+def code_record(code):
+    """A compiled module as data for an entry: marshal bytes, tagged with the Python that
+    made them (another Python compiles from the source instead)."""
+    import base64
+    import marshal
+    import sys
+    return {"tag": sys.implementation.cache_tag, "data": base64.b64encode(marshal.dumps(code)).decode()}
+
+
+def code_from_record(record):
+    """The code object of `code_record`, or None for another Python. Only ever read from
+    an entry whose MAC verified, like the source next to it."""
+    import base64
+    import marshal
+    import sys
+    if not isinstance(record, dict) or record.get("tag") != sys.implementation.cache_tag:
+        return None
+    code = marshal.loads(base64.b64decode(record["data"].encode(), validate=True))
+    return code if isinstance(code, type(code_record.__code__)) else None
+
+
 class DiskCache:
     """Entries for one decorated function: lists of variants under signature keys."""
 

@@ -20,20 +20,29 @@ listeners = []
 SHARED = {}
 
 
-def load_function(source, fn_name, label, namespace=None):
+def load_function(source, fn_name, label, namespace=None, code=None):
     """Compile `source` (which defines `fn_name`) and return the function.
 
     The namespace binds `np` once, at load time: generated code reaches numpy only
-    through that name, so another array module could be bound in its place."""
+    through that name, so another array module could be bound in its place.
+    code: the module's code object compiled earlier from this very source (the disk
+    cache keeps it, as Python keeps .pyc files: compiling a long function is most of
+    loading it), given this process's file name here."""
     filename = f"<srcgrad:{label}#{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     for listener in listeners or ():
         listener(label, source, filename)
-    code = compile(source, filename, "exec")
+    code = compile(source, filename, "exec") if code is None else _renamed(code, filename)
     ns = {"np": numpy, "math": math, **SHARED}
     if namespace:
         ns.update(namespace)
     exec(code, ns)
     fn = ns[fn_name]
     fn.__srcgrad_source__ = source
+    fn.__srcgrad_code__ = code
     return fn
+
+
+def _renamed(code, filename):
+    consts = tuple(_renamed(c, filename) if isinstance(c, type(code)) else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
