@@ -58,6 +58,8 @@ class Transformed:
         self.has_aux = has_aux
         self.mode = mode  # "grad" or "value_and_grad"
         self._variants = {}
+        self._last = {}        # signature -> the variant that ran last (tried first)
+        self._argnums_of = {}  # number of arguments -> the argnums as positions
 
     def __repr__(self):
         return f"<srcgrad.{self.mode} of {getattr(self.fn, '__qualname__', self.fn)}>"
@@ -77,7 +79,7 @@ class Transformed:
         variants = self._variants.setdefault(key, [])
         # the variant that ran last is tried first: a variant rejects a call only when one of
         # its guards fails, which can be far into its code (a loop's last iteration)
-        last = self.__dict__.setdefault("_last", {}).get(key)
+        last = self._last.get(key)
         for v in ([last] if last is not None else []) + [v for v in variants if v is not last]:
             if need_program and v.program is None:
                 continue
@@ -198,7 +200,7 @@ class Transformed:
         return arrays, (tuple(specs), avals, config.key())
 
     def _argnums(self, nargs):
-        cached = self.__dict__.setdefault("_argnums_of", {}).get(nargs)
+        cached = self._argnums_of.get(nargs)
         if cached is not None:
             return cached
         nums = (self.argnums,) if isinstance(self.argnums, int) else tuple(self.argnums)
@@ -307,6 +309,10 @@ class Transformed:
                 consts.append((v, t._data))
             out_vals.append(v)
         g.outputs = list(out_vals)
+        if config.reroll and self.mode != "hvp":  # (a loop's backward has no rule of its own yet)
+            from .ir.reroll import reroll
+            reroll(g, consts)  # (may add captured arrays: per-iteration index lists, stacked)
+            out_vals = list(g.outputs)
         return g, param_vals, out_vals, consts, guard_descr
 
     def _compile(self, params, wrt_tensors, out, aux, aux_spec, guards, local_vars, tangents=(), order=None):
@@ -314,10 +320,6 @@ class Transformed:
         g, param_vals, out_vals, consts, guard_descr = self._record_run(params, [out] + list(aux), guards,
                                                                        local_vars, order)
         out_v, aux_v = out_vals[0], out_vals[1:]
-        if config.reroll and self.mode != "hvp":  # (a loop's backward has no rule of its own yet)
-            from .ir.reroll import reroll
-            reroll(g, consts)
-            out_v, aux_v = g.outputs[0], g.outputs[1:]
         forward_ir = str(g)
         wrt = [param_vals[param_ids[id(t)]] for t in wrt_tensors]
         n_fwd, grads, _ = differentiate(g, [out_v], ["ones"], wrt)
@@ -765,10 +767,6 @@ class CompiledFunction(Transformed):
         from .codegen.loader import SHARED
         from .ir.fusion import fuse
         g, param_vals, out_vals, consts, guard_descr = self._record_run(params, outs, guards, local_vars, order)
-        if config.reroll:
-            from .ir.reroll import reroll
-            reroll(g, consts)
-            out_vals = list(g.outputs)
         forward_ir = str(g)
         base = re.sub(r"\W", "", getattr(self.fn, "__name__", "")) or "f"
         header = [f"compiled forward of {getattr(self.fn, '__qualname__', base)}"

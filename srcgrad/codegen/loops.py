@@ -112,7 +112,7 @@ def loop_grad_lines(node, em, indent):
                 lines.append(f"{indent}{ct_names[k]} = {expr_source(em.arg(x))}")
             if k >= n_carry:
                 zeros[k] = namer.fresh("zero_" + ct_names[k])
-                lines.append(f"{indent}{zeros[k]} = {expr_source(A.npcall('zeros', A.literal(c.shape), A.dtype_expr(c.dtype)))}")
+                lines.append(f"{indent}{zeros[k]} = {_zeros(c)}")
     # gradients of invariants add up over the iterations
     accumulators = {}
     for j, (k, g) in enumerate(zip(wrt, bwd.outputs)):
@@ -120,7 +120,7 @@ def loop_grad_lines(node, em, indent):
             name = body.inputs[1 + k].name
             acc = namer.names[node.outputs[j].id] = namer.fresh(f"grad_{name}_sum" if name else "grad_sum")
             accumulators[j] = acc
-            lines.append(f"{indent}{acc} = {expr_source(A.npcall('zeros', A.literal(g.shape), A.dtype_expr(g.dtype)))}")
+            lines.append(f"{indent}{acc} = {_zeros(g)}")
     # saved values come back under their names in the body, or fresh ones if the code
     # after the loop still reads that name; loop_index values are recomputed
     restore = {}
@@ -182,10 +182,12 @@ def loop_grad_lines(node, em, indent):
         elif k < n_carry:  # the carried cotangent never reached the body: it is the last one
             lines.append(f"{indent}{namer.of(node.outputs[j])} = {expr_source(em.arg(bwd.outputs[j]))}")
         else:  # an invariant whose gradient is zero
-            g = bwd.outputs[j]
-            lines.append(f"{indent}{namer.of(node.outputs[j])} = "
-                         f"{expr_source(A.npcall('zeros', A.literal(g.shape), A.dtype_expr(g.dtype)))}")
+            lines.append(f"{indent}{namer.of(node.outputs[j])} = {_zeros(bwd.outputs[j])}")
     return lines
+
+
+def _zeros(v):
+    return expr_source(A.npcall("zeros", A.literal(v.shape), A.dtype_expr(v.dtype)))
 
 
 def _tuple(names):
@@ -220,8 +222,7 @@ def _share_carried_names(nodes, carried, nexts, read_after, namer):
         k = position.get(o.id)
         if k is None or b.id in saved or o.id in taken or o.id in namer.names:
             continue
-        if len(nodes[k].outputs) > 1 or nodes[k].op.block is not None or \
-                (nodes[k].op.statement and nodes[k].op.name != "ew"):
+        if len(nodes[k].outputs) > 1 or nodes[k].op.block is not None or nodes[k].op.statement:
             continue  # written in several statements: the first may overwrite b before the next reads it
         if any(isinstance(x, Value) and x.id == b.id for n in nodes[k + 1:] for x in n.inputs):
             continue

@@ -93,8 +93,7 @@ def _contracted(n):
         part = _einsum(g, factors, x.shape, kept, n.loc, new)
         parts.append((coeff, part))
     # the reduced terms, added (and weighted) by a small kernel, then shaped like the sum
-    from ..symbolic.kernel import canon_symbol as sym
-    expr = sympy.Add(*[c * sym(i) for i, (c, _) in enumerate(parts)])
+    expr = sympy.Add(*[c * canon_symbol(i) for i, (c, _) in enumerate(parts)])
     out_shape = n.out.shape
     total = Node(_ops.get("ew"), [p for _, p in parts],
                  dict(exprs=(expr,), avals=((reduced_shape, x.dtype),)), n.loc)
