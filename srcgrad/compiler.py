@@ -14,13 +14,18 @@ from .ir.fusion import fuse
 from .ir.contract import contract_sums
 from .ir.fold import fold_constant_inputs
 from .ir.scatter import accumulate_scatters
+from .ir.share import share_subformulas
 from .ir.graph import Graph
 from .ir.passes import live_nodes, prune_kernel_outputs
 
 
-def differentiate(g, roots, cotangents, wrt, observe=(), hooks=None, boundaries=()):
+def differentiate(g, roots, cotangents, wrt, observe=(), hooks=None, boundaries=(), one_function=False):
     """Fuse `g`'s forward, append its backward, fuse that. Returns (number of forward
     nodes, gradients of wrt, gradients of observe).
+
+    one_function: forward and backward become one generated function, so a backward
+    kernel may read a subformula the forward computes (ir/share.py) as a new output of
+    the forward kernel; not for an eager backward, whose forward has already run.
 
     A cotangent may be a Value (an input of g) or "ones": the seed of a scalar loss, a
     constant that sympy then folds into the first derivative formulas."""
@@ -40,6 +45,8 @@ def differentiate(g, roots, cotangents, wrt, observe=(), hooks=None, boundaries=
     wrt_grads = [replaced.get(v.id, v) if v is not None else None for v in wrt_grads]
     obs_grads = [replaced.get(v.id, v) if v is not None else None for v in obs_grads]
     g.nodes = g.nodes[:n_fwd] + bwd.nodes
+    if one_function:
+        share_subformulas(g.nodes, n_fwd)
     return n_fwd, wrt_grads, obs_grads
 
 

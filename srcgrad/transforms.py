@@ -322,7 +322,7 @@ class Transformed:
         out_v, aux_v = out_vals[0], out_vals[1:]
         forward_ir = str(g)
         wrt = [param_vals[param_ids[id(t)]] for t in wrt_tensors]
-        n_fwd, grads, _ = differentiate(g, [out_v], ["ones"], wrt)
+        n_fwd, grads, _ = differentiate(g, [out_v], ["ones"], wrt, one_function=True)
         grads = [gr if gr is not None else g.filled(0, w) for gr, w in zip(grads, wrt)]
         if self.mode == "hvp":
             # reverse over reverse: differentiate <grad, v> — the backward is IR, so it can be
@@ -334,7 +334,7 @@ class Transformed:
                 term = (gr * v).sum()
                 dot = term if dot is None else dot + term
             g.outputs = [out_v, dot]
-            _, grads, _ = differentiate(g, [dot], ["ones"], wrt)
+            _, grads, _ = differentiate(g, [dot], ["ones"], wrt, one_function=True)
             grads = [gr if gr is not None else g.filled(0, w) for gr, w in zip(grads, wrt)]
         outputs = [out_v] + aux_v + grads
         import re
@@ -777,7 +777,7 @@ class CompiledFunction(Transformed):
         # the VJP: all float arguments, a cotangent per output; the forward is recomputed
         floats = [k for k, p in enumerate(param_vals) if p.dtype.kind == "f"]
         cts = [g.add_input(v.shape, v.dtype, "grad_" + (v.name or f"out{k}")) for k, v in enumerate(out_vals)]
-        _, grads, _ = differentiate(g, out_vals, cts, [param_vals[k] for k in floats])
+        _, grads, _ = differentiate(g, out_vals, cts, [param_vals[k] for k in floats], one_function=True)
         grads = [gr if gr is not None else g.filled(0, param_vals[k]) for gr, k in zip(grads, floats)]
         vjp_name = f"{base}_vjp_{len(SHARED)}"
         vjp_fn, vjp_source, _ = program_function(g, param_vals + cts, grads, vjp_name,

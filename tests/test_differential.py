@@ -427,22 +427,32 @@ def test_regressions(fn, shapes):
 large_dims = st.sampled_from([3, 180, 200])
 
 
-class _plain_code:
-    """The reference: every large-array threshold out of reach."""
+class _thresholds:
+    """Every large-array threshold of the compiler set to `size` elements (the reference,
+    out of reach; or 1, so that the smallest program takes every large-array form)."""
+    SETTINGS = [("srcgrad.codegen.kernels", "IN_PLACE_SIZE"), ("srcgrad.ir.contract", "MIN_SIZE"),
+                ("srcgrad.ops.reduction", "EINSUM_SUM_SIZE"), ("srcgrad.codegen.buffers", "MIN_SIZE"),
+                ("srcgrad.ir.share", "MIN_SIZE")]
+
+    def __init__(self, size):
+        self.size = size
+
     def __enter__(self):
-        from srcgrad.codegen import kernels
-        from srcgrad.ir import contract
-        from srcgrad.ops import reduction
-        self.saved = (kernels.IN_PLACE_SIZE, contract.MIN_SIZE, reduction.EINSUM_SUM_SIZE)
-        kernels.IN_PLACE_SIZE = contract.MIN_SIZE = reduction.EINSUM_SUM_SIZE = 1 << 62
+        import importlib
+        self.modules = [importlib.import_module(m) for m, _ in self.SETTINGS]
+        self.saved = [getattr(m, a) for m, (_, a) in zip(self.modules, self.SETTINGS)]
+        for m, (_, a) in zip(self.modules, self.SETTINGS):
+            setattr(m, a, self.size)
         srcgrad.autograd.engine.clear_cache()
 
     def __exit__(self, *exc):
-        from srcgrad.codegen import kernels
-        from srcgrad.ir import contract
-        from srcgrad.ops import reduction
-        kernels.IN_PLACE_SIZE, contract.MIN_SIZE, reduction.EINSUM_SUM_SIZE = self.saved
+        for m, (_, a), v in zip(self.modules, self.SETTINGS, self.saved):
+            setattr(m, a, v)
         srcgrad.autograd.engine.clear_cache()
+
+
+def _plain_code():
+    return _thresholds(1 << 62)
 
 
 @settings(max_examples=min(20, settings.default.max_examples), deadline=None, derandomize=True, database=None,
@@ -458,4 +468,43 @@ def test_large_array_code_agrees_with_the_plain_code(program, seed):
         plain, _, loss_plain = compiled(program, arrays, ws, True, True)
     assert np.isclose(loss_fast, loss_plain, rtol=1e-10, atol=1e-10), program
     for g, r in zip(fast, plain):
+        assert _close(g, r, 1e-9), program
+
+
+# ---------------------------------------------------------------------------------------
+# memory reuse (codegen/buffers.py) and subformulas shared between forward and backward
+# (ir/share.py), forced onto every array: the generated function must give the plain
+# code's values, leave its arguments alone, and give the same again on a second call
+# ---------------------------------------------------------------------------------------
+def _traced(program, arrays, ws):
+    def loss(*xs):
+        return _loss(program.run(list(xs)), ws)
+    f = srcgrad.value_and_grad(loss, argnums=tuple(range(len(arrays))))
+    value, grads = f(*arrays)
+    return f, float(value), [np.array(g) for g in grads]
+
+
+@settings(max_examples=min(40, settings.default.max_examples), deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(program=programs(max_steps=8), seed=st.integers(0, 2 ** 32 - 1))
+def test_memory_reuse_everywhere_agrees_with_the_plain_code(program, seed):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.uniform(-1.5, 1.5, size=s) for s in program.inputs]
+    copies = [a.copy() for a in arrays]
+    ws = [rng.standard_normal(program.shapes[i]) for i in program.sinks()]
+    with _plain_code():
+        _, loss_plain, plain = _traced(program, arrays, ws)
+        eager_plain, _, _ = compiled(program, arrays, ws, True, True)
+    with _thresholds(1):
+        f, loss_fast, fast = _traced(program, arrays, ws)
+        again = f(*arrays)
+        eager_fast, _, _ = compiled(program, arrays, ws, True, True)
+    for a, c in zip(arrays, copies):
+        assert np.array_equal(a, c), "the generated code wrote into an argument"
+    assert np.isclose(loss_fast, loss_plain, rtol=1e-10, atol=1e-10), program
+    assert float(again[0]) == loss_fast
+    for g, r, g2 in zip(fast, plain, again[1]):
+        assert _close(g, r, 1e-9), program
+        assert np.array_equal(g, g2), "a second call gave another gradient"
+    for g, r in zip(eager_fast, eager_plain):
         assert _close(g, r, 1e-9), program

@@ -15,6 +15,7 @@ from ..ir.graph import Value
 from ..ir.passes import live_nodes
 from ..utils.locations import format_loc_range
 from . import astbuild as A
+from .buffers import OUT_FUNCTIONS, BufferPlan, large, makes_fresh
 from .kernels import kernel_statements
 from .source import comment_text, expr_source, statement_lines
 
@@ -70,7 +71,7 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
 
     em = Emitter(namer)
     out_ids = {v.id for v in outputs if isinstance(v, Value)}
-    body = em.block(nodes, out_ids)
+    body = em.block(nodes, out_ids, plan=BufferPlan(nodes, out_ids))
     rets = [em.arg(v) if isinstance(v, Value) else A.const(None) for v in outputs]
     body.append("    return (" + ", ".join(expr_source(r) for r in rets) + ("," if len(rets) == 1 else "") + ")")
     if not nodes and not body:
@@ -97,9 +98,10 @@ class Emitter:
             return self.inlined[x.id]
         return A.name(self.namer.of(x))
 
-    def block(self, nodes, keep, indent="    "):
+    def block(self, nodes, keep, indent="    ", plan=None):
         """Source lines computing `nodes`. keep: ids of values read after the block,
-        never written inline."""
+        never written inline. plan: a BufferPlan of these nodes, to write results into
+        the memory of arrays no longer read (codegen/buffers.py)."""
         namer = self.namer
         # a cheap view is written inline only where it is read once, and never into a
         # fused kernel or a loop (they read their inputs by name)
@@ -112,38 +114,58 @@ class Emitter:
                         by_name.add(x.id)
         _hand_over_to_loops(nodes, uses, keep, namer)
         lines = []
-        for n in nodes:
+        for i, n in enumerate(nodes):
+            stmts, fresh, reused = self._node(i, n, plan, uses, keep, by_name, indent)
+            if plan is not None:
+                plan.after(i, n, [(o, namer.of(o)) for o in fresh], reused)
             comment = format_loc_range(n.loc)
-            if n.op.block is not None:
-                lines.extend(n.op.block(n, self, indent))
-                continue
-            if n.op.name == "ew":
-                arg_names = [namer.of(x) for x in n.inputs]
-                exprs, avals, outs = _distinct_outputs(n, namer)
-                stmts = kernel_statements(exprs, avals, arg_names, [(x.shape, x.dtype) for x in n.inputs],
-                                          [namer.of(o) for o in outs], namer.temp,
-                                          n.attrs.get("names", ()), namer.fresh) if outs else []
-            elif n.op.statement:
-                stmts = n.op.emit([self.arg(x) for x in n.inputs], n.attrs, n,
-                                  namer.of(n.out) if n.outputs else None)
-            else:
-                expr = n.op.emit([self.arg(x) for x in n.inputs], n.attrs, n)
-                o = n.out
-                if isinstance(expr, ast.Name) and len(n.outputs) == 1 and not o.name:
-                    namer.names[o.id] = expr.id  # the op is the identity on values: no new name
-                    continue
-                if n.op.name in _INLINE_OPS and uses.get(o.id, 0) == 1 and o.id not in keep \
-                        and o.id not in by_name:
-                    self.inlined[o.id] = expr
-                    continue
-                if len(n.outputs) > 1:  # a multi-output op's expression is a tuple: unpack it
-                    stmts = [A.assign(ast.Tuple(elts=[A.store(namer.of(v)) for v in n.outputs],
-                                                ctx=ast.Store()), expr)]
+            for s in stmts:  # statements, or a block's source lines
+                if isinstance(s, str):
+                    lines.append(s)
                 else:
-                    stmts = [A.assign(namer.of(o), expr)]
-            for s in stmts:
-                lines.extend(statement_lines(s, indent=indent, comment=comment))
+                    lines.extend(statement_lines(s, indent=indent, comment=comment))
         return lines
+
+    def _node(self, i, n, plan, uses, keep, by_name, indent):
+        """(statements or source lines, outputs computed into new or reused memory,
+        ids of inputs whose memory was taken over) for node n, the i-th of its block."""
+        namer = self.namer
+        if n.op.block is not None:
+            return n.op.block(n, self, indent), [], ()
+        if n.op.name == "ew":
+            arg_names = [namer.of(x) for x in n.inputs]
+            exprs, avals, outs = _distinct_outputs(n, namer)
+            dying = set(plan.dying(i, n)) if plan is not None else set()
+            reusable = [k for k, x in enumerate(n.inputs) if isinstance(x, Value) and x.id in dying]
+            report = {}
+            stmts = kernel_statements(exprs, avals, arg_names, [(x.shape, x.dtype) for x in n.inputs],
+                                      [namer.of(o) for o in outs], namer.temp,
+                                      n.attrs.get("names", ()), namer.fresh, reusable, report) if outs else []
+            fresh = [o for o in outs if namer.of(o) in report.get("fresh", ())]
+            return stmts, fresh, {n.inputs[k].id for k in report.get("reused", ())}
+        if n.op.statement:
+            stmts = n.op.emit([self.arg(x) for x in n.inputs], n.attrs, n,
+                              namer.of(n.out) if n.outputs else None)
+            return stmts, (list(n.outputs) if makes_fresh(n.op.name) else []), ()
+        o = n.out if n.outputs else None
+        into = OUT_FUNCTIONS.get(n.op.name)
+        if plan is not None and into and len(n.outputs) == 1 and large(o):
+            buffer = plan.take_free(o.shape, o.dtype)
+            if buffer is not None:  # the result written into an array no longer read
+                expr = A.npcall(into, *[self.arg(x) for x in n.inputs], out=A.name(buffer))
+                return [A.assign(namer.of(o), expr)], [o], ()
+        expr = n.op.emit([self.arg(x) for x in n.inputs], n.attrs, n)
+        if isinstance(expr, ast.Name) and len(n.outputs) == 1 and not o.name:
+            namer.names[o.id] = expr.id  # the op is the identity on values: no new name
+            return [], [], ()
+        if n.op.name in _INLINE_OPS and uses.get(o.id, 0) == 1 and o.id not in keep \
+                and o.id not in by_name:
+            self.inlined[o.id] = expr
+            return [], [], ()
+        if len(n.outputs) > 1:  # a multi-output op's expression is a tuple: unpack it
+            return [A.assign(ast.Tuple(elts=[A.store(namer.of(v)) for v in n.outputs],
+                                       ctx=ast.Store()), expr)], [], ()
+        return [A.assign(namer.of(o), expr)], ([o] if makes_fresh(n.op.name) else []), ()
 
 
 def _hand_over_to_loops(nodes, uses, keep, namer):

@@ -19,15 +19,21 @@ from . import astbuild as A
 CSE_BUDGET = 2000
 
 
-def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, hints=(), new_name=None):
+def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, hints=(), new_name=None,
+                      reusable=(), report=None):
     """Statements computing each formula of a kernel into `out_names[i]`.
 
     arg_names[i] / arg_avals[i]: the Python name and (shape, dtype) read for symbol a_i.
     new_temp(): a fresh name for a common subexpression.
     hints: (formula, name) of values the user named; a subexpression equal to one of them
-    is written under that name (via new_name(name), which keeps names unique)."""
+    is written under that name (via new_name(name), which keeps names unique).
+    reusable: indices of inputs whose arrays are not read after this kernel and may be
+    overwritten (codegen/buffers.py). report: a dict, filled with "fresh" (the output
+    names computed into new or reused memory, not views or other names) and "reused"
+    (indices of the inputs whose memory an output took over)."""
     hinted = dict(hints)
     names = {canon_symbol(i): n for i, n in enumerate(arg_names)}
+    arg_symbols = set(names)
     shapes = {canon_symbol(i): tuple(s) for i, (s, _) in enumerate(arg_avals)}
     dtypes = {canon_symbol(i): np.dtype(d) for i, (_, d) in enumerate(arg_avals)}
     stmts = []
@@ -63,19 +69,23 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
     for sym, sub in replacements:
         names[sym] = claimed.get(sym) or (new_name(hinted[sub]) if sub in hinted and new_name else sym.name)
         stmts.append(A.assign(names[sym], to_ast(sub, names)))
+    report = {} if report is None else report
+    fresh, reused = report.setdefault("fresh", set()), report.setdefault("reused", set())
+    spare = {canon_symbol(i) for i in reusable}
     computed = {}
-    for e, name, (shape, dtype) in zip(exprs, out_names, avals):
-        r = reduced[unique.index(e)]
+    outs_reduced = [reduced[unique.index(e)] for e in exprs]
+    for k, (e, name, (shape, dtype)) in enumerate(zip(exprs, out_names, avals)):
+        r = outs_reduced[k]
         shape = tuple(shape)
         if claimed.get(r) == name:
             computed[(e, shape)] = name
+            fresh.add(name)
             continue
         if (e, shape) in computed:  # the same formula at the same shape (a constant 1 may
             stmts.append(A.assign(name, A.name(computed[(e, shape)])))  # have several)
             continue
         computed[(e, shape)] = name
         value = to_ast(r, names)
-        shape = tuple(shape)
         if not r.free_symbols:
             value = A.npcall("full", A.literal(shape), value, A.dtype_expr(dtype))
         else:
@@ -83,43 +93,76 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
                 value = A.npcall("asarray", value, A.dtype_expr(dtype))
             if _shape(r, shapes) != shape:
                 value = A.npcall("broadcast_to", value, A.literal(shape))
-            elif not may_lose_dtype(e):
-                steps = _in_place(name, r, names, shapes, dtypes, shape, np.dtype(dtype))
+                stmts.append(A.assign(name, value))
+                continue  # a read-only view: never written into
+            if not may_lose_dtype(e):
+                # an input this output reads once, and no later output reads at all,
+                # may hold the result (its memory is free after this kernel)
+                later = set().union(*[x.free_symbols for x in outs_reduced[k + 1:]])
+                free = {x for x in spare if x not in later and _occurrences(r, x) == 1}
+                took = []
+                steps = _in_place(name, r, names, shapes, dtypes, shape, np.dtype(dtype), free, took)
                 if steps:
                     stmts += steps
+                    fresh.add(name)
+                    for x in took:
+                        spare.discard(x)
+                        reused.add(int(x.name[1:]))
                     continue
         stmts.append(A.assign(name, value))
+        if r not in arg_symbols:
+            fresh.add(name)
     return stmts
+
+
+def _occurrences(e, x):
+    return sum(1 for a in sp.preorder_traversal(e) if a == x)
 
 
 #: arrays smaller than this are computed the plain way: a temporary is cheap there
 IN_PLACE_SIZE = 1 << 15
 
 
-def _in_place(name, e, names, shapes, dtypes, shape, dtype):
+def _in_place(name, e, names, shapes, dtypes, shape, dtype, free=(), took=None):
     """`out = t5 + t7; out *= 2 * t52` for `out = 2 * t52 * (t5 + t7)`: a sum, product or
     power whose main term is compound and of the full shape is computed into that term's
     fresh array, and the other terms are added / multiplied into it, so a whole-size
     temporary is not made for each operator (for large arrays, allocating fresh memory
-    costs more than the arithmetic). None when that does not apply: small arrays, dtypes
-    that in-place arithmetic would change, or `out` being read by the formula itself."""
+    costs more than the arithmetic). An input in `free` (read once by e, and by nothing
+    after it: codegen/buffers.py) serves as such a term, its memory taken over
+    (`out = t5; out += t7`), and is appended to `took`. None when that does not apply:
+    small arrays, dtypes that in-place arithmetic would change, or `out` being read by
+    the formula itself."""
     if int(np.prod(shape, dtype=np.int64)) < IN_PLACE_SIZE or dtype.kind != "f":
         return None
     if any(names.get(x) == name for x in e.free_symbols):
         return None
+    took = [] if took is None else took
 
     def full(a):  # of the output's shape and dtype
         kinds = [dtypes[x] for x in a.free_symbols if x in dtypes]
         return bool(kinds) and np.result_type(*kinds) == dtype and _shape(a, shapes) == shape
 
+    def spare(a):  # an input whose memory may hold the result
+        return a in free and not took and full(a)
+
     def fresh(a):  # computes a new array (a bare name would be written into)
-        return not a.is_Atom and (a.is_Add or a.is_Mul or a.is_Pow or a.is_Function) and full(a)
+        return (not a.is_Atom and (a.is_Add or a.is_Mul or a.is_Pow or a.is_Function) and full(a)) \
+            or spare(a)
 
     def start(a):
-        return _in_place(name, a, names, shapes, dtypes, shape, dtype) or [A.assign(name, to_ast(a, names))]
+        if spare(a):
+            took.append(a)
+            return [A.assign(name, A.name(names[a]))]
+        return _in_place(name, a, names, shapes, dtypes, shape, dtype, free, took) \
+            or [A.assign(name, to_ast(a, names))]
 
     def aug(op, value):
         return ast.AugAssign(target=ast.Name(id=name, ctx=ast.Store()), op=op, value=to_ast(value, names))
+
+    def main(candidates):  # the term to start from: a spare input's memory, else the biggest
+        spare_ones = [a for a in candidates if spare(a)]
+        return spare_ones[0] if spare_ones else max(candidates, key=sp.count_ops)
 
     if e.is_Add:
         terms = list(e.args)
@@ -129,7 +172,7 @@ def _in_place(name, e, names, shapes, dtypes, shape, dtype):
         bases = [t for t in terms if fresh(t)]
         if not bases:
             return None
-        base = max(bases, key=sp.count_ops)
+        base = main(bases)
         terms.remove(base)
         stmts = start(base)
         for t in terms:
@@ -144,7 +187,7 @@ def _in_place(name, e, names, shapes, dtypes, shape, dtype):
         factors = list(e.args)
         bases = [f for f in factors if fresh(f)]
         if bases:
-            base = max(bases, key=sp.count_ops)
+            base = main(bases)
             factors.remove(base)
         else:
             # a product of whole-size names times numbers or smaller factors

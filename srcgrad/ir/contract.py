@@ -58,6 +58,9 @@ def _contracted(n):
         return None
     e = k.attrs["exprs"][x.index]
     symbols = {canon_symbol(i): v for i, v in enumerate(k.inputs)}
+    # a factor the kernel computes as another output of its own (`Qxc**2` next to `Qxc`)
+    symbols.update((f, o) for j, (f, o) in enumerate(zip(k.attrs["exprs"], k.outputs))
+                   if j != x.index and not f.is_Atom and f not in symbols)
     terms = []
     for term in sympy.Add.make_args(e):
         coeff, rest = term.as_coeff_Mul()
@@ -93,14 +96,15 @@ def _contracted(n):
         part = _einsum(g, factors, x.shape, kept, n.loc, new)
         parts.append((coeff, part))
     # the reduced terms, added (and weighted) by a small kernel, then shaped like the sum
-    expr = sympy.Add(*[c * canon_symbol(i) for i, (c, _) in enumerate(parts)])
     out_shape = n.out.shape
-    total = Node(_ops.get("ew"), [p for _, p in parts],
-                 dict(exprs=(expr,), avals=((reduced_shape, x.dtype),)), n.loc)
-    total.outputs = [Value(g, reduced_shape, x.dtype, total, 0)]
-    new.append(total)
+    if len(parts) > 1 or parts[0][0] != 1:
+        expr = sympy.Add(*[c * canon_symbol(i) for i, (c, _) in enumerate(parts)])
+        total = Node(_ops.get("ew"), [p for _, p in parts],
+                     dict(exprs=(expr,), avals=((reduced_shape, x.dtype),)), n.loc)
+        total.outputs = [Value(g, reduced_shape, x.dtype, total, 0)]
+        new.append(total)
     if out_shape != reduced_shape:  # keepdims
-        r = Node(_ops.get("reshape"), [total.out], dict(shape=out_shape), n.loc)
+        r = Node(_ops.get("reshape"), [new[-1].out], dict(shape=out_shape), n.loc)
         r.outputs = [Value(g, out_shape, x.dtype, r, 0)]
         new.append(r)
     return new

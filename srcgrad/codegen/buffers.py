@@ -1,0 +1,145 @@
+"""Reusing the memory of large arrays the generated function no longer reads.
+
+For a large array, fresh memory costs more than the arithmetic done in it: the page
+faults of a new 2 MB array take ~1 ms here, a whole-array addition ~0.2 ms. So an op
+may compute its result into the memory of an array that has just been read for the
+last time:
+
+    Qxc = t5                       # t5 is not read again: its memory becomes Qxc's
+    Qxc += t7
+    grad_xc = np.matmul(t53, Lt, out=t7)   # t7 died earlier: the product is written there
+
+Reuse is safe when three things hold, and the plan checks each:
+
+* ownership: the array was made fresh by this very function (an arithmetic kernel, a
+  matrix product, a scatter) — never an argument, a captured constant, a view, or a
+  read-only broadcast;
+* aliasing: a value and every value that may share memory with it (a reshape, a slice,
+  a name bound to the same array, anything an op might return as a view) form one
+  group, and the memory is reused only once the whole group has been read for the last
+  time;
+* escape: a group that is returned, read by a loop (it keeps histories), or passed to a
+  hook (user code may hold on to the array) is never reused.
+
+Only the function's top-level block is planned; loop bodies allocate per iteration.
+"""
+from ..ir.graph import Value
+
+#: arrays smaller than this (elements) are not tracked: small allocations are recycled by
+#: the allocator itself, and the bookkeeping would only make the code longer
+MIN_SIZE = 1 << 15
+
+#: ops whose outputs are always new arrays (never views of their inputs)
+_FRESH_OPS = {"matmul", "getitem_grad", "setitem", "accumulate"}
+
+#: ops whose numpy function takes `out=`: with a dead array of the right shape and dtype
+#: at hand, they write into it
+OUT_FUNCTIONS = {"matmul": "matmul"}
+
+
+def makes_fresh(op_name):
+    """Whether the op's outputs are always new arrays, never views of its inputs."""
+    return op_name in _FRESH_OPS
+
+
+class BufferPlan:
+    """Which arrays die where, for the nodes of one block, as the emitter walks them."""
+
+    def __init__(self, nodes, keep):
+        self._parent = {}
+        for n in nodes:
+            self._alias(n)
+        self.last = {}      # group -> index of the last node reading it
+        self.pinned = set()  # groups never reused
+        for i, n in enumerate(nodes):
+            pin = n.op.block is not None or n.op.name == "hook"
+            for x in n.inputs:
+                if isinstance(x, Value):
+                    g = self.group(x.id)
+                    self.last[g] = i
+                    if pin:
+                        self.pinned.add(g)
+        self.pinned.update(self.group(v) for v in keep)
+        self.owned = {}     # value id -> (shape, dtype, name) of a large array this block made fresh
+        self.free = []      # (shape, dtype, name) of owned arrays no longer read
+
+    # -- aliasing ------------------------------------------------------------------------
+    def group(self, vid):
+        p = self._parent
+        root = vid
+        while p.get(root, root) != root:
+            root = p[root]
+        while p.get(vid, vid) != root:
+            p[vid], vid = root, p[vid]
+        return root
+
+    def _union(self, a, b):
+        ra, rb = self.group(a), self.group(b)
+        if ra != rb:
+            self._parent[ra] = rb
+
+    def _alias(self, n):
+        if n.op.name == "ew":
+            # an output that is one of the inputs, or the same formula as another output,
+            # is written as that name (codegen/emit.py): the same array
+            seen = {}
+            for k, (o, e, aval) in enumerate(zip(n.outputs, n.attrs["exprs"], n.attrs["avals"])):
+                if e.is_Symbol:
+                    self._union(o.id, n.inputs[int(str(e)[1:])].id)
+                key = (e, tuple(aval[0]))
+                if key in seen:
+                    self._union(o.id, seen[key])
+                seen.setdefault(key, o.id)
+        elif not makes_fresh(n.op.name):
+            # any other op may return (a view of) an input
+            for o in n.outputs:
+                for x in n.inputs:
+                    if isinstance(x, Value):
+                        self._union(o.id, x.id)
+
+    # -- walking the block ---------------------------------------------------------------
+    def dying(self, i, node):
+        """Inputs of node i (the i-th of the block) whose memory node i may overwrite:
+        owned, read for the last time here, and no other input sharing their memory."""
+        groups = {}
+        for x in node.inputs:
+            if isinstance(x, Value):
+                groups.setdefault(self.group(x.id), set()).add(x.id)
+        out = []
+        for g, ids in groups.items():
+            if len(ids) != 1 or g in self.pinned or self.last.get(g) != i:
+                continue
+            (vid,) = ids
+            if vid in self.owned:
+                out.append(vid)
+        return out
+
+    def take_free(self, shape, dtype):
+        """The name of a dead owned array of this shape and dtype, which the caller now
+        overwrites; or None."""
+        for k, (s, d, name) in enumerate(self.free):
+            if s == tuple(shape) and d == dtype:
+                del self.free[k]
+                return name
+        return None
+
+    def after(self, i, node, fresh, used):
+        """Node i was written. fresh: (output Value, name) computed into new (or reused)
+        memory; used: ids of inputs whose memory node i took over."""
+        for vid in used:
+            self.owned.pop(vid, None)
+        for x in node.inputs:
+            if not isinstance(x, Value):
+                continue
+            g = self.group(x.id)
+            if g in self.pinned or self.last.get(g) != i:
+                continue
+            for vid in [v for v in self.owned if self.group(v) == g]:
+                self.free.append(self.owned.pop(vid))
+        for o, name in fresh:
+            if large(o):
+                self.owned[o.id] = (tuple(o.shape), o.dtype, name)
+
+
+def large(v):
+    return v.dtype.kind == "f" and v.size >= MIN_SIZE

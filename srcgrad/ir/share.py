@@ -1,0 +1,142 @@
+"""Subformulas shared across kernels: a derivative reads what its forward computed.
+
+Fusion writes each region's formulas over the region's inputs, so a derivative kernel
+may recompute an intermediate its forward kernel computed inside itself. In gmm, the
+forward kernel is `(t5 + t7)**2` and its derivative `2*g*(t5 + t7)`: for large arrays,
+computing `t5 + t7` again costs a whole-array pass and a fresh array (more than the
+arithmetic). Here such a subformula becomes an extra output of the earlier kernel
+(`Qxc = t5 + t7` then `Qxc**2`), and the later kernel reads it.
+
+Only large kernels take part (small arrays are cheap to recompute and cheaper to keep
+fused), only in a function that computes forward and backward together: an eager
+backward receives the forward's values, and cannot ask the forward for a new one.
+"""
+import sympy as sp
+
+from .graph import Value
+
+#: kernels whose outputs are smaller than this (elements) are left alone
+MIN_SIZE = 1 << 14
+
+
+def share_subformulas(nodes, first_backward):
+    """Let the kernels of nodes[first_backward:] read subformulas that earlier kernels
+    compute (adding those as outputs of the earlier kernel). Changes the nodes in place;
+    returns the number of subformulas shared."""
+    from ..symbolic.kernel import value_symbol
+    known = {}      # subformula over value symbols -> (earlier kernel, None) or (None, Value)
+    by_symbol = {}  # value symbol -> Value
+    shared = 0
+    for i, n in enumerate(nodes):
+        if n.op.name != "ew" or not any(_large(o) for o in n.outputs):
+            continue
+        formulas = _value_formulas(n, by_symbol)
+        if i >= first_backward:
+            found = {}
+            for e in formulas:
+                _matches(e, known, found)
+            if found:
+                subs = {}
+                for sub, (kernel, value) in found.items():
+                    if value is None:
+                        value = _add_output(kernel, sub, by_symbol)
+                        known[sub] = (None, value)
+                    subs[sub] = value_symbol(value)
+                    by_symbol[subs[sub]] = value
+                formulas = [e.xreplace(subs) for e in formulas]
+                _set_formulas(n, formulas, by_symbol)
+                shared += len(found)
+        for o, e in zip(n.outputs, formulas):
+            if _worth_sharing(e, by_symbol):
+                known[e] = (None, o)
+        for e in formulas:
+            for sub in sp.preorder_traversal(e):
+                if sub not in known and _worth_sharing(sub, by_symbol):
+                    known[sub] = (n, None)
+    return shared
+
+
+def _large(v):
+    return v.dtype.kind == "f" and v.size >= MIN_SIZE
+
+
+def _value_formulas(n, by_symbol):
+    """The kernel's formulas over symbols of the Values it reads (not a0, a1, ...)."""
+    from ..symbolic.kernel import canon_symbol, value_symbol
+    mapping = {}
+    for i, x in enumerate(n.inputs):
+        if isinstance(x, Value):
+            s = value_symbol(x)
+            by_symbol[s] = x
+            mapping[canon_symbol(i)] = s
+    return [e.xreplace(mapping) for e in n.attrs["exprs"]]
+
+
+def _worth_sharing(e, by_symbol):
+    """A compound float formula of whole-size arrays, reading two values at least (or
+    one through a function): recomputing it costs a pass over the data."""
+    if e.is_Atom or e.is_Relational or e.is_Boolean:
+        return False
+    values = [by_symbol[s] for s in e.free_symbols if s in by_symbol]
+    if len(values) != len(e.free_symbols) or not values:
+        return False
+    if any(v.dtype.kind != "f" or v.dtype != values[0].dtype for v in values):
+        return False
+    if len(values) < 2 and not e.atoms(sp.Function):
+        return False
+    return _size(_shape(values)) >= MIN_SIZE
+
+
+def _matches(e, known, found):
+    """The largest subformulas of e that earlier kernels compute."""
+    if e.is_Atom:
+        return
+    if e in known:
+        found[e] = known[e]
+        return
+    for a in e.args:
+        _matches(a, known, found)
+
+
+def _shape(values):
+    from ..ops import broadcast_shapes
+    return broadcast_shapes(*[v.shape for v in values])
+
+
+def _size(shape):
+    size = 1
+    for d in shape:
+        size *= d
+    return size
+
+
+def _add_output(kernel, sub, by_symbol):
+    """A new output of `kernel` computing `sub` (a subformula of its formulas)."""
+    import numpy as np
+    from ..symbolic.kernel import canon_symbol, value_symbol
+    mapping = {value_symbol(x): canon_symbol(i) for i, x in enumerate(kernel.inputs) if isinstance(x, Value)}
+    values = [by_symbol[s] for s in sub.free_symbols]
+    shape, dtype = _shape(values), values[0].dtype
+    canon = sub.xreplace(mapping)
+    name = dict(kernel.attrs.get("names", ())).get(canon)   # the user's name for it, if any
+    out = Value(values[0].graph, shape, dtype, kernel, len(kernel.outputs), name=name)
+    kernel.outputs = list(kernel.outputs) + [out]
+    kernel.attrs = dict(kernel.attrs, exprs=tuple(kernel.attrs["exprs"]) + (canon,),
+                        avals=tuple(kernel.attrs["avals"]) + ((shape, np.dtype(dtype)),))
+    return out
+
+
+def _set_formulas(n, formulas, by_symbol):
+    """Rewrite kernel n to compute `formulas` (over value symbols), reading their values;
+    the names of the intermediates it writes out follow."""
+    from ..symbolic.kernel import canon_symbol, canonicalize, value_symbol
+    old = {canon_symbol(i): value_symbol(x) for i, x in enumerate(n.inputs) if isinstance(x, Value)}
+    order, canon = canonicalize(formulas)
+    new = {s: canon_symbol(i) for i, s in enumerate(order)}
+    hints = tuple((h, name) for h, name in ((e.xreplace(old).xreplace(new), name)
+                                           for e, name in n.attrs.get("names", ()))
+                  if h.free_symbols <= set(new.values()))
+    n.inputs = [by_symbol[s] for s in order]
+    n.attrs = dict(n.attrs, exprs=canon)
+    if "names" in n.attrs:
+        n.attrs["names"] = hints

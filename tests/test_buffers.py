@@ -1,0 +1,121 @@
+"""Memory reuse in generated code (codegen/buffers.py) and subformulas shared between a
+forward kernel and its derivative (ir/share.py).
+
+Arrays of 200 x 200 are above every large-array threshold, so these tests see the forms
+the benchmarks see. Random programs with every threshold at 1 are in
+test_differential.py."""
+import numpy as np
+import pytest
+
+import srcgrad
+
+N = 200
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((N, N)), rng.standard_normal((N, N))
+
+
+def _plain(f, *args, **kw):
+    """The same gradient with memory reuse and sharing out of reach."""
+    from srcgrad.codegen import buffers
+    from srcgrad.ir import share
+    saved = buffers.MIN_SIZE, share.MIN_SIZE
+    buffers.MIN_SIZE = share.MIN_SIZE = 1 << 62
+    try:
+        return srcgrad.value_and_grad(f, **kw)(*args)
+    finally:
+        buffers.MIN_SIZE, share.MIN_SIZE = saved
+
+
+def _code(src):
+    return [line.split("#")[0].strip() for line in src.splitlines()]
+
+
+def _same_as_plain(f, args, **kw):
+    g = srcgrad.value_and_grad(f, **kw)
+    value, grads = g(*args)
+    plain_value, plain_grads = _plain(f, *args, **kw)
+    assert value == pytest.approx(plain_value, rel=1e-12)
+    for a, b in zip(np.atleast_1d(grads) if not isinstance(grads, tuple) else grads,
+                    np.atleast_1d(plain_grads) if not isinstance(plain_grads, tuple) else plain_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    return g.source(*args)
+
+
+def test_a_dying_array_holds_the_next_result(data):
+    def f(x, y):
+        a = x @ y
+        b = a + y          # a is not read again: b takes its memory
+        return np.sum(b @ y)
+    src = _same_as_plain(f, data)
+    assert "b = a" in _code(src) and "b += y" in _code(src), src
+
+
+def test_a_matrix_product_writes_into_a_dead_array(data):
+    def f(x, y):
+        h = np.tanh(x @ y)
+        return np.sum(h @ y)
+    src = _same_as_plain(f, data, argnums=(0, 1))
+    assert any("out=" in line for line in _code(src)), src
+
+
+def test_arguments_are_never_written(data):
+    def f(x, y):
+        return np.sum((x + y) * x + y * y)
+    x, y = data
+    x0, y0 = x.copy(), y.copy()
+    srcgrad.value_and_grad(f, argnums=(0, 1))(x, y)
+    assert np.array_equal(x, x0) and np.array_equal(y, y0)
+
+
+def test_a_returned_array_is_never_overwritten(data):
+    # `a` is returned (aux) and read for the last time by `b`: b must not take its memory
+    def f(x, y):
+        a = x @ y
+        b = a * 3.0 + y
+        return np.sum(b @ y), a
+    x, y = data
+    (value, a), grads = srcgrad.value_and_grad(f, argnums=0, has_aux=True)(x, y)
+    np.testing.assert_array_equal(a, x @ y)
+
+
+def test_an_array_whose_view_is_still_read_keeps_its_memory(data):
+    # `a` is read last by `b`, but its transpose `at` is read after that
+    def f(x, y):
+        a = x @ y
+        at = a.T
+        b = a * 3.0 + y
+        return np.sum(np.tanh(b @ at))
+    src = _same_as_plain(f, data)
+    assert "b = a" not in _code(src), src
+
+
+def test_a_second_call_gives_the_same_result(data):
+    def f(x, y):
+        a = np.exp(x * 0.1) * y
+        return np.sum((a + x) ** 2)
+    x, y = data
+    g = srcgrad.value_and_grad(f, argnums=(0, 1))
+    v1, g1 = g(x, y)
+    g1 = [a.copy() for a in g1]
+    v2, g2 = g(x, y)
+    assert v1 == v2
+    for a, b in zip(g1, g2):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_derivative_reads_what_the_forward_computed(data):
+    # the forward kernel computes (p + q)**2, its derivative 2*g*(p + q): the sum
+    # becomes a value of its own (`s`), and the sum of squares an einsum of it
+    def f(x, y):
+        p = x * y
+        q = x @ y
+        s = p + q
+        return np.sum(np.sum(s * s, axis=1))
+    src = _same_as_plain(f, data, argnums=(0, 1))
+    code = _code(src)
+    assert not any("x * y" in line for line in code[code.index("s = q") + 2:]), src  # not again
+    assert "t0 = np.einsum('ab,ab->a', s, s)" in code, src
