@@ -596,3 +596,21 @@ def test_in_place_arithmetic_on_large_arrays_is_exact():
     np.testing.assert_allclose(ga, r * (b - c) + 3 * (a + c) ** 2 * b, rtol=1e-10, atol=1e-10)
     src = g.source(a, b, c)
     assert "-= " in src and "*= " in src and "**= " in src
+
+
+def test_large_cross_products_are_written_by_components():
+    """np.cross on (n, 3) arrays moves axes and copies; large ones are written as the
+    textbook formula (np.stack of three components), with the same values."""
+    rng = np.random.default_rng(4)
+    a, b, c = rng.normal(size=(20000, 3)), rng.normal(size=(3,)), rng.normal(size=(20000, 3))
+
+    def f(a, b):
+        return np.sum(np.cross(a, b) * c)
+    g = srcgrad.value_and_grad(f, argnums=(0, 1))
+    value, (ga, gb) = g(a, b)
+    np.testing.assert_allclose(value, f(a, b), rtol=1e-12)
+    # sum(cross(a, b) * c) is the triple product of (a, b, c): d/da = cross(b, c), d/db = cross(c, a)
+    np.testing.assert_allclose(ga, np.cross(b, c), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gb, np.sum(np.cross(c, a), axis=0), rtol=1e-10)
+    src = g.source(a, b)
+    assert "np.stack([" in src and "np.cross" not in src

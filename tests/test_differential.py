@@ -432,7 +432,7 @@ class _thresholds:
     out of reach; or 1, so that the smallest program takes every large-array form)."""
     SETTINGS = [("srcgrad.codegen.kernels", "IN_PLACE_SIZE"), ("srcgrad.ir.contract", "MIN_SIZE"),
                 ("srcgrad.ops.reduction", "EINSUM_SUM_SIZE"), ("srcgrad.codegen.buffers", "MIN_SIZE"),
-                ("srcgrad.ir.share", "MIN_SIZE")]
+                ("srcgrad.ir.share", "MIN_SIZE"), ("srcgrad.ops.linalg", "CROSS_COMPONENTS_SIZE")]
 
     def __init__(self, size):
         self.size = size

@@ -68,7 +68,7 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
             claimed[r] = name
     for sym, sub in replacements:
         names[sym] = claimed.get(sym) or (new_name(hinted[sub]) if sub in hinted and new_name else sym.name)
-        stmts.append(A.assign(names[sym], to_ast(sub, names)))
+        stmts.append(A.assign(names[sym], to_ast(sub, names, shapes)))
     report = {} if report is None else report
     fresh, reused = report.setdefault("fresh", set()), report.setdefault("reused", set())
     spare = {canon_symbol(i) for i in reusable}
@@ -85,7 +85,7 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
             stmts.append(A.assign(name, A.name(computed[(e, shape)])))  # have several)
             continue
         computed[(e, shape)] = name
-        value = to_ast(r, names)
+        value = to_ast(r, names, shapes)
         if not r.free_symbols:
             value = A.npcall("full", A.literal(shape), value, A.dtype_expr(dtype))
         else:
@@ -155,10 +155,10 @@ def _in_place(name, e, names, shapes, dtypes, shape, dtype, free=(), took=None):
             took.append(a)
             return [A.assign(name, A.name(names[a]))]
         return _in_place(name, a, names, shapes, dtypes, shape, dtype, free, took) \
-            or [A.assign(name, to_ast(a, names))]
+            or [A.assign(name, to_ast(a, names, shapes))]
 
     def aug(op, value):
-        return ast.AugAssign(target=ast.Name(id=name, ctx=ast.Store()), op=op, value=to_ast(value, names))
+        return ast.AugAssign(target=ast.Name(id=name, ctx=ast.Store()), op=op, value=to_ast(value, names, shapes))
 
     def main(candidates):  # the term to start from: a spare input's memory, else the biggest
         spare_ones = [a for a in candidates if spare(a)]
@@ -169,7 +169,8 @@ def _in_place(name, e, names, shapes, dtypes, shape, dtype, free=(), took=None):
         if len(terms) > 1 and all(t.could_extract_minus_sign() for t in terms):
             positive = sp.Add(*[-t for t in terms], evaluate=False)
             return start(positive) + [aug(ast.Mult(), sp.Integer(-1))]
-        bases = [t for t in terms if fresh(t)]
+        # (not `-x`: `y - x` is one operator, `out = -x; out += y` two)
+        bases = [t for t in terms if fresh(t) and not (t.could_extract_minus_sign() and (-t).is_Symbol)]
         if not bases:
             return None
         base = main(bases)
@@ -196,7 +197,7 @@ def _in_place(name, e, names, shapes, dtypes, shape, dtype, free=(), took=None):
             small = [f for f in factors if f not in big]
             if len(big) < 2 or not small:
                 return None  # a plain product is one operator: nothing to save
-            return [A.assign(name, to_ast(sp.Mul(*big), names)), aug(ast.Mult(), sp.Mul(*small))]
+            return [A.assign(name, to_ast(sp.Mul(*big), names, shapes)), aug(ast.Mult(), sp.Mul(*small))]
         stmts = start(base)
         small = []
         for f in factors:

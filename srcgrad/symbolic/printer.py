@@ -35,14 +35,33 @@ class PrintError(TypeError):
     pass
 
 
-def to_ast(expr, names):
-    """`names` maps each free Symbol to the Python name it is read from."""
-    return _Printer(names).p(expr)
+def to_ast(expr, names, shapes=None):
+    """`names` maps each free Symbol to the Python name it is read from. With `shapes`
+    (Symbol -> the shape of its array), the factors of a product and the terms of a sum
+    are taken smallest first: `x * (a * b)`-like order, so that values that broadcast
+    (an (n, 1) column against an (n, 3) array) combine before the whole-size one, in
+    one whole-size operation instead of one per factor."""
+    return _Printer(names, shapes).p(expr)
 
 
 class _Printer:
-    def __init__(self, names):
+    def __init__(self, names, shapes=None):
         self.names = names
+        self.shapes = shapes
+
+    def size(self, e):
+        """The number of elements of e's value (0 without shapes: keep sympy's order)."""
+        if not self.shapes:
+            return 0
+        size = 1
+        for s in e.free_symbols:
+            shape = self.shapes.get(s)
+            if shape is not None:
+                n = 1
+                for d in shape:
+                    n *= d
+                size = max(size, n)
+        return size
 
     def p(self, e):
         if e.is_Symbol:
@@ -136,7 +155,7 @@ class _Printer:
     def add(self, e):
         # positive terms first and the constant last where that reads naturally:
         # `x - 2`, `2 - 2 * t`, `a + b - c`
-        terms = [(t.could_extract_minus_sign(), t.is_Number, i, t) for i, t in enumerate(e.args)]
+        terms = [(t.could_extract_minus_sign(), t.is_Number, (self.size(t), i), t) for i, t in enumerate(e.args)]
         pos = [t for t in terms if not t[0]]
         neg = [t for t in terms if t[0]]
         order = sorted(pos, key=lambda t: (t[1], t[2])) + sorted(neg, key=lambda t: (t[1], t[2]))
@@ -161,6 +180,7 @@ class _Printer:
                 num.append(f)
         sign = coeff < 0
         coeff = abs(coeff)
+        num.sort(key=self.size)  # stable: sympy's order among factors of one size
         parts = [self.p(f) for f in num]
         if coeff != 1 or not parts:
             if coeff.is_Rational and not coeff.is_Integer and coeff.p == 1 and parts:
