@@ -12,6 +12,7 @@ from .codegen.loader import load_function
 from .ir.autodiff import backward as build_backward
 from .ir.fusion import fuse
 from .ir.contract import contract_sums
+from .ir.cse import eliminate_common
 from .ir.fold import fold_constant_inputs
 from .ir.scatter import accumulate_scatters
 from .ir.share import share_subformulas
@@ -94,6 +95,7 @@ def backward_function(g, n_fwd, cotangents, outputs, candidates, header, extra_p
     bwd = Graph("backward")
     bwd.nodes, bwd.outputs = g.nodes[n_fwd:], list(outputs)
     contract_sums(bwd)
+    eliminate_common(bwd)
     outputs = bwd.outputs
     nodes = prune_kernel_outputs(live_nodes(bwd.nodes, outputs, available=available), outputs)
     used = {x.id for n in nodes for x in n.inputs if hasattr(x, "id")}
@@ -115,6 +117,7 @@ def program_function(g, params, outputs, fn_name, header, constants=()):
     whole = Graph(fn_name)
     whole.nodes, whole.outputs = list(g.nodes), list(outputs)
     contract_sums(whole)
+    eliminate_common(whole)
     outputs = whole.outputs
     nodes = prune_kernel_outputs(live_nodes(whole.nodes, outputs, available=given), outputs)
     prog = Graph(fn_name)

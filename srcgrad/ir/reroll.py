@@ -299,7 +299,10 @@ def _build(scan, p, period, plan):
     first = nodes[p:p + period]
     last = nodes[p + (count - 1) * period:p + count * period]
     hoisted = _invariant_positions(first, plan)
-    prefix = [n for q, n in enumerate(first) if q in hoisted]
+    prefix, same = _distinct([n for q, n in enumerate(first) if q in hoisted])
+
+    def canon(x):  # a hoisted value, or the equal one computed first
+        return same.get(x.id, x)
     body = Graph("body", parent=graph)
     counter = body.add_input((), "int64", "i")
     carried = {}    # (q, k) of the producer -> (body input, initial value: a Value or a number)
@@ -314,6 +317,7 @@ def _build(scan, p, period, plan):
         return index_values[(start, step)]
 
     def invariant_input(x):
+        x = canon(x)
         if x.id not in invariant:
             invariant[x.id] = body.add_input(x.shape, x.dtype, x.name)
             invs.append(x)
@@ -357,7 +361,7 @@ def _build(scan, p, period, plan):
             elif s[0] == "int" and s[1] not in hoisted:
                 ins.append(local[(s[1], s[2])])
             else:
-                ins.append(invariant[x.id])
+                ins.append(invariant[canon(x).id])
         attrs = dict(n.attrs)
         if n.op.name == "getitem":
             template = list(attrs["index"])
@@ -393,12 +397,32 @@ def _build(scan, p, period, plan):
         loop.outputs[i].name = old.name
     for q, k in plan.exits:
         if q in hoisted and (q, k) not in carried:
-            replace[last[q].outputs[k].id] = first[q].outputs[k]
+            replace[last[q].outputs[k].id] = canon(first[q].outputs[k])
+    replace.update((vid, v) for vid, v in same.items() if vid not in replace)
     end = p + period * count
     for node in nodes[end:]:
         node.inputs = [replace.get(x.id, x) if isinstance(x, Value) else x for x in node.inputs]
     graph.outputs = [replace.get(v.id, v) if isinstance(v, Value) else v for v in graph.outputs]
     return prefix, loop
+
+
+def _distinct(prefix):
+    """The hoisted nodes with those equal to an earlier one left out (each of four calls
+    of a helper reads `x[1:]`: the loop reads one invariant, whose gradient adds up
+    inside the body and once after the loop); and {left-out value id: the equal value}."""
+    from .cse import node_key
+    same, seen, kept = {}, {}, []
+    for n in prefix:
+        n.inputs = [same.get(x.id, x) if isinstance(x, Value) else x for x in n.inputs]
+        key = node_key(n)
+        first = seen.get(key) if key is not None else None
+        if first is not None:
+            same.update((a.id, b) for a, b in zip(n.outputs, first.outputs))
+            continue
+        if key is not None:
+            seen[key] = n
+        kept.append(n)
+    return kept, same
 
 
 def _invariant_positions(first, plan):
