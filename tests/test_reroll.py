@@ -282,3 +282,25 @@ def test_index_lists_in_nested_loops(unrolled):
     got, want, src = both(nested_index_lists, (x,), unrolled=unrolled)
     assert_same(got, want)
     assert "re-rolled" in src
+
+
+def test_a_large_sum_of_products_in_a_loop_body_is_saved_for_the_backward():
+    """Sums of products in a loop body become einsums (ir/contract.py): the value the
+    loop saves for its backward must still be the one computed."""
+    def f(W, h):
+        acc = 0.0
+        for _ in range(4):
+            h = np.tanh(h * W)
+            acc = acc + np.sum(h * h) * np.sum(h * W)
+        return acc
+    rng = np.random.default_rng(0)
+    W, h = rng.normal(size=(150, 150)) * 0.5, rng.normal(size=(150, 150))
+    g = srcgrad.value_and_grad(f, argnums=(0, 1))
+    value, grads = g(W, h)
+    ts = [srcgrad.tensor(a, requires_grad=True) for a in (W, h)]
+    out = f(*ts)
+    out.backward()
+    assert np.isclose(value, float(out.item()), rtol=1e-12)
+    for a, t in zip(grads, ts):
+        np.testing.assert_allclose(a, t.grad.numpy(), rtol=1e-9, atol=1e-12)
+    assert "einsum" in g.source(W, h) and "for i in range(" in g.source(W, h)

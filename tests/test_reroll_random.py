@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 import srcgrad
 from srcgrad import config
+from thresholds import thresholds
 
 # statements of a loop body over a carried state `h` (shape (3,)), an invariant matrix W,
 # a sequence xs (T, 3) read at the iteration's index, and an accumulator `acc`
@@ -63,6 +64,21 @@ def _eager(f, args):
        tail=st.sampled_from(["", " + np.sum(h * h0)", " * 1.0", " + np.sum(np.stack(ys))"]),
        T=st.integers(3, 7), seed=st.integers(0, 2 ** 16))
 def test_random_loop_programs(body, tail, T, seed):
+    _check(body, tail, T, seed)
+
+
+@settings(max_examples=25, deadline=None)
+@given(body=st.lists(st.sampled_from(STATEMENTS), min_size=1, max_size=4),
+       tail=st.sampled_from(["", " + np.sum(h * h0)", " * 1.0", " + np.sum(np.stack(ys))"]),
+       T=st.integers(3, 7), seed=st.integers(0, 2 ** 16))
+def test_random_loop_programs_with_every_large_array_form(body, tail, T, seed):
+    """The same, with every large-array threshold at 1: in-place kernels, memory reuse,
+    einsum sums (in loop bodies too) and shared subformulas on 3-element arrays."""
+    with thresholds(1):
+        _check(body, tail, T, seed)
+
+
+def _check(body, tail, T, seed):
     f, src = _compile(body, tail)
     rng = np.random.default_rng(seed)
     args = (rng.normal(size=(3, 3)) * 0.5, rng.normal(size=(T, 3)), rng.normal(size=3))

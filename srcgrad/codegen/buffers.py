@@ -142,4 +142,5 @@ class BufferPlan:
 
 
 def large(v):
-    return v.dtype.kind == "f" and v.size >= MIN_SIZE
+    # (0-d results are numpy scalars, not arrays: there is no memory to write into)
+    return v.dtype.kind == "f" and v.ndim >= 1 and v.size >= MIN_SIZE

@@ -136,7 +136,9 @@ class Emitter:
             arg_names = [namer.of(x) for x in n.inputs]
             exprs, avals, outs = _distinct_outputs(n, namer)
             dying = set(plan.dying(i, n)) if plan is not None else set()
-            reusable = [k for k, x in enumerate(n.inputs) if isinstance(x, Value) and x.id in dying]
+            ids = [x.id for x in n.inputs if isinstance(x, Value)]
+            reusable = [k for k, x in enumerate(n.inputs)
+                        if isinstance(x, Value) and x.id in dying and ids.count(x.id) == 1]
             report = {}
             stmts = kernel_statements(exprs, avals, arg_names, [(x.shape, x.dtype) for x in n.inputs],
                                       [namer.of(o) for o in outs], namer.temp,

@@ -21,31 +21,26 @@ MIN_SIZE = 1 << 14
 
 
 def contract_sums(graph):
-    """Rewrite graph.nodes (the list; nodes of it are replaced, never changed), loop bodies
-    and their backward included; returns the number of sums rewritten."""
+    """Rewrite graph.nodes (the list: sums are replaced, no node is changed), loop bodies
+    and their backward included; returns the number of sums rewritten.
+
+    The last replacing node defines the sum's own output Value, so every reader — later
+    nodes, the graph's outputs, the values a loop saves for its backward — stays valid.
+    (That Value's `node` still names the sum: the graph this list came from may be
+    differentiated again, and must stay as it was.)"""
     made = 0
     nodes = []
-    replace = {}
     for n in graph.nodes:
-        if replace and any(isinstance(x, Value) and x.id in replace for x in n.inputs):
-            # a new node reading the new value: the graph's own nodes stay as they were
-            # (the caller may differentiate it again)
-            m = Node(n.op, [replace.get(x.id, x) if isinstance(x, Value) else x for x in n.inputs],
-                     n.attrs, n.loc)
-            m.outputs = n.outputs
-            n = m
         for sub in (v for v in n.attrs.values() if hasattr(v, "nodes") and hasattr(v, "outputs")):
             made += contract_sums(sub)
         new = _contracted(n) if n.op.name in ("sum", "sum_to") else None
         if new is None:
             nodes.append(n)
             continue
+        new[-1].outputs = [n.out]
         nodes.extend(new)
-        replace[n.out.id] = new[-1].out
-        new[-1].out.name = n.out.name
         made += 1
     graph.nodes = nodes
-    graph.outputs = [replace.get(v.id, v) if isinstance(v, Value) else v for v in graph.outputs]
     return made
 
 

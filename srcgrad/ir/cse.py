@@ -22,7 +22,7 @@ def eliminate_common(graph):
             m = Node(n.op, [replace.get(x.id, x) if isinstance(x, Value) else x for x in n.inputs],
                      n.attrs, n.loc)
             m.outputs = n.outputs
-            n = m
+            n = _merged_inputs(m) if m.op.name == "ew" else m
         key = node_key(n)
         first = seen.get(key) if key is not None else None
         # (a returned value keeps its own array: two results must not be one object)
@@ -35,6 +35,31 @@ def eliminate_common(graph):
     graph.nodes = nodes
     graph.outputs = [replace.get(v.id, v) if isinstance(v, Value) else v for v in graph.outputs]
     return len(replace)
+
+
+def _merged_inputs(n):
+    """A kernel that now reads one value through several inputs reads it through one
+    symbol (`7 * t13`, not `t13 + t13 + ...`), as fusion would have written it."""
+    from ..symbolic.kernel import canon_symbol, canonicalize
+    first, mapping = {}, {}
+    for i, x in enumerate(n.inputs):
+        if isinstance(x, Value):
+            j = first.setdefault(x.id, i)
+            if j != i:
+                mapping[canon_symbol(i)] = canon_symbol(j)
+    if not mapping:
+        return n
+    exprs = [e.xreplace(mapping) for e in n.attrs["exprs"]]
+    order, canon = canonicalize(exprs)
+    by_symbol = {canon_symbol(i): x for i, x in enumerate(n.inputs)}
+    renamed = {s: canon_symbol(k) for k, s in enumerate(order)}
+    attrs = dict(n.attrs, exprs=canon)
+    if "names" in attrs:
+        attrs["names"] = tuple((h.xreplace(mapping).xreplace(renamed), name) for h, name in attrs["names"]
+                               if h.xreplace(mapping).free_symbols <= set(renamed))
+    m = Node(n.op, [by_symbol[s] for s in order], attrs, n.loc)
+    m.outputs = n.outputs
+    return m
 
 
 def node_key(n):

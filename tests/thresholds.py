@@ -1,0 +1,26 @@
+"""The compiler's large-array thresholds, set together for a test."""
+import srcgrad
+
+
+class thresholds:
+    """Every large-array threshold of the compiler set to `size` elements (the reference,
+    out of reach; or 1, so that the smallest program takes every large-array form)."""
+    SETTINGS = [("srcgrad.codegen.kernels", "IN_PLACE_SIZE"), ("srcgrad.ir.contract", "MIN_SIZE"),
+                ("srcgrad.ops.reduction", "EINSUM_SUM_SIZE"), ("srcgrad.codegen.buffers", "MIN_SIZE"),
+                ("srcgrad.ir.share", "MIN_SIZE"), ("srcgrad.ops.linalg", "CROSS_COMPONENTS_SIZE")]
+
+    def __init__(self, size):
+        self.size = size
+
+    def __enter__(self):
+        import importlib
+        self.modules = [importlib.import_module(m) for m, _ in self.SETTINGS]
+        self.saved = [getattr(m, a) for m, (_, a) in zip(self.modules, self.SETTINGS)]
+        for m, (_, a) in zip(self.modules, self.SETTINGS):
+            setattr(m, a, self.size)
+        srcgrad.autograd.engine.clear_cache()
+
+    def __exit__(self, *exc):
+        for m, (_, a), v in zip(self.modules, self.SETTINGS, self.saved):
+            setattr(m, a, v)
+        srcgrad.autograd.engine.clear_cache()
