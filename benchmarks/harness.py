@@ -348,6 +348,9 @@ def measure(name, tool_name, size, emit, min_time=0.5, profile=None):
         if lines <= MEMORY_LINE_LIMIT:
             emit("mem_F", peak_memory(prepared.forward))
             emit("mem_G", peak_memory(prepared.gradient))
+            # the arguments are in memory during either call: with them, the ratio is how
+            # much more memory the process needs to take the gradient
+            emit("mem_args", sum(getattr(a, "nbytes", 0) for a in prepared.inputs))
         else:
             emit("mem_skipped", f"generated function of {lines} lines: tracemalloc looks up the "
                                 f"line number of every allocation, linear in the function's length")

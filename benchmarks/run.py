@@ -8,7 +8,8 @@
 Per workload: the numpy forward time F, srcgrad's gradient time G (median of warm calls
 over at least 0.5 s), G/F, srcgrad's first call (recording + sympy + codegen + one run),
 the first call of a second process whose disk cache the first one filled, the generated
-source's length, peak memory of a gradient call over the forward's, and
+source's length, peak memory of a gradient call over the forward's (and, in parentheses,
+the same with the arguments counted in both: the process's footprint), and
 the per-call time of each peer that is importable (PyTorch eager, HIPS autograd, JAX
 jit). Every gradient is checked against central finite differences before it is timed.
 
@@ -127,6 +128,9 @@ def srcgrad_columns(c):
     F, G = c.get("F"), c.get("G")
     ratio = f"{G / F:.2f}" if F and G else "—"
     mem = f"{c['mem_G'] / c['mem_F']:.2f}" if c.get("mem_F") and c.get("mem_G") else "—"
+    if c.get("mem_F") and c.get("mem_G") and c.get("mem_args") is not None:
+        a = c["mem_args"]
+        mem += f" ({(c['mem_G'] + a) / (c['mem_F'] + a):.2f})"
     if c.get("mem_skipped"):
         mem = "skipped"
     if c["status"] == "ok":
@@ -151,7 +155,7 @@ def peer_column(c):
 
 
 HEADER = ["workload", "size", "F numpy", "G srcgrad", "G/F", "first call", "cached first call", "lines",
-          "mem G/F", "check"]
+          "mem G/F (with args)", "check"]
 
 
 def table(rows, peers):

@@ -142,7 +142,8 @@ class Emitter:
             report = {}
             stmts = kernel_statements(exprs, avals, arg_names, [(x.shape, x.dtype) for x in n.inputs],
                                       [namer.of(o) for o in outs], namer.temp,
-                                      n.attrs.get("names", ()), namer.fresh, reusable, report) if outs else []
+                                      n.attrs.get("names", ()), namer.fresh, reusable, report,
+                                      plan.take_free if plan is not None else None) if outs else []
             fresh = [o for o in outs if namer.of(o) in report.get("fresh", ())]
             return stmts, fresh, {n.inputs[k].id for k in report.get("reused", ())}
         if n.op.statement:

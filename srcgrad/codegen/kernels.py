@@ -20,7 +20,7 @@ CSE_BUDGET = 2000
 
 
 def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, hints=(), new_name=None,
-                      reusable=(), report=None):
+                      reusable=(), report=None, take_buffer=None):
     """Statements computing each formula of a kernel into `out_names[i]`.
 
     arg_names[i] / arg_avals[i]: the Python name and (shape, dtype) read for symbol a_i.
@@ -30,7 +30,8 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
     reusable: indices of inputs whose arrays are not read after this kernel and may be
     overwritten (codegen/buffers.py). report: a dict, filled with "fresh" (the output
     names computed into new or reused memory, not views or other names) and "reused"
-    (indices of the inputs whose memory an output took over)."""
+    (indices of the inputs whose memory an output took over). take_buffer(shape, dtype):
+    the name of an array no longer read, for an output to be computed into, or None."""
     hinted = dict(hints)
     names = {canon_symbol(i): n for i, n in enumerate(arg_names)}
     arg_symbols = set(names)
@@ -101,7 +102,8 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
                 later = set().union(*[x.free_symbols for x in outs_reduced[k + 1:]])
                 free = {x for x in spare if x not in later and _occurrences(r, x) == 1}
                 took = []
-                steps = _in_place(name, r, names, shapes, dtypes, shape, np.dtype(dtype), free, took)
+                steps = _in_place(name, r, names, shapes, dtypes, shape, np.dtype(dtype), free, took,
+                                  take_buffer)
                 if steps:
                     stmts += steps
                     fresh.add(name)
@@ -109,10 +111,37 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
                         spare.discard(x)
                         reused.add(int(x.name[1:]))
                     continue
+            value = _into_buffer(value, shape, np.dtype(dtype), take_buffer) or value
         stmts.append(A.assign(name, value))
         if r not in arg_symbols:
             fresh.add(name)
     return stmts
+
+
+_UFUNCS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide", ast.Pow: "power"}
+
+
+def _into_buffer(value, shape, dtype, take_buffer):
+    """`np.multiply(a, b, out=t7)` for `a * b` of a large float array, when take_buffer
+    gives an array no longer read (codegen/buffers.py); else None. Only the outermost
+    operator writes into it: its operands are computed first, as in `a * b`."""
+    if take_buffer is None or dtype.kind != "f" or int(np.prod(shape, dtype=np.int64)) < IN_PLACE_SIZE:
+        return None
+    if isinstance(value, ast.BinOp) and type(value.op) in _UFUNCS:
+        fn, args = _UFUNCS[type(value.op)], [value.left, value.right]
+    elif isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
+        fn, args = "negative", [value.operand]
+    elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+            isinstance(value.func.value, ast.Name) and value.func.value.id == "np" and not value.keywords \
+            and isinstance(getattr(np, value.func.attr, None), np.ufunc) and \
+            getattr(np, value.func.attr).nout == 1:
+        fn, args = value.func.attr, list(value.args)
+    else:
+        return None
+    buffer = take_buffer(shape, dtype)
+    if buffer is None:
+        return None
+    return A.npcall(fn, *args, out=A.name(buffer))
 
 
 def _occurrences(e, x):
@@ -123,7 +152,7 @@ def _occurrences(e, x):
 IN_PLACE_SIZE = 1 << 15
 
 
-def _in_place(name, e, names, shapes, dtypes, shape, dtype, free=(), took=None):
+def _in_place(name, e, names, shapes, dtypes, shape, dtype, free=(), took=None, take_buffer=None):
     """`out = t5 + t7; out *= 2 * t52` for `out = 2 * t52 * (t5 + t7)`: a sum, product or
     power whose main term is compound and of the full shape is computed into that term's
     fresh array, and the other terms are added / multiplied into it, so a whole-size
@@ -154,8 +183,11 @@ def _in_place(name, e, names, shapes, dtypes, shape, dtype, free=(), took=None):
         if spare(a):
             took.append(a)
             return [A.assign(name, A.name(names[a]))]
-        return _in_place(name, a, names, shapes, dtypes, shape, dtype, free, took) \
-            or [A.assign(name, to_ast(a, names, shapes))]
+        steps = _in_place(name, a, names, shapes, dtypes, shape, dtype, free, took, take_buffer)
+        if steps:
+            return steps
+        value = to_ast(a, names, shapes)
+        return [A.assign(name, _into_buffer(value, shape, dtype, take_buffer) or value)]
 
     def aug(op, value):
         return ast.AugAssign(target=ast.Name(id=name, ctx=ast.Store()), op=op, value=to_ast(value, names, shapes))
@@ -197,7 +229,9 @@ def _in_place(name, e, names, shapes, dtypes, shape, dtype, free=(), took=None):
             small = [f for f in factors if f not in big]
             if len(big) < 2 or not small:
                 return None  # a plain product is one operator: nothing to save
-            return [A.assign(name, to_ast(sp.Mul(*big), names, shapes)), aug(ast.Mult(), sp.Mul(*small))]
+            value = to_ast(sp.Mul(*big), names, shapes)
+            return [A.assign(name, _into_buffer(value, shape, dtype, take_buffer) or value),
+                    aug(ast.Mult(), sp.Mul(*small))]
         stmts = start(base)
         small = []
         for f in factors:
