@@ -119,3 +119,29 @@ def test_the_derivative_reads_what_the_forward_computed(data):
     code = _code(src)
     assert not any("x * y" in line for line in code[code.index("s = q") + 2:]), src  # not again
     assert "t0 = np.einsum('ab,ab->a', s, s)" in code, src
+
+
+def test_a_kernel_result_is_written_into_a_dead_array():
+    """The kernel writer asks for a dead array of the output's shape and computes the
+    outermost operator into it; it asks only when it can use one."""
+    import sympy as sp
+    from srcgrad.codegen.kernels import kernel_statements
+    from srcgrad.codegen.source import statement_lines
+    a0, a1 = sp.Symbol("a0", real=True), sp.Symbol("a1", real=True)
+    aval = ((N, N), np.dtype(np.float64))
+    asked = []
+
+    def take(shape, dtype):
+        asked.append((shape, dtype))
+        return "dead"
+    for expr, expected in [(a0 * a1, "out = np.multiply(x, y, out=dead)"),
+                           (sp.exp(a0), "out = np.exp(x, out=dead)"),
+                           (a0 - a1, "out = np.subtract(x, y, out=dead)")]:
+        stmts = kernel_statements((expr,), (aval,), ["x", "y"], [aval, aval], ["out"], lambda: "t",
+                                  take_buffer=take)
+        code = [line.split("#")[0].strip() for s in stmts for line in statement_lines(s)]
+        assert code == [expected]
+    asked.clear()
+    kernel_statements((a0,), (aval,), ["x", "y"], [aval, aval], ["out"], lambda: "t", take_buffer=take)
+    assert asked == []  # a bare name is no computation: nothing to write
+
