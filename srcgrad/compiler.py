@@ -16,6 +16,7 @@ from .ir.cse import eliminate_common
 from .ir.fold import fold_constant_inputs
 from .ir.scatter import accumulate_scatters
 from .ir.share import share_subformulas
+from .ir.slices import push_slices
 from .ir.graph import Graph
 from .ir.passes import live_nodes, prune_kernel_outputs
 
@@ -40,6 +41,7 @@ def differentiate(g, roots, cotangents, wrt, observe=(), hooks=None, boundaries=
     bwd.nodes = g.nodes[n_fwd:]
     bwd.outputs = [v for v in list(wrt_grads) + list(obs_grads) if v is not None]
     fuse(bwd)
+    push_slices(bwd)
     fold_constant_inputs(bwd)
     accumulate_scatters(bwd)
     replaced = dict(zip([v.id for v in list(wrt_grads) + list(obs_grads) if v is not None], bwd.outputs))
@@ -65,6 +67,7 @@ def differentiate_body(body, wrt):
     bwd.inputs, bwd.nodes, bwd.outputs = cts, body.nodes[n_fwd:], grads
     body.nodes = body.nodes[:n_fwd]
     fuse(bwd)
+    push_slices(bwd)
     fold_constant_inputs(bwd)
     accumulate_scatters(bwd)
     return bwd

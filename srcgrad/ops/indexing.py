@@ -157,8 +157,17 @@ def _getitem_infer(inputs, attrs):
 def _getitem_vjp(node, gs):
     (g,) = gs
     x, idx = node.inputs[0], node.inputs[1:]
+    if _only_new_axes(node.attrs["index"], x.ndim):  # x[:, None] reads every element once
+        return [g.reshape(x.shape)] + [None] * len(idx)
     gx = g.graph.emit("getitem_grad", [g, *idx], index=node.attrs["index"], shape=x.shape)
     return [gx] + [None] * len(idx)
+
+
+def _only_new_axes(template, ndim):
+    """Whether the index only inserts axes (None) among whole ones (`:`, `...`)."""
+    full = Slice(None, None, None)
+    return all(t is None or t is Ellipsis or t == full for t in template) and \
+        sum(1 for t in template if t == full) <= ndim
 
 
 register(Op("getitem", "index", lambda x, *idx, index: x[numpy_index(index, idx)], infer=_getitem_infer,
