@@ -9,6 +9,7 @@ printed, differentiated again), and the rule appears by name in the IR.
 """
 from __future__ import annotations
 
+import ast
 import functools
 
 import numpy as np
@@ -320,7 +321,10 @@ def _call_impl(*arrays, fn, name, avals):
 
 
 def _call_emit(args, attrs, node):
-    return A.call(attrs["name"], *args)
+    call = A.call(attrs["name"], *args)
+    if len(attrs["avals"]) == 1:  # generated functions return a tuple, of one here
+        return ast.Subscript(value=call, slice=A.num(0), ctx=ast.Load())
+    return call
 
 
 # `call`: run a generated function (by its registered name) — how the backward of a

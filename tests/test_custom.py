@@ -114,6 +114,16 @@ def test_rules_must_be_straight_line():
         Bad.apply(x).sum().backward()
 
 
+def test_compile_of_a_function_of_one_array():
+    # its backward returns a tuple of one gradient, which the caller's backward unpacks
+    @srcgrad.compile
+    def f(x):
+        return np.sum(np.abs(x) * 0.5) + np.sum(x * x)
+    x = srcgrad.tensor(np.array([0.8, -0.3]), requires_grad=True)
+    f(x).backward()
+    np.testing.assert_allclose(x.grad.numpy(), 0.5 * np.sign([0.8, -0.3]) + 2 * np.array([0.8, -0.3]))
+
+
 def test_compile_runs_generated_forward_and_backward():
     @srcgrad.compile
     def layer(x, W, b):

@@ -55,7 +55,7 @@ def loop_lines(node, em, indent):
         else:
             lines.append(f"{indent}{namer.of(b)} = {expr_source(A.literal(x))}")
     nodes = live_nodes(body.nodes, body.outputs + saves)
-    prune_kernel_outputs(nodes, body.outputs + saves)
+    nodes = prune_kernel_outputs(nodes, body.outputs + saves)
     _share_carried_names(nodes, carried, body.outputs[:n_carry], list(saves) + list(body.outputs), namer)
     for b, x in zip(carried, inits):
         if not isinstance(x, Value):  # a number (`total = 0.0`): an array of the carried type
@@ -99,7 +99,7 @@ def loop_grad_lines(node, em, indent):
         namer.names[b.id] = namer.of(x)
     where = format_loc_range(node.loc)
     nodes = live_nodes(bwd.nodes, bwd.outputs)
-    prune_kernel_outputs(nodes, bwd.outputs)
+    nodes = prune_kernel_outputs(nodes, bwd.outputs)
     read = {x.id for n in nodes for x in n.inputs if isinstance(x, Value)} | {v.id for v in bwd.outputs}
     lines = []
     # cotangents of the body's outputs: the carried ones flow between iterations; a value

@@ -59,17 +59,22 @@ def toposort(nodes, position):
 
 
 def prune_kernel_outputs(nodes, outputs):
-    """Drop the outputs of multi-output `ew` kernels that nothing reads (after DCE)."""
+    """`nodes` with each multi-output `ew` kernel computing only the outputs something
+    reads (after DCE). A pruned kernel is a new node: the graph the nodes came from keeps
+    its own (it may be differentiated or generated again), and its Values keep their
+    `node` and `index` there."""
+    from .graph import Node
     used = {v.id for v in outputs if isinstance(v, Value)}
     for n in nodes:
         used.update(x.id for x in n.inputs if isinstance(x, Value))
+    pruned = []
     for n in nodes:
         if n.op.name != "ew" or all(o.id in used for o in n.outputs):
+            pruned.append(n)
             continue
         keep = [k for k, o in enumerate(n.outputs) if o.id in used]
-        n.attrs = dict(n.attrs, exprs=tuple(n.attrs["exprs"][k] for k in keep),
-                       avals=tuple(n.attrs["avals"][k] for k in keep))
-        n.outputs = [n.outputs[k] for k in keep]
-        for k, o in enumerate(n.outputs):
-            o.index = k
-    return nodes
+        m = Node(n.op, n.inputs, dict(n.attrs, exprs=tuple(n.attrs["exprs"][k] for k in keep),
+                                      avals=tuple(n.attrs["avals"][k] for k in keep)), n.loc)
+        m.outputs = [n.outputs[k] for k in keep]
+        pruned.append(m)
+    return pruned
