@@ -485,3 +485,32 @@ def test_memory_reuse_everywhere_agrees_with_the_plain_code(program, seed):
         assert np.array_equal(g, g2), "a second call gave another gradient"
     for g, r in zip(eager_fast, eager_plain):
         assert _close(g, r, 1e-9), program
+
+
+@settings(max_examples=min(20, settings.default.max_examples), deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(program=programs(max_steps=6), seed=st.integers(0, 2 ** 32 - 1), mode=st.sampled_from(["hessian", "compile"]))
+def test_hessians_and_compiled_functions_with_every_large_array_form(program, seed, mode):
+    """hessian differentiates the generated backward again, and srcgrad.compile generates
+    a forward and then a VJP from one graph: both with every large-array form forced on,
+    against the plain code."""
+    rng = np.random.default_rng(seed)
+    arrays = [rng.uniform(-1.5, 1.5, size=s) for s in program.inputs]
+    ws = [rng.standard_normal(program.shapes[i]) for i in program.sinks()]
+
+    def loss(*xs):
+        return _loss(program.run(list(xs)), ws)
+
+    def run():
+        if mode == "hessian":
+            return [srcgrad.hessian(loss, argnums=0)(*arrays)]
+        ts = [srcgrad.tensor(a, requires_grad=True) for a in arrays]
+        out = srcgrad.compile(loss)(*ts)
+        out.backward()
+        return [out.detach().numpy()] + [np.zeros(()) if t.grad is None else t.grad.numpy() for t in ts]
+    with _plain_code():
+        ref = run()
+    with _thresholds(1):
+        got = run()
+    for a, b in zip(got, ref):
+        assert _close(a, b, 1e-9), program
