@@ -1,0 +1,65 @@
+#!/usr/bin/env python
+"""srcgrad's gradient beside a gradient written by hand in numpy, in one process.
+
+    python benchmarks/by_hand.py [--size full] [--min-time 0.5]
+
+For each workload that has `gradient_by_hand` (mlp): F (the numpy forward), H (the
+hand-written value and gradient), G (srcgrad's), with H/F and G/F — the issue's "what a
+hand-written numpy gradient achieves" measured on this machine, not assumed. The three
+are timed in turns, several rounds, and the medians reported, so that a noisy neighbour
+slows all three alike.
+"""
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.harness import load_workload  # noqa: E402
+
+
+def _per_call(fn, min_time):
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time and calls >= 3:
+            return elapsed / calls
+
+
+def main():
+    import srcgrad
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", default="full")
+    ap.add_argument("--min-time", type=float, default=0.5)
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+    for name in ["mlp"]:
+        mod = load_workload(name)
+        inputs = mod.make_inputs(args.size)
+        g = srcgrad.value_and_grad(mod.forward, argnums=mod.ARGNUMS)
+        value, grads = g(*inputs)
+        hand_value, hand = mod.gradient_by_hand(*inputs)
+        assert np.isclose(value, hand_value, rtol=1e-12)
+        for a, b in zip(grads, hand):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+        times = {"F": [], "H": [], "G": []}
+        for _ in range(args.rounds):
+            times["F"].append(_per_call(lambda: mod.forward(*inputs), args.min_time / args.rounds))
+            times["H"].append(_per_call(lambda: mod.gradient_by_hand(*inputs), args.min_time / args.rounds))
+            times["G"].append(_per_call(lambda: g(*inputs), args.min_time / args.rounds))
+        F, H, G = (statistics.median(times[k]) for k in "FHG")
+        print(f"{name} ({args.size}): F {F * 1e3:.3f} ms, by hand H {H * 1e3:.3f} ms (H/F {H / F:.2f}), "
+              f"srcgrad G {G * 1e3:.3f} ms (G/F {G / F:.2f}, G/H {G / H:.2f})")
+
+
+if __name__ == "__main__":
+    main()
