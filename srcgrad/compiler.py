@@ -16,6 +16,7 @@ from .ir.cse import eliminate_common
 from .ir.fold import fold_constant_inputs
 from .ir.scatter import accumulate_scatters
 from .ir.share import share_subformulas
+from .ir.normalized import fold_normalized_sums
 from .ir.slices import push_slices
 from .ir.graph import Graph
 from .ir.passes import live_nodes, prune_kernel_outputs
@@ -42,6 +43,7 @@ def differentiate(g, roots, cotangents, wrt, observe=(), hooks=None, boundaries=
     bwd.outputs = [v for v in list(wrt_grads) + list(obs_grads) if v is not None]
     fuse(bwd)
     push_slices(bwd)
+    fold_normalized_sums(bwd)
     fold_constant_inputs(bwd)
     accumulate_scatters(bwd)
     replaced = dict(zip([v.id for v in list(wrt_grads) + list(obs_grads) if v is not None], bwd.outputs))
@@ -68,6 +70,7 @@ def differentiate_body(body, wrt):
     body.nodes = body.nodes[:n_fwd]
     fuse(bwd)
     push_slices(bwd)
+    fold_normalized_sums(bwd)
     fold_constant_inputs(bwd)
     accumulate_scatters(bwd)
     return bwd

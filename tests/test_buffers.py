@@ -145,3 +145,4 @@ def test_a_kernel_result_is_written_into_a_dead_array():
     kernel_statements((a0,), (aval,), ["x", "y"], [aval, aval], ["out"], lambda: "t", take_buffer=take)
     assert asked == []  # a bare name is no computation: nothing to write
 
+

@@ -514,3 +514,23 @@ def test_hessians_and_compiled_functions_with_every_large_array_form(program, se
         got = run()
     for a, b in zip(got, ref):
         assert _close(a, b, 1e-9), program
+
+
+def test_regression_a_broadcast_output_is_not_shared_as_its_formula():
+    """A kernel output broadcast beyond its formula's shape (`np.broadcast_to(s, (1,))`)
+    once stood for that formula in a kernel of the formula's own shape (ir/share.py),
+    in a Hessian with every large-array form forced on."""
+    steps = [("sigmoid", UNARY["sigmoid"], [0]), ("abs", UNARY["abs"], [0]), ("abs", UNARY["abs"], [0]),
+             ("abs", UNARY["abs"], [1]), ("expand", lambda x, k: x.expand(1), [1])]
+    program = Program([()], steps, [(), (), (), (), (), (1,)])
+    rng = np.random.default_rng(0)
+    arrays = [rng.uniform(-1.5, 1.5, size=s) for s in program.inputs]
+    ws = [rng.standard_normal(program.shapes[i]) for i in program.sinks()]
+
+    def loss(*xs):
+        return _loss(program.run(list(xs)), ws)
+    with _plain_code():
+        plain = srcgrad.hessian(loss)(*arrays)
+    with _thresholds(1):
+        forced = srcgrad.hessian(loss)(*arrays)
+    np.testing.assert_allclose(forced, plain, rtol=1e-12)

@@ -5,7 +5,7 @@ from .graph import Value
 
 def fold_constant_inputs(graph):
     """A kernel input that another kernel computes as a plain number (`np.full((64, 10),
-    -0.015625)`, typically a seed cotangent scaled by a mean) is written into the reading
+    -0.015625)`, typically a seed cotangent scaled by a mean; or such a number reshaped) is written into the reading
     kernel's formulas instead: no array of it is made. Kernels keep their declared
     shapes, so a formula that became smaller is still broadcast to them. Returns how
     many inputs were folded."""
@@ -16,10 +16,13 @@ def fold_constant_inputs(graph):
             continue
         constant = {}
         for i, x in enumerate(n.inputs):
-            k = x.node if isinstance(x, Value) else None
-            if k is not None and k.op.name == "ew" and not k.attrs["exprs"][x.index].free_symbols \
+            v = x
+            while isinstance(v, Value) and v.node is not None and v.node.op.name in ("reshape", "broadcast_to"):
+                v = v.node.inputs[0]  # a number reshaped is the same number
+            k = v.node if isinstance(v, Value) else None
+            if k is not None and k.op.name == "ew" and not k.attrs["exprs"][v.index].free_symbols \
                     and x.dtype.kind == "f":
-                constant[canon_symbol(i)] = k.attrs["exprs"][x.index]
+                constant[canon_symbol(i)] = k.attrs["exprs"][v.index]
         if not constant:
             continue
         exprs = tuple(e.xreplace(constant) for e in n.attrs["exprs"])

@@ -37,17 +37,21 @@ def share_subformulas(nodes, first_backward):
                 _matches(e, known, found)
             if found:
                 subs = {}
-                for sub, (kernel, value) in found.items():
+                for sub, (f, c) in found.items():
+                    kernel, value = known[f]
                     if value is None:
-                        value = _add_output(kernel, sub, by_symbol)
-                        known[sub] = (None, value)
-                    subs[sub] = value_symbol(value)
-                    by_symbol[subs[sub]] = value
+                        value = _add_output(kernel, f, by_symbol)
+                        known[f] = (None, value)
+                    symbol = value_symbol(value)
+                    by_symbol[symbol] = value
+                    subs[sub] = c * symbol + (sub - c * f)
                 formulas = [e.xreplace(subs) for e in formulas]
                 _set_formulas(n, formulas, by_symbol)
                 shared += len(found)
         for o, e in zip(n.outputs, formulas):
-            if _worth_sharing(e, by_symbol):
+            # (an output broadcast beyond its formula's own shape is not that formula)
+            if _worth_sharing(e, by_symbol) and tuple(o.shape) == _natural_shape(e, by_symbol) \
+                    and o.dtype == by_symbol[next(iter(e.free_symbols))].dtype:
                 known[e] = (None, o)
         for e in formulas:
             for sub in sp.preorder_traversal(e):
@@ -87,13 +91,33 @@ def _worth_sharing(e, by_symbol):
     return _size(_shape(values)) >= MIN_SIZE
 
 
+def _natural_shape(e, by_symbol):
+    return tuple(_shape([by_symbol[s] for s in e.free_symbols]))
+
+
 def _matches(e, known, found):
-    """The largest subformulas of e that earlier kernels compute."""
+    """The largest subformulas of e that earlier kernels compute: found[sub] = (known
+    formula f, number c) with sub = c*f + (what is left of sub). A sum matches up to a
+    common factor of some of its terms, since sympy distributes numbers over sums
+    (the derivative `2*(x*y + q)` is written `2*x*y + 2*q`)."""
     if e.is_Atom:
         return
     if e in known:
-        found[e] = known[e]
+        found[e] = (e, sp.Integer(1))
         return
+    if e.is_Add:
+        groups = {}
+        for t in e.args:
+            c, rest = t.as_coeff_Mul()
+            groups.setdefault(c, []).append(rest)
+        for c, rests in groups.items():
+            if len(rests) < 2:
+                continue
+            part = sp.Add(*rests)
+            for sign in (1, -1):
+                if sign * part in known:
+                    found[e] = (sign * part, sign * c)
+                    return
     for a in e.args:
         _matches(a, known, found)
 
