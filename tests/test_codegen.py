@@ -614,3 +614,22 @@ def test_large_cross_products_are_written_by_components():
     np.testing.assert_allclose(gb, np.sum(np.cross(c, a), axis=0), rtol=1e-10)
     src = g.source(a, b)
     assert "np.stack([" in src and "np.cross" not in src
+
+
+def test_slice_gradients_summed_inside_a_formula_are_one_concatenation():
+    """The gradient of g = p * v read through g[0:4] and g[4:8] is v * (the two slice
+    gradients, side by side): one np.concatenate, no zeros array per slice."""
+    def f(p, v):
+        g = p * v
+        return np.sum(np.tanh(g[0:4]) * np.sin(g[4:8]))
+    rng = np.random.default_rng(0)
+    p, v = rng.normal(size=8), rng.normal(size=8)
+    h = srcgrad.value_and_grad(f, argnums=(0, 1))
+    value, (gp, gv) = h(p, v)
+    g = p * v
+    a = np.tanh(g[:4])
+    dg = np.concatenate([(1 - a ** 2) * np.sin(g[4:]), a * np.cos(g[4:])])
+    np.testing.assert_allclose(gp, dg * v, rtol=1e-12)
+    np.testing.assert_allclose(gv, dg * p, rtol=1e-12)
+    src = h.source(p, v)
+    assert "np.zeros" not in src and src.count("np.concatenate") == 1, src

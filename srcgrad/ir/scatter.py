@@ -23,15 +23,14 @@ def accumulate_scatters(graph):
     for n in graph.nodes:
         if replace:
             n.inputs = [replace.get(x.id, x) if isinstance(x, Value) else x for x in n.inputs]
-        nodes.append(n)
         if n.op.name != "ew":
+            nodes.append(n)
             continue
         scatter = {canon_symbol(i): x for i, x in enumerate(n.inputs)
                    if isinstance(x, Value) and x.node is not None and x.node.op.name == "getitem_grad"}
-        if not scatter:
-            continue
         symbols = {canon_symbol(i): x for i, x in enumerate(n.inputs)}
-        for o, e in zip(n.outputs, n.attrs["exprs"]):
+        done = []  # (output or None, the formula, the accumulate node computing it)
+        for o, e in _candidates(n, scatter):
             terms = _split(e, symbols, scatter, o)
             if terms is None:
                 continue
@@ -42,13 +41,67 @@ def accumulate_scatters(graph):
                 inputs += [src.inputs[0], *src.inputs[1:]]
                 entries.append((src.attrs["index"], len(src.inputs) - 1, coeff))
             acc = Node(op, inputs, dict(n_dense=len(dense), scatters=tuple(entries), shape=o.shape), n.loc)
-            acc.outputs = [Value(o.graph, o.shape, o.dtype, acc, 0, name=o.name)]
-            replace[o.id] = acc.outputs[0]
-            nodes.append(acc)
+            acc.outputs = [Value(o.graph, o.shape, o.dtype, acc, 0, name=getattr(o, "name", None))]
+            if isinstance(o, Value):
+                replace[o.id] = acc.outputs[0]
+            done.append((o if isinstance(o, Value) else None, e, acc))
             made += 1
+        # (before the kernel: it reads only the kernel's own inputs and what made them)
+        nodes.extend(acc for _, _, acc in done)
+        if not done or _read_accumulated(n, done):
+            nodes.append(n)
     graph.nodes = nodes
     graph.outputs = [replace.get(v.id, v) if isinstance(v, Value) else v for v in graph.outputs]
     return made
+
+
+class _Part:
+    """Shape and dtype of a sum of slice gradients inside a formula (not an output)."""
+    def __init__(self, like):
+        self.shape, self.dtype, self.graph = like.shape, like.dtype, like.graph
+
+
+def _candidates(n, scatter):
+    """(output or _Part, formula) of the sums that may be slice gradients accumulated:
+    the outputs, then sums inside formulas that read a slice gradient (`t7 * (t86 + t87)`:
+    the sum is made once, and no zeros array for each slice)."""
+    if not scatter:
+        return []
+    out = list(zip(n.outputs, n.attrs["exprs"]))
+    seen = {e for _, e in out}
+    like = next(iter(scatter.values()))
+    for e in n.attrs["exprs"]:
+        for sub in sympy.preorder_traversal(e):
+            if sub.is_Add and sub not in seen and any(a in scatter for a in sub.free_symbols):
+                seen.add(sub)
+                out.append((_Part(like), sub))
+    return out
+
+
+def _read_accumulated(n, done):
+    """Kernel n without the outputs now accumulated, and reading them where its other
+    formulas use the same sums (`t36 * (t86 + t87 + t88 + t89)` reads the accumulated
+    array, and the zeros arrays of the slices are not made). False if no output is left."""
+    from ..symbolic.kernel import canon_symbol, set_formulas, value_formulas, value_symbol
+    gone = {o.id for o, _, _ in done if o is not None}
+    keep = [k for k, o in enumerate(n.outputs) if o.id not in gone]
+    if not keep:
+        return False
+    by_symbol = {}
+    formulas = value_formulas(n, by_symbol)
+    canon = {canon_symbol(i): value_symbol(x) for i, x in enumerate(n.inputs) if isinstance(x, Value)}
+    subs = {}
+    for _, e, acc in done:
+        symbol = value_symbol(acc.out)
+        by_symbol[symbol] = acc.out
+        subs[e.xreplace(canon)] = symbol
+    formulas = [formulas[k].xreplace(subs) for k in keep]
+    n.outputs = [n.outputs[k] for k in keep]
+    for k, o in enumerate(n.outputs):
+        o.index = k
+    n.attrs = dict(n.attrs, avals=tuple(n.attrs["avals"][k] for k in keep))
+    set_formulas(n, formulas, by_symbol)
+    return True
 
 
 def _split(e, symbols, scatter, out):

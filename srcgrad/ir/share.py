@@ -23,14 +23,14 @@ def share_subformulas(nodes, first_backward):
     """Let the kernels of nodes[first_backward:] read subformulas that earlier kernels
     compute (adding those as outputs of the earlier kernel). Changes the nodes in place;
     returns the number of subformulas shared."""
-    from ..symbolic.kernel import value_symbol
+    from ..symbolic.kernel import set_formulas, value_formulas, value_symbol
     known = {}      # subformula over value symbols -> (earlier kernel, None) or (None, Value)
     by_symbol = {}  # value symbol -> Value
     shared = 0
     for i, n in enumerate(nodes):
         if n.op.name != "ew" or not any(_large(o) for o in n.outputs):
             continue
-        formulas = _value_formulas(n, by_symbol)
+        formulas = value_formulas(n, by_symbol)
         if i >= first_backward:
             found = {}
             for e in formulas:
@@ -46,7 +46,7 @@ def share_subformulas(nodes, first_backward):
                     by_symbol[symbol] = value
                     subs[sub] = c * symbol + (sub - c * f)
                 formulas = [e.xreplace(subs) for e in formulas]
-                _set_formulas(n, formulas, by_symbol)
+                set_formulas(n, formulas, by_symbol)
                 shared += len(found)
         for o, e in zip(n.outputs, formulas):
             # (an output broadcast beyond its formula's own shape is not that formula)
@@ -62,18 +62,6 @@ def share_subformulas(nodes, first_backward):
 
 def _large(v):
     return v.dtype.kind == "f" and v.size >= MIN_SIZE
-
-
-def _value_formulas(n, by_symbol):
-    """The kernel's formulas over symbols of the Values it reads (not a0, a1, ...)."""
-    from ..symbolic.kernel import canon_symbol, value_symbol
-    mapping = {}
-    for i, x in enumerate(n.inputs):
-        if isinstance(x, Value):
-            s = value_symbol(x)
-            by_symbol[s] = x
-            mapping[canon_symbol(i)] = s
-    return [e.xreplace(mapping) for e in n.attrs["exprs"]]
 
 
 def _worth_sharing(e, by_symbol):
@@ -148,19 +136,3 @@ def _add_output(kernel, sub, by_symbol):
     kernel.attrs = dict(kernel.attrs, exprs=tuple(kernel.attrs["exprs"]) + (canon,),
                         avals=tuple(kernel.attrs["avals"]) + ((shape, np.dtype(dtype)),))
     return out
-
-
-def _set_formulas(n, formulas, by_symbol):
-    """Rewrite kernel n to compute `formulas` (over value symbols), reading their values;
-    the names of the intermediates it writes out follow."""
-    from ..symbolic.kernel import canon_symbol, canonicalize, value_symbol
-    old = {canon_symbol(i): value_symbol(x) for i, x in enumerate(n.inputs) if isinstance(x, Value)}
-    order, canon = canonicalize(formulas)
-    new = {s: canon_symbol(i) for i, s in enumerate(order)}
-    hints = tuple((h, name) for h, name in ((e.xreplace(old).xreplace(new), name)
-                                           for e, name in n.attrs.get("names", ()))
-                  if h.free_symbols <= set(new.values()))
-    n.inputs = [by_symbol[s] for s in order]
-    n.attrs = dict(n.attrs, exprs=canon)
-    if "names" in n.attrs:
-        n.attrs["names"] = hints

@@ -286,3 +286,29 @@ def _vjp_template(node, pattern, gmask, groups, fits):
     index = {s: k for k, s in enumerate(order)}
     uses = [sorted(index[s] for s in e.free_symbols if s in index) for e in exprs]
     return targets, slots, canon, uses
+
+
+def value_formulas(n, by_symbol):
+    """The kernel's formulas over symbols of the Values it reads (not a0, a1, ...)."""
+    mapping = {}
+    for i, x in enumerate(n.inputs):
+        if isinstance(x, Value):
+            s = value_symbol(x)
+            by_symbol[s] = x
+            mapping[canon_symbol(i)] = s
+    return [e.xreplace(mapping) for e in n.attrs["exprs"]]
+
+
+def set_formulas(n, formulas, by_symbol):
+    """Rewrite kernel n to compute `formulas` (over value symbols), reading their values;
+    the names of the intermediates it writes out follow."""
+    old = {canon_symbol(i): value_symbol(x) for i, x in enumerate(n.inputs) if isinstance(x, Value)}
+    order, canon = canonicalize(formulas)
+    new = {s: canon_symbol(i) for i, s in enumerate(order)}
+    hints = tuple((h, name) for h, name in ((e.xreplace(old).xreplace(new), name)
+                                           for e, name in n.attrs.get("names", ()))
+                  if h.free_symbols <= set(new.values()))
+    n.inputs = [by_symbol[s] for s in order]
+    n.attrs = dict(n.attrs, exprs=canon)
+    if "names" in n.attrs:
+        n.attrs["names"] = hints
