@@ -3,19 +3,12 @@ import numpy as np
 import pytest
 
 import srcgrad
+from thresholds import value_and_grad_without
 
 
 def _plain(f, args, **kw):
     """The same gradient without the rewrite."""
-    from srcgrad import compiler
-    saved = compiler.fold_normalized_sums
-    compiler.fold_normalized_sums = lambda graph: 0
-    try:
-        srcgrad.autograd.engine.clear_cache()
-        return srcgrad.value_and_grad(f, **kw)(*args)
-    finally:
-        compiler.fold_normalized_sums = saved
-        srcgrad.autograd.engine.clear_cache()
+    return value_and_grad_without("fold_normalized_sums", f, args, **kw)
 
 
 def _code(src):

@@ -3,18 +3,12 @@ import numpy as np
 import pytest
 
 import srcgrad
+from thresholds import value_and_grad_without
 
 
 def _without_pushdown(f, args, **kw):
-    from srcgrad import compiler
-    saved = compiler.push_slices
-    compiler.push_slices = lambda graph: 0  # noqa: E731
-    try:
-        srcgrad.autograd.engine.clear_cache()
-        return srcgrad.value_and_grad(f, **kw)(*args)
-    finally:
-        compiler.push_slices = saved
-        srcgrad.autograd.engine.clear_cache()
+    """The same gradient without the rewrite."""
+    return value_and_grad_without("push_slices", f, args, **kw)
 
 
 def _code(src):

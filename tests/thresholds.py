@@ -1,4 +1,5 @@
-"""The compiler's large-array thresholds, set together for a test."""
+"""Compiler switches for tests: the large-array thresholds, set together, and a pass
+switched off (the reference a rewrite is checked against)."""
 import srcgrad
 
 
@@ -23,4 +24,18 @@ class thresholds:
     def __exit__(self, *exc):
         for m, (_, a), v in zip(self.modules, self.SETTINGS, self.saved):
             setattr(m, a, v)
+        srcgrad.autograd.engine.clear_cache()
+
+
+def value_and_grad_without(pass_name, f, args, **kw):
+    """srcgrad.value_and_grad(f, **kw)(*args) with the pass `pass_name` (a function that
+    srcgrad.compiler calls) switched off, compiled afresh."""
+    from srcgrad import compiler
+    saved = getattr(compiler, pass_name)
+    setattr(compiler, pass_name, lambda graph: 0)
+    try:
+        srcgrad.autograd.engine.clear_cache()
+        return srcgrad.value_and_grad(f, **kw)(*args)
+    finally:
+        setattr(compiler, pass_name, saved)
         srcgrad.autograd.engine.clear_cache()

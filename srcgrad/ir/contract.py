@@ -14,6 +14,7 @@ import sympy
 
 from .. import ops as _ops
 from .graph import Node, Value
+from .passes import summed_axes
 
 #: kernels smaller than this keep their plain form (a product array is cheap there, and
 #: einsum's own overhead is a few microseconds)
@@ -76,13 +77,7 @@ def _contracted(n):
         for d in range(x.ndim):
             if not any(_size(v, x.ndim, d) == x.shape[d] for v in factors):
                 return None
-    if n.op.name == "sum":
-        axis = n.attrs["axis"]
-        axes = set(range(x.ndim)) if axis is None else set(axis)
-    else:  # sum_to: the leading axes, and those the target shape has as 1
-        target = tuple(n.attrs["shape"])
-        lead = x.ndim - len(target)
-        axes = set(range(lead)) | {lead + d for d, size in enumerate(target) if size == 1 and x.shape[lead + d] != 1}
+    axes = summed_axes(n)
     kept = [d for d in range(x.ndim) if d not in axes]
     reduced_shape = tuple(x.shape[d] for d in kept)
     g = x.graph

@@ -11,31 +11,14 @@ import sympy as sp
 
 from .. import ops as _ops
 from .graph import Node, Value
+from .passes import rewrite_each, summed_axes
 
 _VIEWS = ("reshape",)
 
 
 def fold_normalized_sums(graph):
     """Rewrite graph.nodes in place; returns the number of sums rewritten."""
-    nodes, done = [], 0
-    for n in graph.nodes:
-        new = _normalized(n) if n.op.name in ("sum", "sum_to") else None
-        if new is None:
-            nodes.append(n)
-        else:
-            nodes.extend(new)
-            done += 1
-    graph.nodes = nodes
-    return done
-
-
-def _reduced_axes(n, x):
-    if n.op.name == "sum":
-        axis = n.attrs["axis"]
-        return frozenset(range(x.ndim)) if axis is None else frozenset(a % x.ndim for a in axis)
-    target = tuple(n.attrs["shape"])
-    lead = x.ndim - len(target)
-    return frozenset(range(lead)) | {lead + d for d, s in enumerate(target) if s == 1 and x.shape[lead + d] != 1}
+    return rewrite_each(graph, lambda n: _normalized(n) if n.op.name in ("sum", "sum_to") else None)
 
 
 def _through_views(v):
@@ -50,7 +33,7 @@ def _sum_of(v):
     s = v.node if isinstance(v, Value) else None
     if s is None or s.op.name not in ("sum", "sum_to") or not isinstance(s.inputs[0], Value):
         return None
-    return s.inputs[0], _reduced_axes(s, s.inputs[0])
+    return s.inputs[0], summed_axes(s)
 
 
 def _reciprocal_of_sum(v):
@@ -76,7 +59,7 @@ def _normalized(n):
     k = x.node if isinstance(x, Value) else None
     if k is None or k.op.name != "ew" or x.dtype.kind != "f" or n.out.dtype != x.dtype:
         return None
-    axes = _reduced_axes(n, x)
+    axes = summed_axes(n)
     e = k.attrs["exprs"][x.index]
     coeff, factors = e.as_coeff_mul()
     if not coeff.is_Number:

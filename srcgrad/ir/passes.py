@@ -21,6 +21,33 @@ def live_nodes(nodes, outputs, available=()):
     return keep
 
 
+def rewrite_each(graph, rewrite):
+    """Replace each node n of graph.nodes by the list rewrite(n) returns (None: keep n).
+    Returns how many nodes were replaced."""
+    nodes, done = [], 0
+    for n in graph.nodes:
+        new = rewrite(n)
+        if new is None:
+            nodes.append(n)
+        else:
+            nodes.extend(new)
+            done += 1
+    graph.nodes = nodes
+    return done
+
+
+def summed_axes(n):
+    """The axes of its input that a `sum` or `sum_to` node adds up (sum_to: the leading
+    axes, and those the target shape has as 1)."""
+    x = n.inputs[0]
+    if n.op.name == "sum":
+        axis = n.attrs["axis"]
+        return frozenset(range(x.ndim)) if axis is None else frozenset(a % x.ndim for a in axis)
+    target = tuple(n.attrs["shape"])
+    lead = x.ndim - len(target)
+    return frozenset(range(lead)) | {lead + d for d, s in enumerate(target) if s == 1 and x.shape[lead + d] != 1}
+
+
 def has_effect(n):
     """Kept even when nothing reads it: a guard, a hook, or a loop whose body has one."""
     return n.op.side_effect or n.attrs.get("side_effect", False)

@@ -19,24 +19,18 @@ import sympy as sp
 
 from .. import ops as _ops
 from .graph import Node, Value
+from .passes import rewrite_each, summed_axes
 
 
 def push_slices(graph):
     """Rewrite graph.nodes in place; returns the number of nodes rewritten."""
-    nodes, done = [], 0
-    for n in graph.nodes:
-        new = None
+    def rewrite(n):
         if n.op.name == "ew":
-            new = _kernel_on_slice(n)
-        elif n.op.name in ("sum", "sum_to"):
-            new = _sum_of_slice(n)
-        if new is None:
-            nodes.append(n)
-        else:
-            nodes.extend(new)
-            done += 1
-    graph.nodes = nodes
-    return done
+            return _kernel_on_slice(n)
+        if n.op.name in ("sum", "sum_to"):
+            return _sum_of_slice(n)
+        return None
+    return rewrite_each(graph, rewrite)
 
 
 def _basic_scatter(x):
@@ -139,13 +133,7 @@ def _sum_of_slice(n):
     if found is None:
         return None
     template, g = found
-    if n.op.name == "sum":
-        axis = n.attrs["axis"]
-        reduced = set(range(x.ndim)) if axis is None else {a % x.ndim for a in axis}
-    else:
-        target = tuple(n.attrs["shape"])
-        lead = x.ndim - len(target)
-        reduced = set(range(lead)) | {lead + d for d, s in enumerate(target) if s == 1 and x.shape[lead + d] != 1}
+    reduced = summed_axes(n)
     full = Slice(None, None, None)
     for d, t in enumerate(template):
         if d not in reduced and not (isinstance(t, Slice) and slice(*t).indices(x.shape[d]) == (0, x.shape[d], 1)) \
