@@ -20,6 +20,7 @@ def accumulate_scatters(graph):
     from ..symbolic.kernel import canon_symbol
     op = _ops.get("accumulate")
     replace, nodes, made = {}, [], 0
+    made_before = {}  # what an accumulation reads -> the node computing it (one per sum)
     for n in graph.nodes:
         if replace:
             n.inputs = [replace.get(x.id, x) if isinstance(x, Value) else x for x in n.inputs]
@@ -29,9 +30,13 @@ def accumulate_scatters(graph):
         scatter = {canon_symbol(i): x for i, x in enumerate(n.inputs)
                    if isinstance(x, Value) and x.node is not None and x.node.op.name == "getitem_grad"}
         symbols = {canon_symbol(i): x for i, x in enumerate(n.inputs)}
-        done = []  # (output or None, the formula, the accumulate node computing it)
+        done = []  # (output or None, the formula, the accumulate node, c: formula = c * node)
         for o, e in _candidates(n, scatter):
-            terms = _split(e, symbols, scatter, o)
+            c, terms = sympy.Integer(1), _split(e, symbols, scatter, o)
+            if terms is None and e.is_Add:  # `0.1*t3 + 0.1*t59`: 0.1 times an accumulation
+                c, primitive = _common_factor(e)
+                terms = _split(primitive, symbols, scatter, o) if c != 1 else None
+                o = o if isinstance(o, _Part) else _Part(o)  # (the output stays: c * the sum)
             if terms is None:
                 continue
             dense, scatters = terms
@@ -40,14 +45,18 @@ def accumulate_scatters(graph):
                 src = scatter[s].node
                 inputs += [src.inputs[0], *src.inputs[1:]]
                 entries.append((src.attrs["index"], len(src.inputs) - 1, coeff))
-            acc = Node(op, inputs, dict(n_dense=len(dense), scatters=tuple(entries), shape=o.shape), n.loc)
-            acc.outputs = [Value(o.graph, o.shape, o.dtype, acc, 0, name=getattr(o, "name", None))]
+            key = (tuple(x.id if isinstance(x, Value) else x for x in inputs), len(dense), tuple(entries),
+                   tuple(o.shape))
+            acc = made_before.get(key)
+            if acc is None:
+                acc = made_before[key] = Node(op, inputs, dict(n_dense=len(dense), scatters=tuple(entries),
+                                                               shape=o.shape), n.loc)
+                acc.outputs = [Value(o.graph, o.shape, o.dtype, acc, 0, name=getattr(o, "name", None))]
+                nodes.append(acc)  # (before the kernel: it reads the kernel's inputs and what made them)
             if isinstance(o, Value):
                 replace[o.id] = acc.outputs[0]
-            done.append((o if isinstance(o, Value) else None, e, acc))
+            done.append((o if isinstance(o, Value) else None, e, acc, c))
             made += 1
-        # (before the kernel: it reads only the kernel's own inputs and what made them)
-        nodes.extend(acc for _, _, acc in done)
         if not done or _read_accumulated(n, done):
             nodes.append(n)
     graph.nodes = nodes
@@ -55,8 +64,19 @@ def accumulate_scatters(graph):
     return made
 
 
+def _common_factor(e):
+    """(c, p) with e = c * p, c the number every term of the sum e is multiplied by (sympy
+    keeps `0.1*a + 0.1*b` distributed); (1, e) if there is none."""
+    parts = [t.as_coeff_Mul() for t in e.args]
+    c = parts[0][0]
+    if c == 1 or any(ci != c for ci, _ in parts):
+        return sympy.Integer(1), e
+    return c, sympy.Add(*[rest for _, rest in parts])
+
+
 class _Part:
-    """Shape and dtype of a sum of slice gradients inside a formula (not an output)."""
+    """Shape and dtype of a sum of slice gradients inside a formula (or of one a kernel
+    output is a multiple of): it is not a value of the graph, the kernel reads it."""
     def __init__(self, like):
         self.shape, self.dtype, self.graph = like.shape, like.dtype, like.graph
 
@@ -83,7 +103,7 @@ def _read_accumulated(n, done):
     formulas use the same sums (`t36 * (t86 + t87 + t88 + t89)` reads the accumulated
     array, and the zeros arrays of the slices are not made). False if no output is left."""
     from ..symbolic.kernel import canon_symbol, set_formulas, value_formulas, value_symbol
-    gone = {o.id for o, _, _ in done if o is not None}
+    gone = {o.id for o, _, _, _ in done if o is not None}
     keep = [k for k, o in enumerate(n.outputs) if o.id not in gone]
     if not keep:
         return False
@@ -91,10 +111,10 @@ def _read_accumulated(n, done):
     formulas = value_formulas(n, by_symbol)
     canon = {canon_symbol(i): value_symbol(x) for i, x in enumerate(n.inputs) if isinstance(x, Value)}
     subs = {}
-    for _, e, acc in done:
+    for _, e, acc, c in done:
         symbol = value_symbol(acc.out)
         by_symbol[symbol] = acc.out
-        subs[e.xreplace(canon)] = symbol
+        subs[e.xreplace(canon)] = c * symbol
     formulas = [formulas[k].xreplace(subs) for k in keep]
     n.outputs = [n.outputs[k] for k in keep]
     for k, o in enumerate(n.outputs):
