@@ -304,3 +304,26 @@ def test_a_large_sum_of_products_in_a_loop_body_is_saved_for_the_backward():
     for a, t in zip(grads, ts):
         np.testing.assert_allclose(a, t.grad.numpy(), rtol=1e-9, atol=1e-12)
     assert "einsum" in g.source(W, h) and "for i in range(" in g.source(W, h)
+
+
+def test_a_loop_taking_over_a_variable_another_value_shares():
+    """Two equal gradients share one variable; a reverse loop took that variable over
+    for its carried cotangent, and the other value, read after the loop, read the loop's
+    last cotangent instead (found by tests/test_reroll_random.py)."""
+    def f(xs, h0):
+        T = xs.shape[0]
+        h = h0
+        ys = [h0]
+        for t in range(T):
+            ys.append(h)
+            h = h + xs[t + 1 if t + 1 < T else t] * 0.05
+            h = h + xs[t + 1 if t + 1 < T else t] * 0.05
+        return np.sum(h ** 2) + np.sum(np.stack(ys[-2:]) ** 2)
+    rng = np.random.default_rng(0)
+    xs, h0 = rng.normal(size=(5, 3)), rng.normal(size=3)
+    value, (gxs, gh0) = srcgrad.value_and_grad(f, argnums=(0, 1))(xs, h0)
+    ts = [srcgrad.tensor(a, requires_grad=True) for a in (xs, h0)]
+    out = f(*ts)
+    out.backward()
+    np.testing.assert_allclose(gxs, ts[0].grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gh0, ts[1].grad.numpy(), rtol=1e-12)

@@ -90,6 +90,7 @@ class Emitter:
         self.inlined = {}   # value id -> the expression written in place of its name
         self.exported = set()  # names a loop leaves for the code after it (codegen/loops.py)
         self.packs = {}        # a loop's saved history -> (the list holding it, its position)
+        self.handed = set()    # values whose variable a loop takes over (rebinds): never aliased
 
     def arg(self, x):
         if not isinstance(x, Value):
@@ -112,7 +113,7 @@ class Emitter:
                     uses[x.id] = uses.get(x.id, 0) + 1
                     if n.op.name == "ew" or n.op.block is not None:
                         by_name.add(x.id)
-        _hand_over_to_loops(nodes, uses, keep, namer)
+        self.handed |= _hand_over_to_loops(nodes, uses, keep, namer)
         lines = []
         for i, n in enumerate(nodes):
             stmts, fresh, reused = self._node(i, n, plan, uses, keep, by_name, indent)
@@ -134,7 +135,7 @@ class Emitter:
             return n.op.block(n, self, indent), [], ()
         if n.op.name == "ew":
             arg_names = [namer.of(x) for x in n.inputs]
-            exprs, avals, outs = _distinct_outputs(n, namer)
+            exprs, avals, outs = _distinct_outputs(n, namer, self.handed)
             dying = set(plan.dying(i, n)) if plan is not None else set()
             ids = [x.id for x in n.inputs if isinstance(x, Value)]
             reusable = [k for k, x in enumerate(n.inputs)
@@ -158,7 +159,10 @@ class Emitter:
                 expr = A.npcall(into, *[self.arg(x) for x in n.inputs], out=A.name(buffer))
                 return [A.assign(namer.of(o), expr)], [o], ()
         expr = n.op.emit([self.arg(x) for x in n.inputs], n.attrs, n)
-        if isinstance(expr, ast.Name) and len(n.outputs) == 1 and not o.name:
+        # (the identity on a value a loop rebinds keeps its own variable: read after the
+        # loop, the loop's name holds another value)
+        if isinstance(expr, ast.Name) and len(n.outputs) == 1 and not o.name and \
+                not any(isinstance(x, Value) and x.id in self.handed for x in n.inputs):
             namer.names[o.id] = expr.id  # the op is the identity on values: no new name
             return [], [], ()
         if n.op.name in _INLINE_OPS and uses.get(o.id, 0) == 1 and o.id not in keep \
@@ -174,7 +178,8 @@ class Emitter:
 def _hand_over_to_loops(nodes, uses, keep, namer):
     """A loop's carried value (or its backward's cotangent) takes over the variable of its
     initial value when the loop is all that reads it: `y = 2 * x` then `for ...: y = 2 * y`,
-    not `t0 = 2 * x; y = t0`."""
+    not `t0 = 2 * x; y = t0`. Returns the ids of the values handed over."""
+    handed = set()
     defined = {o.id for n in nodes for o in n.outputs}
     for n in nodes:
         if n.op.name == "loop":
@@ -188,20 +193,23 @@ def _hand_over_to_loops(nodes, uses, keep, namer):
             if isinstance(x, Value) and uses.get(x.id) == 1 and x.id in defined \
                     and x.id not in keep and x.id not in namer.names:
                 namer.names[x.id] = namer.of(b)
+                handed.add(x.id)
+    return handed
 
 
-def _distinct_outputs(n, namer):
+def _distinct_outputs(n, namer, handed=()):
     """A kernel output that is one of its inputs, or repeats an earlier output, is not
-    computed again: its value takes that name. Returns the outputs left to compute."""
+    computed again: its value takes that name — unless a loop takes that name over
+    (`handed`), rebinding it. Returns the outputs left to compute."""
     from ..symbolic.kernel import canon_symbol
     exprs, avals, outs, seen = [], [], [], {}
     symbols = {canon_symbol(i): x for i, x in enumerate(n.inputs)}
     for o, e, aval in zip(n.outputs, n.attrs["exprs"], n.attrs["avals"]):
         same = symbols.get(e)
         if same is not None and tuple(same.shape) == tuple(aval[0]) and same.dtype == aval[1] \
-                and not o.name:
+                and not o.name and same.id not in handed:
             namer.names[o.id] = namer.of(same)
-        elif (e, tuple(aval[0])) in seen and not o.name:
+        elif (e, tuple(aval[0])) in seen and not o.name and seen[(e, tuple(aval[0]))].id not in handed:
             namer.names[o.id] = namer.of(seen[(e, tuple(aval[0]))])
         else:
             seen[(e, tuple(aval[0]))] = o
