@@ -56,7 +56,8 @@ def loop_lines(node, em, indent):
             lines.append(f"{indent}{namer.of(b)} = {expr_source(A.literal(x))}")
     nodes = live_nodes(body.nodes, body.outputs + saves)
     nodes = prune_kernel_outputs(nodes, body.outputs + saves)
-    _share_carried_names(nodes, carried, body.outputs[:n_carry], list(saves) + list(body.outputs), namer)
+    em.handed |= _share_carried_names(nodes, carried, body.outputs[:n_carry], list(saves) + list(body.outputs),
+                                      namer)
     for b, x in zip(carried, inits):
         if not isinstance(x, Value):  # a number (`total = 0.0`): an array of the carried type
             x = A.npcall("full", A.literal(b.shape), A.literal(x), A.dtype_expr(b.dtype))
@@ -134,7 +135,8 @@ def loop_grad_lines(node, em, indent):
         namer.names.pop(n.out.id, None)
     carried_grads = [(bwd.inputs[k], bwd.outputs[j]) for j, k in enumerate(wrt)
                      if k < n_carry and bwd.inputs[k].id in read]
-    _share_carried_names(nodes, [c for c, _ in carried_grads], [g for _, g in carried_grads], bwd.outputs, namer)
+    em.handed |= _share_carried_names(nodes, [c for c, _ in carried_grads], [g for _, g in carried_grads],
+                                      bwd.outputs, namer)
     header = _comment(f"{indent}for {namer.of(counter)} in range({count - 1}, -1, -1):",
                       f"{where}: the loop's backward, in reverse")
     inner = indent + INDENT
@@ -211,13 +213,14 @@ def _share_carried_names(nodes, carried, nexts, read_after, namer):
     """`y = y * 2.0` rather than `y_2 = y * 2.0; y = y_2`: a carried value's next state
     takes the variable of the current one when nothing reads the current one after it is
     computed — no later node, and nothing after the block (`read_after`: values saved,
-    accumulated or passed on at the end of the iteration)."""
+    accumulated or passed on at the end of the iteration). Returns the ids of the carried
+    values whose variable is shared so."""
     position = {}
     for k, n in enumerate(nodes):
         for o in n.outputs:
             position[o.id] = k
     saved = {v.id for v in read_after if isinstance(v, Value)}
-    taken = set()
+    taken, shared = set(), set()
     for b, o in zip(carried, nexts):
         k = position.get(o.id)
         if k is None or b.id in saved or o.id in taken or o.id in namer.names:
@@ -228,3 +231,5 @@ def _share_carried_names(nodes, carried, nexts, read_after, namer):
             continue
         namer.names[o.id] = namer.of(b)
         taken.add(o.id)
+        shared.add(b.id)  # (rebound by o: no other value may alias b's variable)
+    return shared
