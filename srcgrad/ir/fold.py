@@ -1,6 +1,7 @@
 """Numbers computed as arrays by one kernel and read by another are folded into the
 reader's formulas."""
 from .graph import Value
+from .passes import through_views
 
 
 def fold_constant_inputs(graph):
@@ -16,9 +17,7 @@ def fold_constant_inputs(graph):
             continue
         constant = {}
         for i, x in enumerate(n.inputs):
-            v = x
-            while isinstance(v, Value) and v.node is not None and v.node.op.name in ("reshape", "broadcast_to"):
-                v = v.node.inputs[0]  # a number reshaped is the same number
+            v = through_views(x, ("reshape", "broadcast_to"))  # a number reshaped is the same number
             k = v.node if isinstance(v, Value) else None
             if k is not None and k.op.name == "ew" and not k.attrs["exprs"][v.index].free_symbols \
                     and x.dtype.kind == "f":

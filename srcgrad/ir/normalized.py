@@ -11,25 +11,16 @@ import sympy as sp
 
 from .. import ops as _ops
 from .graph import Node, Value
-from .passes import rewrite_each, summed_axes
-
-_VIEWS = ("reshape",)
-
+from .passes import rewrite_each, summed_axes, through_views
 
 def fold_normalized_sums(graph):
     """Rewrite graph.nodes in place; returns the number of sums rewritten."""
     return rewrite_each(graph, lambda n: _normalized(n) if n.op.name in ("sum", "sum_to") else None)
 
 
-def _through_views(v):
-    while isinstance(v, Value) and v.node is not None and v.node.op.name in _VIEWS:
-        v = v.node.inputs[0]
-    return v
-
-
 def _sum_of(v):
     """(e, axes) if v is sum(e) over axes (possibly reshaped), else None."""
-    v = _through_views(v)
+    v = through_views(v)
     s = v.node if isinstance(v, Value) else None
     if s is None or s.op.name not in ("sum", "sum_to") or not isinstance(s.inputs[0], Value):
         return None
@@ -39,7 +30,7 @@ def _sum_of(v):
 def _reciprocal_of_sum(v):
     """(e, axes, c) if v is c / sum(e) over axes (possibly reshaped), else None."""
     from ..symbolic.kernel import canon_symbol
-    v = _through_views(v)
+    v = through_views(v)
     k = v.node if isinstance(v, Value) else None
     if k is None or k.op.name != "ew":
         return None

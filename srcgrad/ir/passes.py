@@ -48,6 +48,13 @@ def summed_axes(n):
     return frozenset(range(lead)) | {lead + d for d, s in enumerate(target) if s == 1 and x.shape[lead + d] != 1}
 
 
+def through_views(v, ops=("reshape",)):
+    """The value v is a view of (through nodes of `ops`), or v itself."""
+    while isinstance(v, Value) and v.node is not None and v.node.op.name in ops:
+        v = v.node.inputs[0]
+    return v
+
+
 def has_effect(n):
     """Kept even when nothing reads it: a guard, a hook, or a loop whose body has one."""
     return n.op.side_effect or n.attrs.get("side_effect", False)

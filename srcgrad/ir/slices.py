@@ -134,10 +134,11 @@ def _sum_of_slice(n):
         return None
     template, g = found
     reduced = summed_axes(n)
-    full = Slice(None, None, None)
+    if n.out.dtype != x.dtype:
+        return None
     for d, t in enumerate(template):
-        if d not in reduced and not (isinstance(t, Slice) and slice(*t).indices(x.shape[d]) == (0, x.shape[d], 1)) \
-                and t != full:
+        whole = isinstance(t, Slice) and slice(*t).indices(x.shape[d]) == (0, x.shape[d], 1)
+        if d not in reduced and not whole:
             return None  # the index selects along an axis the sum keeps
     # the slice's axes: one per template slice, then x's axes after the template
     axes, k = [], 0
@@ -155,8 +156,6 @@ def _sum_of_slice(n):
         node.outputs = [Value(g.graph, aval[0], aval[1], node, 0)]
         new.append(node)
         value = node.out
-    if value.dtype != n.out.dtype:
-        return None
     last = Node(_ops.get("reshape"), [value], dict(shape=tuple(n.out.shape)), n.loc)
     n.out.node, n.out.index = last, 0
     last.outputs = [n.out]
