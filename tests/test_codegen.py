@@ -634,3 +634,18 @@ def test_slice_gradients_summed_inside_a_formula_are_one_concatenation():
     src = h.source(p, v)
     assert "np.zeros" not in src and src.count("np.concatenate") == 1, src
 
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("axis", [None, 0, (0, 2)])
+def test_float_means_are_written_as_sums_over_a_count(dtype, axis):
+    """np.mean's argument handling costs more than a small mean itself: a float mean is
+    `np.sum(x) / n`, which is what np.mean computes, to the last bit and dtype."""
+    def f(x):
+        return np.sum(np.mean(x * x, axis=axis) ** 2)
+    x = np.random.default_rng(0).normal(size=(3, 4, 5)).astype(dtype)
+    g = srcgrad.value_and_grad(f)
+    src = g.source(x)
+    assert "np.mean(" not in src and "/ " in src
+    v, gx = g(x)
+    assert v == float(f(x)) and gx.dtype == dtype
