@@ -1,5 +1,5 @@
 """Looking at what srcgrad made: the recorded IR and the generated backward source."""
-from .autograd.engine import Walk, record_graph, _user_names, compile_backward, _cache, structural_key
+from .autograd.engine import Walk, compiled_backward, record_graph, _user_names
 
 
 def _compiled_for(t):
@@ -7,15 +7,8 @@ def _compiled_for(t):
     if not isinstance(t, Tensor) or not t.requires_grad:
         raise ValueError("inspect needs a tensor that requires grad (the output of a recorded run)")
     walk = Walk([t])
-    root = walk.value_of(t)
     wrt = [i for i, d in enumerate(walk.values) if d[0] == "leaf"]
-    key = structural_key(walk, [root], wrt, [], [])
-    c = _cache.get(key)
-    if c is None:
-        names = _user_names(walk)
-        label = f"`{names[root]}`" if root in names else "the output"
-        c = _cache[key] = compile_backward(walk, [root], wrt, [], [], names, label)
-    return c
+    return compiled_backward(walk, [walk.value_of(t)], wrt)
 
 
 def backward_source(t):

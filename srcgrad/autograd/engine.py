@@ -224,24 +224,43 @@ def record_graph(walk, names=None, order=None):
     return g, vals
 
 
-def compile_backward(walk, roots, wrt, observe, hooked, names, label):
-    forward, vals = record_graph(walk, names)
+def compile_backward(walk, roots, wrt, observe, hooked, names, label, loops=False):
+    """loops: re-roll the run's repeated segments (ir/reroll.py), so that a Python loop's
+    backward is generated once, as a reverse `for` over the arrays each iteration saved."""
+    from ..ir.reroll import Recorded, reroll
+    forward, vals = record_graph(walk, names, {id(fn): fn.seq for fn in walk.fns} if loops else None)
     forward.outputs = [vals[i] for i in roots]
+    recorded = Recorded()
+    if loops:  # (arrays computed without a gradient, `xs[t]`, may change per iteration)
+        consts = {vals[i].id for i, d in enumerate(walk.values) if d[0] == "const"}
+        reroll(forward, nested=False, recorded=recorded, varying=consts)
     forward_text = str(forward)
     g = forward
-    cts = [g.add_input(vals[i].shape, vals[i].dtype, "grad_" + (vals[i].name or "out")) for i in roots]
+    cts = [g.add_input(v.shape, v.dtype, "grad_" + (v.name or "out")) for v in forward.outputs]
     # A hooked or retained value must stay a value of its own: fused into a kernel, its
     # gradient would never be formed (retain_grad) or would bypass its hook.
     n_fwd, wrt_grads, obs_grads = differentiate(
-        g, [vals[i] for i in roots], cts, [vals[i] for i in wrt], [vals[i] for i in observe],
+        g, list(forward.outputs), cts, [vals[i] for i in wrt], [vals[i] for i in observe],
         hooks={vals[i].id: slot for slot, i in enumerate(hooked)},
         boundaries={vals[i].id for i in list(hooked) + list(observe)})
     index_of = {v.id: i for i, v in vals.items()}
+    candidates = [vals[i] for i in sorted(vals)]
+    histories = {}  # a loop's saved history -> where each iteration's array was recorded
+    for n in g.nodes[:n_fwd]:
+        if n.op.name == "loop":
+            candidates += n.outputs
+            n_out = len(n.attrs["body"].outputs)
+            for o in n.outputs[:n_out]:
+                index_of[o.id] = index_of[recorded.last[o.id].id]
+            for h, v in zip(n.outputs[n_out:], n.attrs["saves"]):
+                histories[h.id] = (tuple(index_of[x.id] if hasattr(x, "id") else ("lit", x)
+                                         for x in recorded.each[v.id]), v.shape, v.dtype)
     header = [f"backward of {label}, compiled by srcgrad from {len(walk.fns)} recorded ops"]
     fn, source, bwd, params = backward_function(
-        g, n_fwd, cts, list(wrt_grads) + list(obs_grads), [vals[i] for i in sorted(vals)], header,
+        g, n_fwd, cts, list(wrt_grads) + list(obs_grads), candidates, header,
         extra_params=("hooks",) if hooked else ())
-    spec = [("ct", k) for k in range(len(cts))] + [("v", index_of[v.id]) for v in params[len(cts):]]
+    spec = [("ct", k) for k in range(len(cts))] + [
+        ("h", histories[v.id]) if v.id in histories else ("v", index_of[v.id]) for v in params[len(cts):]]
     return Compiled(fn, source, forward_text, bwd, spec, len(wrt))
 
 
@@ -323,6 +342,25 @@ def _hook_caller(hooks, dtype):
     return call
 
 
+def compiled_backward(walk, root_ids, wrt, observe=(), hooked=(), create_graph=False):
+    """The compiled backward for this structure: from the cache, or compiled now."""
+    # loops are re-rolled unless the backward is run op by op (create_graph) or has to
+    # reach single values of the run (hooks, retain_grad)
+    loops = config.reroll and not create_graph and not observe and not hooked
+    key = structural_key(walk, root_ids, wrt, observe, hooked) + (loops,)
+    compiled = _cache.get(key)
+    if compiled is None:
+        names = _user_names(walk)
+        label = ", ".join(f"`{names[i]}`" if i in names else "the output" for i in root_ids)
+        from ..trace import gc_paused
+        with gc_paused():
+            compiled = compile_backward(walk, root_ids, wrt, observe, hooked, names, label, loops)
+        if len(_cache) >= CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = compiled
+    return compiled
+
+
 def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, inputs=None,
                  allow_unused=False, accumulate=True):
     """The engine behind Tensor.backward, autograd.backward and autograd.grad."""
@@ -357,17 +395,7 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
                     if ref() is not None:
                         observe.append(walk.index[("o", id(fn), k)])
     hooked = [i for i in range(len(walk.values)) if _hooks_of(walk, i)]
-    key = structural_key(walk, root_ids, used_wrt, observe, hooked)
-    compiled = _cache.get(key)
-    if compiled is None:
-        names = _user_names(walk)
-        label = ", ".join(f"`{names[i]}`" if i in names else "the output" for i in root_ids)
-        from ..trace import gc_paused
-        with gc_paused():
-            compiled = compile_backward(walk, root_ids, used_wrt, observe, hooked, names, label)
-        if len(_cache) >= CACHE_SIZE:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = compiled
+    compiled = compiled_backward(walk, root_ids, used_wrt, observe, hooked, create_graph)
     _last[0] = compiled
 
     ct_arrays = [_root_grad(t, g, k) for k, (t, g) in enumerate(zip(roots, grad_roots))]
@@ -376,16 +404,20 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
         outs = _interpret(compiled, walk, roots, grad_roots, ct_arrays, hooked)
     else:
         args = []
+        arg_ids = set()
         for kind, i in compiled.params:
             if kind == "ct":
                 args.append(ct_arrays[i])
-            else:
+            elif kind == "v":
                 args.append(_check_version(walk, i, walk.array(i)))
+            else:
+                args.append(_history(walk, *i))
+                arg_ids.update(id(a) for a in args[-1])
         if hooked:
             args.append(tuple(hook_fns))
         with np.errstate(all="ignore"):
             outs = compiled.fn(*args)
-        arg_ids = {id(a) for a in args}
+        arg_ids.update(id(a) for a in args)
         outs = [None if o is None else Tensor._make(_owned(o, arg_ids)) for o in outs]
     if not retain_graph:
         for fn in walk.fns:
@@ -408,6 +440,13 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
         if t is not None:
             _accumulate_into(t, g if g is not None else Tensor._make(np.zeros(t.shape, t.dtype)))
     return None
+
+
+def _history(walk, entries, shape, dtype):
+    """A re-rolled loop's saved history: each iteration's recorded array (a carried
+    value that started at a number starts at that number)."""
+    return [_check_version(walk, e, walk.array(e)) if type(e) is int else np.full(shape, e[1], dtype)
+            for e in entries]
 
 
 _last = [None]

@@ -6,6 +6,8 @@ through `next_functions`; leaves are reached through `AccumulateGrad` nodes. A n
 holds no Python closure for its derivative: `backward()` turns the recorded nodes into
 IR and compiles the derivative from the op table (see engine.py).
 """
+import itertools
+
 from ..ops import attrs_key
 
 # edge kinds: how an op's input was obtained
@@ -23,7 +25,7 @@ class Version:
 class BackwardNode:
     """The record of one op application. Subclassed per op to carry PyTorch's name."""
     __slots__ = ("op", "attrs", "edges", "saved", "freed", "outs", "loc", "pre_hooks", "retains", "_key",
-                 "__weakref__")
+                 "seq", "__weakref__")
 
     def __init__(self, op, attrs, edges, saved, outs, loc):
         self.op = op
@@ -36,6 +38,7 @@ class BackwardNode:
         self.pre_hooks = None  # {output index: [hooks]} registered on non-leaf tensors
         self.retains = None    # {output index: weakref to tensor} for retain_grad()
         self._key = None
+        self.seq = next(_SEQUENCE)  # when it was recorded: backward() lays the run out in program order
 
     def name(self):
         return type(self).__name__
@@ -82,6 +85,9 @@ class BackwardNode:
             k = self._key = (self.op.name, attrs_key(self.attrs), avals, lits)
         return k
 
+
+#: recording order of every node (PyTorch's `sequence_nr`)
+_SEQUENCE = itertools.count()
 
 _CLASSES = {}
 

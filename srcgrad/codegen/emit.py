@@ -17,7 +17,7 @@ from ..utils.locations import format_loc_range
 from . import astbuild as A
 from .buffers import OUT_FUNCTIONS, BufferPlan, large, makes_fresh
 from .kernels import kernel_statements
-from .source import comment_text, expr_source, statement_lines
+from .source import COMMENT_COLUMN, comment_text, expr_source, statement_lines
 
 _INLINE_OPS = {"transpose", "reshape", "getitem", "lt", "le", "gt", "ge", "eq", "ne", "loop_index"}
 _RESERVED = {"np", "hooks"} | set(dir(builtins)) | set(keyword.kwlist)
@@ -71,7 +71,8 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
 
     em = Emitter(namer)
     out_ids = {v.id for v in outputs if isinstance(v, Value)}
-    body = em.block(nodes, out_ids, plan=BufferPlan(nodes, out_ids))
+    body = _given_histories(params, em)
+    body += em.block(nodes, out_ids, plan=BufferPlan(nodes, out_ids))
     rets = [em.arg(v) if isinstance(v, Value) else A.const(None) for v in outputs]
     body.append("    return (" + ", ".join(expr_source(r) for r in rets) + ("," if len(rets) == 1 else "") + ")")
     if not nodes and not body:
@@ -79,6 +80,26 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
     sig = ", ".join([namer.of(p) for p in params] + list(extra_params))
     lines = [f"# {comment_text(h)}" for h in header] + [f"def {fn_name}({sig}):"] + body
     return "\n".join(lines) + "\n", {p.id: namer.of(p) for p in given}
+
+
+def _given_histories(params, em):
+    """A loop's saved histories given as arguments (an eager backward reads the arrays
+    the recorded iterations made): one list of tuples per loop, as the loop's own code
+    would have saved them (codegen/loops.py)."""
+    by_loop = {}
+    for p in params:
+        if p.node is not None and p.node.op.name == "loop" and p.dtype == object:
+            by_loop.setdefault(id(p.node), []).append(p)
+    lines = []
+    for hs in by_loop.values():
+        hs.sort(key=lambda h: h.index)
+        pack = em.namer.fresh("saved")
+        names = [em.namer.of(h) for h in hs]
+        line = f"    {pack} = list(zip({', '.join(names)}))"
+        lines.append(line.ljust(COMMENT_COLUMN) + "  # what each iteration saved, as the loop would have")
+        for k, h in enumerate(hs):
+            em.packs[h.id] = (pack, k)
+    return lines
 
 
 class Emitter:

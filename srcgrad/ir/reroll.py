@@ -39,15 +39,31 @@ MAX_CANDIDATES = 8
 MAX_STACKED = 1 << 16
 
 
-def reroll(graph, constants=None):
+class Recorded:
+    """Where a re-rolled loop's values were in the run as recorded, for a backward that
+    reads the forward's arrays rather than computing them (eager `backward()`):
+    `each[body value id]` lists the recorded Value (or the number a carried value started
+    at) of every iteration; `last[loop output id]` is the recorded Value it stands for."""
+
+    def __init__(self):
+        self.each = {}
+        self.last = {}
+
+
+def reroll(graph, constants=None, nested=True, recorded=None, varying=None):
     """Replace repeated segments of `graph.nodes` by `loop` nodes, in place (and inside
-    their bodies, for nested loops). Returns the number of loops made.
+    their bodies, for nested loops, if `nested`). Returns the number of loops made.
 
     constants: [(Value, array)], the arrays the graph captured; an integer array that
     changes per iteration (`x[:, cols]` with a new `cols` each time) is read from a stack
-    of them, appended to this list as a new captured array."""
+    of them, appended to this list as a new captured array.
+    recorded: a Recorded to fill in, for each loop made.
+    varying: for a backward that never runs the loop forward (eager): ids of the inputs
+    (arrays nothing is differentiated in) that may differ per iteration. Each becomes an
+    input holding them all, read at the iteration's position; Recorded tells where each
+    iteration's array is."""
     constants = [] if constants is None else constants
-    scan = _Scan(graph, constants)
+    scan = _Scan(graph, constants, varying)
     out, p, made = [], 0, 0
     while p < len(scan.nodes):
         found = scan.loop_at(p)
@@ -56,9 +72,12 @@ def reroll(graph, constants=None):
             p += 1
             continue
         period, count, prefix, loop = found
+        where = loop.attrs.pop("_where")
+        if recorded is not None:
+            _note_recorded(recorded, where, scan.nodes, p, period, loop.attrs["count"])
         out.extend(prefix)
         out.append(loop)
-        made += 1 + reroll(loop.attrs["body"], constants)
+        made += 1 + (reroll(loop.attrs["body"], constants) if nested else 0)
         kept = {id(n) for n in prefix}
         for n in scan.nodes[p:p + period * count]:
             if id(n) not in kept:  # the unrolled iterations are gone: break their node <->
@@ -71,8 +90,9 @@ def reroll(graph, constants=None):
 class _Scan:
     """The graph's nodes with what finding loops in linear-ish time needs."""
 
-    def __init__(self, graph, constants):
+    def __init__(self, graph, constants, varying=None):
         self.graph = graph
+        self.varying = varying
         self.constants = constants  # [(Value, array)] captured arrays (appended to)
         self.arrays = {v.id: a for v, a in constants}
         self.nodes = list(graph.nodes)
@@ -96,6 +116,8 @@ class _Scan:
     def per_iteration(self, a, b):
         """Whether two captured arrays may be one input that changes per iteration (read
         from a stack of them): same shape and dtype, nothing to differentiate."""
+        if self.varying is not None:
+            return a.id in self.varying and b.id in self.varying and a.shape == b.shape and a.dtype == b.dtype
         x, y = self.arrays.get(a.id), self.arrays.get(b.id)
         return x is not None and y is not None and x.shape == y.shape and x.dtype == y.dtype \
             and x.dtype.kind in "biu" and x.size <= MAX_STACKED
@@ -105,11 +127,13 @@ class _Scan:
         of the outermost graph, like every captured array (generated code reads it as a
         global, from a loop body too)."""
         import numpy as np
-        arr = np.stack([self.arrays[v.id] for v in values])
-        arr.flags.writeable = False
         root = self.graph
         while root.parent is not None:
             root = root.parent
+        if self.varying is not None:  # never computed: the backward reads Recorded's arrays
+            return root.add_input((len(values),) + values[0].shape, values[0].dtype, name)
+        arr = np.stack([self.arrays[v.id] for v in values])
+        arr.flags.writeable = False
         v = root.add_input(arr.shape, arr.dtype, name)
         self.constants.append((v, arr))
         self.arrays[v.id] = arr
@@ -345,6 +369,7 @@ def _build(scan, p, period, plan):
 
     # the body's nodes: iteration 0 re-emitted, named after the last iteration's values
     local = {}
+    each = []  # (body value, per-iteration input values) of a varying input's reads
     for q, n in enumerate(first):
         if q in hoisted:
             continue
@@ -358,6 +383,7 @@ def _build(scan, p, period, plan):
             elif s[0] == "xs":  # this iteration's array: stack[i]
                 ins.append(body.emit("getitem", [stacks[(q, r)], counter_index(0, 1, n.loc)], loc=n.loc,
                                      index=(Arg(0),)))
+                each.append((ins[-1], s[1][:count]))
             elif s[0] == "int" and s[1] not in hoisted:
                 ins.append(local[(s[1], s[2])])
             else:
@@ -389,12 +415,17 @@ def _build(scan, p, period, plan):
                 dict(body=body, count=count, n_carry=len(carry_keys), saves=(),
                      side_effect=any(has_effect(n) for n in body.nodes)), _loop_loc(first))
     loop.outputs = [Value(graph, o.shape, o.dtype, loop, i) for i, o in enumerate(body.outputs)]
+    # where the body's values were recorded (for Recorded; taken out by _note_recorded)
+    where = loop.attrs["_where"] = dict(defined=[(o, key) for key, o in local.items()],
+                                        carried=[(carried[k][0], k, carried[k][1]) for k in carry_keys],
+                                        last=[], each=each)
     # later nodes read the loop's outputs instead of the last iteration's values
     replace = {}
     for i, key in enumerate(carry_keys + exits):
         old = last[key[0]].outputs[key[1]]
         replace[old.id] = loop.outputs[i]
         loop.outputs[i].name = old.name
+        where["last"].append((loop.outputs[i], old))
     for q, k in plan.exits:
         if q in hoisted and (q, k) not in carried:
             replace[last[q].outputs[k].id] = canon(first[q].outputs[k])
@@ -404,6 +435,18 @@ def _build(scan, p, period, plan):
         node.inputs = [replace.get(x.id, x) if isinstance(x, Value) else x for x in node.inputs]
     graph.outputs = [replace.get(v.id, v) if isinstance(v, Value) else v for v in graph.outputs]
     return prefix, loop
+
+
+def _note_recorded(recorded, where, nodes, p, period, count):
+    """Fill `recorded` for a loop just built from nodes[p:] (before they are unlinked)."""
+    for v, (q, k) in where["defined"]:
+        recorded.each[v.id] = [nodes[p + j * period + q].outputs[k] for j in range(count)]
+    for v, (q, k), init in where["carried"]:
+        recorded.each[v.id] = [init] + [nodes[p + j * period + q].outputs[k] for j in range(count - 1)]
+    for o, old in where["last"]:
+        recorded.last[o.id] = old
+    for v, values in where["each"]:
+        recorded.each[v.id] = list(values)
 
 
 def _distinct(prefix):
