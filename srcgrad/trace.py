@@ -33,6 +33,25 @@ class Tracer:
                                   # that loop re-rolling reads repeated segments from
         self.code = None          # the traced function's code, until its frame is found
         self.frame = None
+        self.before = {}          # (id(array), version) -> (array, its copy) taken before an
+                                  # in-place write into an array the run did not compute
+
+    def before_write(self, t, copy):
+        """An in-place op is about to write into t, an array made without the traced
+        arguments (`w = np.ones_like(x)`): ops recorded earlier read its data as it is now
+        (`copy`), and the generated code captures that (transforms.py)."""
+        self.before.setdefault((id(t._data), t._version.v), (t._data, copy))
+
+    def captured(self, arr, version, now):
+        """The data of an array at `version`, which is now at `now`."""
+        if version == now:
+            return arr
+        kept = self.before.get((id(arr), version))
+        if kept is None or kept[0] is not arr:
+            raise TraceError("an array the traced function read was then changed in place by a write "
+                             "srcgrad did not see (through numpy directly, or a view): write "
+                             "`w = w + ...` instead of changing w in place")
+        return kept[1]
 
     # -- called by autograd.recording.apply ----------------------------------------------
     def is_input(self, t):

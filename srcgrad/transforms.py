@@ -233,7 +233,7 @@ class Transformed:
     def _record_call(self, args, arrays):
         """Run the function on tensors standing for its arguments, under a tracer.
         Returns (tensors of all array leaves, those differentiated, the result, the
-        function's locals, guards, recording order)."""
+        function's locals, guards, the tracer)."""
         from .tensor import Tensor
         argnums = self._argnums(len(args))
         with tracing() as tracer:
@@ -256,11 +256,11 @@ class Transformed:
                     tl.append(t)
                 targs.append(unflatten(spec, iter(tl)))
             result, local_vars = call_capturing_locals(self.fn, targs, {})
-            return params, wrt_tensors, result, local_vars, list(tracer.guards), tracer.order
+            return params, wrt_tensors, result, local_vars, list(tracer.guards), tracer
 
     def _trace(self, args, arrays, key):
         from .tensor import Tensor
-        params, wrt_tensors, result, local_vars, guards, order = self._record_call(args, arrays)
+        params, wrt_tensors, result, local_vars, guards, tracer = self._record_call(args, arrays)
         tangents = [(a.shape, a.dtype) for a in arrays[len(params):]]
         out, aux = (result if self.has_aux else (result, None))
         if self.has_aux and not (isinstance(result, tuple) and len(result) == 2):
@@ -276,18 +276,19 @@ class Transformed:
             aux_spec = flatten(aux, aux_leaves, dynamic_floats=False, objects=True)
             aux_leaves = [x if isinstance(x, Tensor) else Tensor._make(np.asarray(x)) for x in aux_leaves]
         return self._compile(params, wrt_tensors, out, aux_leaves, aux_spec, guards, local_vars, tangents,
-                             order)
+                             tracer)
 
-    def _record_run(self, params, outs, guards, local_vars, order=None):
+    def _record_run(self, params, outs, guards, local_vars, tracer):
         """The traced run as a graph of the arguments: (graph, argument Values, output
         Values, captured constants [(Value, array)], guard descriptions). An output not
         computed from the arguments is a captured constant.
 
-        order: {id(grad_fn): when it was recorded}. The graph's nodes, guards included,
-        then follow the program's own order, so a loop reads as a repeated segment."""
+        tracer: the Tracer of the run. The graph's nodes, guards included, follow the
+        program's own order (tracer.order), so a loop reads as a repeated segment."""
         walk = Walk([o for o in outs if o.grad_fn is not None] + [t for t, *_ in guards] + params)
         names = _names(walk, local_vars, params, self.fn)
-        if order is not None and not all(id(fn) in order for fn in walk.fns):
+        order = tracer.order
+        if not all(id(fn) in order for fn in walk.fns):
             order = None
         g, vals = record_graph(walk, names, order)
 
@@ -296,7 +297,7 @@ class Transformed:
             return None if i is None else vals[i]
         # an argument the function never read is still a parameter
         param_vals = [value(t) or g.add_input(t._data.shape, t._data.dtype) for t in params]
-        consts = [(v, _const_array(walk, i)) for i, v in vals.items()
+        consts = [(v, _const_array(walk, i, tracer)) for i, v in vals.items()
                   if walk.values[i][0] == "const" and v.node is None]
         _name_constants(consts, local_vars, self.fn)
         node_order = sorted(order[id(fn)] for fn in walk.fns) if order is not None else None
@@ -315,10 +316,10 @@ class Transformed:
             out_vals = list(g.outputs)
         return g, param_vals, out_vals, consts, guard_descr
 
-    def _compile(self, params, wrt_tensors, out, aux, aux_spec, guards, local_vars, tangents=(), order=None):
+    def _compile(self, params, wrt_tensors, out, aux, aux_spec, guards, local_vars, tangents, tracer):
         param_ids = {id(t): k for k, t in enumerate(params)}
         g, param_vals, out_vals, consts, guard_descr = self._record_run(params, [out] + list(aux), guards,
-                                                                       local_vars, order)
+                                                                       local_vars, tracer)
         out_v, aux_v = out_vals[0], out_vals[1:]
         forward_ir = str(g)
         wrt = [param_vals[param_ids[id(t)]] for t in wrt_tensors]
@@ -479,9 +480,11 @@ def _owned(arr):
     return arr
 
 
-def _const_array(walk, i):
+def _const_array(walk, i, tracer):
+    """A captured array as the recorded op read it (not as a later in-place op left it)."""
     _, fn, j = walk.values[i]
-    return fn.saved[j][0]
+    arr, counter, version = fn.saved[j]
+    return tracer.captured(arr, version, counter.v)
 
 
 
@@ -756,17 +759,17 @@ class CompiledFunction(Transformed):
 
     def _trace(self, args, arrays, key):
         from .tensor import Tensor
-        params, _, result, local_vars, guards, order = self._record_call(args, arrays)
+        params, _, result, local_vars, guards, tracer = self._record_call(args, arrays)
         outs = []
         out_spec = flatten(result, outs, dynamic_floats=False, objects=True)
         outs = [o if isinstance(o, Tensor) else Tensor._make(np.asarray(o)) for o in outs]
-        return self._compile_program(params, outs, out_spec, guards, local_vars, order)
+        return self._compile_program(params, outs, out_spec, guards, local_vars, tracer)
 
-    def _compile_program(self, params, outs, out_spec, guards, local_vars, order=None):
+    def _compile_program(self, params, outs, out_spec, guards, local_vars, tracer):
         import re
         from .codegen.loader import SHARED
         from .ir.fusion import fuse
-        g, param_vals, out_vals, consts, guard_descr = self._record_run(params, outs, guards, local_vars, order)
+        g, param_vals, out_vals, consts, guard_descr = self._record_run(params, outs, guards, local_vars, tracer)
         forward_ir = str(g)
         base = re.sub(r"\W", "", getattr(self.fn, "__name__", "")) or "f"
         header = [f"compiled forward of {getattr(self.fn, '__qualname__', base)}"

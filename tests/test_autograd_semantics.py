@@ -1133,3 +1133,28 @@ def test_zero_dim_reductions_accept_dim_zero():
     x = torch.tensor(2.0, requires_grad=True)
     (x.sum(0) * 3 + x.mean(-1, True)).backward()
     assert x.grad.item() == 4.0
+
+
+def test_an_inplace_op_whose_derivative_reads_the_old_value():
+    """`a *= x`: x's gradient is the old a. The op reads a copy of it (as PyTorch keeps
+    the original self), so this works; a backward needing a's old value elsewhere (here
+    tanh's) still raises."""
+    M = torch.tensor(np.arange(9.0).reshape(3, 3) / 10)
+    x = leaf([1.0, 2.0, 3.0])
+    a = x @ M
+    a *= x
+    a.sum().backward()
+    xv, Mv = np.array([1.0, 2.0, 3.0]), np.arange(9.0).reshape(3, 3) / 10
+    np.testing.assert_allclose(x.grad.numpy(), xv @ Mv + Mv @ xv)
+    b = torch.tanh(x @ M)
+    b *= x
+    with pytest.raises(RuntimeError, match=INPLACE_MSG):
+        b.sum().backward()
+
+
+def test_an_inplace_op_on_a_tensor_without_history_reads_its_old_value():
+    x = leaf([1.0, 2.0, 3.0])
+    w = torch.ones(3, dtype=torch.float64) * 2
+    w *= x
+    w.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0, 2.0])

@@ -275,3 +275,27 @@ def test_tracing_under_a_profiler_leaves_it_in_place():
         prof.disable()
     np.testing.assert_allclose(g, np.cos([0.5, 1.0]))
     assert still is not None  # the profiler was not displaced
+
+
+def test_an_array_made_inside_and_changed_in_place_is_captured_as_it_was():
+    """`w = np.ones_like(x); w[i] = 5` or `w += x`: the recorded ops read w as it was
+    when they ran, not as it is at the end of the recording."""
+    def acc(x):
+        w = np.zeros_like(x)
+        w += x
+        return (w * x).sum()
+
+    def weight_max(x):
+        w = np.ones_like(x)
+        w[np.argmax(x)] = 5.0
+        w[0] += 1.0
+        return (w * x ** 2).sum()
+    for f, calls in [(acc, [[1.0, 2.0, 3.0], [-1.0, 0.5, 2.0]]),
+                     (weight_max, [[1.0, 2.0, 3.0], [3.0, 2.0, 1.0], [1.0, 4.0, 2.0]])]:
+        g = srcgrad.value_and_grad(f)
+        for x in map(np.array, calls):
+            value, grad = g(x)
+            assert value == pytest.approx(f(x))
+            h = 1e-6
+            fd = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(3)]
+            np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)

@@ -7,6 +7,7 @@ arrays involved, with their version counters.
 """
 import numpy as np
 
+from .. import ops as _ops
 from ..ops import ShapeError
 from ..utils.locations import describe_loc, user_loc
 from .function import CONST, LEAF, NODE, Version, node_class
@@ -58,6 +59,27 @@ def apply(op, inputs, attrs, out=None):
             volatile = volatile or x._volatile
         else:
             arrays.append(x)
+    tracer = TRACER[0]
+    grad_out = needs_grad and op.differentiable and not volatile and is_grad_enabled()
+    record = grad_out or (tracer is not None and not volatile and tracer.touches(inputs))
+    before = None
+    if out is not None:
+        if (record or out._requires_grad) and out._data.base is not None:
+            raise RuntimeError(
+                f"{op.name}: in-place modification of a view (a slice or reshape of another tensor) that "
+                f"takes part in autograd is not supported; write into the tensor it was taken from instead "
+                f"{describe_loc(user_loc(1))}")
+        if record and out.grad_fn is not None and op.name not in _KEEPS_NO_OLD_VALUE:
+            # the write's own derivative reads out as it was (`a *= x`: x's gradient is
+            # the old a): the op reads a recorded copy, and out's old value stays free to
+            # be overwritten (PyTorch keeps the original `self` of an in-place op alike)
+            copy = apply(_ops.get("copy"), [out], {})
+            inputs = [copy if x is out else x for x in inputs]
+        elif out.grad_fn is None and (record or tracer is not None):
+            # an array without history: the op, and ops recorded before it, read it as it is
+            before = out._data.copy()
+            if tracer is not None and not tracer.is_input(out):
+                tracer.before_write(out, before)
     try:
         if out is not None and op.inplace_impl is not None:
             result = op.inplace_impl(*arrays, **attrs)
@@ -65,14 +87,6 @@ def apply(op, inputs, attrs, out=None):
             result = op.impl(*arrays, **attrs)
     except (ValueError, IndexError, TypeError, ShapeError, np.linalg.LinAlgError) as e:
         raise _op_error(op, inputs, attrs, e) from None
-    grad_out = needs_grad and op.differentiable and not volatile and is_grad_enabled()
-    tracer = TRACER[0]
-    record = grad_out or (tracer is not None and not volatile and tracer.touches(inputs))
-    if out is not None and (record or out._requires_grad) and out._data.base is not None:
-        raise RuntimeError(
-            f"{op.name}: in-place modification of a view (a slice or reshape of another tensor) that takes "
-            f"part in autograd is not supported; write into the tensor it was taken from instead "
-            f"{describe_loc(user_loc(1))}")
     results = result if isinstance(result, tuple) else (result,)
     outs = []
     for k, r in enumerate(results):
@@ -93,13 +107,19 @@ def apply(op, inputs, attrs, out=None):
         if any(t._data.dtype.kind == "c" for t in outs):
             raise TypeError(f"{op.name}: complex values cannot be differentiated yet (srcgrad supports "
                             f"real floating-point data only) {describe_loc(user_loc(1))}")
-        _record(op, attrs, inputs, outs, grad_out, tracer)
+        _record(op, attrs, inputs, outs, grad_out, tracer, out, before)
     elif out is not None:
         out.grad_fn = None
     return outs[0] if len(outs) == 1 else tuple(outs)
 
 
-def _record(op, attrs, inputs, outs, grad_out=True, tracer=None):
+#: in-place ops whose derivative never reads the target's old value
+_KEEPS_NO_OLD_VALUE = {"add", "sub", "setitem"}
+
+
+def _record(op, attrs, inputs, outs, grad_out=True, tracer=None, out=None, before=None):
+    """out, before: an in-place op's target without history, and a copy of its data
+    from before the write, which this op read."""
     Tensor = _Tensor or _tensor_class()
     edges, saved = [], []
     for x in inputs:
@@ -111,6 +131,9 @@ def _record(op, attrs, inputs, outs, grad_out=True, tracer=None):
                 edges.append((LEAF, x))
             else:
                 edges.append((CONST, None))
+            if x is out and before is not None:
+                saved.append((before, Version(), 0))
+                continue
             saved.append((x._data, x._version, x._version.v))
         elif isinstance(x, np.ndarray):
             edges.append((CONST, None))

@@ -7,6 +7,15 @@ from ..codegen import astbuild as A
 from .registry import Op, ShapeError, register
 
 
+# -- copy: the old value of an in-place op's target (autograd/recording.py) -------------
+# Not elementwise, so never fused: the write's derivative reads this copy, and the value
+# it was taken from may be overwritten.
+register(Op("copy", "shape", lambda x: np.array(x, copy=True),
+            infer=lambda inputs, attrs: [(tuple(inputs[0].shape), inputs[0].dtype)],
+            vjp=lambda node, gs: [gs[0]],
+            emit=lambda args, attrs, node: A.method(args[0], "copy"), torch_name="CloneBackward0"))
+
+
 # -- reshape / transpose --------------------------------------------------------------
 def _reshape_infer(inputs, attrs):
     (x,) = inputs
