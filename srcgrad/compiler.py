@@ -132,6 +132,8 @@ def program_function(g, params, outputs, fn_name, header, constants=()):
                              constants=[v for v, _ in constants])
     namespace = {"GuardFailed": GuardFailed}
     namespace.update({names[v.id]: arr for v, arr in constants})
+    for v, _ in constants:  # the name the code reads it by (what a disk-cached copy binds)
+        v.name = names[v.id]
     return load_function(source, fn_name, fn_name, namespace), source, prog
 
 

@@ -116,9 +116,8 @@ class tracing:
     """`with tracing() as tracer:` — record everything derived from tracer's inputs."""
 
     def __enter__(self):
-        if recording.TRACER[0] is not None:
-            raise TraceError("srcgrad cannot trace a function while tracing another one "
-                             "(nested decorators are not supported yet)")
+        if recording.TRACER[0] is not None:  # (transforms.py runs a nested one eagerly)
+            raise TraceError("srcgrad cannot trace a function while tracing another one")
         self.tracer = Tracer()
         recording.TRACER[0] = self.tracer
         self.gc = gc_paused()
@@ -211,7 +210,7 @@ def flatten(obj, leaves, dynamic_floats=True, objects=False):
     except TypeError:
         raise TypeError(f"an argument of type {type(obj).__name__} is neither an array, a number, a "
                         f"container of them, nor hashable (static)") from None
-    return ("static", obj)
+    return ("static", type(obj), obj)  # (typed: f(x, True) and f(x, 1) may take different paths)
 
 
 def unflatten(spec, leaves):
@@ -227,7 +226,7 @@ def unflatten(spec, leaves):
         return tuple(unflatten(s, leaves) for s in spec[2])
     if kind == "namedtuple":
         return spec[1](*[unflatten(s, leaves) for s in spec[2]])
-    return spec[1]
+    return spec[2]
 
 
 def leaf_specs(spec):

@@ -69,9 +69,65 @@ class Transformed:
         if kwargs:
             raise TypeError(f"{self.mode}: pass arguments positionally (keyword arguments are not "
                             f"supported yet)")
+        if self.mode != "compile" and _differentiated_further(args):
+            return self._call_differentiably(args)
         args, arrays, key = self._split(args)
-        v, flat = self._find(args, arrays, key)
+        try:
+            v, flat = self._find(args, arrays, key)
+        except _ReadsOuterGraph:
+            return self._call_differentiably(args)
         return self._unpack(v, args, flat, key)
+
+    def _call_differentiably(self, args):
+        """The transform as ops on tensors, so that its result can be differentiated
+        again: inside another transform (`grad(grad(f))`), on tensors that require grad,
+        or for a function reading such a tensor from outside. The function runs eagerly
+        and its derivative is taken with create_graph. Each differentiated argument is
+        a fresh copy, so the derivative is in that argument only, even where the
+        function also reads the tensor passed in."""
+        from .autograd import grad as autograd_grad
+        from .autograd.mode import enable_grad
+        from .autograd.recording import apply
+        from .ops import get
+        from .tensor import Tensor
+        if self.mode == "hvp":
+            args, v = args[:-1], args[-1]
+        argnums = self._argnums(len(args))
+        targs, wrt, specs = list(args), [], {}
+        with enable_grad():
+            for i in sorted(argnums):
+                leaves = []
+                spec = specs[i] = flatten(args[i], leaves, dynamic_floats=True, objects=True)
+                ts = []
+                for x in leaves:
+                    t = x if isinstance(x, Tensor) else Tensor._make(np.asarray(x))
+                    if t._data.dtype.kind != "f":
+                        raise TypeError(f"{self.mode}: argument {i} has integer/boolean data "
+                                        f"({t._data.dtype}); only float arguments can be differentiated")
+                    t = apply(get("copy"), [t], {})
+                    t._requires_grad = True
+                    ts.append(t)
+                wrt += ts
+                targs[i] = unflatten(spec, iter(ts))
+            result = self.fn(*targs)
+            out, aux = result if self.has_aux else (result, None)
+            if not isinstance(out, Tensor):
+                out = Tensor._make(np.asarray(out, dtype=np.float64))
+            if out._data.size != 1:
+                raise TypeError(f"{self.mode}: the function must return a scalar, got shape {out.shape}")
+            grads = _all_grads(autograd_grad, out, wrt)
+            if self.mode == "hvp":
+                vs = []
+                flatten(v, vs, dynamic_floats=True, objects=True)
+                dot = sum((g * (x if isinstance(x, Tensor) else Tensor._make(np.asarray(x, g.dtype)))).sum()
+                          for g, x in zip(grads, vs))
+                grads = _all_grads(autograd_grad, dot, wrt)
+        it = iter(grads)
+        outs = [unflatten(specs[i], iter([next(it) for _ in leaf_specs(specs[i])])) for i in sorted(argnums)]
+        g = outs[0] if isinstance(self.argnums, int) else tuple(outs)
+        if self.mode in ("grad", "hvp"):
+            return (g, aux) if self.has_aux else g
+        return ((out, aux), g) if self.has_aux else (out, g)
 
     def _find(self, args, arrays, key, need_program=False):
         """The variant whose guards hold for these arrays, and its outputs: from memory,
@@ -288,8 +344,9 @@ class Transformed:
         walk = Walk([o for o in outs if o.grad_fn is not None] + [t for t, *_ in guards] + params)
         names = _names(walk, local_vars, params, self.fn)
         order = tracer.order
-        if not all(id(fn) in order for fn in walk.fns):
-            order = None
+        if not all(id(fn) in order for fn in walk.fns) or any(
+                d[0] == "leaf" and not tracer.is_input(d[1]) and d[1]._requires_grad for d in walk.values):
+            raise _ReadsOuterGraph()  # a tensor from outside that requires grad: run differentiably
         g, vals = record_graph(walk, names, order)
 
         def value(t):
@@ -433,7 +490,7 @@ def _json_signature(key):
             return ["leaf", spec.kind]
         kind = spec[0]
         if kind == "static":
-            v = spec[1]
+            v = spec[2]
             if v is None or isinstance(v, (bool, int, float, str)):
                 return ["static", type(v).__name__, v]
             raise TypeError
@@ -452,6 +509,32 @@ def _json_signature(key):
 
 def _spec_of(arg):
     return flatten(arg, [], dynamic_floats=True)
+
+
+class _ReadsOuterGraph(Exception):
+    """The traced function read a tensor recorded outside it that requires grad."""
+
+
+def _differentiated_further(args):
+    """Whether a transform's result must stay differentiable: it runs inside another
+    transform's trace, or is given tensors that require grad."""
+    from .autograd import recording
+    from .tensor import Tensor
+    if recording.TRACER[0] is not None:
+        return True
+    leaves = []
+    for a in args:
+        flatten(a, leaves, dynamic_floats=True, objects=True)
+    return any(isinstance(x, Tensor) and x._requires_grad for x in leaves)
+
+
+def _all_grads(autograd_grad, out, wrt):
+    """d out / d wrt with create_graph, zeros (of each input's type) where none flows."""
+    from .tensor import Tensor
+    if not out._requires_grad:
+        return [Tensor._make(np.zeros(t.shape, t.dtype)) for t in wrt]
+    grads = autograd_grad([out], wrt, create_graph=True, allow_unused=True)
+    return [Tensor._make(np.zeros(t.shape, t.dtype)) if g is None else g for g, t in zip(grads, wrt)]
 
 
 def _like(spec, arr):
@@ -693,10 +776,17 @@ def _record(f, args, argnums):
         specs.append(spec)
         targs[n] = unflatten(spec, iter(ts))
     out = f(*targs)
-    if not isinstance(out, Tensor):
-        raise TypeError(f"the function returned {type(out).__name__}; it must return an array "
-                        f"computed from the differentiated arguments")
+    if not isinstance(out, Tensor):  # a constant: its derivative is zero
+        out = Tensor._make(np.array(out, dtype=np.result_type(np.asarray(out).dtype, np.float64)))
     return out, nums, inputs, specs
+
+
+def _grads_or_zeros(out, flat, ct):
+    """Gradients of <ct, out> in `flat` (zeros where none flows, or out is a constant)."""
+    from .autograd import grad as _grad
+    if not out._requires_grad:
+        return [None] * len(flat)
+    return _grad([out], flat, [ct], retain_graph=True, allow_unused=True)
 
 
 def vjp(f, *primals):
@@ -711,7 +801,7 @@ def vjp(f, *primals):
         ct = np.asarray(cotangent, dtype=out.dtype)
         if ct.shape != out.shape:
             raise ValueError(f"vjp: cotangent of shape {ct.shape} for an output of shape {out.shape}")
-        grads = _grad([out], flat_inputs, [ct], retain_graph=True, allow_unused=True)
+        grads = _grads_or_zeros(out, flat_inputs, ct)
         it = iter(grads)
         result = []
         for spec, ts in zip(specs, inputs):
@@ -735,7 +825,7 @@ def jacobian(f, argnums=0):
         for i in range(max(out._data.size, 1)):
             e = np.zeros(out._data.size, out.dtype)
             e[i] = 1
-            grads = _grad([out], flat, [e.reshape(out.shape)], retain_graph=True, allow_unused=True)
+            grads = _grads_or_zeros(out, flat, e.reshape(out.shape))
             for k, (t, g) in enumerate(zip(flat, grads)):
                 rows[k].append(np.zeros(t.shape, t.dtype) if g is None else g._data)
         blocks = [np.stack(r).reshape(out.shape + t.shape) for r, t in zip(rows, flat)]

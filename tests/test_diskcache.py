@@ -133,3 +133,24 @@ def test_entries_keep_the_compiled_code_for_this_python(tmp_path):
     assert data["variants"][0]["code"]["tag"] == sys.implementation.cache_tag
     how, grad, _, _ = run(tmp_path)
     assert how == "loaded"
+
+
+def test_a_constant_result_is_loaded_with_its_name_and_shape(tmp_path):
+    """`return float(x[0]) ** 2` returns a constant (detached, as float() is): a second
+    process binds it under the name the code reads, as a 0-d array."""
+    script = tmp_path / "const_out.py"
+    script.write_text(textwrap.dedent("""
+        import numpy as np, srcgrad
+        def f(x):
+            return float(x[0]) ** 2
+        g = srcgrad.value_and_grad(f)
+        value, grad = g(np.array([3.0, 1.0]))
+        (v,) = [v for vs in g._variants.values() for v in vs]
+        print("traced" if v.program is not None else "loaded", repr(value), grad.tolist())
+    """))
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(tmp_path / "cache"))
+    outs = [subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
+                           cwd=tmp_path, timeout=120) for _ in range(2)]
+    assert [o.returncode for o in outs] == [0, 0], outs[1].stderr
+    assert [o.stdout.split()[0] for o in outs] == ["traced", "loaded"]
+    assert outs[0].stdout.split(" ", 1)[1] == outs[1].stdout.split(" ", 1)[1] == "9.0 [0.0, 0.0]\n"

@@ -299,3 +299,45 @@ def test_an_array_made_inside_and_changed_in_place_is_captured_as_it_was():
             h = 1e-6
             fd = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(3)]
             np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_transforms_nest_and_their_results_can_be_differentiated():
+    """grad of grad, grad inside vjp or an eager backward, and a function reading a
+    tensor that requires grad from outside: the inner transform runs on tensors, so
+    the outer derivative sees it (never a silently constant inner gradient)."""
+    x = np.array([0.7, 1.1])
+    expected = np.cos(x) - x * np.sin(x)          # d/dx sum(x * cos(x))
+
+    def h(x):
+        return np.sum(x * srcgrad.grad(lambda y: np.sum(np.sin(y)))(x))
+    np.testing.assert_allclose(srcgrad.grad(h)(x), expected)
+    np.testing.assert_allclose(srcgrad.vjp(h, x)[1](1.0)[0], expected)
+    t = srcgrad.tensor(x, requires_grad=True)
+    h(t).backward()
+    np.testing.assert_allclose(t.grad.numpy(), expected)
+    assert srcgrad.grad(srcgrad.grad(np.sin))(0.5) == pytest.approx(-np.sin(0.5))
+    assert srcgrad.grad(srcgrad.grad(srcgrad.grad(np.sin)))(0.5) == pytest.approx(-np.cos(0.5))
+    # the inner derivative is in its own argument only, not in the closure's x
+    assert srcgrad.grad(lambda x: x * srcgrad.grad(lambda y: x * y)(x))(1.5) == pytest.approx(3.0)
+    w = srcgrad.tensor([1.0, 2.0], requires_grad=True)
+    g = srcgrad.grad(lambda y: np.sum(w * y * y))(np.array([3.0, 4.0]))
+    g.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [6.0, 8.0])
+
+
+def test_static_arguments_of_different_types_are_different_variants():
+    def f(x, flag):
+        return np.sum(x ** 2) if flag is True else np.sum(x) * 10.0
+    g = srcgrad.value_and_grad(f)
+    x = np.array([1.0, 2.0])
+    assert g(x, True)[0] == 5.0
+    assert g(x, 1)[0] == 30.0
+
+
+def test_vjp_and_jacobian_of_functions_without_a_derivative():
+    x = np.array([1.5, 2.5])
+    np.testing.assert_array_equal(srcgrad.jacobian(np.floor)(x), np.zeros((2, 2)))
+    np.testing.assert_array_equal(srcgrad.vjp(np.floor, x)[1](np.ones(2))[0], [0.0, 0.0])
+    c = np.ones(3)
+    np.testing.assert_array_equal(srcgrad.vjp(lambda x: c, x)[1](np.ones(3))[0], [0.0, 0.0])
+    np.testing.assert_array_equal(srcgrad.jacobian(lambda x: c)(x), np.zeros((3, 2)))

@@ -124,7 +124,7 @@ def array_record(arr):
     import base64
 
     import numpy as np
-    arr = np.ascontiguousarray(arr)
+    arr = np.asarray(arr, order="C")  # (not ascontiguousarray: it makes a 0-d array 1-d)
     if arr.dtype.kind not in "biuf" or arr.nbytes > MAX_EMBEDDED_BYTES:
         return None
     return {"dtype": arr.dtype.str, "shape": list(arr.shape), "data": base64.b64encode(arr.tobytes()).decode()}
