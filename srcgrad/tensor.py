@@ -44,6 +44,12 @@ def _escape(t, what):
         escape(t, what)
 
 
+def _stored_into_numpy(t):
+    if _tracing() is not None:
+        from .trace import stored_into_numpy
+        stored_into_numpy(t)
+
+
 def _as_operand(x):
     """Tensor | ndarray | Python scalar; lists and numpy scalars converted."""
     if isinstance(x, np.generic):  # first: np.float64 is a float, but not a weak scalar
@@ -365,9 +371,11 @@ class Tensor:
         return _decision(self, "bool", bool(self._data))
 
     def __float__(self):
+        _stored_into_numpy(self)
         return float(self.item())
 
     def __int__(self):
+        _stored_into_numpy(self)
         return int(self.item())
 
     def __index__(self):

@@ -102,6 +102,24 @@ def decision(t, kind, value):
     return value
 
 
+def stored_into_numpy(t):
+    """Tensor.__float__/__int__: refuse when numpy calls it to store a traced value into a
+    plain array (`out = np.zeros(3); out[i] = x[i] ** 2`): the value would reach the result
+    with no gradient, and a guard on it would recompile for every new value."""
+    tracer = recording.TRACER[0]
+    if tracer is None or not tracer.traced(t):
+        return
+    import dis
+    from .utils.locations import describe_loc, user_frame
+    f = user_frame(2)
+    if f is not None and dis.opname[f.f_code.co_code[f.f_lasti]] == "STORE_SUBSCR":
+        where = describe_loc(((f.f_code.co_filename, f.f_lineno),))
+        raise TraceError(
+            f"a traced value is stored into a plain numpy array ({where}): numpy converts it to a "
+            f"number, so its gradient would be lost. Make the array from a traced one "
+            f"(`out = np.zeros_like(x)`), or collect the values in a list and `np.stack` them.")
+
+
 def escape(t, what):
     """The value of a traced tensor is about to leave the graph: refuse."""
     tracer = recording.TRACER[0]
@@ -153,7 +171,12 @@ def call_capturing_locals(fn, args, kwargs):
     recorded finds fn's frame on the stack, and a finished frame keeps its last locals."""
     tracer = recording.TRACER[0]
     tracer.code = getattr(fn, "__code__", None)
-    result = fn(*args, **kwargs)
+    try:
+        result = fn(*args, **kwargs)
+    except (ValueError, TypeError) as e:
+        if isinstance(e.__cause__, TraceError):  # raised in a conversion numpy asked for,
+            raise e.__cause__ from None          # which numpy reports as its own error
+        raise
     frame, tracer.frame = tracer.frame, None
     local_vars = dict(frame.f_locals) if frame is not None else {}
     # the finished frame's f_back is this frame: holding it would make a cycle that keeps

@@ -82,3 +82,33 @@ def test_complex_data_is_refused_not_differentiated_wrongly():
     x = srcgrad.tensor([1.0], requires_grad=True)
     with pytest.raises(TypeError, match="complex"):
         srcgrad.tensor(np.array([1 + 2j])) * x
+
+
+def test_std_of_data_without_spread_has_zero_gradient():
+    """The function is finite (0) there: no NaN (PyTorch gives NaN; HIPS autograd 0)."""
+    x = np.array([[1.0, 2.0, 3.0]])
+    np.testing.assert_array_equal(srcgrad.grad(lambda x: np.sum(np.std(x, axis=0)))(x), np.zeros((1, 3)))
+    t = srcgrad.tensor([[1.0, 1.0], [1.0, 2.0]], requires_grad=True)
+    t.std(1).sum().backward()
+    assert np.isfinite(t.grad.numpy()).all() and (t.grad.numpy()[0] == 0).all()
+
+
+def test_powers_at_a_zero_base():
+    """(x*y)**1.5 at x = 0 and 0**y: sympy's derivatives divide by the base (NaN);
+    these are 0, as PyTorch's."""
+    x, y = np.array([0.0, 1.0, 2.0]), np.array([2.0, 3.0, 0.5])
+    g = srcgrad.grad(lambda x: np.sum(np.exp((x * y) ** 1.5)))(x)
+    np.testing.assert_allclose(g, 1.5 * (x * y) ** 0.5 * y * np.exp((x * y) ** 1.5))
+    assert srcgrad.grad(lambda p: np.power(0.0, p))(0.7) == 0.0
+    np.testing.assert_allclose(srcgrad.grad(lambda p: np.sum(np.power(np.array([0.0, 2.0]), p)))(
+        np.array([0.7, 0.7])), [0.0, 2.0 ** 0.7 * np.log(2.0)])
+
+
+def test_a_write_under_no_grad_keeps_the_history_and_is_read_as_written():
+    x = srcgrad.tensor([1.0, 2.0], requires_grad=True)
+    v = x * 3
+    with srcgrad.no_grad():
+        v.add_(1.0)
+    assert v.requires_grad and v.grad_fn is not None
+    (v * x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [7.0, 13.0])  # v + 3x, as PyTorch

@@ -341,3 +341,21 @@ def test_vjp_and_jacobian_of_functions_without_a_derivative():
     c = np.ones(3)
     np.testing.assert_array_equal(srcgrad.vjp(lambda x: c, x)[1](np.ones(3))[0], [0.0, 0.0])
     np.testing.assert_array_equal(srcgrad.jacobian(lambda x: c)(x), np.zeros((3, 2)))
+
+
+def test_a_traced_value_stored_into_a_plain_numpy_array_is_an_error():
+    """numpy converts it with float(): the gradient would silently be zero."""
+    def f(x):
+        out = np.zeros(3)
+        for i in range(3):
+            out[i] = x[i] ** 2
+        return out.sum()
+    with pytest.raises(srcgrad.trace.TraceError, match=r"stored into a plain numpy array .*out\[i\] = x\[i\] \*\* 2"):
+        srcgrad.grad(f)(np.array([1.0, 2.0, 3.0]))
+
+    def g(x):  # the same, into an array made from a traced one, is differentiated
+        out = np.zeros_like(x)
+        for i in range(3):
+            out[i] = x[i] ** 2
+        return out.sum()
+    np.testing.assert_allclose(srcgrad.grad(g)(np.array([1.0, 2.0, 3.0])), [2.0, 4.0, 6.0])

@@ -108,8 +108,13 @@ def apply(op, inputs, attrs, out=None):
             raise TypeError(f"{op.name}: complex values cannot be differentiated yet (srcgrad supports "
                             f"real floating-point data only) {describe_loc(user_loc(1))}")
         _record(op, attrs, inputs, outs, grad_out, tracer, out, before)
-    elif out is not None:
+    elif out is not None and not out._requires_grad:
         out.grad_fn = None
+    elif out is not None and out.grad_fn is not None and tracer is None:
+        # a write under no_grad into a tensor with history: the history is kept, as in
+        # PyTorch, and later ops read the new data through a `copy` node (its derivative
+        # is the identity), never a formula of the old one
+        _record(_ops.get("copy"), {}, [out], [out])
     return outs[0] if len(outs) == 1 else tuple(outs)
 
 

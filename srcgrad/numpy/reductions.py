@@ -285,8 +285,15 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=_No
 @implements(np.std)
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=_NoValue, mean=_NoValue,
         correction=_NoValue):
-    """sqrt(var). Like PyTorch's, its gradient is NaN where the deviation is 0 everywhere."""
-    return var(a, axis, dtype, out, ddof, keepdims, where=where, mean=mean, correction=correction).sqrt()
+    """sqrt(var). Where the data has no spread its gradient is 0, not PyTorch's NaN (the
+    function is finite there)."""
+    return _std_sqrt(var(a, axis, dtype, out, ddof, keepdims, where=where, mean=mean, correction=correction))
+
+
+def _std_sqrt(v):
+    from ..autograd.recording import apply
+    from ..ops import get
+    return apply(get("std_sqrt"), [v], {})
 
 
 @implements(np.average)
@@ -558,7 +565,7 @@ def torch_var(x, dim, unbiased, keepdim, correction, ddof, name):
     else:
         c = 1 if unbiased else 0
     r = variance(x, _dim_axes(x, dim, name), c, keepdim)
-    return r.sqrt() if name == "std" else r
+    return _std_sqrt(r) if name == "std" else r
 
 
 def torch_scan(x, dim, dtype, name):

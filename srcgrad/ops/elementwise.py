@@ -47,6 +47,7 @@ elementwise("neg", lambda a: -a, np.negative)
 elementwise("exp", sp.exp, np.exp, infer=_infer_float)
 elementwise("log", sp.log, np.log, infer=_infer_float)
 elementwise("sqrt", sp.sqrt, np.sqrt, infer=_infer_float)
+elementwise("std_sqrt", F.sqrt0, np.sqrt, infer=_infer_float, torch_name="SqrtBackward0")  # np.std
 elementwise("sin", sp.sin, np.sin, infer=_infer_float)
 elementwise("cos", sp.cos, np.cos, infer=_infer_float)
 elementwise("tanh", sp.tanh, np.tanh, infer=_infer_float)

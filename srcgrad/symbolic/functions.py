@@ -193,6 +193,20 @@ class hypot(_RealFunction):
         return where(sp.Eq(self, 0), 0, self.args[argindex - 1] / self)
 
 
+class sqrt0(_RealFunction):
+    """sqrt whose derivative is 0 at 0: the standard deviation of data with no spread
+    (every deviation is 0, and stays 0 to first order in no direction's favour)."""
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return where(sp.Eq(self, 0), 0, 1 / (2 * self))
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number and x >= 0:
+            return sp.sqrt(x)
+
+
 class maximum(_RealFunction):
     """Elementwise max; at ties each argument gets half the gradient (as PyTorch)."""
     nargs = 2
@@ -275,4 +289,4 @@ class isfinite(_RealFunction):
 
 CUSTOM.update({f.__name__: f for f in (expm1, log1p, exp2, log2, log10, cbrt, softplus, sinc, dsinc, erf,
                                        logaddexp, logaddexp2, hypot, maximum, minimum, fmax, fmin,
-                                       isnan_or, mod, clip, nan_to_num, isfinite)})
+                                       isnan_or, mod, clip, nan_to_num, isfinite, sqrt0)})

@@ -271,7 +271,7 @@ def _vjp_template(node, pattern, gmask, groups, fits):
             d = sp.Integer(0)
             for j, (out_e, has_g) in enumerate(zip(outs, gmask)):
                 if has_g and groups[j] == group:
-                    d = d + _slot("g", j) * sp.diff(out_e, ins[i])
+                    d = d + _slot("g", j) * safe_diff(out_e, ins[i])
             d = push_selects(d.xreplace(reuse(group)))
             if d == 0:
                 continue
@@ -286,6 +286,32 @@ def _vjp_template(node, pattern, gmask, groups, fits):
     index = {s: k for k, s in enumerate(order)}
     uses = [sorted(index[s] for s in e.free_symbols if s in index) for e in exprs]
     return targets, slots, canon, uses
+
+
+class _PowOf(sp.Function):
+    """b**e while differentiating: sympy writes d(b**e) as e*b**e*b'/b for a product b
+    (NaN where b = 0), and b**e*log(b) in e (NaN at b = 0, where the power is 0 for any
+    e > 0); these are the derivatives without those divisions."""
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        b, e = self.args
+        if argindex == 1:
+            return e * b ** (e - 1)
+        if b.is_Number:
+            return sp.Integer(0) if b.is_zero else b ** e * sp.log(b)
+        return F.where(sp.Eq(b, 0), 0, b ** e * sp.log(b))
+
+
+def safe_diff(e, s):
+    """sympy.diff, with the powers sympy would differentiate through a division taken
+    as _PowOf."""
+    pows = {p: _PowOf(*p.args) for p in e.atoms(sp.Pow)
+            if (not p.exp.is_Number and p.exp.has(s)) or (
+                p.exp.is_Number and not p.exp.is_Integer and not p.base.is_Atom and p.base.has(s))}
+    if not pows:
+        return sp.diff(e, s)
+    return sp.diff(e.xreplace(pows), s).replace(_PowOf, lambda b, x: b ** x)
 
 
 def value_formulas(n, by_symbol):
