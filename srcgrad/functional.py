@@ -249,3 +249,8 @@ def inverse(x):
 
 def sort(x, dim=-1, descending=False):
     return _t(x).sort(dim, descending)
+
+
+def trace(x):
+    """The sum of the diagonal of a matrix (torch.trace)."""
+    return _t(x).trace()

@@ -428,6 +428,15 @@ class Tensor:
     def __rmul__(self, o): return _binary("mul", _as_operand(o), self)
     def __truediv__(self, o): return _binary("div", self, o, float_result=True)
     def __rtruediv__(self, o): return _binary("div", _as_operand(o), self, float_result=True)
+    def __mod__(self, o): return _binary("mod", self, o)
+    def __rmod__(self, o): return _binary("mod", _as_operand(o), self)
+
+    def __floordiv__(self, o):  # no derivative (a step function), as PyTorch's
+        return apply(_op("floor_divide"), [self, _as_operand(o)], {})
+
+    def __rfloordiv__(self, o):
+        return apply(_op("floor_divide"), [_as_operand(o), self], {})
+
     def __pow__(self, o): return _binary("pow", self, o)
     def __rpow__(self, o): return _binary("pow", _as_operand(o), self)
     def __matmul__(self, o): return _binary("matmul", self, o)

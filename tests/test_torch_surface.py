@@ -34,3 +34,33 @@ def test_methods_and_functions_agree():
               "ceil", "asin", "acos", "atan"):
         arg = x / 10 if n in ("asin", "acos") else x
         np.testing.assert_allclose(getattr(arg, n)().numpy(), getattr(torch, n)(arg).numpy())
+
+
+def test_rounding_results_require_grad_with_a_zero_gradient():
+    x = torch.tensor([1.5, -2.3], requires_grad=True)
+    y = x.floor()
+    assert y.requires_grad
+    (y.sum() + x.round().sum() + x.ceil().sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+
+
+def test_activation_kinks_match_pytorch():
+    import srcgrad.nn.functional as F
+    x = torch.tensor([0.0, 6.0, -1.0, 3.0], requires_grad=True)
+    F.elu(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0, np.exp(-1.0), 1.0])
+    x.grad = None
+    F.relu6(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0, 1.0])
+
+
+def test_trace_mod_and_floordiv():
+    x = torch.tensor(np.arange(9.0).reshape(3, 3), requires_grad=True)
+    t = torch.trace(x)
+    t.backward()
+    assert t.item() == 12.0 and np.array_equal(x.grad.numpy(), np.eye(3))
+    y = torch.tensor([5.5, -3.25], requires_grad=True)
+    ((y % 2.0) * y).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), [2 * 5.5 - 4.0, 2 * -3.25 + 4.0])
+    np.testing.assert_array_equal((y // 2).numpy(), [2.0, -2.0])
+    np.testing.assert_array_equal((torch.tensor([1.0]) // 0.1).numpy(), [9.0])  # as numpy and Python

@@ -350,7 +350,7 @@ def test_a_traced_value_stored_into_a_plain_numpy_array_is_an_error():
         for i in range(3):
             out[i] = x[i] ** 2
         return out.sum()
-    with pytest.raises(srcgrad.trace.TraceError, match=r"stored into a plain numpy array .*out\[i\] = x\[i\] \*\* 2"):
+    with pytest.raises(srcgrad.TraceError, match=r"stored into a plain numpy array .*out\[i\] = x\[i\] \*\* 2"):
         srcgrad.grad(f)(np.array([1.0, 2.0, 3.0]))
 
     def g(x):  # the same, into an array made from a traced one, is differentiated

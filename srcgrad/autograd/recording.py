@@ -60,7 +60,8 @@ def apply(op, inputs, attrs, out=None):
         else:
             arrays.append(x)
     tracer = TRACER[0]
-    grad_out = needs_grad and op.differentiable and not volatile and is_grad_enabled()
+    grad_out = needs_grad and (op.differentiable or op.name in _ZERO_DERIVATIVE) and not volatile \
+        and is_grad_enabled()
     record = grad_out or (tracer is not None and not volatile and tracer.touches(inputs))
     before = None
     if out is not None:
@@ -117,6 +118,10 @@ def apply(op, inputs, attrs, out=None):
         _record(_ops.get("copy"), {}, [out], [out])
     return outs[0] if len(outs) == 1 else tuple(outs)
 
+
+#: float-valued ops without a derivative whose result still requires grad, with a zero
+#: gradient (as in PyTorch: `x.floor().sum().backward()` gives zeros)
+_ZERO_DERIVATIVE = {"floor", "ceil", "rint", "trunc", "round"}
 
 #: in-place ops whose derivative never reads the target's old value
 _KEEPS_NO_OLD_VALUE = {"add", "sub", "setitem"}

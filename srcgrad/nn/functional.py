@@ -14,7 +14,8 @@ def relu(x, inplace=False):
 
 
 def relu6(x):
-    return _f.clamp(_t(x), 0.0, 6.0)
+    x = _t(x)  # (PyTorch's hardtanh: no gradient at the bounds, unlike clamp)
+    return _f.where(x._data <= 0, 0.0, _f.where(x._data >= 6, 6.0, x))
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -24,7 +25,7 @@ def leaky_relu(x, negative_slope=0.01):
 
 def elu(x, alpha=1.0):
     x = _t(x)
-    return _f.where(x._data > 0, x, alpha * _f.expm1(_f.minimum(x, 0.0)))
+    return _f.where(x._data > 0, x, alpha * _f.expm1(_f.where(x._data > 0, 0.0, x)))  # (alpha at 0)
 
 
 def gelu(x, approximate="none"):
