@@ -492,3 +492,14 @@ def test_data_dependent_shapes_inside_compiled_function_raise():
 
     with pytest.raises(TraceError, match="repeat"):
         loss(srcgrad.tensor([1.0, -1.0]))
+
+
+@pytest.mark.parametrize("axis,start", [(3, 1), (2, 0), (1, 4), (0, 2), (2, -1), (0, 0)])
+def test_rollaxis_matches_numpy_and_moves_the_gradient_back(axis, start):
+    x = np.random.default_rng(0).normal(size=(2, 3, 4, 5))
+    # the permutation rollaxis applies, read off axes of sizes 1, 2, 3, 4
+    perm = [n - 1 for n in np.rollaxis(np.empty((1, 2, 3, 4)), axis, start).shape]
+    w = np.random.default_rng(1).normal(size=np.transpose(x, perm).shape)
+    value, grad = srcgrad.value_and_grad(lambda x: np.sum(np.rollaxis(x, axis, start) * w))(x)
+    assert value == pytest.approx(np.sum(np.rollaxis(x, axis, start) * w))
+    np.testing.assert_allclose(grad, np.transpose(w, np.argsort(perm)))

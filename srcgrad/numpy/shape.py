@@ -584,6 +584,21 @@ def vstack(tup, *, dtype=None, casting="same_kind"):
     return _concatenate([atleast_2d(x) for x in _joinable(tup, "vstack")], 0, dtype, "vstack")
 
 
+if hasattr(np, "row_stack"):  # (deprecated in numpy 2: vstack under another name)
+    implements(np.row_stack)(vstack)
+
+
+@implements(np.rollaxis)
+def rollaxis(a, axis, start=0):
+    """numpy's older spelling of moveaxis: axis moves to just before `start`."""
+    x = _tensor(a)
+    axis = _axes(axis, x.ndim, "rollaxis")[0]
+    start = start + x.ndim if start < 0 else start
+    if not 0 <= start <= x.ndim:
+        raise ValueError(f"rollaxis: start {start} is out of range for {x.ndim} axes")
+    return moveaxis(x, axis, start - 1 if axis < start else start)
+
+
 @implements(np.dstack)
 def dstack(tup):
     return _concatenate([atleast_3d(x) for x in _joinable(tup, "dstack")], 2, None, "dstack")
