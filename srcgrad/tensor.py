@@ -131,7 +131,7 @@ class Tensor:
     """A numpy array with `requires_grad`, `grad`, `grad_fn` and PyTorch's methods."""
 
     __slots__ = ("_data", "_requires_grad", "grad_fn", "_output_nr", "_grad", "_version", "_volatile",
-                 "_hooks", "_acc", "__weakref__")
+                 "_hooks", "_acc", "_view_of", "__weakref__")
     __array_priority__ = 1000
 
     def __init__(self, *args, dtype=None, requires_grad=False):
@@ -163,6 +163,7 @@ class Tensor:
         self._volatile = False
         self._hooks = None
         self._acc = None
+        self._view_of = None   # (tensor, index) for a view taken by indexing: writes go through it
 
     @classmethod
     def _make(cls, data, requires_grad=False):
@@ -489,6 +490,9 @@ class Tensor:
         other = _as_operand(other)
         if isinstance(other, Tensor) and other._data.dtype != self._data.dtype:
             other = other._cast_const(self._data.dtype) if other._data.dtype.kind in "iub" else other
+        if self._writes_through(other):  # (computed from a copy: the view's data is overwritten)
+            new = apply(_op(name), [apply(_op("copy"), [self], {}), other], {})
+            return self._write_through(new if new._data.dtype == self._data.dtype else new._cast_const(self.dtype))
         return apply(_op(name), [self, other], {}, out=self)
 
     def add_(self, o): return self._inplace("add", o)
@@ -641,7 +645,10 @@ class Tensor:
     # -- indexing -------------------------------------------------------------------------
     def __getitem__(self, index):
         template, arrays = split_index(index)
-        return apply(_op("getitem"), [self, *arrays], {"index": template})
+        t = apply(_op("getitem"), [self, *arrays], {"index": template})
+        if t._data.base is not None and not arrays:  # a view: remember of what, for writes
+            t._view_of = (self, index)
+        return t
 
     def __setitem__(self, index, value):
         """`t[index] = value`, recorded: t takes the history of the write (PyTorch's
@@ -652,7 +659,32 @@ class Tensor:
         value = _as_operand(value)
         if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
             value = value._cast_const(self._data.dtype)
+        if self._writes_through(value):
+            new = apply(_op("copy"), [self], {})
+            new[index] = value
+            return self._write_through(new)
         apply(_op("setitem"), [self, value, *arrays], {"index": template}, out=self)
+
+    def _writes_through(self, other):
+        """Whether a write into this view is recorded as a write into the tensor it was
+        taken from (`row = x[0]; row += w`, or Python's `x[0] += w`)."""
+        if self._view_of is None or self._data.base is None:
+            return False
+        if self._requires_grad or (isinstance(other, Tensor) and other._requires_grad):
+            return True
+        tracer = _tracing()
+        return tracer is not None and tracer.touches([self, other])
+
+    def _write_through(self, new):
+        """Write `new` into the tensor this view was taken from (recorded there), and take
+        the view again, so that this tensor has the history of its new value."""
+        base, index = self._view_of
+        base[index] = new
+        fresh = base[index]
+        self.grad_fn, self._output_nr = fresh.grad_fn, fresh._output_nr
+        self._requires_grad, self._version = fresh._requires_grad, fresh._version
+        self._data = fresh._data
+        return self
 
     # -- reductions of the numpy surface (max/min with indices, prod, var, std, cumsum, ...)
     def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):

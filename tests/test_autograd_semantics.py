@@ -1158,3 +1158,31 @@ def test_an_inplace_op_on_a_tensor_without_history_reads_its_old_value():
     w *= x
     w.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0, 2.0])
+
+
+def test_writes_into_views_go_through_to_the_tensor_they_were_taken_from():
+    """`x[0] += w` (Python: x[0] = x[0].__iadd__(w)) and `row = x[1:]; row *= 2`: the
+    write is recorded as a write into x, as PyTorch rebases a view's history."""
+    w = leaf([1.0, 2.0])
+    x = torch.zeros(3, dtype=torch.float64)
+    x[0] += w[0] * 3
+    x[1:] += w * w
+    row = x[1:]
+    row *= 2
+    assert_allclose(x.detach().numpy(), [3.0, 2.0, 8.0])
+    assert row.grad_fn is not None
+    x.sum().backward()
+    assert_allclose(w.grad.numpy(), [3.0 + 4.0, 8.0])
+
+    def f(v):  # the same in a traced numpy function
+        out = np.zeros_like(v)
+        out[1:] += v[:-1] * 2
+        head = out[:2]
+        head *= v[:2]
+        return np.sum(out * out)
+    v = np.array([1.0, 2.0, 3.0])
+    value, grad = torch.value_and_grad(f)(v)
+    h = 1e-6
+    fd = [(f(v + h * e) - f(v - h * e)) / (2 * h) for e in np.eye(3)]
+    assert value == pytest.approx(f(v))
+    assert_allclose(grad, fd, rtol=1e-6)
