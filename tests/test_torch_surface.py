@@ -64,3 +64,30 @@ def test_trace_mod_and_floordiv():
     np.testing.assert_allclose(y.grad.numpy(), [2 * 5.5 - 4.0, 2 * -3.25 + 4.0])
     np.testing.assert_array_equal((y // 2).numpy(), [2.0, -2.0])
     np.testing.assert_array_equal((torch.tensor([1.0]) // 0.1).numpy(), [9.0])  # as numpy and Python
+
+
+def test_scalar_tensors_through_erf_gelu_and_norm_over_dim():
+    import srcgrad.nn.functional as F
+    x = torch.tensor(-0.5, requires_grad=True, dtype=torch.float64)
+    y = x.norm(dim=0) + x.erf() + F.gelu(x) + x.norm(1, dim=-1)
+    y.backward()
+    assert y.shape == () and x.grad.shape == ()
+    h = 1e-6
+
+    def f(v):
+        from math import erf, sqrt
+        return 2 * abs(v) + erf(v) + 0.5 * v * (1 + erf(v / sqrt(2)))
+    assert x.grad.item() == pytest.approx((f(-0.5 + h) - f(-0.5 - h)) / (2 * h), rel=1e-6)
+
+
+def test_derivatives_sympy_writes_with_dirac_or_a_folded_division_by_zero():
+    """d2/dx2 sqrt(x**2) (sympy: |x|, sign, DiracDelta) is 0 away from 0; the variance of
+    one element is 0/0: NaN, as PyTorch, never a code-printing error."""
+    x = torch.tensor([1.5, -2.0], requires_grad=True, dtype=torch.float64)
+    (g,) = torch.autograd.grad((x ** 2).sqrt().sum(), x, create_graph=True)
+    g.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+    y = torch.tensor([3.0], requires_grad=True, dtype=torch.float64)
+    with np.errstate(invalid="ignore"):  # (numpy warns of the 0/0, as PyTorch does)
+        y.var().backward()
+    assert np.isnan(y.grad.numpy()).all()

@@ -139,7 +139,8 @@ register(Op("cast", "special", lambda x, dtype: x.astype(dtype), infer=_cast_inf
 def _np_erf(x):
     import math
     x = np.asarray(x)
-    return np.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype if x.dtype.kind == "f" else np.float64)
+    out = np.asarray(np.frompyfunc(math.erf, 1, 1)(x))  # (a 0-d input gives a Python float)
+    return out.astype(x.dtype if x.dtype.kind == "f" else np.float64)
 
 
 for _name, _formula, _impl in [

@@ -305,13 +305,14 @@ class _PowOf(sp.Function):
 
 def safe_diff(e, s):
     """sympy.diff, with the powers sympy would differentiate through a division taken
-    as _PowOf."""
+    as _PowOf, and no DiracDelta."""
     pows = {p: _PowOf(*p.args) for p in e.atoms(sp.Pow)
             if (not p.exp.is_Number and p.exp.has(s)) or (
                 p.exp.is_Number and not p.exp.is_Integer and not p.base.is_Atom and p.base.has(s))}
-    if not pows:
-        return sp.diff(e, s)
-    return sp.diff(e.xreplace(pows), s).replace(_PowOf, lambda b, x: b ** x)
+    d = sp.diff(e.xreplace(pows), s).replace(_PowOf, lambda b, x: b ** x) if pows else sp.diff(e, s)
+    if d.has(sp.DiracDelta):  # the derivative of sympy's sign (from |x| = sqrt(x**2)): 0 almost everywhere
+        d = d.replace(sp.DiracDelta, lambda *args: sp.Integer(0))
+    return d
 
 
 def value_formulas(n, by_symbol):

@@ -69,7 +69,7 @@ class _Printer:
                 return A.name(self.names[e])
             except KeyError:
                 raise PrintError(f"no name for symbol {e}") from None
-        if e.is_Number:
+        if e.is_Number or e is sp.zoo:
             return self.number(e)
         if e.is_number and e.is_real and e is not sp.pi and e is not sp.E:
             # log(2), sqrt(3): a literal, as np.log(2) would be an np.float64 that makes
@@ -148,8 +148,8 @@ class _Printer:
             return A.num(float("nan"))
         if e is sp.oo or e is -sp.oo:
             return A.num(float("inf") if e is sp.oo else float("-inf"))
-        if e is sp.zoo:
-            raise PrintError("the expression contains complex infinity (a division by zero sympy folded)")
+        if e is sp.zoo:  # a division by zero sympy folded (var of one element): undefined, as PyTorch's NaN
+            return A.num(float("nan"))
         return A.num(float(e))
 
     def add(self, e):
