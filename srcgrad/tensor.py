@@ -38,10 +38,10 @@ def _decision(t, kind, value):
     return decision(t, kind, value)
 
 
-def _escape(t, what):
+def _escape(t, what, hint=None):
     if _tracing() is not None:
         from .trace import escape
-        escape(t, what)
+        escape(t, what, hint)
 
 
 def _stored_into_numpy(t):
@@ -355,7 +355,9 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        _escape(self, "converting to a numpy array")
+        _escape(self, "converting to a numpy array (np.asarray, np.array, or a numpy function without a "
+                      "srcgrad rule)", "It is an array to numpy functions as it is: drop np.asarray(x); "
+                      "use np.stack for a list of values, or srcgrad.numpy.array.")
         if self._requires_grad and is_grad_enabled():
             # np.array([t1, t2]) and friends would silently drop the gradient
             raise RuntimeError("Can't convert a Tensor that requires grad to a numpy array: its "

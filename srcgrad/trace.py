@@ -120,14 +120,18 @@ def stored_into_numpy(t):
             f"(`out = np.zeros_like(x)`), or collect the values in a list and `np.stack` them.")
 
 
-def escape(t, what):
-    """The value of a traced tensor is about to leave the graph: refuse."""
+def escape(t, what, hint=None):
+    """The value of a traced tensor is about to leave the graph: refuse, saying where in
+    the user's code, and what to write instead."""
     tracer = recording.TRACER[0]
     if tracer is not None and tracer.traced(t):
+        from .utils.locations import describe_loc
+        where = describe_loc(user_loc(2))
         raise TraceError(
-            f"{what} of a traced tensor inside a compiled function: its value would be frozen into "
-            f"the generated code. Keep it a tensor (use srcgrad.numpy / tensor methods), or pass "
-            f"the value in as an argument outside argnums.")
+            f"{what} of a traced tensor inside a compiled function{f' ({where})' if where else ''}: its "
+            f"value would be frozen into the generated code. "
+            + (hint or "Keep it a tensor (use srcgrad.numpy / tensor methods), or pass the value in "
+                       "as an argument outside argnums."))
 
 
 class tracing:

@@ -112,6 +112,8 @@ def dispatch_function(func, args, kwargs):
 
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
     impl = UFUNCS.get(ufunc.__name__) if method == "__call__" else None
+    if any(not isinstance(o, tensor_cls()) for o in (kwargs.get("out") or ())):
+        _refuse_plain_out(ufunc.__name__, inputs)
     if impl is None or kwargs.get("out") is not None or kwargs.get("where", True) is not True:
         name = ufunc.__name__ + ("" if method == "__call__" else "." + method)
         return run_without_gradient(getattr(ufunc, method), name, inputs, kwargs)
@@ -121,6 +123,22 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
         raise TypeError(f"numpy.{ufunc.__name__}: keyword arguments {sorted(kwargs)} are not supported")
     out = impl(*inputs)
     return out if dtype is None else out.astype(dtype)
+
+
+def _refuse_plain_out(name, inputs):
+    """`out *= x`, `np.add(a, x, out=out)` with `out` a plain numpy array and x a tensor
+    that is traced or requires grad: the result would lose its gradient."""
+    from ..autograd.mode import is_grad_enabled
+    from ..autograd.recording import TRACER
+    from ..utils.locations import describe_loc, user_loc
+    tracer = TRACER[0]
+    if (tracer is not None and _traced(inputs, tracer)) or (is_grad_enabled() and needs_grad(inputs)):
+        from ..trace import TraceError
+        where = describe_loc(user_loc(3))
+        raise TraceError(
+            f"numpy.{name} writes into a plain numpy array (out=, or an in-place operator like `out *= x`)"
+            f"{f' {where}' if where else ''}: the result would lose its gradient. Write `out = out * x` "
+            f"(a new array), or make `out` from a tensor (`np.zeros_like(x)`).")
 
 
 def _qualname(func):

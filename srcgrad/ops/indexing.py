@@ -65,7 +65,9 @@ def split_index(index):
                 arrays.append(item)
                 continue
             from ..trace import escape
-            escape(item, "a boolean or non-integer index (a mask selects a data-dependent number of entries)")
+            escape(item, "a boolean or non-integer index (a mask selects a data-dependent number of entries)",
+                   "Select with np.where instead: `np.sum(np.where(x > 0, x, 0))` for "
+                   "`np.sum(x[x > 0])` (and divide by `np.sum(x > 0)` for a mean).")
         if isinstance(item, Tensor):
             item = item._data
         if isinstance(item, list):
