@@ -67,8 +67,7 @@ class Transformed:
     # -- calling ------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         if kwargs:
-            raise TypeError(f"{self.mode}: pass arguments positionally (keyword arguments are not "
-                            f"supported yet)")
+            args = self._positional(args, kwargs)
         if self.mode != "compile" and _differentiated_further(args):
             return self._call_differentiably(args)
         args, arrays, key = self._split(args)
@@ -77,6 +76,20 @@ class Transformed:
         except _ReadsOuterGraph:
             return self._call_differentiably(args)
         return self._unpack(v, args, flat, key)
+
+    def _positional(self, args, kwargs):
+        """Keyword arguments bound to their positions in the function's signature (argnums
+        count positions there, as in JAX)."""
+        import inspect
+        try:
+            bound = inspect.signature(self.fn).bind(*args, **kwargs)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{self.mode}: {e}") from None
+        bound.apply_defaults()
+        if bound.kwargs:
+            raise TypeError(f"{self.mode}: keyword-only arguments ({', '.join(bound.kwargs)}) are not "
+                            f"supported; pass them positionally or bind them with functools.partial")
+        return bound.args
 
     def _call_differentiably(self, args):
         """The transform as ops on tensors, so that its result can be differentiated
@@ -234,10 +247,13 @@ class Transformed:
             raise TypeError("hvp(f)(*args, v): pass the arguments of f, then the vector v")
         args, v = args[:-1], args[-1]
         arrays, key = self._signature(args)
-        tangent = []
+        tangent, primal = [], []
         vspec = flatten(v, tangent, dynamic_floats=True)
-        if vspec != _spec_of(args[self._single_argnum(len(args))]):
-            raise TypeError("hvp: v must have the structure of the argument differentiated")
+        xspec = flatten(args[self._single_argnum(len(args))], primal, dynamic_floats=True)
+        if not _same_structure(vspec, xspec) or [np.shape(t) for t in tangent] != [np.shape(p) for p in primal]:
+            raise TypeError("hvp: v must have the structure and shapes of the argument differentiated")
+        # (an array, a float or a tensor alike: v is data in the argument's dtype)
+        tangent = [np.asarray(t, dtype=np.asarray(p).dtype) for t, p in zip(tangent, primal)]
         return args, arrays + tangent, key
 
     def _single_argnum(self, nargs):
@@ -509,6 +525,15 @@ def _json_signature(key):
 
 def _spec_of(arg):
     return flatten(arg, [], dynamic_floats=True)
+
+
+def _same_structure(a, b):
+    """Two flatten() structures alike, whatever kind of array each leaf is."""
+    if isinstance(a, Leaf) or isinstance(b, Leaf):
+        return isinstance(a, Leaf) and isinstance(b, Leaf)
+    if a[0] != b[0] or a[0] == "static":
+        return a == b
+    return a[1] == b[1] and len(a[2]) == len(b[2]) and all(_same_structure(x, y) for x, y in zip(a[2], b[2]))
 
 
 class _ReadsOuterGraph(Exception):

@@ -377,3 +377,32 @@ def test_values_leaving_the_graph_are_refused_at_the_users_line_with_what_to_wri
     for f, hint in [(mask_sum, "np.where"), (as_array, "drop np.asarray"), (into_numpy, "out = out \\* x")]:
         with pytest.raises(srcgrad.TraceError, match=rf"test_transforms.py:\d+.*{hint}"):
             srcgrad.grad(f)(x)
+
+
+def test_keyword_arguments_bind_to_their_positions():
+    def f(a, b, scale=1.0):
+        return scale * np.sin(a) * b
+    ga, gb = srcgrad.grad(f, argnums=(0, 1))(0.5, 2.0, scale=3.0)
+    assert (ga, gb) == (pytest.approx(6 * np.cos(0.5)), pytest.approx(3 * np.sin(0.5)))
+    assert srcgrad.grad(f)(0.5, b=2.0) == pytest.approx(2 * np.cos(0.5))
+
+
+def test_hvp_takes_v_as_any_array_of_the_arguments_shape():
+    f = lambda x: np.sum(x ** 3)  # noqa: E731
+    assert srcgrad.hvp(f)(0.5, np.asarray(1.0)) == pytest.approx(3.0)
+    np.testing.assert_allclose(np.asarray(srcgrad.hvp(f)(srcgrad.tensor(np.eye(2) * 2.0), np.ones((2, 2)))),
+                               [[12.0, 0.0], [0.0, 12.0]])
+    with pytest.raises(TypeError, match="shapes"):
+        srcgrad.hvp(f)(np.eye(2), np.ones(3))
+
+
+def test_second_derivative_of_a_remainder_and_a_float32_cotangent():
+    a = np.array([5.0, -3.0])
+    np.testing.assert_array_equal(np.asarray(srcgrad.hvp(lambda b: np.sum(np.mod(a, b)))(
+        np.array([2.0, 1.5]), np.ones(2))), [0.0, 0.0])
+    x = srcgrad.tensor(np.ones((3, 2)), requires_grad=True)
+    u = srcgrad.tensor(np.float32(0.5), requires_grad=True)
+    (g,) = srcgrad.autograd.grad([srcgrad.numpy.sum(x)], [x], [u], create_graph=True)
+    assert g.dtype == np.float64
+    _, gu = srcgrad.autograd.grad([srcgrad.numpy.sum(g * 2.0)], [x, u], allow_unused=True)
+    assert gu.item() == pytest.approx(12.0)

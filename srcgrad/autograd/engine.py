@@ -484,6 +484,8 @@ def _interpret(compiled, walk, roots, grad_roots, ct_arrays, hooked):
     for v, (kind, i) in zip(bwd.inputs, compiled.params):
         if kind == "ct":
             g = grad_roots[i]
+            if isinstance(g, Tensor) and g.dtype != v.dtype:  # (differentiably, in the output's dtype)
+                g = g._cast_const(v.dtype)
             env[v.id] = g if isinstance(g, Tensor) else Tensor._make(ct_arrays[i])
         else:
             env[v.id] = _as_tensor(walk, i)

@@ -251,13 +251,26 @@ class isnan_or(_RealFunction):
         return sp.Integer(0)
 
 
+class floor0(_RealFunction):
+    """floor with its derivative written 0 (sympy's stays an unevaluated Derivative)."""
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sp.Integer(0)
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return sp.floor(x)
+
+
 class mod(_RealFunction):
     """numpy's remainder: a - floor(a / b) * b."""
     nargs = 2
 
     def fdiff(self, argindex=1):
         a, b = self.args
-        return sp.Integer(1) if argindex == 1 else -sp.floor(a / b)
+        return sp.Integer(1) if argindex == 1 else -floor0(a / b)
 
 
 class clip(_RealFunction):
@@ -289,4 +302,4 @@ class isfinite(_RealFunction):
 
 CUSTOM.update({f.__name__: f for f in (expm1, log1p, exp2, log2, log10, cbrt, softplus, sinc, dsinc, erf,
                                        logaddexp, logaddexp2, hypot, maximum, minimum, fmax, fmin,
-                                       isnan_or, mod, clip, nan_to_num, isfinite, sqrt0)})
+                                       isnan_or, mod, clip, nan_to_num, isfinite, sqrt0, floor0)})

@@ -22,7 +22,7 @@ _NP_FUNCS = {
 _NP_CUSTOM = {
     F.expm1: "expm1", F.log1p: "log1p", F.exp2: "exp2", F.log2: "log2", F.log10: "log10",
     F.cbrt: "cbrt", F.sinc: "sinc", F.logaddexp: "logaddexp", F.logaddexp2: "logaddexp2",
-    F.hypot: "hypot", F.sqrt0: "sqrt", F.maximum: "maximum", F.minimum: "minimum", F.fmax: "fmax", F.fmin: "fmin",
+    F.hypot: "hypot", F.sqrt0: "sqrt", F.floor0: "floor", F.maximum: "maximum", F.minimum: "minimum", F.fmax: "fmax", F.fmin: "fmin",
     F.mod: "remainder", F.clip: "clip", F.nan_to_num: "nan_to_num", F.isfinite: "isfinite",
     sp.atan2: "arctan2",
 }
