@@ -136,8 +136,8 @@ class Transformed:
                           for g, x in zip(grads, vs))
                 grads = _all_grads(autograd_grad, dot, wrt)
         it = iter(grads)
-        outs = [unflatten(specs[i], iter([next(it) for _ in leaf_specs(specs[i])])) for i in sorted(argnums)]
-        g = outs[0] if isinstance(self.argnums, int) else tuple(outs)
+        outs = {i: unflatten(specs[i], iter([next(it) for _ in leaf_specs(specs[i])])) for i in sorted(argnums)}
+        g = self._in_argnums_order(outs, len(args))
         if self.mode in ("grad", "hvp"):
             return (g, aux) if self.has_aux else g
         return ((out, aux), g) if self.has_aux else (out, g)
@@ -256,6 +256,12 @@ class Transformed:
         tangent = [np.asarray(t, dtype=np.asarray(p).dtype) for t, p in zip(tangent, primal)]
         return args, arrays + tangent, key
 
+    def _in_argnums_order(self, by_position, nargs):
+        """The gradient for argnums=k, or a tuple in the order argnums lists them (as JAX)."""
+        if isinstance(self.argnums, int):
+            return by_position[self.argnums % nargs]
+        return tuple(by_position[n % nargs] for n in self.argnums)
+
     def _single_argnum(self, nargs):
         nums = self._argnums(nargs)
         if len(nums) != 1:
@@ -291,11 +297,11 @@ class Transformed:
         argnums = self._argnums(len(args))
         # the arguments' structures, as the cache key holds them (else flattened again)
         specs = [spec for _, spec in key[0]] if key is not None else [_spec_of(a) for a in args]
-        outs = []
+        outs = {}
         for i in sorted(argnums):
             leaves = [_like(spec, next(grads)) for spec in leaf_specs(specs[i])]
-            outs.append(unflatten(specs[i], iter(leaves)))
-        g = outs[0] if isinstance(self.argnums, int) else tuple(outs)
+            outs[i] = unflatten(specs[i], iter(leaves))
+        g = self._in_argnums_order(outs, len(args))
         value = _like_value(v.out_spec, value)
         if self.mode in ("grad", "hvp"):
             return (g, aux) if self.has_aux else g

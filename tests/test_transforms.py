@@ -406,3 +406,22 @@ def test_second_derivative_of_a_remainder_and_a_float32_cotangent():
     assert g.dtype == np.float64
     _, gu = srcgrad.autograd.grad([srcgrad.numpy.sum(g * 2.0)], [x, u], allow_unused=True)
     assert gu.item() == pytest.approx(12.0)
+
+
+def test_gradients_come_in_the_order_argnums_lists_them():
+    def f(a, b, c, d):
+        return a + np.sin(b) + np.cos(d) * c
+    args = (0.5, -0.3, 0.2, -1.1)
+    gd, gb = srcgrad.grad(f, argnums=[3, 1])(*args)
+    assert (gd, gb) == (pytest.approx(-0.2 * np.sin(-1.1)), pytest.approx(np.cos(-0.3)))
+    _, (gd2, gb2) = srcgrad.value_and_grad(f, argnums=(3, 1))(*args)
+    assert (gd2, gb2) == (gd, gb)
+
+
+def test_srcgrad_numpy_names_reach_the_rules_numpy_dispatches_to():
+    """srcgrad.numpy.rollaxis is the rule np.rollaxis dispatches to, not a gradient-less
+    fallback."""
+    import srcgrad.numpy as snp
+    x = srcgrad.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    snp.sum(snp.rollaxis(x, 2) * np.arange(4.0)[:, None, None]).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.broadcast_to(np.arange(4.0), (2, 3, 4)))

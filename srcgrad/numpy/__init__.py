@@ -23,6 +23,10 @@ from . import linalg  # noqa: F401  (np.linalg.inv, ...)
 
 def __getattr__(name):
     attr = getattr(_np, name)
+    impl = HANDLED.get(attr) if callable(attr) else None
+    if impl is not None:  # a rule reached through __array_function__ (np.rollaxis)
+        globals()[name] = impl
+        return impl
     if callable(attr) and not isinstance(attr, type):
         @_functools.wraps(attr)
         def no_rule(*args, **kwargs):
