@@ -787,79 +787,95 @@ def hessian(f, argnums=0):
 
 # -- vjp and jacobian: one recorded run, its compiled backward applied per cotangent --------
 def _record(f, args, argnums):
-    """Run f eagerly on tensors; (output tensor(s), input tensors for argnums, their specs)."""
+    """Run f eagerly on tensors; (output tensor(s), input tensors for argnums, their specs,
+    whether the results must stay differentiable). Nested in another derivative (given
+    tensors that require grad, or inside a trace), an argument is a recorded copy of the
+    tensor passed in, so the derivative is in the argument only and can be differentiated
+    again; else a fresh leaf."""
+    from .autograd.recording import apply
     from .creation import tensor as _tensor
+    from .ops import get
     from .tensor import Tensor
+    nested = _differentiated_further(args)
     nargs = len(args)
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     nums = [n % nargs for n in nums]
     targs, inputs, specs = list(args), [], []
     for n in nums:
         arrays = []
-        spec = flatten(args[n], arrays, dynamic_floats=True)
+        spec = flatten(args[n], arrays, dynamic_floats=True, objects=True)
         ts = []
         for a in arrays:
-            if np.asarray(a).dtype.kind not in "fc":
+            if np.asarray(a._data if isinstance(a, Tensor) else a).dtype.kind not in "fc":
                 raise TypeError(f"argument {n} has integer/boolean data; only float arguments can be "
                                 f"differentiated")
-            ts.append(_tensor(np.asarray(a), requires_grad=True))
+            if nested and isinstance(a, Tensor):
+                t = apply(get("copy"), [a], {})
+                t._requires_grad = True
+            else:
+                t = _tensor(np.asarray(a._data if isinstance(a, Tensor) else a), requires_grad=True)
+            ts.append(t)
         inputs.append(ts)
         specs.append(spec)
         targs[n] = unflatten(spec, iter(ts))
     out = f(*targs)
     if not isinstance(out, Tensor):  # a constant: its derivative is zero
         out = Tensor._make(np.array(out, dtype=np.result_type(np.asarray(out).dtype, np.float64)))
-    return out, nums, inputs, specs
+    return out, nums, inputs, specs, nested
 
 
-def _grads_or_zeros(out, flat, ct):
-    """Gradients of <ct, out> in `flat` (zeros where none flows, or out is a constant)."""
+def _grads_or_zeros(out, flat, ct, nested=False):
+    """Gradients of <ct, out> in `flat` (zeros where none flows, or out is a constant):
+    arrays, or tensors that can be differentiated again if `nested`."""
     from .autograd import grad as _grad
+    from .tensor import Tensor
     if not out._requires_grad:
-        return [None] * len(flat)
-    return _grad([out], flat, [ct], retain_graph=True, allow_unused=True)
+        grads = [None] * len(flat)
+    else:
+        grads = _grad([out], flat, [ct], retain_graph=True, allow_unused=True, create_graph=nested)
+    zeros = [np.zeros(t.shape, t.dtype) for t in flat]
+    if nested:
+        return [Tensor._make(z) if g is None else g for g, z in zip(grads, zeros)]
+    return [z if g is None else g._data for g, z in zip(grads, zeros)]
 
 
 def vjp(f, *primals):
     """(f(*primals), vjp_fn): vjp_fn(cotangent) is the gradient of <cotangent, f> with
     respect to every primal, in their structure. The backward is compiled once and
     reused for each cotangent."""
-    from .autograd import grad as _grad
-    out, nums, inputs, specs = _record(f, primals, tuple(range(len(primals))))
+    from .tensor import Tensor
+    out, nums, inputs, specs, nested = _record(f, primals, tuple(range(len(primals))))
     flat_inputs = [t for ts in inputs for t in ts]
 
     def vjp_fn(cotangent):
-        ct = np.asarray(cotangent, dtype=out.dtype)
-        if ct.shape != out.shape:
-            raise ValueError(f"vjp: cotangent of shape {ct.shape} for an output of shape {out.shape}")
-        grads = _grads_or_zeros(out, flat_inputs, ct)
-        it = iter(grads)
+        ct = cotangent if nested and isinstance(cotangent, Tensor) else \
+            np.asarray(cotangent._data if isinstance(cotangent, Tensor) else cotangent, dtype=out.dtype)
+        if tuple(ct.shape) != tuple(out.shape):
+            raise ValueError(f"vjp: cotangent of shape {tuple(ct.shape)} for an output of shape {out.shape}")
+        it = iter(_grads_or_zeros(out, flat_inputs, ct, nested))
         result = []
         for spec, ts in zip(specs, inputs):
-            leaves = [_like(l, np.zeros(t.shape, t.dtype) if g is None else g._data)
-                      for l, t, g in zip(leaf_specs(spec), ts, [next(it) for _ in ts])]
+            leaves = [g if nested else _like(l, g) for l, g in zip(leaf_specs(spec), [next(it) for _ in ts])]
             result.append(unflatten(spec, iter(leaves)))
         return tuple(result)
-    return _owned(out._data), vjp_fn
+    return (out if nested else _owned(out._data)), vjp_fn
 
 
 def jacobian(f, argnums=0):
     """jacobian(f)(*args): d f / d args[argnums], of shape f(x).shape + x.shape (a tuple
     of them for several argnums). One compiled backward, applied per output element."""
-    from .autograd import grad as _grad
-
     @functools.wraps(f)
     def jac(*args):
-        out, nums, inputs, specs = _record(f, args, argnums)
+        from .numpy import stack
+        out, nums, inputs, specs, nested = _record(f, args, argnums)
         flat = [t for ts in inputs for t in ts]
         rows = [[] for _ in flat]
         for i in range(max(out._data.size, 1)):
             e = np.zeros(out._data.size, out.dtype)
             e[i] = 1
-            grads = _grads_or_zeros(out, flat, e.reshape(out.shape))
-            for k, (t, g) in enumerate(zip(flat, grads)):
-                rows[k].append(np.zeros(t.shape, t.dtype) if g is None else g._data)
-        blocks = [np.stack(r).reshape(out.shape + t.shape) for r, t in zip(rows, flat)]
+            for k, g in enumerate(_grads_or_zeros(out, flat, e.reshape(out.shape), nested)):
+                rows[k].append(g)
+        blocks = [(stack if nested else np.stack)(r).reshape(out.shape + t.shape) for r, t in zip(rows, flat)]
         it = iter(blocks)
         result = [unflatten(spec, iter([next(it) for _ in leaf_specs(spec)])) for spec in specs]
         return result[0] if isinstance(argnums, int) else tuple(result)

@@ -425,3 +425,20 @@ def test_srcgrad_numpy_names_reach_the_rules_numpy_dispatches_to():
     x = srcgrad.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
     snp.sum(snp.rollaxis(x, 2) * np.arange(4.0)[:, None, None]).backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.broadcast_to(np.arange(4.0), (2, 3, 4)))
+
+
+def test_jacobian_and_vjp_inside_a_derivative_are_differentiated_too():
+    fun = lambda x: np.sin(np.outer(x, x)) + np.cos(np.dot(x, x))  # noqa: E731
+    x = np.array([0.3, -0.7])
+    assert srcgrad.jacobian(srcgrad.jacobian(fun))(x).shape == (2, 2, 2, 2)
+
+    def g(x):
+        return np.sum(np.sin(srcgrad.jacobian(fun)(x)))
+
+    def k(x):
+        return np.sum(srcgrad.vjp(np.sin, x)[1](x)[0])   # sum(x * cos(x))
+    h = 1e-6
+    for f in (g, k):
+        fd = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(2)]
+        np.testing.assert_allclose(srcgrad.grad(f)(x), fd, rtol=1e-6)
+        np.testing.assert_allclose(srcgrad.vjp(f, x)[1](1.0)[0], fd, rtol=1e-6)
