@@ -772,14 +772,19 @@ def hessian(f, argnums=0):
 
     @functools.wraps(f)
     def hess(*args):
+        from .numpy import stack
+        from .tensor import Tensor
         k = product._single_argnum(len(args))
-        x = np.asarray(args[k], dtype=np.result_type(np.asarray(args[k]).dtype, np.float32))
+        nested = _differentiated_further(args)  # (rows are tensors, differentiable again)
+        a = args[k]._data if isinstance(args[k], Tensor) else np.asarray(args[k])
+        x = np.asarray(a, dtype=np.result_type(a.dtype, np.float32))
         rows = []
         for i in range(x.size):
             e = np.zeros(x.size, x.dtype)
             e[i] = 1
-            rows.append(np.asarray(product(*args, e.reshape(x.shape))))
-        return np.stack(rows).reshape(x.shape + x.shape)
+            row = product(*args, e.reshape(x.shape))
+            rows.append(row if nested else np.asarray(row))
+        return (stack if nested else np.stack)(rows).reshape(x.shape + x.shape)
     hess.hvp = product
     hess.source = product.source
     return hess

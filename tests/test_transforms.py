@@ -437,8 +437,11 @@ def test_jacobian_and_vjp_inside_a_derivative_are_differentiated_too():
 
     def k(x):
         return np.sum(srcgrad.vjp(np.sin, x)[1](x)[0])   # sum(x * cos(x))
+
+    def m(x):
+        return np.sum(srcgrad.hessian(lambda y: np.sum(np.sin(y) * y[0]))(x) ** 2)
     h = 1e-6
-    for f in (g, k):
+    for f in (g, k, m):
         fd = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(2)]
         np.testing.assert_allclose(srcgrad.grad(f)(x), fd, rtol=1e-6)
         np.testing.assert_allclose(srcgrad.vjp(f, x)[1](1.0)[0], fd, rtol=1e-6)
