@@ -503,3 +503,46 @@ def test_rollaxis_matches_numpy_and_moves_the_gradient_back(axis, start):
     value, grad = srcgrad.value_and_grad(lambda x: np.sum(np.rollaxis(x, axis, start) * w))(x)
     assert value == pytest.approx(np.sum(np.rollaxis(x, axis, start) * w))
     np.testing.assert_allclose(grad, np.transpose(w, np.argsort(perm)))
+
+
+@pytest.mark.parametrize("start,stop,num,endpoint", [(0.0, 1.0, 5, True), (np.array([0.0, 1.0]), 2.0, 4, False),
+                                                     (-1.0, 3.0, 1, True), (0.5, 0.5, 3, True)])
+def test_linspace_is_numpys_and_differentiable_in_its_ends(start, stop, num, endpoint):
+    a = srcgrad.tensor(np.asarray(start, dtype=float), requires_grad=True)
+    b = srcgrad.tensor(np.asarray(stop, dtype=float), requires_grad=True)
+    y = np.linspace(a, b, num, endpoint=endpoint)
+    np.testing.assert_array_equal(y.detach().numpy(), np.linspace(start, stop, num, endpoint=endpoint))
+    w = np.random.default_rng(0).normal(size=y.shape)
+    (y * w).sum().backward()
+
+    def numeric(k):  # central differences of sum(w * linspace(start, stop)) in the end k
+        ends = [np.asarray(start, dtype=float), np.asarray(stop, dtype=float)]
+        out = np.zeros(ends[k].shape)
+        for i in np.ndindex(out.shape):
+            e = np.zeros(out.shape)
+            e[i] = 1e-6
+            hi, lo = list(ends), list(ends)
+            hi[k], lo[k] = ends[k] + e, ends[k] - e
+            out[i] = (np.sum(w * np.linspace(*hi, num, endpoint=endpoint)) -
+                      np.sum(w * np.linspace(*lo, num, endpoint=endpoint))) / 2e-6
+        return out
+    np.testing.assert_allclose(a.grad.numpy(), numeric(0), atol=1e-8)
+    np.testing.assert_allclose(b.grad.numpy(), numeric(1), atol=1e-8)
+
+
+def test_r_and_c_join_tensors_as_numpy_joins_arrays():
+    import srcgrad.numpy as snp
+    x = np.array([1.0, 2.0])
+    np.testing.assert_array_equal(np.asarray(snp.r_[srcgrad.tensor(x), np.array([3.0]), 0:2, 7.0]),
+                                  np.r_[x, np.array([3.0]), 0:2, 7.0])
+    np.testing.assert_array_equal(np.asarray(snp.c_[srcgrad.tensor(x), x * 9]), np.c_[x, x * 9])
+    np.testing.assert_allclose(srcgrad.grad(lambda v: np.sum(snp.r_[v, v * 2] ** 2))(x), 10 * x)
+    np.testing.assert_allclose(srcgrad.grad(lambda v: np.sum(snp.c_[v, v * 2] ** 2))(x), 10 * x)
+
+
+def test_complex_queries_of_real_data():
+    x = srcgrad.tensor([1.0, -2.0], requires_grad=True)
+    assert not np.iscomplex(x).numpy().any() and np.isreal(x).numpy().all()
+    y = np.real_if_close(x)
+    (y * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])

@@ -1101,6 +1101,29 @@ def imag(val):
     return _make(np.zeros(x.shape, x.dtype)) if r is None else r
 
 
+@implements(np.real_if_close)
+def real_if_close(a, tol=100):
+    """Real data is returned as it is."""
+    x = _tensor(a)
+    r = _complex_fallback(np.real_if_close, "real_if_close", x, (a, tol))
+    return x if r is None else r
+
+
+@implements(np.iscomplex)
+def iscomplex(x):
+    """Real data: False everywhere (booleans, no gradient)."""
+    t = _tensor(x)
+    r = _complex_fallback(np.iscomplex, "iscomplex", t, (x,))
+    return _make(np.zeros(t.shape, bool)) if r is None else r
+
+
+@implements(np.isreal)
+def isreal(x):
+    t = _tensor(x)
+    r = _complex_fallback(np.isreal, "isreal", t, (x,))
+    return _make(np.ones(t.shape, bool)) if r is None else r
+
+
 @implements(np.conjugate)
 def conjugate(x, /):
     """Complex conjugate of real data: a copy."""

@@ -23,7 +23,7 @@ __all__ = [
     "stack", "hstack", "vstack", "dstack", "column_stack", "split", "array_split", "hsplit", "vsplit",
     "dsplit", "sort", "argsort", "take", "take_along_axis", "array", "asarray", "asanyarray", "copy",
     "zeros_like", "ones_like", "empty_like", "full_like", "shape", "ndim", "size", "zeros", "ones",
-    "empty", "full", "eye", "identity", "arange", "linspace",
+    "empty", "full", "eye", "identity", "arange", "linspace", "r_", "c_",
 ]
 
 _ALL = Slice(None, None, None)
@@ -922,7 +922,56 @@ full = _construct(np.full)
 eye = _construct(np.eye)
 identity = _construct(np.identity)
 arange = _construct(np.arange)
-linspace = _construct(np.linspace)
+class _Joiner:
+    """`np.r_[...]` (rows: pieces joined along the first axis) and `np.c_[...]` (columns:
+    1-d pieces become columns, joined along the last axis), for pieces that are tensors.
+    Slices are ranges as in numpy (`1:5`, `0:1:5j`); without a tensor among the pieces,
+    and for numpy's string directives, numpy's own object does the work."""
+
+    def __init__(self, numpy_obj, columns):
+        self.numpy_obj, self.columns = numpy_obj, columns
+
+    def __getitem__(self, key):
+        items = key if isinstance(key, tuple) else (key,)
+        if not any(_is_tensor(x) for x in items) or any(isinstance(x, str) for x in items):
+            return self.numpy_obj[key]
+        pieces = []
+        for x in items:
+            if isinstance(x, slice):
+                x = self.numpy_obj[x]
+            t = atleast_1d(_tensor(x))
+            if self.columns and t.ndim == 1:
+                t = reshape(t, (-1, 1))
+            pieces.append(t)
+        return _concatenate(pieces, -1 if self.columns else 0, name="c_" if self.columns else "r_")
+
+
+r_ = _Joiner(np.r_, columns=False)
+c_ = _Joiner(np.c_, columns=True)
+
+_plain_linspace = _construct(np.linspace)
+
+
+@implements(np.linspace)
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """numpy's linspace; differentiable in start and stop when they are tensors, by
+    numpy's own formula: start + i * ((stop - start) / div), the last point exactly stop."""
+    if not (_is_tensor(start) or _is_tensor(stop)) or retstep or dtype is not None or axis != 0:
+        if _is_tensor(start) or _is_tensor(stop):
+            return run_without_gradient(np.linspace, "linspace", (start, stop, num),
+                                        dict(endpoint=endpoint, retstep=retstep, dtype=dtype, axis=axis))
+        return _plain_linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype, axis=axis)
+    a, b = (x._cast_const(np.float64) if x.dtype.kind in "iub" else x for x in (_tensor(start), _tensor(stop)))
+    num = int(num)
+    if num < 0:
+        raise ValueError(f"linspace: number of samples, {num}, must be non-negative")
+    div = num - 1 if endpoint else num
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    steps = np.arange(num, dtype=np.result_type(a.dtype, b.dtype)).reshape((num,) + (1,) * len(shape))
+    y = steps * ((b - a) / div) + a if div > 0 else steps * (b - a) + a
+    if endpoint and num > 1:
+        y = _concatenate([y[:-1], expand_dims(broadcast_to(b, shape), 0)], 0)
+    return y
 
 
 # ---------------------------------------------------------------------------------------
