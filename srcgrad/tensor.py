@@ -999,8 +999,8 @@ class Tensor:
     def nonzero(self, *, as_tuple=None):
         """Positions of the nonzero entries. PyTorch's x.nonzero(): an (n, ndim) int64 tensor
         (as_tuple=True: one index tensor per dimension); inside a function compiled by
-        srcgrad.grad & co (numpy code), numpy's tuple. The count depends on the data, so a
-        traced tensor refuses (as np.nonzero)."""
+        srcgrad.grad & co (numpy code), numpy's tuple, recomputed by the generated code
+        (the count is a guard, as for np.nonzero)."""
         from .numpy.misc import nonzero
         if as_tuple is None:
             as_tuple = _tracing() is not None

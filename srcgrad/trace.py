@@ -110,9 +110,10 @@ def stored_into_numpy(t):
     if tracer is None or not tracer.traced(t):
         return
     import dis
-    from .utils.locations import describe_loc, user_frame
-    f = user_frame(2)
-    if f is not None and dis.opname[f.f_code.co_code[f.f_lasti]] == "STORE_SUBSCR":
+    from .utils.locations import _PKG_DIR, describe_loc
+    f = sys._getframe(3)  # who called __float__/__int__: numpy's C code leaves the user's frame
+    if not f.f_code.co_filename.startswith(_PKG_DIR) and \
+            dis.opname[f.f_code.co_code[f.f_lasti]] == "STORE_SUBSCR":
         where = describe_loc(((f.f_code.co_filename, f.f_lineno),))
         raise TraceError(
             f"a traced value is stored into a plain numpy array ({where}): numpy converts it to a "

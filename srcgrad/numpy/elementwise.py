@@ -74,10 +74,9 @@ def where(condition, x=None, y=None):
     from ..tensor import _promote
     Tensor = tensor_cls()
     if x is None and y is None:
-        if isinstance(condition, Tensor):   # np.nonzero(condition): data-dependent shape
-            from ..trace import escape
-            escape(condition, "numpy.where(condition) (whose result's shape depends on the data)")
-        c = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+        if isinstance(condition, Tensor):   # np.nonzero(condition)
+            return np.nonzero(condition)
+        c = np.asarray(condition)
         return tuple(Tensor._make(i) for i in np.nonzero(c))
     if isinstance(condition, Tensor):   # kept a tensor: a compiled function recomputes it
         c = condition if condition.dtype == np.bool_ else condition.astype(np.bool_)

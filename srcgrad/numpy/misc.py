@@ -970,7 +970,9 @@ def nonzero(a):
     """Indices of the nonzero entries, one integer tensor per axis (run eagerly: the number
     of entries depends on the data)."""
     x = _tensor(a)
-    _data_dependent_shape(x, "nonzero")
+    if _is_traced(x):  # recomputed by the generated code, the count a guard (ops/indexing.py)
+        from ..ops.indexing import traced_nonzero
+        return tuple(traced_nonzero(x if x.dtype == np.bool_ else x != 0))
     return tuple(_make(i) for i in np.nonzero(x._data))
 
 
@@ -984,7 +986,8 @@ def argwhere(a):
 @implements(np.flatnonzero)
 def flatnonzero(a):
     x = _tensor(a)
-    _data_dependent_shape(x, "flatnonzero")
+    if _is_traced(x):
+        return nonzero(ravel(x))[0]
     return _make(np.flatnonzero(x._data))
 
 

@@ -64,10 +64,13 @@ def split_index(index):
                 template.append(Arg(len(arrays)))
                 arrays.append(item)
                 continue
+            if item.dtype.kind == "b":
+                for a in traced_nonzero(item):
+                    template.append(Arg(len(arrays)))
+                    arrays.append(a)
+                continue
             from ..trace import escape
-            escape(item, "a boolean or non-integer index (a mask selects a data-dependent number of entries)",
-                   "Select with np.where instead: `np.sum(np.where(x > 0, x, 0))` for "
-                   "`np.sum(x[x > 0])` (and divide by `np.sum(x > 0)` for a mean).")
+            escape(item, "a non-integer index", "Index with integers or a boolean mask.")
         if isinstance(item, Tensor):
             item = item._data
         if isinstance(item, list):
@@ -94,6 +97,17 @@ def split_index(index):
                              f"got {type(item).__name__}"
                              + (f" of dtype {item.dtype}" if isinstance(item, np.ndarray) else ""))
     return tuple(template), arrays
+
+
+def traced_nonzero(mask):
+    """The positions of a traced boolean mask's True entries, one integer tensor per axis,
+    recomputed by the generated code. How many there are decides the shapes that follow:
+    that count is a guard, so data selecting another number of entries records and
+    compiles another variant (as a data-dependent branch does)."""
+    from ..autograd.recording import apply
+    from .registry import get
+    count = int(mask.sum())  # (a guard)
+    return [apply(get("nonzero"), [mask], {"axis": k, "size": count}) for k in range(mask.ndim)]
 
 
 def numpy_index(template, arrays):
@@ -378,3 +392,24 @@ register(Op("accumulate", "index", _accumulate_impl,
             infer=lambda inputs, attrs: [(tuple(attrs["shape"]), inputs[attrs["n_dense"]].dtype)],
             vjp=_accumulate_vjp, emit=_accumulate_emit, statement=True, fmt_attrs=_fmt_accumulate,
             torch_name="IndexPutBackward0"))
+
+
+# -- nonzero: the True positions along one axis of a mask whose count a guard fixes ------------
+def _nonzero_infer(inputs, attrs):
+    (m,) = inputs
+    if not 0 <= attrs["axis"] < len(m.shape):
+        raise ShapeError(f"nonzero: axis {attrs['axis']} of a {len(m.shape)}-d mask")
+    return [((attrs["size"],), np.dtype(np.intp))]
+
+
+def _nonzero_impl(m, axis, size):
+    out = np.nonzero(m)[axis]
+    if out.shape[0] != size:  # (the guard on the count runs first in generated code)
+        raise ShapeError(f"nonzero: the mask has {out.shape[0]} True entries, {size} were recorded")
+    return out
+
+
+register(Op("nonzero", "index", _nonzero_impl, infer=_nonzero_infer, differentiable=False,
+            torch_name="NonzeroBackward0",
+            emit=lambda args, attrs, node: ast.Subscript(value=A.npcall("nonzero", args[0]),
+                                                         slice=A.num(attrs["axis"]), ctx=ast.Load())))
