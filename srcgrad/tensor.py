@@ -355,6 +355,7 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        _stored_into_numpy(self)  # (`out[i, :] = row` into a plain numpy array)
         _escape(self, "converting to a numpy array (np.asarray, np.array, or a numpy function without a "
                       "srcgrad rule)", "It is an array to numpy functions as it is: drop np.asarray(x); "
                       "use np.stack for a list of values, or srcgrad.numpy.array.")
