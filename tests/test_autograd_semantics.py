@@ -1186,3 +1186,12 @@ def test_writes_into_views_go_through_to_the_tensor_they_were_taken_from():
     fd = [(f(v + h * e) - f(v - h * e)) / (2 * h) for e in np.eye(3)]
     assert value == pytest.approx(f(v))
     assert_allclose(grad, fd, rtol=1e-6)
+
+
+def test_a_detached_copy_sharing_the_data_is_no_use_of_the_leaf():
+    """v = x.detach() shares x's array: autograd.grad in x must not take v's uses for x's."""
+    x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    loss = (x.detach() * w).sum()
+    gx, gw = autograd.grad(loss, [x, w], allow_unused=True)
+    assert gx is None
+    assert_allclose(gw.numpy(), [1.0, 2.0])

@@ -96,12 +96,16 @@ class Walk:
         for k in range(len(fn.outs)):
             self._value(("o", id(fn), k), ("out", fn, k))
 
-    def value_of(self, t):
-        """Canonical index of a tensor's value (None if it is not in this graph)."""
+    def value_of(self, t, consts=True):
+        """Canonical index of a tensor's value (None if it is not in this graph).
+
+        consts: a tensor without history may be a constant of the graph, found by its data;
+        not for one to differentiate in (`v = x.detach()` shares x's data, and v's uses are
+        no use of x)."""
         if t.grad_fn is not None:
             return self.index.get(("o", id(t.grad_fn), t._output_nr))
         i = self.index.get(("l", id(t)))
-        return self.index.get(("c", id(t._data))) if i is None else i
+        return self.index.get(("c", id(t._data))) if i is None and consts else i
 
     def aval(self, i):
         d = self.values[i]
@@ -377,7 +381,7 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
     walk = Walk(roots)
     root_ids = [walk.value_of(t) for t in roots]
     if inputs is not None:
-        wrt = [walk.value_of(t) if isinstance(t, Tensor) else None for t in inputs]
+        wrt = [walk.value_of(t, consts=False) if isinstance(t, Tensor) else None for t in inputs]
         for t, i in zip(inputs, wrt):
             if not isinstance(t, Tensor) or not t._requires_grad:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
