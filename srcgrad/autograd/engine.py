@@ -368,6 +368,14 @@ def compiled_backward(walk, root_ids, wrt, observe=(), hooked=(), create_graph=F
 def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, inputs=None,
                  allow_unused=False, accumulate=True):
     """The engine behind Tensor.backward, autograd.backward and autograd.grad."""
+    from ..trace import gc_paused
+    # (walking, keying and freeing a long recording allocates many small objects and no
+    # garbage cycles: the cyclic collector would rescan the whole recording meanwhile)
+    with gc_paused():
+        return _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, accumulate)
+
+
+def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, accumulate):
     from ..tensor import Tensor
     if retain_graph is None:
         retain_graph = create_graph
