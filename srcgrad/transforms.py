@@ -164,14 +164,20 @@ class Transformed:
                     return v, flat
         with gc_paused():
             v = self._trace(args, arrays, key)
+        flat = _run(v, arrays)
+        if flat is None:
+            # a value a decision read (float(np.max(yh - y))) came out of a fused,
+            # simplified formula on the other side of the decision: compile op by op
+            with gc_paused(), _op_by_op():
+                v = self._trace(args, arrays, key)
+            flat = _run(v, arrays)
+        if flat is None:
+            raise TraceError(f"{self}: the code just compiled rejects the arguments it was compiled "
+                             f"for (a decision changed between recording and running?)")
         variants.append(v)
         if len(variants) > MAX_VARIANTS:
             warnings.warn(self._explain(variants), stacklevel=3)
         self._store_to_disk(key, v)
-        flat = _run(v, arrays)
-        if flat is None:
-            raise TraceError(f"{self}: the code just compiled rejects the arguments it was compiled "
-                             f"for (a decision changed between recording and running?)")
         return v, flat
 
     # -- the disk cache ---------------------------------------------------------------------
@@ -540,6 +546,18 @@ def _same_structure(a, b):
     if a[0] != b[0] or a[0] == "static":
         return a == b
     return a[1] == b[1] and len(a[2]) == len(b[2]) and all(_same_structure(x, y) for x, y in zip(a[2], b[2]))
+
+
+class _op_by_op:
+    """Compile without elementwise fusion and simplification: each op as numpy computes it."""
+
+    def __enter__(self):
+        self.saved = config.fuse_elementwise, config.simplify
+        config.fuse_elementwise = config.simplify = False
+
+    def __exit__(self, *exc):
+        config.fuse_elementwise, config.simplify = self.saved
+        return False
 
 
 class _ReadsOuterGraph(Exception):

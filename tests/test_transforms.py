@@ -442,3 +442,21 @@ def test_jacobian_and_vjp_inside_a_derivative_are_differentiated_too():
         fd = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(2)]
         np.testing.assert_allclose(srcgrad.grad(f)(x), fd, rtol=1e-6)
         np.testing.assert_allclose(srcgrad.vjp(f, x)[1](1.0)[0], fd, rtol=1e-6)
+
+
+@pytest.mark.parametrize("h", [0.2, 1e-6])
+def test_a_float_read_by_the_recording_may_be_computed_in_another_order(h):
+    """float(np.max(yh - y)), as an adaptive step reads its error estimate: the generated
+    code simplifies yh - y to h*sin(y), a few ulps away (the same decision, within 16 ulps)
+    or, after cancellation, many (compiled again, op by op, as numpy computes it)."""
+    def f(y):
+        yh = y + h * np.sin(y)
+        step = float(np.max(yh - y))
+        return np.sum(yh ** 2) * step
+    y = np.array([1.0, 0.3])
+    g = srcgrad.value_and_grad(f)
+    value, grad = g(y)
+    assert value == f(y)
+    step = float(np.max((y + h * np.sin(y)) - y))
+    np.testing.assert_allclose(grad, 2 * (y + h * np.sin(y)) * (1 + h * np.cos(y)) * step, rtol=1e-12)
+    assert g(y)[0] == value  # the variant accepts its own arguments
