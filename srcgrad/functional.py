@@ -49,11 +49,13 @@ def where(condition, a, b):
 # -- reductions of the numpy surface: PyTorch's functions, each the Tensor method ---------
 def max(x, dim=None, keepdim=False):
     """torch.max(x), torch.max(x, dim) → (values, indices), torch.max(a, b) → maximum."""
-    return _t(x).max(dim, keepdim)
+    from .numpy.reductions import torch_extreme
+    return torch_extreme(_t(x), dim, keepdim, None, None, "max")
 
 
 def min(x, dim=None, keepdim=False):
-    return _t(x).min(dim, keepdim)
+    from .numpy.reductions import torch_extreme
+    return torch_extreme(_t(x), dim, keepdim, None, None, "min")
 
 
 def amax(x, dim=(), keepdim=False): return _t(x).amax(dim, keepdim)

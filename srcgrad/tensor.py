@@ -432,6 +432,26 @@ class Tensor:
     def __rmul__(self, o): return _binary("mul", _as_operand(o), self)
     def __truediv__(self, o): return _binary("div", self, o, float_result=True)
     def __rtruediv__(self, o): return _binary("div", _as_operand(o), self, float_result=True)
+    def __invert__(self): return self._bitwise("invert")
+    def __and__(self, o): return self._bitwise("bitwise_and", o)
+    def __rand__(self, o): return self._bitwise("bitwise_and", o)
+    def __or__(self, o): return self._bitwise("bitwise_or", o)
+    def __ror__(self, o): return self._bitwise("bitwise_or", o)
+    def __xor__(self, o): return self._bitwise("bitwise_xor", o)
+    def __rxor__(self, o): return self._bitwise("bitwise_xor", o)
+
+    def _bitwise(self, name, *other):
+        """~ & | ^: logical on booleans (masks), bitwise on integers, as numpy and PyTorch."""
+        ops = {"invert": "logical_not", "bitwise_and": "logical_and", "bitwise_or": "logical_or",
+               "bitwise_xor": "logical_xor"}
+        operands = [self] + [_as_operand(o) for o in other]
+        kinds = {np.asarray(x._data if isinstance(x, Tensor) else x).dtype.kind for x in operands}
+        if kinds <= {"b"}:
+            name = ops[name]
+        elif not kinds <= {"b", "i", "u"}:
+            raise TypeError(f"{name}: only integer and boolean tensors, got {self.dtype}")
+        return apply(_op(name), operands, {})
+
     def __mod__(self, o): return _binary("mod", self, o)
     def __rmod__(self, o): return _binary("mod", _as_operand(o), self)
 
@@ -699,12 +719,12 @@ class Tensor:
         returned (first) index only. x.max(other): the elementwise maximum.
         x.max(axis=..., keepdims=...): numpy's method, values only (ties share evenly)."""
         from .numpy.reductions import torch_extreme
-        return torch_extreme(self, dim, keepdim, axis, keepdims, "max")
+        return torch_extreme(self, dim, keepdim, axis, keepdims, "max", numpy_method=_tracing() is not None)
 
     def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
         """Like `max`, for the smallest entries."""
         from .numpy.reductions import torch_extreme
-        return torch_extreme(self, dim, keepdim, axis, keepdims, "min")
+        return torch_extreme(self, dim, keepdim, axis, keepdims, "min", numpy_method=_tracing() is not None)
 
     def amax(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
         """Largest entries over `dim` (all if empty); ties share the gradient evenly."""
@@ -831,9 +851,14 @@ class Tensor:
         from .numpy.shape import rot90
         return rot90(self, k, dims)
 
-    def repeat(self, *sizes):
-        """PyTorch's repeat: tiles the tensor (numpy's tile), not numpy's repeat."""
-        from .numpy.shape import torch_repeat
+    def repeat(self, *sizes, axis=None):
+        """PyTorch's repeat: tiles the tensor (numpy's tile). Inside a function compiled by
+        srcgrad.grad & co (numpy code), or with axis=: numpy's repeat of each element."""
+        from .numpy.shape import repeat, torch_repeat
+        if _tracing() is not None or axis is not None:  # x.repeat(repeats[, axis])
+            if len(sizes) > 2 or (len(sizes) == 2 and axis is not None):
+                raise TypeError("repeat(repeats, axis=None): numpy's repeat takes one repeats argument")
+            return repeat(self, sizes[0], sizes[1] if len(sizes) == 2 else axis)
         return torch_repeat(self, _size_args(sizes))
 
     def tile(self, *dims):
@@ -861,10 +886,32 @@ class Tensor:
         from .numpy.shape import torch_narrow
         return torch_narrow(self, dim, start, length)
 
-    def sort(self, dim=-1, descending=False, stable=False):
-        """(values, indices); the gradient of the values follows the permutation back."""
-        from .numpy.shape import torch_sort
+    def sort(self, dim=-1, descending=False, stable=False, *, axis=None, kind=None):
+        """(values, indices); the gradient of the values follows the permutation back.
+        Inside a function compiled by srcgrad.grad & co (numpy code) without PyTorch's
+        descending=/stable=, or with axis=/kind=: numpy's in-place sort, recorded as a
+        write of the sorted values."""
+        from .numpy.shape import sort, torch_sort
+        if axis is not None or kind is not None or (_tracing() is not None and not descending and not stable):
+            self[...] = sort(self, axis=dim if axis is None else axis)
+            return None
         return torch_sort(self, dim, descending, stable)
+
+    def take(self, indices, axis=None):
+        from .numpy.shape import take
+        return take(self, indices, axis=axis)
+
+    def fill(self, value):
+        """numpy's in-place fill."""
+        self.fill_(value)
+
+    @property
+    def nbytes(self):
+        return self._data.nbytes
+
+    @property
+    def itemsize(self):
+        return self._data.itemsize
 
     def argsort(self, dim=-1, descending=False, stable=False):
         from .numpy.shape import torch_argsort

@@ -574,9 +574,10 @@ def test_backward_source_of_cumprod_is_numpy_without_division():
 
 def test_traced_function_recomputes_indices_and_shifts():
     """Inside srcgrad.grad the argmax and the logsumexp shift are ops of the generated
-    function, so new data gives new indices — never the ones seen while tracing."""
+    function, so new data gives new indices — never the ones seen while tracing. (torch.max
+    spelled as the function: inside a compiled function the method is numpy's.)"""
     def f(v):
-        values, _ = v.max(1)
+        values, _ = srcgrad.max(v, 1)
         return (values * snp.logsumexp(v, axis=1)).sum() + np.prod(v) + np.std(v) + np.max(v)
 
     g = srcgrad.grad(f)

@@ -546,3 +546,51 @@ def test_complex_queries_of_real_data():
     y = np.real_if_close(x)
     (y * 3).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+
+
+def test_array_methods_inside_compiled_functions_are_numpys():
+    """x.sort() sorts in place, x.repeat(2) repeats elements, x.max(1) and
+    x.max(-1, keepdims=True) are values — numpy's methods, in numpy code; eagerly the same
+    spellings stay PyTorch's."""
+    x = np.array([3.0, 1.0, 2.0])
+
+    def sorted_ends(x):
+        y = x.copy()
+        y.sort()
+        return y[0] * 1.0 + y[-1] * 5.0
+
+    def repeated(x):
+        return np.sum(x.repeat(2)[:3] * np.array([1.0, 10.0, 100.0]))
+
+    def shifted(s):
+        return np.sum((s - s.max(-1, keepdims=True)) ** 2) + np.sum(s.max(1)) + np.sum(s.repeat(2, 0))
+    for f, arg in [(sorted_ends, x), (repeated, x), (shifted, np.array([[1.0, -2.0], [3.0, 0.5]]))]:
+        value, grad = srcgrad.value_and_grad(f)(arg)
+        assert value == pytest.approx(f(arg))
+        fd = np.zeros(arg.shape)
+        for i in np.ndindex(arg.shape):
+            e = np.zeros(arg.shape)
+            e[i] = 1e-6
+            fd[i] = (f(arg + e) - f(arg - e)) / 2e-6
+        np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
+    t = srcgrad.tensor(x)
+    assert t.repeat(2).shape == (6,) and np.array_equal(t.repeat(2).numpy(), np.tile(x, 2))
+    values, indices = t.sort()
+    assert np.array_equal(values.numpy(), np.sort(x)) and np.array_equal(indices.numpy(), np.argsort(x))
+
+
+def test_bitwise_operators_on_masks_and_integers():
+    x = np.array([0.5, -1.0, 2.0, -3.0])
+
+    def f(x):
+        keep = (x > 0) & (x < 1.5) | (x < -2)
+        return np.sum(x[~keep] ** 2) + np.sum(x[keep ^ (x > 1)])
+    value, grad = srcgrad.value_and_grad(f)(x)
+    keep = (x > 0) & (x < 1.5) | (x < -2)
+    assert value == pytest.approx(f(x))
+    np.testing.assert_allclose(grad, 2 * x * ~keep + (keep ^ (x > 1)))
+    i = srcgrad.tensor(np.array([5, 3]))
+    assert np.array_equal((~i & 6 | 1).numpy(), ~np.array([5, 3]) & 6 | 1)
+    t = srcgrad.tensor(x)
+    assert t.nbytes == x.nbytes and t.itemsize == 8
+    np.testing.assert_array_equal(t.take([3, 0]).numpy(), x[[3, 0]])

@@ -131,6 +131,10 @@ logical_not = _define(np.logical_not, "logical_not")
 logical_and = _define(np.logical_and, "logical_and")
 logical_or = _define(np.logical_or, "logical_or")
 logical_xor = _define(np.logical_xor, "logical_xor")
+invert = bitwise_not = _define(np.invert, "invert")
+bitwise_and = _define(np.bitwise_and, "bitwise_and")
+bitwise_or = _define(np.bitwise_or, "bitwise_or")
+bitwise_xor = _define(np.bitwise_xor, "bitwise_xor")
 
 
 @implements(np.round, np.around)

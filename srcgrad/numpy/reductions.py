@@ -508,17 +508,23 @@ def _dim_axes(x, dim, name):
     return _axes(dim, x.ndim, name)
 
 
-def torch_extreme(x, dim, keepdim, axis, keepdims, name):
-    """x.max() / x.max(dim) / x.max(other) / x.max(axis=..., keepdims=...), and min."""
+def torch_extreme(x, dim, keepdim, axis, keepdims, name, numpy_method=False):
+    """x.max() / x.max(dim) / x.max(other) / x.max(axis=..., keepdims=...), and min.
+
+    numpy_method: the method called inside a function compiled by srcgrad.grad & co
+    (numpy code), where x.max(1) is numpy's (values only), not PyTorch's (values, indices)."""
     Tensor = tensor_cls()
     opname = "amax" if name == "max" else "amin"
     if isinstance(dim, (Tensor, np.ndarray)):  # torch.max(a, b): the elementwise maximum
         from .elementwise import maximum, minimum
         return (maximum if name == "max" else minimum)(x, dim)
-    if axis is not None or keepdims is not None:  # numpy's method: values only
-        if dim is not None:
+    if axis is not None or keepdims is not None or (numpy_method and dim is not None):
+        # numpy's method, values only: x.max(axis=1), x.max(-1, keepdims=True), and x.max(1)
+        # inside a function compiled by srcgrad.grad & co (numpy code)
+        if dim is not None and axis is not None:
             raise TypeError(f"{name}() got both dim and axis")
-        return _extreme(opname, x, axis, bool(keepdims), _NoValue, _NoValue, name)
+        return _extreme(opname, x, dim if axis is None else axis, bool(keepdims or keepdim), _NoValue,
+                        _NoValue, name)
     if dim is None:
         if x.numel() == 0:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")

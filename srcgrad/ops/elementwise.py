@@ -177,6 +177,8 @@ for _f in (np.floor, np.ceil, np.rint, np.trunc):
     nondifferentiable(_f.__name__, _f)
 nondifferentiable("round", np.round)
 nondifferentiable("floor_divide", np.floor_divide)  # (Tensor's `//`)
+for _f in (np.invert, np.bitwise_and, np.bitwise_or, np.bitwise_xor):  # (~ & | ^ on integers)
+    nondifferentiable(_f.__name__, _f)
 for _f in (np.isnan, np.isfinite, np.isinf, np.signbit, np.logical_not, np.logical_and,
            np.logical_or, np.logical_xor):
     nondifferentiable(_f.__name__, _f, bool_result=True)
