@@ -539,9 +539,12 @@ class Tensor:
         return self
 
     def copy_(self, src):
-        if self._requires_grad and is_grad_enabled():
-            raise RuntimeError("copy_ into a tensor that requires grad is not supported; "
-                               "use it under srcgrad.no_grad() or on .data")
+        """Write src into this tensor: recorded (the gradient reaches src) as `self[...] = src`."""
+        if isinstance(src, Tensor) and src._requires_grad and is_grad_enabled():
+            self[...] = src if src.shape == self.shape else src.expand(*self.shape)
+            return self
+        if self._requires_grad and self.grad_fn is None and is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         np.copyto(self._data, src._data if isinstance(src, Tensor) else np.asarray(src), casting="unsafe")
         self._version.v += 1
         return self
@@ -672,7 +675,7 @@ class Tensor:
     def __getitem__(self, index):
         template, arrays = split_index(index)
         t = apply(_op("getitem"), [self, *arrays], {"index": template})
-        if t._data.base is not None and not arrays:  # a view: remember of what, for writes
+        if not arrays:  # a view (or an element): remember of what, for writes through it
             t._view_of = (self, index)
         return t
 
@@ -694,8 +697,12 @@ class Tensor:
     def _writes_through(self, other):
         """Whether a write into this view is recorded as a write into the tensor it was
         taken from (`row = x[0]; row += w`, or Python's `x[0] += w`)."""
-        if self._view_of is None or self._data.base is None:
+        if self._view_of is None:
             return False
+        if self._data.base is None:
+            # an element, which numpy copies: written back as PyTorch's view, eagerly; in
+            # numpy code (a compiled function) `s = x[0]; s += 1` leaves x as it is
+            return _tracing() is None
         if self._requires_grad or (isinstance(other, Tensor) and other._requires_grad):
             return True
         tracer = _tracing()

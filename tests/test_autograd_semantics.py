@@ -1195,3 +1195,38 @@ def test_a_detached_copy_sharing_the_data_is_no_use_of_the_leaf():
     gx, gw = autograd.grad(loss, [x, w], allow_unused=True)
     assert gx is None
     assert_allclose(gw.numpy(), [1.0, 2.0])
+
+
+def test_an_element_taken_by_integers_is_a_view_eagerly_and_a_copy_in_numpy_code():
+    x = leaf([1.0, 2.0, 3.0])
+    v = x * 1
+    v[torch.tensor(1)].mul_(10)            # PyTorch: a 0-d view of v
+    v.sum().backward()
+    assert_allclose(v.detach().numpy(), [1.0, 20.0, 3.0])
+    assert_allclose(x.grad.numpy(), [1.0, 10.0, 1.0])
+
+    def f(x):                              # numpy: s is a scalar of its own
+        s = x[0]
+        s += x[1]
+        return s * x[0]
+    value, grad = torch.value_and_grad(f)(np.array([2.0, 3.0]))
+    assert value == pytest.approx(10.0)
+    assert_allclose(grad, [2 * 2.0 + 3.0, 2.0])
+
+
+def test_each_leaf_gets_a_gradient_array_of_its_own():
+    a, b = leaf([1.0, 2.0]), leaf([1.0, 1.0])
+    s = a + b
+    (s.sum() + s.sum()).backward()
+    a.grad.mul_(100)
+    assert_allclose(b.grad.numpy(), [2.0, 2.0])
+
+
+def test_copy_into_a_tensor_is_recorded():
+    x, y = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    c = torch.zeros(2, dtype=torch.float64)
+    c.copy_(x * 3)
+    assert c.requires_grad
+    (c * y).sum().backward()
+    assert_allclose(x.grad.numpy(), [9.0, 12.0])
+    assert_allclose(y.grad.numpy(), [3.0, 6.0])

@@ -430,7 +430,16 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
         with np.errstate(all="ignore"):
             outs = compiled.fn(*args)
         arg_ids.update(id(a) for a in args)
-        outs = [None if o is None else Tensor._make(_owned(o, arg_ids)) for o in outs]
+        # (each gradient its own array: one array returned for two leaves, as `a + b` gives,
+        # would make a later in-place accumulation into one change the other)
+        owned = []
+        for o, v in zip(outs, compiled.graph.outputs):
+            if o is not None and (np.shape(o) != v.shape or np.asarray(o).dtype != v.dtype):
+                o = np.broadcast_to(np.asarray(o, v.dtype), v.shape)  # (a gradient written as the number 0)
+            owned.append(None if o is None else Tensor._make(_owned(o, arg_ids)))
+            if o is not None:
+                arg_ids.add(id(owned[-1]._data))
+        outs = owned
     if not retain_graph:
         for fn in walk.fns:
             fn.free()
@@ -470,8 +479,11 @@ def last_compiled():
 
 
 def _owned(arr, arg_ids):
-    """A gradient the user may keep and modify: never a view of, or alias to, an input."""
-    if id(arr) in arg_ids or arr.base is not None or not arr.flags.writeable:
+    """A gradient the user may keep and modify: an array of its own, never a view of, or
+    alias to, an input or another gradient (a number, for a gradient that is 0, becomes an
+    array)."""
+    if not isinstance(arr, np.ndarray) or id(arr) in arg_ids or arr.base is not None or \
+            not arr.flags.writeable:
         return np.array(arr, copy=True)
     return arr
 

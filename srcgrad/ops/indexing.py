@@ -71,6 +71,8 @@ def split_index(index):
                 continue
             from ..trace import escape
             escape(item, "a non-integer index", "Index with integers or a boolean mask.")
+        if isinstance(item, Tensor) and item.ndim == 0 and item.dtype.kind in "iu":
+            item = int(item._data)  # a scalar tensor indexes as its integer (a view), as in PyTorch
         if isinstance(item, Tensor):
             item = item._data
         if isinstance(item, list):
