@@ -489,14 +489,24 @@ class Transformed:
 
 
 def _run(v, arrays):
-    """The variant's outputs for these arrays, or None if one of its guards fails."""
+    """The variant's outputs for these arrays, or None if one of its guards fails. Each
+    output is an array of its own, which the caller may change in place: never an
+    argument, a captured constant (`grad_a = const0`), a view, or another output."""
     try:
         with np.errstate(all="ignore"):
             flat = v.fn(*arrays)
     except GuardFailed:
         return None
     v.calls += 1
-    return flat
+    taken = {id(a) for a in arrays}
+    taken.update(id(a) for _, a in v.constants)
+    owned = []
+    for o in flat:
+        if isinstance(o, np.ndarray) and (id(o) in taken or o.base is not None or not o.flags.writeable):
+            o = o.copy()
+        taken.add(id(o))
+        owned.append(o)
+    return owned
 
 
 def _scopes(fn):

@@ -460,3 +460,17 @@ def test_a_float_read_by_the_recording_may_be_computed_in_another_order(h):
     step = float(np.max((y + h * np.sin(y)) - y))
     np.testing.assert_allclose(grad, 2 * (y + h * np.sin(y)) * (1 + h * np.cos(y)) * step, rtol=1e-12)
     assert g(y)[0] == value  # the variant accepts its own arguments
+
+
+def test_returned_arrays_are_the_callers_to_change():
+    """A gradient may be a captured constant (d/da sum((a + b) * w) is w) and the same for
+    two arguments: each returned array is one of its own, so changing it in place changes
+    nothing else — not the other gradient, not the next call's."""
+    f = lambda a, b: np.sum((a + b) * np.array([1.0, 2.0]))  # noqa: E731
+    g = srcgrad.grad(f, argnums=(0, 1))
+    ga, gb = g(np.ones(2), np.ones(2))
+    ga *= 100
+    np.testing.assert_array_equal(gb, [1.0, 2.0])
+    np.testing.assert_array_equal(g(np.ones(2), np.ones(2))[0], [1.0, 2.0])
+    x = np.ones(2)
+    assert srcgrad.compile(lambda x: x)(x) is not x
