@@ -91,3 +91,16 @@ def test_derivatives_sympy_writes_with_dirac_or_a_folded_division_by_zero():
     with np.errstate(invalid="ignore"):  # (numpy warns of the 0/0, as PyTorch does)
         y.var().backward()
     assert np.isnan(y.grad.numpy()).all()
+
+
+@pytest.mark.parametrize("make", [lambda y: (y * 0).exp2(), lambda y: (y - y).clamp(-1, 1),
+                                  lambda y: torch.nn.functional.softplus(y * 0)])
+def test_functions_of_constants_sympy_cannot_evaluate_are_folded(make):
+    """exp2(0), clip(0, -1, 1), softplus(0): numbers in the kernel, in the arrays' dtype."""
+    for dtype in (np.float32, np.float64):
+        x = torch.tensor(np.ones(2, dtype), requires_grad=True)
+        y = torch.tensor(np.ones(2, dtype), requires_grad=True)
+        out = x * make(y)
+        out.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), out.detach().numpy(), rtol=1e-6)
+        assert x.grad.dtype == dtype

@@ -6,6 +6,7 @@ negative powers become divisions and square roots `np.sqrt`.
 """
 import ast
 
+import numpy as np
 import sympy as sp
 
 from ..codegen import astbuild as A
@@ -71,10 +72,13 @@ class _Printer:
                 raise PrintError(f"no name for symbol {e}") from None
         if e.is_Number or e is sp.zoo:
             return self.number(e)
-        if e.is_number and e.is_real and e is not sp.pi and e is not sp.E:
+        if e.is_number and e.is_real and e is not sp.pi and e is not sp.E and not self._calls_only:
             # log(2), sqrt(3): a literal, as np.log(2) would be an np.float64 that makes
             # float32 arrays float64
-            return self.number(e)
+            try:
+                return self.number(e)
+            except TypeError:  # a function of numbers sympy cannot evaluate (exp2(0), clip(0, -1, 1))
+                return self.number(sp.Float(self._evaluated(e)))
         if e.is_Add:
             return self.add(e)
         if e.is_Mul:
@@ -132,6 +136,18 @@ class _Printer:
         if e is sp.true or e is sp.false:
             return A.const(bool(e))
         raise PrintError(f"cannot print {type(e).__name__} ({e}) as numpy code")
+
+    _calls_only = False
+
+    def _evaluated(self, e):
+        """A function of numbers, evaluated by the numpy code it prints as."""
+        import math
+        self._calls_only = True
+        try:
+            tree = ast.fix_missing_locations(ast.Expression(self.p(e)))
+        finally:
+            self._calls_only = False
+        return float(eval(compile(tree, "<srcgrad constant>", "eval"), {"np": np, "math": math}))
 
     def number(self, e):
         if e.is_Integer:
