@@ -747,3 +747,21 @@ class _no_disk:
     def __exit__(self, *exc):
         from srcgrad import config
         config.cache_dir = self.old
+
+
+@pytest.mark.parametrize("name,f", [
+    ("select", lambda x: np.sum(np.select([x < 0, x < 1], [x ** 2, np.sin(x)], default=x * 3))),
+    ("piecewise", lambda x: np.sum(np.piecewise(x, [x < 0, x >= 0], [lambda v: v ** 2, lambda v: np.exp(v)]))),
+    ("piecewise otherwise", lambda x: np.sum(np.piecewise(x, [x < 0], [lambda v: -v, lambda v: v * 2]))),
+    ("heaviside", lambda x: np.sum(np.heaviside(x, 0.5) * x)),
+    ("copysign", lambda x: np.sum(np.copysign(x * 2, -x + 0.3))),
+    ("fmod", lambda x: np.sum(np.fmod(x * 3, 2.0) * x)),
+    ("float_power", lambda x: np.sum(np.float_power(np.abs(x) + 1, 1.5))),
+    ("diagflat", lambda x: np.sum(np.diagflat(x) @ np.arange(16.0).reshape(4, 4))),
+])
+def test_selections_and_sign_functions(name, f):
+    x = np.array([-1.5, 0.4, 0.7, 2.5])
+    value, grad = srcgrad.value_and_grad(f)(x)
+    assert value == pytest.approx(f(x))
+    fd = [(f(x + 1e-6 * e) - f(x - 1e-6 * e)) / 2e-6 for e in np.eye(4)]
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)

@@ -58,7 +58,7 @@ __all__ = [
     "allclose", "array_equal", "array_equiv", "searchsorted", "digitize", "unique", "nonzero",
     "argwhere", "flatnonzero", "triu_indices", "tril_indices", "diag_indices", "triu_indices_from",
     "tril_indices_from", "diag_indices_from", "fill_diagonal", "real", "imag", "conj", "conjugate",
-    "angle",
+    "angle", "select", "piecewise", "heaviside", "copysign", "fmod", "float_power", "diagflat",
 ]
 
 _NoValue = np._NoValue
@@ -1150,3 +1150,89 @@ def angle(z, deg=False):
     zero = np.zeros((), x.dtype)
     a = where(signbit(x), np.asarray(half_turn, x.dtype), zero)
     return where(isnan(x), x.detach() if x.requires_grad or _is_traced(x) else x, a)
+
+
+# ---------------------------------------------------------------------------------------
+# selections by condition: compositions of where (the branch not taken gets no gradient)
+# ---------------------------------------------------------------------------------------
+@implements(np.select)
+def select(condlist, choicelist, default=0):
+    """The choice of the first condition that holds, else default."""
+    if len(condlist) != len(choicelist):
+        raise ValueError("select: list of cases must be same length as list of conditions")
+    if not condlist:
+        raise ValueError("select with an empty condition list is not possible")
+    out = default
+    for cond, choice in reversed(list(zip(condlist, choicelist))):
+        out = where(cond, choice, out)
+    return out
+
+
+@implements(np.piecewise)
+def piecewise(x, condlist, funclist, *args, **kw):
+    """funclist[i] where condlist[i] holds (the last function, if one more, elsewhere; 0
+    where nothing holds). Each function is applied to the whole array and the results
+    selected, so its gradient is exactly 0 where it is not selected."""
+    t = _tensor(x)
+    if isinstance(condlist, (bool, np.bool_)) or _is_tensor(condlist) and condlist.ndim == t.ndim \
+            or isinstance(condlist, np.ndarray) and condlist.ndim == t.ndim:
+        condlist = [condlist]
+    condlist = list(condlist)
+    n = len(condlist)
+    if len(funclist) not in (n, n + 1):
+        raise ValueError(f"piecewise: with {n} condition(s), {n} or {n + 1} functions are expected, "
+                         f"got {len(funclist)}")
+    if len(funclist) == n + 1:  # "otherwise": where none of the conditions holds
+        rest = logical_not(condlist[0]) if n == 1 else logical_not(_any_of(condlist))
+        condlist = condlist + [rest]
+
+    def value(f):
+        return f(t, *args, **kw) if callable(f) else f
+    out = np.zeros(t.shape, t.dtype)
+    for cond, f in zip(condlist, funclist):  # (a later condition wins, as in numpy)
+        out = where(cond, value(f), out)
+    return out
+
+
+def _any_of(conds):
+    out = conds[0]
+    for c in conds[1:]:
+        out = logical_or(out, c)
+    return out
+
+
+@implements(np.heaviside)
+def heaviside(x1, x2):
+    """0 for x1 < 0, x2 at 0, 1 for x1 > 0: a step (its gradient in x1 is 0)."""
+    x = _tensor(x1)
+    return where(x < 0, np.zeros((), x.dtype), where(x > 0, np.ones((), x.dtype), x2))
+
+
+@implements(np.copysign)
+def copysign(x1, x2):
+    """|x1| with the sign bit of x2."""
+    a = _abs(_floating(_tensor(x1)))
+    return where(signbit(x2), -a, a)
+
+
+@implements(np.fmod)
+def fmod(x1, x2):
+    """The remainder with the sign of x1 (C's fmod): x1 - trunc(x1 / x2) * x2."""
+    from .elementwise import trunc
+    a, b = _floating(_tensor(x1)), x2
+    return a - trunc(a / b) * b
+
+
+@implements(np.float_power)
+def float_power(x1, x2):
+    """x1 ** x2 computed in float64."""
+    a = _tensor(x1)
+    a = a if a.dtype == np.float64 else a._cast_const(np.float64)
+    b = x2._cast_const(np.float64) if _is_tensor(x2) and x2.dtype != np.float64 else x2
+    return a ** b
+
+
+@implements(np.diagflat)
+def diagflat(v, k=0):
+    from .shape import diag
+    return diag(ravel(_tensor(v)), k)
