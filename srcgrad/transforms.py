@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 
 from . import config
+from .autograd import recording as _recording
 from .autograd.engine import Walk, record_graph
 from .compiler import differentiate, program_function
 from .ir.graph import Node
@@ -43,6 +44,7 @@ class Variant:
         self.aux_spec = aux_spec
         self.n_aux = n_aux            # outputs: value, n_aux aux leaves, then the gradients
         self.constants = constants    # [(name, array)] captured arrays read as module globals
+        self.constant_ids = frozenset(id(a) for _, a in constants)  # (never returned as they are)
         self.fn_name = fn_name
         self.wrt_names = list(wrt_names)
         self.calls = 0
@@ -499,12 +501,15 @@ def _run(v, arrays):
         return None
     v.calls += 1
     taken = {id(a) for a in arrays}
-    taken.update(id(a) for _, a in v.constants)
+    consts = v.constant_ids
     owned = []
     for o in flat:
-        if isinstance(o, np.ndarray) and (id(o) in taken or o.base is not None or not o.flags.writeable):
-            o = o.copy()
-        taken.add(id(o))
+        if type(o) is np.ndarray:
+            i = id(o)
+            if i in taken or i in consts or o.base is not None or not o.flags.writeable:
+                o = o.copy()
+                i = id(o)
+            taken.add(i)
         owned.append(o)
     return owned
 
@@ -576,15 +581,19 @@ class _ReadsOuterGraph(Exception):
 
 def _differentiated_further(args):
     """Whether a transform's result must stay differentiable: it runs inside another
-    transform's trace, or is given tensors that require grad."""
-    from .autograd import recording
-    from .tensor import Tensor
-    if recording.TRACER[0] is not None:
+    transform's trace, or is given tensors that require grad. (On every call: arrays and
+    numbers are let through first.)"""
+    if _recording.TRACER[0] is not None:
         return True
-    leaves = []
     for a in args:
+        if type(a) is np.ndarray or type(a) is float or type(a) is int:
+            continue
+        from .tensor import Tensor
+        leaves = []
         flatten(a, leaves, dynamic_floats=True, objects=True)
-    return any(isinstance(x, Tensor) and x._requires_grad for x in leaves)
+        if any(isinstance(x, Tensor) and x._requires_grad for x in leaves):
+            return True
+    return False
 
 
 def _all_grads(autograd_grad, out, wrt):
