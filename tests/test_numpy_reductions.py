@@ -616,3 +616,26 @@ def test_reference_backward_agrees():
             gradcheck(fn, x)
     finally:
         srcgrad.config.fuse_elementwise, srcgrad.config.simplify = old
+
+
+def test_ufunc_methods_that_are_other_rules():
+    """np.maximum.accumulate (a running maximum: max drawdown) reads x where the maximum so
+    far was attained; np.add.accumulate is cumsum, np.maximum.reduce is max."""
+    x = np.array([1.0, 3.0, 2.0, 5.0, 4.0, 6.0])
+
+    def drawdown(p):
+        peak = np.maximum.accumulate(p)
+        return np.max((peak - p) / peak)
+
+    def others(p):
+        return (np.sum(np.minimum.accumulate(p) * np.arange(6.0)) + np.add.reduce(p ** 2)
+                + np.sum(np.add.accumulate(p)) + np.maximum.reduce(p) + np.sum(np.multiply.accumulate(p[:3])))
+    for f in (drawdown, others):
+        value, grad = srcgrad.value_and_grad(f)(x)
+        assert value == pytest.approx(f(x))
+        fd = [(f(x + 1e-6 * e) - f(x - 1e-6 * e)) / 2e-6 for e in np.eye(6)]
+        np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
+    M = np.array([[1.0, 3.0], [2.0, 1.0], [0.5, 4.0]])
+    w = np.arange(6.0).reshape(3, 2)
+    np.testing.assert_array_equal(srcgrad.grad(lambda m: np.sum(np.maximum.accumulate(m, axis=0) * w))(M),
+                                  [[0.0, 4.0], [6.0, 0.0], [0.0, 5.0]])

@@ -6,6 +6,8 @@ name. A numpy function with no implementation still runs on data that needs no
 gradient, and raises `NoRuleError` naming the function when a gradient would be lost —
 never a silently wrong or constant gradient.
 """
+import functools
+
 import numpy as np
 
 HANDLED = {}   # numpy function object -> srcgrad implementation
@@ -112,6 +114,9 @@ def dispatch_function(func, args, kwargs):
 
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
     impl = UFUNCS.get(ufunc.__name__) if method == "__call__" else None
+    rule = _method_rules().get((ufunc.__name__, method)) if method in ("accumulate", "reduce") else None
+    if rule is not None and len(inputs) == 1 and set(kwargs) <= {"axis"}:
+        return rule(inputs[0], **kwargs)
     if any(not isinstance(o, tensor_cls()) for o in (kwargs.get("out") or ())):
         _refuse_plain_out(ufunc.__name__, inputs)
     if impl is None or kwargs.get("out") is not None or kwargs.get("where", True) is not True:
@@ -123,6 +128,23 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
         raise TypeError(f"numpy.{ufunc.__name__}: keyword arguments {sorted(kwargs)} are not supported")
     out = impl(*inputs)
     return out if dtype is None else out.astype(dtype)
+
+
+@functools.lru_cache(maxsize=None)
+def _method_rules():
+    """ufunc methods that are other rules: np.add.accumulate is cumsum, np.maximum.reduce is
+    max, np.maximum.accumulate the running maximum."""
+    from . import reductions as R
+    return {
+        ("add", "accumulate"): lambda x, axis=0: R.cumsum(x, axis=axis),
+        ("multiply", "accumulate"): lambda x, axis=0: R.cumprod(x, axis=axis),
+        ("maximum", "accumulate"): lambda x, axis=0: R.running_extreme(x, axis, "maximum.accumulate"),
+        ("minimum", "accumulate"): lambda x, axis=0: R.running_extreme(x, axis, "minimum.accumulate"),
+        ("add", "reduce"): lambda x, axis=0: R.sum(x, axis=axis),
+        ("multiply", "reduce"): lambda x, axis=0: R.prod(x, axis=axis),
+        ("maximum", "reduce"): lambda x, axis=0: R.amax(x, axis=axis),
+        ("minimum", "reduce"): lambda x, axis=0: R.amin(x, axis=axis),
+    }
 
 
 def _refuse_plain_out(name, inputs):

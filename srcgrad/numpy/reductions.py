@@ -227,6 +227,17 @@ def cumprod(a, axis=None, dtype=None, out=None):
     return _scan("cumprod", a, axis, dtype, "cumprod")
 
 
+def running_extreme(a, axis, name):
+    """np.maximum.accumulate / np.minimum.accumulate: x read where the running extreme was
+    attained (recomputed positions), so the gradient reaches that entry."""
+    x = _tensor(a)
+    if x.ndim == 0:
+        return copy(x)
+    d = _axis(0 if axis is None else axis, x.ndim, name)
+    idx = _op("cumargmax" if name.startswith("maximum") else "cumargmin", [x], axis=d)
+    return _take_along(x, idx, d)
+
+
 def _cumulative(opname, name, identity):
     def cumulative(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
         _no_out(out, name)

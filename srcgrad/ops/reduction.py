@@ -466,3 +466,33 @@ def _test_infer(dtype):
 for _name, _dt in (("count_nonzero", np.intp), ("any", np.bool_), ("all", np.bool_)):
     _impl, _emit = _np_reduction(_name)
     register(Op(_name, "reduction", _impl, infer=_test_infer(_dt), emit=_emit, differentiable=False))
+
+
+# -- running extremes: where the maximum (minimum) so far was attained ---------------------------
+# np.maximum.accumulate(x) is x read at these positions, so its gradient goes to the entry
+# that holds the running maximum (the latest of equal ones). One numpy expression:
+#   np.maximum.accumulate(np.where(x == np.maximum.accumulate(x), positions, 0))
+def _cumarg_impl(fn):
+    def impl(x, axis):
+        positions = np.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - axis - 1))
+        return np.maximum.accumulate(np.where(x == fn.accumulate(x, axis=axis), positions, 0), axis=axis)
+    return impl
+
+
+def _cumarg_emit(fn):
+    def emit(args, attrs, node):
+        x, axis = args[0], attrs["axis"]
+        n, ndim = node.inputs[0].shape[axis], len(node.inputs[0].shape)
+        positions = A.npcall("arange", A.num(n))
+        if ndim - axis - 1:
+            positions = A.method(positions, "reshape", A.literal((-1,) + (1,) * (ndim - axis - 1)))
+        running = A.call(A.attr(A.attr(A.name("np"), fn), "accumulate"), x, axis=A.num(axis))
+        hit = ast.Compare(left=x, ops=[ast.Eq()], comparators=[running])
+        return A.call(A.attr(A.attr(A.name("np"), "maximum"), "accumulate"),
+                      A.npcall("where", hit, positions, A.num(0)), axis=A.num(axis))
+    return emit
+
+
+for _name, _fn in (("cumargmax", "maximum"), ("cumargmin", "minimum")):
+    register(Op(_name, "reduction", _cumarg_impl(getattr(np, _fn)), emit=_cumarg_emit(_fn), differentiable=False,
+                infer=lambda inputs, attrs: [(tuple(inputs[0].shape), np.dtype(np.intp))]))
