@@ -765,3 +765,25 @@ def test_selections_and_sign_functions(name, f):
     assert value == pytest.approx(f(x))
     fd = [(f(x + 1e-6 * e) - f(x - 1e-6 * e)) / 2e-6 for e in np.eye(4)]
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_scatter_adds_add_at_and_weighted_bincount():
+    """np.add.at into a tensor and np.bincount(weights=): repeated positions add up, and the
+    gradient reaches each value (or weight) added."""
+    idx = np.array([0, 2, 2, 1, 0])
+    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+
+    def added(x):
+        out = np.zeros_like(x[:3])
+        np.add.at(out, idx, x ** 2)
+        np.subtract.at(out, np.array([1]), x[4])
+        return np.sum(out * np.array([1.0, 2.0, 3.0]))
+
+    def binned(w):
+        return np.sum(np.bincount(idx, weights=w, minlength=4) ** 2)
+    for f in (added, binned):
+        value, grad = srcgrad.value_and_grad(f)(x)
+        assert value == pytest.approx(f(x))
+        fd = [(f(x + 1e-6 * e) - f(x - 1e-6 * e)) / 2e-6 for e in np.eye(5)]
+        np.testing.assert_allclose(grad, fd, rtol=1e-6)
+    assert np.array_equal(np.bincount(srcgrad.tensor(idx)).numpy(), np.bincount(idx))

@@ -114,6 +114,9 @@ def dispatch_function(func, args, kwargs):
 
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
     impl = UFUNCS.get(ufunc.__name__) if method == "__call__" else None
+    if method == "at" and ufunc.__name__ in ("add", "subtract") and len(inputs) in (2, 3):
+        from .misc import add_at  # np.add.at(a, indices, b): a scatter-add, in place
+        return add_at(*inputs, negate=ufunc.__name__ == "subtract")
     rule = _method_rules().get((ufunc.__name__, method)) if method in ("accumulate", "reduce") else None
     if rule is not None and len(inputs) == 1 and set(kwargs) <= {"axis"}:
         return rule(inputs[0], **kwargs)

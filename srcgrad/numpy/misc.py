@@ -58,7 +58,7 @@ __all__ = [
     "allclose", "array_equal", "array_equiv", "searchsorted", "digitize", "unique", "nonzero",
     "argwhere", "flatnonzero", "triu_indices", "tril_indices", "diag_indices", "triu_indices_from",
     "tril_indices_from", "diag_indices_from", "fill_diagonal", "real", "imag", "conj", "conjugate",
-    "angle", "select", "piecewise", "heaviside", "copysign", "fmod", "float_power", "diagflat",
+    "angle", "bincount", "select", "piecewise", "heaviside", "copysign", "fmod", "float_power", "diagflat",
 ]
 
 _NoValue = np._NoValue
@@ -1236,3 +1236,48 @@ def float_power(x1, x2):
 def diagflat(v, k=0):
     from .shape import diag
     return diag(ravel(_tensor(v)), k)
+
+
+# ---------------------------------------------------------------------------------------
+# scatter-adds: np.add.at and np.bincount(weights=), through the getitem gradient's scatter
+# ---------------------------------------------------------------------------------------
+def _scatter_add(values, index, shape, dtype):
+    """zeros(shape) with `values` added at `index` (repeated positions add up)."""
+    from ..ops.indexing import split_index
+    template, arrays = split_index(index)
+    v = _tensor(values)
+    v = v if v.dtype == dtype else v._cast_const(dtype)
+    target = np.empty(shape, dtype)[_numpy_key(template, arrays)].shape
+    v = broadcast_to(v, target) if tuple(v.shape) != tuple(target) else v
+    return apply(_ops.get("getitem_grad"), [v, *arrays], {"index": tuple(template), "shape": tuple(shape)})
+
+
+def _numpy_key(template, arrays):
+    from ..ops.indexing import numpy_index
+    return numpy_index(template, [a._data if _is_tensor(a) else a for a in arrays])
+
+
+def add_at(a, indices, b=None, negate=False):
+    """np.add.at(a, indices, b) on a tensor: a += (b added at indices, repeats adding up),
+    recorded as a write into a."""
+    if not _is_tensor(a):
+        raise TypeError("np.add.at into a plain numpy array with a tensor would lose the gradient: "
+                        "make the array from a tensor (np.zeros_like(x))")
+    b = 1 if b is None else b
+    delta = _scatter_add(-_tensor(b) if negate else b, indices, a.shape, a.dtype)
+    a[...] = a + delta
+
+
+@implements(np.bincount)
+def bincount(x, weights=None, minlength=0):
+    """Counts of each value of x (no gradient), or the sums of weights per value (the gradient
+    reaches each weight). How many bins there are depends on x's largest value: a guard."""
+    xs = _tensor(x)
+    if weights is None or not (_is_tensor(weights) and (weights.requires_grad or _is_traced(weights))):
+        data = xs._data
+        w = weights._data if _is_tensor(weights) else weights
+        if _is_traced(xs):
+            _data_dependent_shape(xs, "bincount")
+        return _make(np.bincount(data, w, minlength))
+    n = builtins.max(int(amax(xs)) + 1 if xs.shape[0] else 0, int(minlength))
+    return _scatter_add(weights, (xs,), (n,), np.result_type(weights.dtype, np.float64))
