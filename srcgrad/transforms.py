@@ -126,6 +126,7 @@ class Transformed:
                 targs[i] = unflatten(spec, iter(ts))
             result = self.fn(*targs)
             out, aux = result if self.has_aux else (result, None)
+            _refuse_boolean(out, self.mode)
             if not isinstance(out, Tensor):
                 out = Tensor._make(np.asarray(out, dtype=np.float64))
             if out._data.size != 1:
@@ -351,6 +352,7 @@ class Transformed:
         out, aux = (result if self.has_aux else (result, None))
         if self.has_aux and not (isinstance(result, tuple) and len(result) == 2):
             raise TypeError(f"{self.mode}(has_aux=True): the function must return (value, aux)")
+        _refuse_boolean(out, self.mode)
         if not isinstance(out, Tensor):
             out = Tensor._make(np.asarray(out, dtype=np.float64))
         if out._data.size != 1:
@@ -573,6 +575,14 @@ class _op_by_op:
     def __exit__(self, *exc):
         config.fuse_elementwise, config.simplify = self.saved
         return False
+
+
+def _refuse_boolean(out, mode):
+    """A boolean result (np.allclose, x > 0) has no derivative: an error, not zeros."""
+    data = getattr(out, "_data", out)
+    if isinstance(data, (bool, np.bool_)) or (isinstance(data, np.ndarray) and data.dtype == np.bool_):
+        raise TypeError(f"{mode}: the function returned a boolean, which has no derivative; "
+                        f"return a float (e.g. the quantity the comparison tests)")
 
 
 class _ReadsOuterGraph(Exception):

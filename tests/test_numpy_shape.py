@@ -594,3 +594,27 @@ def test_bitwise_operators_on_masks_and_integers():
     t = srcgrad.tensor(x)
     assert t.nbytes == x.nbytes and t.itemsize == 8
     np.testing.assert_array_equal(t.take([3, 0]).numpy(), x[[3, 0]])
+
+
+def test_partition_and_sliding_windows():
+    x = np.array([3.0, 1.0, 4.0, 1.5, 9.0, 2.6, 5.0])
+    for kth in (2, [1, 4]):
+        np.testing.assert_array_equal(np.partition(srcgrad.tensor(x), kth).numpy(), np.partition(x, kth))
+
+    def low(x):
+        return np.sum(np.partition(x, 3)[:4] * np.arange(4.0))
+
+    def smooth(x):
+        return np.sum((np.lib.stride_tricks.sliding_window_view(x, 3) @ np.array([1.0, -2.0, 1.0])) ** 2)
+    for f in (low, smooth):
+        fd = [(f(x + 1e-6 * e) - f(x - 1e-6 * e)) / 2e-6 for e in np.eye(7)]
+        np.testing.assert_allclose(srcgrad.grad(f)(x), fd, rtol=1e-6, atol=1e-8)
+    M = np.arange(12.0).reshape(3, 4)
+    swv = np.lib.stride_tricks.sliding_window_view
+    np.testing.assert_array_equal(swv(srcgrad.tensor(M), (2, 2)).numpy(), swv(M, (2, 2)))
+    np.testing.assert_array_equal(swv(srcgrad.tensor(M), 2, axis=1).numpy(), swv(M, 2, axis=1))
+
+
+def test_a_boolean_result_has_no_gradient():
+    with pytest.raises(TypeError, match="boolean"):
+        srcgrad.grad(lambda x: np.allclose(x, x))(np.ones(2))

@@ -753,6 +753,41 @@ def _argsort(x, axis, descending=False):
     return apply(_op("argsort"), [x], {"axis": axis, "descending": bool(descending)})
 
 
+@implements(np.argpartition)
+def argpartition(a, kth, axis=-1, kind="introselect", order=None):
+    x = _tensor(a)
+    if order is not None:
+        raise NotImplementedError("argpartition: order= (structured arrays) is not supported")
+    if axis is None:
+        x, axis = ravel(x), 0
+    kth = tuple(int(k) for k in np.atleast_1d(kth))
+    return apply(_op("argpartition"), [x], {"kth": kth, "axis": _axis(axis, x.ndim, "argpartition")})
+
+
+@implements(np.partition)
+def partition(a, kth, axis=-1, kind="introselect", order=None):
+    """x read at np.argpartition's positions (numpy's own arrangement), so the gradient
+    follows each entry back."""
+    x = _tensor(a)
+    if axis is None:
+        x, axis = ravel(x), 0
+    d = _axis(axis, x.ndim, "partition")
+    return _take_along(x, argpartition(x, kth, d, kind, order), d)
+
+
+@implements(np.lib.stride_tricks.sliding_window_view)
+def sliding_window_view(x, window_shape, axis=None, *, subok=False, writeable=False):
+    """The windows as a gather (a copy rather than numpy's read-only view): the gradient of
+    each entry adds up over the windows that read it."""
+    t = _tensor(x)
+    shape = tuple(np.atleast_1d(window_shape).tolist())
+    axes = tuple(range(t.ndim)) if axis is None else tuple(np.atleast_1d(axis).tolist())
+    if len(shape) != len(axes):
+        raise ValueError("sliding_window_view: window_shape and axis must have the same length")
+    probe = np.lib.stride_tricks.sliding_window_view(np.arange(t._data.size).reshape(t.shape), shape, axis)
+    return _getitem(ravel(t), (Arg(0),), [probe.astype(np.intp)])
+
+
 @implements(np.sort)
 def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     """Sorted values; the gradient follows the (stable) permutation back."""

@@ -118,3 +118,13 @@ def _argsort_emit(args, attrs, node):
 
 register(Op("argsort", "index", _argsort_impl, infer=_argsort_infer, emit=_argsort_emit,
             differentiable=False, torch_name="ArgsortBackward0"))
+
+
+# -- argpartition: np.partition is x read at these positions ------------------------------------
+def _kth_emit(args, attrs, node):
+    kth = attrs["kth"]
+    return A.npcall("argpartition", args[0], A.literal(kth if len(kth) > 1 else kth[0]), axis=A.num(attrs["axis"]))
+
+
+register(Op("argpartition", "index", lambda x, kth, axis: np.argpartition(x, list(kth), axis=axis),
+            infer=_argsort_infer, emit=_kth_emit, differentiable=False, torch_name="ArgpartitionBackward0"))
