@@ -81,6 +81,12 @@ def _promote(operands, float_result=False):
     """PyTorch's category rule: integer arrays meeting float ones (or a float scalar, or an
     op with a float result) become float, of the widest float dtype present or the
     default dtype."""
+    for x in operands:  # (the common case first: no integer array among them, nothing to do)
+        d = x._data.dtype if type(x) is Tensor else x.dtype if isinstance(x, np.ndarray) else None
+        if d is not None and d.kind in "iub":
+            break
+    else:
+        return operands
     dtypes = [d for d in (_dtype_of(x) for x in operands) if d is not None]
     floats = [d for d in dtypes if d.kind in "fc"]
     has_int = any(d.kind in "iub" for d in dtypes)

@@ -90,9 +90,11 @@ def apply(op, inputs, attrs, out=None):
         raise _op_error(op, inputs, attrs, e) from None
     results = result if isinstance(result, tuple) else (result,)
     outs = []
+    complex_out = False
     for k, r in enumerate(results):
         if not isinstance(r, np.ndarray):
             r = np.asarray(r)
+        complex_out = complex_out or r.dtype.kind == "c"
         if out is not None:
             if r is not out._data:
                 np.copyto(out._data, r, casting="same_kind")
@@ -105,7 +107,7 @@ def apply(op, inputs, attrs, out=None):
         t._volatile = volatile
         outs.append(t)
     if record:
-        if any(t._data.dtype.kind == "c" for t in outs):
+        if complex_out:
             raise TypeError(f"{op.name}: complex values cannot be differentiated yet (srcgrad supports "
                             f"real floating-point data only) {describe_loc(user_loc(1))}")
         _record(op, attrs, inputs, outs, grad_out, tracer, out, before)
