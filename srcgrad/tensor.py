@@ -576,6 +576,9 @@ class Tensor:
     def norm(self, p="fro", dim=None, keepdim=False):
         ord = None if p in ("fro", 2, 2.0) else (1 if p in (1, 1.0) else p)
         x = self._cast_const(_dtype.get_default_dtype()) if self._data.dtype.kind in "iub" else self
+        if isinstance(p, (int, float)) and abs(p) == float("inf"):  # max |x| (min for -inf), as torch
+            extreme = x.abs().amax if p > 0 else x.abs().amin
+            return extreme(() if dim is None else dim, keepdim)
         if self.ndim == 0 and dim is not None:  # PyTorch: dim 0 or -1 of a scalar is the scalar
             _ops.normalize_axis(dim, 1)
             return x.abs()

@@ -104,3 +104,13 @@ def test_functions_of_constants_sympy_cannot_evaluate_are_folded(make):
         out.sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), out.detach().numpy(), rtol=1e-6)
         assert x.grad.dtype == dtype
+
+
+def test_infinity_norms():
+    """x.norm(inf) is max |x| (min for -inf), over all entries or a dim; ties share the
+    gradient, as PyTorch's."""
+    x = torch.tensor([[1.0, -3.0], [3.0, 0.5]], dtype=torch.float64, requires_grad=True)
+    y = x.norm(float("inf")) + x.norm(float("-inf"), dim=1).sum() + x.norm(float("inf"), dim=0, keepdim=True).sum()
+    y.backward()
+    assert y.item() == pytest.approx(3.0 + (1.0 + 0.5) + (3.0 + 3.0))
+    np.testing.assert_allclose(x.grad.numpy(), [[1.0, -1.5], [1.5, 1.0]])
