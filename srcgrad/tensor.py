@@ -518,7 +518,8 @@ class Tensor:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         other = _as_operand(other)
         if isinstance(other, Tensor) and other._data.dtype != self._data.dtype:
-            other = other._cast_const(self._data.dtype) if other._data.dtype.kind in "iub" else other
+            # the result keeps this tensor's dtype: computed in it (the cast is differentiable)
+            other = other._cast_const(self._data.dtype)
         if self._writes_through(other):  # (computed from a copy: the view's data is overwritten)
             new = apply(_op(name), [apply(_op("copy"), [self], {}), other], {})
             return self._write_through(new if new._data.dtype == self._data.dtype else new._cast_const(self.dtype))

@@ -114,3 +114,18 @@ def test_infinity_norms():
     y.backward()
     assert y.item() == pytest.approx(3.0 + (1.0 + 0.5) + (3.0 + 3.0))
     np.testing.assert_allclose(x.grad.numpy(), [[1.0, -1.5], [1.5, 1.0]])
+
+
+def test_mixed_precision_in_place_and_clamp_bounds():
+    """v *= x keeps v's dtype (x is cast, and its gradient cast back); a float64 0-d bound
+    promotes a float32 clamp as numpy does — neither an internal error at backward."""
+    v = torch.ones(3)
+    x = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    v *= x
+    v.sum().backward()
+    assert v.dtype == np.float32 and x.grad.dtype == np.float64 and x.grad.item() == 3.0
+    a = torch.tensor(1.17, dtype=torch.float32, requires_grad=True)
+    m = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    y = torch.clamp(a, max=m)
+    y.sum().backward()
+    assert (a.grad.item(), m.grad.item()) == (0.0, 1.0)

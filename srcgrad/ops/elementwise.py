@@ -167,7 +167,7 @@ elementwise("nan_to_num", F.nan_to_num, np.nan_to_num)
 
 def _clip_infer(inputs, attrs):
     x, lo, hi = inputs
-    return [(broadcast_shapes(shape_of(x), shape_of(lo), shape_of(hi)), result_dtype([x]))]
+    return [(broadcast_shapes(shape_of(x), shape_of(lo), shape_of(hi)), result_dtype([x, lo, hi]))]
 
 
 elementwise("clip", F.clip, np.clip, infer=_clip_infer)
