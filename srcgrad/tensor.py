@@ -683,6 +683,11 @@ class Tensor:
 
     # -- indexing -------------------------------------------------------------------------
     def __getitem__(self, index):
+        if isinstance(index, (bool, np.bool_)) or (isinstance(index, (Tensor, np.ndarray)) and index.ndim == 0
+                                                    and index.dtype == np.bool_):
+            # x[True] is x[None], x[False] is x[None][:0] (numpy's and PyTorch's scalar mask)
+            v = self[None]
+            return v if bool(index) else v[0:0]
         template, arrays = split_index(index)
         t = apply(_op("getitem"), [self, *arrays], {"index": template})
         if not arrays:  # a view (or an element): remember of what, for writes through it

@@ -129,3 +129,11 @@ def test_mixed_precision_in_place_and_clamp_bounds():
     y = torch.clamp(a, max=m)
     y.sum().backward()
     assert (a.grad.item(), m.grad.item()) == (0.0, 1.0)
+
+
+def test_a_scalar_boolean_index():
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64, requires_grad=True)
+    a, b = x[torch.tensor(True)], x[np.bool_(False)]
+    assert a.shape == (1, 2, 2) and b.shape == (0, 2, 2)
+    (a.sum() * 2 + b.sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 2), 2.0))
