@@ -137,3 +137,11 @@ def test_a_scalar_boolean_index():
     assert a.shape == (1, 2, 2) and b.shape == (0, 2, 2)
     (a.sum() * 2 + b.sum()).backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 2), 2.0))
+
+
+def test_integer_results_never_require_grad():
+    x = torch.tensor([1.5, -2.5], requires_grad=True)
+    assert not x.long().requires_grad and not x.int().requires_grad
+    assert x.round().requires_grad  # (a float result: a zero gradient)
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        x.long().float().sum().backward()

@@ -101,7 +101,7 @@ def apply(op, inputs, attrs, out=None):
             out._version.v += 1
             t = out
         else:
-            t = Tensor._make(r, grad_out)
+            t = Tensor._make(r, grad_out and r.dtype.kind == "f")
             if op.kind in ("shape", "index") and r.base is not None and isinstance(inputs[0], Tensor):
                 t._version = inputs[0]._version  # a view: writes through it are writes to the base
         t._volatile = volatile
@@ -156,7 +156,7 @@ def _record(op, attrs, inputs, outs, grad_out=True, tracer=None, out=None, befor
     fn = node_class(op, attrs)(op, attrs, tuple(edges), tuple(saved),
                         tuple((t._data, t._version, t._version.v) for t in outs), user_loc(3))
     for k, t in enumerate(outs):
-        t._requires_grad = grad_out
+        t._requires_grad = grad_out and t._data.dtype.kind == "f"  # (integers never require grad)
         t.grad_fn = fn
         t._output_nr = k
     if tracer is not None:
