@@ -311,6 +311,14 @@ class Tensor:
         return self._data.dtype
 
     @property
+    def nbytes(self):
+        return self._data.nbytes
+
+    @property
+    def itemsize(self):
+        return self._data.itemsize
+
+    @property
     def ndim(self):
         return self._data.ndim
 
@@ -926,14 +934,6 @@ class Tensor:
     def fill(self, value):
         """numpy's in-place fill."""
         self.fill_(value)
-
-    @property
-    def nbytes(self):
-        return self._data.nbytes
-
-    @property
-    def itemsize(self):
-        return self._data.itemsize
 
     def argsort(self, dim=-1, descending=False, stable=False):
         from .numpy.shape import torch_argsort

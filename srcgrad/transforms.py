@@ -100,30 +100,14 @@ class Transformed:
         and its derivative is taken with create_graph. Each differentiated argument is
         a fresh copy, so the derivative is in that argument only, even where the
         function also reads the tensor passed in."""
-        from .autograd import grad as autograd_grad
         from .autograd.mode import enable_grad
-        from .autograd.recording import apply
-        from .ops import get
         from .tensor import Tensor
         if self.mode == "hvp":
             args, v = args[:-1], args[-1]
-        argnums = self._argnums(len(args))
-        targs, wrt, specs = list(args), [], {}
+        nums = sorted(self._argnums(len(args)))
         with enable_grad():
-            for i in sorted(argnums):
-                leaves = []
-                spec = specs[i] = flatten(args[i], leaves, dynamic_floats=True, objects=True)
-                ts = []
-                for x in leaves:
-                    t = x if isinstance(x, Tensor) else Tensor._make(np.asarray(x))
-                    if t._data.dtype.kind != "f":
-                        raise TypeError(f"{self.mode}: argument {i} has integer/boolean data "
-                                        f"({t._data.dtype}); only float arguments can be differentiated")
-                    t = apply(get("copy"), [t], {})
-                    t._requires_grad = True
-                    ts.append(t)
-                wrt += ts
-                targs[i] = unflatten(spec, iter(ts))
+            targs, inputs, specs = _inputs_to_differentiate(args, nums, nested=True, what=self.mode)
+            wrt = [t for ts in inputs for t in ts]
             result = self.fn(*targs)
             out, aux = result if self.has_aux else (result, None)
             _refuse_boolean(out, self.mode)
@@ -131,15 +115,15 @@ class Transformed:
                 out = Tensor._make(np.asarray(out, dtype=np.float64))
             if out._data.size != 1:
                 raise TypeError(f"{self.mode}: the function must return a scalar, got shape {out.shape}")
-            grads = _all_grads(autograd_grad, out, wrt)
+            grads = _grads_or_zeros(out, wrt, None, nested=True)
             if self.mode == "hvp":
                 vs = []
                 flatten(v, vs, dynamic_floats=True, objects=True)
                 dot = sum((g * (x if isinstance(x, Tensor) else Tensor._make(np.asarray(x, g.dtype)))).sum()
                           for g, x in zip(grads, vs))
-                grads = _all_grads(autograd_grad, dot, wrt)
+                grads = _grads_or_zeros(dot, wrt, None, nested=True)
         it = iter(grads)
-        outs = {i: unflatten(specs[i], iter([next(it) for _ in leaf_specs(specs[i])])) for i in sorted(argnums)}
+        outs = {n: unflatten(spec, iter([next(it) for _ in leaf_specs(spec)])) for n, spec in zip(nums, specs)}
         g = self._in_argnums_order(outs, len(args))
         if self.mode in ("grad", "hvp"):
             return (g, aux) if self.has_aux else g
@@ -606,15 +590,6 @@ def _differentiated_further(args):
     return False
 
 
-def _all_grads(autograd_grad, out, wrt):
-    """d out / d wrt with create_graph, zeros (of each input's type) where none flows."""
-    from .tensor import Tensor
-    if not out._requires_grad:
-        return [Tensor._make(np.zeros(t.shape, t.dtype)) for t in wrt]
-    grads = autograd_grad([out], wrt, create_graph=True, allow_unused=True)
-    return [Tensor._make(np.zeros(t.shape, t.dtype)) if g is None else g for g, t in zip(grads, wrt)]
-
-
 def _like(spec, arr):
     """A gradient in the type its argument came in (numpy in, numpy out)."""
     if spec.kind == "ndarray":
@@ -844,47 +819,59 @@ def _record(f, args, argnums):
     tensors that require grad, or inside a trace), an argument is a recorded copy of the
     tensor passed in, so the derivative is in the argument only and can be differentiated
     again; else a fresh leaf."""
-    from .autograd.recording import apply
-    from .creation import tensor as _tensor
-    from .ops import get
     from .tensor import Tensor
     nested = _differentiated_further(args)
     nargs = len(args)
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     nums = [n % nargs for n in nums]
-    targs, inputs, specs = list(args), [], []
-    for n in nums:
-        arrays = []
-        spec = flatten(args[n], arrays, dynamic_floats=True, objects=True)
-        ts = []
-        for a in arrays:
-            if np.asarray(a._data if isinstance(a, Tensor) else a).dtype.kind not in "fc":
-                raise TypeError(f"argument {n} has integer/boolean data; only float arguments can be "
-                                f"differentiated")
-            if nested and isinstance(a, Tensor):
-                t = apply(get("copy"), [a], {})
-                t._requires_grad = True
-            else:
-                t = _tensor(np.asarray(a._data if isinstance(a, Tensor) else a), requires_grad=True)
-            ts.append(t)
-        inputs.append(ts)
-        specs.append(spec)
-        targs[n] = unflatten(spec, iter(ts))
+    targs, inputs, specs = _inputs_to_differentiate(args, nums, nested)
     out = f(*targs)
     if not isinstance(out, Tensor):  # a constant: its derivative is zero
         out = Tensor._make(np.array(out, dtype=np.result_type(np.asarray(out).dtype, np.float64)))
     return out, nums, inputs, specs, nested
 
 
+def _inputs_to_differentiate(args, nums, nested, what="argument"):
+    """args with the leaves of args[n] (n in nums) replaced by tensors to differentiate in:
+    (new args, per n its tensors, per n its structure). A tensor that requires grad or is
+    traced becomes a recorded copy when `nested` (the derivative is then in this argument
+    only, and can be differentiated again); anything else, a fresh leaf."""
+    from .autograd.recording import apply
+    from .creation import tensor as _tensor
+    from .tensor import Tensor
+    targs, inputs, specs = list(args), [], []
+    for n in nums:
+        arrays = []
+        spec = flatten(args[n], arrays, dynamic_floats=True, objects=True)
+        ts = []
+        for a in arrays:
+            data = a._data if isinstance(a, Tensor) else np.asarray(a)
+            if data.dtype.kind not in "fc":
+                raise TypeError(f"{what}: argument {n} has integer/boolean data ({data.dtype}); only float "
+                                f"arguments can be differentiated")
+            if nested and isinstance(a, Tensor):
+                t = apply(_get_op("copy"), [a], {})
+                t._requires_grad = True
+            else:
+                t = _tensor(data, requires_grad=True)
+            ts.append(t)
+        inputs.append(ts)
+        specs.append(spec)
+        targs[n] = unflatten(spec, iter(ts))
+    return targs, inputs, specs
+
+
 def _grads_or_zeros(out, flat, ct, nested=False):
     """Gradients of <ct, out> in `flat` (zeros where none flows, or out is a constant):
-    arrays, or tensors that can be differentiated again if `nested`."""
+    arrays, or tensors that can be differentiated again if `nested`. ct None: out is a
+    scalar."""
     from .autograd import grad as _grad
     from .tensor import Tensor
     if not out._requires_grad:
         grads = [None] * len(flat)
     else:
-        grads = _grad([out], flat, [ct], retain_graph=True, allow_unused=True, create_graph=nested)
+        grads = _grad([out], flat, None if ct is None else [ct], retain_graph=True, allow_unused=True,
+                      create_graph=nested)
     zeros = [np.zeros(t.shape, t.dtype) for t in flat]
     if nested:
         return [Tensor._make(z) if g is None else g for g, z in zip(grads, zeros)]

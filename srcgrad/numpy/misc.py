@@ -35,9 +35,9 @@ import numpy as np
 
 from .. import ops as _ops
 from ..autograd.recording import apply
-from ..ops.indexing import Arg, Slice
+from ..ops.indexing import Arg, Slice, numpy_index, split_index, traced_nonzero
 from ._dispatch import implements, needs_grad, run_without_gradient, tensor_cls
-from .elementwise import isnan, logical_and, logical_not, logical_or, signbit, sqrt, where
+from .elementwise import isnan, logical_and, logical_not, logical_or, signbit, sqrt, trunc, where
 from .elementwise import abs as _abs
 from .elementwise import clip as _clip
 from .elementwise import elementwise as _elementwise
@@ -48,7 +48,7 @@ from .reductions import any as _any
 from .reductions import sum as _sum
 from .shape import (_along, _axis, _getitem, _index, _is_tensor, _is_traced, _reshape,
                     _static, _take_along, _tensor, _transpose, atleast_1d, atleast_2d, broadcast_arrays,
-                    broadcast_to, concatenate, copy, diagonal, flip, moveaxis, ravel, sort, take)
+                    broadcast_to, concatenate, copy, diag, diagonal, flip, moveaxis, ravel, sort, take)
 
 __all__ = [
     "diff", "ediff1d", "append", "insert", "delete", "convolve", "correlate", "polyval", "interp",
@@ -971,7 +971,6 @@ def nonzero(a):
     of entries depends on the data)."""
     x = _tensor(a)
     if _is_traced(x):  # recomputed by the generated code, the count a guard (ops/indexing.py)
-        from ..ops.indexing import traced_nonzero
         return tuple(traced_nonzero(x if x.dtype == np.bool_ else x != 0))
     return tuple(_make(i) for i in np.nonzero(x._data))
 
@@ -1183,7 +1182,7 @@ def piecewise(x, condlist, funclist, *args, **kw):
         raise ValueError(f"piecewise: with {n} condition(s), {n} or {n + 1} functions are expected, "
                          f"got {len(funclist)}")
     if len(funclist) == n + 1:  # "otherwise": where none of the conditions holds
-        rest = logical_not(condlist[0]) if n == 1 else logical_not(_any_of(condlist))
+        rest = logical_not(_any_of(condlist))
         condlist = condlist + [rest]
 
     def value(f):
@@ -1218,7 +1217,6 @@ def copysign(x1, x2):
 @implements(np.fmod)
 def fmod(x1, x2):
     """The remainder with the sign of x1 (C's fmod): x1 - trunc(x1 / x2) * x2."""
-    from .elementwise import trunc
     a, b = _floating(_tensor(x1)), x2
     return a - trunc(a / b) * b
 
@@ -1234,7 +1232,6 @@ def float_power(x1, x2):
 
 @implements(np.diagflat)
 def diagflat(v, k=0):
-    from .shape import diag
     return diag(ravel(_tensor(v)), k)
 
 
@@ -1243,7 +1240,6 @@ def diagflat(v, k=0):
 # ---------------------------------------------------------------------------------------
 def _scatter_add(values, index, shape, dtype):
     """zeros(shape) with `values` added at `index` (repeated positions add up)."""
-    from ..ops.indexing import split_index
     template, arrays = split_index(index)
     v = _tensor(values)
     v = v if v.dtype == dtype else v._cast_const(dtype)
@@ -1253,7 +1249,6 @@ def _scatter_add(values, index, shape, dtype):
 
 
 def _numpy_key(template, arrays):
-    from ..ops.indexing import numpy_index
     return numpy_index(template, [a._data if _is_tensor(a) else a for a in arrays])
 
 

@@ -302,9 +302,7 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=_No
 
 
 def _std_sqrt(v):
-    from ..autograd.recording import apply
-    from ..ops import get
-    return apply(get("std_sqrt"), [v], {})
+    return apply(_ops.get("std_sqrt"), [v], {})
 
 
 @implements(np.average)

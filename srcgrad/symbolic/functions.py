@@ -27,8 +27,9 @@ class sigmoid(_RealFunction):
             return 1 / (1 + sp.exp(-x))
 
 
-class step(_RealFunction):
-    """Heaviside step with step(0) = 0 (so relu'(0) = 0, as in PyTorch); derivative 0."""
+class _PiecewiseConstant(_RealFunction):
+    """A step-like function of one argument: its derivative is written 0 (sympy's would be a
+    DiracDelta or an unevaluated Derivative), and on a number it is `at_number`'s value."""
     nargs = 1
 
     def fdiff(self, argindex=1):
@@ -37,7 +38,15 @@ class step(_RealFunction):
     @classmethod
     def eval(cls, x):
         if x.is_Number:
-            return sp.Integer(1) if x > 0 else sp.Integer(0)
+            return cls.at_number(x)
+
+
+class step(_PiecewiseConstant):
+    """Heaviside step with step(0) = 0 (so relu'(0) = 0, as in PyTorch); derivative 0."""
+
+    @staticmethod
+    def at_number(x):
+        return sp.Integer(1) if x > 0 else sp.Integer(0)
 
 
 class relu(_RealFunction):
@@ -53,17 +62,9 @@ class relu(_RealFunction):
             return x if x > 0 else sp.Integer(0)
 
 
-class sgn(_RealFunction):
+class sgn(_PiecewiseConstant):
     """sign(x) with a zero derivative everywhere (sympy's sign has DiracDelta)."""
-    nargs = 1
-
-    def fdiff(self, argindex=1):
-        return sp.Integer(0)
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_Number:
-            return sp.sign(x)
+    at_number = staticmethod(sp.sign)
 
 
 class where(_RealFunction):
@@ -104,8 +105,6 @@ class abs_(_RealFunction):
             return abs(x)
 
 
-# Functions with a zero derivative that are still allowed inside kernels.
-ZERO_DERIVATIVE = (step, sgn)
 CUSTOM = {f.__name__: f for f in (sigmoid, step, relu, sgn, where, abs_)}
 
 
@@ -251,17 +250,9 @@ class isnan_or(_RealFunction):
         return sp.Integer(0)
 
 
-class floor0(_RealFunction):
+class floor0(_PiecewiseConstant):
     """floor with its derivative written 0 (sympy's stays an unevaluated Derivative)."""
-    nargs = 1
-
-    def fdiff(self, argindex=1):
-        return sp.Integer(0)
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_Number:
-            return sp.floor(x)
+    at_number = staticmethod(sp.floor)
 
 
 class mod(_RealFunction):
