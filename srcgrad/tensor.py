@@ -16,7 +16,7 @@ from ._format import format_tensor
 from .autograd.function import AccumulateGrad, Version
 from .autograd.mode import is_grad_enabled
 from .autograd import recording as _recording
-from .autograd.recording import apply
+from .autograd.recording import apply, unchanged_view
 from .ops.indexing import split_index
 
 _scalar = (bool, int, float)
@@ -169,7 +169,7 @@ class Tensor:
         self._volatile = False
         self._hooks = None
         self._acc = None
-        self._view_of = None   # (tensor, index) for a view taken by indexing: writes go through it
+        self._view_of = None   # (tensor, how, arg) for a view: writes into it go through to the tensor
 
     @classmethod
     def _make(cls, data, requires_grad=False):
@@ -599,7 +599,7 @@ class Tensor:
         shape = _size_args(shape)
         shape = _resolve_shape(shape, self._data.size)
         if shape == self.shape:
-            return self
+            return unchanged_view(self)
         return apply(_op("reshape"), [self], {"shape": shape})
 
     view = reshape
@@ -615,7 +615,7 @@ class Tensor:
     def squeeze(self, dim=None, *, axis=None):
         dim = axis if dim is None else dim
         if isinstance(dim, (tuple, list)):
-            out = self
+            out = self if dim else unchanged_view(self)
             for d in sorted((d % max(self.ndim, 1) for d in dim), reverse=True):
                 out = out.squeeze(d)
             return out
@@ -624,7 +624,7 @@ class Tensor:
         d = dim % max(self.ndim, 1)
         if self.ndim and self.shape[d] == 1:
             return self.reshape(self.shape[:d] + self.shape[d + 1:])
-        return self
+        return unchanged_view(self)
 
     def permute(self, *dims):
         dims = _size_args(dims)
@@ -649,7 +649,7 @@ class Tensor:
     @property
     def T(self):
         if self.ndim < 2:
-            return self
+            return unchanged_view(self)
         return apply(_op("transpose"), [self], {"perm": tuple(reversed(range(self.ndim)))})
 
     @property
@@ -665,7 +665,7 @@ class Tensor:
     def broadcast_to(self, shape):
         shape = tuple(shape)
         if shape == self.shape:
-            return self
+            return unchanged_view(self)
         return apply(_op("broadcast_to"), [self], {"shape": shape})
 
     def copy(self):
@@ -699,7 +699,7 @@ class Tensor:
         template, arrays = split_index(index)
         t = apply(_op("getitem"), [self, *arrays], {"index": template})
         if not arrays:  # a view (or an element): remember of what, for writes through it
-            t._view_of = (self, index)
+            t._view_of = (self, "getitem", index)
         return t
 
     def __setitem__(self, index, value):
@@ -734,9 +734,16 @@ class Tensor:
     def _write_through(self, new):
         """Write `new` into the tensor this view was taken from (recorded there), and take
         the view again, so that this tensor has the history of its new value."""
-        base, index = self._view_of
-        base[index] = new
-        fresh = base[index]
+        base, how, arg = self._view_of
+        if how == "getitem":
+            base[arg] = new
+            fresh = base[arg]
+        elif how == "reshape":
+            base[...] = new.reshape(base.shape)
+            fresh = base.reshape(arg["shape"])
+        else:  # a permutation of the axes, written back through the inverse one
+            base[...] = new.permute(*np.argsort(arg["perm"]))
+            fresh = base.permute(*arg["perm"])
         self.grad_fn, self._output_nr = fresh.grad_fn, fresh._output_nr
         self._requires_grad, self._version = fresh._requires_grad, fresh._version
         self._data = fresh._data
@@ -1050,7 +1057,10 @@ class Tensor:
 
     # -- complex parts and positions of the numpy surface (srcgrad data is real)
     def conj(self):
-        """The complex conjugate of real data: a copy (numpy's and PyTorch's x.conj())."""
+        """The complex conjugate of real data: in numpy code a copy (numpy's x.conj()),
+        eagerly the tensor itself (PyTorch's)."""
+        if _tracing() is None:
+            return self
         from .numpy.misc import conjugate
         return conjugate(self)
 

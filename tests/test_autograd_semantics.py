@@ -1188,6 +1188,54 @@ def test_writes_into_views_go_through_to_the_tensor_they_were_taken_from():
     assert_allclose(grad, fd, rtol=1e-6)
 
 
+def test_writes_into_reshaped_and_transposed_views_go_through():
+    """`v = y.view(2, 3); v[0, 1] = ...` and `y.reshape(3, 2).t() += 1`: each element of such
+    a view is one element of y, so the write is recorded as a write into y (PyTorch)."""
+    x = leaf(np.arange(6.0))
+    y = x * 1
+    v = y.view(2, 3)
+    v[0, 1] = 10 * x[5]
+    w = v.t()
+    w.mul_(2)
+    z = y.reshape(3, 2).transpose(0, 1)
+    z += 1
+    (y * torch.arange(6.0, dtype=torch.float64)).sum().backward()
+    assert_allclose(y.detach().numpy(), [1.0, 101.0, 5.0, 7.0, 9.0, 11.0])
+    assert_allclose(x.grad.numpy(), [0.0, 0.0, 4.0, 6.0, 8.0, 30.0])
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        leaf([1.0, 2.0]).view(-1).add_(1)  # a view of a leaf shares its data
+
+    def f(x):  # the same in a traced numpy function
+        y = x * 1
+        v = y.reshape(2, 3)
+        v[0, 1] = 10 * x[5]
+        w = v.T
+        w *= 2
+        z = np.transpose(y.reshape(3, 2))
+        z += x[:2, None]
+        return np.sum(y * np.arange(6.0) * x)
+    x0 = np.arange(6.0) + 0.5
+    value, grad = torch.value_and_grad(f)(x0)
+    h = 1e-6
+    fd = [(f(x0 + h * e) - f(x0 - h * e)) / (2 * h) for e in np.eye(6)]
+    assert value == pytest.approx(f(x0))
+    assert_allclose(grad, fd, rtol=1e-6)
+
+
+def test_a_shape_op_that_changes_nothing_is_still_a_new_view_eagerly():
+    """PyTorch: `x.view(-1)` of a vector is a new tensor (not a leaf; its .grad stays None),
+    while `to`, `flatten` of a vector and `conj` of real data return x itself."""
+    x = leaf([1.0, 2.0, 3.0])
+    views = [x.view(-1), x.reshape(3), x.squeeze(), x.squeeze(0), x.t(), x.T, x.expand(3),
+             x.movedim(0, 0), x.permute(0), torch.reshape(x, (3,))]
+    for v in views:
+        assert v is not x and not v.is_leaf and v.grad_fn is not None
+    assert x.to(x.dtype) is x and x.flatten() is x and x.conj() is x
+    sum(v.sum() for v in views).backward()
+    assert all(v.grad is None for v in views)
+    assert_allclose(x.grad.numpy(), [len(views)] * 3)
+
+
 def test_a_detached_copy_sharing_the_data_is_no_use_of_the_leaf():
     """v = x.detach() shares x's array: autograd.grad in x must not take v's uses for x's."""
     x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])

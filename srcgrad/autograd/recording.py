@@ -102,8 +102,11 @@ def apply(op, inputs, attrs, out=None):
             t = out
         else:
             t = Tensor._make(r, grad_out and r.dtype.kind == "f")
-            if op.kind in ("shape", "index") and r.base is not None and isinstance(inputs[0], Tensor):
+            if op.kind in ("shape", "index") and r.base is not None and isinstance(inputs[0], Tensor) \
+                    and np.may_share_memory(r, arrays[0]):
                 t._version = inputs[0]._version  # a view: writes through it are writes to the base
+                if op.name in _REVERSIBLE_VIEWS:
+                    t._view_of = (inputs[0], op.name, attrs)
         t._volatile = volatile
         outs.append(t)
     if record:
@@ -121,9 +124,22 @@ def apply(op, inputs, attrs, out=None):
     return outs[0] if len(outs) == 1 else tuple(outs)
 
 
+def unchanged_view(x):
+    """A shape op that changes nothing (a reshape to x's own shape, `x.T` of a vector): x
+    itself inside a trace, where the compiled function has nothing to do; eagerly a new view
+    of x, as in PyTorch (not a leaf, with a .grad of its own)."""
+    if TRACER[0] is not None or not isinstance(x, _Tensor or _tensor_class()):
+        return x
+    return apply(_ops.get("reshape"), [x], {"shape": x.shape})
+
+
 #: float-valued ops without a derivative whose result still requires grad, with a zero
 #: gradient (as in PyTorch: `x.floor().sum().backward()` gives zeros)
 _ZERO_DERIVATIVE = {"floor", "ceil", "rint", "trunc", "round"}
+
+#: views whose writes are recorded as writes into the tensor they were taken from (see
+#: Tensor._write_through): each element of the view is exactly one element of its base
+_REVERSIBLE_VIEWS = {"reshape", "transpose"}
 
 #: in-place ops whose derivative never reads the target's old value
 _KEEPS_NO_OLD_VALUE = {"add", "sub", "setitem"}

@@ -12,7 +12,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import ops as _ops
-from ..autograd.recording import apply
+from ..autograd.recording import apply, unchanged_view
 from ..ops.indexing import Arg, Slice
 from ._dispatch import implements, needs_grad, run_without_gradient, tensor_cls
 
@@ -175,14 +175,14 @@ def _resolve_shape(shape, size, old_shape):
 def _reshape(x, shape):
     shape = tuple(shape)
     if shape == x.shape:
-        return x
+        return unchanged_view(x)
     return apply(_op("reshape"), [x], {"shape": shape})
 
 
 def _transpose(x, perm):
     perm = tuple(perm)
     if perm == tuple(range(x.ndim)):
-        return x
+        return unchanged_view(x)
     return apply(_op("transpose"), [x], {"perm": perm})
 
 
@@ -1028,6 +1028,8 @@ def torch_flatten(x, start_dim=0, end_dim=-1):
     s, e = _axis(start_dim, x.ndim, "flatten"), _axis(end_dim, x.ndim, "flatten")
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return x  # nothing flattened: PyTorch returns the tensor itself
     return _reshape(x, x.shape[:s] + (int(np.prod(x.shape[s:e + 1], dtype=np.int64)),) + x.shape[e + 1:])
 
 
