@@ -1,4 +1,7 @@
-"""dtypes: numpy's dtype objects under PyTorch's names, and the default float dtype."""
+"""dtypes: numpy's dtype objects under PyTorch's names, the default float dtype, and
+PyTorch's promotion rule."""
+import builtins
+
 import numpy as np
 
 float16 = half = np.dtype(np.float16)
@@ -37,3 +40,60 @@ def resolve(dtype):
 
 def is_float(dtype):
     return np.dtype(dtype).kind == "f"
+
+
+# -- PyTorch's type promotion (torch.result_type) -------------------------------------------
+# Categories rank bool < integer < float < complex. Operands are grouped by priority: tensors
+# with dimensions, then 0-d tensors, then Python numbers. A lower-priority group decides the
+# dtype only when its category is higher (`float32 vector * float64 0-d` stays float32, an
+# integer vector times 1.5 is of the default float dtype). numpy (NEP 50) ranks a 0-d array
+# as any other array and widens integers met by floats to float64, so eager tensors promote
+# here, while numpy code inside a compiled function keeps numpy's own rule.
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _promote_types(a, b):
+    """PyTorch's promoteTypes: the higher category wins; within one, numpy's widening."""
+    if a is None or a == b:
+        return b
+    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def _combine(higher, lower):
+    """A higher-priority group's dtype, unless a lower-priority one is of a higher category."""
+    if higher is None or lower is None:
+        return lower if higher is None else higher
+    ch, cl = _CATEGORY[higher.kind], _CATEGORY[lower.kind]
+    if ch == 3 or ch >= 2 and cl < 3:
+        return higher
+    if cl == 3:
+        return np.result_type(higher, np.complex64) if ch == 2 else lower
+    if ch == 0 or cl == 2:
+        return _promote_types(higher, lower)
+    return higher
+
+
+def torch_result_type(operands):
+    """The dtype PyTorch gives an op of `operands` (arrays or Python numbers)."""
+    dims = zero = number = None
+    for x in operands:
+        d = getattr(x, "dtype", None)
+        if d is not None and hasattr(x, "ndim"):
+            if x.ndim:
+                dims = _promote_types(dims, d)
+            else:
+                zero = _promote_types(zero, d)
+            continue
+        if isinstance(x, (builtins.bool, np.bool_)):
+            d = bool
+        elif isinstance(x, (builtins.int, np.integer)):
+            d = int64
+        elif isinstance(x, complex):
+            d = np.dtype(np.complex128 if _default[0] == float64 else np.complex64)
+        else:
+            d = _default[0]
+        number = _promote_types(number, d)
+    return _combine(dims, _combine(zero, number))

@@ -69,7 +69,15 @@ def _dtype_of(x):
     return None
 
 
-def _to_float(x, dtype):
+def _float_dtype(d):
+    """The float dtype an integer (or bool) operand of a float-valued op computes in: the
+    default dtype eagerly (PyTorch), numpy's smallest float holding it in numpy code."""
+    if _recording.TRACER[0] is None:
+        return _dtype.get_default_dtype()
+    return np.promote_types(d, np.float16)
+
+
+def _cast_to(x, dtype):
     if isinstance(x, Tensor):
         return x._cast_const(dtype)
     if isinstance(x, np.ndarray):
@@ -78,27 +86,28 @@ def _to_float(x, dtype):
 
 
 def _promote(operands, float_result=False):
-    """PyTorch's category rule: integer arrays meeting float ones (or a float scalar, or an
-    op with a float result) become float, of the widest float dtype present or the
-    default dtype."""
-    for x in operands:  # (the common case first: no integer array among them, nothing to do)
+    """The operands, cast to the dtype the op computes in. Eagerly PyTorch's rule
+    (`_dtype.torch_result_type`: a float32 tensor times a float64 0-d one stays float32, an
+    integer tensor divided by 2 is of the default float dtype). Inside a compiled function
+    (numpy code) numpy's own rule, which its ops follow by themselves."""
+    if _recording.TRACER[0] is not None:
+        return operands
+    first = None
+    for x in operands:  # (the common case first: arrays of one float dtype, and numbers)
         d = x._data.dtype if type(x) is Tensor else x.dtype if isinstance(x, np.ndarray) else None
-        if d is not None and d.kind in "iub":
+        if d is None:
+            continue
+        if first is None:
+            first = d
+        elif d != first:
             break
     else:
-        return operands
-    dtypes = [d for d in (_dtype_of(x) for x in operands) if d is not None]
-    floats = [d for d in dtypes if d.kind in "fc"]
-    has_int = any(d.kind in "iub" for d in dtypes)
-    if not has_int:
-        return operands
-    if floats:
-        target = np.result_type(*floats)
-    elif float_result or any(isinstance(x, float) for x in operands):
+        if first is None or first.kind in "fc":
+            return operands
+    target = _dtype.torch_result_type([x._data if type(x) is Tensor else x for x in operands])
+    if float_result and target.kind in "iub":
         target = _dtype.get_default_dtype()
-    else:
-        return operands
-    return [_to_float(x, target) if (_dtype_of(x) is not None and _dtype_of(x).kind in "iub") else x
+    return [_cast_to(x, target) if (_dtype_of(x) is not None and _dtype_of(x) != target) else x
             for x in operands]
 
 
@@ -112,7 +121,7 @@ def _binary(name, a, b, float_result=False):
 
 def _unary_float(name):
     def method(self):
-        x = self._cast_const(_dtype.get_default_dtype()) if self._data.dtype.kind in "iub" else self
+        x = self._cast_const(_float_dtype(self._data.dtype)) if self._data.dtype.kind in "iub" else self
         return apply(_op(name), [x], {})
     method.__name__ = name
     return method
@@ -571,8 +580,8 @@ class Tensor:
         if self.ndim == 0 and dim is not None and dim in (0, -1, (0,), (-1,)):
             axis = None  # PyTorch lets dim 0 / -1 name the single "axis" of a 0-d tensor
         x = self
-        if float_result and self._data.dtype.kind in "iub":
-            x = self._cast_const(_dtype.get_default_dtype())
+        if float_result and self._data.dtype.kind in "iub":  # (numpy's mean of integers: float64)
+            x = self._cast_const(_dtype.get_default_dtype() if _tracing() is None else np.float64)
         return apply(_op(name), [x], {"axis": _ops.normalize_axis(axis, self.ndim), "keepdims": bool(keep)})
 
     def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None, out=None):
@@ -584,7 +593,7 @@ class Tensor:
 
     def norm(self, p="fro", dim=None, keepdim=False):
         ord = None if p in ("fro", 2, 2.0) else (1 if p in (1, 1.0) else p)
-        x = self._cast_const(_dtype.get_default_dtype()) if self._data.dtype.kind in "iub" else self
+        x = self._cast_const(_float_dtype(self._data.dtype)) if self._data.dtype.kind in "iub" else self
         if isinstance(p, (int, float)) and abs(p) == float("inf"):  # max |x| (min for -inf), as torch
             extreme = x.abs().amax if p > 0 else x.abs().amin
             return extreme(() if dim is None else dim, keepdim)

@@ -1111,6 +1111,61 @@ def test_integer_promotion_rules():
     assert i.exp().dtype == np.float32
 
 
+F32, F64, I32, I64, BOOL = np.float32, np.float64, np.int32, np.int64, np.bool_
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    # (operands: a dtype for a vector, (dtype,) for a 0-d tensor, or a Python number)
+    (F32, (F64,), F32),     # a 0-d tensor of the same category does not widen a vector
+    (F64, (F32,), F64),
+    (I32, (I64,), I32),
+    (I64, (F64,), F64),     # ... a 0-d tensor of a higher category decides
+    (I32, (F32,), F32),
+    (BOOL, (I32,), I32),
+    ((F32,), (F64,), F64),  # two 0-d tensors promote as vectors do
+    ((I64,), 1.5, F32),     # a float number makes integers the default float dtype
+    (I64, F32, F32),        # an integer vector meeting a float one: that float (numpy: float64)
+    (BOOL, 1, I64),
+    (BOOL, True, BOOL),
+    (F32, 2, F32),
+])
+def test_eager_type_promotion_is_pytorchs(a, b, expected):
+    def operand(spec, k):
+        if isinstance(spec, tuple):
+            return torch.tensor(np.full((), k + 1, spec[0]))
+        if isinstance(spec, type):
+            return torch.tensor(np.full(3, k + 1, spec))
+        return spec
+    x, y = operand(a, 0), operand(b, 1)
+    for op in (operator.add, operator.mul, operator.sub if BOOL not in (a, b) else operator.mul):
+        assert op(x, y).dtype == expected
+        assert op(y, x).dtype == expected
+    # a vector meeting a 0-d tensor of the same category keeps its dtype in the gradient too
+    if a == F32 and b == (F64,):
+        v = torch.ones(3, requires_grad=True)
+        s = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+        (v * s).sum().backward()
+        assert v.grad.dtype == np.float32 and s.grad.dtype == np.float64
+        assert s.grad.item() == 3.0
+
+
+def test_numpy_code_keeps_numpys_promotion():
+    """Inside a compiled function integer arrays follow numpy: `k * 1.5` is float64 there
+    (PyTorch's default float32 would round it)."""
+    seen = {}
+
+    def f(x):
+        k = np.argsort(x)
+        a, b, c = k * 0.1, k / 3, np.exp(k)
+        seen.update(a=a.dtype, b=b.dtype, c=c.dtype, mean=np.mean(k).dtype)
+        return np.sum(x * a + b * c)
+    x = np.array([3.0, 1.0, 2.0])
+    value, grad = torch.value_and_grad(f)(x)
+    assert seen == {"a": np.float64, "b": np.float64, "c": np.float64, "mean": np.float64}
+    assert value == f(x)  # the same bits as numpy
+    assert_array_equal(grad, np.argsort(x) * 0.1)
+
+
 def test_numpy_conversion_of_a_tensor_that_requires_grad_refuses():
     """np.array([t1, t2]) would silently drop the gradient: refuse, as PyTorch does."""
     x = torch.tensor([1.0, 2.0], requires_grad=True)

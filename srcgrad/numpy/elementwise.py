@@ -1,7 +1,6 @@
 """numpy's elementwise functions over tensors, each one entry of the op table."""
 import numpy as np
 
-from .. import _dtype
 from .. import ops as _ops
 from ..autograd.recording import apply
 from ._dispatch import implements, tensor_cls
@@ -33,7 +32,8 @@ def elementwise(opname, *args, float_result=False):
     Tensor = tensor_cls()
     if float_result and len(operands) == 1 and isinstance(operands[0], Tensor) \
             and operands[0].dtype.kind in "iub":
-        operands = [operands[0]._cast_const(_dtype.get_default_dtype())]
+        from ..tensor import _float_dtype
+        operands = [operands[0]._cast_const(_float_dtype(operands[0].dtype))]
     return apply(_ops.get(opname), operands, {})
 
 
