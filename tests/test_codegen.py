@@ -649,3 +649,32 @@ def test_float_means_are_written_as_sums_over_a_count(dtype, axis):
     assert "np.mean(" not in src and "/ " in src
     v, gx = g(x)
     assert v == float(f(x)) and gx.dtype == dtype
+
+
+def test_tall_thin_arguments_are_computed_column_major():
+    """Arrays of many rows and few columns are copied column-major in the function's first
+    lines, and arrays the code builds (stack, concatenate, zeros) are built column-major, so
+    numpy's inner loops run down columns. The values are those of the row-major code."""
+    from thresholds import thresholds
+
+    def f(P, Q, w):
+        d = P[:, 0:3] - Q                         # a column slice, an elementwise op
+        r = np.sqrt(np.sum(d * d, axis=1, keepdims=True))
+        c = np.cross(d / r, Q)                    # a cross product: a stack of components
+        return np.sum(w[:, None] * c[:, 0:2] ** 2) + np.sum(P[:, 3:5] * c[:, 1:3])
+    rng = np.random.default_rng(0)
+    P, Q, w = rng.standard_normal((40, 6)), rng.standard_normal((40, 3)), rng.standard_normal(40)
+    with thresholds(1 << 62):
+        reference = srcgrad.value_and_grad(f, argnums=(0, 1, 2))(P, Q, w)
+        assert "asfortranarray" not in srcgrad.value_and_grad(f, argnums=(0, 1, 2)).source(P, Q, w)
+    with thresholds(1):
+        g = srcgrad.value_and_grad(f, argnums=(0, 1, 2))
+        value, grads = g(P, Q, w)
+        src = g.source(P, Q, w)
+    assert "P = np.asfortranarray(P)" in src and "Q = np.asfortranarray(Q)" in src
+    assert "w = np.asfortranarray(w)" not in src           # 1-d: nothing to gain
+    assert re.search(r"np\.stack\(\[.*\]\)\.T", src.replace("\n", ""))
+    assert ".T)).T" in src or "order='F'" in src          # the cross's gradient is joined column-major
+    assert value == pytest.approx(reference[0], rel=1e-12)
+    for a, b in zip(grads, reference[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

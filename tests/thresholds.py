@@ -8,7 +8,8 @@ class thresholds:
     out of reach; or 1, so that the smallest program takes every large-array form)."""
     SETTINGS = [("srcgrad.codegen.kernels", "IN_PLACE_SIZE"), ("srcgrad.ir.contract", "MIN_SIZE"),
                 ("srcgrad.ops.reduction", "EINSUM_SUM_SIZE"), ("srcgrad.codegen.buffers", "MIN_SIZE"),
-                ("srcgrad.ir.share", "MIN_SIZE"), ("srcgrad.ops.linalg", "CROSS_COMPONENTS_SIZE")]
+                ("srcgrad.ir.share", "MIN_SIZE"), ("srcgrad.ops.linalg", "CROSS_COMPONENTS_SIZE"),
+                ("srcgrad.codegen.layout", "MIN_ROWS")]
 
     def __init__(self, size):
         self.size = size

@@ -15,6 +15,7 @@ from ..ir.graph import Value
 from ..ir.passes import live_nodes
 from ..utils.locations import format_loc_range
 from . import astbuild as A
+from . import layout
 from .buffers import OUT_FUNCTIONS, BufferPlan, large, makes_fresh
 from .kernels import kernel_statements
 from .source import COMMENT_COLUMN, comment_text, expr_source, statement_lines
@@ -72,7 +73,10 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
     em = Emitter(namer)
     out_ids = {v.id for v in outputs if isinstance(v, Value)}
     body = _given_histories(params, em)
-    body += em.block(nodes, out_ids, plan=BufferPlan(nodes, out_ids))
+    columns = layout.column_major_params(nodes, params)
+    body += layout.prologue([namer.of(p) for p in columns])
+    with layout.columns(bool(columns)):
+        body += em.block(nodes, out_ids, plan=BufferPlan(nodes, out_ids))
     rets = [em.arg(v) if isinstance(v, Value) else A.const(None) for v in outputs]
     body.append("    return (" + ", ".join(expr_source(r) for r in rets) + ("," if len(rets) == 1 else "") + ")")
     if not nodes and not body:

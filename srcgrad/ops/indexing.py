@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..codegen import astbuild as A
+from ..codegen import layout
 from .registry import Op, ShapeError, broadcast_shapes, register
 
 
@@ -215,7 +216,7 @@ def _scatter_impl(g, *idx, index, shape):
 def _scatter_emit(args, attrs, node, target):
     dtype = node.out.dtype
     key = index_ast(attrs["index"], args[1:])
-    zeros = A.assign(target, A.npcall("zeros", A.literal(tuple(attrs["shape"])), A.dtype_expr(dtype)))
+    zeros = A.assign(target, layout.zeros(attrs["shape"], A.dtype_expr(dtype)))
     if _scatters(attrs["index"], node.inputs[1:]):
         key = index_ast(attrs["index"], args[1:], as_value=True)
         add = ast.Expr(value=A.call("np.add.at", A.name(target), key, args[0]))
@@ -346,12 +347,11 @@ def _accumulate_emit(args, attrs, node, target):
     if tiles is not None:  # the slices tile the array: their gradients side by side
         parts, axis = tiles
         values = [args[p] if c == 1 else A.binop(A.literal(c), ast.Mult(), args[p]) for p, c in parts]
-        return [A.assign(target, A.npcall("concatenate", ast.Tuple(elts=values, ctx=ast.Load()),
-                                          axis=A.literal(axis)))]
+        return [A.assign(target, layout.concatenate(values, axis, attrs["shape"]))]
     n_dense = attrs["n_dense"]
     dense, rest = args[:n_dense], args[n_dense:]
     if not dense:
-        first = A.npcall("zeros", A.literal(tuple(attrs["shape"])), A.dtype_expr(node.out.dtype))
+        first = layout.zeros(attrs["shape"], A.dtype_expr(node.out.dtype))
     elif len(dense) == 1:
         first = A.method(dense[0], "copy")
     else:

@@ -1,10 +1,9 @@
 """Joining arrays: concatenate. Its derivative slices the cotangent back into pieces
 (basic `getitem`, views), so stacking, hstack, ... are composites of it."""
-import ast
 
 import numpy as np
 
-from ..codegen import astbuild as A
+from ..codegen import layout
 from .indexing import Slice
 from .registry import Op, ShapeError, register, result_dtype
 
@@ -43,7 +42,7 @@ def _concat_vjp(node, gs):
 
 
 def _concat_emit(args, attrs, node):
-    return A.npcall("concatenate", ast.Tuple(elts=list(args), ctx=ast.Load()), axis=A.num(attrs["axis"]))
+    return layout.concatenate(args, attrs["axis"], node.out.shape)
 
 
 register(Op("concatenate", "shape", lambda *xs, axis: np.concatenate(xs, axis=axis), infer=_concat_infer,

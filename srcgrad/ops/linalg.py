@@ -6,6 +6,7 @@ import ast
 import numpy as np
 
 from ..codegen import astbuild as A
+from ..codegen import layout
 from .registry import Op, ShapeError, broadcast_shapes, float_dtype, register, result_dtype
 
 
@@ -282,8 +283,7 @@ def _embed_impl(x, subscripts, shape):
 
 def _embed_emit(args, attrs, node, target):
     src, dst = attrs["subscripts"].split("->")
-    zeros = A.assign(target, A.npcall("zeros", A.literal(tuple(attrs["shape"])),
-                                      A.dtype_expr(node.out.dtype)))
+    zeros = A.assign(target, layout.zeros(attrs["shape"], A.dtype_expr(node.out.dtype)))
     view = A.npcall("einsum", A.const(f"{dst}->{src}"), A.name(target))
     put = ast.Assign(targets=[ast.Subscript(value=view, slice=A.const(Ellipsis), ctx=ast.Store())],
                      value=args[0], lineno=0)
@@ -556,7 +556,7 @@ def _cross_emit(args, attrs, node):
     def term(i, j):  # a_i * b_j - a_j * b_i
         return A.binop(A.binop(c(a, i), ast.Mult(), c(b, j)), ast.Sub(), A.binop(c(a, j), ast.Mult(), c(b, i)))
     parts = ast.List(elts=[term(1, 2), term(2, 0), term(0, 1)], ctx=ast.Load())
-    return A.npcall("stack", parts, axis=A.num(-1))
+    return layout.stack_last(parts, node.out.shape)
 
 
 register(Op("cross", "linalg", _cross_impl, infer=_cross_infer, vjp=_cross_vjp,
