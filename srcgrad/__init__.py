@@ -24,6 +24,7 @@ from .functional import (abs, acos, add, addmm, allclose, arccos, arcsin, arctan
                          true_divide, unsqueeze, where)
 from .functional import (amax, amin, argmax, argmin, cumprod, cumsum, log_softmax, logsumexp, max, min,
                          prod, softmax, std, var)
+from .surface import *  # noqa: F401,F403  (PyTorch's wider vocabulary: srcgrad/surface.py)
 from .numpy.shape import torch_cat as cat, torch_flatten as flatten, torch_split as split, torch_stack as stack
 from .numpy.products import torch_einsum as einsum
 from .tensor import Tensor

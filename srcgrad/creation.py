@@ -139,7 +139,10 @@ def rand(*size, dtype=None, requires_grad=False, generator=None):
     return _finish(_rng[0].random(_size_args(size)).astype(_dt(dtype)), requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None, requires_grad=False):
+def randint(low, high=None, size=(), dtype=None, requires_grad=False, **kwargs):
+    """randint(high, size) or randint(low, high, size), as PyTorch."""
+    if isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     return _finish(_rng[0].integers(low, high, size=tuple(size)).astype(_dtype.resolve(dtype) or np.int64),

@@ -23,8 +23,8 @@ def relu(x): return _t(x).relu()
 def abs(x): return _t(x).abs()
 
 
-def sum(x, dim=None, keepdim=False):
-    return _t(x).sum(dim, keepdim)
+def sum(x, dim=None, keepdim=False, *, dtype=None):
+    return _t(x).sum(dim, keepdim, dtype=dtype)
 
 
 def mean(x, dim=None, keepdim=False):
@@ -39,8 +39,11 @@ def matmul(a, b):
     return _binary("matmul", _t(a), b)
 
 
-def where(condition, a, b):
-    """Elementwise select; the gradient of the branch not taken is exactly 0."""
+def where(condition, a=None, b=None):
+    """Elementwise select; the gradient of the branch not taken is exactly 0.
+    where(condition) alone: the positions of its nonzero elements (a tuple, per dim)."""
+    if a is None and b is None:
+        return _t(condition).nonzero(as_tuple=True)
     c = condition   # a tensor stays one: a compiled function recomputes it, never freezes it
     a, b = _promote([_as_operand(a), _as_operand(b)])
     return apply(_ops.get("where"), [c, a, b], {})

@@ -102,7 +102,10 @@ def _promote(operands, float_result=False):
         elif d != first:
             break
     else:
-        if first is None or first.kind in "fc":
+        if first is None:  # numbers only (`torch.where(c, 2, 2.5)`): arrays of their dtype
+            target = _dtype.torch_result_type(operands)
+            return [np.asarray(x, target) if isinstance(x, _scalar) else x for x in operands]
+        if first.kind in "fc":
             return operands
     target = _dtype.torch_result_type([x._data if type(x) is Tensor else x for x in operands])
     if float_result and target.kind in "iub":
@@ -351,6 +354,56 @@ class Tensor:
     def numel(self):
         return self._data.size
 
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    def is_contiguous(self, memory_format=None):
+        return self._data.flags.c_contiguous
+
+    def contiguous(self, memory_format=None):
+        """The tensor itself when C-contiguous, else a recorded copy that is (PyTorch)."""
+        if self._data.flags.c_contiguous:
+            return self
+        return apply(_op("copy"), [self], {})
+
+    def cpu(self):
+        return self
+
+    def where(self, condition, other):
+        """x.where(condition, y): x where condition holds, else y (torch.where(condition, x, y))."""
+        from .functional import where
+        return where(condition, self, other)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        from .functional import allclose
+        return allclose(self, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    # -- new tensors like this one (dtype from it unless given; no history) -----------------
+    def _new(self, data, dtype, requires_grad):
+        dt = self._data.dtype if dtype is None else _dtype.resolve(dtype)
+        return Tensor._make(np.asarray(data, dt), requires_grad)
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False, **kwargs):
+        return self._new(np.zeros(_size_args(size)), dtype, requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False, **kwargs):
+        return self._new(np.ones(_size_args(size)), dtype, requires_grad)
+
+    def new_empty(self, *size, dtype=None, requires_grad=False, **kwargs):
+        return self._new(np.zeros(_size_args(size)), dtype, requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, requires_grad=False, **kwargs):
+        return self._new(np.full(tuple(size), fill_value), dtype, requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, requires_grad=False, **kwargs):
+        data = data.detach()._data if isinstance(data, Tensor) else data
+        return self._new(np.array(data), dtype, requires_grad)
+
     def __len__(self):
         if not self._data.ndim:
             raise TypeError("len() of a 0-d tensor")
@@ -413,6 +466,12 @@ class Tensor:
     def __repr__(self):
         return format_tensor(self)
 
+    def __format__(self, spec):
+        """`f"{loss:.4f}"`: a 0-d tensor formats as its number (PyTorch)."""
+        if self._data.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
     __hash__ = object.__hash__
 
     # -- dtype conversion -----------------------------------------------------------------
@@ -433,6 +492,9 @@ class Tensor:
 
     def double(self):
         return self._cast_const(np.float64)
+
+    def half(self):
+        return self._cast_const(np.float16)
 
     def long(self):
         return self._cast_const(np.int64)
@@ -478,11 +540,11 @@ class Tensor:
     def __mod__(self, o): return _binary("mod", self, o)
     def __rmod__(self, o): return _binary("mod", _as_operand(o), self)
 
-    def __floordiv__(self, o):  # no derivative (a step function), as PyTorch's
-        return apply(_op("floor_divide"), [self, _as_operand(o)], {})
+    def __floordiv__(self, o):  # a step function: a zero derivative, as PyTorch's
+        return _binary("floor_divide", self, o)
 
     def __rfloordiv__(self, o):
-        return apply(_op("floor_divide"), [_as_operand(o), self], {})
+        return _binary("floor_divide", _as_operand(o), self)
 
     def __pow__(self, o): return _binary("pow", self, o)
     def __rpow__(self, o): return _binary("pow", _as_operand(o), self)
@@ -499,10 +561,19 @@ class Tensor:
     def __eq__(self, o): return _binary("eq", self, o)
     def __ne__(self, o): return _binary("ne", self, o)
 
-    add = __add__
-    sub = __sub__
+    def add(self, other, *, alpha=1):
+        return self + (other if alpha == 1 else alpha * _as_operand(other))
+
+    def sub(self, other, *, alpha=1):
+        return self - (other if alpha == 1 else alpha * _as_operand(other))
+
     mul = __mul__
-    div = __truediv__
+
+    def div(self, other, *, rounding_mode=None):
+        from .surface import divide
+        return divide(self, other, rounding_mode=rounding_mode)
+
+    divide = true_divide = div
     pow = __pow__
     matmul = __matmul__
     mm = __matmul__
@@ -542,22 +613,36 @@ class Tensor:
             return self._write_through(new if new._data.dtype == self._data.dtype else new._cast_const(self.dtype))
         return apply(_op(name), [self, other], {}, out=self)
 
-    def add_(self, o): return self._inplace("add", o)
-    def sub_(self, o): return self._inplace("sub", o)
+    def add_(self, o, *, alpha=1): return self._inplace("add", o if alpha == 1 else alpha * _as_operand(o))
+    def sub_(self, o, *, alpha=1): return self._inplace("sub", o if alpha == 1 else alpha * _as_operand(o))
     def mul_(self, o): return self._inplace("mul", o)
-    def div_(self, o): return self._inplace("div", o)
+
+    def div_(self, o, *, rounding_mode=None):
+        if rounding_mode is None:
+            return self._inplace("div", o)
+        return self._write_back(lambda x: x.div(o, rounding_mode=rounding_mode))
     __iadd__ = add_
     __isub__ = sub_
     __imul__ = mul_
     __itruediv__ = div_
 
+    def _write_back(self, compute):
+        """An in-place op, `x.exp_()`: x[...] = compute(x), where x takes the result's history
+        (PyTorch's semantics). compute reads a recorded copy of x when x has one, as the
+        write overwrites the memory its recording would read."""
+        if self._requires_grad and self.grad_fn is None and is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        src = apply(_op("copy"), [self], {}) if self._requires_grad and is_grad_enabled() else self
+        self[...] = compute(src)
+        return self
+
     def zero_(self):
         return self.fill_(0)
 
     def fill_(self, value):
-        if self._requires_grad and is_grad_enabled():
-            raise RuntimeError("fill_ on a tensor that requires grad is not supported; "
-                               "use it under srcgrad.no_grad() or on .data")
+        if (self._requires_grad and is_grad_enabled()) or isinstance(value, Tensor):
+            self[...] = value  # recorded: the old value's gradient is zero, a tensor value's passes
+            return self
         self._data[...] = value
         self._version.v += 1
         return self

@@ -1333,3 +1333,24 @@ def test_copy_into_a_tensor_is_recorded():
     (c * y).sum().backward()
     assert_allclose(x.grad.numpy(), [9.0, 12.0])
     assert_allclose(y.grad.numpy(), [3.0, 6.0])
+
+
+def test_clamp_with_crossed_bounds_sends_the_gradient_to_the_upper_one():
+    """lo > hi gives hi everywhere (numpy, PyTorch), and hi gets the gradient."""
+    x, lo, hi = leaf([1.0, 0.5, 3.0]), leaf([2.0, 0.0, 0.0]), leaf([1.0, 1.0, 1.0])
+    y = torch.clamp(x, lo, hi)
+    y.sum().backward()
+    assert_array_equal(y.detach().numpy(), [1.0, 0.5, 1.0])
+    assert_array_equal(x.grad.numpy(), [0.0, 1.0, 0.0])
+    assert_array_equal(lo.grad.numpy(), [0.0, 0.0, 0.0])
+    assert_array_equal(hi.grad.numpy(), [1.0, 0.0, 1.0])
+
+
+def test_integer_results_are_constants_and_floor_division_is_a_step():
+    x = leaf([1.5, 2.5])
+    n = x.long()
+    assert n.grad_fn is None and n.is_leaf and not n.requires_grad
+    q = x // 0.3
+    assert q.requires_grad and q.grad_fn is not None  # a zero derivative, as floor
+    (q * x).sum().backward()
+    assert_array_equal(x.grad.numpy(), q.detach().numpy())

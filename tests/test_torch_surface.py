@@ -62,7 +62,9 @@ def test_trace_mod_and_floordiv():
     y = torch.tensor([5.5, -3.25], requires_grad=True)
     ((y % 2.0) * y).sum().backward()
     np.testing.assert_allclose(y.grad.numpy(), [2 * 5.5 - 4.0, 2 * -3.25 + 4.0])
-    np.testing.assert_array_equal((y // 2).numpy(), [2.0, -2.0])
+    q = y // 2  # a step function: differentiable, with a zero gradient (PyTorch)
+    assert q.requires_grad
+    np.testing.assert_array_equal(q.detach().numpy(), [2.0, -2.0])
     np.testing.assert_array_equal((torch.tensor([1.0]) // 0.1).numpy(), [9.0])  # as numpy and Python
 
 
@@ -145,3 +147,100 @@ def test_integer_results_never_require_grad():
     assert x.round().requires_grad  # (a float result: a zero gradient)
     with pytest.raises(RuntimeError, match="does not require grad"):
         x.long().float().sum().backward()
+
+
+# -- PyTorch's wider vocabulary (srcgrad/surface.py) --------------------------------------------
+A = np.array([[0.7, -1.3, 2.2], [1.9, 0.4, -0.6]])
+B = np.array([[1.1, 0.5, -2.0], [0.3, -1.7, 0.9]])
+
+
+@pytest.mark.parametrize("name, f", [
+    ("hypot", lambda a, b: torch.hypot(a, b)),
+    ("logaddexp", lambda a, b: torch.logaddexp(a, b) + a.logaddexp2(b)),
+    ("remainder/fmod", lambda a, b: torch.remainder(a, 0.61) * b + torch.fmod(b, 0.8) * a),
+    ("addcmul/addcdiv", lambda a, b: torch.addcmul(a, a, b, value=0.5) + torch.addcdiv(b, a, b + 3, value=2)),
+    ("xlogy/logit", lambda a, b: torch.xlogy(a, b.abs() + 0.1) + torch.logit(a.sigmoid(), eps=1e-6)),
+    ("frac/erfc/asinh", lambda a, b: torch.frac(a * 3) * b + torch.erfc(a) + a.asinh()),
+    ("topk", lambda a, b: torch.topk(a * b, 2, dim=1).values * 2),
+    ("median/kthvalue", lambda a, b: torch.median(a) + torch.median(b, 1).values.sum()
+     + torch.kthvalue(a, 2, 0).values.sum()),
+    ("cummax/logcumsumexp", lambda a, b: torch.cummax(a, 1).values * b + torch.logcumsumexp(b, 1)),
+    ("diff/cdist", lambda a, b: torch.diff(a, dim=1).sum() + torch.cdist(a, b).sum()),
+    ("take_along_dim/select", lambda a, b: torch.take_along_dim(a, torch.tensor([[2, 0], [1, 1]]), 1)
+     + torch.select(b, 1, 2)[:, None]),
+    ("scatter/index_add", lambda a, b: torch.scatter(a, 1, torch.tensor([[2, 0], [1, 0]]), b)
+     + torch.index_add(a, 1, torch.tensor([0, 0, 2]), b, alpha=2)),
+    ("diag_embed/block_diag", lambda a, b: torch.diag_embed(a).sum(0) * b[0] + torch.block_diag(a, b).sum(1)[0]),
+    ("masked_select", lambda a, b: torch.masked_select(a * b, torch.tensor([True, False, True]))),
+    ("tensor_split/unflatten", lambda a, b: torch.tensor_split(a, [1], dim=1)[1].unflatten(1, (2, 1)).sum()
+     * torch.hstack([a, b]).sum()),
+    ("std_mean/var_mean", lambda a, b: torch.std_mean(a, 1)[0] * torch.var_mean(b, 1)[1]),
+    ("in place", lambda a, b: (a * 1).exp_().clamp_(0.5, 5).addcmul_(a, b).sigmoid_()),
+])
+def test_wider_vocabulary_has_right_gradients(name, f):
+    gradcheck(f, A, B)
+
+
+def test_wider_vocabulary_values_follow_pytorchs_definitions():
+    a, b = torch.tensor(A), torch.tensor(B)
+    v, i = torch.topk(a, 2)
+    np.testing.assert_array_equal(v.numpy(), [[2.2, 0.7], [1.9, 0.4]])
+    np.testing.assert_array_equal(i.numpy(), [[2, 0], [0, 1]])
+    assert torch.median(torch.tensor([4.0, 1.0, 3.0, 2.0])).item() == 2.0  # the lower middle value
+    m = torch.median(a, 1)
+    np.testing.assert_array_equal(m.values.numpy(), [0.7, 0.4])
+    np.testing.assert_array_equal(m.indices.numpy(), [0, 1])
+    cm = torch.cummax(torch.tensor([1.0, 3.0, 2.0, 3.0]), 0)
+    np.testing.assert_array_equal(cm.values.numpy(), [1, 3, 3, 3])
+    np.testing.assert_array_equal(cm.indices.numpy(), [0, 1, 1, 3])  # the last position attaining it
+    q = torch.div(torch.tensor([-7, 7]), 2, rounding_mode="trunc")
+    assert q.dtype == np.int64 and q.tolist() == [-3, 3]
+    assert torch.div(torch.tensor([-7.0]), 2, rounding_mode="floor").tolist() == [-4.0]
+    assert torch.add(a, b, alpha=2).allclose(a + 2 * b) and a.sub(b, alpha=3).allclose(a - 3 * b)
+    np.testing.assert_array_equal(torch.scatter(torch.zeros(2, 3), 1, torch.tensor([[2], [0]]),
+                                                torch.tensor([[5.0], [6.0]])).numpy(), [[0, 0, 5], [6, 0, 0]])
+    np.testing.assert_array_equal(torch.index_add(torch.zeros(3), 0, torch.tensor([0, 0, 2]),
+                                                  torch.tensor([1.0, 2.0, 3.0])).numpy(), [3, 0, 3])
+    g = torch.meshgrid(torch.arange(2), torch.arange(3))
+    assert g[0].shape == (2, 3)  # "ij" indexing, PyTorch's default
+    assert torch.tril_indices(3, 3).tolist() == [[0, 1, 1, 2, 2, 2], [0, 0, 1, 0, 1, 2]]
+    assert torch.searchsorted(torch.tensor([1.0, 3.0, 5.0]), torch.tensor([3.0, 4.0])).tolist() == [1, 2]
+    assert torch.equal(a, torch.tensor(A)) and not torch.equal(a, b)
+    np.testing.assert_array_equal(torch.nan_to_num(torch.tensor([np.nan, np.inf, -1.0]), nan=7.0,
+                                                   posinf=9.0).numpy(), [7.0, 9.0, -1.0])
+    assert torch.randint(10, (4,)).shape == (4,) and sorted(torch.randperm(5).tolist()) == [0, 1, 2, 3, 4]
+    assert f"{torch.tensor(1.23456):.2f}" == "1.23"
+    assert torch.finfo().eps == np.finfo(np.float32).eps
+
+
+def test_tensor_conveniences_of_pytorch():
+    x = torch.tensor(A, requires_grad=True)
+    assert x.new_zeros(2, 3).dtype == x.dtype and x.new_full((2,), 3.0).tolist() == [3.0, 3.0]
+    assert not x.new_ones(1).requires_grad and x.new_tensor([1, 2]).dtype == x.dtype
+    assert x.element_size() == 8 and x.nelement() == 6 and x.cpu() is x
+    t = x.t()
+    assert not t.is_contiguous() and t.contiguous().is_contiguous()
+    assert x.view_as(torch.zeros(3, 2)).shape == (3, 2) and x.expand_as(torch.zeros(4, 2, 3)).shape == (4, 2, 3)
+    assert x.type_as(torch.zeros(1, dtype=torch.float32)).dtype == np.float32
+    np.testing.assert_array_equal(x.where(x > 0, 0.0).detach().numpy(), np.where(A > 0, A, 0.0))
+    assert torch.where(torch.tensor([0, 2, 3]))[0].tolist() == [1, 2]
+
+
+def test_in_place_forms_take_the_results_history():
+    x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.exp_().clamp_(max=5.0)
+    y.sum().backward()
+    expected = np.where(np.exp(2 * x.detach().numpy()) < 5, 2 * np.exp(2 * x.detach().numpy()), 0.0)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-6)
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        x.exp_()
+    z = x * 1
+    z.zero_()  # a non-leaf may be zeroed: its old value's gradient is zero
+    assert z.requires_grad and z.sum().item() == 0.0
+    w = torch.ones(3, 3)
+    torch.manual_seed(0)
+    w.uniform_(-1, 1)
+    assert (w.abs() <= 1).all() and w.std().item() > 0
+    w.fill_diagonal_(0.0)
+    assert w.diagonal().tolist() == [0.0, 0.0, 0.0]

@@ -24,13 +24,20 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False):
-    """d(outputs)/d(inputs) contracted with grad_outputs, returned (not accumulated)."""
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """d(outputs)/d(inputs) contracted with grad_outputs, returned (not accumulated).
+    materialize_grads: zeros, not None, for inputs the outputs do not depend on."""
     from .engine import run_backward
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad: is_grads_batched=True is not supported; "
+                                  "call grad once per cotangent")
     outputs, inputs = _seq(outputs), _seq(inputs)
     grads = _seq(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
     result = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs,
-                          allow_unused=allow_unused, accumulate=False)
+                          allow_unused=bool(allow_unused or materialize_grads), accumulate=False)
+    if materialize_grads:
+        from ..creation import zeros_like
+        result = [zeros_like(x) if g is None else g for g, x in zip(result, inputs)]
     return tuple(result)
 
 

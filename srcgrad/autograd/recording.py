@@ -89,6 +89,11 @@ def apply(op, inputs, attrs, out=None):
     except (ValueError, IndexError, TypeError, ShapeError, np.linalg.LinAlgError) as e:
         raise _op_error(op, inputs, attrs, e) from None
     results = result if isinstance(result, tuple) else (result,)
+    if grad_out and not any(np.asarray(r).dtype.kind in "fc" for r in results):
+        # integer or boolean results never require grad (`x.long()`): eagerly they are
+        # constants with no grad_fn, as in PyTorch; a trace still records them
+        grad_out = False
+        record = tracer is not None and not volatile and tracer.touches(inputs)
     outs = []
     complex_out = False
     for k, r in enumerate(results):
@@ -135,7 +140,7 @@ def unchanged_view(x):
 
 #: float-valued ops without a derivative whose result still requires grad, with a zero
 #: gradient (as in PyTorch: `x.floor().sum().backward()` gives zeros)
-_ZERO_DERIVATIVE = {"floor", "ceil", "rint", "trunc", "round"}
+_ZERO_DERIVATIVE = {"floor", "ceil", "rint", "trunc", "round", "floor_divide"}
 
 #: views whose writes are recorded as writes into the tensor they were taken from (see
 #: Tensor._write_through): each element of the view is exactly one element of its base

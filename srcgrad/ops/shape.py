@@ -10,7 +10,7 @@ from .registry import Op, ShapeError, register
 # -- copy: the old value of an in-place op's target (autograd/recording.py) -------------
 # Not elementwise, so never fused: the write's derivative reads this copy, and the value
 # it was taken from may be overwritten.
-register(Op("copy", "shape", lambda x: np.array(x, copy=True),
+register(Op("copy", "shape", lambda x: np.array(x, copy=True, order="C"),  # (as x.copy())
             infer=lambda inputs, attrs: [(tuple(inputs[0].shape), inputs[0].dtype)],
             vjp=lambda node, gs: [gs[0]],
             emit=lambda args, attrs, node: A.method(args[0], "copy"), torch_name="CloneBackward0"))

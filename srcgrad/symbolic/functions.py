@@ -266,7 +266,8 @@ class mod(_RealFunction):
 
 class clip(_RealFunction):
     """min(max(x, lo), hi); the gradient reaches x inside [lo, hi] (ends included, as
-    PyTorch's clamp), else the bound that was selected."""
+    PyTorch's clamp), else the bound that was selected: hi when the bounds cross (lo > hi
+    gives hi everywhere, as numpy and PyTorch)."""
     nargs = 3
 
     def fdiff(self, argindex=1):
@@ -275,8 +276,8 @@ class clip(_RealFunction):
         if argindex == 1:
             return where(inside, 1, 0)
         if argindex == 2:
-            return where(sp.StrictLessThan(x, lo), 1, 0)
-        return where(sp.StrictGreaterThan(x, hi), 1, 0)
+            return where(sp.And(sp.StrictLessThan(x, lo), sp.StrictLessThan(lo, hi)), 1, 0)
+        return where(sp.Or(sp.StrictGreaterThan(x, hi), sp.StrictLessThan(hi, lo)), 1, 0)
 
 
 class nan_to_num(_RealFunction):

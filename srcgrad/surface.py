@@ -1,0 +1,957 @@
+"""PyTorch's wider vocabulary over srcgrad's numpy surface.
+
+Most of PyTorch's functions are a numpy function under another name or signature
+(`torch.remainder` is `np.remainder`, `torch.diff(x, dim=1)` is `np.diff(x, axis=1)`,
+`torch.topk` is a sort and a slice). Each entry here is that translation, written once:
+it is both the top-level function (`srcgrad.hypot(a, b)`) and, where PyTorch has one, the
+Tensor method (`a.hypot(b)`). The derivatives come from the numpy functions' rules (one op
+table); nothing here has a derivative of its own.
+
+In-place forms (`x.exp_()`, `x.clamp_(0, 1)`) are the out-of-place function written back
+into x (`Tensor._write_back`), with PyTorch's semantics: x takes the result's history.
+"""
+import builtins
+import collections
+import math
+
+import numpy as np
+
+from . import _dtype
+from . import numpy as snp
+from .tensor import Tensor, _as_operand, _promote
+
+__all__ = []
+_METHODS = {}
+
+
+def _t(x):
+    if isinstance(x, Tensor):
+        return x
+    from .creation import tensor
+    return tensor(x)
+
+
+def torch_function(*names, method=True):
+    """Register fn as srcgrad.<name> (and the Tensor method <name>, unless method=False or
+    Tensor already has one) for each name. (The names become this module's globals: code
+    here calls Python's own any/all/max/min/abs as builtins.<name>.)"""
+    def register(fn):
+        for name in names:
+            globals()[name] = fn
+            __all__.append(name)
+            if method:
+                _METHODS[name] = fn
+        return fn
+    return register
+
+
+def _axis(dim):
+    return None if dim is None else tuple(dim) if isinstance(dim, (list, tuple)) else dim
+
+
+# -- elementwise ---------------------------------------------------------------------------
+def _numpy_unary(np_name):
+    def fn(input):  # noqa: A002
+        return getattr(snp, np_name)(_t(input))
+    fn.__name__ = np_name
+    fn.__doc__ = f"Elementwise numpy.{np_name} (its derivative rule)."
+    return fn
+
+
+for _torch_names, _np_name in [(("isinf",), "isinf"), (("isposinf",), "isposinf"),
+                               (("isneginf",), "isneginf"), (("trunc", "fix"), "trunc"),
+                               (("asinh", "arcsinh"), "arcsinh"), (("acosh", "arccosh"), "arccosh"),
+                               (("atanh", "arctanh"), "arctanh"), (("sgn",), "sign"),
+                               (("signbit",), "signbit"), (("sinc",), "sinc"),
+                               (("deg2rad",), "deg2rad"), (("rad2deg",), "rad2deg"),
+                               (("absolute",), "abs"), (("negative",), "negative"),
+                               (("isreal",), "isreal")]:
+    torch_function(*_torch_names)(_numpy_unary(_np_name))
+
+
+@torch_function("frac")
+def frac(input):  # noqa: A002
+    """x - trunc(x): the fractional part, with x's sign (derivative 1)."""
+    x = _t(input)
+    return x - snp.trunc(x)
+
+
+@torch_function("erfc")
+def erfc(input):  # noqa: A002
+    return 1 - snp.erf(_t(input))
+
+
+@torch_function("logit")
+def logit(input, eps=None):  # noqa: A002
+    """log(p / (1 - p)); with eps, p clamped to [eps, 1 - eps] first (PyTorch)."""
+    p = _t(input)
+    if eps is not None:
+        p = p.clamp(eps, 1 - eps)
+    return (p / (1 - p)).log()
+
+
+@torch_function("xlogy")
+def xlogy(input, other):  # noqa: A002
+    """x * log(y), and 0 where x == 0 (even where y is 0 or inf); NaN where y is NaN."""
+    x, y = _promote([_as_operand(input), _as_operand(other)], float_result=True)
+    x = _t(x)
+    safe_y = snp.where(x == 0, 1.0, y)
+    return snp.where(x == 0, snp.where(snp.isnan(_t(y)), np.nan, 0.0), x * snp.log(safe_y))
+
+
+@torch_function("positive")
+def positive(input):  # noqa: A002
+    return input
+
+
+@torch_function("nan_to_num")
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):  # noqa: A002
+    """NaN → nan, +inf → posinf, -inf → neginf (the dtype's largest finite values by
+    default); the gradient passes where the input was finite."""
+    x = _t(input)
+    if nan == 0.0 and posinf is None and neginf is None:
+        return snp.nan_to_num(x)
+    info = np.finfo(x.dtype)
+    hi = info.max if posinf is None else posinf
+    lo = info.min if neginf is None else neginf
+    finite = snp.nan_to_num(x)
+    return snp.where(snp.isnan(x), nan, snp.where(snp.isposinf(x), hi, snp.where(snp.isneginf(x), lo, finite)))
+
+
+def _numpy_binary(np_name):
+    def fn(input, other):  # noqa: A002
+        a, b = _promote([_as_operand(input), _as_operand(other)])
+        return getattr(snp, np_name)(a, b)
+    fn.__name__ = np_name
+    fn.__doc__ = f"numpy.{np_name} with PyTorch's type promotion."
+    return fn
+
+
+for _torch_names, _np_name in [(("fmod",), "fmod"), (("remainder",), "remainder"),
+                               (("hypot",), "hypot"), (("logaddexp",), "logaddexp"),
+                               (("logaddexp2",), "logaddexp2"), (("copysign",), "copysign"),
+                               (("fmax",), "fmax"), (("fmin",), "fmin"),
+                               (("logical_xor",), "logical_xor"), (("float_power",), "float_power"),
+                               (("eq",), "equal"), (("ne", "not_equal"), "not_equal"),
+                               (("lt", "less"), "less"), (("le", "less_equal"), "less_equal"),
+                               (("gt", "greater"), "greater"), (("ge", "greater_equal"), "greater_equal"),
+                               (("mul", "multiply"), "multiply")]:
+    torch_function(*_torch_names)(_numpy_binary(_np_name))
+
+
+@torch_function("floor_divide")
+def floor_divide(input, other):  # noqa: A002
+    return _t(input) // other
+
+
+@torch_function("add")
+def add(input, other, *, alpha=1):  # noqa: A002
+    return _t(input).add(other, alpha=alpha) if isinstance(input, Tensor) else _numpy_binary("add")(
+        input, other if alpha == 1 else alpha * _as_operand(other))
+
+
+@torch_function("sub", "subtract")
+def sub(input, other, *, alpha=1):  # noqa: A002
+    return _t(input).sub(other, alpha=alpha) if isinstance(input, Tensor) else _numpy_binary("subtract")(
+        input, other if alpha == 1 else alpha * _as_operand(other))
+
+
+@torch_function("div", "divide", "true_divide")
+def divide(input, other, *, rounding_mode=None):  # noqa: A002
+    """input / other; rounding_mode "trunc" or "floor" rounds the quotient (no gradient)."""
+    q = _t(input) / other if rounding_mode is None or _is_float(input, other) else None
+    if rounding_mode is None:
+        return q
+    if rounding_mode == "floor":
+        return _t(input) // other
+    if rounding_mode == "trunc":
+        if q is None:  # integers: C's division
+            a, b = _promote([_as_operand(input), _as_operand(other)])
+            return _t(snp.sign(a) * snp.sign(b) * (snp.abs(a) // snp.abs(b)))
+        return snp.trunc(q)
+    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                     f"'{rounding_mode}'")
+
+
+def _is_float(*xs):
+    return builtins.any(isinstance(x, float) or getattr(x, "dtype", np.dtype(int)).kind == "f" for x in xs)
+
+
+@torch_function("isclose")
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A002
+    return snp.isclose(_t(input), other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+@torch_function("equal")
+def equal(input, other):  # noqa: A002
+    """True if both have the same shape and elements (a Python bool)."""
+    a, b = _t(input), _t(other)
+    return a.shape == b.shape and bool((a == b).all())
+
+
+@torch_function("addcmul")
+def addcmul(input, tensor1, tensor2, *, value=1):  # noqa: A002
+    return input + value * (_t(tensor1) * tensor2)
+
+
+@torch_function("addcdiv")
+def addcdiv(input, tensor1, tensor2, *, value=1):  # noqa: A002
+    return input + value * (_t(tensor1) / tensor2)
+
+
+@torch_function("clamp_min")
+def clamp_min(input, min):  # noqa: A002
+    return _t(input).clamp(min=min)
+
+
+@torch_function("clamp_max")
+def clamp_max(input, max):  # noqa: A002
+    return _t(input).clamp(max=max)
+
+
+# -- shape ---------------------------------------------------------------------------------
+def _method_function(name):
+    """srcgrad.<name>(x, ...) for a Tensor method x.<name>(...)."""
+    def fn(input, *args, **kwargs):  # noqa: A002
+        return getattr(_t(input), name)(*args, **kwargs)
+    fn.__name__ = name
+    fn.__doc__ = f"x.{name}(...) as a function (PyTorch's torch.{name})."
+    return fn
+
+
+for _name in ["permute", "chunk", "unbind", "movedim", "moveaxis", "swapaxes", "swapdims", "narrow",
+              "diagonal", "repeat_interleave", "clone", "detach", "rot90", "fliplr", "flipud",
+              "broadcast_to", "all", "any", "argsort", "count_nonzero", "nansum", "ravel", "numel",
+              "pinverse", "slogdet", "logdet", "cholesky", "matrix_power", "take", "msort"]:
+    if hasattr(Tensor, _name):
+        torch_function(_name, method=False)(_method_function(_name))
+
+
+@torch_function("nonzero")
+def nonzero(input, *, as_tuple=False):  # noqa: A002
+    return _t(input).nonzero(as_tuple=as_tuple)
+
+
+@torch_function("argwhere")
+def argwhere(input):  # noqa: A002
+    """The (n, ndim) int64 positions of the nonzero elements."""
+    return _t(input).nonzero()
+
+
+@torch_function("view_as", method=True)
+def view_as(input, other):  # noqa: A002
+    return _t(input).view(*other.shape)
+
+
+@torch_function("reshape_as", method=True)
+def reshape_as(input, other):  # noqa: A002
+    return _t(input).reshape(*other.shape)
+
+
+@torch_function("expand_as", method=True)
+def expand_as(input, other):  # noqa: A002
+    return _t(input).expand(*other.shape)
+
+
+@torch_function("broadcast_tensors")
+def broadcast_tensors(*tensors):
+    shape = np.broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(_t(t).expand(*shape) for t in tensors)
+
+
+@torch_function("broadcast_shapes", method=False)
+def broadcast_shapes(*shapes):
+    return tuple(np.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s) for s in shapes]))
+
+
+@torch_function("take_along_dim")
+def take_along_dim(input, indices, dim=None):  # noqa: A002
+    x = _t(input)
+    if dim is None:
+        return snp.take_along_axis(x.reshape(-1), _index(indices).reshape(-1), axis=0)
+    return snp.take_along_axis(x, _index(indices), axis=dim)
+
+
+def _index(i):
+    return i if isinstance(i, Tensor) else np.asarray(i)
+
+
+@torch_function("tensor_split")
+def tensor_split(input, indices_or_sections, dim=0):  # noqa: A002
+    s = indices_or_sections
+    if isinstance(s, Tensor):
+        s = s.tolist()
+    return tuple(snp.array_split(_t(input), s, axis=dim))
+
+
+@torch_function("hsplit")
+def hsplit(input, indices_or_sections):  # noqa: A002
+    return tuple(snp.hsplit(_t(input), indices_or_sections))
+
+
+@torch_function("vsplit")
+def vsplit(input, indices_or_sections):  # noqa: A002
+    return tuple(snp.vsplit(_t(input), indices_or_sections))
+
+
+@torch_function("dsplit")
+def dsplit(input, indices_or_sections):  # noqa: A002
+    return tuple(snp.dsplit(_t(input), indices_or_sections))
+
+
+@torch_function("unflatten")
+def unflatten(input, dim, sizes):  # noqa: A002
+    x = _t(input)
+    d = dim % x.ndim
+    sizes = tuple(sizes)
+    if -1 in sizes:
+        known = math.prod(s for s in sizes if s != -1)
+        sizes = tuple(x.shape[d] // known if s == -1 else s for s in sizes)
+    if math.prod(sizes) != x.shape[d]:
+        raise RuntimeError(f"unflatten: provided sizes {sizes} don't multiply up to the size of dim "
+                           f"{dim} ({x.shape[d]}) in the input tensor")
+    return x.reshape(*x.shape[:d], *sizes, *x.shape[d + 1:])
+
+
+@torch_function("select")
+def select(input, dim, index):  # noqa: A002
+    x = _t(input)
+    d = dim % x.ndim
+    return x[(slice(None),) * d + (index,)]
+
+
+def _join(np_name):
+    def fn(tensors, *, out=None):
+        return getattr(snp, np_name)([_t(t) for t in tensors])
+    fn.__name__ = np_name
+    return fn
+
+
+for _name in ["hstack", "vstack", "dstack", "column_stack", "row_stack"]:
+    torch_function(_name, method=False)(_join(_name))
+
+
+@torch_function("concat", "concatenate", method=False)
+def concat(tensors, dim=0, *, axis=None, out=None):
+    from .numpy.shape import torch_cat
+    return torch_cat(tensors, dim if axis is None else axis)
+
+
+def _atleast(np_name):
+    def fn(*tensors):
+        ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+        out = [getattr(snp, np_name)(_t(t)) for t in ts]
+        return out[0] if len(tensors) == 1 and not isinstance(tensors[0], (list, tuple)) else tuple(out)
+    fn.__name__ = np_name
+    return fn
+
+
+for _name in ["atleast_1d", "atleast_2d", "atleast_3d"]:
+    torch_function(_name, method=False)(_atleast(_name))
+
+
+@torch_function("diag_embed")
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):  # noqa: A002
+    """Each last-axis vector as the diagonal of a matrix (dims -2, -1 only)."""
+    x = _t(input)
+    if (dim1, dim2) not in ((-2, -1), (x.ndim - 1, x.ndim)):
+        raise NotImplementedError("diag_embed: only dim1=-2, dim2=-1 are supported")
+    n = x.shape[-1] + builtins.abs(offset)
+    rows = np.arange(x.shape[-1]) + builtins.max(-offset, 0)
+    cols = rows + offset
+    out = snp.zeros(x.shape[:-1] + (n, n), dtype=x.dtype)
+    out[..., rows, cols] = x
+    return out
+
+
+@torch_function("block_diag", method=False)
+def block_diag(*tensors):
+    ts = [_t(t) for t in tensors]
+    ts = [t.reshape(1, -1) if t.ndim <= 1 and t.numel() else t for t in ts]
+    rows = []
+    widths = [t.shape[1] if t.ndim == 2 else 0 for t in ts]
+    dtype = np.result_type(*(t.dtype for t in ts))
+    for k, t in enumerate(ts):
+        parts = []
+        for j, w in enumerate(widths):
+            parts.append(t.to(dtype) if j == k else snp.zeros((t.shape[0], w), dtype=dtype))
+        rows.append(snp.concatenate(parts, axis=1))
+    return snp.concatenate(rows, axis=0)
+
+
+@torch_function("cartesian_prod", method=False)
+def cartesian_prod(*tensors):
+    grids = meshgrid(*tensors, indexing="ij")
+    if len(grids) == 1:
+        return grids[0]
+    return snp.stack([g.reshape(-1) for g in grids], axis=1)
+
+
+@torch_function("meshgrid", method=False)
+def meshgrid(*tensors, indexing="ij"):
+    """PyTorch's meshgrid: "ij" indexing by default (numpy's default is "xy")."""
+    ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+    return tuple(snp.meshgrid(*[_t(t) for t in ts], indexing=indexing))
+
+
+def _indices_tensor(np_fn, row, col, offset):
+    from .creation import tensor
+    r, c = np_fn(row, offset, col)
+    return tensor(np.stack([r, c]).astype(np.int64))
+
+
+@torch_function("tril_indices", method=False)
+def tril_indices(row, col, offset=0, **kwargs):
+    return _indices_tensor(np.tril_indices, row, col, offset)
+
+
+@torch_function("triu_indices", method=False)
+def triu_indices(row, col, offset=0, **kwargs):
+    return _indices_tensor(np.triu_indices, row, col, offset)
+
+
+@torch_function("masked_select")
+def masked_select(input, mask):  # noqa: A002
+    x, m = _t(input), _t(mask)
+    shape = np.broadcast_shapes(x.shape, m.shape)
+    return x.expand(*shape)[m.expand(*shape)]
+
+
+@torch_function("searchsorted", method=False)
+def searchsorted(sorted_sequence, values, *, right=False, side=None, out_int32=False, sorter=None):
+    side = side or ("right" if right else "left")
+    s, v = _t(sorted_sequence), values if isinstance(values, Tensor) else np.asarray(values)
+    dtype = np.int32 if out_int32 else np.int64
+    if s.ndim <= 1:
+        return _t(np.searchsorted(s.detach().numpy(), _data(v), side=side, sorter=sorter).astype(dtype))
+    out = np.stack([np.searchsorted(row, vals, side=side) for row, vals in
+                    zip(s.detach().numpy().reshape(-1, s.shape[-1]), _data(v).reshape(-1, v.shape[-1]))])
+    return _t(out.reshape(v.shape).astype(dtype))
+
+
+def _data(x):
+    return x.detach().numpy() if isinstance(x, Tensor) else np.asarray(x)
+
+
+@torch_function("bucketize", method=False)
+def bucketize(input, boundaries, *, out_int32=False, right=False):  # noqa: A002
+    return searchsorted(boundaries, input, side="right" if right else "left", out_int32=out_int32)
+
+
+# -- scatter / index_add: writes of a copy, recorded (the gradient reaches both) ------------------
+def _along(x, dim, index):
+    """The index tuple addressing x[..., index[i, j, ...], ...] along dim (gather's)."""
+    idx = _data(index).astype(np.int64)
+    d = dim % idx.ndim
+    grids = list(np.indices(idx.shape, sparse=True))
+    grids[d] = idx
+    return tuple(grids)
+
+
+@torch_function("scatter")
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A002
+    """out = input with out[..., index[i, j], ...] = src[i, j] along dim (PyTorch's)."""
+    if reduce is not None:
+        return scatter_reduce(input, dim, index, src, {"add": "sum", "multiply": "prod"}[reduce])
+    out = _t(input).clone()
+    idx = _along(out, dim, index)
+    val = value if src is None else (_t(src)[tuple(slice(0, s) for s in _data(index).shape)]
+                                     if isinstance(src, Tensor) else src)
+    out[idx] = val
+    return out
+
+
+@torch_function("scatter_add")
+def scatter_add(input, dim, index, src):  # noqa: A002
+    idx = _along(input, dim, index)
+    s = _t(src)[tuple(slice(0, n) for n in _data(index).shape)]
+    return _add_at(_t(input), idx, s)
+
+
+def _add_at(x, idx, values):
+    """x with values added at idx (repeated positions accumulate), recorded."""
+    from .numpy.misc import add_at
+    out = x.clone()
+    add_at(out, idx, values)
+    return out
+
+
+@torch_function("scatter_reduce")
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):  # noqa: A002
+    if reduce != "sum":
+        raise NotImplementedError(f"scatter_reduce: only reduce='sum' is supported, got {reduce!r}")
+    x = _t(input) if include_self else _t(input) * 0
+    return _add_at(x, _along(x, dim, index), _t(src)[tuple(slice(0, n) for n in _data(index).shape)])
+
+
+@torch_function("index_add")
+def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
+    x = _t(input)
+    d = dim % x.ndim
+    idx = (slice(None),) * d + (_data(index).astype(np.int64),)
+    return _add_at(x, idx, source if alpha == 1 else alpha * _t(source))
+
+
+@torch_function("index_copy")
+def index_copy(input, dim, index, source):  # noqa: A002
+    out = _t(input).clone()
+    d = dim % out.ndim
+    out[(slice(None),) * d + (_data(index).astype(np.int64),)] = source
+    return out
+
+
+@torch_function("index_fill")
+def index_fill(input, dim, index, value):  # noqa: A002
+    return index_copy(input, dim, index, value)
+
+
+# -- reductions ----------------------------------------------------------------------------------
+_ValuesIndices = collections.namedtuple("values_indices", ["values", "indices"])
+
+
+@torch_function("topk")
+def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+    """The k largest (or smallest) entries along dim and their positions; the gradient
+    reaches the selected entries."""
+    x = _t(input)
+    d = dim % builtins.max(x.ndim, 1)
+    order = np.argsort(-_data(x) if largest else _data(x), axis=d, kind="stable")
+    idx = np.take(order, np.arange(k), axis=d) if x.ndim else order
+    from .creation import tensor
+    return _ValuesIndices(snp.take_along_axis(x, idx, axis=d), tensor(idx.astype(np.int64)))
+
+
+@torch_function("kthvalue")
+def kthvalue(input, k, dim=-1, keepdim=False):  # noqa: A002
+    x = _t(input)
+    v, i = topk(x, k, dim, largest=False)
+    v, i = v.narrow(dim, k - 1, 1), i.narrow(dim, k - 1, 1)
+    return _ValuesIndices(v if keepdim else v.squeeze(dim), i if keepdim else i.squeeze(dim))
+
+
+@torch_function("median")
+def median(input, dim=None, keepdim=False):  # noqa: A002
+    """The lower of the two middle values (PyTorch's median, not numpy's mean of them);
+    with dim, (values, indices)."""
+    x = _t(input)
+    if dim is None:
+        flat = x.reshape(-1)
+        return kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values
+    return kthvalue(x, (x.shape[dim] + 1) // 2, dim, keepdim)
+
+
+@torch_function("nanmedian")
+def nanmedian(input, dim=None, keepdim=False):  # noqa: A002
+    x = _t(input)
+    if dim is None:
+        flat = x[~snp.isnan(x)] if bool(snp.isnan(x).any()) else x.reshape(-1)
+        return median(flat)
+    raise NotImplementedError("nanmedian with dim is not supported yet")
+
+
+@torch_function("mode")
+def mode(input, dim=-1, keepdim=False):  # noqa: A002
+    """The most frequent value along dim (the smallest of ties) and an index of it."""
+    x = _t(input)
+    a = np.moveaxis(_data(x), dim, -1)
+    vals = np.empty(a.shape[:-1], a.dtype)
+    idx = np.empty(a.shape[:-1], np.int64)
+    for pos in np.ndindex(*a.shape[:-1]):
+        row = a[pos]
+        u, c = np.unique(row, return_counts=True)
+        v = u[np.argmax(c)]
+        vals[pos], idx[pos] = v, np.nonzero(row == v)[0][-1]
+    from .creation import tensor
+    i = tensor(idx)
+    d = dim % x.ndim
+    values = snp.take_along_axis(x, np.expand_dims(idx, d), axis=d)
+    return _ValuesIndices(values if keepdim else values.squeeze(d), i.unsqueeze(d) if keepdim else i)
+
+
+@torch_function("quantile")
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):  # noqa: A002
+    return snp.quantile(_t(input), _data(q) if isinstance(q, Tensor) else q, axis=dim, keepdims=keepdim,
+                        method=interpolation)
+
+
+@torch_function("nanquantile")
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):  # noqa: A002
+    return snp.nanquantile(_t(input), _data(q) if isinstance(q, Tensor) else q, axis=dim,
+                           keepdims=keepdim, method=interpolation)
+
+
+@torch_function("nanmean")
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
+    return snp.nanmean(_t(input), axis=_axis(dim), keepdims=keepdim)
+
+
+def _cumulative_extreme(np_ufunc):
+    def fn(input, dim):  # noqa: A002
+        x = _t(input)
+        d = dim % builtins.max(x.ndim, 1)
+        a = _data(x)
+        run = np_ufunc.accumulate(a, axis=d)
+        # the index of the last position where the running extreme was attained (PyTorch)
+        hit = (a == run)
+        pos = np.arange(a.shape[d]).reshape((-1,) + (1,) * (a.ndim - d - 1))
+        idx = np.maximum.accumulate(np.where(hit, pos, 0), axis=d)
+        from .creation import tensor
+        return _ValuesIndices(snp.take_along_axis(x, idx, axis=d), tensor(idx.astype(np.int64)))
+    return fn
+
+
+torch_function("cummax")(_cumulative_extreme(np.maximum))
+torch_function("cummin")(_cumulative_extreme(np.minimum))
+
+
+@torch_function("logcumsumexp")
+def logcumsumexp(input, dim):  # noqa: A002
+    """log(cumsum(exp(x))) along dim, shifted by the maximum for stability."""
+    x = _t(input)
+    m = x.detach().amax(dim, keepdim=True)
+    m = snp.where(snp.isfinite(m), m, 0.0)
+    return (x - m).exp().cumsum(dim).log() + m
+
+
+@torch_function("diff")
+def diff(input, n=1, dim=-1, prepend=None, append=None):  # noqa: A002
+    kw = {}
+    if prepend is not None:
+        kw["prepend"] = prepend
+    if append is not None:
+        kw["append"] = append
+    return snp.diff(_t(input), n=n, axis=dim, **kw)
+
+
+_UniqueResult = collections.namedtuple("unique", ["values", "inverse", "counts"])
+
+
+@torch_function("unique")
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+    x = _t(input)
+    out = np.unique(_data(x), return_inverse=return_inverse, return_counts=return_counts, axis=dim)
+    from .creation import tensor
+    if not (return_inverse or return_counts):
+        return tensor(out)
+    parts = [tensor(out[0])]
+    if return_inverse:
+        parts.append(tensor(out[1].reshape(x.shape if dim is None else -1).astype(np.int64)))
+    if return_counts:
+        parts.append(tensor(out[-1].astype(np.int64)))
+    return tuple(parts)
+
+
+@torch_function("unique_consecutive")
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+    a = _data(_t(input)).reshape(-1) if dim is None else None
+    if a is None:
+        raise NotImplementedError("unique_consecutive with dim is not supported yet")
+    keep = np.ones(a.shape, bool)
+    keep[1:] = a[1:] != a[:-1]
+    from .creation import tensor
+    parts = [tensor(a[keep])]
+    if return_inverse:
+        parts.append(tensor((np.cumsum(keep) - 1).reshape(_t(input).shape)))
+    if return_counts:
+        parts.append(tensor(np.diff(np.append(np.nonzero(keep)[0], a.size)).astype(np.int64)))
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+@torch_function("std_mean")
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
+    x = _t(input)
+    return x.std(dim, unbiased, keepdim, correction=correction), x.mean(dim, keepdim)
+
+
+@torch_function("var_mean")
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
+    x = _t(input)
+    return x.var(dim, unbiased, keepdim, correction=correction), x.mean(dim, keepdim)
+
+
+@torch_function("cov")
+def cov(input, *, correction=1, fweights=None, aweights=None):  # noqa: A002
+    """Covariance of the rows (variables) over the columns (observations), as PyTorch."""
+    return snp.cov(_t(input), ddof=correction, fweights=fweights, aweights=aweights)
+
+
+@torch_function("corrcoef")
+def corrcoef(input):  # noqa: A002
+    return snp.corrcoef(_t(input))
+
+
+@torch_function("cdist", method=False)
+def cdist(x1, x2, p=2.0):
+    """Pairwise p-norm distances between the rows of x1 and of x2 (batched)."""
+    d = _t(x1)[..., :, None, :] - _t(x2)[..., None, :, :]
+    if p == 2:
+        return (d * d).sum(-1).sqrt()
+    return d.norm(p, dim=-1)
+
+
+@torch_function("bincount")
+def bincount(input, weights=None, minlength=0):  # noqa: A002
+    return snp.bincount(input, weights=weights, minlength=minlength)
+
+
+@torch_function("histc")
+def histc(input, bins=100, min=0, max=0):  # noqa: A002
+    a = _data(_t(input))
+    lo, hi = (a.min(), a.max()) if min == max == 0 else (min, max)
+    from .creation import tensor
+    return tensor(np.histogram(a, bins=bins, range=(lo, hi))[0].astype(a.dtype))
+
+
+# -- products ------------------------------------------------------------------------------------
+@torch_function("mv")
+def mv(input, vec):  # noqa: A002
+    return _t(input) @ vec
+
+
+@torch_function("addmv")
+def addmv(input, mat, vec, *, beta=1, alpha=1):  # noqa: A002
+    return beta * _t(input) + alpha * (_t(mat) @ vec)
+
+
+@torch_function("addbmm")
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):  # noqa: A002
+    return beta * _t(input) + alpha * (_t(batch1) @ batch2).sum(0)
+
+
+@torch_function("baddbmm")
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):  # noqa: A002
+    return beta * _t(input) + alpha * (_t(batch1) @ batch2)
+
+
+@torch_function("addr")
+def addr(input, vec1, vec2, *, beta=1, alpha=1):  # noqa: A002
+    return beta * _t(input) + alpha * snp.outer(_t(vec1), vec2)
+
+
+@torch_function("inner")
+def inner(input, other):  # noqa: A002
+    return snp.inner(_t(input), other)
+
+
+@torch_function("vdot")
+def vdot(input, other):  # noqa: A002
+    return snp.vdot(_t(input), other)
+
+
+@torch_function("tensordot", method=False)
+def tensordot(a, b, dims=2):
+    return snp.tensordot(_t(a), b, axes=dims)
+
+
+@torch_function("chain_matmul", method=False)
+def chain_matmul(*matrices):
+    return snp.linalg.multi_dot([_t(m) for m in matrices])
+
+
+# -- creation and random -------------------------------------------------------------------------
+def _creation():
+    from . import creation
+    return creation
+
+
+@torch_function("empty_like", method=False)
+def empty_like(input, *, dtype=None, requires_grad=False, **kwargs):  # noqa: A002
+    return _creation().zeros_like(input, dtype=dtype, requires_grad=requires_grad)
+
+
+@torch_function("randint_like", method=False)
+def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, **kwargs):  # noqa: A002
+    if high is None:
+        low, high = 0, low
+    return _creation().randint(low, high, tuple(input.shape), dtype=dtype or input.dtype)
+
+
+@torch_function("randperm", method=False)
+def randperm(n, *, dtype=None, requires_grad=False, generator=None, **kwargs):
+    from .creation import tensor
+    return tensor(_creation()._rng[0].permutation(n).astype(_dtype.resolve(dtype) or np.int64))
+
+
+@torch_function("normal", method=False)
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False, **kwargs):
+    """Samples of N(mean, std); mean and std may be tensors (broadcast)."""
+    from .creation import tensor
+    m, s = _data(mean), _data(std)
+    shape = tuple(size) if size is not None else np.broadcast_shapes(m.shape, s.shape)
+    dt = _dtype.resolve(dtype) or (m.dtype if m.dtype.kind == "f" and m.ndim else
+                                   s.dtype if s.dtype.kind == "f" and s.ndim else _dtype.get_default_dtype())
+    return tensor((m + s * _creation()._rng[0].standard_normal(shape)).astype(dt), requires_grad=requires_grad)
+
+
+@torch_function("bernoulli")
+def bernoulli(input, p=None, *, generator=None):  # noqa: A002
+    from .creation import tensor
+    probs = _data(input) if p is None else np.full(_t(input).shape, p)
+    return tensor((_creation()._rng[0].random(probs.shape) < probs).astype(_t(input).dtype))
+
+
+@torch_function("multinomial")
+def multinomial(input, num_samples, replacement=False, *, generator=None):  # noqa: A002
+    from .creation import tensor
+    probs = _data(input).astype(np.float64)
+    rows = probs.reshape(-1, probs.shape[-1])
+    rng = _creation()._rng[0]
+    out = np.stack([rng.choice(row.size, num_samples, replace=replacement, p=row / row.sum())
+                    for row in rows])
+    return tensor(out.reshape(probs.shape[:-1] + (num_samples,)).astype(np.int64))
+
+
+@torch_function("poisson")
+def poisson(input, generator=None):  # noqa: A002
+    from .creation import tensor
+    return tensor(_creation()._rng[0].poisson(_data(input)).astype(_t(input).dtype))
+
+
+@torch_function("logspace", method=False)
+def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False, **kwargs):
+    from .creation import tensor
+    d = _dtype.resolve(dtype) or _dtype.get_default_dtype()
+    return tensor(np.logspace(start, end, steps, base=base).astype(d), requires_grad=requires_grad)
+
+
+# -- types ---------------------------------------------------------------------------------------
+@torch_function("is_tensor", method=False)
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+@torch_function("is_floating_point")
+def is_floating_point(input):  # noqa: A002
+    return input.dtype.kind == "f"
+
+
+@torch_function("is_complex")
+def is_complex(input):  # noqa: A002
+    return input.dtype.kind == "c"
+
+
+@torch_function("is_nonzero")
+def is_nonzero(input):  # noqa: A002
+    if input.numel() != 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(input)
+
+
+@torch_function("result_type", method=False)
+def result_type(tensor1, tensor2):
+    return _dtype.torch_result_type([x._data if isinstance(x, Tensor) else x for x in (tensor1, tensor2)])
+
+
+@torch_function("promote_types", method=False)
+def promote_types(type1, type2):
+    return _dtype._promote_types(np.dtype(type1), np.dtype(type2))
+
+
+@torch_function("can_cast", method=False)
+def can_cast(from_, to):
+    """PyTorch's rule: no cast to a lower category (float → int, int → bool)."""
+    order = _dtype._CATEGORY
+    return order[np.dtype(from_).kind] <= order[np.dtype(to).kind]
+
+
+@torch_function("finfo", method=False)
+def finfo(type=None):  # noqa: A002
+    """numpy's finfo, of the default dtype without an argument (PyTorch)."""
+    return np.finfo(_dtype.get_default_dtype() if type is None else type)
+
+
+iinfo = np.iinfo
+__all__ += ["iinfo"]
+
+
+def _attach_methods():
+    for name, fn in _METHODS.items():
+        if not hasattr(Tensor, name):
+            setattr(Tensor, name, fn)
+
+
+_attach_methods()
+
+
+# -- in-place forms ------------------------------------------------------------------------------
+#: methods whose in-place form `x.<name>_(...)` is `x[...] = x.<name>(...)`
+_IN_PLACE = ["abs", "absolute", "neg", "negative", "exp", "exp2", "expm1", "log", "log1p", "log2", "log10",
+             "sqrt", "rsqrt", "square", "sin", "cos", "tan", "sinh", "cosh", "tanh", "asin", "acos", "atan",
+             "arcsin", "arccos", "arctan", "asinh", "acosh", "atanh", "atan2", "arctan2", "sigmoid", "relu",
+             "erf", "erfc", "logit", "floor", "ceil", "round", "trunc", "fix", "frac", "sign", "sgn",
+             "reciprocal", "pow", "float_power", "clamp", "clip", "clamp_min", "clamp_max", "masked_fill",
+             "lerp", "addcmul", "addcdiv", "fmod", "remainder", "hypot", "copysign", "xlogy",
+             "nan_to_num", "floor_divide", "index_fill", "index_add", "index_copy", "scatter",
+             "scatter_add", "scatter_reduce", "true_divide", "divide", "subtract", "multiply", "logical_not",
+             "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge",
+             "greater", "less", "greater_equal", "less_equal", "not_equal", "fmax", "fmin", "maximum",
+             "minimum", "cumsum", "cumprod", "deg2rad", "rad2deg", "sinc", "tril", "triu"]
+
+
+def _in_place(name):
+    def method(self, *args, **kwargs):
+        return self._write_back(lambda x: getattr(x, name)(*args, **kwargs))
+    method.__name__ = name + "_"
+    method.__doc__ = f"In place: x[...] = x.{name}(...) (x takes the result's history)."
+    return method
+
+
+def _random_fill(sample):
+    """An in-place random fill (`w.uniform_(-1, 1)`), as nn.init uses under no_grad."""
+    def method(self, *args, **kwargs):
+        values = np.asarray(sample(_creation()._rng[0], self.shape, *args, **kwargs)).astype(self.dtype)
+        self._write_back(lambda x: Tensor._make(values))
+        return self
+    return method
+
+
+def _uniform(rng, shape, a=0.0, b=1.0, generator=None):
+    return rng.uniform(a, b, shape)
+
+
+def _normal(rng, shape, mean=0.0, std=1.0, generator=None):
+    return mean + std * rng.standard_normal(shape)
+
+
+def _bernoulli(rng, shape, p=0.5, generator=None):
+    return rng.random(shape) < _data(p)
+
+
+def _exponential(rng, shape, lambd=1.0, generator=None):
+    return rng.exponential(1.0 / lambd, shape)
+
+
+def _random(rng, shape, from_=0, to=None, generator=None):
+    if to is None:
+        from_, to = 0, (from_ if from_ else 2 ** 24)
+    return rng.integers(from_, to, shape)
+
+
+def _fill_diagonal(self, fill_value, wrap=False):
+    """Fill the main diagonal (of a matrix, or of all dims equal) with fill_value."""
+    def compute(x):
+        out = x.clone()
+        n = builtins.min(x.shape)
+        idx = np.arange(n)
+        if wrap and x.ndim == 2 and x.shape[0] > x.shape[1] + 1:
+            rows = np.arange(0, x.shape[0], x.shape[1] + 1)
+            idx_rows = np.concatenate([r + np.arange(builtins.min(x.shape[1], x.shape[0] - r)) for r in rows])
+            idx_cols = np.concatenate([np.arange(builtins.min(x.shape[1], x.shape[0] - r)) for r in rows])
+            out[idx_rows, idx_cols] = fill_value
+            return out
+        out[(idx,) * x.ndim] = fill_value
+        return out
+    return self._write_back(compute)
+
+
+def _attach_in_place():
+    for name in _IN_PLACE:
+        if hasattr(Tensor, name) and not hasattr(Tensor, name + "_"):
+            setattr(Tensor, name + "_", _in_place(name))
+    for name, sample in [("uniform_", _uniform), ("normal_", _normal), ("bernoulli_", _bernoulli),
+                         ("exponential_", _exponential), ("random_", _random)]:
+        setattr(Tensor, name, _random_fill(sample))
+    Tensor.fill_diagonal_ = _fill_diagonal
+
+
+_attach_in_place()
