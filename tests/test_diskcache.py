@@ -154,3 +154,48 @@ def test_a_constant_result_is_loaded_with_its_name_and_shape(tmp_path):
     assert [o.returncode for o in outs] == [0, 0], outs[1].stderr
     assert [o.stdout.split()[0] for o in outs] == ["traced", "loaded"]
     assert outs[0].stdout.split(" ", 1)[1] == outs[1].stdout.split(" ", 1)[1] == "9.0 [0.0, 0.0]\n"
+
+
+FUNCTIONS_BY_NAME = textwrap.dedent("""
+    import numpy as np
+    import srcgrad
+
+    x = np.array([1.0, 2.0])
+    FS = [lambda v: np.sum(v * v), lambda v: np.sum(v * v * v)]
+    out = []
+    for f in FS:                      # a global rebound to another function
+        def loss(v):
+            return f(v)
+        out.append(srcgrad.grad(loss)(x).tolist())
+
+    def check(h):                     # a closure over a function
+        return srcgrad.grad(lambda v: np.sum(h(v)) * 2.0)(x).tolist()
+    out += [check(np.sin), check(FS[1])]
+
+    class Model:
+        def __init__(self, w):
+            self.w = w
+
+        def loss(self, v):
+            return np.sum(self.w * v ** 2)
+    out += [srcgrad.grad(Model(np.array([1.0, 1.0])).loss)(x).tolist(),
+            srcgrad.grad(Model(np.array([2.0, 3.0])).loss)(x).tolist()]
+    print(out)
+""")
+
+
+def test_functions_reached_by_name_and_bound_objects_are_part_of_the_key(tmp_path):
+    """The same code calling another function, or a method of another object, must not
+    find the code compiled for the first (it was found: a silently wrong gradient)."""
+    script = tmp_path / "by_name.py"
+    script.write_text(FUNCTIONS_BY_NAME)
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(tmp_path / "cache"))
+    expected = str([[2.0, 4.0], [3.0, 12.0], [2 * 0.5403023058681398, 2 * -0.4161468365471424],
+                    [6.0, 24.0], [2.0, 4.0], [4.0, 12.0]])
+    for _ in range(2):  # the second process reads what the first wrote
+        out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
+                             cwd=tmp_path, timeout=120)
+        assert out.returncode == 0, out.stderr
+        got = eval(out.stdout)
+        exp = eval(expected)
+        assert all(abs(a - b) < 1e-12 for ga, ea in zip(got, exp) for a, b in zip(ga, ea)), got

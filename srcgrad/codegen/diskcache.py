@@ -231,8 +231,34 @@ def function_identity(fn, *options):
     captured = _captured_values(fn, code)
     if captured is None:
         return None
+    if getattr(fn, "__self__", None) is not None:  # a bound method: what its object holds
+        state = _object_state(fn.__self__)
+        if state is None:
+            return None
+        captured = captured + [["self", state]]
     return json.dumps([srcgrad_fingerprint(), getattr(fn, "__module__", ""), getattr(fn, "__qualname__", ""),
                        code.co_firstlineno, file_hash, [repr(o) for o in options], captured])
+
+
+def _object_state(obj):
+    """The attributes of a bound method's object, for the key (`model.loss` of two models
+    is two functions); None when one of them is not plain data, an array or a function."""
+    import numpy as np
+    import types
+    state = []
+    for name, v in sorted(getattr(obj, "__dict__", {}).items()):
+        if _plain(v):
+            state.append([name, repr(v)])
+        elif isinstance(v, np.ndarray):
+            state.append([name, array_hash(v)])
+        elif isinstance(v, types.FunctionType):
+            fid = _function_value(v, frozenset())
+            if fid is None:
+                return None
+            state.append([name, fid])
+        else:
+            return None
+    return [type(obj).__module__, type(obj).__qualname__, state]
 
 
 _FINGERPRINT = []
@@ -263,9 +289,10 @@ def _plain(v):
     return isinstance(v, tuple) and all(_plain(x) for x in v)
 
 
-def _captured_values(fn, code):
-    """The values a trace would bake into the code: closure cells, defaults, and the plain
-    globals the function reads (numbers, strings). Part of the key, so another value
+def _captured_values(fn, code, _seen=frozenset()):
+    """The values a trace would bake into the code: closure cells, defaults, the plain
+    globals the function reads (numbers, strings), and the functions it calls by name
+    (their code and, recursively, what they capture). Part of the key, so another value
     means another entry; None (do not cache) when one of them is not plain data."""
     import numpy as np
     import types
@@ -280,7 +307,13 @@ def _captured_values(fn, code):
             out.append(["cell", name, repr(v)])
         elif isinstance(v, np.ndarray):
             out.append(["cell", name, array_hash(v)])
-        elif not isinstance(v, (types.FunctionType, types.ModuleType, type)):
+        elif isinstance(v, types.FunctionType):
+            # `def check(f): grad(lambda x: f(x).sum())` is one function per f
+            fid = _function_value(v, _seen)
+            if fid is None:
+                return None
+            out.append(["cell", name, fid])
+        elif not isinstance(v, (types.ModuleType, type)):
             return None
     for d in (getattr(fn, "__defaults__", None) or ()):
         if not _plain(d):
@@ -295,4 +328,34 @@ def _captured_values(fn, code):
     for name in code.co_names:
         if name in g and _plain(g[name]):
             out.append(["global", name, repr(g[name])])
+        elif name in g and isinstance(g[name], types.FunctionType):
+            # a global rebound to another function (`for f in fs: ... grad(loss)`) must not
+            # find the code compiled for the previous one
+            fid = _function_value(g[name], _seen)
+            if fid is None:
+                return None
+            out.append(["global", name, fid])
     return out
+
+
+def _code_hash(code):
+    """A hash of what a code object computes, stable across processes (nested code
+    objects by their own hash, never by their repr, which holds an address)."""
+    h = hashlib.sha256(code.co_code)
+    for c in code.co_consts:
+        h.update(_code_hash(c).encode() if isinstance(c, type(code)) else repr(c).encode())
+    h.update(repr(code.co_names).encode())
+    return h.hexdigest()[:16]
+
+
+def _function_value(fn, seen):
+    """A function reached by name, for the key: its code and, recursively, what it
+    captures; None when that cannot be pinned down."""
+    if id(fn) in seen:
+        return ["recursive", fn.__qualname__]
+    code = fn.__code__
+    captured = _captured_values(fn, code, seen | {id(fn)})
+    if captured is None:
+        return None
+    return [getattr(fn, "__module__", ""), fn.__qualname__, code.co_filename, code.co_firstlineno,
+            _code_hash(code), captured]
