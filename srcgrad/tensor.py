@@ -94,7 +94,7 @@ def _promote(operands, float_result=False):
         return operands
     first = None
     for x in operands:  # (the common case first: arrays of one float dtype, and numbers)
-        d = x._data.dtype if type(x) is Tensor else x.dtype if isinstance(x, np.ndarray) else None
+        d = x._data.dtype if isinstance(x, Tensor) else x.dtype if isinstance(x, np.ndarray) else None
         if d is None:
             continue
         if first is None:
@@ -107,7 +107,7 @@ def _promote(operands, float_result=False):
             return [np.asarray(x, target) if isinstance(x, _scalar) else x for x in operands]
         if first.kind in "fc":
             return operands
-    target = _dtype.torch_result_type([x._data if type(x) is Tensor else x for x in operands])
+    target = _dtype.torch_result_type([x._data if isinstance(x, Tensor) else x for x in operands])
     if float_result and target.kind in "iub":
         target = _dtype.get_default_dtype()
     return [_cast_to(x, target) if (_dtype_of(x) is not None and _dtype_of(x) != target) else x

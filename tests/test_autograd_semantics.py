@@ -1354,3 +1354,21 @@ def test_integer_results_are_constants_and_floor_division_is_a_step():
     assert q.requires_grad and q.grad_fn is not None  # a zero derivative, as floor
     (q * x).sum().backward()
     assert_array_equal(x.grad.numpy(), q.detach().numpy())
+
+
+def test_create_graph_gradients_are_functions_of_the_inputs_where_pytorchs_are():
+    """A backward that reads a value requiring grad records (PyTorch), even where srcgrad's
+    simplified formula is a constant; one through sums and views alone stays a constant."""
+    x = leaf([1.0, 2.0])
+    (g,) = autograd.grad((torch.log(x) - torch.log(x)).sum(), [x], create_graph=True)
+    assert g.requires_grad
+    assert_array_equal(g.detach().numpy(), [0.0, 0.0])
+    g.sum().backward()  # (PyTorch: zeros; it raised "does not require grad" here)
+    assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+    (g,) = autograd.grad((x * 2).sum(), [x], create_graph=True)
+    assert not g.requires_grad
+    w = leaf([3.0, 4.0])
+    (g,) = autograd.grad(torch.minimum(x, w * 1).sum() + x.floor().sum(), [x], create_graph=True)
+    assert not g.requires_grad  # a fused kernel's output reading nothing that requires grad
+    (g,) = autograd.grad((x * w).sum(), [x], create_graph=True)
+    assert g.requires_grad

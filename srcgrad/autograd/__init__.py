@@ -6,6 +6,9 @@ generated Python (engine.py).
 from .function import AccumulateGrad, BackwardNode
 from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .variable import Variable
+from . import functional  # noqa: E402  (torch.autograd.functional: jacobian, hessian, vjp, ...)
+from .functional import (GradcheckError, detect_anomaly, gradcheck, gradgradcheck,
+                         is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly)
 
 
 def _seq(x):
@@ -53,5 +56,7 @@ def __getattr__(name):
     raise AttributeError(f"module 'srcgrad.autograd' has no attribute {name!r}")
 
 
-__all__ = ["AccumulateGrad", "Function", "BackwardNode", "Variable", "backward", "enable_grad", "grad",
-           "is_grad_enabled", "no_grad", "set_grad_enabled"]
+__all__ = ["AccumulateGrad", "Function", "BackwardNode", "GradcheckError", "Variable", "backward",
+           "detect_anomaly", "enable_grad", "functional", "grad", "gradcheck", "gradgradcheck",
+           "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "is_grad_enabled", "no_grad",
+           "set_detect_anomaly", "set_grad_enabled"]

@@ -414,6 +414,8 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
     hook_fns = [_hook_caller(_hooks_of(walk, i), walk.aval(i)[1]) for i in hooked]
     if create_graph:
         outs = _interpret(compiled, walk, roots, grad_roots, ct_arrays, hooked)
+        if not any(isinstance(g, Tensor) and g._requires_grad for g in grad_roots):
+            outs[:compiled.n_wrt] = _connected(walk, used_wrt, outs[:compiled.n_wrt])
     else:
         args = []
         arg_ids = set()
@@ -529,6 +531,83 @@ def _interpret(compiled, walk, roots, grad_roots, ct_arrays, hooked):
         for o, t in zip(n.outputs, outs):
             env[o.id] = t
     return [None if v is None else env[v.id] for v in bwd.outputs]
+
+
+#: ops whose backward reads no value that requires grad (a sum, a view, a selection by a
+#: comparison): a gradient reaching an input only through them is a constant
+_LINEAR = {"accumulate", "add", "amax", "amin", "broadcast_to", "cast", "clip", "concatenate", "constant",
+           "copy", "cumsum", "deg2rad", "rad2deg", "einsum_embed", "getitem", "getitem_grad", "mean",
+           "neg", "reshape", "roll", "setitem", "shift", "sub", "sum", "sum_to", "transpose", "where",
+           "nan_to_num", "sign", "fmax", "fmin", "maximum", "minimum",
+           "floor", "ceil", "rint", "trunc", "round", "floor_divide"}
+#: products: the gradient of one factor reads the others
+_PRODUCTS = {"mul", "matmul", "einsum", "cross"}
+
+
+def _reads_values(walk):
+    """Per recorded value: whether the backward of some path from the roots to it reads a
+    value that requires grad (PyTorch's backward formulas then record, so that under
+    create_graph the gradient is a function of the inputs, even where srcgrad's simplified
+    formula is a constant: `log(x) - log(x)`, or relu's mask)."""
+    def requires(r):
+        if type(r) is not int:
+            return False
+        d = walk.values[r]
+        return d[1]._requires_grad if d[0] == "leaf" else d[0] == "out"
+    flags = [False] * len(walk.values)
+    for fn, refs in zip(reversed(walk.fns), reversed(walk.node_refs)):
+        below = any(flags[walk.index[("o", id(fn), k)]] for k in range(len(fn.outs)))
+        name = fn.op.name
+        for k, r in enumerate(refs):
+            if type(r) is not int or flags[r]:
+                continue
+            if below:
+                flags[r] = True
+            elif name == "ew":  # a fused kernel (a backward's, recorded): its formula says
+                flags[r] = _kernel_reads_values(fn.attrs["exprs"], k, [requires(o) for o in refs])
+            elif name not in _LINEAR and (
+                    (name not in _PRODUCTS and name != "div")
+                    or any(requires(o) for j, o in enumerate(refs) if j != k)
+                    or (name == "div" and k == 1)):
+                flags[r] = True
+    return flags
+
+
+def _kernel_reads_values(exprs, k, requires):
+    """Whether the derivative of a fused kernel's formulas in its input k reads an input
+    that requires grad."""
+    import sympy as sp
+    reading = {f"a{j}" for j, req in enumerate(requires) if req}
+    for e in exprs:
+        sym = next((s for s in e.free_symbols if s.name == f"a{k}"), None)
+        if sym is not None and any(s.name in reading for s in sp.diff(e, sym).free_symbols):
+            return True
+    return False
+
+
+def _connected(walk, wrt, grads):
+    """Gradients under create_graph (with constant cotangents), each a function of its input
+    exactly where PyTorch's would be (see _reads_values): a constant one is joined to the
+    input by a `where` that selects nothing from it (a zero derivative, exactly, even where
+    the input is infinite); one that reads no such value (a fused kernel's other output) is
+    detached."""
+    from ..tensor import Tensor
+    from .recording import apply
+    flags = _reads_values(walk)
+    out = list(grads)
+    for n, (i, g) in enumerate(zip(wrt, grads)):
+        if isinstance(g, Tensor) and g._requires_grad:
+            if not flags[i]:
+                out[n] = g.detach()
+            continue
+        if not flags[i]:
+            continue
+        shape, dtype = walk.aval(i)
+        data = np.zeros(shape, dtype) if g is None else np.broadcast_to(
+            np.asarray(g._data if isinstance(g, Tensor) else g, dtype), shape)
+        x = _as_tensor(walk, i)
+        out[n] = apply(_ops.get("where"), [np.zeros(shape, bool), x, data], {})
+    return out
 
 
 def _as_tensor(walk, i):
