@@ -384,8 +384,6 @@ def test_shape_errors_name_the_op_and_shapes():
 
 def test_unsupported_cases_raise():
     wide = srcgrad.tensor(r(2, 4), requires_grad=True)
-    with pytest.raises(NotImplementedError, match=r"qr: .*wide"):
-        np.linalg.qr(wide)
     with pytest.raises(NoRuleError, match="full_matrices"):
         np.linalg.svd(wide)   # numpy's default full_matrices=True: U is not determined by A
     with pytest.raises(NotImplementedError, match="rank deficient"):
@@ -395,3 +393,14 @@ def test_unsupported_cases_raise():
     assert u.shape == (2, 2) and vh.shape == (4, 4)
     assert np.linalg.qr(wide.detach()).Q.shape == (2, 2)
     assert np.linalg.qr(srcgrad.tensor(r(4, 2)), mode="complete")[0].shape == (4, 4)
+
+
+def test_qr_of_a_wide_matrix_is_differentiable():
+    """A = [X, Y], X square: Q R1 = X, and R = [R1, Q^T Y] (the factors LAPACK returns)."""
+    a = r(2, 4)
+    q, rr = np.linalg.qr(srcgrad.tensor(a))
+    q0, r0 = np.linalg.qr(a)
+    np.testing.assert_allclose(q.numpy(), q0, atol=1e-12)
+    np.testing.assert_allclose(rr.numpy(), r0, atol=1e-12)
+    gradcheck(lambda m: np.sum(np.linalg.qr(m)[1] * np.arange(8.0).reshape(2, 4)) +
+              np.sum(np.linalg.qr(m)[0] ** 3), a)

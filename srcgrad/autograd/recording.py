@@ -28,6 +28,11 @@ class ShapeMismatch(OpError, ValueError):
     pass
 
 
+class LinAlgOpError(ShapeMismatch, np.linalg.LinAlgError):
+    """A linear-algebra op failed on its data (singular, not positive-definite): still
+    numpy's LinAlgError, as torch.linalg.LinAlgError is a RuntimeError."""
+
+
 def _tensor_class():
     # tensor.py imports this module: the class is looked up once, on first use
     global _Tensor
@@ -206,5 +211,6 @@ def _op_error(op, inputs, attrs, cause):
         msg += detail
     if where:
         msg += f"\n  {where}"
-    cls = ShapeMismatch if isinstance(cause, (ValueError, ShapeError)) else OpError
+    cls = (LinAlgOpError if isinstance(cause, np.linalg.LinAlgError) else
+           ShapeMismatch if isinstance(cause, (ValueError, ShapeError)) else OpError)
     return cls(msg)

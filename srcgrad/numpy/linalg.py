@@ -133,8 +133,8 @@ def eigvalsh(a, UPLO="L"):
 
 @_implements(_np.linalg.qr)
 def qr(a, mode="reduced"):
-    """Reduced QR (mode 'reduced', or 'r' for R alone); differentiable for square and tall
-    matrices. Other modes run on data that needs no gradient."""
+    """Reduced QR (mode 'reduced', or 'r' for R alone), differentiable; mode 'complete' of a
+    wide or square matrix is the same. Other modes run on data that needs no gradient."""
     if mode not in ("reduced", "r", "complete", "raw"):
         raise ValueError(f"qr: unrecognized mode {mode!r}")
     t = _float_tensor(a)
@@ -143,7 +143,12 @@ def qr(a, mode="reduced"):
     if mode in ("complete", "raw") and not (mode == "complete" and m <= n):
         return _run_without_gradient(_np.linalg.qr, f"linalg.qr (mode={mode!r})", (t,), {"mode": mode})
     if m < n and _needs_grad(t):
-        raise NotImplementedError(f"qr: the gradient of a wide matrix (shape {t.shape}) is not supported")
+        # A = [X, Y] with X square: Q R1 = X gives A's Q, and R = [R1, Q^T Y] (the factors
+        # LAPACK computes), a composite of ops with rules (PyTorch's wide-QR derivative)
+        from .shape import concatenate
+        q, r1 = _op("qr", [t[..., :m]])
+        r = concatenate([r1, q.mT @ t[..., m:]], axis=-1)
+        return r if mode == "r" else QRResult(q, r)
     q, r = _op("qr", [t])
     return r if mode == "r" else QRResult(q, r)
 

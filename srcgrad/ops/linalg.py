@@ -398,7 +398,8 @@ def _eigh_infer(inputs, attrs):
 
 
 def _eigh_vjp(node, gs):
-    # gA = V (diag(gw) + F o (V^T gV)) V^T, F_ij = 1 / (w_j - w_i) off the diagonal (PyTorch's)
+    # gA = V (diag(gw) + F o (V^T gV)) V^T, F_ij = 1 / (w_j - w_i) off the diagonal, made
+    # symmetric as PyTorch's (A is taken to be symmetric: numpy reads one triangle)
     gw, gv = gs
     w, v = node.outputs
     inner = None
@@ -408,7 +409,8 @@ def _eigh_vjp(node, gs):
     if gw is not None:
         scaled = v * _row(gw)
         inner = scaled if inner is None else inner + scaled
-    return [inner @ v.mT]
+    g = inner @ v.mT
+    return [0.5 * (g + g.mT)]
 
 
 register(Op("eigh", "linalg", lambda a, UPLO: tuple(np.linalg.eigh(a, UPLO=UPLO)), infer=_eigh_infer,
