@@ -1,7 +1,18 @@
-"""`srcgrad.nn.functional`: PyTorch's functional layers, each a composite of the op table."""
+"""`srcgrad.nn.functional`: PyTorch's functional layers, each a composite of the op table.
+
+Every function here is built from Tensor methods and srcgrad.functional / srcgrad.numpy
+calls, so its backward is generated from the op table's rules. Decisions on values
+(masks, kinks, ignored targets) are tensor comparisons, never reads of `._data`, so that a
+function compiled by srcgrad.grad & co recomputes them instead of freezing the recorded ones.
+"""
+import math
+import warnings
+
 import numpy as np
 
+from .. import _dtype
 from .. import functional as _f
+from ..autograd import no_grad
 from ..tensor import Tensor
 
 
@@ -9,91 +20,64 @@ def _t(x):
     return x if isinstance(x, Tensor) else _f._t(x)
 
 
-def relu(x, inplace=False):
-    return _t(x).relu()
+def _snp():
+    import srcgrad.numpy as snp
+    return snp
 
 
-def relu6(x):
-    x = _t(x)  # (PyTorch's hardtanh: no gradient at the bounds, unlike clamp)
-    return _f.where(x._data <= 0, 0.0, _f.where(x._data >= 6, 6.0, x))
+def _const(array, dtype):
+    """A constant tensor (a mask, a divisor, noise) in the computation's dtype."""
+    return Tensor._make(np.asarray(array, dtype=dtype))
 
 
-def leaky_relu(x, negative_slope=0.01):
-    x = _t(x)
-    return _f.where(x._data > 0, x, x * negative_slope)
+def _float_dtype(x):
+    return x.dtype if x.dtype.kind == "f" else _dtype.get_default_dtype()
 
 
-def elu(x, alpha=1.0):
-    x = _t(x)
-    return _f.where(x._data > 0, x, alpha * _f.expm1(_f.where(x._data > 0, 0.0, x)))  # (alpha at 0)
+def _rand(shape):
+    """Uniform [0, 1) samples from srcgrad's generator (seeded by srcgrad.manual_seed)."""
+    from ..creation import rand
+    return rand(*shape, dtype=np.float64)._data
 
 
-def gelu(x, approximate="none"):
-    x = _t(x)
-    if approximate == "tanh":
-        return 0.5 * x * (1 + ((2 / np.pi) ** 0.5 * (x + 0.044715 * x ** 3)).tanh())
-    return 0.5 * x * (1 + _f.erf(x / 2 ** 0.5))
+def _inplace(x, y, inplace):
+    """PyTorch's inplace=True: y written into x (recorded, so gradients still flow)."""
+    if not inplace:
+        return y
+    x.copy_(y)
+    return x
 
 
-def silu(x):
-    x = _t(x)
-    return x * x.sigmoid()
+def _ntuple(v, n, name):
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * n
+    v = tuple(int(a) for a in v)
+    if len(v) == 1:
+        return v * n
+    if len(v) != n:
+        raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {v}")
+    return v
 
 
-def sigmoid(x):
-    return _t(x).sigmoid()
+# ---------------------------------------------------------------------------------------
+# reductions of the losses
+# ---------------------------------------------------------------------------------------
+def _legacy_reduction(size_average, reduce, reduction):
+    """PyTorch's deprecated size_average=/reduce= arguments, read as a reduction string."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
+                  stacklevel=3)
+    return ret
 
 
-def tanh(x):
-    return _t(x).tanh()
-
-
-def softplus(x, beta=1.0, threshold=20.0):
-    x = _t(x)
-    return _f.softplus(x * beta) / beta if beta != 1.0 else _f.softplus(x)
-
-
-def softmax(x, dim=-1):
-    return _t(x).softmax(dim)
-
-
-def log_softmax(x, dim=-1):
-    return _t(x).log_softmax(dim)
-
-
-def linear(x, weight, bias=None):
-    y = _f.matmul(x, _t(weight).t())
-    return y if bias is None else y + bias
-
-
-def mse_loss(input, target, reduction="mean"):  # noqa: A002
-    d = (_t(input) - target) ** 2
-    return _reduce(d, reduction)
-
-
-def l1_loss(input, target, reduction="mean"):  # noqa: A002
-    return _reduce((_t(input) - target).abs(), reduction)
-
-
-def binary_cross_entropy_with_logits(input, target, reduction="mean"):  # noqa: A002
-    x = _t(input)
-    return _reduce(_f.softplus(x) - x * target, reduction)
-
-
-def cross_entropy(input, target, reduction="mean"):  # noqa: A002
-    """Class indices (integer target) or class probabilities (float target), over dim 1."""
-    logp = _t(input).log_softmax(1)
-    tgt = target._data if isinstance(target, Tensor) else np.asarray(target)
-    if tgt.dtype.kind in "iu":
-        picked = _f.gather(logp, 1, tgt.reshape(tgt.shape[0], 1)).reshape(tgt.shape[0])
-        return _reduce(-picked, reduction)
-    return _reduce(-(logp * target).sum(1), reduction)
-
-
-def nll_loss(input, target, reduction="mean"):  # noqa: A002
-    tgt = target._data if isinstance(target, Tensor) else np.asarray(target)
-    picked = _f.gather(_t(input), 1, tgt.reshape(tgt.shape[0], 1)).reshape(tgt.shape[0])
-    return _reduce(-picked, reduction)
+def _check_reduction(reduction, allowed=("mean", "sum", "none")):
+    if reduction not in allowed:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
 
 
 def _reduce(x, reduction):
@@ -103,4 +87,894 @@ def _reduce(x, reduction):
         return x.sum()
     if reduction == "none":
         return x
-    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _warn_target_size(input, target):  # noqa: A002
+    if tuple(np.shape(target)) != tuple(input.shape):
+        warnings.warn(f"Using a target size ({tuple(np.shape(target))}) that is different to the input size "
+                      f"({tuple(input.shape)}). This will likely lead to incorrect results due to "
+                      f"broadcasting. Please ensure they have the same size.", stacklevel=3)
+
+
+def _weighted_reduce(loss, weight, input, reduction, mean_by_weight):  # noqa: A002
+    """The optional elementwise `weight=` of mse/l1/huber (recent PyTorch): mse and l1
+    divide the weighted sum by the sum of the weights, huber by the element count."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    if tuple(np.shape(weight)) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "mean" and mean_by_weight:
+        return loss.sum() / _t(weight).sum()
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------------------------------
+# activations
+# ---------------------------------------------------------------------------------------
+def relu(input, inplace=False):  # noqa: A002
+    x = _t(input)
+    return _inplace(x, x.relu(), inplace)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
+    """Clamp to [min_val, max_val] with no gradient at the bounds (unlike clamp)."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    x = _t(input)
+    y = _f.where(x <= min_val, min_val, _f.where(x >= max_val, max_val, x))
+    return _inplace(x, y, inplace)
+
+
+def relu6(input, inplace=False):  # noqa: A002
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
+    x = _t(input)
+    return _inplace(x, _f.where(x > 0, x, x * negative_slope), inplace)
+
+
+def _elu(x, alpha, scale, input_scale):
+    # x <= 0 takes the exponential branch: its slope alpha * input_scale at 0, as PyTorch.
+    # The inner where keeps expm1 of large positive x (not taken) from overflowing.
+    neg = alpha * _f.expm1(_f.where(x > 0, 0.0, x) * input_scale)
+    y = _f.where(x > 0, x, neg)
+    return y if scale == 1.0 else y * scale
+
+
+def elu(input, alpha=1.0, inplace=False):  # noqa: A002
+    x = _t(input)
+    return _inplace(x, _elu(x, alpha, 1.0, 1.0), inplace)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):  # noqa: A002
+    x = _t(input)
+    return _inplace(x, _elu(x, _SELU_ALPHA, _SELU_SCALE, 1.0), inplace)
+
+
+def celu(input, alpha=1.0, inplace=False):  # noqa: A002
+    x = _t(input)
+    return _inplace(x, _elu(x, alpha, 1.0, 1.0 / alpha), inplace)
+
+
+def gelu(input, approximate="none"):  # noqa: A002
+    x = _t(input)
+    if approximate == "tanh":
+        return 0.5 * x * (1 + ((2 / np.pi) ** 0.5 * (x + 0.044715 * x ** 3)).tanh())
+    if approximate != "none":
+        raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
+    return 0.5 * x * (1 + _f.erf(x / 2 ** 0.5))
+
+
+def silu(input, inplace=False):  # noqa: A002
+    x = _t(input)
+    return _inplace(x, x * x.sigmoid(), inplace)
+
+
+def mish(input, inplace=False):  # noqa: A002
+    x = _t(input)
+    return _inplace(x, x * _f.softplus(x).tanh(), inplace)
+
+
+def hardsigmoid(input, inplace=False):  # noqa: A002
+    """relu6(x + 3) / 6, with no gradient at x = -3 and x = 3 (PyTorch's)."""
+    x = _t(input)
+    return _inplace(x, _f.where(x <= -3, 0.0, _f.where(x >= 3, 1.0, x / 6 + 0.5)), inplace)
+
+
+def hardswish(input, inplace=False):  # noqa: A002
+    """x * relu6(x + 3) / 6; at the kinks PyTorch's slopes: 0 at x = -3, 1 at x = 3."""
+    x = _t(input)
+    return _inplace(x, _f.where(x <= -3, 0.0, _f.where(x >= 3, x, x * (x + 3) / 6)), inplace)
+
+
+def sigmoid(input):  # noqa: A002
+    return _t(input).sigmoid()
+
+
+def tanh(input):  # noqa: A002
+    return _t(input).tanh()
+
+
+def logsigmoid(input):  # noqa: A002
+    return -_f.softplus(-_t(input))
+
+
+def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (slope 1 there)."""
+    x = _t(input)
+    bx = x * beta if beta != 1.0 else x
+    soft = _f.softplus(bx) / beta if beta != 1.0 else _f.softplus(bx)
+    return _f.where(bx > threshold, x, soft)
+
+
+def softsign(input):  # noqa: A002
+    x = _t(input)
+    return x / (1 + x.abs())
+
+
+def softshrink(input, lambd=0.5):  # noqa: A002
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    x = _t(input)
+    return _f.where(x > lambd, x - lambd, _f.where(x < -lambd, x + lambd, 0.0))
+
+
+def hardshrink(input, lambd=0.5):  # noqa: A002
+    x = _t(input)
+    return _f.where((x > lambd) | (x < -lambd), x, 0.0)
+
+
+def tanhshrink(input):  # noqa: A002
+    x = _t(input)
+    return x - x.tanh()
+
+
+def threshold(input, threshold, value, inplace=False):  # noqa: A002
+    """x where x > threshold, else value."""
+    x = _t(input)
+    return _inplace(x, _f.where(x > threshold, x, value), inplace)
+
+
+def prelu(input, weight):  # noqa: A002
+    """max(0, x) + weight * min(0, x); weight: one slope, or one per channel (dim 1)."""
+    x, w = _t(input), _t(weight)
+    if w.ndim > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {w.ndim}")
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    if w.numel() != 1 and w.numel() != channels:
+        raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter "
+                           f"numbers = {w.numel()} and channel size = {channels}.")
+    if w.numel() == 1:
+        w = w.reshape(())
+    else:
+        w = w.reshape((channels,) + (1,) * (x.ndim - 2))
+    return _f.where(x > 0, x, w * x)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):  # noqa: A002
+    """Leaky ReLU with slope (lower + upper) / 2, or in training a slope drawn uniformly
+    from [lower, upper] per element (srcgrad's generator)."""
+    x = _t(input)
+    if training:
+        slope = _const(lower + (upper - lower) * _rand(x.shape), _float_dtype(x))
+        y = _f.where(x >= 0, x, x * slope)  # (PyTorch draws for x <= 0; at 0 both give 0)
+    else:
+        y = _f.where(x > 0, x, x * ((lower + upper) / 2))
+    return _inplace(x, y, inplace)
+
+
+def glu(input, dim=-1):  # noqa: A002
+    """a * sigmoid(b), where a and b are the halves of the input along dim."""
+    x = _t(input)
+    if x.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = dim % x.ndim
+    if x.shape[d] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {x.shape[d]}")
+    h = x.shape[d] // 2
+    return x.narrow(d, 0, h) * x.narrow(d, h, h).sigmoid()
+
+
+# ---------------------------------------------------------------------------------------
+# softmax & co
+# ---------------------------------------------------------------------------------------
+def _softmax_dim(name, ndim, dim):
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+                  f"dim=X as an argument.", stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
+    """dtype: the input is cast to it first (PyTorch's, to avoid overflow in half types)."""
+    x = _t(input)
+    return x.softmax(_softmax_dim("softmax", x.ndim, dim), dtype)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
+    x = _t(input)
+    return x.log_softmax(_softmax_dim("log_softmax", x.ndim, dim), dtype)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
+    x = _t(input)
+    return (-x).softmax(_softmax_dim("softmin", x.ndim, dim), dtype)
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """softmax((logits + Gumbel noise) / tau); hard=True: the one-hot argmax in the forward
+    pass, the soft sample's gradient (straight-through). eps is unused, as in PyTorch."""
+    x = _t(logits)
+    # -log(Exponential(1)) noise, the exponential drawn as -log(1 - U)
+    gumbels = _const(-np.log(-np.log1p(-_rand(x.shape))), _float_dtype(x))
+    y_soft = ((x + gumbels) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    index = y_soft.argmax(dim, keepdim=True)
+    classes = np.arange(x.shape[dim]).reshape((-1,) + (1,) * (x.ndim - 1 - dim % x.ndim))  # along dim
+    y_hard = (index == classes).to(y_soft.dtype)
+    return y_hard - y_soft.detach() + y_soft
+
+
+# ---------------------------------------------------------------------------------------
+# linear, dropout, embeddings
+# ---------------------------------------------------------------------------------------
+def linear(input, weight, bias=None):  # noqa: A002
+    y = _f.matmul(input, _t(weight).t())
+    return y if bias is None else y + bias
+
+
+def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
+    """Zero each element with probability p (srcgrad's generator) and scale the rest by
+    1 / (1 - p); the identity (the input itself) when not training or p = 0."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    x = _t(input)
+    if not training or p == 0.0:
+        return x
+    dtype = _float_dtype(x)
+    keep = _rand(x.shape) >= p  # kept with probability 1 - p
+    scale = _const(np.where(keep, 1.0 / (1.0 - p), 0.0) if p < 1.0 else np.zeros(x.shape), dtype)
+    return _inplace(x, x * scale, inplace)
+
+
+def one_hot(tensor, num_classes=-1):
+    """(..., num_classes) int64 with a 1 at each class index."""
+    t = _t(tensor)
+    if t.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        if t.numel() == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(t.max().item()) + 1
+    if t.numel():
+        if bool((t < 0).any()):
+            raise RuntimeError("Class values must be non-negative.")
+        if bool((t >= num_classes).any()):
+            raise RuntimeError("Class values must be smaller than num_classes.")
+    return (t.unsqueeze(-1) == np.arange(num_classes)).long()
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,  # noqa: A002
+              sparse=False):
+    """weight[input]; the row padding_idx gets no gradient. max_norm renormalizes the
+    looked-up rows of weight in place (no gradient), as PyTorch. sparse only changes
+    PyTorch's gradient layout: ignored here."""
+    idx, w = _t(input), _t(weight)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar "
+                           f"types: Long, Int; but got {idx.dtype} instead (while checking arguments for "
+                           f"embedding)")
+    if scale_grad_by_freq:
+        raise NotImplementedError("embedding: scale_grad_by_freq=True is not supported")
+    n = w.shape[0]
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx %= n
+    if idx.numel() and bool(((idx < 0) | (idx >= n)).any()):
+        raise IndexError("index out of range in self")
+    if max_norm is not None:
+        _embedding_renorm_(w, idx, max_norm, norm_type)
+    rows = w[idx]
+    if padding_idx is None:
+        return rows
+    return _f.where((idx != padding_idx).unsqueeze(-1), rows, rows.detach())
+
+
+def _embedding_renorm_(w, idx, max_norm, norm_type):
+    """Rows of w read by idx with a norm above max_norm scaled to max_norm (PyTorch's
+    embedding_renorm_, 1e-7 included), in place and without recording."""
+    with no_grad():
+        rows = np.unique(idx.detach()._data)
+        norms = _norm(w[rows], norm_type, 1, True)
+        scale = _f.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        w[rows] = w[rows] * scale
+
+
+# ---------------------------------------------------------------------------------------
+# normalization
+# ---------------------------------------------------------------------------------------
+def _normalized(x, dims, eps):
+    """(x - mean) / sqrt(biased var + eps) over dims."""
+    d = x - x.mean(dims, keepdim=True)
+    return d / ((d * d).mean(dims, keepdim=True) + eps).sqrt()
+
+
+def _channel_view(v, ndim):
+    """A per-channel (dim 1) vector shaped to broadcast against an ndim input."""
+    v = _t(v)
+    return v.reshape((v.shape[0],) + (1,) * (ndim - 2)) if ndim > 2 else v
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
+    x = _t(input)
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else \
+        tuple(int(s) for s in normalized_shape)
+    if not shape or len(shape) > x.ndim or x.shape[x.ndim - len(shape):] != shape:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, shape))}], but got input of size{list(x.shape)}")
+    y = _normalized(x, tuple(range(x.ndim - len(shape), x.ndim)), eps)
+    if weight is not None:
+        y = y * weight
+    return y if bias is None else y + bias
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A002
+    """Normalize over each group of num_groups channels (and the spatial dims)."""
+    x = _t(input)
+    if x.ndim < 2 or x.shape[1] % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got "
+                           f"input of shape {list(x.shape)} and num_groups={num_groups}")
+    y = _normalized(x.reshape((x.shape[0], num_groups, -1)), 2, eps).reshape(x.shape)
+    if weight is not None:
+        y = y * _channel_view(weight, x.ndim)
+    return y if bias is None else y + _channel_view(bias, x.ndim)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,  # noqa: A002
+               eps=1e-5):
+    """Normalize each channel (dim 1). Training: by the batch's statistics, and the running
+    ones (if given) updated in place: (1 - momentum) * running + momentum * batch, the
+    variance unbiased there. Evaluation: by the running statistics."""
+    x = _t(input)
+    axes = (0,) + tuple(range(2, x.ndim))
+    if training:
+        count = int(np.prod([x.shape[a] for a in axes]))
+        if count == 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {x.shape}")
+        mean = x.mean(axes, keepdim=True)
+        d = x - mean
+        var = (d * d).mean(axes, keepdim=True)
+        y = d / (var + eps).sqrt()
+        with no_grad():
+            if running_mean is not None:
+                running_mean.copy_((1 - momentum) * running_mean + momentum * mean.reshape(-1))
+            if running_var is not None:
+                running_var.copy_((1 - momentum) * running_var
+                                  + momentum * count / (count - 1) * var.reshape(-1))
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError(f"running_{'mean' if running_mean is None else 'var'} must be defined in "
+                               f"evaluation mode")
+        y = (x - _channel_view(running_mean, x.ndim)) / (_channel_view(running_var, x.ndim) + eps).sqrt()
+    if weight is not None:
+        y = y * _channel_view(weight, x.ndim)
+    return y if bias is None else y + _channel_view(bias, x.ndim)
+
+
+def _norm(x, p, dim, keepdim):
+    """The p-norm over dim. Tensor.norm handles 1, 2 and +-inf; any other order is
+    (sum |x|**p)**(1/p) here, its gradient 0 where the norm is 0 and, for p < 1, at zero
+    entries (PyTorch's masking of the infinite slopes there)."""
+    if p in (1, 2, float("inf"), float("-inf")):
+        return x.norm(p, dim, keepdim)
+    a = x.abs()
+    if p < 1:
+        a0 = a == 0
+        powers = _f.where(a0, 0.0, _f.where(a0, 1.0, a) ** p)
+    else:
+        powers = a ** p
+    s = powers.sum(dim, keepdim)
+    zero = s == 0
+    return _f.where(zero, 0.0, _f.where(zero, 1.0, s) ** (1.0 / p))
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
+    """x / max(||x||_p over dim, eps)."""
+    if out is not None:
+        raise NotImplementedError("normalize: out= is not supported")
+    x = _t(input)
+    return x / _norm(x, p, dim, True).clamp(min=eps)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 / ||x1|| * x2 / ||x2||) over dim, each norm at least eps. As PyTorch, the
+    clamp to eps changes the value only: the gradient flows through the norm as if unclamped."""
+    a, b = _t(x1), _t(x2)
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    a, b = a.broadcast_to(shape), b.broadcast_to(shape)
+
+    def norm(v):
+        n = v.norm(2, dim, keepdim=True)
+        return n + (n.clamp(min=eps) - n).detach()
+    return ((a / norm(a)) * (b / norm(b))).sum(dim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p over the last dim."""
+    return _norm(_t(x1) - x2 + eps, p, -1, keepdim)
+
+
+# ---------------------------------------------------------------------------------------
+# losses
+# ---------------------------------------------------------------------------------------
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
+    x = _t(input)
+    _warn_target_size(x, target)
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
+    return _weighted_reduce((x - target) ** 2, weight, x, reduction, True)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
+    x = _t(input)
+    _warn_target_size(x, target)
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
+    return _weighted_reduce((x - target).abs(), weight, x, reduction, True)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):  # noqa: A002
+    """0.5 d**2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = input - target)."""
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    x = _t(input)
+    _warn_target_size(x, target)
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
+    d = x - target
+    if beta == 0:
+        return _reduce(d.abs(), reduction)
+    return _reduce(_f.where(d.abs() < beta, 0.5 * d * d / beta, d.abs() - 0.5 * beta), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa: A002
+    """0.5 d**2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere."""
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    x = _t(input)
+    _warn_target_size(x, target)
+    _check_reduction(reduction)
+    d = x - target
+    loss = _f.where(d.abs() < delta, 0.5 * d * d, delta * (d.abs() - 0.5 * delta))
+    return _weighted_reduce(loss, weight, x, reduction, False)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
+    """-w (t log x + (1 - t) log(1 - x)), each log clamped to >= -100 (PyTorch's)."""
+    x = _t(input)
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
+    if tuple(np.shape(target)) != tuple(x.shape):
+        raise ValueError(f"Using a target size ({tuple(np.shape(target))}) that is different to the input "
+                         f"size ({tuple(x.shape)}) is deprecated. Please ensure they have the same size.")
+    if x.numel() and bool(((x < 0) | (x > 1)).any()):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped
+        log_x = x.log().clamp(min=-100)
+        log_1mx = _f.log1p(-x).clamp(min=-100)
+    loss = (target - 1) * log_1mx - target * log_x
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
+                                     reduction="mean", pos_weight=None):
+    """(1 - t) x + (1 + (pos_weight - 1) t) softplus(-x), times weight: the stable form of
+    -w (pos_weight t log sigmoid(x) + (1 - t) log(1 - sigmoid(x)))."""
+    x = _t(input)
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
+    if tuple(np.shape(target)) != tuple(x.shape):
+        raise ValueError(f"Target size ({tuple(np.shape(target))}) must be the same as input size "
+                         f"({tuple(x.shape)})")
+    if pos_weight is None:
+        loss = (1 - target) * x + _f.softplus(-x)
+    else:
+        loss = (1 - target) * x + ((_t(pos_weight) - 1) * target + 1) * _f.softplus(-x)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def _class_first(x, target, name):
+    """(C,) input with a 0-d target (unbatched) as a batch of one; returns whether it was."""
+    if x.ndim == 1:
+        return x.unsqueeze(0), target.unsqueeze(0), True
+    if x.ndim == 0:
+        raise ValueError(f"{name}: expected an input of at least 1 dimension, got a 0-d one")
+    return x, target, False
+
+
+def _check_index_target(x, tgt):
+    if tgt.dtype.kind not in "iu":
+        raise RuntimeError(f"expected scalar type Long but found {tgt.dtype}")
+    if tgt.shape[:1] != x.shape[:1]:
+        raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size "
+                         f"({tgt.shape[0] if tgt.ndim else 1}).")
+    if tgt.shape[1:] != x.shape[2:]:
+        raise RuntimeError(f"expected target size {[x.shape[0], *x.shape[2:]]}, got {list(tgt.shape)}")
+
+
+def _picked(x, tgt, weight, ignore_index):
+    """Per-target weights w (0 at ignored targets) and -w * x[n, target, ...], the
+    ignored targets exactly 0 (no gradient either)."""
+    keep = tgt != ignore_index
+    safe = _f.where(keep, tgt, 0)  # an index that exists, at the ignored places
+    if tgt.numel() and bool(((safe < 0) | (safe >= x.shape[1])).any()):
+        bad = tgt._data[(safe._data < 0) | (safe._data >= x.shape[1])].flat[0]
+        raise IndexError(f"Target {bad} is out of bounds.")
+    picked = _f.gather(x, 1, safe.unsqueeze(1)).squeeze(1)
+    if weight is None:
+        return _f.where(keep, -picked, 0.0), keep.to(x.dtype)
+    w = _t(weight)[safe]
+    return _f.where(keep, -picked * w, 0.0), _f.where(keep, w, 0.0)
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: A002
+             reduction="mean"):
+    """-weight[t] * input[n, t, d1, ...] for input (N, C, d1, ...) and target (N, d1, ...)
+    (or (C,) and ()). Targets equal to ignore_index contribute 0; 'mean' divides by the
+    sum of the weights of the other targets."""
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
+    x, tgt, unbatched = _class_first(_t(input), _t(target), "nll_loss")
+    _check_index_target(x, tgt)
+    loss, w = _picked(x, tgt, weight, ignore_index)
+    if reduction == "none":
+        return loss.squeeze(0) if unbatched else loss
+    if reduction == "sum":
+        return loss.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: NaN, as PyTorch
+        return loss.sum() / w.sum()
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: A002
+                  reduction="mean", label_smoothing=0.0):
+    """Log-softmax over the class dim (1, or 0 for an unbatched (C,) input), then the
+    negative log-likelihood of class indices (integer target, as nll_loss) or of class
+    probabilities (float target of the input's shape). label_smoothing mixes the target
+    with the uniform distribution over the classes."""
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    x, tgt, unbatched = _class_first(_t(input), _t(target), "cross_entropy")
+    logp = x.log_softmax(1)
+    n_classes = x.shape[1]
+    wview = None if weight is None else _t(weight).reshape((n_classes,) + (1,) * (x.ndim - 2))
+    if tgt.dtype.kind == "f":  # class probabilities
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        if tgt.shape != x.shape:
+            raise RuntimeError(f"Expected target of shape {list(x.shape)} (probabilities), got "
+                               f"{list(tgt.shape)}")
+        if label_smoothing > 0:
+            tgt = tgt * (1 - label_smoothing) + label_smoothing / n_classes
+        terms = logp * tgt if wview is None else logp * tgt * wview
+        if reduction == "none":
+            loss = -terms.sum(1)
+            return loss.squeeze(0) if unbatched else loss
+        if reduction == "sum":
+            return -terms.sum()
+        return -terms.sum() / (x.numel() // n_classes)
+    _check_index_target(x, tgt)
+    loss, w = _picked(logp, tgt, weight, ignore_index)
+    if label_smoothing > 0:
+        # PyTorch's: (1 - ls) * nll + ls / C * (-sum_c weight_c logp_c), ignored targets 0
+        smooth = _f.where(tgt != ignore_index, -(logp if wview is None else logp * wview).sum(1), 0.0)
+        loss = (1 - label_smoothing) * loss + (label_smoothing / n_classes) * smooth
+    if reduction == "none":
+        return loss.squeeze(0) if unbatched else loss
+    if reduction == "sum":
+        return loss.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return loss.sum() / w.sum()
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):  # noqa: A002
+    """target * (log target - input) pointwise (input: log-probabilities; 0 where target
+    is 0); log_target: exp(target) * (target - input). 'batchmean' divides the sum by the
+    batch size (input.size(0))."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, ("mean", "sum", "none", "batchmean"))
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      stacklevel=2)
+    x, t = _t(input), _t(target)
+    if log_target:
+        loss = t.exp() * (t - x)
+    else:
+        zero = t == 0
+        # xlogy(t, t): 0 at t = 0; the inner where keeps log(0) out of the taken branch
+        with np.errstate(invalid="ignore"):  # (a negative target: NaN, silently as PyTorch)
+            loss = _f.where(zero, 0.0, t * _f.where(zero, 1.0, t).log()) - t * x
+    if reduction == "batchmean":
+        return loss.sum() / x.shape[0] if x.ndim else loss.sum()
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,  # noqa: A002
+                     reduction="mean"):
+    """exp(input) - target * input (log_input), or input - target * log(input + eps);
+    full adds Stirling's term target log target - target + log(2 pi target) / 2 where target > 1."""
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
+    x, t = _t(input), _t(target)
+    loss = x.exp() - t * x if log_input else x - t * (x + eps).log()
+    if full:
+        big = t > 1
+        ts = _f.where(big, t, 2.0)  # keeps log(t <= 0) out of the branch not taken
+        stirling = ts * ts.log() - ts + 0.5 * (2 * math.pi * ts).log()
+        loss = loss + _f.where(big, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """max(0, -target * (input1 - input2) + margin)."""
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
+    a, b, y = _t(input1), _t(input2), _t(target)
+    if not a.ndim == b.ndim == y.ndim:
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got "
+                           f"sizes: input1: {a.shape}, input2: {b.shape}, target: {y.shape} ")
+    return _reduce((-y * (a - b) + margin).clamp(min=0), reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
+    """log(1 + exp(-target * input))."""
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
+    return _reduce(_f.softplus(-_t(target) * input), reduction)
+
+
+# ---------------------------------------------------------------------------------------
+# padding, convolution, pooling
+# ---------------------------------------------------------------------------------------
+_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def pad(input, pad, mode="constant", value=None):  # noqa: A002
+    """pad = (left, right) pairs from the last dim backwards. constant: value (default 0),
+    negative widths crop; reflect / replicate / circular copy elements (PyTorch's limits:
+    the last 1-3 dims of a 2-5 dim input, reflect widths < the size, circular <= it)."""
+    x = _t(input)
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    k = len(pad) // 2
+    if k > x.ndim:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the input dimension but "
+                           f"got padding length {len(pad)} and input of dimension {x.ndim}")
+    widths = [(0, 0)] * (x.ndim - k) + [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(k))]
+    if mode == "constant":
+        if any(lo < 0 or hi < 0 for lo, hi in widths):  # negative widths crop
+            x = x[tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, x.shape))]
+            widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+        if not any(lo or hi for lo, hi in widths):
+            return x.clone()
+        return _snp().pad(x, widths, mode="constant", constant_values=0 if value is None else value)
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    if k not in (1, 2, 3) or x.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(f"Padding size {len(pad)} is not supported for {x.ndim}D input tensor.")
+    for d, ((lo, hi), n) in enumerate(zip(widths, x.shape)):
+        if lo < 0 or hi < 0:
+            raise NotImplementedError("pad: negative padding is only supported in constant mode")
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input "
+                               f"dimension, but got: padding ({lo}, {hi}) at dimension {d} of input {list(x.shape)}")
+        if mode == "circular" and (lo > n or hi > n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+    return _snp().pad(x, widths, mode=_PAD_MODES[mode])
+
+
+def _windows(x, kernel, stride, dilation, pads, out, fill):
+    """The sliding windows of x (N, C, *spatial) as (N, C, K, *out), K the kernel offsets
+    in C order: a gather of the padded input's flat positions (its gradient adds up over
+    the windows that read each element). pads: (left, right) per spatial dim, the right
+    extended to cover the last window."""
+    spatial = x.shape[2:]
+    widths = []
+    for n, k, s, dil, (lo, hi), o in zip(spatial, kernel, stride, dilation, pads, out):
+        need = (o - 1) * s + dil * (k - 1) + 1  # extent of the last window
+        widths.append((lo, max(hi, need - n - lo)))
+    if any(lo or hi for lo, hi in widths):
+        x = _snp().pad(x, [(0, 0), (0, 0)] + widths, mode="constant", constant_values=fill)
+    sizes = x.shape[2:]
+    d = len(kernel)
+    strides = np.cumprod((1,) + sizes[:0:-1])[::-1]  # the flat position's stride of each dim
+    pos = 0
+    for i in range(d):
+        ks = [1] * (2 * d)
+        ks[i] = kernel[i]
+        os = [1] * (2 * d)
+        os[d + i] = out[i]
+        pos = pos + (np.arange(kernel[i]) * dilation[i]).reshape(ks) * strides[i] \
+            + (np.arange(out[i]) * stride[i]).reshape(os) * strides[i]
+    pos = np.asarray(pos, dtype=np.intp).reshape((-1,) + tuple(out))
+    return x.reshape(x.shape[:2] + (-1,))[:, :, pos]
+
+
+def _batched(x, d, name):
+    """(C, *spatial) as a batch of one; returns whether it was unbatched."""
+    if x.ndim == d + 1:
+        return x.unsqueeze(0), True
+    if x.ndim != d + 2:
+        raise RuntimeError(f"{name}: Expected {d + 1}D (unbatched) or {d + 2}D (batched) input, but got "
+                           f"input of size: {list(x.shape)}")
+    return x, False
+
+
+def _conv(input, weight, bias, stride, padding, dilation, groups, d, name):  # noqa: A002
+    """Convolution (cross-correlation, as PyTorch) over d spatial dims: the im2col windows
+    times the weight as one batched matmul per group."""
+    x, unbatched = _batched(_t(input), d, name)
+    w = _t(weight)
+    if w.ndim != d + 2:
+        raise RuntimeError(f"{name}: expected a {d + 2}D weight, got shape {list(w.shape)}")
+    out_ch, cin_g = w.shape[:2]
+    kernel = w.shape[2:]
+    stride, dilation = _ntuple(stride, d, "stride"), _ntuple(dilation, d, "dilation")
+    if groups < 1 or x.shape[1] != cin_g * groups or out_ch % groups:
+        raise RuntimeError(f"{name}: expected input with {cin_g * groups} channels ({groups} groups of "
+                           f"{cin_g}) and out_channels divisible by groups, got input of size "
+                           f"{list(x.shape)} and weight of size {list(w.shape)}")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = [(0, 0)] * d
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            total = [dl * (k - 1) for dl, k in zip(dilation, kernel)]
+            pads = [(t // 2, t - t // 2) for t in total]  # PyTorch puts the odd one on the right
+        else:
+            raise ValueError(f"Invalid padding string {padding!r}, should be one of ['valid', 'same']")
+    else:
+        pads = [(p, p) for p in _ntuple(padding, d, "padding")]
+    out = tuple((n + lo + hi - dl * (k - 1) - 1) // s + 1
+                for n, (lo, hi), dl, k, s in zip(x.shape[2:], pads, dilation, kernel, stride))
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f"{name}: Kernel size can't be greater than actual input size (input "
+                           f"{list(x.shape)}, weight {list(w.shape)})")
+    cols = _windows(x, kernel, stride, dilation, pads, out, 0)  # (N, C, K, *out)
+    n, k, length = x.shape[0], int(np.prod(kernel)), int(np.prod(out))
+    cols = cols.reshape((n, groups, cin_g * k, length))
+    y = w.reshape((groups, out_ch // groups, cin_g * k)) @ cols  # (N, G, O/G, L)
+    y = y.reshape((n, out_ch) + out)
+    if bias is not None:
+        y = y + _t(bias).reshape((out_ch,) + (1,) * d)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
+
+
+def _pool_shape(x, kernel_size, stride, padding, dilation, ceil_mode, d, name):
+    kernel = _ntuple(kernel_size, d, "kernel_size")
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
+        _ntuple(stride, d, "stride")
+    padding, dilation = _ntuple(padding, d, "padding"), _ntuple(dilation, d, "dilation")
+    for p, k, dl in zip(padding, kernel, dilation):
+        if p > (dl * (k - 1) + 1) // 2:
+            raise RuntimeError(f"{name}: pad should be at most half of effective kernel size, but got "
+                               f"pad={p}, kernel_size={k} and dilation={dl}")
+    out = []
+    for n, k, s, p, dl in zip(x.shape[2:], kernel, stride, padding, dilation):
+        span = n + 2 * p - dl * (k - 1) - 1
+        o = (span + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (o - 1) * s >= n + p:  # the last window must start inside the input
+            o -= 1
+        if o <= 0:
+            raise RuntimeError(f"{name}: Output size is too small (input {list(x.shape)})")
+        out.append(o)
+    return kernel, stride, padding, dilation, tuple(out)
+
+
+def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, d, name):  # noqa: A002
+    """The largest entry of each window; its gradient goes to the first largest, as
+    PyTorch's. return_indices: their flat positions in each (unpadded) input plane."""
+    x, unbatched = _batched(_t(input), d, name)
+    kernel, stride, padding, dilation, out = _pool_shape(x, kernel_size, stride, padding, dilation,
+                                                         ceil_mode, d, name)
+    fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    cols = _windows(x, kernel, stride, dilation, [(p, p) for p in padding], out, fill)
+    values, arg = _f.max(cols, 2)  # (PyTorch's (values, indices) in numpy code too, unlike Tensor.max)
+    if return_indices:
+        # the flat input position each window offset reads (-1: padding, which never wins)
+        plane = _f._t(np.arange(int(np.prod(x.shape[2:]))).reshape((1, 1) + x.shape[2:]))
+        positions = _windows(plane, kernel, stride, dilation, [(p, p) for p in padding], out, -1)
+        index = _f.gather(positions.broadcast_to(cols.shape), 2, arg.unsqueeze(2)).squeeze(2)
+        return (values.squeeze(0), index.squeeze(0)) if unbatched else (values, index)
+    return values.squeeze(0) if unbatched else values
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+               return_indices=False):
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1, "max_pool1d")
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+               return_indices=False):
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2, "max_pool2d")
+
+
+def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, d, name):  # noqa: A002
+    """The sum of each (zero-padded) window over PyTorch's divisor: the window's size
+    clipped to the padded input (count_include_pad), or its count of input elements."""
+    x, unbatched = _batched(_t(input), d, name)
+    kernel, stride, padding, dilation, out = _pool_shape(x, kernel_size, stride, padding, 1, ceil_mode, d, name)
+    cols = _windows(x, kernel, stride, dilation, [(p, p) for p in padding], out, 0)
+    if divisor_override:
+        divisor = np.asarray(float(divisor_override))
+    else:
+        divisor = np.ones(out)
+        for i, (n, k, s, p, o) in enumerate(zip(x.shape[2:], kernel, stride, padding, out)):
+            start = np.arange(o) * s - p
+            end = np.minimum(start + k, n + p)
+            size = end - start if count_include_pad else np.minimum(end, n) - np.maximum(start, 0)
+            divisor = divisor * size.reshape([-1 if j == i else 1 for j in range(d)])
+    y = cols.sum(2) / _const(divisor, _float_dtype(x))
+    return y.squeeze(0) if unbatched else y
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):  # noqa: A002
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1, "avg_pool1d")
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,  # noqa: A002
+               divisor_override=None):
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2,
+                     "avg_pool2d")
+
+
+# ---------------------------------------------------------------------------------------
+# attention
+# ---------------------------------------------------------------------------------------
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
+                                 scale=None, enable_gqa=False):
+    """softmax(q k^T * scale + mask) v. attn_mask: boolean (True takes part) or added to
+    the scores; is_causal: the lower-triangular (top-left aligned) mask. dropout_p > 0
+    drops attention weights with srcgrad's generator."""
+    q, k, v = _t(query), _t(key), _t(value)
+    if enable_gqa and q.ndim >= 3 and k.shape[-3] != q.shape[-3]:
+        k = k.repeat_interleave(q.shape[-3] // k.shape[-3], -3)
+        v = v.repeat_interleave(q.shape[-3] // v.shape[-3], -3)
+    s = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    scores = (q @ k.transpose(-2, -1)) * s
+    if is_causal:
+        if attn_mask is not None:
+            raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when "
+                               "is_causal=True")
+        scores = _f.where(np.tril(np.ones((q.shape[-2], k.shape[-2]), bool)), scores, -np.inf)
+    if attn_mask is not None:
+        m = _t(attn_mask)
+        scores = _f.where(m, scores, -np.inf) if m.dtype == np.bool_ else scores + m
+    weights = scores.softmax(-1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p)
+    return weights @ v
