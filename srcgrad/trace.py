@@ -174,10 +174,12 @@ def call_capturing_locals(fn, args, kwargs):
 
     No tracing hook is installed (it would cost a callback per Python call): the first op
     recorded finds fn's frame on the stack, and a finished frame keeps its last locals."""
+    from .numpy.builders import redirected
     tracer = recording.TRACER[0]
     tracer.code = getattr(fn, "__code__", None)
     try:
-        result = fn(*args, **kwargs)
+        with redirected():  # (np.zeros(n) & co make tensors: srcgrad/numpy/builders.py)
+            result = fn(*args, **kwargs)
     except (ValueError, TypeError) as e:
         if isinstance(e.__cause__, TraceError):  # raised in a conversion numpy asked for,
             raise e.__cause__ from None          # which numpy reports as its own error

@@ -162,9 +162,34 @@ def test_captured_arrays_are_named_constants():
 
 def test_values_that_would_freeze_raise():
     def leaks(x):
-        return float(np.asarray(x).sum()) * x.sum()
+        return x.tolist()[0] * x.sum()
     with pytest.raises(TraceError, match="frozen"):
         srcgrad.grad(leaks)(np.ones(2))
+
+
+def test_numpy_builders_make_tensors_the_function_fills_in():
+    """`out = np.zeros(n); out[i] = ...`, `R = np.eye(2); R[0, 1] = t`, np.array([...]) of
+    traced values and np.asarray(x): numpy's builders make tensors inside a trace, so the
+    stores are recorded (numpy would convert them to numbers and lose the gradient)."""
+    def f(x):
+        out = np.zeros(len(x))
+        for i in range(len(x)):
+            out[i] = x[i] ** 2 * (i + 1)
+        R = np.eye(2)
+        R[0, 1] = x[0]
+        R[1, 0] = -x[0]
+        v = np.array([x[0] * 2, x[1]])
+        return np.sum(out) + np.sum(R @ v) + np.sum(np.asarray(x) ** 3)
+    x = np.array([1.0, 2.0, 3.0])
+    value, grad = srcgrad.value_and_grad(f)(x)
+    h = 1e-6
+    fd = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(3)]
+    assert value == pytest.approx(f(x))
+    np.testing.assert_allclose(grad, fd, rtol=1e-6)
+    assert type(np.zeros(2)) is np.ndarray  # numpy's own builders again outside the trace
+    x2 = np.array([0.5, -1.0, 2.0])  # the same compiled code for other values
+    np.testing.assert_allclose(srcgrad.grad(f)(x2),
+                               [(f(x2 + h * e) - f(x2 - h * e)) / (2 * h) for e in np.eye(3)], rtol=1e-6)
 
 
 def test_integer_argument_cannot_be_differentiated():
@@ -343,10 +368,16 @@ def test_vjp_and_jacobian_of_functions_without_a_derivative():
     np.testing.assert_array_equal(srcgrad.jacobian(lambda x: c)(x), np.zeros((3, 2)))
 
 
+BUFFER = np.zeros(3)
+numpy_asarray = np.asarray
+
+
 def test_a_traced_value_stored_into_a_plain_numpy_array_is_an_error():
-    """numpy converts it with float(): the gradient would silently be zero."""
+    """numpy converts it with float(): the gradient would silently be zero. (An array the
+    function builds with np.zeros is a tensor: test_numpy_builders_make_tensors_...; one
+    made before the call is numpy's.)"""
     def f(x):
-        out = np.zeros(3)
+        out = BUFFER.copy()
         for i in range(3):
             out[i] = x[i] ** 2
         return out.sum()
@@ -363,11 +394,11 @@ def test_a_traced_value_stored_into_a_plain_numpy_array_is_an_error():
 
 def test_values_leaving_the_graph_are_refused_at_the_users_line_with_what_to_write():
     def as_array(x):
-        x = np.asarray(x)
+        x = numpy_asarray(x)  # (bound before the call: numpy's own)
         return np.sum(x ** 2)
 
     def into_numpy(x):
-        out = np.ones(3)
+        out = BUFFER + 1.0
         out *= x
         return np.sum(out)
     x = np.array([1.0, -2.0, 3.0])

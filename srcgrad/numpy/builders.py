@@ -1,0 +1,87 @@
+"""numpy's array builders inside a traced function: `np.zeros(n)` and friends make tensors.
+
+Ordinary numpy code builds arrays and fills them in (`out = np.zeros(n); out[i] = x[i] ** 2`,
+`R = np.eye(3); R[0, 1] = theta`, `np.array([x[0], 2 * x[1]])`). numpy dispatches neither
+the builders (they take no array) nor a store into a plain array to srcgrad, so the value
+would be converted to a number and its gradient lost. While a function is traced, the
+builders it calls therefore make srcgrad tensors (srcgrad.numpy's zeros, eye, array, ...):
+the stores are recorded, and the generated code builds the same arrays.
+
+Only calls from the user's code are redirected: numpy's and srcgrad's own code (and any
+library under site-packages) keep numpy's functions. `np.array`/`np.asarray` are redirected
+only for objects holding a tensor, the case numpy could not handle anyway. The numpy module
+attributes are swapped for the duration of the outermost trace, so a `from numpy import
+zeros` made at import time keeps numpy's function (and its store is refused, with a hint).
+"""
+import os
+import sys
+import sysconfig
+
+import numpy as np
+
+from . import shape as _  # noqa: F401  (the submodule; its name is shadowed by np.shape's rule)
+
+_shape = sys.modules[__package__ + ".shape"]
+
+_BUILDERS = ("zeros", "ones", "empty", "full", "eye", "identity",
+             "zeros_like", "ones_like", "empty_like", "full_like")
+_CONVERTERS = ("array", "asarray", "asanyarray")
+
+_LIBRARY_DIRS = tuple(
+    {os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,  # srcgrad
+     os.path.dirname(os.path.abspath(np.__file__)) + os.sep}
+    | {os.path.abspath(sysconfig.get_paths()[k]) + os.sep for k in ("stdlib", "purelib", "platlib")
+       if sysconfig.get_paths().get(k)})
+
+_ORIGINAL = {name: getattr(np, name) for name in _BUILDERS + _CONVERTERS}
+_DEPTH = [0]
+
+
+def _from_user_code():
+    """Whether the caller of the redirected function is the user's code."""
+    return not sys._getframe(2).f_code.co_filename.startswith(_LIBRARY_DIRS)
+
+
+def _builder(name):
+    original, traced = _ORIGINAL[name], getattr(_shape, name)
+
+    def build(*args, **kwargs):
+        if _from_user_code() and kwargs.get("like") is None:
+            return traced(*args, **kwargs)
+        return original(*args, **kwargs)
+    build.__name__, build.__doc__ = name, original.__doc__
+    return build
+
+
+def _converter(name):
+    original, traced = _ORIGINAL[name], getattr(_shape, name)
+
+    def convert(obj, *args, **kwargs):
+        if (_shape._is_tensor(obj) or _shape._contains_tensor(obj)) and _from_user_code():
+            return traced(obj, *args, **kwargs)
+        return original(obj, *args, **kwargs)
+    convert.__name__, convert.__doc__ = name, original.__doc__
+    return convert
+
+
+_REDIRECTED = {name: _builder(name) for name in _BUILDERS}
+_REDIRECTED.update({name: _converter(name) for name in _CONVERTERS})
+
+
+class redirected:
+    """Context manager: numpy's builders make tensors for the user's code while active
+    (re-entrant: a trace nested in another keeps the redirection until the outer one ends)."""
+
+    def __enter__(self):
+        if _DEPTH[0] == 0:
+            for name, fn in _REDIRECTED.items():
+                setattr(np, name, fn)
+        _DEPTH[0] += 1
+        return self
+
+    def __exit__(self, *exc):
+        _DEPTH[0] -= 1
+        if _DEPTH[0] == 0:
+            for name, fn in _ORIGINAL.items():
+                setattr(np, name, fn)
+        return False
