@@ -1,5 +1,7 @@
 """Functions of the top-level namespace (`srcgrad.exp(t)`, `srcgrad.where(c, a, b)`, ...),
 each a thin call into the Tensor method or the op table."""
+import numpy as np
+
 from . import ops as _ops
 from .autograd.recording import apply
 from .tensor import Tensor, _as_operand, _binary, _promote
@@ -46,6 +48,10 @@ def where(condition, a=None, b=None):
         return _t(condition).nonzero(as_tuple=True)
     c = condition   # a tensor stays one: a compiled function recomputes it, never freezes it
     a, b = _promote([_as_operand(a), _as_operand(b)])
+    if not hasattr(a, "dtype") and not hasattr(b, "dtype"):  # two numbers: PyTorch's dtype for them
+        from ._dtype import torch_result_type
+        dtype = torch_result_type([a, b])
+        a, b = np.asarray(a, dtype), np.asarray(b, dtype)
     return apply(_ops.get("where"), [c, a, b], {})
 
 

@@ -102,10 +102,7 @@ def _promote(operands, float_result=False):
         elif d != first:
             break
     else:
-        if first is None:  # numbers only (`torch.where(c, 2, 2.5)`): arrays of their dtype
-            target = _dtype.torch_result_type(operands)
-            return [np.asarray(x, target) if isinstance(x, _scalar) else x for x in operands]
-        if first.kind in "fc":
+        if first is None or first.kind in "fc":
             return operands
     target = _dtype.torch_result_type([x._data if isinstance(x, Tensor) else x for x in operands])
     if float_result and target.kind in "iub":

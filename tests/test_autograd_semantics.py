@@ -1149,6 +1149,14 @@ def test_eager_type_promotion_is_pytorchs(a, b, expected):
         assert s.grad.item() == 3.0
 
 
+def test_numpy_functions_of_numbers_compute_in_float64():
+    """srcgrad.numpy's functions of Python numbers follow numpy (float64), eagerly too; only
+    torch.where of two numbers takes PyTorch's default dtype."""
+    import srcgrad.numpy as snp
+    assert snp.sin(0.4).dtype == np.float64 and snp.sin(0.4).item() == np.sin(0.4)
+    assert torch.where(torch.tensor([True, False]), 2, 2.5).dtype == np.float32
+
+
 def test_numpy_code_keeps_numpys_promotion():
     """Inside a compiled function integer arrays follow numpy: `k * 1.5` is float64 there
     (PyTorch's default float32 would round it)."""

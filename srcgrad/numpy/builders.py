@@ -37,16 +37,20 @@ _ORIGINAL = {name: getattr(np, name) for name in _BUILDERS + _CONVERTERS}
 _DEPTH = [0]
 
 
-def _from_user_code():
-    """Whether the caller of the redirected function is the user's code."""
-    return not sys._getframe(2).f_code.co_filename.startswith(_LIBRARY_DIRS)
+def _from_user_code(name):
+    """Whether the caller of the redirected function `name` is the user's code: the nearest
+    Python frame is outside the libraries and names the function (a C extension calling
+    numpy, as numpy.random's `np.empty`, leaves no frame of its own: its Python caller is
+    the user's line `npr.randn(3)`, which does not name `empty`)."""
+    code = sys._getframe(2).f_code
+    return name in code.co_names and not code.co_filename.startswith(_LIBRARY_DIRS)
 
 
 def _builder(name):
     original, traced = _ORIGINAL[name], getattr(_shape, name)
 
     def build(*args, **kwargs):
-        if _from_user_code() and kwargs.get("like") is None:
+        if _from_user_code(name) and kwargs.get("like") is None:
             return traced(*args, **kwargs)
         return original(*args, **kwargs)
     build.__name__, build.__doc__ = name, original.__doc__
@@ -57,7 +61,7 @@ def _converter(name):
     original, traced = _ORIGINAL[name], getattr(_shape, name)
 
     def convert(obj, *args, **kwargs):
-        if (_shape._is_tensor(obj) or _shape._contains_tensor(obj)) and _from_user_code():
+        if (_shape._is_tensor(obj) or _shape._contains_tensor(obj)) and _from_user_code(name):
             return traced(obj, *args, **kwargs)
         return original(obj, *args, **kwargs)
     convert.__name__, convert.__doc__ = name, original.__doc__
