@@ -187,6 +187,14 @@ def test_numpy_builders_make_tensors_the_function_fills_in():
     assert value == pytest.approx(f(x))
     np.testing.assert_allclose(grad, fd, rtol=1e-6)
     assert type(np.zeros(2)) is np.ndarray  # numpy's own builders again outside the trace
+
+    def mixed(x):  # numpy.random's C code calls np.empty itself: it must get numpy's array
+        out = np.empty(3)
+        noise = np.random.default_rng(0).standard_normal(3) + np.random.randn(3)
+        for i in range(3):
+            out[i] = x[i] * (i + 1)
+        return np.sum(out) + 0.0 * np.sum(noise)
+    np.testing.assert_array_equal(srcgrad.grad(mixed)(np.ones(3)), [1.0, 2.0, 3.0])
     x2 = np.array([0.5, -1.0, 2.0])  # the same compiled code for other values
     np.testing.assert_allclose(srcgrad.grad(f)(x2),
                                [(f(x2 + h * e) - f(x2 - h * e)) / (2 * h) for e in np.eye(3)], rtol=1e-6)

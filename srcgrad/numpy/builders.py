@@ -13,7 +13,9 @@ only for objects holding a tensor, the case numpy could not handle anyway. The n
 attributes are swapped for the duration of the outermost trace, so a `from numpy import
 zeros` made at import time keeps numpy's function (and its store is refused, with a hint).
 """
+import linecache
 import os
+import re
 import sys
 import sysconfig
 
@@ -39,11 +41,32 @@ _DEPTH = [0]
 
 def _from_user_code(name):
     """Whether the caller of the redirected function `name` is the user's code: the nearest
-    Python frame is outside the libraries and names the function (a C extension calling
-    numpy, as numpy.random's `np.empty`, leaves no frame of its own: its Python caller is
-    the user's line `npr.randn(3)`, which does not name `empty`)."""
-    code = sys._getframe(2).f_code
-    return name in code.co_names and not code.co_filename.startswith(_LIBRARY_DIRS)
+    Python frame is outside the libraries, and the call it is making is a call of `name`.
+    (A C extension calling numpy, as numpy.random's `np.empty`, leaves no frame of its own:
+    the nearest frame is then the user's `npr.randn(3)`, a call of another name.)"""
+    frame = sys._getframe(2)
+    code = frame.f_code
+    if code.co_filename.startswith(_LIBRARY_DIRS):
+        return False
+    called = _called_name(frame)
+    return called == name if called is not None else name in code.co_names
+
+
+def _called_name(frame):
+    """The name of the function the frame's current call calls, read from the source span
+    of the call (`np.zeros(...)` -> "zeros"); None when the span is unknown."""
+    try:
+        line, end_line, col, end_col = list(frame.f_code.co_positions())[frame.f_lasti // 2]
+    except (AttributeError, IndexError, ValueError):
+        return None
+    if None in (line, end_line, col, end_col):
+        return None
+    text = linecache.getline(frame.f_code.co_filename, line)
+    m = _CALLEE.match(text[col:] if line != end_line else text[col:end_col])
+    return m.group(1) if m else None
+
+
+_CALLEE = re.compile(r"\s*(?:[\w.]+\.)?(\w+)\s*\(")
 
 
 def _builder(name):
