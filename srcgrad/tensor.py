@@ -828,12 +828,22 @@ class Tensor:
         base, how, arg = self._view_of
         if how == "getitem":
             base[arg] = new
-            fresh = base[arg]
         elif how == "reshape":
             base[...] = new.reshape(base.shape)
-            fresh = base.reshape(arg["shape"])
         else:  # a permutation of the axes, written back through the inverse one
             base[...] = new.permute(*np.argsort(arg["perm"]))
+        return self._retake_view()
+
+    def _retake_view(self):
+        """Take this view again from its base, and adopt the new view's history: after a
+        write into the base (recorded, or under no_grad) the view's recorded history is
+        stale, and PyTorch replays the view on the base's new history alike."""
+        base, how, arg = self._view_of
+        if how == "getitem":
+            fresh = base[arg]
+        elif how == "reshape":
+            fresh = base.reshape(arg["shape"])
+        else:
             fresh = base.permute(*arg["perm"])
         self.grad_fn, self._output_nr = fresh.grad_fn, fresh._output_nr
         self._requires_grad, self._version = fresh._requires_grad, fresh._version

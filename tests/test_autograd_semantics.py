@@ -1380,3 +1380,22 @@ def test_create_graph_gradients_are_functions_of_the_inputs_where_pytorchs_are()
     assert not g.requires_grad  # a fused kernel's output reading nothing that requires grad
     (g,) = autograd.grad((x * w).sum(), [x], create_graph=True)
     assert g.requires_grad
+
+
+def test_a_view_used_after_its_base_was_written_is_taken_again():
+    """PyTorch replays a view on its base's new history: `row` read after `y[0] = ...` and
+    `y.mul_(2)` is 2 * x[1:], and a view of a leaf changed under no_grad stays usable."""
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 1
+    row = y[1:]
+    y[0] = 10 * x[2]
+    y.mul_(2)
+    assert_array_equal(row.detach().numpy(), [4.0, 6.0])
+    (row * row).sum().backward()
+    assert_array_equal(x.grad.numpy(), [0.0, 16.0, 24.0])
+    w = leaf([1.0, 2.0])
+    v = w.unsqueeze(0)
+    with torch.no_grad():
+        w.mul_(3.0)
+    (v.clone() * v).sum().backward()
+    assert_array_equal(w.grad.numpy(), [6.0, 12.0])

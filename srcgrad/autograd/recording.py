@@ -58,9 +58,13 @@ def apply(op, inputs, attrs, out=None):
             if x._requires_grad:
                 needs_grad = True
                 fn = x.grad_fn
-                # a view whose storage was written through another tensor: its history is stale
+                # a view whose storage was written through another tensor: its history is
+                # stale; one that knows its base takes the view again (PyTorch's view replay)
                 if fn is not None and fn.outs[x._output_nr][2] != x._version.v and x._data.base is not None:
-                    raise _stale_input(op, fn)
+                    if x._view_of is None or not is_grad_enabled():
+                        raise _stale_input(op, fn)
+                    x._retake_view()
+                    arrays[-1] = x._data
             volatile = volatile or x._volatile
         else:
             arrays.append(x)
