@@ -244,3 +244,12 @@ def test_in_place_forms_take_the_results_history():
     assert (w.abs() <= 1).all() and w.std().item() > 0
     w.fill_diagonal_(0.0)
     assert w.diagonal().tolist() == [0.0, 0.0, 0.0]
+
+
+def test_softmax_and_logsumexp_over_no_entries():
+    """PyTorch: an empty softmax is empty, a logsumexp over nothing is -inf (was an error
+    from the maximum that shifts them)."""
+    e = torch.zeros(2, 0, requires_grad=True)
+    assert torch.softmax(e, -1).shape == (2, 0) and torch.log_softmax(e, 0).shape == (2, 0)
+    with np.errstate(divide="ignore"):
+        np.testing.assert_array_equal(torch.logsumexp(e, -1).detach().numpy(), [-np.inf, -np.inf])

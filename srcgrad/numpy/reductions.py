@@ -346,7 +346,10 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 # ---------------------------------------------------------------------------------------
 def _shift_max(x, axes):
     """The maximum over `axes` (kept), with no gradient, and 0 where it is infinite: the
-    shift that keeps exp() from overflowing without changing the result."""
+    shift that keeps exp() from overflowing without changing the result (0 over no entries:
+    the sums are then empty, or 0, as PyTorch's)."""
+    if x.numel() == 0:
+        return 0.0
     m = _reduce("amax", x, axes, True).detach()
     return _op("where", [_op("isfinite", [m]), m, 0.0])
 
