@@ -205,13 +205,18 @@ def record_graph(walk, names=None, order=None):
         kind = (fn.op.name, fn.loc)
         if kind in checked:
             node = Node(fn.op, ins, fn.attrs, fn.loc)
-            node.outputs = [Value(g, *walk.aval(walk.index[("o", id(fn), k)]), node, k) for k in range(len(fn.outs))]
+            node.outputs = []
+            for k in range(len(fn.outs)):
+                i = walk.index[("o", id(fn), k)]
+                o = Value(g, *walk.aval(i), node, k)
+                o.name = names.get(i)
+                node.outputs.append(o)
+                vals[i] = o
             g.nodes.append(node)
-            outs = node.outputs
-        else:
-            checked.add(kind)
-            outs = g.emit(fn.op, ins, loc=fn.loc, **fn.attrs)
-            outs = outs if isinstance(outs, tuple) else (outs,)
+            continue
+        checked.add(kind)
+        outs = g.emit(fn.op, ins, loc=fn.loc, **fn.attrs)
+        outs = outs if isinstance(outs, tuple) else (outs,)
         for k, o in enumerate(outs):
             i = walk.index[("o", id(fn), k)]
             shape, dtype = walk.aval(i)

@@ -98,7 +98,7 @@ def apply(op, inputs, attrs, out=None):
     except (ValueError, IndexError, TypeError, ShapeError, np.linalg.LinAlgError) as e:
         raise _op_error(op, inputs, attrs, e) from None
     results = result if isinstance(result, tuple) else (result,)
-    if grad_out and not any(np.asarray(r).dtype.kind in "fc" for r in results):
+    if grad_out and not any(getattr(r, "dtype", _OBJECT).kind in "fc" for r in results):
         # integer or boolean results never require grad (`x.long()`): eagerly they are
         # constants with no grad_fn, as in PyTorch; a trace still records them
         grad_out = False
@@ -136,6 +136,9 @@ def apply(op, inputs, attrs, out=None):
         # is the identity), never a formula of the old one
         _record(_ops.get("copy"), {}, [out], [out])
     return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+_OBJECT = np.dtype(object)  # (the dtype of a result that is not an array: never float)
 
 
 def unchanged_view(x):

@@ -84,6 +84,8 @@ def _converter(name):
     original, traced = _ORIGINAL[name], getattr(_shape, name)
 
     def convert(obj, *args, **kwargs):
+        if type(obj) is np.ndarray:  # (the common case, and numpy's and srcgrad's own calls)
+            return original(obj, *args, **kwargs)
         if (_shape._is_tensor(obj) or _shape._contains_tensor(obj)) and _from_user_code(name):
             return traced(obj, *args, **kwargs)
         return original(obj, *args, **kwargs)
