@@ -430,7 +430,14 @@ def searchsorted(sorted_sequence, values, *, right=False, side=None, out_int32=F
 
 
 def _data(x):
-    return x.detach().numpy() if isinstance(x, Tensor) else np.asarray(x)
+    """The values of x, for a function that reads them in Python (unique, searchsorted, ...):
+    refused for a traced value inside a compiled function, where they would be frozen."""
+    if isinstance(x, Tensor):
+        from .tensor import _escape
+        _escape(x, "reading its values in Python (unique, searchsorted, mode, histc, ...)",
+                "Use numpy's functions with srcgrad rules (np.sort, np.argsort, np.searchsorted).")
+        return x._data
+    return np.asarray(x)
 
 
 @torch_function("bucketize", method=False)
@@ -514,11 +521,11 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
     """The k largest (or smallest) entries along dim and their positions; the gradient
     reaches the selected entries."""
     x = _t(input)
-    d = dim % builtins.max(x.ndim, 1)
-    order = np.argsort(-_data(x) if largest else _data(x), axis=d, kind="stable")
-    idx = np.take(order, np.arange(k), axis=d) if x.ndim else order
-    from .creation import tensor
-    return _ValuesIndices(snp.take_along_axis(x, idx, axis=d), tensor(idx.astype(np.int64)))
+    if x.ndim == 0:
+        return _ValuesIndices(x * 1, _t(np.zeros((), np.int64)))
+    d = dim % x.ndim
+    idx = x.argsort(d, descending=largest).narrow(d, 0, k)  # (an op: recomputed when compiled)
+    return _ValuesIndices(snp.take_along_axis(x, idx, axis=d), idx)
 
 
 @torch_function("kthvalue")
@@ -585,23 +592,21 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
     return snp.nanmean(_t(input), axis=_axis(dim), keepdims=keepdim)
 
 
-def _cumulative_extreme(np_ufunc):
+def _cumulative_extreme(op_name):
     def fn(input, dim):  # noqa: A002
         x = _t(input)
         d = dim % builtins.max(x.ndim, 1)
-        a = _data(x)
-        run = np_ufunc.accumulate(a, axis=d)
-        # the index of the last position where the running extreme was attained (PyTorch)
-        hit = (a == run)
-        pos = np.arange(a.shape[d]).reshape((-1,) + (1,) * (a.ndim - d - 1))
-        idx = np.maximum.accumulate(np.where(hit, pos, 0), axis=d)
-        from .creation import tensor
-        return _ValuesIndices(snp.take_along_axis(x, idx, axis=d), tensor(idx.astype(np.int64)))
+        # the last position where the running extreme was attained (PyTorch's index), an op
+        # (recomputed when compiled); the values are the entries there
+        from .autograd.recording import apply
+        from . import ops
+        idx = apply(ops.get(op_name), [x.detach()], {"axis": d}).long()
+        return _ValuesIndices(snp.take_along_axis(x, idx, axis=d), idx)
     return fn
 
 
-torch_function("cummax")(_cumulative_extreme(np.maximum))
-torch_function("cummin")(_cumulative_extreme(np.minimum))
+torch_function("cummax")(_cumulative_extreme("cumargmax"))
+torch_function("cummin")(_cumulative_extreme("cumargmin"))
 
 
 @torch_function("logcumsumexp")

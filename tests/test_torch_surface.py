@@ -253,3 +253,17 @@ def test_softmax_and_logsumexp_over_no_entries():
     assert torch.softmax(e, -1).shape == (2, 0) and torch.log_softmax(e, 0).shape == (2, 0)
     with np.errstate(divide="ignore"):
         np.testing.assert_array_equal(torch.logsumexp(e, -1).detach().numpy(), [-np.inf, -np.inf])
+
+
+def test_topk_and_cummax_are_recomputed_by_a_compiled_function():
+    """Their positions are ops, so a compiled function selects anew for new data; reading
+    values in Python (unique) is refused there instead of frozen."""
+    def f(x):
+        v, _ = torch.topk(x, 2)
+        m, _ = torch.cummax(x, 0)
+        return (v * np.array([1.0, 10.0])).sum() + m.sum()
+    g = torch.grad(f)
+    np.testing.assert_array_equal(g(np.array([1.0, 5.0, 3.0])), [1.0, 3.0, 10.0])
+    np.testing.assert_array_equal(g(np.array([9.0, 5.0, 3.0])), [4.0, 10.0, 0.0])
+    with pytest.raises(torch.TraceError, match="unique"):
+        torch.grad(lambda x: torch.unique(x).sum() * x.sum())(np.array([1.0, 2.0]))
