@@ -38,10 +38,10 @@ def _decision(t, kind, value):
     return decision(t, kind, value)
 
 
-def _escape(t, what, hint=None):
+def _escape(t, what, hint=None, builders=False):
     if _tracing() is not None:
         from .trace import escape
-        escape(t, what, hint)
+        escape(t, what, hint, builders)
 
 
 def _stored_into_numpy(t):
@@ -431,7 +431,7 @@ class Tensor:
         _stored_into_numpy(self)  # (`out[i, :] = row` into a plain numpy array)
         _escape(self, "converting to a numpy array (np.asarray, np.array, or a numpy function without a "
                       "srcgrad rule)", "It is an array to numpy functions as it is: drop np.asarray(x); "
-                      "use np.stack for a list of values, or srcgrad.numpy.array.")
+                      "use np.stack for a list of values, or srcgrad.numpy.array.", builders=True)
         if self._requires_grad and is_grad_enabled():
             # np.array([t1, t2]) and friends would silently drop the gradient
             raise RuntimeError("Can't convert a Tensor that requires grad to a numpy array: its "

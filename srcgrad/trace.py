@@ -21,7 +21,11 @@ from .utils.locations import user_loc
 
 
 class TraceError(RuntimeError):
-    """The traced function did something whose result cannot be recorded."""
+    """The traced function did something whose result cannot be recorded.
+
+    needs_builders: a traced value was stored into, or made into, a plain numpy array; the
+    function is traced again with numpy's builders making tensors (numpy/builders.py)."""
+    needs_builders = False
 
 
 class Tracer:
@@ -115,24 +119,29 @@ def stored_into_numpy(t):
     if not f.f_code.co_filename.startswith(_PKG_DIR) and \
             dis.opname[f.f_code.co_code[f.f_lasti]] == "STORE_SUBSCR":
         where = describe_loc(((f.f_code.co_filename, f.f_lineno),))
-        raise TraceError(
+        err = TraceError(
             f"a traced value is stored into a plain numpy array ({where}): numpy converts it to a "
             f"number, so its gradient would be lost. Make the array from a traced one "
             f"(`out = np.zeros_like(x)`), or collect the values in a list and `np.stack` them.")
+        err.needs_builders = True
+        raise err
 
 
-def escape(t, what, hint=None):
+def escape(t, what, hint=None, builders=False):
     """The value of a traced tensor is about to leave the graph: refuse, saying where in
-    the user's code, and what to write instead."""
+    the user's code, and what to write instead. builders: numpy is making it into an array
+    (TraceError.needs_builders)."""
     tracer = recording.TRACER[0]
     if tracer is not None and tracer.traced(t):
         from .utils.locations import describe_loc
         where = describe_loc(user_loc(2))
-        raise TraceError(
+        err = TraceError(
             f"{what} of a traced tensor inside a compiled function{f' ({where})' if where else ''}: its "
             f"value would be frozen into the generated code. "
             + (hint or "Keep it a tensor (use srcgrad.numpy / tensor methods), or pass the value in "
                        "as an argument outside argnums."))
+        err.needs_builders = builders
+        raise err
 
 
 class tracing:
@@ -168,7 +177,7 @@ class gc_paused:
         return False
 
 
-def call_capturing_locals(fn, args, kwargs):
+def call_capturing_locals(fn, args, kwargs, builders=False):
     """Call fn under the active tracer; return (result, the locals of its frame when it
     returned), so that generated code can use the user's variable names.
 
@@ -178,7 +187,10 @@ def call_capturing_locals(fn, args, kwargs):
     tracer = recording.TRACER[0]
     tracer.code = getattr(fn, "__code__", None)
     try:
-        with redirected():  # (np.zeros(n) & co make tensors: srcgrad/numpy/builders.py)
+        if builders:  # (np.zeros(n) & co make tensors: srcgrad/numpy/builders.py)
+            with redirected():
+                result = fn(*args, **kwargs)
+        else:
             result = fn(*args, **kwargs)
     except (ValueError, TypeError) as e:
         if isinstance(e.__cause__, TraceError):  # raised in a conversion numpy asked for,

@@ -304,7 +304,17 @@ class Transformed:
     def _record_call(self, args, arrays):
         """Run the function on tensors standing for its arguments, under a tracer.
         Returns (tensors of all array leaves, those differentiated, the result, the
-        function's locals, guards, the tracer)."""
+        function's locals, guards, the tracer). A function that stores traced values into
+        arrays numpy built (`out = np.zeros(n); out[i] = x[i]`) runs again with numpy's
+        builders making tensors (numpy/builders.py); others keep numpy's own arrays."""
+        try:
+            return self._record_call_once(args, arrays, builders=False)
+        except TraceError as e:
+            if not e.needs_builders:
+                raise
+        return self._record_call_once(args, arrays, builders=True)
+
+    def _record_call_once(self, args, arrays, builders):
         from .tensor import Tensor
         argnums = self._argnums(len(args))
         with tracing() as tracer:
@@ -326,7 +336,7 @@ class Transformed:
                     params.append(t)
                     tl.append(t)
                 targs.append(unflatten(spec, iter(tl)))
-            result, local_vars = call_capturing_locals(self.fn, targs, {})
+            result, local_vars = call_capturing_locals(self.fn, targs, {}, builders)
             return params, wrt_tensors, result, local_vars, list(tracer.guards), tracer
 
     def _trace(self, args, arrays, key):

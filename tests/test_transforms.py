@@ -200,6 +200,25 @@ def test_numpy_builders_make_tensors_the_function_fills_in():
                                [(f(x2 + h * e) - f(x2 - h * e)) / (2 * h) for e in np.eye(3)], rtol=1e-6)
 
 
+def test_a_function_that_needs_no_tensor_builders_keeps_numpys_arrays():
+    """The builders make tensors only for a function that stores traced values into what
+    they build: a cached constant built during the trace stays a numpy array."""
+    import functools
+
+    @functools.lru_cache(maxsize=None)
+    def selector(n):
+        s = np.zeros((n, n))
+        for i in range(n):
+            s[i, n - 1 - i] = 1.0
+        return s
+
+    def f(x):
+        return np.sum((selector(len(x)) @ x) * x)
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(srcgrad.grad(f)(x), 2 * (selector(3) @ x))
+    assert type(selector(3)) is np.ndarray
+
+
 def test_integer_argument_cannot_be_differentiated():
     with pytest.raises(TypeError, match="integer"):
         srcgrad.grad(lambda x: (x * 2).sum())(np.arange(3))

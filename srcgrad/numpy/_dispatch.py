@@ -160,10 +160,12 @@ def _refuse_plain_out(name, inputs):
     if (tracer is not None and _traced(inputs, tracer)) or (is_grad_enabled() and needs_grad(inputs)):
         from ..trace import TraceError
         where = describe_loc(user_loc(3))
-        raise TraceError(
+        err = TraceError(
             f"numpy.{name} writes into a plain numpy array (out=, or an in-place operator like `out *= x`)"
             f"{f' {where}' if where else ''}: the result would lose its gradient. Write `out = out * x` "
             f"(a new array), or make `out` from a tensor (`np.zeros_like(x)`).")
+        err.needs_builders = tracer is not None  # (traced again with numpy's builders making tensors)
+        raise err
 
 
 def _qualname(func):
