@@ -9,7 +9,6 @@ always uses the current functional implementation). Registration, `state_dict` k
 import collections.abc
 import itertools
 import math
-import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -965,21 +964,10 @@ class LayerNorm(Module):
 
 
 # -- losses ----------------------------------------------------------------------------------------
-def _legacy_reduction(size_average, reduce):
-    """PyTorch's mapping of the deprecated size_average/reduce flags to a reduction."""
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    reduction = "mean" if reduce and size_average else "sum" if reduce else "none"
-    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
-                  stacklevel=4)
-    return reduction
-
-
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
-        self.reduction = _legacy_reduction(size_average, reduce) if (size_average is not None or
-                                                                      reduce is not None) else reduction
+        self.reduction = F._legacy_reduction(size_average, reduce, reduction)
 
 
 class _WeightedLoss(_Loss):
