@@ -85,6 +85,32 @@ def _cast_to(x, dtype):
     return x
 
 
+def _integers_first(index, ndim):
+    """PyTorch indexes with integers first (`x[0, :, idx]` is `x[0][:, idx]`), while numpy
+    counts an integer beside an index array as advanced (its rule moves the selected axes
+    to the front when a slice separates them). Eagerly, for an index mixing integers and
+    arrays: (the integers, with full slices elsewhere; the rest), else None."""
+    if type(index) is not tuple or _recording.TRACER[0] is not None:
+        return None
+    ints = arrays = False
+    for i in index:
+        if i is None:
+            return None
+        if isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)):
+            ints = True
+        elif isinstance(i, (list, np.ndarray, Tensor)) and np.ndim(i._data if isinstance(i, Tensor) else i):
+            arrays = True
+    if not (ints and arrays):
+        return None
+    if any(i is Ellipsis for i in index):
+        at = next(k for k, i in enumerate(index) if i is Ellipsis)
+        rest = len(index) - 1
+        index = index[:at] + (slice(None),) * (ndim - rest) + index[at + 1:]
+    first = tuple(i if isinstance(i, (int, np.integer)) else slice(None) for i in index)
+    second = tuple(i for i in index if not isinstance(i, (int, np.integer)))
+    return first, second
+
+
 def _promote(operands, float_result=False):
     """The operands, cast to the dtype the op computes in. Eagerly PyTorch's rule
     (`_dtype.torch_result_type`: a float32 tensor times a float64 0-d one stays float32, an
@@ -787,6 +813,9 @@ class Tensor:
             # x[True] is x[None], x[False] is x[None][:0] (numpy's and PyTorch's scalar mask)
             v = self[None]
             return v if bool(index) else v[0:0]
+        split = _integers_first(index, self.ndim)
+        if split is not None:  # PyTorch's rule: x[0, :, idx] selects x[0] first
+            return self[split[0]][split[1]]
         template, arrays = split_index(index)
         t = apply(_op("getitem"), [self, *arrays], {"index": template})
         if not arrays:  # a view (or an element): remember of what, for writes through it
@@ -798,6 +827,10 @@ class Tensor:
         in-place semantics), and a backward that needs t's old value raises."""
         if self._requires_grad and self.grad_fn is None and is_grad_enabled():
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        split = _integers_first(index, self.ndim)
+        if split is not None:  # (PyTorch's rule, as __getitem__: a write through x[0])
+            self[split[0]][split[1]] = value
+            return
         template, arrays = split_index(index)
         value = _as_operand(value)
         if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:

@@ -267,3 +267,27 @@ def test_topk_and_cummax_are_recomputed_by_a_compiled_function():
     np.testing.assert_array_equal(g(np.array([9.0, 5.0, 3.0])), [4.0, 10.0, 0.0])
     with pytest.raises(torch.TraceError, match="unique"):
         torch.grad(lambda x: torch.unique(x).sum() * x.sum())(np.array([1.0, 2.0]))
+
+
+def test_integers_beside_index_arrays_follow_pytorchs_rule():
+    """x[0, :, idx] is x[0][:, idx] in PyTorch (numpy moves the indexed axes to the front,
+    shape (2, 3) here); in numpy code inside a compiled function numpy's rule stays."""
+    a = np.arange(24.0).reshape(2, 3, 4)
+    x = torch.tensor(a, requires_grad=True)
+    y = x[0, :, [1, 2]]
+    assert y.shape == (3, 2)
+    np.testing.assert_array_equal(y.detach().numpy(), a[0][:, [1, 2]])
+    assert x[:, 0, [1, 3]].shape == (2, 2) and x[..., 0, [1, 2]].shape == (2, 2)
+    z = x * 1
+    z[0, :, [1, 2]] = 0.0
+    z.sum().backward()
+    expected = np.ones_like(a)
+    expected[0][:, [1, 2]] = 0.0
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+    seen = {}
+
+    def f(v):
+        seen["shape"] = v[0, :, [1, 2]].shape
+        return np.sum(v[0, :, [1, 2]] ** 2)
+    torch.grad(f)(a)
+    assert seen["shape"] == (2, 3)  # numpy's
