@@ -33,6 +33,11 @@ def export_variant(variant, path):
         "",
         "",
     ]
+    if "scratch." in variant.source:  # the pool of arrays kept between calls (codegen/scratch.py)
+        import inspect
+        from .codegen import scratch
+        lines += [f"KEEP = {scratch.KEEP}", "", "", inspect.getsource(scratch.Scratch).rstrip("\n"), "", "",
+                  "scratch = Scratch()", "", ""]
     for name, arr in variant.constants:
         arr = np.ascontiguousarray(arr)
         data = base64.b64encode(arr.tobytes()).decode("ascii")

@@ -315,6 +315,30 @@ def test_export_writes_a_standalone_module_with_guards(tmp_path):
     assert "srcgrad" not in sys.modules.get("exported_seed", mod).__dict__
 
 
+def test_an_exported_function_keeps_its_own_arrays_between_calls(tmp_path):
+    """Code taking arrays from its pool (codegen/scratch.py) exports with the pool."""
+    import importlib.util
+    from thresholds import thresholds
+
+    def f(x, y):
+        return np.sum(np.tanh(x @ y) * y)
+    x, y = np.ones((4, 4)), np.full((4, 4), 0.1)
+    with thresholds(1):
+        g = srcgrad.value_and_grad(f, argnums=(0, 1))
+        path = tmp_path / "exported_pool.py"
+        name = srcgrad.export(g, str(path), x, y)
+        value, (gx, gy) = g(x, y)
+    assert "scratch.take" in path.read_text()
+    spec = importlib.util.spec_from_file_location("exported_pool", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for _ in range(2):
+        v, ex, ey = getattr(mod, name)(x, y)
+        assert v == pytest.approx(value)
+        np.testing.assert_allclose(ex, gx)
+        np.testing.assert_allclose(ey, gy)
+
+
 def test_tracing_under_a_profiler_leaves_it_in_place():
     import cProfile
     import sys

@@ -21,6 +21,10 @@ Reuse is safe when three things hold, and the plan checks each:
 * escape: a group that is returned, read by a loop (it keeps histories), or passed to a
   hook (user code may hold on to the array) is never reused.
 
+Where no dead array is at hand, a large value that never leaves the call is computed into
+an array the function keeps from its previous call (codegen/scratch.py); such memory is
+never handed to a value that leaves the call, directly or by an in-place take-over.
+
 Only the function's top-level block is planned; loop bodies allocate per iteration.
 """
 from ..ir.graph import Value
@@ -45,8 +49,12 @@ def makes_fresh(op_name):
 class BufferPlan:
     """Which arrays die where, for the nodes of one block, as the emitter walks them."""
 
-    def __init__(self, nodes, keep):
+    def __init__(self, nodes, keep, new_scratch=None):
+        """new_scratch(shape, dtype): the name of a new array kept between calls, or None
+        (no pool: every large result not written into a dead array is fresh)."""
         self._parent = {}
+        self.new_scratch = new_scratch
+        self.scratch_backed = set()  # ids of values living in kept memory (and so do their takers)
         for n in nodes:
             self._alias(n)
         self.last = {}      # group -> index of the last node reading it
@@ -61,7 +69,7 @@ class BufferPlan:
                         self.pinned.add(g)
         self.pinned.update(self.group(v) for v in keep)
         self.owned = {}     # value id -> (shape, dtype, name) of a large array this block made fresh
-        self.free = []      # (shape, dtype, name) of owned arrays no longer read
+        self.free = []      # (shape, dtype, name, kept) of owned arrays no longer read
 
     # -- aliasing ------------------------------------------------------------------------
     def group(self, vid):
@@ -105,27 +113,37 @@ class BufferPlan:
         for x in node.inputs:
             if isinstance(x, Value):
                 groups.setdefault(self.group(x.id), set()).add(x.id)
+        leaves = any(self.group(o.id) in self.pinned for o in node.outputs)
         out = []
         for g, ids in groups.items():
             if len(ids) != 1 or g in self.pinned or self.last.get(g) != i:
                 continue
             (vid,) = ids
-            if vid in self.owned:
+            if vid in self.owned and not (leaves and vid in self.scratch_backed):
                 out.append(vid)
         return out
 
-    def take_free(self, shape, dtype):
+    def take_free(self, shape, dtype, value=None):
         """The name of a dead owned array of this shape and dtype, which the caller now
-        overwrites; or None."""
-        for k, (s, d, name) in enumerate(self.free):
-            if s == tuple(shape) and d == dtype:
+        overwrites to compute `value`; or None. Kept memory (scratch.py) only for a value
+        that never leaves the call (`value` given and not pinned), and a new kept array
+        when no dead one is at hand."""
+        leaves = value is None or self.group(value.id) in self.pinned
+        for k, (s, d, name, kept) in enumerate(self.free):
+            if s == tuple(shape) and d == dtype and not (kept and leaves):
                 del self.free[k]
+                if kept:
+                    self.scratch_backed.add(value.id)
                 return name
-        return None
+        if leaves or self.new_scratch is None or not large(value):
+            return None
+        self.scratch_backed.add(value.id)
+        return self.new_scratch(tuple(shape), dtype)
 
     def after(self, i, node, fresh, used):
         """Node i was written. fresh: (output Value, name) computed into new (or reused)
         memory; used: ids of inputs whose memory node i took over."""
+        took_kept = any(vid in self.scratch_backed for vid in used)
         for vid in used:
             self.owned.pop(vid, None)
         for x in node.inputs:
@@ -135,8 +153,10 @@ class BufferPlan:
             if g in self.pinned or self.last.get(g) != i:
                 continue
             for vid in [v for v in self.owned if self.group(v) == g]:
-                self.free.append(self.owned.pop(vid))
+                self.free.append(self.owned.pop(vid) + (vid in self.scratch_backed,))
         for o, name in fresh:
+            if took_kept:  # (an output written over a kept input lives in kept memory)
+                self.scratch_backed.add(o.id)
             if large(o):
                 self.owned[o.id] = (tuple(o.shape), o.dtype, name)
 

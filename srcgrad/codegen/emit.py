@@ -21,7 +21,7 @@ from .kernels import kernel_statements
 from .source import COMMENT_COLUMN, comment_text, expr_source, statement_lines
 
 _INLINE_OPS = {"transpose", "reshape", "getitem", "lt", "le", "gt", "ge", "eq", "ne", "loop_index"}
-_RESERVED = {"np", "hooks"} | set(dir(builtins)) | set(keyword.kwlist)
+_RESERVED = {"np", "hooks", "scratch"} | set(dir(builtins)) | set(keyword.kwlist)
 
 
 class Namer:
@@ -75,8 +75,18 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
     body = _given_histories(params, em)
     columns = layout.column_major_params(nodes, params)
     body += layout.prologue([namer.of(p) for p in columns])
+    kept = []  # (name, shape, dtype) of the arrays taken from the function's pool (scratch.py)
+
+    def new_scratch(shape, dtype):
+        kept.append((namer.fresh("kept"), shape, dtype))
+        return kept[-1][0]
     with layout.columns(bool(columns)):
-        body += em.block(nodes, out_ids, plan=BufferPlan(nodes, out_ids))
+        block = em.block(nodes, out_ids, plan=BufferPlan(nodes, out_ids, new_scratch))
+    body += [f"    {name} = scratch.take({shape!r}, {expr_source(A.dtype_expr(dtype))})".ljust(COMMENT_COLUMN)
+             + "  # kept from the last call: codegen/scratch.py" for name, shape, dtype in kept]
+    body += block
+    if kept:
+        body.append(f"    scratch.give({', '.join(name for name, _, _ in kept)})")
     rets = [em.arg(v) if isinstance(v, Value) else A.const(None) for v in outputs]
     body.append("    return (" + ", ".join(expr_source(r) for r in rets) + ("," if len(rets) == 1 else "") + ")")
     if not nodes and not body:
@@ -166,10 +176,13 @@ class Emitter:
             reusable = [k for k, x in enumerate(n.inputs)
                         if isinstance(x, Value) and x.id in dying and ids.count(x.id) == 1]
             report = {}
+            by_name = {namer.of(o): o for o in outs}
+            take = None if plan is None else (lambda shape, dtype, name: plan.take_free(shape, dtype,
+                                                                                    by_name.get(name)))
             stmts = kernel_statements(exprs, avals, arg_names, [(x.shape, x.dtype) for x in n.inputs],
                                       [namer.of(o) for o in outs], namer.temp,
                                       n.attrs.get("names", ()), namer.fresh, reusable, report,
-                                      plan.take_free if plan is not None else None) if outs else []
+                                      take) if outs else []
             fresh = [o for o in outs if namer.of(o) in report.get("fresh", ())]
             return stmts, fresh, {n.inputs[k].id for k in report.get("reused", ())}
         if n.op.statement:
@@ -179,7 +192,7 @@ class Emitter:
         o = n.out if n.outputs else None
         into = OUT_FUNCTIONS.get(n.op.name)
         if plan is not None and into and len(n.outputs) == 1 and large(o):
-            buffer = plan.take_free(o.shape, o.dtype)
+            buffer = plan.take_free(o.shape, o.dtype, o)
             if buffer is not None:  # the result written into an array no longer read
                 expr = A.npcall(into, *[self.arg(x) for x in n.inputs], out=A.name(buffer))
                 return [A.assign(namer.of(o), expr)], [o], ()

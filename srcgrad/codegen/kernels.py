@@ -30,7 +30,7 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
     reusable: indices of inputs whose arrays are not read after this kernel and may be
     overwritten (codegen/buffers.py). report: a dict, filled with "fresh" (the output
     names computed into new or reused memory, not views or other names) and "reused"
-    (indices of the inputs whose memory an output took over). take_buffer(shape, dtype):
+    (indices of the inputs whose memory an output took over). take_buffer(shape, dtype, name):
     the name of an array no longer read, for an output to be computed into, or None."""
     hinted = dict(hints)
     names = {canon_symbol(i): n for i, n in enumerate(arg_names)}
@@ -69,7 +69,12 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
             claimed[r] = name
     for sym, sub in replacements:
         names[sym] = claimed.get(sym) or (new_name(hinted[sub]) if sub in hinted and new_name else sym.name)
-        stmts.append(A.assign(names[sym], to_ast(sub, names, shapes)))
+        value = to_ast(sub, names, shapes)
+        if sym in claimed and take_buffer is not None:  # an output: into a dead (or kept) array
+            out = claimed[sym]
+            value = _into_buffer(value, shapes[sym], np.dtype(dtypes.get(sym, np.float64)),
+                                 lambda s, d: take_buffer(s, d, out)) or value
+        stmts.append(A.assign(names[sym], value))
     report = {} if report is None else report
     fresh, reused = report.setdefault("fresh", set()), report.setdefault("reused", set())
     spare = {canon_symbol(i) for i in reusable}
@@ -102,8 +107,8 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
                 later = set().union(*[x.free_symbols for x in outs_reduced[k + 1:]])
                 free = {x for x in spare if x not in later and _occurrences(r, x) == 1}
                 took = []
-                steps = _in_place(name, r, names, shapes, dtypes, shape, np.dtype(dtype), free, took,
-                                  take_buffer)
+                take = None if take_buffer is None else (lambda s, d, name=name: take_buffer(s, d, name))
+                steps = _in_place(name, r, names, shapes, dtypes, shape, np.dtype(dtype), free, took, take)
                 if steps:
                     stmts += steps
                     fresh.add(name)
@@ -111,7 +116,8 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
                         spare.discard(x)
                         reused.add(int(x.name[1:]))
                     continue
-            value = _into_buffer(value, shape, np.dtype(dtype), take_buffer) or value
+            take = None if take_buffer is None else (lambda s, d, name=name: take_buffer(s, d, name))
+            value = _into_buffer(value, shape, np.dtype(dtype), take) or value
         stmts.append(A.assign(name, value))
         if r not in arg_symbols:
             fresh.add(name)

@@ -9,6 +9,8 @@ import math
 
 import numpy
 
+from .scratch import Scratch
+
 _counter = itertools.count(1)
 
 #: callables `listener(label, source, filename)`, told about every function srcgrad
@@ -33,7 +35,7 @@ def load_function(source, fn_name, label, namespace=None, code=None):
     for listener in listeners or ():
         listener(label, source, filename)
     code = compile(source, filename, "exec") if code is None else _renamed(code, filename)
-    ns = {"np": numpy, "math": math, **SHARED}
+    ns = {"np": numpy, "math": math, "scratch": Scratch(), **SHARED}  # (its own pool: scratch.py)
     if namespace:
         ns.update(namespace)
     exec(code, ns)
