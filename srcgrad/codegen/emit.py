@@ -78,15 +78,16 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
     kept = []  # (name, shape, dtype) of the arrays taken from the function's pool (scratch.py)
 
     def new_scratch(shape, dtype):
-        kept.append((namer.fresh("kept"), shape, dtype))
+        order = ", 'F'" if layout.column_major(shape) else ""  # (in the function's layout)
+        kept.append((namer.fresh("kept"), shape, dtype, order))
         return kept[-1][0]
     with layout.columns(bool(columns)):
         block = em.block(nodes, out_ids, plan=BufferPlan(nodes, out_ids, new_scratch))
-    body += [f"    {name} = scratch.take({shape!r}, {expr_source(A.dtype_expr(dtype))})".ljust(COMMENT_COLUMN)
-             + "  # kept from the last call: codegen/scratch.py" for name, shape, dtype in kept]
+    body += [f"    {name} = scratch.take({shape!r}, {expr_source(A.dtype_expr(dtype))}{order})".ljust(COMMENT_COLUMN)
+             + "  # kept from the last call: codegen/scratch.py" for name, shape, dtype, order in kept]
     body += block
     if kept:
-        body.append(f"    scratch.give({', '.join(name for name, _, _ in kept)})")
+        body.append(f"    scratch.give({', '.join(k[0] for k in kept)})")
     rets = [em.arg(v) if isinstance(v, Value) else A.const(None) for v in outputs]
     body.append("    return (" + ", ".join(expr_source(r) for r in rets) + ("," if len(rets) == 1 else "") + ")")
     if not nodes and not body:

@@ -31,13 +31,18 @@ class Scratch:
     def __init__(self):
         self._free = {}
 
-    def take(self, shape, dtype):
+    def take(self, shape, dtype, order="C"):
+        """An array of this shape, dtype and memory order (the function's layout:
+        codegen/layout.py), kept from an earlier call or new."""
         dtype = np.dtype(dtype)
-        free = self._free.get((shape, dtype))
-        return free.pop() if free else np.empty(shape, dtype)
+        if sum(d > 1 for d in shape) < 2:
+            order = "C"  # (one array is both: as give() files it)
+        free = self._free.get((shape, dtype, order))
+        return free.pop() if free else np.empty(shape, dtype, order=order)
 
     def give(self, *arrays):
         for a in arrays:
-            free = self._free.setdefault((a.shape, a.dtype), [])
+            order = "C" if a.flags.c_contiguous else "F"  # (the order it was taken in)
+            free = self._free.setdefault((a.shape, a.dtype, order), [])
             if len(free) < KEEP:
                 free.append(a)
