@@ -200,6 +200,29 @@ def test_numpy_builders_make_tensors_the_function_fills_in():
                                [(f(x2 + h * e) - f(x2 - h * e)) / (2 * h) for e in np.eye(3)], rtol=1e-6)
 
 
+def test_add_at_into_an_array_the_function_built():
+    """np.add.at(per_atom, idx, e) with per_atom = np.zeros(n): numpy gives srcgrad the
+    plain array, and the trace runs again with the builders making tensors."""
+    bonds = np.array([[0, 1], [1, 2], [0, 2]])
+
+    def f(pos):
+        d = pos[bonds[:, 0]] - pos[bonds[:, 1]]
+        e = (np.sqrt(np.sum(d ** 2, axis=1)) - 1.0) ** 2
+        per_atom = np.zeros(pos.shape[0])
+        np.add.at(per_atom, bonds[:, 0], 0.5 * e)
+        np.add.at(per_atom, bonds[:, 1], 0.5 * e)
+        return np.sum(per_atom ** 2)
+    pos = np.array([[0.0, 0.0], [1.5, 0.2], [0.3, 1.7]])
+    h = 1e-6
+    grad = srcgrad.grad(f)(pos)
+    fd = np.zeros_like(pos)
+    for idx in np.ndindex(*pos.shape):
+        E = np.zeros_like(pos)
+        E[idx] = h
+        fd[idx] = (f(pos + E) - f(pos - E)) / (2 * h)
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
+
+
 def test_a_function_that_needs_no_tensor_builders_keeps_numpys_arrays():
     """The builders make tensors only for a function that stores traced values into what
     they build: a cached constant built during the trace stays a numpy array."""

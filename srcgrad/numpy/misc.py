@@ -1256,8 +1256,15 @@ def add_at(a, indices, b=None, negate=False):
     """np.add.at(a, indices, b) on a tensor: a += (b added at indices, repeats adding up),
     recorded as a write into a."""
     if not _is_tensor(a):
-        raise TypeError("np.add.at into a plain numpy array with a tensor would lose the gradient: "
-                        "make the array from a tensor (np.zeros_like(x))")
+        message = ("np.add.at into a plain numpy array with a tensor would lose the gradient: "
+                   "make the array from a tensor (np.zeros_like(x))")
+        from ..autograd.recording import TRACER
+        if TRACER[0] is None:
+            raise TypeError(message)
+        from ..trace import TraceError
+        err = TraceError(message)
+        err.needs_builders = True  # (traced again with np.zeros & co making tensors)
+        raise err
     b = 1 if b is None else b
     delta = _scatter_add(-_tensor(b) if negate else b, indices, a.shape, a.dtype)
     a[...] = a + delta
