@@ -3,15 +3,18 @@
 Ordinary numpy code builds arrays and fills them in (`out = np.zeros(n); out[i] = x[i] ** 2`,
 `R = np.eye(3); R[0, 1] = theta`, `np.array([x[0], 2 * x[1]])`). numpy dispatches neither
 the builders (they take no array) nor a store into a plain array to srcgrad, so the value
-would be converted to a number and its gradient lost. While a function is traced, the
-builders it calls therefore make srcgrad tensors (srcgrad.numpy's zeros, eye, array, ...):
-the stores are recorded, and the generated code builds the same arrays.
+would be converted to a number and its gradient lost. A trace that runs into such a store
+(TraceError.needs_builders) therefore runs the function again with the builders it calls
+making srcgrad tensors (srcgrad.numpy's zeros, eye, array, ...): the stores are recorded,
+and the generated code builds the same arrays. (The function runs twice in that first
+trace, as it does when a guard fails; one that needs nothing of the kind keeps numpy's
+arrays, so a constant it caches stays a numpy array.)
 
 Only calls from the user's code are redirected: numpy's and srcgrad's own code (and any
 library under site-packages) keep numpy's functions. `np.array`/`np.asarray` are redirected
 only for objects holding a tensor, the case numpy could not handle anyway. The numpy module
-attributes are swapped for the duration of the outermost trace, so a `from numpy import
-zeros` made at import time keeps numpy's function (and its store is refused, with a hint).
+attributes are swapped for the duration of that trace, so a `from numpy import zeros` made
+at import time keeps numpy's function (and its store is refused, with a hint).
 """
 import linecache
 import os
