@@ -78,13 +78,14 @@ class Walk:
 
     def _number(self, fn):
         refs = []
+        index = self.index
         for i, e in enumerate(fn.edges):
-            if not isinstance(e, tuple):
+            if type(e) is not tuple:
                 refs.append(("lit", e))
                 continue
             kind, ref = e
             if kind == NODE:
-                refs.append(self.index[("o", id(ref[0]), ref[1])])
+                refs.append(index[("o", id(ref[0]), ref[1])])
             elif kind == LEAF:
                 v = self._value(("l", id(ref)), ("leaf", ref))
                 self.first_use.setdefault(v, (fn, i))
@@ -93,8 +94,10 @@ class Walk:
                 refs.append(self._value(("c", fn.input_info(i)[2]), ("const", fn, i)))
         self.node_refs.append(tuple(refs))
         self.fns.append(fn)
-        for k in range(len(fn.outs)):
-            self._value(("o", id(fn), k), ("out", fn, k))
+        values, fid = self.values, id(fn)
+        for k in range(len(fn.outs)):  # (a node is numbered once: its outputs are new)
+            index[("o", fid, k)] = len(values)
+            values.append(("out", fn, k))
 
     def value_of(self, t, consts=True):
         """Canonical index of a tensor's value (None if it is not in this graph).
