@@ -144,16 +144,17 @@ def floor_divide(input, other):  # noqa: A002
     return _t(input) // other
 
 
+_numpy_add, _numpy_subtract = _numpy_binary("add"), _numpy_binary("subtract")
+
+
 @torch_function("add")
 def add(input, other, *, alpha=1):  # noqa: A002
-    return _t(input).add(other, alpha=alpha) if isinstance(input, Tensor) else _numpy_binary("add")(
-        input, other if alpha == 1 else alpha * _as_operand(other))
+    return _numpy_add(input, other if alpha == 1 else alpha * _as_operand(other))
 
 
 @torch_function("sub", "subtract")
 def sub(input, other, *, alpha=1):  # noqa: A002
-    return _t(input).sub(other, alpha=alpha) if isinstance(input, Tensor) else _numpy_binary("subtract")(
-        input, other if alpha == 1 else alpha * _as_operand(other))
+    return _numpy_subtract(input, other if alpha == 1 else alpha * _as_operand(other))
 
 
 @torch_function("div", "divide", "true_divide")

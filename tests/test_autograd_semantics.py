@@ -1399,3 +1399,13 @@ def test_a_view_used_after_its_base_was_written_is_taken_again():
         w.mul_(3.0)
     (v.clone() * v).sum().backward()
     assert_array_equal(w.grad.numpy(), [6.0, 12.0])
+
+
+def test_a_reshape_that_copies_is_no_view():
+    """x.t().reshape(-1) copies (numpy and PyTorch alike): a later write into x neither
+    reaches it nor makes it be taken again from x."""
+    w = leaf(np.arange(6.0).reshape(2, 3))
+    x = w * 1
+    flat = x.t().reshape(-1)
+    x[1, 1] = -1.0
+    assert_array_equal((flat * 1).detach().numpy(), [0.0, 3.0, 1.0, 4.0, 2.0, 5.0])

@@ -195,6 +195,17 @@ def _v_or_default(v, against, is_against_tuple, create_graph, fn_name, what):
 # ---------------------------------------------------------------------------------------
 # products
 # ---------------------------------------------------------------------------------------
+def _call(func, inputs, create_graph, strict, name):
+    """The inputs as a tuple ready to differentiate in, and func's outputs as a tuple
+    (with whether each was one), its outputs checked to require grad under strict."""
+    is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", name)
+    inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
+    outputs = func(*inputs)
+    is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function", name)
+    _check_requires_grad(outputs, "outputs", strict=strict)
+    return is_inputs_tuple, inputs, is_outputs_tuple, outputs
+
+
 def _product(outputs, is_outputs_tuple, of, wrt, v, like, is_like_tuple, create_graph, strict, stage):
     """The common end of vjp, jvp, vhp and hvp: the gradient of `of` in `wrt` along v
     (recorded only under create_graph), zeros where it is None (shaped like `like`), and
@@ -210,11 +221,7 @@ def _product(outputs, is_outputs_tuple, of, wrt, v, like, is_like_tuple, create_
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(*inputs), v^T J): the vector-Jacobian product, shaped like `inputs`."""
     with enable_grad():
-        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vjp")
-        inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
-        outputs = func(*inputs)
-        is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function", "vjp")
-        _check_requires_grad(outputs, "outputs", strict=strict)
+        is_inputs_tuple, inputs, is_outputs_tuple, outputs = _call(func, inputs, create_graph, strict, "vjp")
         v = _v_or_default(v, outputs, is_outputs_tuple, create_graph, "vjp",
                           "the user-provided function returns")
     return _product(outputs, is_outputs_tuple, outputs, inputs, v, inputs, is_inputs_tuple, create_graph, strict, "back")
@@ -345,11 +352,8 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
                                       'either set `create_graph=False` or `strategy="reverse-mode"`.')
         return _jacobian_forward(func, inputs, strict)
     with enable_grad():
-        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
-        inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
-        outputs = func(*inputs)
-        is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function", "jacobian")
-        _check_requires_grad(outputs, "outputs", strict=strict)
+        is_inputs_tuple, inputs, is_outputs_tuple, outputs = _call(func, inputs, create_graph, strict,
+                                                                   "jacobian")
         if vectorize and strict:
             raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are "
                                "not supported together. Please either set `strict=False` or "

@@ -117,7 +117,7 @@ def apply(op, inputs, attrs, out=None):
         else:
             t = Tensor._make(r, grad_out and r.dtype.kind == "f")
             if op.kind in ("shape", "index") and r.base is not None and isinstance(inputs[0], Tensor) \
-                    and np.may_share_memory(r, arrays[0]):
+                    and (op.name != "reshape" or np.may_share_memory(r, arrays[0])):  # (a reshape may copy)
                 t._version = inputs[0]._version  # a view: writes through it are writes to the base
                 if op.name in _REVERSIBLE_VIEWS:
                     t._view_of = (inputs[0], op.name, attrs)
