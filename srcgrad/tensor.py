@@ -1225,12 +1225,21 @@ class Tensor:
 
     # -- numpy protocol -------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        from .numpy._dispatch import dispatch_ufunc
-        return dispatch_ufunc(ufunc, method, inputs, kwargs)
+        return (_DISPATCH or _dispatch_module()).dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        from .numpy._dispatch import dispatch_function
-        return dispatch_function(func, args, kwargs)
+        return (_DISPATCH or _dispatch_module()).dispatch_function(func, args, kwargs)
+
+
+_DISPATCH = None
+
+
+def _dispatch_module():
+    # srcgrad.numpy imports this module: looked up once, on first use
+    global _DISPATCH
+    from .numpy import _dispatch
+    _DISPATCH = _dispatch
+    return _dispatch
 
 
 def _resolve_shape(shape, size):

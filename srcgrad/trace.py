@@ -65,9 +65,7 @@ class Tracer:
         return t.grad_fn is not None or id(t) in self.inputs
 
     def touches(self, inputs):
-        from .tensor import Tensor
-        return any(isinstance(x, Tensor) and (x.grad_fn is not None or id(x) in self.inputs)
-                   for x in inputs)
+        return any(getattr(x, "grad_fn", None) is not None or id(x) in self.inputs for x in inputs)
 
     # -- called by Tensor when Python looks at a value -----------------------------------
     def guard(self, t, kind, value):

@@ -43,7 +43,8 @@ class Walk:
     def __init__(self, roots):
         self.fns = []          # post-order
         self.values = []       # canonical index -> ('leaf', tensor) | ('const', fn, i) | ('out', fn, k)
-        self.index = {}        # identity -> canonical index
+        self.index = {}        # identity of a leaf or constant -> canonical index
+        self.outputs_at = {}   # id(fn) -> canonical index of its first output (the others follow)
         self.node_refs = []    # per fn: tuple of canonical indices (or literals) of its inputs
         self.first_use = {}    # canonical index of a leaf -> (fn, input position) that first read it
         seen = set()
@@ -78,14 +79,14 @@ class Walk:
 
     def _number(self, fn):
         refs = []
-        index = self.index
+        outputs_at = self.outputs_at
         for i, e in enumerate(fn.edges):
             if type(e) is not tuple:
                 refs.append(("lit", e))
                 continue
             kind, ref = e
             if kind == NODE:
-                refs.append(index[("o", id(ref[0]), ref[1])])
+                refs.append(outputs_at[id(ref[0])] + ref[1])
             elif kind == LEAF:
                 v = self._value(("l", id(ref)), ("leaf", ref))
                 self.first_use.setdefault(v, (fn, i))
@@ -94,10 +95,14 @@ class Walk:
                 refs.append(self._value(("c", fn.input_info(i)[2]), ("const", fn, i)))
         self.node_refs.append(tuple(refs))
         self.fns.append(fn)
-        values, fid = self.values, id(fn)
-        for k in range(len(fn.outs)):  # (a node is numbered once: its outputs are new)
-            index[("o", fid, k)] = len(values)
+        values = self.values
+        outputs_at[id(fn)] = len(values)  # (a node is numbered once: its outputs are new)
+        for k in range(len(fn.outs)):
             values.append(("out", fn, k))
+
+    def output_index(self, fn, k):
+        """Canonical index of output k of a recorded node (KeyError if not in the graph)."""
+        return self.outputs_at[id(fn)] + k
 
     def value_of(self, t, consts=True):
         """Canonical index of a tensor's value (None if it is not in this graph).
@@ -106,7 +111,8 @@ class Walk:
         not for one to differentiate in (`v = x.detach()` shares x's data, and v's uses are
         no use of x)."""
         if t.grad_fn is not None:
-            return self.index.get(("o", id(t.grad_fn), t._output_nr))
+            at = self.outputs_at.get(id(t.grad_fn))
+            return None if at is None else at + t._output_nr
         i = self.index.get(("l", id(t)))
         return self.index.get(("c", id(t._data))) if i is None and consts else i
 
@@ -192,6 +198,7 @@ def record_graph(walk, names=None, order=None):
     checked = set()
     if order is not None:
         pairs.sort(key=lambda p: order[id(p[0])])
+    outputs_at, nodes = walk.outputs_at, g.nodes
     for fn, refs in pairs:
         ins = []
         for r in refs:
@@ -206,22 +213,20 @@ def record_graph(walk, names=None, order=None):
         # the op's shape rule is checked against numpy once per op and line; a loop
         # repeating them takes the types numpy gave as they are
         kind = (fn.op.name, fn.loc)
+        at = outputs_at[id(fn)]
         if kind in checked:
             node = Node(fn.op, ins, fn.attrs, fn.loc)
-            node.outputs = []
-            for k in range(len(fn.outs)):
-                i = walk.index[("o", id(fn), k)]
-                o = Value(g, *walk.aval(i), node, k)
-                o.name = names.get(i)
-                node.outputs.append(o)
-                vals[i] = o
-            g.nodes.append(node)
+            node.outputs = outputs = []
+            for k, (a, _, _) in enumerate(fn.outs):
+                o = vals[at + k] = Value.typed_as(g, a, node, k, names.get(at + k))
+                outputs.append(o)
+            nodes.append(node)
             continue
         checked.add(kind)
         outs = g.emit(fn.op, ins, loc=fn.loc, **fn.attrs)
         outs = outs if isinstance(outs, tuple) else (outs,)
         for k, o in enumerate(outs):
-            i = walk.index[("o", id(fn), k)]
+            i = at + k
             shape, dtype = walk.aval(i)
             if o.shape != tuple(shape) or o.dtype != dtype:
                 raise RuntimeError(
@@ -413,7 +418,7 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
             if fn.retains:
                 for k, ref in sorted(fn.retains.items()):
                     if ref() is not None:
-                        observe.append(walk.index[("o", id(fn), k)])
+                        observe.append(walk.output_index(fn, k))
     hooked = [i for i in range(len(walk.values)) if _hooks_of(walk, i)]
     compiled = compiled_backward(walk, root_ids, used_wrt, observe, hooked, create_graph)
     _last[0] = compiled
@@ -564,7 +569,8 @@ def _reads_values(walk):
         return d[1]._requires_grad if d[0] == "leaf" else d[0] == "out"
     flags = [False] * len(walk.values)
     for fn, refs in zip(reversed(walk.fns), reversed(walk.node_refs)):
-        below = any(flags[walk.index[("o", id(fn), k)]] for k in range(len(fn.outs)))
+        at = walk.outputs_at[id(fn)]
+        below = any(flags[at:at + len(fn.outs)])
         name = fn.op.name
         for k, r in enumerate(refs):
             if type(r) is not int or flags[r]:

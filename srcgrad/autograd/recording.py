@@ -48,30 +48,35 @@ def apply(op, inputs, attrs, out=None):
     """Run `op` on `inputs` (tensors, arrays, Python scalars). Returns tensor(s).
 
     `out`: a tensor to write the result into (in-place ops); it takes over the history."""
+    # (every op of every run passes here: one pass over the inputs gathers all it needs)
     Tensor = _Tensor or _tensor_class()
+    tracer = TRACER[0]
+    traced_ids = None if tracer is None else tracer.inputs
     arrays = []
-    needs_grad = False
-    volatile = False
+    needs_grad = volatile = touched = False
     for x in inputs:
         if isinstance(x, Tensor):
-            arrays.append(x._data)
+            fn = x.grad_fn
             if x._requires_grad:
                 needs_grad = True
-                fn = x.grad_fn
                 # a view whose storage was written through another tensor: its history is
                 # stale; one that knows its base takes the view again (PyTorch's view replay)
                 if fn is not None and fn.outs[x._output_nr][2] != x._version.v and x._data.base is not None:
                     if x._view_of is None or not is_grad_enabled():
                         raise _stale_input(op, fn)
                     x._retake_view()
-                    arrays[-1] = x._data
-            volatile = volatile or x._volatile
+                    fn = x.grad_fn
+            if x._volatile:
+                volatile = True
+            if traced_ids is not None and (fn is not None or id(x) in traced_ids):
+                touched = True
+            arrays.append(x._data)
         else:
             arrays.append(x)
-    tracer = TRACER[0]
-    grad_out = needs_grad and (op.differentiable or op.name in _ZERO_DERIVATIVE) and not volatile \
+    touched = touched and not volatile
+    grad_out = needs_grad and not volatile and (op.differentiable or op.name in _ZERO_DERIVATIVE) \
         and is_grad_enabled()
-    record = grad_out or (tracer is not None and not volatile and tracer.touches(inputs))
+    record = grad_out or touched
     before = None
     if out is not None:
         if (record or out._requires_grad) and out._data.base is not None:
@@ -98,11 +103,11 @@ def apply(op, inputs, attrs, out=None):
     except (ValueError, IndexError, TypeError, ShapeError, np.linalg.LinAlgError) as e:
         raise _op_error(op, inputs, attrs, e) from None
     results = result if isinstance(result, tuple) else (result,)
-    if grad_out and not any(getattr(r, "dtype", _OBJECT).kind in "fc" for r in results):
+    if grad_out and not _floating(results):
         # integer or boolean results never require grad (`x.long()`): eagerly they are
         # constants with no grad_fn, as in PyTorch; a trace still records them
         grad_out = False
-        record = tracer is not None and not volatile and tracer.touches(inputs)
+        record = touched
     outs = []
     complex_out = False
     for k, r in enumerate(results):
@@ -141,6 +146,13 @@ def apply(op, inputs, attrs, out=None):
 _OBJECT = np.dtype(object)  # (the dtype of a result that is not an array: never float)
 
 
+def _floating(results):
+    for r in results:
+        if getattr(r, "dtype", _OBJECT).kind in "fc":
+            return True
+    return False
+
+
 def unchanged_view(x):
     """A shape op that changes nothing (a reshape to x's own shape, `x.T` of a vector): x
     itself inside a trace, where the compiled function has nothing to do; eagerly a new view
@@ -166,34 +178,39 @@ def _record(op, attrs, inputs, outs, grad_out=True, tracer=None, out=None, befor
     """out, before: an in-place op's target without history, and a copy of its data
     from before the write, which this op read."""
     Tensor = _Tensor or _tensor_class()
+    traced_ids = () if tracer is None else tracer.inputs
     edges, saved = [], []
     for x in inputs:
         if isinstance(x, Tensor):
             fn = x.grad_fn
             if fn is not None:
                 edges.append((NODE, (fn, x._output_nr)))
-            elif x._requires_grad or (tracer is not None and tracer.is_input(x)):
+            elif x._requires_grad or id(x) in traced_ids:
                 edges.append((LEAF, x))
             else:
-                edges.append((CONST, None))
+                edges.append(_CONST_EDGE)
             if x is out and before is not None:
                 saved.append((before, Version(), 0))
                 continue
-            saved.append((x._data, x._version, x._version.v))
+            v = x._version
+            saved.append((x._data, v, v.v))
         elif isinstance(x, np.ndarray):
-            edges.append((CONST, None))
+            edges.append(_CONST_EDGE)
             saved.append((x, Version(), 0))
         else:
             edges.append(x)
             saved.append(None)
     fn = node_class(op, attrs)(op, attrs, tuple(edges), tuple(saved),
-                        tuple((t._data, t._version, t._version.v) for t in outs), user_loc(3))
+                               tuple([(t._data, t._version, t._version.v) for t in outs]), user_loc(3))
     for k, t in enumerate(outs):
         t._requires_grad = grad_out and t._data.dtype.kind == "f"  # (integers never require grad)
         t.grad_fn = fn
         t._output_nr = k
     if tracer is not None:
         tracer.recorded(fn)
+
+
+_CONST_EDGE = (CONST, None)
 
 
 def _stale_input(op, fn):

@@ -34,6 +34,15 @@ class Value:
         self.name = name
         self.id = graph._new_id()
 
+    @classmethod
+    def typed_as(cls, graph, array, node, index, name):
+        """A node's output of the shape and dtype of an array numpy computed (no checks:
+        recording a long run makes one per op)."""
+        v = object.__new__(cls)
+        v.graph, v.shape, v.dtype, v.node, v.index, v.name = graph, array.shape, array.dtype, node, index, name
+        v.id = graph._new_id()
+        return v
+
     @property
     def ndim(self):
         return len(self.shape)

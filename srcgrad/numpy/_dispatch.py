@@ -114,6 +114,8 @@ def dispatch_function(func, args, kwargs):
 
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
     impl = UFUNCS.get(ufunc.__name__) if method == "__call__" else None
+    if impl is not None and not kwargs:  # (the common case: `np.exp(x)`)
+        return impl(*inputs)
     if method == "at" and ufunc.__name__ in ("add", "subtract") and len(inputs) in (2, 3):
         from .misc import add_at  # np.add.at(a, indices, b): a scatter-add, in place
         return add_at(*inputs, negate=ufunc.__name__ == "subtract")

@@ -47,6 +47,26 @@ def _int(v):
     raise IndexError(f"slice bounds must be integers, got {type(v).__name__}")
 
 
+def _simple_index(index):
+    """The template of an index of Python ints and int-bounded slices only (most indices,
+    and every op of a long loop pays for this: no arrays, nothing traced), else None."""
+    items = index if type(index) is tuple else (index,)
+    out = []
+    for item in items:
+        t = type(item)
+        if t is int:
+            out.append(item)
+        elif t is slice and type(item.start) in _BOUND and type(item.stop) in _BOUND \
+                and type(item.step) in _BOUND:
+            out.append(Slice(item.start, item.stop, item.step))
+        else:
+            return None
+    return tuple(out)
+
+
+_BOUND = (int, type(None))
+
+
 def split_index(index):
     """A user's index → (template, [integer index arrays]).
 
@@ -54,6 +74,9 @@ def split_index(index):
     arrays of their True positions. An integer tensor computed inside a compiled function
     (an argsort, an argmax) stays a tensor input, so the generated code recomputes it; a
     boolean mask computed there selects a data-dependent number of entries and refuses."""
+    simple = _simple_index(index)
+    if simple is not None:
+        return simple, []
     from ..autograd.recording import TRACER
     from ..tensor import Tensor
     if not isinstance(index, tuple):
