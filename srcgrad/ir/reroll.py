@@ -193,11 +193,16 @@ def _signature(n):
     # (with the input types too: the same line at another depth of a recursion differs)
     # (outside elementwise ops, with the input types too: the same line at another depth
     # of a recursion differs)
-    typed = not n.op.elementwise
-    lits = tuple((x.shape, x.dtype) if typed and isinstance(x, Value) else
-                 _VALUE if isinstance(x, Value) or type(x) in (int, float) else ("l", type(x).__name__, x)
-                 for x in n.inputs)
-    return (n.op.name, key, n.loc, tuple((o.shape, o.dtype) for o in n.outputs), lits)
+    typed = n.op.kind != "elementwise"
+    lits = []
+    for x in n.inputs:
+        if type(x) is Value:
+            lits.append((x.shape, x.dtype) if typed else _VALUE)
+        else:
+            lits.append(_VALUE if type(x) in (int, float) else ("l", type(x).__name__, x))
+    outs = n.outputs
+    types = ((outs[0].shape, outs[0].dtype),) if len(outs) == 1 else tuple((o.shape, o.dtype) for o in outs)
+    return (n.op.name, key, n.loc, types, tuple(lits))
 
 
 # ---------------------------------------------------------------------------------------
