@@ -18,6 +18,7 @@ import numpy as np
 
 from . import _dtype
 from . import numpy as snp
+from .autograd.recording import keeps_no_tensor
 from .tensor import Tensor, _as_operand, _promote
 
 __all__ = []
@@ -149,12 +150,12 @@ _numpy_add, _numpy_subtract = _numpy_binary("add"), _numpy_binary("subtract")
 
 @torch_function("add")
 def add(input, other, *, alpha=1):  # noqa: A002
-    return _numpy_add(input, other if alpha == 1 else alpha * _as_operand(other))
+    return _numpy_add(input, other if alpha == 1 else keeps_no_tensor(alpha * _as_operand(other)))
 
 
 @torch_function("sub", "subtract")
 def sub(input, other, *, alpha=1):  # noqa: A002
-    return _numpy_subtract(input, other if alpha == 1 else alpha * _as_operand(other))
+    return _numpy_subtract(input, other if alpha == 1 else keeps_no_tensor(alpha * _as_operand(other)))
 
 
 @torch_function("div", "divide", "true_divide")

@@ -585,10 +585,10 @@ class Tensor:
     def __ne__(self, o): return _binary("ne", self, o)
 
     def add(self, other, *, alpha=1):
-        return self + (other if alpha == 1 else alpha * _as_operand(other))
+        return self + (other if alpha == 1 else _recording.keeps_no_tensor(alpha * _as_operand(other)))
 
     def sub(self, other, *, alpha=1):
-        return self - (other if alpha == 1 else alpha * _as_operand(other))
+        return self - (other if alpha == 1 else _recording.keeps_no_tensor(alpha * _as_operand(other)))
 
     mul = __mul__
 
@@ -665,7 +665,7 @@ class Tensor:
     def fill_(self, value):
         if (self._requires_grad and is_grad_enabled()) or isinstance(value, Tensor):
             self[...] = value  # recorded: the old value's gradient is zero, a tensor value's passes
-            return self
+            return _recording.keeps_no_tensor(self)
         self._data[...] = value
         self._version.v += 1
         return self
@@ -674,7 +674,7 @@ class Tensor:
         """Write src into this tensor: recorded (the gradient reaches src) as `self[...] = src`."""
         if isinstance(src, Tensor) and src._requires_grad and is_grad_enabled():
             self[...] = src if src.shape == self.shape else src.expand(*self.shape)
-            return self
+            return _recording.keeps_no_tensor(self)
         if self._requires_grad and self.grad_fn is None and is_grad_enabled():
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         np.copyto(self._data, src._data if isinstance(src, Tensor) else np.asarray(src), casting="unsafe")
@@ -803,7 +803,7 @@ class Tensor:
 
     def clone(self):
         if self._requires_grad or (_tracing() is not None and _tracing().traced(self)):
-            return apply(_op("mul"), [self, 1], {})  # recorded: a copy is still a function of x
+            return apply(_op("copy"), [self], {})  # recorded: a copy is still a function of x
         return Tensor._make(self._data.copy())
 
     # -- indexing -------------------------------------------------------------------------

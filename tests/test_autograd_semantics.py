@@ -275,6 +275,53 @@ def test_second_backward_without_saved_values_is_allowed():
     assert_allclose(x.grad.numpy(), [2.0, 2.0])
 
 
+@pytest.mark.parametrize("make", [
+    # PyTorch's node saved a tensor its backward reads, even where srcgrad's compiled
+    # backward needs nothing (a zero derivative below it, or the gradient of a constant)
+    lambda x: (x.ceil()[1:] * torch.tensor([2.0])).sum(),
+    lambda x: (x.floor() * x.floor()).sum(),
+    lambda x: (x / torch.tensor([1.0, 2.0])).sum(),
+    lambda x: x[torch.tensor([1, 0])].sum(),
+    lambda x: (x * 2).sum(),  # PyTorch keeps the number, as a tensor
+    lambda x: (x / 4 - x).mean(),
+], ids=["const-times-zero-derivative", "floor-squared", "div-by-tensor", "advanced-index", "times-number",
+        "div-number"])
+def test_second_backward_raises_where_pytorch_saved_a_tensor(make):
+    x = leaf([1.5, 2.5])
+    y = make(x)
+    y.backward()
+    with pytest.raises(RuntimeError, match=SECOND_TIME):
+        y.backward()
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: (1 - x - x).sum(),
+    lambda x: x.reshape(2, 1).T[0].sum(),  # views keep sizes only
+    lambda x: torch.cat([x, x.flip(0)]).sum(),
+    lambda x: x.ceil().sum(),
+    lambda x: x.cumsum(0).mean(),
+], ids=["sub", "views", "cat-flip", "ceil", "cumsum-mean"])
+def test_second_backward_allowed_where_pytorch_saved_no_tensor(make):
+    x = leaf([1.5, 2.5])
+    y = make(x)
+    y.backward()
+    first = x.grad.numpy().copy()
+    y.backward()
+    assert_allclose(x.grad.numpy(), 2 * first)
+
+
+def test_autograd_grad_frees_only_the_nodes_it_ran():
+    # PyTorch runs (and frees) only the nodes on a path to the inputs asked for
+    x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    loss = (x * x).sum() + (w * 2).sum()
+    (gw,) = autograd.grad(loss, [w])
+    assert_allclose(gw.numpy(), [2.0, 2.0])
+    (gx,) = autograd.grad(loss, [x])  # x * x was never run backward: its values are there
+    assert_allclose(gx.numpy(), [2.0, 4.0])
+    with pytest.raises(RuntimeError, match=SECOND_TIME):
+        autograd.grad(loss, [x])
+
+
 def test_autograd_grad_frees_the_graph_unless_retained():
     x = leaf([1.0, 2.0])
     y = (x * x).sum()

@@ -17,6 +17,7 @@ from .. import config
 from .. import ops as _ops
 from ..compiler import backward_function, differentiate
 from ..ir.graph import Graph, Node, Value
+from ..ops.indexing import Arg
 from ..utils.locations import format_loc_range
 from .function import LEAF, NODE
 
@@ -412,6 +413,9 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
     else:
         wrt = [i for i, d in enumerate(walk.values) if d[0] == "leaf"]
     used_wrt = [i for i in wrt if i is not None]
+    ran = _nodes_run(walk, used_wrt) if inputs is not None else walk.fns
+    if any(fn.saved is None for fn in ran):
+        raise RuntimeError(_FREED_MSG)
     observe = []
     if accumulate:
         for fn in walk.fns:
@@ -455,9 +459,10 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
             if o is not None:
                 arg_ids.add(id(owned[-1]._data))
         outs = owned
-    if not retain_graph:
-        for fn in walk.fns:
-            fn.free()
+    if not retain_graph:  # (a node PyTorch keeps nothing for stays usable, as there)
+        for fn in ran:
+            if _saved_a_tensor(fn):
+                fn.free()
 
     wrt_out = dict(zip(used_wrt, outs[:compiled.n_wrt]))
     for i, g in wrt_out.items():
@@ -476,6 +481,38 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
         if t is not None:
             _accumulate_into(t, g if g is not None else Tensor._make(np.zeros(t.shape, t.dtype)))
     return None
+
+
+def _nodes_run(walk, wrt):
+    """The nodes PyTorch's engine runs (and then frees) for a backward asked for some
+    inputs: those on a path from the roots to one of them."""
+    reach = set(wrt)
+    ran = []
+    for fn, refs in zip(walk.fns, walk.node_refs):  # (post-order: a node after its inputs)
+        if any(type(r) is int and r in reach for r in refs):
+            ran.append(fn)
+            at = walk.outputs_at[id(fn)]
+            reach.update(range(at, at + len(fn.outs)))
+    return ran
+
+
+#: ops whose PyTorch backward node keeps no tensor (only sizes, dims, dtypes): a second
+#: backward through them runs there without retain_graph. Every other node — `x * 2` too,
+#: which keeps the number as a tensor — raises once freed, whether or not srcgrad's
+#: compiled backward needs its values. Guards and hooks are srcgrad's own.
+_KEEPS_NO_TENSOR = frozenset({
+    "add", "sub", "neg", "broadcast_to", "sum", "sum_to", "mean", "cumsum", "concatenate", "copy",
+    "reshape", "transpose", "roll", "shift", "cast", "ceil", "floor", "rint", "round", "trunc",
+    "guard", "hook", "stop_gradient", "constant", "eye", "tri", "custom", "call"})
+
+
+def _saved_a_tensor(fn):
+    name = fn.op.name
+    if fn.keeps_no_tensor:  # (recording.keeps_no_tensor)
+        return False
+    if name == "getitem":  # an index array is kept; a basic index is not
+        return any(isinstance(i, Arg) for i in fn.attrs["index"])
+    return name not in _KEEPS_NO_TENSOR
 
 
 def _history(walk, entries, shape, dtype):

@@ -153,6 +153,16 @@ def _floating(results):
     return False
 
 
+def keeps_no_tensor(t):
+    """t was made by a function whose PyTorch node keeps no tensor for its backward
+    (`tril`, `fill_`, `add(alpha=)`), though srcgrad records it with an op that would
+    (`where`, `setitem`, `mul`): a second backward through it needs no retain_graph."""
+    fn = getattr(t, "grad_fn", None)
+    if fn is not None:
+        fn.keeps_no_tensor = True
+    return t
+
+
 def unchanged_view(x):
     """A shape op that changes nothing (a reshape to x's own shape, `x.T` of a vector): x
     itself inside a trace, where the compiled function has nothing to do; eagerly a new view

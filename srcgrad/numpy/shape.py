@@ -12,7 +12,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import ops as _ops
-from ..autograd.recording import apply, unchanged_view
+from ..autograd.recording import apply, keeps_no_tensor, unchanged_view
 from ..ops.indexing import Arg, Slice
 from ._dispatch import implements, needs_grad, run_without_gradient, tensor_cls
 
@@ -466,7 +466,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
         # numpy's reading of pad_width (it validated it just now): rounded, one pair per axis
         widths = np.broadcast_to(np.round(np.asarray(pad_width)).astype(np.intp), (x.ndim, 2)) if x.ndim else ()
         inner = tuple(Slice(int(b), int(b) + n, None) for (b, _), n in zip(widths, x.shape))
-        return apply(_op("setitem"), [base, x], {"index": inner or (Ellipsis,)})
+        return keeps_no_tensor(apply(_op("setitem"), [base, x], {"index": inner or (Ellipsis,)}))
     if mode in _GATHER_PAD_MODES:
         if kwargs.get("reflect_type", "even") != "even":
             raise NotImplementedError("pad: reflect_type='odd' computes new values; only 'even' is supported")
@@ -492,11 +492,11 @@ def diag(v, k=0):
     if x.ndim == 1:
         n = x.shape[0] + abs(k)
         rows, cols = _diagonal_positions(n, n, k)
-        return apply(_op("setitem"), [np.zeros((n, n), x.dtype), x, rows, cols],
-                     {"index": (Arg(0), Arg(1))})
+        return keeps_no_tensor(apply(_op("setitem"), [np.zeros((n, n), x.dtype), x, rows, cols],
+                                     {"index": (Arg(0), Arg(1))}))
     if x.ndim == 2:
         rows, cols = _diagonal_positions(*x.shape, k)
-        return _getitem(x, (Arg(0), Arg(1)), [rows, cols])
+        return keeps_no_tensor(_getitem(x, (Arg(0), Arg(1)), [rows, cols]))
     raise ValueError(f"diag: input must be 1-d or 2-d, got shape {x.shape}")
 
 
@@ -519,7 +519,7 @@ def _triangle(m, k, keep):
         raise ValueError("triu/tril: the input must be at least 1-d")
     shape = x.shape[-2:] if x.ndim >= 2 else x.shape * 2  # numpy repeats a 1-d input as rows
     mask = keep(np.ones(shape, dtype=bool), _index(k, "triu/tril: k"))
-    return apply(_op("where"), [mask, x, 0], {})
+    return keeps_no_tensor(apply(_op("where"), [mask, x, 0], {}))
 
 
 @implements(np.triu)
