@@ -30,6 +30,9 @@ def _tracing():
     return _recording.TRACER[0]
 
 
+_numpy_code = _recording.numpy_code
+
+
 def _decision(t, kind, value):
     """A Python decision on t's value: a guard if a function is being traced."""
     if _tracing() is None:
@@ -45,9 +48,20 @@ def _escape(t, what, hint=None, builders=False):
 
 
 def _stored_into_numpy(t):
-    if _tracing() is not None:
+    if _numpy_code():
         from .trace import stored_into_numpy
         stored_into_numpy(t)
+
+
+def _escape_numpy_code(t):
+    """A tensor that requires grad made into a plain array by a numpy-style function run op
+    by op (srcgrad.vjp & co): it runs again with numpy's builders making tensors, as a
+    trace does (trace.TraceError.needs_builders)."""
+    if _recording.NUMPY_CODE[0] and _tracing() is None:
+        from .trace import TraceError
+        err = TraceError("a value being differentiated was made into a plain numpy array")
+        err.needs_builders = True
+        raise err
 
 
 def _as_operand(x):
@@ -90,7 +104,7 @@ def _integers_first(index, ndim):
     counts an integer beside an index array as advanced (its rule moves the selected axes
     to the front when a slice separates them). Eagerly, for an index mixing integers and
     arrays: (the integers, with full slices elsewhere; the rest), else None."""
-    if type(index) is not tuple or _recording.TRACER[0] is not None:
+    if type(index) is not tuple or _numpy_code():
         return None
     ints = arrays = False
     for i in index:
@@ -116,7 +130,7 @@ def _promote(operands, float_result=False):
     (`_dtype.torch_result_type`: a float32 tensor times a float64 0-d one stays float32, an
     integer tensor divided by 2 is of the default float dtype). Inside a compiled function
     (numpy code) numpy's own rule, which its ops follow by themselves."""
-    if _recording.TRACER[0] is not None:
+    if _numpy_code():
         return operands
     first = None
     for x in operands:  # (the common case first: arrays of one float dtype, and numbers)
@@ -455,10 +469,15 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         _stored_into_numpy(self)  # (`out[i, :] = row` into a plain numpy array)
+        integers = dtype is not None and np.dtype(dtype).kind in "biu"
+        if integers:  # (np.int64(x): its values would still be frozen into generated code)
+            _escape(self, f"converting to {np.dtype(dtype).name} with numpy",
+                    f"Cast it with x.astype(np.{np.dtype(dtype).name}), which is recorded.", builders=True)
         _escape(self, "converting to a numpy array (np.asarray, np.array, or a numpy function without a "
                       "srcgrad rule)", "It is an array to numpy functions as it is: drop np.asarray(x); "
                       "use np.stack for a list of values, or srcgrad.numpy.array.", builders=True)
-        if self._requires_grad and is_grad_enabled():
+        if self._requires_grad and is_grad_enabled() and not integers:  # (integers carry no gradient)
+            _escape_numpy_code(self)
             # np.array([t1, t2]) and friends would silently drop the gradient
             raise RuntimeError("Can't convert a Tensor that requires grad to a numpy array: its "
                                "gradient would be lost. Use tensor.detach(), or srcgrad.numpy.array/"
@@ -689,7 +708,7 @@ class Tensor:
             axis = None  # PyTorch lets dim 0 / -1 name the single "axis" of a 0-d tensor
         x = self
         if float_result and self._data.dtype.kind in "iub":  # (numpy's mean of integers: float64)
-            x = self._cast_const(_dtype.get_default_dtype() if _tracing() is None else np.float64)
+            x = self._cast_const(np.float64 if _numpy_code() else _dtype.get_default_dtype())
         return apply(_op(name), [x], {"axis": _ops.normalize_axis(axis, self.ndim), "keepdims": bool(keep)})
 
     def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None, out=None):
@@ -849,7 +868,7 @@ class Tensor:
         if self._data.base is None:
             # an element, which numpy copies: written back as PyTorch's view, eagerly; in
             # numpy code (a compiled function) `s = x[0]; s += 1` leaves x as it is
-            return _tracing() is None
+            return not _numpy_code()
         if self._requires_grad or (isinstance(other, Tensor) and other._requires_grad):
             return True
         tracer = _tracing()
@@ -890,12 +909,12 @@ class Tensor:
         returned (first) index only. x.max(other): the elementwise maximum.
         x.max(axis=..., keepdims=...): numpy's method, values only (ties share evenly)."""
         from .numpy.reductions import torch_extreme
-        return torch_extreme(self, dim, keepdim, axis, keepdims, "max", numpy_method=_tracing() is not None)
+        return torch_extreme(self, dim, keepdim, axis, keepdims, "max", numpy_method=_numpy_code())
 
     def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
         """Like `max`, for the smallest entries."""
         from .numpy.reductions import torch_extreme
-        return torch_extreme(self, dim, keepdim, axis, keepdims, "min", numpy_method=_tracing() is not None)
+        return torch_extreme(self, dim, keepdim, axis, keepdims, "min", numpy_method=_numpy_code())
 
     def amax(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
         """Largest entries over `dim` (all if empty); ties share the gradient evenly."""
@@ -1026,7 +1045,7 @@ class Tensor:
         """PyTorch's repeat: tiles the tensor (numpy's tile). Inside a function compiled by
         srcgrad.grad & co (numpy code), or with axis=: numpy's repeat of each element."""
         from .numpy.shape import repeat, torch_repeat
-        if _tracing() is not None or axis is not None:  # x.repeat(repeats[, axis])
+        if _numpy_code() or axis is not None:  # x.repeat(repeats[, axis])
             if len(sizes) > 2 or (len(sizes) == 2 and axis is not None):
                 raise TypeError("repeat(repeats, axis=None): numpy's repeat takes one repeats argument")
             return repeat(self, sizes[0], sizes[1] if len(sizes) == 2 else axis)
@@ -1063,7 +1082,7 @@ class Tensor:
         descending=/stable=, or with axis=/kind=: numpy's in-place sort, recorded as a
         write of the sorted values."""
         from .numpy.shape import sort, torch_sort
-        if axis is not None or kind is not None or (_tracing() is not None and not descending and not stable):
+        if axis is not None or kind is not None or (_numpy_code() and not descending and not stable):
             self[...] = sort(self, axis=dim if axis is None else axis)
             return None
         return torch_sort(self, dim, descending, stable)
@@ -1193,7 +1212,7 @@ class Tensor:
     def conj(self):
         """The complex conjugate of real data: in numpy code a copy (numpy's x.conj()),
         eagerly the tensor itself (PyTorch's)."""
-        if _tracing() is None:
+        if not _numpy_code():
             return self
         from .numpy.misc import conjugate
         return conjugate(self)
@@ -1217,7 +1236,7 @@ class Tensor:
         (the count is a guard, as for np.nonzero)."""
         from .numpy.misc import nonzero
         if as_tuple is None:
-            as_tuple = _tracing() is not None
+            as_tuple = _numpy_code()
         if as_tuple:
             return nonzero(self)
         _escape(self, "nonzero()")

@@ -109,7 +109,7 @@ def stored_into_numpy(t):
     plain array (`out = np.zeros(3); out[i] = x[i] ** 2`): the value would reach the result
     with no gradient, and a guard on it would recompile for every new value."""
     tracer = recording.TRACER[0]
-    if tracer is None or not tracer.traced(t):
+    if not (t._requires_grad if tracer is None else tracer.traced(t)):  # (or run op by op: vjp & co)
         return
     import dis
     from .utils.locations import _PKG_DIR, describe_loc

@@ -72,11 +72,12 @@ class Transformed:
             args = self._positional(args, kwargs)
         if self.mode != "compile" and _differentiated_further(args):
             return self._call_differentiably(args)
+        given = args
         args, arrays, key = self._split(args)
         try:
             v, flat = self._find(args, arrays, key)
         except _ReadsOuterGraph:
-            return self._call_differentiably(args)
+            return self._call_differentiably(given)  # (as given: hvp's v is still the last one)
         return self._unpack(v, args, flat, key)
 
     def _positional(self, args, kwargs):
@@ -108,7 +109,7 @@ class Transformed:
         with enable_grad():
             targs, inputs, specs = _inputs_to_differentiate(args, nums, nested=True, what=self.mode)
             wrt = [t for ts in inputs for t in ts]
-            result = self.fn(*targs)
+            result = _run_numpy_code(self.fn, targs)
             out, aux = result if self.has_aux else (result, None)
             _refuse_boolean(out, self.mode)
             if not isinstance(out, Tensor):
@@ -835,10 +836,29 @@ def _record(f, args, argnums):
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     nums = [n % nargs for n in nums]
     targs, inputs, specs = _inputs_to_differentiate(args, nums, nested)
-    out = f(*targs)
+    out = _run_numpy_code(f, targs)
     if not isinstance(out, Tensor):  # a constant: its derivative is zero
         out = Tensor._make(np.array(out, dtype=np.result_type(np.asarray(out).dtype, np.float64)))
     return out, nums, inputs, specs, nested
+
+
+def _run_numpy_code(f, args):
+    """f(*args), the user's numpy-style function run op by op, with numpy's semantics for
+    tensors (recording.numpy_semantics). One that stores a value being differentiated into
+    an array numpy built (`out = np.zeros(n); out[i] = x[i]`) runs again with numpy's
+    builders making tensors, as a trace does (numpy/builders.py)."""
+    from .numpy.builders import redirected
+    with _recording.numpy_semantics():
+        if _recording.TRACER[0] is not None:  # (inside a trace, the trace runs it again)
+            return f(*args)
+        try:
+            return f(*args)
+        except (TraceError, ValueError, TypeError) as e:
+            cause = e if isinstance(e, TraceError) else e.__cause__
+            if not (isinstance(cause, TraceError) and cause.needs_builders):
+                raise
+        with redirected():
+            return f(*args)
 
 
 def _inputs_to_differentiate(args, nums, nested, what="argument"):

@@ -180,6 +180,10 @@ FUNCTIONS_BY_NAME = textwrap.dedent("""
             return np.sum(self.w * v ** 2)
     out += [srcgrad.grad(Model(np.array([1.0, 1.0])).loss)(x).tolist(),
             srcgrad.grad(Model(np.array([2.0, 3.0])).loss)(x).tolist()]
+    for g in [np.sin, np.cos]:        # a global rebound to another numpy function
+        def loss2(v):
+            return np.sum(g(v))
+        out.append(srcgrad.grad(loss2)(x).tolist())
     print(out)
 """)
 
@@ -191,7 +195,8 @@ def test_functions_reached_by_name_and_bound_objects_are_part_of_the_key(tmp_pat
     script.write_text(FUNCTIONS_BY_NAME)
     env = dict(os.environ, SRCGRAD_CACHE_DIR=str(tmp_path / "cache"))
     expected = str([[2.0, 4.0], [3.0, 12.0], [2 * 0.5403023058681398, 2 * -0.4161468365471424],
-                    [6.0, 24.0], [2.0, 4.0], [4.0, 12.0]])
+                    [6.0, 24.0], [2.0, 4.0], [4.0, 12.0], [0.5403023058681398, -0.4161468365471424],
+                    [-0.8414709848078965, -0.9092974268256817]])
     for _ in range(2):  # the second process reads what the first wrote
         out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
                              cwd=tmp_path, timeout=120)

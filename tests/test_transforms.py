@@ -579,3 +579,53 @@ def test_returned_arrays_are_the_callers_to_change():
     np.testing.assert_array_equal(g(np.ones(2), np.ones(2))[0], [1.0, 2.0])
     x = np.ones(2)
     assert srcgrad.compile(lambda x: x)(x) is not x
+
+
+# ---------------------------------------------------------------------------------------
+# vjp, jacobian & co run the user's numpy code op by op: with numpy's semantics, as grad
+# ---------------------------------------------------------------------------------------
+def test_vjp_and_jacobian_read_numpy_code_as_grad_does():
+    A = np.arange(120.0).reshape(5, 6, 4)
+    f = lambda x: x[3, 2:, [1, 3]] * x.std()  # numpy: the advanced axes first; std with ddof=0
+    expect = f(A)
+    out, back = srcgrad.vjp(f, A)
+    np.testing.assert_allclose(out, expect)
+    ct = np.arange(8.0).reshape(expect.shape)
+    g = srcgrad.grad(lambda x: np.sum(f(x) * ct))(A)
+    np.testing.assert_allclose(back(ct)[0], g)
+    assert srcgrad.jacobian(f)(A).shape == expect.shape + A.shape
+
+
+def test_vjp_of_a_value_stored_into_an_array_numpy_built():
+    def f(b):
+        out = np.zeros(5)
+        out[1] = b
+        return np.sum(out * np.arange(5.0))
+    b = np.array(0.7)
+    assert srcgrad.grad(f)(b) == 1.0
+    assert srcgrad.vjp(f, b)[1](np.array(1.0))[0] == 1.0  # (was 0: the store dropped it)
+    assert srcgrad.jacobian(f)(b) == 1.0
+
+
+def test_integer_casts_for_indices_have_no_gradient():
+    import srcgrad.numpy as snp
+    W = np.random.default_rng(0).standard_normal((5, 10))
+    W[:, -1] = [1, 0, 1, 2, 1]
+    expect = np.zeros_like(W)
+    expect[[0, 1, 2], :-1] = np.array([[1.0], [3.0], [1.0]])  # rows 1, 0, 1, 2, 1 selected
+
+    def through(cast):
+        return lambda W: np.sum(W[:, :-1][cast(W[:, -1])])
+    for cast in (lambda c: c.astype(np.int64), snp.int64, lambda c: np.asarray(c, dtype=np.int64)):
+        np.testing.assert_array_equal(srcgrad.grad(through(cast))(W), expect)
+        np.testing.assert_array_equal(srcgrad.vjp(through(cast), W)[1](np.array(1.0))[0], expect)
+    np.testing.assert_array_equal(srcgrad.vjp(through(np.int64), W)[1](np.array(1.0))[0], expect)
+    with pytest.raises(TraceError, match=r"astype\(np.int64\)"):  # numpy's np.int64 in a trace
+        srcgrad.grad(through(np.int64))(W)
+    assert snp.int64(3) == 3 and np.zeros(2, snp.int64).dtype == np.int64
+
+
+def test_hvp_of_a_function_reading_a_tensor_from_outside():
+    y = srcgrad.tensor(0.3, requires_grad=True)
+    h = srcgrad.hvp(lambda x: np.sin(x * y))(np.array(0.5), np.array(1.0))
+    assert float(h) == pytest.approx(-0.3 ** 2 * np.sin(0.15))

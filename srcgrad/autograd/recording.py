@@ -19,6 +19,28 @@ from .mode import is_grad_enabled
 #: results too — since the generated function recomputes all of them from its arguments.
 TRACER = [None]
 
+#: > 0 while srcgrad.vjp, jacobian & co run a user's numpy-style function op by op (not
+#: traced): tensors follow numpy's semantics there, as inside a traced function.
+NUMPY_CODE = [0]
+
+
+def numpy_code():
+    """Whether the running code is a user's numpy-style function (traced by srcgrad.grad &
+    co, or run op by op by srcgrad.vjp & co), where a tensor behaves as numpy's array
+    (indexing, type promotion, `x.std()`, `x.max(1)`...) rather than PyTorch's tensor."""
+    return TRACER[0] is not None or NUMPY_CODE[0] > 0
+
+
+class numpy_semantics:
+    """`with numpy_semantics():` — run a user's numpy-style function op by op."""
+
+    def __enter__(self):
+        NUMPY_CODE[0] += 1
+
+    def __exit__(self, *exc):
+        NUMPY_CODE[0] -= 1
+        return False
+
 
 class OpError(RuntimeError):
     """An op was given inputs it cannot take. Also a ValueError, like numpy's errors."""

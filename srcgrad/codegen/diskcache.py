@@ -313,8 +313,11 @@ def _captured_values(fn, code, _seen=frozenset()):
             if fid is None:
                 return None
             out.append(["cell", name, fid])
-        elif not isinstance(v, (types.ModuleType, type)):
-            return None
+        else:
+            named = _named_value(v)
+            if named is None:
+                return None
+            out.append(["cell", name, named])
     for d in (getattr(fn, "__defaults__", None) or ()):
         if not _plain(d):
             return None
@@ -335,7 +338,29 @@ def _captured_values(fn, code, _seen=frozenset()):
             if fid is None:
                 return None
             out.append(["global", name, fid])
+        elif name in g:
+            named = _named_value(g[name])  # (`np`, `cast = np.int64`, `f = np.sin`)
+            if named is not None:
+                out.append(["global", name, named])
     return out
+
+
+def _named_value(v):
+    """A module, class or library function by the name it is found under (`np.int64` and
+    `srcgrad.numpy.int64` are two), or None for any other object."""
+    import sys
+    import types
+    if isinstance(v, types.ModuleType):
+        return ["module", v.__name__]
+    module, name = getattr(v, "__module__", None), getattr(v, "__qualname__", getattr(v, "__name__", None))
+    if module is None and type(v).__name__ == "ufunc":
+        module = "numpy"  # (numpy's ufuncs have no __module__)
+    if not isinstance(module, str) or not isinstance(name, str) or not callable(v):
+        return None
+    found = sys.modules.get(module)
+    for part in name.split("."):
+        found = getattr(found, part, None)
+    return ["named", module, name] if found is v else None
 
 
 def _code_hash(code):

@@ -18,6 +18,7 @@ from .shape import *  # noqa: F401,F403
 from .products import *  # noqa: F401,F403
 from .reductions import *  # noqa: F401,F403
 from .misc import *  # noqa: F401,F403
+from .integer_types import *  # noqa: F401,F403
 from . import linalg  # noqa: F401  (np.linalg.inv, ...)
 
 

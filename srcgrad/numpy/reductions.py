@@ -578,8 +578,8 @@ def torch_var(x, dim, unbiased, keepdim, correction, ddof, name):
     elif unbiased is None:
         # x.std() alone: PyTorch's unbiased estimate in eager torch-style code, numpy's
         # ddof=0 inside a function traced by srcgrad.grad & co (numpy-style code)
-        from ..autograd.recording import TRACER
-        c = 0 if TRACER[0] is not None else 1
+        from ..autograd.recording import numpy_code
+        c = 0 if numpy_code() else 1
     else:
         c = 1 if unbiased else 0
     r = variance(x, _dim_axes(x, dim, name), c, keepdim)
