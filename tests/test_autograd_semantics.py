@@ -1456,3 +1456,15 @@ def test_a_reshape_that_copies_is_no_view():
     flat = x.t().reshape(-1)
     x[1, 1] = -1.0
     assert_array_equal((flat * 1).detach().numpy(), [0.0, 3.0, 1.0, 4.0, 2.0, 5.0])
+
+
+@pytest.mark.parametrize("take", [lambda x: x[:, [1, 0]], lambda x: torch.index_select(x, 1, torch.tensor([1, 0]))],
+                         ids=["index-list", "index_select"])
+def test_in_place_on_what_indexing_with_arrays_copied(take):
+    # a copy (numpy's result has a base of its own, but shares nothing with x): PyTorch
+    # lets it be written in place, and x is no view of it
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    v = take(x)
+    v.mul_(2)
+    (v * v + x).sum().backward()
+    assert_allclose(x.grad.numpy(), [[9.0, 17.0], [25.0, 33.0]])

@@ -101,7 +101,7 @@ def apply(op, inputs, attrs, out=None):
     record = grad_out or touched
     before = None
     if out is not None:
-        if (record or out._requires_grad) and out._data.base is not None:
+        if (record or out._requires_grad) and _is_view(out):
             raise RuntimeError(
                 f"{op.name}: in-place modification of a view (a slice or reshape of another tensor) that "
                 f"takes part in autograd is not supported; write into the tensor it was taken from instead "
@@ -144,7 +144,10 @@ def apply(op, inputs, attrs, out=None):
         else:
             t = Tensor._make(r, grad_out and r.dtype.kind == "f")
             if op.kind in ("shape", "index") and r.base is not None and isinstance(inputs[0], Tensor) \
-                    and (op.name != "reshape" or np.may_share_memory(r, arrays[0])):  # (a reshape may copy)
+                    and (op.name != "getitem" or len(arrays) == 1) \
+                    and (op.name != "reshape" or np.may_share_memory(r, arrays[0])):
+                # (a reshape may copy; indexing with arrays always copies, though numpy's
+                # result has a base of its own)
                 t._version = inputs[0]._version  # a view: writes through it are writes to the base
                 if op.name in _REVERSIBLE_VIEWS:
                     t._view_of = (inputs[0], op.name, attrs)
@@ -166,6 +169,15 @@ def apply(op, inputs, attrs, out=None):
 
 
 _OBJECT = np.dtype(object)  # (the dtype of a result that is not an array: never float)
+
+
+def _is_view(t):
+    """Whether t's data is a view of another tensor's: numpy's `.base`, except for what
+    indexing with arrays made (a copy, whose base is numpy's own scratch array)."""
+    if t._data.base is None:
+        return False
+    fn = t.grad_fn
+    return fn is None or fn.op.name != "getitem" or len(fn.edges) == 1
 
 
 def _floating(results):
