@@ -291,3 +291,48 @@ def test_integers_beside_index_arrays_follow_pytorchs_rule():
         return np.sum(v[0, :, [1, 2]] ** 2)
     torch.grad(f)(a)
     assert seen["shape"] == (2, 3)  # numpy's
+
+
+# ---------------------------------------------------------------------------------------
+# PyTorch's values at the edges: infinities, NaN, the origin
+# ---------------------------------------------------------------------------------------
+def test_softmax_of_a_slice_holding_inf_is_nan_as_pytorch():
+    x = torch.tensor([[1.0, float("inf"), 2.0], [1.0, 2.0, 3.0]], dtype=torch.float64)
+    for f in (lambda t: t.softmax(1), lambda t: t.log_softmax(1)):
+        y = f(x).numpy()
+        assert np.isnan(y[0]).all() and np.isfinite(y[1]).all()
+    assert torch.logsumexp(x, 1)[0].item() == float("inf")  # (its inf is a value, not NaN)
+
+
+def test_atan2_has_a_zero_gradient_at_the_origin():
+    y = torch.tensor([0.0, 1.0], dtype=torch.float64, requires_grad=True)
+    x = torch.tensor([0.0, 1.0], dtype=torch.float64, requires_grad=True)
+    torch.atan2(y, x).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), [0.0, 0.5])
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, -0.5])
+
+
+@pytest.mark.parametrize("name, a_grad, b_grad", [("maximum", [1.0, 0.0, 0.5], [1.0, 1.0, 0.5]),
+                                                   ("minimum", [1.0, 1.0, 0.5], [1.0, 0.0, 0.5])])
+def test_maximum_and_minimum_give_both_operands_the_gradient_at_nan(name, a_grad, b_grad):
+    a = torch.tensor([float("nan"), 1.0, 4.0], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([2.0, 3.0, 4.0], dtype=torch.float64, requires_grad=True)
+    getattr(torch, name)(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), a_grad)
+    np.testing.assert_array_equal(b.grad.numpy(), b_grad)
+
+
+def test_power_of_zero_in_the_exponent_below_zero_is_minus_inf():
+    y = torch.tensor([0.0, 0.5, -0.5], dtype=torch.float64, requires_grad=True)
+    (0 ** y).sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [0.0, 0.0, -np.inf])
+
+
+@pytest.mark.parametrize("name", ["leaky_relu", "hardtanh", "relu6"])
+def test_piecewise_linear_activations_keep_the_input_under_create_graph(name):
+    import srcgrad.nn.functional as F
+    x = torch.tensor([1.0, -2.0, 7.0], requires_grad=True)
+    (g,) = torch.autograd.grad(getattr(F, name)(x).sum(), [x], create_graph=True)
+    assert g.requires_grad  # PyTorch's backward node reads x
+    g.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0])

@@ -508,7 +508,7 @@ _KEEPS_NO_TENSOR = frozenset({
 
 def _saved_a_tensor(fn):
     name = fn.op.name
-    if fn.keeps_no_tensor:  # (recording.keeps_no_tensor)
+    if fn.as_pytorch == "keeps no tensor":  # (recording.keeps_no_tensor)
         return False
     if name == "getitem":  # an index array is kept; a basic index is not
         return any(isinstance(i, Arg) for i in fn.attrs["index"])
@@ -616,7 +616,7 @@ def _reads_values(walk):
                 flags[r] = True
             elif name == "ew":  # a fused kernel (a backward's, recorded): its formula says
                 flags[r] = _kernel_reads_values(fn.attrs["exprs"], k, [requires(o) for o in refs])
-            elif name not in _LINEAR and (
+            elif (name not in _LINEAR or fn.as_pytorch == "reads its inputs") and (
                     (name not in _PRODUCTS and name != "div")
                     or any(requires(o) for j, o in enumerate(refs) if j != k)
                     or (name == "div" and k == 1)):

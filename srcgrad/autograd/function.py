@@ -25,7 +25,7 @@ class Version:
 class BackwardNode:
     """The record of one op application. Subclassed per op to carry PyTorch's name."""
     __slots__ = ("op", "attrs", "edges", "saved", "freed", "outs", "loc", "pre_hooks", "retains", "_key",
-                 "seq", "keeps_no_tensor", "__weakref__")
+                 "seq", "as_pytorch", "__weakref__")
 
     def __init__(self, op, attrs, edges, saved, outs, loc):
         self.op = op
@@ -38,8 +38,9 @@ class BackwardNode:
         self.pre_hooks = None  # {output index: [hooks]} registered on non-leaf tensors
         self.retains = None    # {output index: weakref to tensor} for retain_grad()
         self._key = None
-        self.seq = next(_SEQUENCE)
-        self.keeps_no_tensor = False  # PyTorch's node for this step keeps no tensor (see engine.py)  # when it was recorded: backward() lays the run out in program order
+        self.seq = next(_SEQUENCE)  # when it was recorded: backward() lays the run out in program order
+        self.as_pytorch = None  # how PyTorch's own node for this step differs from the op's
+                                # (recording.keeps_no_tensor, recording.reads_its_inputs)
 
     def name(self):
         return type(self).__name__

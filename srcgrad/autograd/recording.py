@@ -191,9 +191,21 @@ def keeps_no_tensor(t):
     """t was made by a function whose PyTorch node keeps no tensor for its backward
     (`tril`, `fill_`, `add(alpha=)`), though srcgrad records it with an op that would
     (`where`, `setitem`, `mul`): a second backward through it needs no retain_graph."""
+    return _as_pytorch(t, "keeps no tensor")
+
+
+def reads_its_inputs(t):
+    """t was made by a function whose PyTorch node reads its input in its backward
+    (`leaky_relu`, `hardtanh`), though srcgrad records it with an op whose derivative is
+    a constant (`where`): under create_graph its gradient is a function of the input, as
+    there (engine._reads_values)."""
+    return _as_pytorch(t, "reads its inputs")
+
+
+def _as_pytorch(t, how):
     fn = getattr(t, "grad_fn", None)
     if fn is not None:
-        fn.keeps_no_tensor = True
+        fn.as_pytorch = how
     return t
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from .. import _dtype
 from .. import functional as _f
 from ..autograd import no_grad
+from ..autograd.recording import reads_its_inputs
 from ..tensor import Tensor
 
 
@@ -123,7 +124,8 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     x = _t(input)
-    y = _f.where(x <= min_val, min_val, _f.where(x >= max_val, max_val, x))
+    inner = reads_its_inputs(_f.where(x >= max_val, max_val, x))  # (PyTorch's node reads x)
+    y = reads_its_inputs(_f.where(x <= min_val, min_val, inner))
     return _inplace(x, y, inplace)
 
 
@@ -133,7 +135,7 @@ def relu6(input, inplace=False):  # noqa: A002
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
     x = _t(input)
-    return _inplace(x, _f.where(x > 0, x, x * negative_slope), inplace)
+    return _inplace(x, reads_its_inputs(_f.where(x > 0, x, x * negative_slope)), inplace)
 
 
 def _elu(x, alpha, scale, input_scale):

@@ -344,13 +344,16 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 # ---------------------------------------------------------------------------------------
 # log-sum-exp and softmax (scipy.special's signatures)
 # ---------------------------------------------------------------------------------------
-def _shift_max(x, axes):
+def _shift_max(x, axes, normalized=False):
     """The maximum over `axes` (kept), with no gradient, and 0 where it is infinite: the
     shift that keeps exp() from overflowing without changing the result (0 over no entries:
-    the sums are then empty, or 0, as PyTorch's)."""
+    the sums are then empty, or 0, as PyTorch's). normalized (softmax): a +inf is a shift
+    too, as in PyTorch, which gives NaN for the whole slice (inf / inf)."""
     if x.numel() == 0:
         return 0.0
     m = _reduce("amax", x, axes, True).detach()
+    if normalized:
+        return _op("where", [_op("gt", [m, -np.inf]), m, 0.0])
     return _op("where", [_op("isfinite", [m]), m, 0.0])
 
 
@@ -379,7 +382,7 @@ def softmax(x, axis=None):
     """exp(x) / sum(exp(x)) over `axis` (all entries if None), shifted by the maximum."""
     t = _floating(_tensor(x))
     axes = _axes(axis, t.ndim, "softmax")
-    e = (t - _shift_max(t, axes)).exp()
+    e = (t - _shift_max(t, axes, normalized=True)).exp()
     return e / _reduce("sum", e, axes, True)
 
 
@@ -387,7 +390,7 @@ def log_softmax(x, axis=None):
     """x - logsumexp(x) over `axis`, stable for large inputs (no log of an underflowed 0)."""
     t = _floating(_tensor(x))
     axes = _axes(axis, t.ndim, "log_softmax")
-    shifted = t - _shift_max(t, axes)
+    shifted = t - _shift_max(t, axes, normalized=True)
     return shifted - _reduce("sum", shifted.exp(), axes, True).log()
 
 

@@ -153,7 +153,7 @@ for _name, _formula, _impl in [
         ("deg2rad", lambda a: a * sp.pi / 180, np.deg2rad), ("rad2deg", lambda a: a * 180 / sp.pi, np.rad2deg),
         ("softplus", F.softplus, lambda x: np.logaddexp(0, x)), ("erf", F.erf, _np_erf),
         ("logaddexp", F.logaddexp, np.logaddexp), ("logaddexp2", F.logaddexp2, np.logaddexp2),
-        ("arctan2", sp.atan2, np.arctan2), ("hypot", F.hypot, np.hypot)]:
+        ("arctan2", F.arctan2, np.arctan2), ("hypot", F.hypot, np.hypot)]:
     elementwise(_name, _formula, _impl, infer=_infer_float)
 
 elementwise("square", lambda a: a ** 2, np.square)

@@ -192,6 +192,22 @@ class hypot(_RealFunction):
         return where(sp.Eq(self, 0), 0, self.args[argindex - 1] / self)
 
 
+class arctan2(_RealFunction):
+    """atan2(y, x); derivative (x, -y) / (x^2 + y^2), 0 at the origin (as PyTorch: a
+    direction there has no angle to change)."""
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        y, x = self.args
+        r2 = x ** 2 + y ** 2
+        return where(sp.Eq(r2, 0), 0, (x if argindex == 1 else -y) / r2)
+
+    @classmethod
+    def eval(cls, y, x):
+        if y.is_Number and x.is_Number:
+            return sp.atan2(y, x)
+
+
 class sqrt0(_RealFunction):
     """sqrt whose derivative is 0 at 0: the standard deviation of data with no spread
     (every deviation is 0, and stays 0 to first order in no direction's favour)."""
@@ -207,12 +223,13 @@ class sqrt0(_RealFunction):
 
 
 class maximum(_RealFunction):
-    """Elementwise max; at ties each argument gets half the gradient (as PyTorch)."""
+    """Elementwise max; at ties each argument gets half the gradient, and where one is NaN
+    (no order) both get all of it (as PyTorch)."""
     nargs = 2
 
     def fdiff(self, argindex=1):
         a, b = self.args if argindex == 1 else self.args[::-1]
-        return where(sp.StrictGreaterThan(a, b), 1, where(sp.Eq(a, b), sp.Rational(1, 2), 0))
+        return where(sp.StrictLessThan(a, b), 0, where(sp.Eq(a, b), sp.Rational(1, 2), 1))
 
 
 class minimum(_RealFunction):
@@ -220,7 +237,7 @@ class minimum(_RealFunction):
 
     def fdiff(self, argindex=1):
         a, b = self.args if argindex == 1 else self.args[::-1]
-        return where(sp.StrictLessThan(a, b), 1, where(sp.Eq(a, b), sp.Rational(1, 2), 0))
+        return where(sp.StrictGreaterThan(a, b), 0, where(sp.Eq(a, b), sp.Rational(1, 2), 1))
 
 
 class fmax(_RealFunction):
@@ -293,5 +310,5 @@ class isfinite(_RealFunction):
 
 
 CUSTOM.update({f.__name__: f for f in (expm1, log1p, exp2, log2, log10, cbrt, softplus, sinc, dsinc, erf,
-                                       logaddexp, logaddexp2, hypot, maximum, minimum, fmax, fmin,
+                                       logaddexp, logaddexp2, hypot, arctan2, maximum, minimum, fmax, fmin,
                                        isnan_or, mod, clip, nan_to_num, isfinite, sqrt0, floor0)})

@@ -298,9 +298,10 @@ class _PowOf(sp.Function):
         b, e = self.args
         if argindex == 1:
             return e * b ** (e - 1)
+        # (at b = 0 with e < 0 the power is inf and its log -inf: -inf, as PyTorch)
         if b.is_Number:
-            return sp.Integer(0) if b.is_zero else b ** e * sp.log(b)
-        return F.where(sp.Eq(b, 0), 0, b ** e * sp.log(b))
+            return F.where(sp.GreaterThan(e, 0), 0, -sp.oo) if b.is_zero else b ** e * sp.log(b)
+        return F.where(sp.And(sp.Eq(b, 0), sp.GreaterThan(e, 0)), 0, b ** e * sp.log(b))
 
 
 def safe_diff(e, s):

@@ -25,7 +25,7 @@ _NP_CUSTOM = {
     F.cbrt: "cbrt", F.sinc: "sinc", F.logaddexp: "logaddexp", F.logaddexp2: "logaddexp2",
     F.hypot: "hypot", F.sqrt0: "sqrt", F.floor0: "floor", F.maximum: "maximum", F.minimum: "minimum", F.fmax: "fmax", F.fmin: "fmin",
     F.mod: "remainder", F.clip: "clip", F.nan_to_num: "nan_to_num", F.isfinite: "isfinite",
-    sp.atan2: "arctan2",
+    sp.atan2: "arctan2", F.arctan2: "arctan2",
 }
 
 _CMP = {sp.StrictGreaterThan: ast.Gt, sp.GreaterThan: ast.GtE, sp.StrictLessThan: ast.Lt,
