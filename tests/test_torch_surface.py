@@ -296,6 +296,7 @@ def test_integers_beside_index_arrays_follow_pytorchs_rule():
 # ---------------------------------------------------------------------------------------
 # PyTorch's values at the edges: infinities, NaN, the origin
 # ---------------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # (numpy's, on inf - inf and 0 ** -0.5)
 def test_softmax_of_a_slice_holding_inf_is_nan_as_pytorch():
     x = torch.tensor([[1.0, float("inf"), 2.0], [1.0, 2.0, 3.0]], dtype=torch.float64)
     for f in (lambda t: t.softmax(1), lambda t: t.log_softmax(1)):
@@ -322,6 +323,7 @@ def test_maximum_and_minimum_give_both_operands_the_gradient_at_nan(name, a_grad
     np.testing.assert_array_equal(b.grad.numpy(), b_grad)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # (numpy's, on inf - inf and 0 ** -0.5)
 def test_power_of_zero_in_the_exponent_below_zero_is_minus_inf():
     y = torch.tensor([0.0, 0.5, -0.5], dtype=torch.float64, requires_grad=True)
     (0 ** y).sum().backward()
