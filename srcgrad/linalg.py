@@ -408,7 +408,7 @@ def eigh(A, UPLO="L", *, out=None):
     _uplo("eigh", UPLO)
     A = _float("eigh", A)
     _square("eigh", A)
-    return _nla.eigh(A, UPLO)
+    return _nla.symmetric_eigh(A, UPLO)
 
 
 @_reports("eigvalsh")
@@ -418,7 +418,7 @@ def eigvalsh(A, UPLO="L", *, out=None):
     _uplo("eigvalsh", UPLO)
     A = _float("eigvalsh", A)
     _square("eigvalsh", A)
-    return _nla.eigvalsh(A, UPLO)
+    return _nla.symmetric_eigh(A, UPLO).eigenvalues
 
 
 def _no_driver(name, driver):

@@ -64,6 +64,21 @@ def _escape_numpy_code(t):
         raise err
 
 
+class InPlaceOnLeafError(RuntimeError, TypeError):
+    """A tensor being differentiated (a leaf) was written in place. PyTorch's RuntimeError;
+    a TypeError too, as numpy-style autodiff (HIPS autograd) reports it."""
+
+
+def _leaf_written_in_place():
+    if _numpy_code():  # (a numpy-style function writing into its differentiated argument)
+        from .utils.locations import describe_loc, user_loc
+        where = describe_loc(user_loc(1))
+        return InPlaceOnLeafError(
+            f"an argument being differentiated cannot be changed in place{f' ({where})' if where else ''}: "
+            f"its gradient is taken at the value passed in. Copy it first (`x = x.copy()`).")
+    return InPlaceOnLeafError("a leaf Variable that requires grad is being used in an in-place operation.")
+
+
 def _as_operand(x):
     """Tensor | ndarray | Python scalar; lists and numpy scalars converted."""
     if isinstance(x, np.generic):  # first: np.float64 is a float, but not a weak scalar
@@ -645,7 +660,7 @@ class Tensor:
     # -- in place -------------------------------------------------------------------------
     def _inplace(self, name, other):
         if self._requires_grad and self.grad_fn is None and is_grad_enabled():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            raise _leaf_written_in_place()
         other = _as_operand(other)
         if isinstance(other, Tensor) and other._data.dtype != self._data.dtype:
             # the result keeps this tensor's dtype: computed in it (the cast is differentiable)
@@ -673,7 +688,7 @@ class Tensor:
         (PyTorch's semantics). compute reads a recorded copy of x when x has one, as the
         write overwrites the memory its recording would read."""
         if self._requires_grad and self.grad_fn is None and is_grad_enabled():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            raise _leaf_written_in_place()
         src = apply(_op("copy"), [self], {}) if self._requires_grad and is_grad_enabled() else self
         self[...] = compute(src)
         return self
@@ -695,7 +710,7 @@ class Tensor:
             self[...] = src if src.shape == self.shape else src.expand(*self.shape)
             return _recording.keeps_no_tensor(self)
         if self._requires_grad and self.grad_fn is None and is_grad_enabled():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            raise _leaf_written_in_place()
         np.copyto(self._data, src._data if isinstance(src, Tensor) else np.asarray(src), casting="unsafe")
         self._version.v += 1
         return self
@@ -845,7 +860,7 @@ class Tensor:
         """`t[index] = value`, recorded: t takes the history of the write (PyTorch's
         in-place semantics), and a backward that needs t's old value raises."""
         if self._requires_grad and self.grad_fn is None and is_grad_enabled():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            raise _leaf_written_in_place()
         split = _integers_first(index, self.ndim)
         if split is not None:  # (PyTorch's rule, as __getitem__: a write through x[0])
             self[split[0]][split[1]] = value

@@ -404,3 +404,23 @@ def test_qr_of_a_wide_matrix_is_differentiable():
     np.testing.assert_allclose(rr.numpy(), r0, atol=1e-12)
     gradcheck(lambda m: np.sum(np.linalg.qr(m)[1] * np.arange(8.0).reshape(2, 4)) +
               np.sum(np.linalg.qr(m)[0] ** 3), a)
+
+
+@pytest.mark.parametrize("uplo", ["L", "U"])
+def test_eigh_gradient_is_in_the_triangle_numpy_reads(uplo):
+    # numpy's eigh of a full (not symmetric) matrix reads one triangle: its derivative in
+    # the other is 0, and finite differences in any direction agree; PyTorch's
+    # torch.linalg.eigh gives the symmetric gradient instead (A taken to be symmetric)
+    a = symmetric_distinct(4) + 0.3 * np.triu(r(4, 4), 1)
+    w = r(4)
+    f = lambda m: np.sum(np.linalg.eigvalsh(m, UPLO=uplo) * w)
+    g = srcgrad.grad(f)(a)
+    other = np.triu(g, 1) if uplo == "L" else np.tril(g, -1)
+    assert not other.any()
+    h, d = 1e-6, r(4, 4)
+    assert np.isclose(np.sum(g * d), (f(a + h * d) - f(a - h * d)) / (2 * h), rtol=1e-5)
+    t = srcgrad.tensor(a, requires_grad=True)
+    (srcgrad.linalg.eigvalsh(t, UPLO=uplo) * srcgrad.tensor(w)).sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), t.grad.numpy().T)
+    np.testing.assert_allclose(np.tril(t.grad.numpy()) + np.triu(t.grad.numpy(), 1).T,
+                               g if uplo == "L" else g.T, atol=1e-12)

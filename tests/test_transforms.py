@@ -629,3 +629,13 @@ def test_hvp_of_a_function_reading_a_tensor_from_outside():
     y = srcgrad.tensor(0.3, requires_grad=True)
     h = srcgrad.hvp(lambda x: np.sin(x * y))(np.array(0.5), np.array(1.0))
     assert float(h) == pytest.approx(-0.3 ** 2 * np.sin(0.15))
+
+
+def test_writing_into_a_differentiated_argument_names_the_line():
+    def fun(A, b):
+        A[1] = b
+        return np.sum(A)
+    for error in (TypeError, RuntimeError):  # (HIPS autograd's TypeError, PyTorch's RuntimeError)
+        with pytest.raises(error, match=r"changed in place \(at .*test_transforms.py:\d+.*A\[1\] = b"):
+            srcgrad.grad(fun)(np.ones(5), 3.0)
+    assert srcgrad.grad(lambda A, b: fun(A.copy(), b))(np.ones(5), 3.0).tolist() == [1, 0, 1, 1, 1]

@@ -118,17 +118,24 @@ def cholesky(a, /, *, upper=False):
 @_implements(_np.linalg.eigh)
 def eigh(a, UPLO="L"):
     """Eigenvalues (ascending) and eigenvectors of a symmetric matrix. The gradient of the
-    eigenvectors needs distinct eigenvalues and a loss that does not depend on their signs."""
-    if UPLO not in ("L", "U"):
-        raise ValueError(f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
-    a = _float_tensor(a)
-    _square("eigh", a)
-    return EighResult(*_op("eigh", [a], UPLO=UPLO))
+    eigenvectors needs distinct eigenvalues and a loss that does not depend on their signs.
+    numpy reads the UPLO triangle only, and so does the gradient: it is 0 in the other
+    (PyTorch's torch.linalg.eigh gives the symmetric one instead)."""
+    return symmetric_eigh(a, UPLO, symmetric_gradient=False)
 
 
 @_implements(_np.linalg.eigvalsh)
 def eigvalsh(a, UPLO="L"):
     return eigh(a, UPLO).eigenvalues
+
+
+def symmetric_eigh(a, UPLO="L", symmetric_gradient=True):
+    """eigh; symmetric_gradient: PyTorch's gradient, for a matrix taken to be symmetric."""
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
+    a = _float_tensor(a)
+    _square("eigh", a)
+    return EighResult(*_op("eigh", [a], UPLO=UPLO, symmetric=bool(symmetric_gradient)))
 
 
 @_implements(_np.linalg.qr)

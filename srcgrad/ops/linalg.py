@@ -398,8 +398,9 @@ def _eigh_infer(inputs, attrs):
 
 
 def _eigh_vjp(node, gs):
-    # gA = V (diag(gw) + F o (V^T gV)) V^T, F_ij = 1 / (w_j - w_i) off the diagonal, made
-    # symmetric as PyTorch's (A is taken to be symmetric: numpy reads one triangle)
+    # gA = V (diag(gw) + F o (V^T gV)) V^T, F_ij = 1 / (w_j - w_i) off the diagonal; made
+    # symmetric as PyTorch's (A taken to be symmetric), or (numpy's function) in the one
+    # triangle eigh reads: an entry below the diagonal stands for both it and its mirror
     gw, gv = gs
     w, v = node.outputs
     inner = None
@@ -410,10 +411,14 @@ def _eigh_vjp(node, gs):
         scaled = v * _row(gw)
         inner = scaled if inner is None else inner + scaled
     g = inner @ v.mT
-    return [0.5 * (g + g.mT)]
+    if node.attrs.get("symmetric", True):
+        return [0.5 * (g + g.mT)]
+    lower = _tril(g + g.mT) - g * _eye(w.shape[-1], w.dtype, w.graph)  # (the diagonal once)
+    return [lower if node.attrs["UPLO"] == "L" else lower.mT]
 
 
-register(Op("eigh", "linalg", lambda a, UPLO: tuple(np.linalg.eigh(a, UPLO=UPLO)), infer=_eigh_infer,
+register(Op("eigh", "linalg", lambda a, UPLO, symmetric=True: tuple(np.linalg.eigh(a, UPLO=UPLO)),
+            infer=_eigh_infer,
             vjp=_eigh_vjp, nout=2,
             emit=lambda args, attrs, node: _tuple_of(_call("eigh", args[0], UPLO=attrs["UPLO"])),
             torch_name="LinalgEighBackward0"))
