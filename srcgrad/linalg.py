@@ -22,19 +22,18 @@ the shapes. A failed factorization (singular, not positive-definite) raises
 numpy's LinAlgError). `out=` is not supported (results are new tensors).
 
 Where srcgrad differs from PyTorch (see each function):
-- qr (mode='complete' with more rows than columns), pinv, lstsq and matrix_norm/norm with
-  ord 2/-2/'nuc' inherit srcgrad.numpy.linalg's limits: pinv and lstsq need a full-rank
-  matrix (a rank-deficient one raises NotImplementedError; lstsq's `rank` is therefore
-  min(m, n)), complete QR of a tall matrix has no gradient.
+- qr (mode='complete' with more rows than columns), lstsq, pinv with atol, and
+  matrix_norm/norm with ord 2/-2/'nuc' inherit srcgrad.numpy.linalg's limits: lstsq and
+  pinv(atol=) need a full-rank matrix (a rank-deficient one raises NotImplementedError;
+  lstsq's `rank` is therefore min(m, n)), complete QR of a tall matrix has no gradient.
 - svd(full_matrices=True) of a non-square matrix: U's (or Vh's) columns beyond min(m, n)
   carry no gradient, as in PyTorch. Inside a compiled function they are an orthonormal
   basis of the complement found by QR, which may differ from LAPACK's (any is valid).
 - solve_triangular is a general solve of the triangle (O(n^3), LU): a zero on the diagonal
   raises LinAlgError where PyTorch returns inf/nan. inv_ex raises for a singular matrix
   whatever check_errors says (its info is always 0).
-- eigh's gradient for A is srcgrad.numpy.linalg's: PyTorch's plus an antisymmetric part,
-  so the two agree on every symmetric perturbation (and for any loss of a symmetric input
-  such as B + B^T), not entry by entry.
+- eigh's gradient for A is PyTorch's (symmetric); srcgrad.numpy.linalg.eigh's is numpy's
+  (in the triangle it reads): the two agree on every symmetric perturbation.
 - hermitian=True (pinv, matrix_rank) is taken as a promise: pinv reads the whole matrix.
 - Products (matmul, multi_dot, cross) promote mixed dtypes as srcgrad.matmul does, where
   PyTorch refuses; cross needs equal numbers of dimensions, as PyTorch's.
@@ -354,6 +353,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
         raise RuntimeError(f"linalg.lstsq: A and B must have the same number of rows, got shapes {A.shape} "
                            f"and {B.shape}")
     batch = _batch("lstsq", A, Bm)
+    _nla._full_rank_check(A, rcond, "linalg.lstsq")  # (so that rank is min(m, n))
     X = _nla.pinv(A, rtol=rcond) @ Bm
     empty = _const(_np.zeros((0,), A.dtype))
     residuals = empty
@@ -480,10 +480,10 @@ def svdvals(A, *, driver=None, out=None):
 # ---------------------------------------------------------------------------------------
 @_reports("pinv")
 def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
-    """Moore-Penrose pseudo-inverse of a full-rank matrix (srcgrad.numpy.linalg.pinv): a
-    matrix with a singular value at or below max(atol, rtol * largest) raises
-    NotImplementedError, since dropping it is not differentiable. atol and rtol are
-    numbers; rcond is PyTorch's older name for rtol. hermitian=True is accepted and the
+    """Moore-Penrose pseudo-inverse (srcgrad.numpy.linalg.pinv: numpy's, with the gradient
+    of a matrix whose rank stays the same near it). With atol, a matrix with a singular
+    value at or below max(atol, rtol * largest) raises NotImplementedError. atol and rtol
+    are numbers; rcond is PyTorch's older name for rtol. hermitian=True is accepted and the
     whole matrix is read (the same result for a symmetric one)."""
     _no_out(out, "pinv")
     if rcond is not None:

@@ -386,8 +386,6 @@ def test_unsupported_cases_raise():
     wide = srcgrad.tensor(r(2, 4), requires_grad=True)
     with pytest.raises(NoRuleError, match="full_matrices"):
         np.linalg.svd(wide)   # numpy's default full_matrices=True: U is not determined by A
-    with pytest.raises(NotImplementedError, match="rank deficient"):
-        np.linalg.pinv(srcgrad.tensor(np.ones((3, 2)), requires_grad=True))
     # without a gradient to lose, numpy's answers are returned
     u, s, vh = np.linalg.svd(wide.detach())
     assert u.shape == (2, 2) and vh.shape == (4, 4)
@@ -424,3 +422,17 @@ def test_eigh_gradient_is_in_the_triangle_numpy_reads(uplo):
     np.testing.assert_allclose(t.grad.numpy(), t.grad.numpy().T)
     np.testing.assert_allclose(np.tril(t.grad.numpy()) + np.triu(t.grad.numpy(), 1).T,
                                g if uplo == "L" else g.T, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (2, 4, 4)])
+def test_pinv_of_a_rank_deficient_matrix_has_the_fixed_rank_gradient(shape):
+    # rank 2 whatever the shape: numpy drops the zero singular values, and the gradient is
+    # that of matrices of the same rank (HIPS autograd's test_pinv, fun_low_rank)
+    rng = np.random.default_rng(1)
+    b = rng.standard_normal(shape[:-1] + (2,))
+    w = rng.standard_normal(shape[:-2] + (shape[-2], shape[-2]))
+    f = lambda x: np.sum(np.linalg.pinv(x @ np.swapaxes(x, -1, -2)) * w)
+    g = srcgrad.grad(f)(b)
+    h, d = 1e-6, rng.standard_normal(b.shape)
+    assert np.isclose(np.sum(g * d), (f(b + h * d) - f(b - h * d)) / (2 * h), rtol=1e-6)
+    np.testing.assert_allclose(srcgrad.numpy.linalg.pinv(srcgrad.tensor(b)).numpy(), np.linalg.pinv(b))

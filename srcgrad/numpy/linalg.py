@@ -6,9 +6,9 @@
 Each function with a gradient is one op of the table (srcgrad/ops/linalg.py) or a
 composite of them; derivative rules are written with ops that have rules themselves, so
 second derivatives work too. Gradients follow PyTorch's, and assume what PyTorch's
-assume: invertible matrices for inv/solve/det, symmetric input for cholesky/eigh (numpy
-reads one triangle only), distinct eigenvalues/singular values where vectors are
-differentiated. Other names of numpy.linalg run on data that needs no gradient and
+assume: invertible matrices for inv/solve/det, symmetric input for cholesky, distinct
+eigenvalues/singular values where vectors are differentiated, a rank that stays the same
+for pinv; eigh's is in the one triangle numpy reads. Other names of numpy.linalg run on data that needs no gradient and
 refuse, naming themselves, when a gradient would be lost.
 """
 import functools as _functools
@@ -219,21 +219,19 @@ def _full_rank_check(t, rcond, name):
 
 @_implements(_np.linalg.pinv)
 def pinv(a, rcond=None, hermitian=False, **kwargs):
-    """Moore-Penrose pseudo-inverse of a full-rank matrix, from its QR factors: R^-1 Q^T
-    for a tall matrix (conditioned as the matrix itself, not squared), the transpose of the
-    transpose's for a wide one. A rank-deficient matrix raises: dropping its small singular
-    values is not smooth."""
+    """Moore-Penrose pseudo-inverse: numpy's (singular values at or below rtol times the
+    largest are dropped). Its gradient is that of a matrix whose rank stays the same near
+    it, as HIPS autograd's and PyTorch's; where a singular value crosses the cutoff the
+    function jumps, and no derivative exists."""
     t = _float_tensor(a)
     _matrices("pinv", t)
     rtol = kwargs.pop("rtol", None)
     if kwargs:
         raise TypeError(f"pinv: unexpected keyword arguments {sorted(kwargs)}")
-    _full_rank_check(t, rcond if rtol is None else rtol, "pinv")
-    m, n = t.shape[-2:]
-    if m < n:
-        return pinv(t.mT).mT
-    q, r = _op("qr", [t])
-    return solve(r, q.mT)
+    if rcond is not None and rtol is not None:
+        raise TypeError("pinv: give rcond or rtol, not both")
+    rtol = rtol if rcond is None else rcond
+    return _op("pinv", [t], rtol=None if rtol is None else float(rtol), hermitian=bool(hermitian))
 
 
 @_implements(_np.linalg.multi_dot)

@@ -310,6 +310,34 @@ def _inv_vjp(node, gs):
     return [-(ai_t @ gs[0] @ ai_t)]
 
 
+def _pinv_infer(inputs, attrs):
+    (a,) = inputs
+    if a.ndim < 2:
+        raise ShapeError(f"pinv: expected a matrix (or a stack of them), got shape {a.shape}")
+    return [(a.shape[:-2] + (a.shape[-1], a.shape[-2]), float_dtype(a.dtype))]
+
+
+def _pinv_vjp(node, gs):
+    # d(A+) = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+ where the rank is
+    # locally constant (Golub & Pereyra), transposed into the gradient of A
+    (g,) = gs
+    (a,), (p,) = node.inputs, node.outputs
+    pt = p.mT
+    m, n = a.shape[-2:]
+    left = _eye(m, a.dtype, a.graph) - a @ p     # I - A A+, (m, m)
+    right = _eye(n, a.dtype, a.graph) - p @ a    # I - A+ A, (n, n)
+    return [-(pt @ g @ pt) + left @ (g.mT @ (p @ pt)) + (pt @ p) @ (g.mT @ right)]
+
+
+def _pinv(a, rtol, hermitian):
+    return np.linalg.pinv(a, hermitian=hermitian) if rtol is None else \
+        np.linalg.pinv(a, rtol=rtol, hermitian=hermitian)
+
+
+register(Op("pinv", "linalg", _pinv, infer=_pinv_infer, vjp=_pinv_vjp,
+            emit=lambda args, attrs, node: _call("pinv", args[0], **{k: v for k, v in attrs.items()
+                                                                      if v is not None and v is not False}),
+            torch_name="LinalgPinvBackward0"))
 register(Op("inv", "linalg", np.linalg.inv, infer=_inv_infer, vjp=_inv_vjp,
             emit=lambda args, attrs, node: _call("inv", args[0]), torch_name="LinalgInvExBackward0"))
 
