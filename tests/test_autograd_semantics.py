@@ -1468,3 +1468,16 @@ def test_in_place_on_what_indexing_with_arrays_copied(take):
     v.mul_(2)
     (v * v + x).sum().backward()
     assert_allclose(x.grad.numpy(), [[9.0, 17.0], [25.0, 33.0]])
+
+
+def test_autograd_grad_fills_retained_values_on_its_paths():
+    # as PyTorch: a retain_grad() value the backward runs through gets its .grad; one off
+    # the paths to the inputs asked for, and the leaves, get none
+    x, w = torch.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    v, u = x * 2, w * 3
+    v.retain_grad()
+    u.retain_grad()
+    (gx,) = autograd.grad((v * v).sum() + (u * u).sum(), [x])
+    assert_allclose(gx.numpy(), [8.0, 16.0])
+    assert_allclose(v.grad.numpy(), [4.0, 8.0])
+    assert u.grad is None and x.grad is None and w.grad is None

@@ -416,13 +416,12 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
     ran = _nodes_run(walk, used_wrt) if inputs is not None else walk.fns
     if any(fn.saved is None for fn in ran):
         raise RuntimeError(_FREED_MSG)
-    observe = []
-    if accumulate:
-        for fn in walk.fns:
-            if fn.retains:
-                for k, ref in sorted(fn.retains.items()):
-                    if ref() is not None:
-                        observe.append(walk.output_index(fn, k))
+    observe = []  # retain_grad() values the backward reaches (autograd.grad's too, as PyTorch's)
+    for fn in (walk.fns if inputs is None else ran):
+        if fn.retains:
+            for k, ref in sorted(fn.retains.items()):
+                if ref() is not None:
+                    observe.append(walk.output_index(fn, k))
     hooked = [i for i in range(len(walk.values)) if _hooks_of(walk, i)]
     compiled = compiled_backward(walk, root_ids, used_wrt, observe, hooked, create_graph)
     _last[0] = compiled
@@ -469,17 +468,17 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
         if g is None:  # reachable, but every path has a zero derivative (sign, floor...): zeros, as PyTorch
             shape, dtype = walk.aval(i)
             wrt_out[i] = Tensor._make(np.zeros(shape, dtype))
+    for i, g in zip(observe, outs[compiled.n_wrt:]):
+        _, fn, k = walk.values[i]
+        t = fn.retains[k]()
+        if t is not None:
+            _accumulate_into(t, g if g is not None else Tensor._make(np.zeros(t.shape, t.dtype)))
     if not accumulate:
         return [wrt_out.get(i) if i is not None else None for i in wrt]
     for i in used_wrt:
         g = wrt_out[i]
         if g is not None:
             _accumulate_into(walk.values[i][1], g)
-    for i, g in zip(observe, outs[compiled.n_wrt:]):
-        _, fn, k = walk.values[i]
-        t = fn.retains[k]()
-        if t is not None:
-            _accumulate_into(t, g if g is not None else Tensor._make(np.zeros(t.shape, t.dtype)))
     return None
 
 
