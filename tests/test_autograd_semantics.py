@@ -1481,3 +1481,39 @@ def test_autograd_grad_fills_retained_values_on_its_paths():
     assert_allclose(gx.numpy(), [8.0, 16.0])
     assert_allclose(v.grad.numpy(), [4.0, 8.0])
     assert u.grad is None and x.grad is None and w.grad is None
+
+
+MODIFIED = "modified by an inplace operation"
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: (lambda y: (y.relu(), y.add_(1))[0])(x * 1),      # relu keeps its result, not its input
+    lambda x: (lambda y: (y.exp(), y.add_(1))[0])(x * 1),
+    lambda x: (lambda y: (y.sqrt(), y.add_(1))[0])(x.abs() + 1),
+    lambda x: (lambda y: (y * 2, y.add_(1))[0])(x * 1),          # a number times y keeps no y
+    lambda x: (lambda y: (y.sum(), y.add_(1))[0])(x * 1),
+], ids=["relu-input", "exp-input", "sqrt-input", "times-number", "sum"])
+def test_changing_what_pytorch_did_not_keep_is_allowed(make):
+    x = leaf([1.5, -2.5, 0.5])
+    make(x).sum().backward()
+    assert x.grad is not None
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: (lambda z: (z, z.add_(1))[0])((x * 1).relu()),      # relu's result
+    lambda x: (lambda z: (z, z.mul_(2))[0])(x.sigmoid()),
+    lambda x: (lambda y: (y.sin(), y.add_(1))[0])(x * 1),         # sin keeps its input
+    lambda x: (lambda y: (y.abs(), y.add_(1))[0])(x * 1),
+    lambda x: (lambda y: (y * x, y.add_(1))[0])(x * 1),           # a factor kept for the other's gradient
+    lambda x: (lambda c: (x * c, c.add_(1))[0])(torch.ones(3, dtype=torch.float64)),
+    lambda x: (lambda y: (x / y, y.add_(1))[0])(x * 1),
+    lambda x: (lambda z: (z * z, z.add_(1))[0])(x.softmax(0)),    # softmax's result
+    lambda x: (lambda y: (torch.nn.functional.leaky_relu(y), y.add_(1))[0])(x * 1),
+], ids=["relu-result", "sigmoid-result", "sin-input", "abs-input", "mul-factor", "mul-constant", "div",
+        "softmax-result", "leaky_relu-input"])
+def test_changing_what_pytorch_kept_raises_with_the_recording_line(make):
+    # as PyTorch, even where srcgrad's own backward would read another value, or a copy
+    x = leaf([1.5, -2.5, 0.5])
+    y = make(x).sum()
+    with pytest.raises(RuntimeError, match=MODIFIED + r".*recorded at test_autograd_semantics.py:\d+"):
+        y.backward()

@@ -19,7 +19,7 @@ from ..compiler import backward_function, differentiate
 from ..ir.graph import Graph, Node, Value
 from ..ops.indexing import Arg
 from ..utils.locations import format_loc_range
-from .function import LEAF, NODE
+from .function import CONST, LEAF, NODE
 
 _FREED_MSG = ("Trying to backward through the graph a second time (or directly access saved tensors "
               "after they have already been freed). Saved intermediate values of the graph are freed "
@@ -337,12 +337,7 @@ def _check_version(walk, i, entry):
         d = walk.values[i]
         what = "a leaf" if d[0] == "leaf" else (
             f"output {d[2]} of {type(d[1]).__name__}" if d[0] == "out" else f"an input of {type(d[1]).__name__}")
-        loc = format_loc_range(d[1].loc) if d[0] != "leaf" else ""
-        raise RuntimeError(
-            f"one of the variables needed for gradient computation has been modified by an inplace "
-            f"operation: [{arr.dtype.name} {list(arr.shape)}], which is {what}"
-            + (f" (recorded at {loc})" if loc else "")
-            + f", is at version {counter.v}; expected version {version} instead.")
+        raise _modified_in_place(arr, what, d[1].loc if d[0] != "leaf" else (), counter.v, version)
     return arr
 
 
@@ -416,6 +411,8 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
     ran = _nodes_run(walk, used_wrt) if inputs is not None else walk.fns
     if any(fn.saved is None for fn in ran):
         raise RuntimeError(_FREED_MSG)
+    for fn in ran:
+        _check_saved_as_pytorch(fn)
     observe = []  # retain_grad() values the backward reaches (autograd.grad's too, as PyTorch's)
     for fn in (walk.fns if inputs is None else ran):
         if fn.retains:
@@ -503,6 +500,53 @@ _KEEPS_NO_TENSOR = frozenset({
     "add", "sub", "neg", "broadcast_to", "sum", "sum_to", "mean", "cumsum", "concatenate", "copy",
     "reshape", "transpose", "roll", "shift", "cast", "ceil", "floor", "rint", "round", "trunc",
     "guard", "hook", "stop_gradient", "constant", "eye", "tri", "custom", "call"})
+
+
+#: ops whose PyTorch node keeps its result for the backward (`exp`: its derivative is
+#: itself), and those that keep every tensor input (`sin`, `maximum`); mul, div and matmul
+#: keep one operand where the other requires grad. A kept tensor changed in place since
+#: is an error there, even where srcgrad's own backward reads another value (relu's input,
+#: not its result) or a recorded copy; srcgrad checks them alike.
+_KEEPS_RESULT = frozenset({"exp", "tanh", "sigmoid", "relu", "sqrt", "std_sqrt", "reciprocal", "exp2", "expm1"})
+_KEEPS_INPUTS = frozenset({
+    "log", "log1p", "log2", "log10", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh",
+    "arcsinh", "arccosh", "arctanh", "abs", "pow", "square", "clip", "erf", "arctan2", "maximum",
+    "minimum", "fmax", "fmin", "hypot", "logaddexp", "logaddexp2", "softplus", "sinc", "cbrt"})
+_KEEPS_OTHER_OPERAND = frozenset({"mul", "matmul"})
+
+
+def _check_saved_as_pytorch(fn):
+    """Raise PyTorch's error where its node for fn kept a tensor changed in place since."""
+    name = fn.op.name
+    if fn.as_pytorch == "keeps no tensor":
+        return
+    if fn.as_pytorch == "keeps its result" or name in _KEEPS_RESULT:
+        for k, (arr, counter, version) in enumerate(fn.outs):
+            if counter.v != version:
+                raise _modified_in_place(arr, f"output {k} of {type(fn).__name__}", fn.loc, counter.v, version)
+        return
+    kept = []
+    if name in _KEEPS_INPUTS or fn.as_pytorch == "reads its inputs":
+        kept = range(len(fn.edges))
+    elif name in _KEEPS_OTHER_OPERAND or name == "div":
+        grads = [type(e) is tuple and e[0] != CONST for e in fn.edges]
+        kept = [i for i in range(len(fn.edges)) if grads[1 - i] or (name == "div" and i == 1)] \
+            if len(fn.edges) == 2 else []
+    for i in kept:
+        entry, edge = fn.saved[i], fn.edges[i]
+        if entry is not None and entry[1].v != entry[2]:
+            what = f"output {edge[1][1]} of {type(edge[1][0]).__name__}" if edge[0] == NODE else "a leaf"
+            raise _modified_in_place(entry[0], what, edge[1][0].loc if edge[0] == NODE else fn.loc,
+                                     entry[1].v, entry[2])
+
+
+def _modified_in_place(arr, what, loc, now, then):
+    where = format_loc_range(loc)
+    return RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{arr.dtype.name} {list(arr.shape)}], which is {what}"
+        + (f" (recorded at {where})" if where else "")
+        + f", is at version {now}; expected version {then} instead.")
 
 
 def _saved_a_tensor(fn):

@@ -202,6 +202,12 @@ def reads_its_inputs(t):
     return _as_pytorch(t, "reads its inputs")
 
 
+def keeps_its_result(t):
+    """t was made by a function whose PyTorch node keeps its result for the backward
+    (`softmax`): changing t in place makes a backward through it an error, as there."""
+    return _as_pytorch(t, "keeps its result")
+
+
 def _as_pytorch(t, how):
     fn = getattr(t, "grad_fn", None)
     if fn is not None:

@@ -19,7 +19,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import ops as _ops
-from ..autograd.recording import apply
+from ..autograd.recording import apply, keeps_its_result
 from ..ops import ShapeError
 from ._dispatch import implements, tensor_cls
 from .shape import _axis, _take_along, _tensor, copy, diagonal, ravel
@@ -383,7 +383,7 @@ def softmax(x, axis=None):
     t = _floating(_tensor(x))
     axes = _axes(axis, t.ndim, "softmax")
     e = (t - _shift_max(t, axes, normalized=True)).exp()
-    return e / _reduce("sum", e, axes, True)
+    return keeps_its_result(e / _reduce("sum", e, axes, True))
 
 
 def log_softmax(x, axis=None):
@@ -391,7 +391,7 @@ def log_softmax(x, axis=None):
     t = _floating(_tensor(x))
     axes = _axes(axis, t.ndim, "log_softmax")
     shifted = t - _shift_max(t, axes, normalized=True)
-    return shifted - _reduce("sum", shifted.exp(), axes, True).log()
+    return keeps_its_result(shifted - _reduce("sum", shifted.exp(), axes, True).log())
 
 
 # ---------------------------------------------------------------------------------------
