@@ -32,7 +32,7 @@ from .transforms import compile, grad, hessian, hvp, jacobian, value_and_grad, v
 from .export import export
 from .custom import custom_vjp, register_elementwise
 
-from .trace import TraceError
+from .trace import GradientLostWarning, TraceError
 # `srcgrad.trace(x)` is the matrix trace, as `torch.trace` (not the module srcgrad/trace.py,
 # whose attribute on the package importing it set)
 from .functional import trace

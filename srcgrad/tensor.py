@@ -469,7 +469,11 @@ class Tensor:
     def item(self):
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
-        return _decision(self, "eq", self._data.item())
+        value = self._data.item()
+        if self._requires_grad and isinstance(value, float) and _tracing() is not None:
+            from .trace import number_taken
+            number_taken(self)
+        return _decision(self, "eq", value)
 
     def tolist(self):
         _escape(self, "tolist()")
@@ -1024,6 +1028,11 @@ class Tensor:
     def ravel(self):
         return self.reshape(-1)
 
+    @property
+    def flat(self):
+        """numpy's `x.flat`: indexing the flattened tensor, to read or to write."""
+        return _Flat(self)
+
     def swapaxes(self, axis0, axis1):
         from .numpy.shape import swapaxes
         return swapaxes(self, axis0, axis1)
@@ -1263,6 +1272,28 @@ class Tensor:
 
     def __array_function__(self, func, types, args, kwargs):
         return (_DISPATCH or _dispatch_module()).dispatch_function(func, args, kwargs)
+
+
+class _Flat:
+    """x.flat: x.reshape(-1) indexed (a write goes through to x, as numpy's flatiter's)."""
+
+    def __init__(self, t):
+        self._t = t
+
+    def __getitem__(self, index):
+        return self._t.reshape(-1)[index]
+
+    def __setitem__(self, index, value):
+        flat = self._t.reshape(-1)
+        flat[index] = value
+        if flat._data.base is None or not np.may_share_memory(flat._data, self._t._data):
+            self._t[...] = flat.reshape(self._t.shape)  # (the reshape copied: write it back)
+
+    def __iter__(self):
+        return iter(self._t.reshape(-1))
+
+    def __len__(self):
+        return self._t.numel()
 
 
 _DISPATCH = None

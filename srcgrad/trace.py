@@ -104,6 +104,30 @@ def decision(t, kind, value):
     return value
 
 
+class GradientLostWarning(UserWarning):
+    """A value being differentiated became a Python number inside a compiled function."""
+
+
+def number_taken(t):
+    """t.item() / float(t) of a value that depends on the arguments differentiated: the
+    number leaves the recording. The result stays right (the compiled code is guarded on
+    the number), but no gradient flows through it, and each new value compiles again."""
+    tracer = recording.TRACER[0]
+    if tracer is None or not tracer.traced(t):
+        return
+    import warnings
+    loc = user_loc(2)
+    where = f" at {loc[0][0]}:{loc[0][1]}" if loc else ""
+    message = (f"float()/item() of a value being differentiated{where}: a Python number, which is a "
+               f"constant to srcgrad: the compiled code is guarded on its exact value (each new value "
+               f"compiles again), and no gradient flows through arithmetic done with it. Compare and "
+               f"compute with the array itself: `if x.sum() > 0`, `x / x.max()`, `np.sin(x)`.")
+    if loc:
+        warnings.warn_explicit(message, GradientLostWarning, loc[0][0], loc[0][1])
+    else:
+        warnings.warn(message, GradientLostWarning, stacklevel=3)
+
+
 def stored_into_numpy(t):
     """Tensor.__float__/__int__: refuse when numpy calls it to store a traced value into a
     plain array (`out = np.zeros(3); out[i] = x[i] ** 2`): the value would reach the result

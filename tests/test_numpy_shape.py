@@ -618,3 +618,23 @@ def test_partition_and_sliding_windows():
 def test_a_boolean_result_has_no_gradient():
     with pytest.raises(TypeError, match="boolean"):
         srcgrad.grad(lambda x: np.allclose(x, x))(np.ones(2))
+
+
+def test_flat_reads_and_writes_the_flattened_array():
+    X = np.arange(12.0).reshape(4, 3)
+    g = srcgrad.grad(lambda X: np.sum(X.flat[[0, 5, 7]] ** 2))(X)
+    expect = np.zeros_like(X)
+    expect.flat[[0, 5, 7]] = 2 * X.flat[[0, 5, 7]]
+    np.testing.assert_array_equal(g, expect)
+
+    def write(X):
+        Y = X * 1
+        Y.flat[[1, 4]] = X.flat[[0, 2]] * 3
+        return np.sum(Y ** 2)
+    Y = X.copy()
+    Y.flat[[1, 4]] = X.flat[[0, 2]] * 3
+    expect = 2 * Y
+    expect.flat[[1, 4]] = 0
+    expect.flat[[0, 2]] += 2 * Y.flat[[1, 4]] * 3
+    np.testing.assert_allclose(srcgrad.grad(write)(X), expect)
+    assert len(srcgrad.tensor(X).flat) == 12 and [float(v) for v in srcgrad.tensor(X[:1]).flat] == [0, 1, 2]

@@ -4,7 +4,7 @@ import pytest
 
 import srcgrad
 from srcgrad.testing import numerical_grad
-from srcgrad.trace import TraceError
+from srcgrad.trace import GradientLostWarning, TraceError
 
 RNG = np.random.default_rng(0)
 
@@ -88,8 +88,10 @@ def test_float_decisions_are_guards_too():
         return (x * scale).sum()
     g = srcgrad.grad(f)
     for x in [np.array([1., 2.]), np.array([3., 1.])]:
-        # the decision is frozen per variant, so d/dx (x * c).sum() = c with c = sum(x)
-        np.testing.assert_allclose(g(x), np.full(2, x.sum()))
+        # the decision is frozen per variant, so d/dx (x * c).sum() = c with c = sum(x); and
+        # the user is told that the number carries no gradient, where it was taken
+        with pytest.warns(GradientLostWarning, match=r"float\(\)/item\(\) .* at .*test_transforms.py:87"):
+            np.testing.assert_allclose(g(x), np.full(2, x.sum()))
 
 
 def test_containers_and_argnums_keep_structure_and_types():
@@ -560,7 +562,8 @@ def test_a_float_read_by_the_recording_may_be_computed_in_another_order(h):
         return np.sum(yh ** 2) * step
     y = np.array([1.0, 0.3])
     g = srcgrad.value_and_grad(f)
-    value, grad = g(y)
+    with pytest.warns(GradientLostWarning):
+        value, grad = g(y)
     assert value == f(y)
     step = float(np.max((y + h * np.sin(y)) - y))
     np.testing.assert_allclose(grad, 2 * (y + h * np.sin(y)) * (1 + h * np.cos(y)) * step, rtol=1e-12)
