@@ -359,12 +359,19 @@ def measure(name, tool_name, size, emit, min_time=0.5, profile=None):
         lines = tool.source_lines(args)
         emit("lines", lines)
         if lines <= MEMORY_LINE_LIMIT:
-            emit("mem_F", peak_memory(prepared.forward))
-            emit("mem_G", peak_memory(prepared.gradient) + getattr(tool, "kept_bytes", lambda: 0)())
-            # the arguments are in memory during either call: with them, the ratio is how
-            # much more memory the process needs to take the gradient
-            emit("mem_args", sum(getattr(a, "nbytes", 0) for a in prepared.inputs))
+            memory(prepared, tool, emit)
         else:
             emit("mem_skipped", f"generated function of {lines} lines: tracemalloc looks up the "
                                 f"line number of every allocation, linear in the function's length")
+    elif tool_name == "autograd":  # (numpy underneath: tracemalloc sees its tape too)
+        memory(prepared, tool, emit)
     return prepared
+
+
+def memory(prepared, tool, emit):
+    """Peak memory of a gradient call and of the numpy forward."""
+    emit("mem_F", peak_memory(prepared.forward))
+    emit("mem_G", peak_memory(prepared.gradient) + getattr(tool, "kept_bytes", lambda: 0)())
+    # the arguments are in memory during either call: with them, the ratio is how much
+    # more memory the process needs to take the gradient
+    emit("mem_args", sum(getattr(a, "nbytes", 0) for a in prepared.inputs))

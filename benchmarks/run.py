@@ -124,15 +124,21 @@ def short(status, width=60):
     return status if len(status) <= width else status[:width - 1] + "…"
 
 
+def memory_ratio(c):
+    """Peak memory of a gradient call over the forward's, and (with the arguments)."""
+    if c is None or not (c.get("mem_F") and c.get("mem_G")):
+        return "skipped" if c is not None and c.get("mem_skipped") else "—"
+    mem = f"{c['mem_G'] / c['mem_F']:.2f}"
+    if c.get("mem_args") is not None:
+        a = c["mem_args"]
+        mem += f" ({(c['mem_G'] + a) / (c['mem_F'] + a):.2f})"
+    return mem
+
+
 def srcgrad_columns(c):
     F, G = c.get("F"), c.get("G")
     ratio = f"{G / F:.2f}" if F and G else "—"
-    mem = f"{c['mem_G'] / c['mem_F']:.2f}" if c.get("mem_F") and c.get("mem_G") else "—"
-    if c.get("mem_F") and c.get("mem_G") and c.get("mem_args") is not None:
-        a = c["mem_args"]
-        mem += f" ({(c['mem_G'] + a) / (c['mem_F'] + a):.2f})"
-    if c.get("mem_skipped"):
-        mem = "skipped"
+    mem = memory_ratio(c)
     if c["status"] == "ok":
         check = f"ok ({c['check']:.1e})"
     else:
@@ -161,10 +167,14 @@ HEADER = ["workload", "size", "F numpy", "G srcgrad", "G/F", "first call", "cach
 def table(rows, peers):
     head = HEADER + [{"torch": "PyTorch eager", "autograd": "HIPS autograd", "jax": "JAX jit"}[p]
                      for p in peers]
+    if "autograd" in peers:
+        head.append("HIPS autograd mem G/F (with args)")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["workload"], r["size"]] + srcgrad_columns(r["tools"]["srcgrad"])
         cells += [peer_column(r["tools"].get(p)) for p in peers]
+        if "autograd" in peers:
+            cells.append(memory_ratio(r["tools"].get("autograd")))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
