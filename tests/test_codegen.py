@@ -678,3 +678,31 @@ def test_tall_thin_arguments_are_computed_column_major():
     assert value == pytest.approx(reference[0], rel=1e-12)
     for a, b in zip(grads, reference[1]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def _unread_assignments(source):
+    """Names a generated function assigns (plainly) and never reads afterwards."""
+    import ast
+    fn = ast.parse(source).body[0]
+    unread = []
+    for k, st in enumerate(fn.body):
+        if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name):
+            name = st.targets[0].id
+            later = fn.body[k + 1:]
+            if not any(isinstance(n, ast.Name) and n.id == name for s in later for n in ast.walk(s)):
+                unread.append(name)
+    return unread
+
+
+def test_generated_code_assigns_nothing_it_never_reads():
+    # a kernel's common subexpressions can lose their readers when the printer folds a
+    # formula (here the gradient of the std of one element, 0 * ... after cancellation)
+    import warnings
+    from srcgrad.autograd.engine import last_compiled
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x = srcgrad.tensor([0.23, 1.5], dtype=srcgrad.float64, requires_grad=True)
+        (x[:1].std() + x.sum()).backward()
+    assert _unread_assignments(last_compiled().source) == []
+    f = srcgrad.value_and_grad(lambda x: np.sum(np.tanh(x) ** 2 + np.exp(-x) * np.tanh(x)))
+    assert _unread_assignments(f.source(np.ones(3))) == []

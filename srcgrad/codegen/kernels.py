@@ -121,7 +121,22 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
         stmts.append(A.assign(name, value))
         if r not in arg_symbols:
             fresh.add(name)
-    return stmts
+    temps = {names[sym] for sym, _ in replacements} - set(out_names)
+    return _without_unread(stmts, temps)
+
+
+def _without_unread(stmts, temps):
+    """stmts without the assignments of common subexpressions no later statement reads
+    (the printer may fold the formula that read one: `x*t - x*t`, or `0 * t`)."""
+    read = set()
+    kept = []
+    for st in reversed(stmts):
+        targets = [t.id for t in getattr(st, "targets", []) if isinstance(t, ast.Name)]
+        if len(targets) == 1 and targets[0] in temps and targets[0] not in read:
+            continue
+        read |= {n.id for n in ast.walk(st) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        kept.append(st)
+    return kept[::-1]
 
 
 _UFUNCS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide", ast.Pow: "power"}
