@@ -909,13 +909,16 @@ class Tensor:
         """Take this view again from its base, and adopt the new view's history: after a
         write into the base (recorded, or under no_grad) the view's recorded history is
         stale, and PyTorch replays the view on the base's new history alike."""
+        from .autograd.mode import set_grad_enabled
         base, how, arg = self._view_of
-        if how == "getitem":
-            fresh = base[arg]
-        elif how == "reshape":
-            fresh = base.reshape(arg["shape"])
-        else:
-            fresh = base.permute(*arg["perm"])
+        # (under no_grad too: a view of a base with history keeps it, as PyTorch's)
+        with set_grad_enabled(is_grad_enabled() or base._requires_grad):
+            if how == "getitem":
+                fresh = base[arg]
+            elif how == "reshape":
+                fresh = base.reshape(arg["shape"])
+            else:
+                fresh = base.permute(*arg["perm"])
         self.grad_fn, self._output_nr = fresh.grad_fn, fresh._output_nr
         self._requires_grad, self._version = fresh._requires_grad, fresh._version
         self._data = fresh._data

@@ -1517,3 +1517,43 @@ def test_changing_what_pytorch_kept_raises_with_the_recording_line(make):
     y = make(x).sum()
     with pytest.raises(RuntimeError, match=MODIFIED + r".*recorded at test_autograd_semantics.py:\d+"):
         y.backward()
+
+
+def test_in_place_on_what_a_reshape_copied():
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    v = x.t().reshape(-1)  # (not contiguous: the reshape copies, so v is no view)
+    v.mul_(2)
+    v.sum().backward()
+    assert_allclose(x.grad.numpy(), np.full((2, 2), 2.0))
+
+
+@pytest.mark.parametrize("take", [lambda y: y.view(-1), lambda y: y[None]], ids=["view", "index"])
+def test_a_view_written_under_no_grad_keeps_its_history(take):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    v = take(x * 1)
+    with torch.no_grad():
+        v.mul_(1.0)
+    assert v.requires_grad and v.grad_fn is not None
+    (v ** 2).sum().backward()
+    assert_allclose(x.grad.numpy(), [2.0, 4.0])
+
+
+@pytest.mark.parametrize("step", [lambda x: x.ceil(), lambda x: x.sign(), lambda x: x.floor().sin()],
+                         ids=["ceil", "sign", "floor-sin"])
+def test_create_graph_gradient_through_a_zero_derivative_has_no_history(step):
+    # PyTorch's backward of ceil/floor/sign is zeros: it cuts the graph
+    x = torch.tensor([1.5, 2.0, -1.0], dtype=torch.float64, requires_grad=True)
+    (g,) = autograd.grad((step(x) ** 2).sum(), [x], create_graph=True)
+    assert_array_equal(g.detach().numpy(), [0.0, 0.0, 0.0])
+    assert not g.requires_grad
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # (numpy's, on the float32 forward's overflow)
+def test_power_with_a_tensor_exponent_differentiates_the_base_without_dividing():
+    x = torch.tensor([0.0, np.inf, 3.0, 0.0, np.nan], dtype=torch.float64, requires_grad=True)
+    e = torch.tensor([2.0, 2.0, 2.0, 0.0, 0.0], dtype=torch.float64)
+    (x ** e).sum().backward()
+    assert_array_equal(x.grad.numpy(), [0.0, np.inf, 6.0, 0.0, 0.0])  # (e * x ** (e - 1); 0 at e = 0)
+    y = torch.tensor([1e30], dtype=torch.float32, requires_grad=True)
+    (y ** torch.tensor(1.6)).sum().backward()
+    assert np.isfinite(y.grad.numpy()).all()

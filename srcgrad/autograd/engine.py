@@ -633,6 +633,8 @@ _LINEAR = {"accumulate", "add", "amax", "amin", "broadcast_to", "cast", "clip", 
            "neg", "reshape", "roll", "setitem", "shift", "sub", "sum", "sum_to", "transpose", "where",
            "nan_to_num", "sign", "fmax", "fmin", "maximum", "minimum",
            "floor", "ceil", "rint", "trunc", "round", "floor_divide"}
+#: steps whose PyTorch backward is zeros_like(grad): nothing below them reads a value
+_ZERO_DERIVATIVE = {"floor", "ceil", "rint", "trunc", "round", "floor_divide", "sign"}
 #: products: the gradient of one factor reads the others
 _PRODUCTS = {"mul", "matmul", "einsum", "cross"}
 
@@ -652,6 +654,8 @@ def _reads_values(walk):
         at = walk.outputs_at[id(fn)]
         below = any(flags[at:at + len(fn.outs)])
         name = fn.op.name
+        if name in _ZERO_DERIVATIVE:  # (PyTorch's backward is zeros: it cuts the graph)
+            continue
         for k, r in enumerate(refs):
             if type(r) is not int or flags[r]:
                 continue

@@ -177,6 +177,8 @@ def _is_view(t):
     if t._data.base is None:
         return False
     fn = t.grad_fn
+    if fn is not None and fn.op.name == "reshape" and fn.saved is not None:  # (a reshape may copy)
+        return np.may_share_memory(t._data, fn.saved[0][0])
     return fn is None or fn.op.name != "getitem" or len(fn.edges) == 1
 
 

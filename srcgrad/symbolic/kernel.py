@@ -296,8 +296,8 @@ class _PowOf(sp.Function):
 
     def fdiff(self, argindex=1):
         b, e = self.args
-        if argindex == 1:
-            return e * b ** (e - 1)
+        if argindex == 1:  # (an exponent 0 gives 0 wherever the base is, 0 and NaN too: PyTorch's)
+            return e * b ** (e - 1) if e.is_Number else F.where(sp.Eq(e, 0), 0, e * b ** (e - 1))
         # (at b = 0 with e < 0 the power is inf and its log -inf: -inf, as PyTorch)
         if b.is_Number:
             return F.where(sp.GreaterThan(e, 0), 0, -sp.oo) if b.is_zero else b ** e * sp.log(b)
@@ -308,7 +308,7 @@ def safe_diff(e, s):
     """sympy.diff, with the powers sympy would differentiate through a division taken
     as _PowOf, and no DiracDelta."""
     pows = {p: _PowOf(*p.args) for p in e.atoms(sp.Pow)
-            if (not p.exp.is_Number and p.exp.has(s)) or (
+            if (not p.exp.is_Number and (p.exp.has(s) or p.base.has(s))) or (
                 p.exp.is_Number and not p.exp.is_Integer and not p.base.is_Atom and p.base.has(s))}
     d = sp.diff(e.xreplace(pows), s).replace(_PowOf, lambda b, x: b ** x) if pows else sp.diff(e, s)
     if d.has(sp.DiracDelta):  # the derivative of sympy's sign (from |x| = sqrt(x**2)): 0 almost everywhere
