@@ -1557,3 +1557,20 @@ def test_power_with_a_tensor_exponent_differentiates_the_base_without_dividing()
     y = torch.tensor([1e30], dtype=torch.float32, requires_grad=True)
     (y ** torch.tensor(1.6)).sum().backward()
     assert np.isfinite(y.grad.numpy()).all()
+
+
+@pytest.mark.parametrize("write", ["no_grad", "recorded"])
+def test_a_result_srcgrad_reads_but_pytorch_did_not_keep_may_be_written(write):
+    # d exp(x)**2 / dx is 2 * exp(x)**2, which srcgrad reads from the result; PyTorch kept
+    # exp(x) instead, so writing the result in place is no error there: the node keeps
+    # its data as computed for srcgrad
+    x = torch.tensor([1.5, 2.0], dtype=torch.float64, requires_grad=True)
+    v = x.exp().square()
+    if write == "no_grad":
+        with torch.no_grad():
+            v.mul_(1.5)
+    else:
+        v.mul_(2)
+    v.sum().backward()
+    recorded_factor = 2.0 if write == "recorded" else 1.0  # (a write under no_grad is not differentiated)
+    assert_allclose(x.grad.numpy(), 2 * np.exp(2 * np.array([1.5, 2.0])) * recorded_factor)

@@ -19,7 +19,7 @@ from ..compiler import backward_function, differentiate
 from ..ir.graph import Graph, Node, Value
 from ..ops.indexing import Arg
 from ..utils.locations import format_loc_range
-from .function import CONST, LEAF, NODE
+from .function import CONST, LEAF, NODE, Version
 
 _FREED_MSG = ("Trying to backward through the graph a second time (or directly access saved tensors "
               "after they have already been freed). Saved intermediate values of the graph are freed "
@@ -148,7 +148,10 @@ class Walk:
         _, fn, k = d
         if fn.saved is None:
             raise RuntimeError(_FREED_MSG)
-        return fn.outs[k]
+        entry = fn.outs[k]
+        if entry[1].v != entry[2] and fn.overwritten is not None and k in fn.overwritten:
+            return fn.overwritten[k], Version(), 0  # (its data as computed, kept before a write)
+        return entry
 
 
 def _hooks_of(walk, i):

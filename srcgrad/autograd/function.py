@@ -25,7 +25,7 @@ class Version:
 class BackwardNode:
     """The record of one op application. Subclassed per op to carry PyTorch's name."""
     __slots__ = ("op", "attrs", "edges", "saved", "freed", "outs", "loc", "pre_hooks", "retains", "_key",
-                 "seq", "as_pytorch", "__weakref__")
+                 "seq", "as_pytorch", "overwritten", "__weakref__")
 
     def __init__(self, op, attrs, edges, saved, outs, loc):
         self.op = op
@@ -41,6 +41,7 @@ class BackwardNode:
         self.seq = next(_SEQUENCE)  # when it was recorded: backward() lays the run out in program order
         self.as_pytorch = None  # how PyTorch's own node for this step differs from the op's
                                 # (recording.keeps_no_tensor, recording.reads_its_inputs)
+        self.overwritten = None  # {output index: its data before an in-place write} (recording.py)
 
     def name(self):
         return type(self).__name__

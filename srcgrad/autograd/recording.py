@@ -112,11 +112,14 @@ def apply(op, inputs, attrs, out=None):
             # be overwritten (PyTorch keeps the original `self` of an in-place op alike)
             copy = apply(_ops.get("copy"), [out], {})
             inputs = [copy if x is out else x for x in inputs]
+            _keep_overwritten(out, copy._data)
         elif out.grad_fn is None and (record or tracer is not None):
             # an array without history: the op, and ops recorded before it, read it as it is
             before = out._data.copy()
             if tracer is not None and not tracer.is_input(out):
                 tracer.before_write(out, before)
+    if out is not None and not record and out.grad_fn is not None and tracer is None:
+        _keep_overwritten(out, out._data.copy())  # (a write under no_grad, see below)
     try:
         if out is not None and op.inplace_impl is not None:
             result = op.inplace_impl(*arrays, **attrs)
@@ -169,6 +172,18 @@ def apply(op, inputs, attrs, out=None):
 
 
 _OBJECT = np.dtype(object)  # (the dtype of a result that is not an array: never float)
+
+
+def _keep_overwritten(t, old):
+    """t is about to be written in place: its node keeps `old` (a copy of the data it
+    computed), for a backward of srcgrad's that reads it where PyTorch's reads another
+    value (d exp(x)**2 is 2 * exp(x)**2: the result); one PyTorch kept still raises."""
+    fn = t.grad_fn
+    entry = fn.outs[t._output_nr]
+    if entry[2] == t._version.v:  # (still the data it computed)
+        if fn.overwritten is None:
+            fn.overwritten = {}
+        fn.overwritten[t._output_nr] = old
 
 
 def _is_view(t):
