@@ -9,7 +9,9 @@
    cached under the key: a training loop compiles once.
 3. Call the function with the saved arrays it needs (checking their version counters,
    so an in-place change after recording is an error, never a stale gradient), and
-   accumulate the results into `.grad`.
+   accumulate the results into `.grad`. PyTorch's own errors (a second backward through
+   freed nodes, a tensor its node kept changed in place) follow what its nodes would have
+   kept, which saved.py decides.
 """
 import numpy as np
 
@@ -17,15 +19,9 @@ from .. import config
 from .. import ops as _ops
 from ..compiler import backward_function, differentiate
 from ..ir.graph import Graph, Node, Value
-from ..ops.indexing import Arg
 from ..utils.locations import format_loc_range
-from .function import CONST, LEAF, NODE, Version
-
-_FREED_MSG = ("Trying to backward through the graph a second time (or directly access saved tensors "
-              "after they have already been freed). Saved intermediate values of the graph are freed "
-              "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
-              "backward through the graph a second time or if you need to access saved tensors after "
-              "calling backward.")
+from .function import LEAF, NODE, Version
+from .saved import FREED_MSG, check_kept_tensors, kept_a_tensor, modified_in_place, nodes_run
 
 CACHE_SIZE = 256
 _cache = {}
@@ -138,16 +134,16 @@ class Walk:
                 return t._data, t._version, t._version.v
             fn, j = use  # the leaf's array as its first consumer saw it
             if fn.saved is None:
-                raise RuntimeError(_FREED_MSG)
+                raise RuntimeError(FREED_MSG)
             return fn.saved[j]
         if d[0] == "const":
             _, fn, j = d
             if fn.saved is None:
-                raise RuntimeError(_FREED_MSG)
+                raise RuntimeError(FREED_MSG)
             return fn.saved[j]
         _, fn, k = d
         if fn.saved is None:
-            raise RuntimeError(_FREED_MSG)
+            raise RuntimeError(FREED_MSG)
         entry = fn.outs[k]
         if entry[1].v != entry[2] and fn.overwritten is not None and k in fn.overwritten:
             return fn.overwritten[k], Version(), 0  # (its data as computed, kept before a write)
@@ -340,7 +336,7 @@ def _check_version(walk, i, entry):
         d = walk.values[i]
         what = "a leaf" if d[0] == "leaf" else (
             f"output {d[2]} of {type(d[1]).__name__}" if d[0] == "out" else f"an input of {type(d[1]).__name__}")
-        raise _modified_in_place(arr, what, d[1].loc if d[0] != "leaf" else (), counter.v, version)
+        raise modified_in_place(arr, what, d[1].loc if d[0] != "leaf" else (), counter.v, version)
     return arr
 
 
@@ -411,11 +407,11 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
     else:
         wrt = [i for i, d in enumerate(walk.values) if d[0] == "leaf"]
     used_wrt = [i for i in wrt if i is not None]
-    ran = _nodes_run(walk, used_wrt) if inputs is not None else walk.fns
+    ran = nodes_run(walk, used_wrt) if inputs is not None else walk.fns
     if any(fn.saved is None for fn in ran):
-        raise RuntimeError(_FREED_MSG)
+        raise RuntimeError(FREED_MSG)
     for fn in ran:
-        _check_saved_as_pytorch(fn)
+        check_kept_tensors(fn)
     observe = []  # retain_grad() values the backward reaches (autograd.grad's too, as PyTorch's)
     for fn in (walk.fns if inputs is None else ran):
         if fn.retains:
@@ -460,7 +456,7 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
         outs = owned
     if not retain_graph:  # (a node PyTorch keeps nothing for stays usable, as there)
         for fn in ran:
-            if _saved_a_tensor(fn):
+            if kept_a_tensor(fn):
                 fn.free()
 
     wrt_out = dict(zip(used_wrt, outs[:compiled.n_wrt]))
@@ -480,85 +476,6 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
         if g is not None:
             _accumulate_into(walk.values[i][1], g)
     return None
-
-
-def _nodes_run(walk, wrt):
-    """The nodes PyTorch's engine runs (and then frees) for a backward asked for some
-    inputs: those on a path from the roots to one of them."""
-    reach = set(wrt)
-    ran = []
-    for fn, refs in zip(walk.fns, walk.node_refs):  # (post-order: a node after its inputs)
-        if any(type(r) is int and r in reach for r in refs):
-            ran.append(fn)
-            at = walk.outputs_at[id(fn)]
-            reach.update(range(at, at + len(fn.outs)))
-    return ran
-
-
-#: ops whose PyTorch backward node keeps no tensor (only sizes, dims, dtypes): a second
-#: backward through them runs there without retain_graph. Every other node — `x * 2` too,
-#: which keeps the number as a tensor — raises once freed, whether or not srcgrad's
-#: compiled backward needs its values. Guards and hooks are srcgrad's own.
-_KEEPS_NO_TENSOR = frozenset({
-    "add", "sub", "neg", "broadcast_to", "sum", "sum_to", "mean", "cumsum", "concatenate", "copy",
-    "reshape", "transpose", "roll", "shift", "cast", "ceil", "floor", "rint", "round", "trunc",
-    "guard", "hook", "stop_gradient", "constant", "eye", "tri", "custom", "call"})
-
-
-#: ops whose PyTorch node keeps its result for the backward (`exp`: its derivative is
-#: itself), and those that keep every tensor input (`sin`, `maximum`); mul, div and matmul
-#: keep one operand where the other requires grad. A kept tensor changed in place since
-#: is an error there, even where srcgrad's own backward reads another value (relu's input,
-#: not its result) or a recorded copy; srcgrad checks them alike.
-_KEEPS_RESULT = frozenset({"exp", "tanh", "sigmoid", "relu", "sqrt", "std_sqrt", "reciprocal", "exp2", "expm1"})
-_KEEPS_INPUTS = frozenset({
-    "log", "log1p", "log2", "log10", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh",
-    "arcsinh", "arccosh", "arctanh", "abs", "pow", "square", "clip", "erf", "arctan2", "maximum",
-    "minimum", "fmax", "fmin", "hypot", "logaddexp", "logaddexp2", "softplus", "sinc", "cbrt"})
-_KEEPS_OTHER_OPERAND = frozenset({"mul", "matmul"})
-
-
-def _check_saved_as_pytorch(fn):
-    """Raise PyTorch's error where its node for fn kept a tensor changed in place since."""
-    name = fn.op.name
-    if fn.as_pytorch == "keeps no tensor":
-        return
-    if fn.as_pytorch == "keeps its result" or name in _KEEPS_RESULT:
-        for k, (arr, counter, version) in enumerate(fn.outs):
-            if counter.v != version:
-                raise _modified_in_place(arr, f"output {k} of {type(fn).__name__}", fn.loc, counter.v, version)
-        return
-    kept = []
-    if name in _KEEPS_INPUTS or fn.as_pytorch == "reads its inputs":
-        kept = range(len(fn.edges))
-    elif name in _KEEPS_OTHER_OPERAND or name == "div":
-        grads = [type(e) is tuple and e[0] != CONST for e in fn.edges]
-        kept = [i for i in range(len(fn.edges)) if grads[1 - i] or (name == "div" and i == 1)] \
-            if len(fn.edges) == 2 else []
-    for i in kept:
-        entry, edge = fn.saved[i], fn.edges[i]
-        if entry is not None and entry[1].v != entry[2]:
-            what = f"output {edge[1][1]} of {type(edge[1][0]).__name__}" if edge[0] == NODE else "a leaf"
-            raise _modified_in_place(entry[0], what, edge[1][0].loc if edge[0] == NODE else fn.loc,
-                                     entry[1].v, entry[2])
-
-
-def _modified_in_place(arr, what, loc, now, then):
-    where = format_loc_range(loc)
-    return RuntimeError(
-        f"one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: [{arr.dtype.name} {list(arr.shape)}], which is {what}"
-        + (f" (recorded at {where})" if where else "")
-        + f", is at version {now}; expected version {then} instead.")
-
-
-def _saved_a_tensor(fn):
-    name = fn.op.name
-    if fn.as_pytorch == "keeps no tensor":  # (recording.keeps_no_tensor)
-        return False
-    if name == "getitem":  # an index array is kept; a basic index is not
-        return any(isinstance(i, Arg) for i in fn.attrs["index"])
-    return name not in _KEEPS_NO_TENSOR
 
 
 def _history(walk, entries, shape, dtype):
