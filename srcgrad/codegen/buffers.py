@@ -99,11 +99,11 @@ class BufferPlan:
                     self._union(o.id, seen[key])
                 seen.setdefault(key, o.id)
         elif not makes_fresh(n.op.name):
-            # any other op may return (a view of) an input
-            for o in n.outputs:
-                for x in n.inputs:
-                    if isinstance(x, Value):
-                        self._union(o.id, x.id)
+            # any other op may return (a view of) an input: its outputs and inputs are one
+            # group (joined to the first input, in linear time: a loop has hundreds of each)
+            ins = [x.id for x in n.inputs if isinstance(x, Value)]
+            for vid in ins[1:] + [o.id for o in n.outputs] if ins else ():
+                self._union(vid, ins[0])
 
     # -- walking the block ---------------------------------------------------------------
     def dying(self, i, node):
