@@ -1574,3 +1574,13 @@ def test_a_result_srcgrad_reads_but_pytorch_did_not_keep_may_be_written(write):
     v.sum().backward()
     recorded_factor = 2.0 if write == "recorded" else 1.0  # (a write under no_grad is not differentiated)
     assert_allclose(x.grad.numpy(), 2 * np.exp(2 * np.array([1.5, 2.0])) * recorded_factor)
+
+
+def test_views_from_narrow_and_select_write_through():
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    y = x * 1
+    y.narrow(0, 0, 1).mul_(2)
+    y.select(1, 1).add_(10)
+    assert_allclose(y.detach().numpy(), [[2.0, 14.0], [3.0, 14.0]])
+    (y * y).sum().backward()
+    assert_allclose(x.grad.numpy(), [[8.0, 56.0], [6.0, 28.0]])

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import ops as _ops
 from ..autograd.recording import apply, keeps_no_tensor, unchanged_view
-from ..ops.indexing import Arg, Slice
+from ..ops.indexing import Arg, Slice, numpy_index
 from ._dispatch import implements, needs_grad, run_without_gradient, tensor_cls
 
 __all__ = [
@@ -110,7 +110,11 @@ def _is_traced(x):
 
 
 def _getitem(x, template, arrays=()):
-    return apply(_op("getitem"), [x, *arrays], {"index": tuple(template)})
+    t = apply(_op("getitem"), [x, *arrays], {"index": tuple(template)})
+    if not arrays and _is_tensor(t) and _is_tensor(x):
+        # a view (narrow, select, split...): writes into it go through to x, as x[...]'s
+        t._view_of = (x, "getitem", numpy_index(tuple(template), []))
+    return t
 
 
 def _along(axis, item):
