@@ -24,8 +24,15 @@ class Version:
 
 class BackwardNode:
     """The record of one op application. Subclassed per op to carry PyTorch's name."""
-    __slots__ = ("op", "attrs", "edges", "saved", "freed", "outs", "loc", "pre_hooks", "retains", "_key",
-                 "seq", "as_pytorch", "overwritten", "__weakref__")
+    # (one per recorded op: the attributes most nodes never set are class defaults, in the
+    # instance's __dict__ once set)
+    __slots__ = ("op", "attrs", "edges", "saved", "freed", "outs", "loc", "_key", "seq", "__dict__",
+                 "__weakref__")
+    pre_hooks = None    # {output index: [hooks]} registered on non-leaf tensors
+    retains = None      # {output index: weakref to tensor} for retain_grad()
+    as_pytorch = None   # how PyTorch's own node for this step differs from the op's
+                        # (recording.keeps_no_tensor, recording.reads_its_inputs)
+    overwritten = None  # {output index: its data before an in-place write} (recording.py)
 
     def __init__(self, op, attrs, edges, saved, outs, loc):
         self.op = op
@@ -35,13 +42,8 @@ class BackwardNode:
         self.freed = None     # once freed: per input (shape, dtype, identity) or None
         self.outs = outs      # per output: (array, version counter, version)
         self.loc = loc
-        self.pre_hooks = None  # {output index: [hooks]} registered on non-leaf tensors
-        self.retains = None    # {output index: weakref to tensor} for retain_grad()
         self._key = None
         self.seq = next(_SEQUENCE)  # when it was recorded: backward() lays the run out in program order
-        self.as_pytorch = None  # how PyTorch's own node for this step differs from the op's
-                                # (recording.keeps_no_tensor, recording.reads_its_inputs)
-        self.overwritten = None  # {output index: its data before an in-place write} (recording.py)
 
     def name(self):
         return type(self).__name__
@@ -97,6 +99,10 @@ _CLASSES = {}
 
 def node_class(op, attrs=None):
     # a custom rule's node is named after it, as PyTorch names a Function's: MyExpBackward
+    if op.name != "custom":
+        cls = _CLASSES.get(op.torch_name)
+        if cls is not None:
+            return cls
     name = f"{attrs['name']}Backward" if op.name == "custom" and attrs else op.torch_name
     cls = _CLASSES.get(name)
     if cls is None:

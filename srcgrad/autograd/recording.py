@@ -279,8 +279,13 @@ def _record(op, attrs, inputs, outs, grad_out=True, tracer=None, out=None, befor
         else:
             edges.append(x)
             saved.append(None)
-    fn = node_class(op, attrs)(op, attrs, tuple(edges), tuple(saved),
-                               tuple([(t._data, t._version, t._version.v) for t in outs]), user_loc(3))
+    if len(outs) == 1:
+        t = outs[0]
+        v = t._version
+        recorded = ((t._data, v, v.v),)
+    else:
+        recorded = tuple([(t._data, t._version, t._version.v) for t in outs])
+    fn = node_class(op, attrs)(op, attrs, tuple(edges), tuple(saved), recorded, user_loc(3))
     for k, t in enumerate(outs):
         t._requires_grad = grad_out and t._data.dtype.kind == "f"  # (integers never require grad)
         t.grad_fn = fn
