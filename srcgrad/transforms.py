@@ -62,6 +62,7 @@ class Transformed:
         self._variants = {}
         self._last = {}        # signature -> the variant that ran last (tried first)
         self._argnums_of = {}  # number of arguments -> the argnums as positions
+        self._op_by_op = set()  # keys with too many variants: differentiated op by op (warned once)
 
     def __repr__(self):
         return f"<srcgrad.{self.mode} of {getattr(self.fn, '__qualname__', self.fn)}>"
@@ -78,6 +79,8 @@ class Transformed:
             v, flat = self._find(args, arrays, key)
         except _ReadsOuterGraph:
             return self._call_differentiably(given)  # (as given: hvp's v is still the last one)
+        except _KeepsChanging:
+            return self._call_op_by_op(args, key)
         return self._unpack(v, args, flat, key)
 
     def _positional(self, args, kwargs):
@@ -150,6 +153,13 @@ class Transformed:
                 flat = _run(v, arrays)
                 if flat is not None:
                     return v, flat
+            if len(variants) >= MAX_VARIANTS and self.mode in ("grad", "value_and_grad"):
+                if key not in self._op_by_op:
+                    self._op_by_op.add(key)
+                    warnings.warn(self._explain(variants) + ". Arguments no variant takes are now "
+                                  "differentiated op by op, without compiling a variant per call.",
+                                  stacklevel=4)
+                raise _KeepsChanging()
         with gc_paused():
             v = self._trace(args, arrays, key)
         flat = _run(v, arrays)
@@ -163,10 +173,34 @@ class Transformed:
             raise TraceError(f"{self}: the code just compiled rejects the arguments it was compiled "
                              f"for (a decision changed between recording and running?)")
         variants.append(v)
-        if len(variants) > MAX_VARIANTS:
-            warnings.warn(self._explain(variants), stacklevel=3)
         self._store_to_disk(key, v)
         return v, flat
+
+    def _call_op_by_op(self, args, key):
+        """The function run op by op, and its backward compiled from that recording (keyed by
+        the ops, never by data): for a function whose data-dependent decisions change from
+        call to call (a float() of the data, a trip count), where a variant per call would
+        never pay for its compilation."""
+        import types
+        from .autograd.mode import enable_grad
+        from .tensor import Tensor
+        nums = sorted(self._argnums(len(args)))
+        with enable_grad():
+            targs, inputs, _ = _inputs_to_differentiate(args, nums, nested=False, what=self.mode)
+            result = _run_numpy_code(self.fn, targs)
+            out, aux = result if self.has_aux else (result, None)
+            _refuse_boolean(out, self.mode)
+            if not isinstance(out, Tensor):
+                out = Tensor._make(np.asarray(out, dtype=np.float64))
+            if out._data.size != 1:
+                raise TypeError(f"{self.mode}: the function must return a scalar, got shape {out.shape}")
+            grads = _grads_or_zeros(out, [t for ts in inputs for t in ts], None)
+        aux_spec, aux_leaves = None, []
+        if self.has_aux:
+            aux_spec = flatten(aux, aux_leaves, dynamic_floats=False, objects=True)
+            aux_leaves = [x._data if isinstance(x, Tensor) else np.asarray(x) for x in aux_leaves]
+        flat = [out._data.reshape(())] + aux_leaves + list(grads)
+        return self._unpack(types.SimpleNamespace(aux_spec=aux_spec, out_spec=None), args, flat, key)
 
     # -- the disk cache ---------------------------------------------------------------------
     def _disk(self):
@@ -578,6 +612,10 @@ def _refuse_boolean(out, mode):
     if isinstance(data, (bool, np.bool_)) or (isinstance(data, np.ndarray) and data.dtype == np.bool_):
         raise TypeError(f"{mode}: the function returned a boolean, which has no derivative; "
                         f"return a float (e.g. the quantity the comparison tests)")
+
+
+class _KeepsChanging(Exception):
+    """Too many variants for these argument types: differentiate op by op."""
 
 
 class _ReadsOuterGraph(Exception):

@@ -1,4 +1,6 @@
 """grad / value_and_grad: traced once, compiled to one function, guarded, never stale."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -90,7 +92,7 @@ def test_float_decisions_are_guards_too():
     for x in [np.array([1., 2.]), np.array([3., 1.])]:
         # the decision is frozen per variant, so d/dx (x * c).sum() = c with c = sum(x); and
         # the user is told that the number carries no gradient, where it was taken
-        with pytest.warns(GradientLostWarning, match=r"float\(\)/item\(\) .* at .*test_transforms.py:87"):
+        with pytest.warns(GradientLostWarning, match=r"float\(\)/item\(\) .* at .*test_transforms.py:\d+"):
             np.testing.assert_allclose(g(x), np.full(2, x.sum()))
 
 
@@ -642,3 +644,27 @@ def test_writing_into_a_differentiated_argument_names_the_line():
         with pytest.raises(error, match=r"changed in place \(at .*test_transforms.py:\d+.*A\[1\] = b"):
             srcgrad.grad(fun)(np.ones(5), 3.0)
     assert srcgrad.grad(lambda A, b: fun(A.copy(), b))(np.ones(5), 3.0).tolist() == [1, 0, 1, 1, 1]
+
+
+def test_a_decision_that_changes_every_call_stops_compiling_variants():
+    # float() of the data is a guard on its exact value: after MAX_VARIANTS variants the
+    # function is differentiated op by op (its backward compiled once, by structure)
+    from srcgrad.transforms import MAX_VARIANTS
+
+    def f(x, w):
+        s = float(np.sum(x))
+        return np.sum(x ** 2 * w) * s, {"s": s}
+    g = srcgrad.value_and_grad(f, argnums=(0, 1), has_aux=True)
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(MAX_VARIANTS + 4):
+            x, w = rng.standard_normal(4), rng.standard_normal(4)
+            (value, aux), (gx, gw) = g(x, w)
+            s = x.sum()
+            assert np.isclose(value, np.sum(x ** 2 * w) * s) and aux["s"] == s
+            np.testing.assert_allclose(gx, 2 * x * w * s)  # (s is a number: no gradient through it)
+            np.testing.assert_allclose(gw, x ** 2 * s)
+            assert isinstance(gx, np.ndarray) and isinstance(value, float)
+    assert sum(len(vs) for vs in g._variants.values()) == MAX_VARIANTS
+    assert len([c for c in caught if "op by op" in str(c.message)]) == 1
