@@ -1584,3 +1584,20 @@ def test_views_from_narrow_and_select_write_through():
     assert_allclose(y.detach().numpy(), [[2.0, 14.0], [3.0, 14.0]])
     (y * y).sum().backward()
     assert_allclose(x.grad.numpy(), [[8.0, 56.0], [6.0, 28.0]])
+
+
+def test_a_result_written_by_an_in_place_add_keeps_its_data_for_srcgrads_backward():
+    # `v7 = v2 ** 2; v7.add_(v7)`: PyTorch's pow kept v2, not v7; srcgrad's backward (with
+    # create_graph, op by op) reads v7 as computed, which its node kept before the add
+    x = torch.tensor([0.3, -0.2], dtype=torch.float64, requires_grad=True)
+    v = x.exp() ** 2
+    v.add_(v)
+    (g,) = autograd.grad(v.sum(), [x], create_graph=True)
+    assert_allclose(g.detach().numpy(), 4 * np.exp(2 * np.array([0.3, -0.2])))
+    g.sum().backward()
+    assert_allclose(x.grad.numpy(), 8 * np.exp(2 * np.array([0.3, -0.2])))
+    y = x * 1
+    z = y.max()   # PyTorch's max keeps its input: changing it is an error there
+    y.add_(1)
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        z.backward()

@@ -118,8 +118,9 @@ def apply(op, inputs, attrs, out=None):
             before = out._data.copy()
             if tracer is not None and not tracer.is_input(out):
                 tracer.before_write(out, before)
-    if out is not None and not record and out.grad_fn is not None and tracer is None:
-        _keep_overwritten(out, out._data.copy())  # (a write under no_grad, see below)
+    if out is not None and out.grad_fn is not None and tracer is None and (
+            not record or op.name in _KEEPS_NO_OLD_VALUE):  # (a write under no_grad, or `a += x`)
+        _keep_overwritten(out, out._data.copy())
     try:
         if out is not None and op.inplace_impl is not None:
             result = op.inplace_impl(*arrays, **attrs)

@@ -45,11 +45,13 @@ _KEEPS_NO_TENSOR = frozenset({
 #: keep one operand where the other requires grad. A kept tensor changed in place since
 #: is an error there, even where srcgrad's own backward reads another value (relu's input,
 #: not its result) or a recorded copy; srcgrad checks them alike.
-_KEEPS_RESULT = frozenset({"exp", "tanh", "sigmoid", "relu", "sqrt", "std_sqrt", "reciprocal", "exp2", "expm1"})
+_KEEPS_RESULT = frozenset({"exp", "tanh", "sigmoid", "relu", "sqrt", "std_sqrt", "reciprocal", "exp2", "expm1",
+                           "inv", "cholesky"})
 _KEEPS_INPUTS = frozenset({
     "log", "log1p", "log2", "log10", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh",
     "arcsinh", "arccosh", "arctanh", "abs", "pow", "square", "clip", "erf", "arctan2", "maximum",
-    "minimum", "fmax", "fmin", "hypot", "logaddexp", "logaddexp2", "softplus", "sinc", "cbrt"})
+    "minimum", "fmax", "fmin", "hypot", "logaddexp", "logaddexp2", "softplus", "sinc", "cbrt",
+    "amax", "amin", "prod", "norm", "cumprod", "det", "slogdet"})
 _KEEPS_OTHER_OPERAND = frozenset({"mul", "matmul"})
 
 
