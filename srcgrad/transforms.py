@@ -408,7 +408,7 @@ class Transformed:
         if not all(id(fn) in order for fn in walk.fns) or any(
                 d[0] == "leaf" and not tracer.is_input(d[1]) and d[1]._requires_grad for d in walk.values):
             raise _ReadsOuterGraph()  # a tensor from outside that requires grad: run differentiably
-        g, vals = record_graph(walk, names, order)
+        g, vals = record_graph(walk, names)  # (in program order: the walk's)
 
         def value(t):
             i = walk.value_of(t)
@@ -418,7 +418,7 @@ class Transformed:
         consts = [(v, _const_array(walk, i, tracer)) for i, v in vals.items()
                   if walk.values[i][0] == "const" and v.node is None]
         _name_constants(consts, local_vars, self.fn)
-        node_order = sorted(order[id(fn)] for fn in walk.fns) if order is not None else None
+        node_order = [order[id(fn)] for fn in walk.fns]  # (ascending: the walk is in recording order)
         guard_descr = _insert_guards(g, guards, value, node_order)
         out_vals = []
         for t in outs:

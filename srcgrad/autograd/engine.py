@@ -1,6 +1,6 @@
 """backward(): from recorded grad_fn nodes to one compiled Python function, and back.
 
-1. Walk the recorded nodes from the roots (post-order, deterministic) and number every
+1. Walk the recorded nodes from the roots (in recording order, deterministic) and number every
    value. The walk also yields a structural key: ops, attrs, shapes, dtypes, wiring,
    which leaves want gradients, where hooks sit. Data is never part of the key.
 2. On a cache miss, rebuild the run as an IR graph, fuse its elementwise regions,
@@ -13,6 +13,8 @@
    freed nodes, a tensor its node kept changed in place) follow what its nodes would have
    kept, which saved.py decides.
 """
+import operator
+
 import numpy as np
 
 from .. import config
@@ -22,6 +24,8 @@ from ..ir.graph import Graph, Node, Value
 from ..utils.locations import format_loc_range
 from .function import LEAF, NODE, Version
 from .saved import FREED_MSG, check_kept_tensors, kept_a_tensor, modified_in_place, nodes_run
+
+_RECORDED = operator.attrgetter("seq")
 
 CACHE_SIZE = 256
 _cache = {}
@@ -38,17 +42,34 @@ class Walk:
     """The recorded graph reachable from some roots, numbered canonically."""
 
     def __init__(self, roots):
-        self.fns = []          # post-order
+        self.fns = []          # in recording order (inputs' nodes first)
         self.values = []       # canonical index -> ('leaf', tensor) | ('const', fn, i) | ('out', fn, k)
         self.index = {}        # identity of a leaf or constant -> canonical index
         self.outputs_at = {}   # id(fn) -> canonical index of its first output (the others follow)
         self.node_refs = []    # per fn: tuple of canonical indices (or literals) of its inputs
         self.first_use = {}    # canonical index of a leaf -> (fn, input position) that first read it
-        seen = set()
+        # the nodes the roots depend on, numbered in the order they were recorded: a
+        # topological order, and the program's (a loop reads as a repeated segment)
+        seen, found = set(), []
         for r in roots:
-            if r.grad_fn is not None:
-                self._visit(r.grad_fn, seen)
-            else:
+            fn = r.grad_fn
+            if fn is not None and id(fn) not in seen:
+                seen.add(id(fn))
+                found.append(fn)
+        stack = list(found)
+        while stack:
+            for e in stack.pop().edges:
+                if type(e) is tuple and e[0] == NODE:
+                    child = e[1][0]
+                    if id(child) not in seen:
+                        seen.add(id(child))
+                        found.append(child)
+                        stack.append(child)
+        found.sort(key=_RECORDED)
+        for fn in found:
+            self._number(fn)
+        for r in roots:
+            if r.grad_fn is None:
                 self._value(("l", id(r)), ("leaf", r))
 
     def _value(self, ident, desc):
@@ -57,22 +78,6 @@ class Walk:
             i = self.index[ident] = len(self.values)
             self.values.append(desc)
         return i
-
-    def _visit(self, root, seen):
-        stack = [(root, False)]
-        while stack:
-            fn, expanded = stack.pop()
-            if expanded:
-                self._number(fn)
-                continue
-            if id(fn) in seen:
-                continue
-            seen.add(id(fn))
-            stack.append((fn, True))
-            children = [e[1][0] for e in fn.edges if isinstance(e, tuple) and e[0] == NODE]
-            for c in reversed(children):
-                if id(c) not in seen:
-                    stack.append((c, False))
 
     def _number(self, fn):
         refs = []
@@ -186,18 +191,14 @@ class Compiled:
         self.n_wrt = n_wrt
 
 
-def record_graph(walk, names=None, order=None):
-    """The recorded run as an IR graph; returns (graph, canonical index -> Value).
-
-    order: {id(fn): recording time} to lay the nodes out in program order (a valid
-    topological order too) rather than the walk's post-order."""
+def record_graph(walk, names=None):
+    """The recorded run as an IR graph, in program order (the walk's); returns (graph,
+    canonical index -> Value)."""
     g = Graph("forward")
     vals = {}
     names = names or {}
-    pairs = list(zip(walk.fns, walk.node_refs))
+    pairs = zip(walk.fns, walk.node_refs)
     checked = set()
-    if order is not None:
-        pairs.sort(key=lambda p: order[id(p[0])])
     outputs_at, nodes = walk.outputs_at, g.nodes
     for fn, refs in pairs:
         ins = []
@@ -245,7 +246,7 @@ def compile_backward(walk, roots, wrt, observe, hooked, names, label, loops=Fals
     """loops: re-roll the run's repeated segments (ir/reroll.py), so that a Python loop's
     backward is generated once, as a reverse `for` over the arrays each iteration saved."""
     from ..ir.reroll import Recorded, reroll
-    forward, vals = record_graph(walk, names, {id(fn): fn.seq for fn in walk.fns} if loops else None)
+    forward, vals = record_graph(walk, names)
     forward.outputs = [vals[i] for i in roots]
     recorded = Recorded()
     if loops:  # (arrays computed without a gradient, `xs[t]`, may change per iteration)

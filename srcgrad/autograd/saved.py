@@ -22,7 +22,7 @@ def nodes_run(walk, wrt):
     inputs: those on a path from the roots to one of them."""
     reach = set(wrt)
     ran = []
-    for fn, refs in zip(walk.fns, walk.node_refs):  # (post-order: a node after its inputs)
+    for fn, refs in zip(walk.fns, walk.node_refs):  # (in recording order: a node after its inputs)
         if any(type(r) is int and r in reach for r in refs):
             ran.append(fn)
             at = walk.outputs_at[id(fn)]
