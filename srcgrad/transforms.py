@@ -110,15 +110,7 @@ class Transformed:
             args, v = args[:-1], args[-1]
         nums = sorted(self._argnums(len(args)))
         with enable_grad():
-            targs, inputs, specs = _inputs_to_differentiate(args, nums, nested=True, what=self.mode)
-            wrt = [t for ts in inputs for t in ts]
-            result = _run_numpy_code(self.fn, targs)
-            out, aux = result if self.has_aux else (result, None)
-            _refuse_boolean(out, self.mode)
-            if not isinstance(out, Tensor):
-                out = Tensor._make(np.asarray(out, dtype=np.float64))
-            if out._data.size != 1:
-                raise TypeError(f"{self.mode}: the function must return a scalar, got shape {out.shape}")
+            out, aux, wrt, specs = self._run_op_by_op(args, nums, nested=True)
             grads = _grads_or_zeros(out, wrt, None, nested=True)
             if self.mode == "hvp":
                 vs = []
@@ -176,6 +168,20 @@ class Transformed:
         self._store_to_disk(key, v)
         return v, flat
 
+    def _run_op_by_op(self, args, nums, nested):
+        """The function run on tensors to differentiate in args[n] (n in nums): (its scalar
+        output as a tensor, its aux, those tensors, per n its structure)."""
+        from .tensor import Tensor
+        targs, inputs, specs = _inputs_to_differentiate(args, nums, nested=nested, what=self.mode)
+        result = _run_numpy_code(self.fn, targs)
+        out, aux = result if self.has_aux else (result, None)
+        _refuse_boolean(out, self.mode)
+        if not isinstance(out, Tensor):
+            out = Tensor._make(np.asarray(out, dtype=np.float64))
+        if out._data.size != 1:
+            raise TypeError(f"{self.mode}: the function must return a scalar, got shape {out.shape}")
+        return out, aux, [t for ts in inputs for t in ts], specs
+
     def _call_op_by_op(self, args, key):
         """The function run op by op, and its backward compiled from that recording (keyed by
         the ops, never by data): for a function whose data-dependent decisions change from
@@ -184,17 +190,9 @@ class Transformed:
         import types
         from .autograd.mode import enable_grad
         from .tensor import Tensor
-        nums = sorted(self._argnums(len(args)))
         with enable_grad():
-            targs, inputs, _ = _inputs_to_differentiate(args, nums, nested=False, what=self.mode)
-            result = _run_numpy_code(self.fn, targs)
-            out, aux = result if self.has_aux else (result, None)
-            _refuse_boolean(out, self.mode)
-            if not isinstance(out, Tensor):
-                out = Tensor._make(np.asarray(out, dtype=np.float64))
-            if out._data.size != 1:
-                raise TypeError(f"{self.mode}: the function must return a scalar, got shape {out.shape}")
-            grads = _grads_or_zeros(out, [t for ts in inputs for t in ts], None)
+            out, aux, wrt, _ = self._run_op_by_op(args, sorted(self._argnums(len(args))), nested=False)
+            grads = _grads_or_zeros(out, wrt, None)
         aux_spec, aux_leaves = None, []
         if self.has_aux:
             aux_spec = flatten(aux, aux_leaves, dynamic_floats=False, objects=True)
