@@ -11,6 +11,7 @@ from .. import ops as _ops
 from ..ops import ShapeError
 from ..utils.locations import describe_loc, user_loc
 from .function import CONST, LEAF, NODE, Version, node_class
+from .saved import kept_a_tensor
 from .mode import is_grad_enabled
 
 
@@ -119,7 +120,9 @@ def apply(op, inputs, attrs, out=None):
             if tracer is not None and not tracer.is_input(out):
                 tracer.before_write(out, before)
     if out is not None and out.grad_fn is not None and tracer is None and (
-            not record or op.name in _KEEPS_NO_OLD_VALUE):  # (a write under no_grad, or `a += x`)
+            not record or op.name in _KEEPS_NO_OLD_VALUE) and kept_a_tensor(out.grad_fn):
+        # (a write under no_grad, or `a += x`, into a result srcgrad's backward may read: not
+        # one of a linear step, so that `acc += x[i]` in a loop keeps no copy per iteration)
         _keep_overwritten(out, out._data.copy())
     try:
         if out is not None and op.inplace_impl is not None:
