@@ -1601,3 +1601,21 @@ def test_a_result_written_by_an_in_place_add_keeps_its_data_for_srcgrads_backwar
     y.add_(1)
     with pytest.raises(RuntimeError, match=MODIFIED):
         z.backward()
+
+
+def test_an_accumulation_in_place_keeps_no_copy_per_step():
+    # `acc += x * w` in a loop: the add nodes are linear, srcgrad's backward never reads
+    # their results, so no step keeps a copy of acc (a nonlinear result's node does)
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    acc = x * 0
+    nodes = []
+    for k in range(3):
+        nodes.append(acc.grad_fn)
+        acc += x * k
+    assert all(fn.overwritten is None for fn in nodes[1:])  # (nodes[0] is x * 0's, a product)
+    acc.sum().backward()
+    assert_allclose(x.grad.numpy(), [3.0, 3.0])
+    y = x.exp().square()
+    square = y.grad_fn
+    y += 1
+    assert square.overwritten is not None
