@@ -352,14 +352,17 @@ def _named_value(v):
     import types
     if isinstance(v, types.ModuleType):
         return ["module", v.__name__]
-    module, name = getattr(v, "__module__", None), getattr(v, "__qualname__", getattr(v, "__name__", None))
-    if module is None and type(v).__name__ == "ufunc":
-        module = "numpy"  # (numpy's ufuncs have no __module__)
-    if not isinstance(module, str) or not isinstance(name, str) or not callable(v):
+    try:  # (any object may come here: one whose attributes raise is simply not named)
+        module, name = getattr(v, "__module__", None), getattr(v, "__qualname__", getattr(v, "__name__", None))
+        if module is None and type(v).__name__ == "ufunc":
+            module = "numpy"  # (numpy's ufuncs have no __module__)
+        if not isinstance(module, str) or not isinstance(name, str) or not callable(v):
+            return None
+        found = sys.modules.get(module)
+        for part in name.split("."):
+            found = getattr(found, part, None)
+    except Exception:
         return None
-    found = sys.modules.get(module)
-    for part in name.split("."):
-        found = getattr(found, part, None)
     return ["named", module, name] if found is v else None
 
 
