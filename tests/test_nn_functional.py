@@ -597,3 +597,15 @@ def test_scaled_dot_product_attention_masks():
     gradcheck(f, q, k, v)
     bias = rng.standard_normal((3, 5))
     gradcheck(lambda q, b: F.scaled_dot_product_attention(q, srcgrad.tensor(k), srcgrad.tensor(v), attn_mask=b), q, bias)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_nll_loss_gradient_keeps_its_input_under_create_graph(reduction):
+    # PyTorch's NllLossBackward takes the input: the gradient is a function of it (with a
+    # zero derivative), and a second backward through it is no error
+    x = srcgrad.tensor([[0.2, -0.3, 0.5], [1.0, 0.1, -0.2]], requires_grad=True)
+    (g,) = srcgrad.autograd.grad(F.nll_loss(x, srcgrad.tensor([2, 0]), reduction=reduction).sum(), [x],
+                                 create_graph=True)
+    assert g.requires_grad
+    (h,) = srcgrad.autograd.grad((g * g).sum(), [x])
+    np.testing.assert_array_equal(h.numpy(), np.zeros((2, 3)))

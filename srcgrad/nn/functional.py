@@ -637,6 +637,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     x, tgt, unbatched = _class_first(_t(input), _t(target), "nll_loss")
     _check_index_target(x, tgt)
     loss, w = _picked(x, tgt, weight, ignore_index)
+    loss = reads_its_inputs(loss)  # (PyTorch's node takes the input: create_graph keeps it)
     if reduction == "none":
         return loss.squeeze(0) if unbatched else loss
     if reduction == "sum":
