@@ -177,12 +177,17 @@ def _signature(n):
     """What must agree between two iterations' nodes, wiring aside."""
     attrs = n.attrs
     if attrs:
-        if n.op.name == "getitem":  # an int index may move with the iteration
+        if n.op.name == "getitem" and len(attrs) == 1:  # an int index may move with the iteration
+            # (the index alone: hashable as it is, and the commonest op of a long loop)
+            key = ("index", tuple("int" if type(i) is int else i for i in attrs["index"]))
+            attrs = None
+        elif n.op.name == "getitem":
             attrs = dict(attrs, index=tuple("int" if type(i) is int else i for i in attrs["index"]))
         elif n.op.name == "guard":
             attrs = {k: v for k, v in attrs.items() if k != "index"}
         try:
-            key = _ops.attrs_key(attrs)
+            if attrs is not None:
+                key = _ops.attrs_key(attrs)
             hash(key)
         except TypeError:
             return object()  # attrs without a stable identity: never part of a loop
@@ -190,7 +195,6 @@ def _signature(n):
         key = ()
     # a number may stand where later iterations read a value: `total = 0.0` before the
     # loop makes the first iteration's `0.0 + t` and the next ones' `total + t` alike
-    # (with the input types too: the same line at another depth of a recursion differs)
     # (outside elementwise ops, with the input types too: the same line at another depth
     # of a recursion differs)
     typed = n.op.kind != "elementwise"
