@@ -1619,3 +1619,18 @@ def test_an_accumulation_in_place_keeps_no_copy_per_step():
     square = y.grad_fn
     y += 1
     assert square.overwritten is not None
+
+
+def test_create_graph_gradient_reads_a_compared_only_operand_as_a_constant():
+    # d/dx maximum(exp(x), y) is where(exp(x) >= y, exp(x), 0): y only selects, so the
+    # gradient's graph does not reach it (its .grad stays None, as PyTorch's)
+    x = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([0.5, 0.5], dtype=torch.float64, requires_grad=True)
+    (gx,) = autograd.grad(x.exp().maximum(y).sum(), [x], create_graph=True)
+    gx.sum().backward()
+    assert y.grad is None
+    assert_allclose(x.grad.numpy(), [np.exp(1.0), 0.0])
+    z = torch.tensor([0.5, 0.5], dtype=torch.float64, requires_grad=True)  # (read, not only compared)
+    (gz,) = autograd.grad((x.exp().clamp(max=z) ** 2).sum(), [x], create_graph=True)
+    gz.sum().backward()
+    assert z.grad is not None

@@ -540,11 +540,33 @@ def _interpret(compiled, walk, roots, grad_roots, ct_arrays, hooked):
                     t = r
             outs = (t,)
         else:
+            if n.op.name == "ew":  # an input only compared (a mask) is a constant there
+                ins = [x.detach() if isinstance(x, Tensor) and k in _compared_only(compiled, n) else x
+                       for k, x in enumerate(ins)]
             outs = apply(n.op, ins, n.attrs)
             outs = outs if isinstance(outs, tuple) else (outs,)
         for o, t in zip(n.outputs, outs):
             env[o.id] = t
     return [None if v is None else env[v.id] for v in bwd.outputs]
+
+
+def _compared_only(compiled, n):
+    """Inputs of a backward kernel its formulas read only in comparisons (`where(a0 < a1,
+    ...)` reading a1): no derivative flows to them, so under create_graph they enter as
+    constants, and a tensor read only there stays out of the new graph (its .grad None), as
+    in PyTorch's backward, whose masks are not differentiated. Per node, computed once."""
+    import sympy as sp
+    cache = compiled.__dict__.setdefault("_compared_only", {})
+    found = cache.get(id(n))
+    if found is None:
+        exprs = n.attrs["exprs"]
+        found = set()
+        for k, x in enumerate(n.inputs):
+            symbols = [s for e in exprs for s in e.free_symbols if s.name == f"a{k}"]
+            if symbols and hasattr(x, "id") and all(sp.diff(e, s) == 0 for e in exprs for s in symbols):
+                found.add(k)
+        cache[id(n)] = found
+    return found
 
 
 #: ops whose backward reads no value that requires grad (a sum, a view, a selection by a
