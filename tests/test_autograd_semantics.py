@@ -1634,3 +1634,8 @@ def test_create_graph_gradient_reads_a_compared_only_operand_as_a_constant():
     (gz,) = autograd.grad((x.exp().clamp(max=z) ** 2).sum(), [x], create_graph=True)
     gz.sum().backward()
     assert z.grad is not None
+    # a sign() of an operand is no comparison: PyTorch's graph runs through it (zeros)
+    w = torch.tensor([0.1, 0.2], dtype=torch.float64, requires_grad=True)
+    (gw,) = autograd.grad(torch.nn.functional.l1_loss(x.expm1(), w), [w], create_graph=True)
+    (h,) = autograd.grad((gw * 3).sum(), [w], allow_unused=True)
+    assert h is not None and not h.numpy().any()

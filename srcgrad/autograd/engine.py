@@ -555,18 +555,29 @@ def _compared_only(compiled, n):
     ...)` reading a1): no derivative flows to them, so under create_graph they enter as
     constants, and a tensor read only there stays out of the new graph (its .grad None), as
     in PyTorch's backward, whose masks are not differentiated. Per node, computed once."""
-    import sympy as sp
     cache = compiled.__dict__.setdefault("_compared_only", {})
     found = cache.get(id(n))
     if found is None:
         exprs = n.attrs["exprs"]
         found = set()
         for k, x in enumerate(n.inputs):
-            symbols = [s for e in exprs for s in e.free_symbols if s.name == f"a{k}"]
-            if symbols and hasattr(x, "id") and all(sp.diff(e, s) == 0 for e in exprs for s in symbols):
+            name = f"a{k}"
+            if hasattr(x, "id") and any(s.name == name for e in exprs for s in e.free_symbols) and \
+                    not any(_read_outside_comparisons(e, name) for e in exprs):
                 found.add(k)
         cache[id(n)] = found
     return found
+
+
+def _read_outside_comparisons(e, name):
+    """Whether symbol `name` occurs in formula e other than inside a comparison (a sign() or
+    floor() of it still counts: PyTorch's graph goes through those, with zero gradients)."""
+    import sympy as sp
+    if isinstance(e, sp.core.relational.Relational):
+        return False
+    if isinstance(e, sp.Symbol):
+        return e.name == name
+    return any(_read_outside_comparisons(a, name) for a in e.args)
 
 
 #: ops whose backward reads no value that requires grad (a sum, a view, a selection by a
