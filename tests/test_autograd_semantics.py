@@ -1508,9 +1508,10 @@ def test_changing_what_pytorch_did_not_keep_is_allowed(make):
     lambda x: (lambda c: (x * c, c.add_(1))[0])(torch.ones(3, dtype=torch.float64)),
     lambda x: (lambda y: (x / y, y.add_(1))[0])(x * 1),
     lambda x: (lambda z: (z * z, z.add_(1))[0])(x.softmax(0)),    # softmax's result
+    lambda x: (lambda z: (z * 2, z.mul_(2))[0])(x.reshape(3, 1).logsumexp(0)),  # logsumexp's result
     lambda x: (lambda y: (torch.nn.functional.leaky_relu(y), y.add_(1))[0])(x * 1),
 ], ids=["relu-result", "sigmoid-result", "sin-input", "abs-input", "mul-factor", "mul-constant", "div",
-        "softmax-result", "leaky_relu-input"])
+        "softmax-result", "logsumexp-result", "leaky_relu-input"])
 def test_changing_what_pytorch_kept_raises_with_the_recording_line(make):
     # as PyTorch, even where srcgrad's own backward would read another value, or a copy
     x = leaf([1.5, -2.5, 0.5])

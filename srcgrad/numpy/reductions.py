@@ -374,7 +374,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     e = (x - m).exp()
     if b is not None:
         e = e * (b if isinstance(b, (int, float)) else _floating(_tensor(b)))
-    s = _reduce("sum", e, axes, True).log() + m
+    s = keeps_its_result(_reduce("sum", e, axes, True).log() + m)  # (PyTorch's node keeps it)
     return s if keepdims else s.reshape(_squeezed(x.shape, axes))
 
 
