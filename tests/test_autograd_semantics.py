@@ -1640,3 +1640,14 @@ def test_create_graph_gradient_reads_a_compared_only_operand_as_a_constant():
     (gw,) = autograd.grad(torch.nn.functional.l1_loss(x.expm1(), w), [w], create_graph=True)
     (h,) = autograd.grad((gw * 3).sum(), [w], allow_unused=True)
     assert h is not None and not h.numpy().any()
+
+
+def test_a_backward_kernel_run_op_by_op_warns_of_no_branch_it_does_not_take():
+    # std's derivative is where(std == 0, 0, ... / std): under create_graph the kernel runs
+    # op by op, computing the branch not taken at 0 too, as generated code does (silently)
+    import warnings
+    x = torch.tensor([1.0, 1.0, 1.0], dtype=torch.float64, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (g,) = autograd.grad(x.std(), [x], create_graph=True)
+    assert_array_equal(g.detach().numpy(), [0.0, 0.0, 0.0])

@@ -7,12 +7,18 @@ a0, a1, ... standing for the inputs, one per output) and `avals` ((shape, dtype)
 output: a kernel may broadcast beyond its inputs' shapes), and optionally `names`
 ((formula, user's name) of intermediates, for the code generator's temporaries).
 """
+import numpy as np
+
 from .registry import Op, register
 
 
 def _impl(*arrays, exprs, avals, names=()):
     from ..codegen.kernels import kernel_function
-    out = kernel_function(exprs, avals, tuple((a.shape, a.dtype) for a in arrays))(*arrays)
+    fn = kernel_function(exprs, avals, tuple((a.shape, a.dtype) for a in arrays))
+    # (a select computes both of its branches: the one not taken may divide by 0 where it is
+    # not used, which numpy would report; generated functions run so too, see transforms._run)
+    with np.errstate(all="ignore"):
+        out = fn(*arrays)
     return out if len(exprs) > 1 else out[0]
 
 
