@@ -119,11 +119,10 @@ def apply(op, inputs, attrs, out=None):
             before = out._data.copy()
             if tracer is not None and not tracer.is_input(out):
                 tracer.before_write(out, before)
-    if out is not None and out.grad_fn is not None and tracer is None and (
-            not record or op.name in _KEEPS_NO_OLD_VALUE) and kept_a_tensor(out.grad_fn):
-        # (a write under no_grad, or `a += x`, into a result srcgrad's backward may read: not
-        # one of a linear step, so that `acc += x[i]` in a loop keeps no copy per iteration)
-        _keep_overwritten(out, out._data.copy())
+        elif out.grad_fn is not None and tracer is None and kept_a_tensor(out.grad_fn):
+            # a write under no_grad, or `a += x`, into a result srcgrad's backward may read:
+            # not one of a linear step, so that `acc += x[i]` in a loop keeps no copy per step
+            _keep_overwritten(out, out._data.copy())
     try:
         if out is not None and op.inplace_impl is not None:
             result = op.inplace_impl(*arrays, **attrs)
