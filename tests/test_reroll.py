@@ -327,3 +327,22 @@ def test_a_loop_taking_over_a_variable_another_value_shares():
     out.backward()
     np.testing.assert_allclose(gxs, ts[0].grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(gh0, ts[1].grad.numpy(), rtol=1e-12)
+
+
+def test_a_carried_value_starting_from_a_constant_is_not_named_after_it(unrolled):
+    # y starts as an array the function made (a constant of the graph): the loop's carried
+    # variable changes every iteration, so it must not read as `const0_2 = const0`
+    def rhs(x, y):
+        return np.concatenate([x[:1], x[1:] * y[:-1]])
+
+    def f(x):  # (an RK2 integration: the carried value is `y[:-1]`, which has no name)
+        y = np.zeros(x.shape[0])
+        for _ in range(6):
+            k = rhs(x, y)
+            y = y + 0.1 * (k + rhs(x, y + 0.2 * k))
+        return y[-1]
+    x = np.linspace(-1.0, 1.0, 5)
+    got, want, src = both(f, (x,), unrolled=unrolled)
+    assert_same(got, want)
+    assert "re-rolled" in src
+    assert "const0_2" not in src and "const0 =" not in src.replace(" = const0", "")

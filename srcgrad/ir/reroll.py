@@ -366,8 +366,9 @@ def _build(scan, p, period, plan):
                 continue
             if s[0] == "carry" and s[1:3] not in carried:
                 producer = last[s[1]].outputs[s[2]]
-                name = producer.name or getattr(s[3], "name", None)
-                carried[s[1:3]] = (body.add_input(producer.shape, producer.dtype, name), s[3])
+                # (named after the value it becomes: a carried value named after its initial
+                # value, `const0_2 = const0`, would read as if it stayed that constant)
+                carried[s[1:3]] = (body.add_input(producer.shape, producer.dtype, producer.name), s[3])
             elif s[0] == "inv" or (s[0] == "int" and s[1] in hoisted):
                 invariant_input(x)
             elif s[0] == "xs" and (q, r) not in stacks:
