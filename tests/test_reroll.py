@@ -346,3 +346,9 @@ def test_a_carried_value_starting_from_a_constant_is_not_named_after_it(unrolled
     assert_same(got, want)
     assert "re-rolled" in src
     assert "const0_2" not in src and "const0 =" not in src.replace(" = const0", "")
+    # x[:1] and x[1:], taken again by each call of rhs, are invariants of the loop: y[:-1]
+    # is the one value carried to the next iteration
+    loop = src.split("re-rolled")[1].split("\n    t")[0]
+    rebinds = [line for line in loop.splitlines() if line.startswith("        ") and " = " in line
+               and "(" not in line and "[" not in line and "+" not in line and "*" not in line]
+    assert len(rebinds) == 1 and "," not in rebinds[0], loop

@@ -339,6 +339,7 @@ def _build(scan, p, period, plan):
     body = Graph("body", parent=graph)
     counter = body.add_input((), "int64", "i")
     carried = {}    # (q, k) of the producer -> (body input, initial value: a Value or a number)
+    steady = {}     # (q, k) of a hoisted producer -> the invariant body input it always equals
     invariant = {}  # outer value id -> body input
     invs = []
     stacks = {}     # (q, r) of a per-iteration captured array -> the body input of their stack
@@ -364,7 +365,14 @@ def _build(scan, p, period, plan):
             s = plan.slots.get((q, r))
             if s is None:
                 continue
-            if s[0] == "carry" and s[1:3] not in carried:
+            if s[0] == "carry" and s[1:3] in steady:
+                continue
+            if s[0] == "carry" and s[1] in hoisted and _same_value(s[3], canon(first[s[1]].outputs[s[2]])):
+                # read from the previous iteration, but that is a hoisted value equal to the
+                # first iteration's: one invariant (`x[1:]`, which a helper called at the
+                # end of each iteration takes again for the next), not a variable carried
+                steady[s[1:3]] = invariant_input(canon(first[s[1]].outputs[s[2]]))
+            elif s[0] == "carry" and s[1:3] not in carried:
                 producer = last[s[1]].outputs[s[2]]
                 # (named after the value it becomes: a carried value named after its initial
                 # value, `const0_2 = const0`, would read as if it stayed that constant)
@@ -389,7 +397,7 @@ def _build(scan, p, period, plan):
             if s is None:  # a number, the same in every iteration
                 ins.append(x)
             elif s[0] == "carry":
-                ins.append(carried[s[1:3]][0])
+                ins.append(steady[s[1:3]] if s[1:3] in steady else carried[s[1:3]][0])
             elif s[0] == "xs":  # this iteration's array: stack[i]
                 ins.append(body.emit("getitem", [stacks[(q, r)], counter_index(0, 1, n.loc)], loc=n.loc,
                                      index=(Arg(0),)))
@@ -457,6 +465,17 @@ def _note_recorded(recorded, where, nodes, p, period, count):
         recorded.last[o.id] = old
     for v, values in where["each"]:
         recorded.each[v.id] = list(values)
+
+
+def _same_value(a, b):
+    """Whether a and b are the same value, or computed by equal nodes from the same inputs."""
+    from .cse import node_key
+    if a is b:
+        return True
+    if not isinstance(a, Value) or not isinstance(b, Value) or a.node is None or b.node is None:
+        return False
+    key = node_key(a.node)
+    return key is not None and key == node_key(b.node) and a.index == b.index
 
 
 def _distinct(prefix):
