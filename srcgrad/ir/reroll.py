@@ -63,7 +63,9 @@ def reroll(graph, constants=None, nested=True, recorded=None, varying=None):
     input holding them all, read at the iteration's position; Recorded tells where each
     iteration's array is."""
     constants = [] if constants is None else constants
-    scan = _Scan(graph, constants, varying)
+    # (an eager backward reads every iteration's recorded values: a last iteration whose
+    # trailing views were never recorded has none to read)
+    scan = _Scan(graph, constants, varying, partial_last=recorded is None)
     out, p, made = [], 0, 0
     while p < len(scan.nodes):
         found = scan.loop_at(p)
@@ -71,7 +73,7 @@ def reroll(graph, constants=None, nested=True, recorded=None, varying=None):
             out.append(scan.nodes[p])
             p += 1
             continue
-        period, count, prefix, loop = found
+        period, end, prefix, loop = found
         where = loop.attrs.pop("_where")
         if recorded is not None:
             _note_recorded(recorded, where, scan.nodes, p, period, loop.attrs["count"])
@@ -79,10 +81,10 @@ def reroll(graph, constants=None, nested=True, recorded=None, varying=None):
         out.append(loop)
         made += 1 + (reroll(loop.attrs["body"], constants) if nested else 0)
         kept = {id(n) for n in prefix}
-        for n in scan.nodes[p:p + period * count]:
+        for n in scan.nodes[p:end]:
             if id(n) not in kept:  # the unrolled iterations are gone: break their node <->
                 n.inputs, n.outputs = [], []  # value cycles, so refcounting frees them at once
-        p += period * count
+        p = end
     graph.nodes = out
     return made
 
@@ -90,8 +92,9 @@ def reroll(graph, constants=None, nested=True, recorded=None, varying=None):
 class _Scan:
     """The graph's nodes with what finding loops in linear-ish time needs."""
 
-    def __init__(self, graph, constants, varying=None):
+    def __init__(self, graph, constants, varying=None, partial_last=True):
         self.graph = graph
+        self.partial_last = partial_last
         self.varying = varying
         self.constants = constants  # [(Value, array)] captured arrays (appended to)
         self.arrays = {v.id: a for v, a in constants}
@@ -167,7 +170,7 @@ class _Scan:
         if best is None:
             return None
         period, count, plan = best
-        return (period, count) + _build(self, p, period, plan)
+        return (period, plan.end) + _build(self, p, period, plan)
 
 
 _VALUE = ("v",)
@@ -221,6 +224,7 @@ class _Plan:
                             # | ("xs", [value per iteration])
         self.indices = {}   # (position, template entry) -> (start, step) of a moving int index
         self.exits = []     # (q, k): values of the last iteration read after the loop
+        self.end = 0        # the position after the loop's last recorded node
 
 
 def _plan(scan, p, period, n):
@@ -234,23 +238,58 @@ def _plan(scan, p, period, n):
             break
     if count < MIN_COUNT or period * count < MIN_NODES:
         return None
-    end = p + period * count
+    m = _partial_last(scan, p, period, count, plan) if scan.partial_last else period
+    if m < period and _exits(scan, p, period, count + 1, m, plan):
+        return plan
+    return plan if _exits(scan, p, period, count, period, plan) else None
+
+
+def _exits(scan, p, period, count, m, plan):
+    """Set the plan's count, end and exits for `count` iterations, the last of which has
+    its first m nodes; False if a value of an earlier iteration is read after them."""
+    start = p + period * (count - 1)
+    end = start + m
     exits = set()
     for pos in range(p, end):
         for k, o in enumerate(scan.nodes[pos].outputs):
             if scan.last_read.get(o.id, -1) >= end:
-                if pos < end - period:
-                    return None  # an earlier iteration's value is used after the loop
-                exits.add((pos - (end - period), k))
-    plan.count = count
-    plan.exits = sorted(exits)
-    return plan
+                if pos < start:
+                    return False  # an earlier iteration's value is used after the loop
+                exits.add((pos - start, k))
+    plan.count, plan.end, plan.exits = count, end, sorted(exits)
+    return True
 
 
-def _iteration_agrees(scan, p, period, j, plan):
+def _partial_last(scan, p, period, count, plan):
+    """m < period if the nodes after `count` whole iterations are the first m nodes of one
+    more, and the m-th to the last node of an iteration are views, reshapes or joins that
+    only the next iteration reads. (`y = np.zeros(n)`, then `rhs(x, y)` slicing `y[:-1]` in every
+    iteration: the first iteration slices a constant, so the recorded period starts after
+    the slice, and the last iteration ends before its next one.) The loop then runs one
+    more time, its last iteration taking views nothing reads — rather than the last
+    iteration written out again after the loop, and its backward too."""
+    start, sigs, nodes = p + period * count, scan.sigs, scan.nodes
+    m = 0
+    while m < period and start + m < len(sigs) and sigs[start + m] == sigs[p + m]:
+        m += 1
+    if m == 0 or m == period:
+        return period
+    from .passes import has_effect
+    for q in range(m, period):
+        n = nodes[p + q]
+        # views by ints and slices (never a moving index: one step further may be out of
+        # range) and reshapes or joins, of the same shapes as before: nothing can raise,
+        # little is computed
+        if has_effect(n) or not (n.op.kind == "shape" or n.op.name == "getitem" and len(n.inputs) == 1 and all(
+                plan.indices.get((q, t), (0, 0))[1] == 0 for t in range(len(n.attrs["index"])))):
+            return period
+    return m if _iteration_agrees(scan, p, period, count, plan, upto=m) else period
+
+
+def _iteration_agrees(scan, p, period, j, plan, upto=None):
     nodes = scan.nodes
     start = p + j * period
-    for q in range(period):
+    for q in range(period if upto is None else upto):
         a, b = nodes[p + q], nodes[start + q]
         if j > 0 and a.op.name == "getitem" and not _index_moves(a, b, q, j, plan):
             return False
@@ -330,7 +369,7 @@ def _build(scan, p, period, plan):
     graph, nodes = scan.graph, scan.nodes
     count = plan.count
     first = nodes[p:p + period]
-    last = nodes[p + (count - 1) * period:p + count * period]
+    last = nodes[p + (count - 1) * period:plan.end]  # (its first m nodes, if partial)
     hoisted = _invariant_positions(first, plan)
     prefix, same = _distinct([n for q, n in enumerate(first) if q in hoisted])
 
@@ -373,7 +412,7 @@ def _build(scan, p, period, plan):
                 # end of each iteration takes again for the next), not a variable carried
                 steady[s[1:3]] = invariant_input(canon(first[s[1]].outputs[s[2]]))
             elif s[0] == "carry" and s[1:3] not in carried:
-                producer = last[s[1]].outputs[s[2]]
+                producer = (last[s[1]] if s[1] < len(last) else first[s[1]]).outputs[s[2]]
                 # (named after the value it becomes: a carried value named after its initial
                 # value, `const0_2 = const0`, would read as if it stayed that constant)
                 carried[s[1:3]] = (body.add_input(producer.shape, producer.dtype, producer.name), s[3])
@@ -420,7 +459,7 @@ def _build(scan, p, period, plan):
         outs = body.emit(n.op, ins, loc=n.loc, **attrs)
         outs = outs if isinstance(outs, tuple) else (outs,)
         for k, o in enumerate(outs):
-            o.name = last[q].outputs[k].name or n.outputs[k].name
+            o.name = (last[q] if q < len(last) else n).outputs[k].name or n.outputs[k].name
             local[(q, k)] = o
     # outputs: the carried values' next states, then the other values read after the
     # loop (a hoisted value is read after the loop as itself)
@@ -440,6 +479,8 @@ def _build(scan, p, period, plan):
     # later nodes read the loop's outputs instead of the last iteration's values
     replace = {}
     for i, key in enumerate(carry_keys + exits):
+        if key[0] >= len(last):
+            continue  # a view of a last iteration that was not recorded: nothing reads it
         old = last[key[0]].outputs[key[1]]
         replace[old.id] = loop.outputs[i]
         loop.outputs[i].name = old.name
@@ -448,8 +489,7 @@ def _build(scan, p, period, plan):
         if q in hoisted and (q, k) not in carried:
             replace[last[q].outputs[k].id] = canon(first[q].outputs[k])
     replace.update((vid, v) for vid, v in same.items() if vid not in replace)
-    end = p + period * count
-    for node in nodes[end:]:
+    for node in nodes[plan.end:]:
         node.inputs = [replace.get(x.id, x) if isinstance(x, Value) else x for x in node.inputs]
     graph.outputs = [replace.get(v.id, v) if isinstance(v, Value) else v for v in graph.outputs]
     return prefix, loop
