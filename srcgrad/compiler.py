@@ -32,6 +32,9 @@ def differentiate(g, roots, cotangents, wrt, observe=(), hooks=None, boundaries=
 
     A cotangent may be a Value (an input of g) or "ones": the seed of a scalar loss, a
     constant that sympy then folds into the first derivative formulas."""
+    # a value differentiated in (`autograd.grad(out, h)` for an intermediate h) or observed
+    # stays a value of its own: fused into a kernel, its gradient would never be formed
+    boundaries = set(boundaries) | {v.id for v in list(wrt) + list(observe) if v is not None}
     fuse(g, keep_costly=True, boundaries=boundaries)
     n_fwd = len(g.nodes)
     cotangents = [g.filled(1, r) if isinstance(c, str) and c == "ones" else c for r, c in zip(roots, cotangents)]

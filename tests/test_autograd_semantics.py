@@ -1651,3 +1651,26 @@ def test_a_backward_kernel_run_op_by_op_warns_of_no_branch_it_does_not_take():
         warnings.simplefilter("error")
         (g,) = autograd.grad(x.std(), [x], create_graph=True)
     assert_array_equal(g.detach().numpy(), [0.0, 0.0, 0.0])
+
+
+def test_grad_in_an_intermediate_that_an_elementwise_op_reads():
+    # h is fused into no kernel: its gradient is formed (it was zeros, silently)
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x.sin()
+    gh, gx = torch.autograd.grad((h * h).sum(), [h, x])
+    assert_allclose(gh.numpy(), 2 * np.sin([1.0, 2.0, 3.0]), rtol=1e-6)
+    assert_allclose(gx.numpy(), np.sin(2 * np.array([1.0, 2.0, 3.0])), rtol=1e-5)
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    g, = torch.autograd.grad((h ** 3).sum(), h, create_graph=True)
+    assert_allclose(g.detach().numpy(), [27.0, 108.0])
+    g.sum().backward()
+    assert_allclose(x.grad.numpy(), [54.0, 108.0])  # d/dx 3 (3x)^2 = 54 x
+
+
+def test_backward_inputs_may_name_an_intermediate():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    h = x.sin()
+    (h * h).sum().backward(inputs=[h])
+    assert_allclose(h.grad.numpy(), 2 * np.sin([1.0, 2.0]), rtol=1e-6)
+    assert x.grad is None

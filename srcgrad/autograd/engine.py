@@ -472,10 +472,12 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
             _accumulate_into(t, g if g is not None else Tensor._make(np.zeros(t.shape, t.dtype)))
     if not accumulate:
         return [wrt_out.get(i) if i is not None else None for i in wrt]
+    # (backward(inputs=[h]) may name an intermediate h: its .grad is filled, as PyTorch's)
+    tensors = {i: t for i, t in zip(wrt, inputs)} if inputs is not None else {}
     for i in used_wrt:
         g = wrt_out[i]
         if g is not None:
-            _accumulate_into(walk.values[i][1], g)
+            _accumulate_into(tensors[i] if i in tensors else walk.values[i][1], g)
     return None
 
 
