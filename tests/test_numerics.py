@@ -112,3 +112,25 @@ def test_a_write_under_no_grad_keeps_the_history_and_is_read_as_written():
     assert v.requires_grad and v.grad_fn is not None
     (v * x).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [7.0, 13.0])  # v + 3x, as PyTorch
+
+
+def test_exp_of_a_shifted_argument_is_computed_as_written():
+    # sympy's exp takes the number out: exp(x - 740.0) -> 4.2e-322 * exp(x), inf at x = 735
+    f = lambda x: np.sum(np.exp(x - 740.0))  # noqa: E731
+    x = np.array([700.0, 735.0])
+    v, g = srcgrad.value_and_grad(f)(x)
+    np.testing.assert_allclose(v, f(x), rtol=1e-14)
+    np.testing.assert_allclose(g, np.exp(x - 740.0), rtol=1e-14)
+    h = lambda x: np.sum(np.exp(2 * x - 50.0) + np.exp(x - 740.0) ** 2)  # noqa: E731
+    x = np.array([360.0, 1.0])
+    v, g = srcgrad.value_and_grad(h)(x)
+    assert np.isfinite(v) and np.all(np.isfinite(g))
+    np.testing.assert_allclose(g, 2 * np.exp(2 * x - 50.0) + 2 * np.exp(x - 740.0) ** 2, rtol=1e-13)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in log")  # (numpy's, as the user's code)
+def test_exp_of_log_is_not_folded_away():
+    # numpy's exp(log(x)) is NaN for x < 0; sympy would fold it into x
+    v, g = srcgrad.value_and_grad(lambda x: np.sum(np.exp(np.log(x))))(np.array([-2.0, 3.0]))
+    assert np.isnan(v)
+    assert np.isnan(g[0]) and g[1] == pytest.approx(1.0)

@@ -53,5 +53,12 @@ def gradient_formulas(program, grads, names):
     out = Formulas()
     for k, g in enumerate(grads):
         name = names[k] if k < len(names) and names[k] else f"x{k}"
-        out[name] = expand(g) if g is not None else sp.Integer(0)
+        out[name] = _as_sympy(expand(g)) if g is not None else sp.Integer(0)
     return out
+
+
+def _as_sympy(e):
+    """With sympy's own functions where srcgrad's only compute as written (its exp keeps
+    `exp(x - 740.0)` whole): a formula to work with in sympy."""
+    from ..symbolic import functions as F
+    return e.replace(F.exp, sp.exp) if e.has(F.exp) else e

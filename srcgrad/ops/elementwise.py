@@ -44,7 +44,7 @@ elementwise("pow", lambda a, b: a ** b, np.power)
 elementwise("neg", lambda a: -a, np.negative)
 
 # -- transcendental ---------------------------------------------------------------------
-elementwise("exp", sp.exp, np.exp, infer=_infer_float)
+elementwise("exp", F.exp, np.exp, infer=_infer_float)
 elementwise("log", sp.log, np.log, infer=_infer_float)
 elementwise("sqrt", sp.sqrt, np.sqrt, infer=_infer_float)
 elementwise("std_sqrt", F.sqrt0, np.sqrt, infer=_infer_float, torch_name="SqrtBackward0")  # np.std

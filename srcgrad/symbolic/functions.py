@@ -12,6 +12,31 @@ class _RealFunction(sp.Function):
         return True
 
 
+class exp(sp.exp):
+    """numpy's exp, computed as written. sympy's own takes numbers out of its argument
+    (`exp(x - 740.0)` becomes `4.2e-322 * exp(x)`, which overflows at x = 710 where the
+    original is 1e-13), folds `exp(log(x))` into x (NaN for x < 0 in numpy) and writes
+    `exp(u)**2` as `exp(2*u)`; this one keeps the user's formula."""
+
+    @classmethod
+    def eval(cls, arg):
+        if arg.has(sp.log) or arg.is_Add and any(t.is_Float for t in arg.args):
+            return None
+        return super().eval(arg)
+
+    def _eval_power(self, other):
+        return None
+
+    def as_base_exp(self):  # (sympy's is (E, u): a product rebuilds E**u, sympy's exp)
+        return self, sp.S.One
+
+    def fdiff(self, argindex=1):
+        return self
+
+    def _eval_derivative(self, s):  # (sympy's goes through E**u: the numbers come out again)
+        return self * self.args[0].diff(s)
+
+
 class sigmoid(_RealFunction):
     """1 / (1 + exp(-x)); derivative sigmoid(x) * sigmoid(-x), not s * (1 - s), whose
     1 - s cancels catastrophically for large x (it would be less exact than the forward)."""

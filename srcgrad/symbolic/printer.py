@@ -13,7 +13,7 @@ from ..codegen import astbuild as A
 from . import functions as F
 
 _NP_FUNCS = {
-    sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan",
+    sp.exp: "exp", F.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan",
     sp.sinh: "sinh", sp.cosh: "cosh", sp.tanh: "tanh", sp.asin: "arcsin", sp.acos: "arccos",
     sp.atan: "arctan", sp.asinh: "arcsinh", sp.acosh: "arccosh", sp.atanh: "arctanh",
     sp.Abs: "abs", sp.sign: "sign", F.abs_: "abs", F.sgn: "sign", sp.floor: "floor",
