@@ -532,3 +532,32 @@ def test_config_is_part_of_cache_key():
         assert sources[(True, True)] != sources[(False, False)]
     finally:
         srcgrad.config.fuse_elementwise, srcgrad.config.simplify = old
+
+
+def test_a_write_to_a_place_twice_keeps_the_last_value_and_its_gradient():
+    # numpy keeps the last of the values written to one place: the others have no gradient
+    def f(x, v):
+        y = x.copy()
+        y[[1, 1]] += v
+        return np.sum(y * np.array([1.0, 10.0, 100.0]))
+
+    def g(x, v, idx):
+        y = x.copy()
+        y[idx] = v
+        return np.sum(y * np.array([1.0, 10.0, 100.0]))
+    x, v = np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.25])
+    gx, gv = srcgrad.grad(f, argnums=(0, 1))(x, v)
+    np.testing.assert_allclose(gx, [1, 10, 100])
+    np.testing.assert_allclose(gv, [0, 10])
+    grad_g = srcgrad.grad(g, argnums=(0, 1))
+    for idx, want_x, want_v in (([0, 0], [0, 10, 100], [0, 1]), ([2, 0], [0, 10, 0], [100, 1]),
+                                ([1, 1], [1, 0, 100], [0, 10])):  # (same compiled code, new contents)
+        gx, gv = grad_g(x, v, np.array(idx))
+        np.testing.assert_allclose(gx, want_x)
+        np.testing.assert_allclose(gv, want_v)
+    t = srcgrad.tensor(x, requires_grad=True)
+    w = srcgrad.tensor(v, requires_grad=True)
+    y = t.clone()
+    y[srcgrad.tensor([1, 1])] = w
+    (y * srcgrad.tensor([1.0, 10.0, 100.0])).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [0, 10])

@@ -283,10 +283,16 @@ def _put_infer(inputs, attrs):
 def _put_vjp(node, gs):
     (g,) = gs
     v, idx = node.inputs[1], node.inputs[2:]
-    gx = g.graph.emit("setitem", [g, 0, *idx], index=node.attrs["index"])
+    index = node.attrs["index"]
+    gx = g.graph.emit("setitem", [g, 0, *idx], index=index)
     gv = None
     if hasattr(v, "shape"):
-        gv = g.graph.emit("getitem", [g, *idx], index=node.attrs["index"]).sum_to(v.shape)
+        gv = g.graph.emit("getitem", [g, *idx], index=index)
+        if _scatters(index, idx):  # a place written twice keeps the last value written:
+            kept = g.graph.emit("last_writes", list(idx), index=index, shape=g.shape)
+            kept.name = "kept"
+            gv = g.graph.emit("where", [kept, gv, 0])  # only that one has a gradient
+        gv = gv.sum_to(v.shape)
     return [gx, gv] + [None] * len(idx)
 
 
@@ -302,6 +308,39 @@ _put = register(Op("setitem", "index", _put_impl, infer=_put_infer, vjp=_put_vjp
                    statement=True, fmt_attrs=lambda attrs: fmt_index(attrs["index"]),
                    torch_name="IndexPutBackward0"))
 _put.inplace_impl = _put_inplace
+
+
+# -- which places of a write by index arrays keep their value -------------------------------
+# `y[[1, 1]] = v` writes y[1] twice and numpy keeps the last value, v[1]: v[0] has no
+# gradient. Writing each place's position and reading it back tells which writes were
+# kept, by numpy's own rule (so the contents of the index arrays may change per call).
+def _last_writes_impl(*idx, index, shape):
+    key = numpy_index(index, idx)
+    written = _probe(shape, np.float64)[key].shape
+    ids = np.arange(int(np.prod(written))).reshape(written)
+    last = np.full(shape, -1, np.intp)
+    last[key] = ids
+    return last[key] == ids
+
+
+def _last_writes_emit(args, attrs, node, target):
+    key = index_ast(attrs["index"], args)
+    written = node.out.shape
+    ids = A.npcall("arange", A.num(int(np.prod(written))))
+    if len(written) != 1:
+        ids = A.method(ids, "reshape", A.literal(tuple(written)))
+    put = ast.Assign(targets=[ast.Subscript(value=A.name(target), slice=key, ctx=ast.Store())],
+                     value=ids, lineno=0)
+    read = ast.Compare(left=ast.Subscript(value=A.name(target), slice=index_ast(attrs["index"], args),
+                                          ctx=ast.Load()), ops=[ast.Eq()], comparators=[ids])
+    return [A.assign(target, A.npcall("full", A.literal(tuple(attrs["shape"])), A.num(-1), A.name("np.intp"))),
+            put, A.assign(target, read)]
+
+
+register(Op("last_writes", "index", _last_writes_impl,
+            infer=lambda inputs, attrs: [(_indexed_shape(attrs["shape"], attrs["index"], inputs), np.dtype(bool))],
+            vjp=None, differentiable=False, emit=_last_writes_emit, statement=True,
+            fmt_attrs=lambda attrs: f"{fmt_index(attrs['index'])} shape={tuple(attrs['shape'])}"))
 
 
 # -- a sum of dense terms and slice gradients, accumulated into one array ------------------
