@@ -561,3 +561,18 @@ def test_a_write_to_a_place_twice_keeps_the_last_value_and_its_gradient():
     y[srcgrad.tensor([1, 1])] = w
     (y * srcgrad.tensor([1.0, 10.0, 100.0])).sum().backward()
     np.testing.assert_allclose(w.grad.numpy(), [0, 10])
+
+
+@pytest.mark.parametrize("f, args, argnums", [
+    (lambda x: np.sum(x * np.arange(3)), (np.array([1.5, 2.5, 3.5]),), 0),                    # int64 gradient
+    (lambda x: np.sum(x * np.array([True, False, True])), (np.array([1.5, 2.5, 3.5]),), 0),  # bool gradient
+    (lambda x: np.sum(x * np.array([True, False, True])), (np.array([1.5, 2.5, 3.5], np.float32),), 0),
+    (lambda x, y: np.sum(x * y), (np.array([1.0, 2.0], np.float32), np.array([3.0, 4.0])), (0, 1)),
+])
+def test_a_gradient_has_its_arguments_dtype(f, args, argnums):
+    # (a kernel that only passes on a constant or another argument returned that one's dtype)
+    grads = srcgrad.grad(f, argnums=argnums)(*args)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    nums = argnums if isinstance(argnums, tuple) else (argnums,)
+    for k, gr in zip(nums, grads):
+        assert gr.dtype == args[k].dtype

@@ -61,11 +61,11 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
         if kinds:
             dtypes[sym] = np.result_type(*kinds)
     claimed = {}
-    for e, name, (shape, _) in zip(exprs, out_names, avals):
+    for e, name, (shape, dtype) in zip(exprs, out_names, avals):
         r = reduced[unique.index(e)]
         # only when the output is that value exactly: no broadcast or dtype fix on top
         if r in dict(replacements) and r not in claimed and not may_lose_dtype(e) \
-                and shapes[r] == tuple(shape):
+                and shapes[r] == tuple(shape) and dtypes.get(r) == np.dtype(dtype):
             claimed[r] = name
     for sym, sub in replacements:
         names[sym] = claimed.get(sym) or (new_name(hinted[sub]) if sub in hinted and new_name else sym.name)
@@ -95,7 +95,11 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
         if not r.free_symbols:
             value = A.npcall("full", A.literal(shape), value, A.dtype_expr(dtype))
         else:
-            if may_lose_dtype(e):
+            kinds = [dtypes[x] for x in r.free_symbols if x in dtypes]
+            if may_lose_dtype(e) or (kinds and np.result_type(*kinds) != np.dtype(dtype)):
+                # numpy would compute another dtype (`x * mask`'s gradient is the bool
+                # mask, `x32 * y`'s is x32 for float64 y): the output's, without a copy
+                # where the arithmetic already promotes
                 value = A.npcall("asarray", value, A.dtype_expr(dtype))
             if _shape(r, shapes) != shape:
                 value = A.npcall("broadcast_to", value, A.literal(shape))
