@@ -1674,3 +1674,25 @@ def test_backward_inputs_may_name_an_intermediate():
     (h * h).sum().backward(inputs=[h])
     assert_allclose(h.grad.numpy(), 2 * np.sin([1.0, 2.0]), rtol=1e-6)
     assert x.grad is None
+
+
+def test_an_element_is_a_view_of_its_tensor():
+    # numpy copies an element out; PyTorch's x[0] is a 0-d view: fill_, zero_ and copy_
+    # write into x, and a kept element sees later writes into x
+    a = torch.tensor([1.0, 2.0, 3.0])
+    a[0].fill_(7.0)
+    a[1].zero_()
+    a[2].copy_(torch.tensor(9.0))
+    assert a.tolist() == [7.0, 0.0, 9.0]
+    counts = torch.zeros(3)
+    first = counts[0]
+    for _ in range(4):
+        counts += 1
+    assert first.item() == 4.0
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    h = x.clone()
+    e = h[0]
+    z = e * e
+    h.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.backward()

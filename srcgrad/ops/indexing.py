@@ -212,7 +212,22 @@ def _only_new_axes(template, ndim):
         sum(1 for t in template if t == full) <= ndim
 
 
-register(Op("getitem", "index", lambda x, *idx, index: x[numpy_index(index, idx)], infer=_getitem_infer,
+def _getitem_impl(x, *idx, index):
+    key = numpy_index(index, idx)
+    r = x[key]
+    if not isinstance(r, np.ndarray) and not _numpy_code():
+        # an element: numpy copies it out, but a tensor's element is a 0-d view of it
+        # (PyTorch's: `x[0].fill_(7)` writes into x, `first = x[0]` sees `x += 1`)
+        r = x[(key if isinstance(key, tuple) else (key,)) + (Ellipsis,)]
+    return r
+
+
+def _numpy_code():
+    from ..autograd.recording import numpy_code
+    return numpy_code()
+
+
+register(Op("getitem", "index", _getitem_impl, infer=_getitem_infer,
             vjp=_getitem_vjp,
             emit=lambda args, attrs, node: ast.Subscript(value=args[0], slice=index_ast(attrs["index"], args[1:]),
                                                          ctx=ast.Load()),
