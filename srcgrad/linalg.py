@@ -376,7 +376,7 @@ def cholesky(A, *, upper=False, out=None):
     _no_out(out, "cholesky")
     A = _float("cholesky", A)
     _square("cholesky", A)
-    return _nla.cholesky(A, upper=upper)
+    return _nla.symmetric_cholesky(A, upper=upper)
 
 
 @_reports("qr")

@@ -1188,8 +1188,8 @@ class Tensor:
             return logabsdet + Tensor._make(np.log(sign._data))
 
     def cholesky(self, upper=False):
-        from .numpy.linalg import cholesky
-        return cholesky(self, upper=upper)
+        from .numpy.linalg import symmetric_cholesky  # (PyTorch's: the symmetric gradient)
+        return symmetric_cholesky(self, upper=upper)
 
     def matrix_power(self, n):
         from .numpy.linalg import matrix_power

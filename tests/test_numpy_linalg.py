@@ -436,3 +436,25 @@ def test_pinv_of_a_rank_deficient_matrix_has_the_fixed_rank_gradient(shape):
     h, d = 1e-6, rng.standard_normal(b.shape)
     assert np.isclose(np.sum(g * d), (f(b + h * d) - f(b - h * d)) / (2 * h), rtol=1e-6)
     np.testing.assert_allclose(srcgrad.numpy.linalg.pinv(srcgrad.tensor(b)).numpy(), np.linalg.pinv(b))
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_reads_one_triangle_and_its_gradient_is_there(upper):
+    # numpy's cholesky reads the lower (upper=True: upper) triangle only: the gradient in
+    # the other is 0, and the entries read stand for their mirrors too
+    a = np.array([[2.0, 0.3, 0.1], [0.5, 1.5, 0.2], [0.4, 0.6, 1.8]])  # not symmetric
+    w = np.arange(9.0).reshape(3, 3)
+    f = lambda a: np.sum(np.linalg.cholesky(a, upper=upper) * w)  # noqa: E731
+    v, g = srcgrad.value_and_grad(f)(a)
+    assert v == pytest.approx(f(a), rel=1e-13)
+    num = np.zeros_like(a)
+    for i in range(3):
+        for j in range(3):
+            e = np.zeros_like(a)
+            e[i, j] = 1e-6
+            num[i, j] = (f(a + e) - f(a - e)) / 2e-6
+    np.testing.assert_allclose(g, num, atol=1e-7)
+    # PyTorch's torch.linalg.cholesky keeps the symmetric gradient
+    t = srcgrad.tensor(a, requires_grad=True)
+    (srcgrad.linalg.cholesky(t) * srcgrad.tensor(w)).sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), t.grad.numpy().T)

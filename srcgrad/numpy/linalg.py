@@ -107,11 +107,20 @@ def slogdet(a):
 
 @_implements(_np.linalg.cholesky)
 def cholesky(a, /, *, upper=False):
-    """Lower factor L (a = L L^T); upper=True gives L^T. Reads the lower triangle of a,
-    and the gradient is the symmetric one (a is taken to be symmetric), like PyTorch's."""
+    """Lower factor L (a = L L^T), from the lower triangle of a; upper=True: the upper
+    factor U (a = U^T U), from the upper triangle. The gradient is in that triangle only,
+    as numpy reads it (PyTorch's torch.linalg.cholesky gives the symmetric one instead)."""
+    return symmetric_cholesky(a, upper, symmetric_gradient=False)
+
+
+def symmetric_cholesky(a, upper=False, symmetric_gradient=True):
+    """cholesky; symmetric_gradient: PyTorch's gradient, for a matrix taken to be
+    symmetric, and its factor from the lower triangle whatever `upper`."""
     a = _float_tensor(a)
     _square("cholesky", a)
-    low = _op("cholesky", [a])
+    if upper and not symmetric_gradient:  # (the upper triangle is the lower one of a.T)
+        return _op("cholesky", [a.mT], symmetric=False).mT
+    low = _op("cholesky", [a], symmetric=bool(symmetric_gradient))
     return low.mT if upper else low
 
 

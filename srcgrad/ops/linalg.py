@@ -406,15 +406,20 @@ def _cholesky_infer(inputs, attrs):
 
 
 def _cholesky_vjp(node, gs):
-    # PyTorch's rule: gA = L^-T sym(tril(L^T gL) with half its diagonal) L^-1, symmetric
+    # PyTorch's rule: gA = L^-T sym(tril(L^T gL) with half its diagonal) L^-1, symmetric;
+    # or (numpy's function) in the lower triangle, the one cholesky reads: as eigh's
     (g,), low = gs, node.out
     p = low.mT @ g
     x = 0.5 * (_tril(p) + _tril(p, -1).mT)
     y = _solve(low.mT, x)
-    return [_solve(low.mT, y.mT).mT]
+    ga = _solve(low.mT, y.mT).mT
+    if node.attrs.get("symmetric", True):
+        return [ga]
+    return [_tril(ga + ga.mT) - ga * _eye(low.shape[-1], low.dtype, low.graph)]
 
 
-register(Op("cholesky", "linalg", np.linalg.cholesky, infer=_cholesky_infer, vjp=_cholesky_vjp,
+register(Op("cholesky", "linalg", lambda a, symmetric=True: np.linalg.cholesky(a), infer=_cholesky_infer,
+            vjp=_cholesky_vjp,
             emit=lambda args, attrs, node: _call("cholesky", args[0]),
             torch_name="LinalgCholeskyExBackward0"))
 
