@@ -82,7 +82,8 @@ def _leaf_written_in_place():
 def _as_operand(x):
     """Tensor | ndarray | Python scalar; lists and numpy scalars converted."""
     if isinstance(x, np.generic):  # first: np.float64 is a float, but not a weak scalar
-        return x.item()
+        # (PyTorch takes it as a number; numpy code keeps it, for _promote's numpy rule)
+        return x if _numpy_code() else x.item()
     if isinstance(x, (Tensor, np.ndarray)) or isinstance(x, _scalar):
         return x
     if isinstance(x, (list, tuple)):
@@ -146,7 +147,7 @@ def _promote(operands, float_result=False):
     integer tensor divided by 2 is of the default float dtype). Inside a compiled function
     (numpy code) numpy's own rule, which its ops follow by themselves."""
     if _numpy_code():
-        return operands
+        return _numpy_scalars(operands)
     first = None
     for x in operands:  # (the common case first: arrays of one float dtype, and numbers)
         d = x._data.dtype if isinstance(x, Tensor) else x.dtype if isinstance(x, np.ndarray) else None
@@ -164,6 +165,21 @@ def _promote(operands, float_result=False):
         target = _dtype.get_default_dtype()
     return [_cast_to(x, target) if (_dtype_of(x) is not None and _dtype_of(x) != target) else x
             for x in operands]
+
+
+def _numpy_scalars(operands):
+    """numpy code: NumPy 2's rule for numpy scalars (`np.float64(3.0)`, a reduction of a
+    plain array), which are strong where Python's numbers are weak: `x32 / np.float64(3)`
+    computes in float64. One that changes the dtype numpy computes in enters as a 0-d
+    array; the others as the numbers they are (literals of the generated code)."""
+    if not any(isinstance(x, np.generic) for x in operands):
+        return operands
+    weak = [x.item() if isinstance(x, np.generic) else x for x in operands]
+    kinds = [x._data.dtype if isinstance(x, Tensor) else x for x in operands]
+    weak_kinds = [x._data.dtype if isinstance(x, Tensor) else x for x in weak]
+    if np.result_type(*kinds) == np.result_type(*weak_kinds):
+        return weak
+    return [np.asarray(x) if isinstance(x, np.generic) else x for x in operands]
 
 
 def _binary(name, a, b, float_result=False):
@@ -666,6 +682,8 @@ class Tensor:
         if self._requires_grad and self.grad_fn is None and is_grad_enabled():
             raise _leaf_written_in_place()
         other = _as_operand(other)
+        if isinstance(other, np.generic):  # (the result keeps this tensor's dtype)
+            other = other.item()
         if isinstance(other, Tensor) and other._data.dtype != self._data.dtype:
             # the result keeps this tensor's dtype: computed in it (the cast is differentiable)
             other = other._cast_const(self._data.dtype)
@@ -871,6 +889,8 @@ class Tensor:
             return
         template, arrays = split_index(index)
         value = _as_operand(value)
+        if isinstance(value, np.generic):  # (written in this tensor's dtype)
+            value = value.item()
         if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
             value = value._cast_const(self._data.dtype)
         if self._writes_through(value):

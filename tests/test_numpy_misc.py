@@ -163,7 +163,8 @@ for _mode in ("full", "same", "valid"):
 CASES.append(("convolve-default", lambda M, a, v: M.convolve(a, v), [rand(5), rand(3)]))
 CASES.append(("correlate-default", lambda M, a, v: M.correlate(a, v), [rand(5), rand(3)]))
 
-FLOAT32_SKIP = {"polyval-scalar-x"}
+# (numpy computes these in float64 from float32 data: diff's append=0.5 joins as a float64 array)
+FLOAT32_SKIP = {"polyval-scalar-x", "diff-prepend-append"}
 
 
 @pytest.mark.parametrize("name, fn, arrays", CASES, ids=[c[0] for c in CASES])
@@ -787,3 +788,23 @@ def test_scatter_adds_add_at_and_weighted_bincount():
         fd = [(f(x + 1e-6 * e) - f(x - 1e-6 * e)) / 2e-6 for e in np.eye(5)]
         np.testing.assert_allclose(grad, fd, rtol=1e-6)
     assert np.array_equal(np.bincount(srcgrad.tensor(idx)).numpy(), np.bincount(idx))
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: np.sum(x / np.float64(3.0)),
+    lambda x: np.sum(np.maximum(x, np.float64(0.5))),
+    lambda x: np.sum(np.clip(x, np.float64(0.2), 1.0)),
+    lambda x: np.sum(np.where(x > 0.5, x, np.float64(0))),
+    lambda x: np.sum(x + np.int64(2)),
+    lambda x: np.sum(x * np.float32(2)),
+    lambda x: np.sum(np.diff(x, prepend=0.0) ** 2),
+])
+def test_numpy_scalars_promote_as_in_numpy_2(f):
+    # NumPy 2 (NEP 50): np.float64(3.0) is strong where 3.0 is weak; float32 data with it
+    # computes in float64, as does diff's prepend=0.0 (numpy makes it an array)
+    x = np.array([0.1, 0.7, 1.3], dtype=np.float32)
+    want = f(x)
+    assert srcgrad.compile(f)(x).dtype == want.dtype
+    v, g = srcgrad.value_and_grad(f)(x)
+    assert v == want  # (computed in the same dtype: the same number)
+    assert g.dtype == np.float32

@@ -8,8 +8,9 @@ from ._dispatch import implements, tensor_cls
 
 def _operand(x):
     Tensor = tensor_cls()
-    if isinstance(x, np.generic):  # first: np.float64 is a float, but numpy scalars must stay weak
-        return x.item()
+    if isinstance(x, np.generic):  # first: np.float64 is a float, but not a weak scalar in numpy
+        from ..autograd.recording import numpy_code  # code: _promote applies NumPy 2's rule
+        return x if numpy_code() else x.item()
     if isinstance(x, (Tensor, np.ndarray, bool, int, float)):
         return x
     return np.asarray(x)

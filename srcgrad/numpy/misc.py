@@ -139,8 +139,8 @@ def diff(a, n=1, axis=-1, prepend=_NoValue, append=_NoValue):
         raise ValueError("diff requires input that is at least one dimensional")
     axis = _axis(axis, x.ndim, "diff")
     def edge(value):
-        if isinstance(value, (bool, int, float)):   # a Python scalar is weak: float32 stays float32
-            value = np.asarray(value, np.result_type(x.dtype, value))
+        if isinstance(value, (bool, int, float)):   # numpy's asanyarray: float32 and 0.0 join as float64
+            value = np.asarray(value)
         v = _tensor(value)
         return broadcast_to(v, x.shape[:axis] + (1,) + x.shape[axis + 1:]) if v.ndim == 0 else v
 
