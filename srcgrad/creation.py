@@ -19,11 +19,19 @@ def _infer_dtype(data):
     if isinstance(data, (np.ndarray, np.generic)):
         return data.dtype  # numpy data keeps its dtype, scalars included (as PyTorch)
     arr = np.asarray(data)
+    if arr.dtype.kind not in "fiu":
+        return arr.dtype
+    if isinstance(data, (list, tuple)):  # numpy scalars in a list keep their dtypes, which
+        kinds = set()                     # promote with the Python numbers' (as PyTorch's)
+        for x in _flat(data):
+            kinds.add(x.dtype if isinstance(x, (np.generic, np.ndarray)) else
+                      _dtype.get_default_dtype() if isinstance(x, float) else
+                      np.dtype(np.bool_) if isinstance(x, bool) else np.dtype(np.int64))
+        if any(isinstance(x, (np.generic, np.ndarray)) for x in _flat(data)):
+            return np.result_type(*kinds)
     if arr.dtype.kind == "f":
         return _dtype.get_default_dtype()
-    if arr.dtype.kind in "iu":
-        return np.dtype(np.int64)
-    return arr.dtype
+    return np.dtype(np.int64)
 
 
 def _finish(data, requires_grad):

@@ -232,7 +232,9 @@ class FunctionCtx:
         self.saved_tensors = tuple(tensors)
 
     def mark_non_differentiable(self, *tensors):
-        pass
+        """These outputs get no gradient: they come out detached (grad_fn None), as do
+        integer outputs (PyTorch's)."""
+        self.non_differentiable = tuple(tensors)
 
 
 class Function:
@@ -261,20 +263,49 @@ class Function:
                    if isinstance(a, (float, np.ndarray)) else a for a in args]
         diff_args = [a for a in tensors if isinstance(a, (Tensor, np.ndarray))]
         positions = [k for k, a in enumerate(tensors) if isinstance(a, (Tensor, np.ndarray))]
-        attrs = {k: v for k, v in vars(ctx).items() if k not in ("saved_tensors", "needs_input_grad")}
+        fixed = getattr(ctx, "non_differentiable", ())
+        attrs = {k: v for k, v in vars(ctx).items()
+                 if k not in ("saved_tensors", "needs_input_grad", "non_differentiable")}
+        shapes = [np.shape(a._data if isinstance(a, Tensor) else a) for a in tensors]
 
         def rule(saved_vals, gs):
             c = FunctionCtx()
             c.saved_tensors = tuple(saved_vals)
             c.needs_input_grad = ctx.needs_input_grad
             vars(c).update(attrs)
+            gs = list(gs)  # (an output without a gradient still gets one: zeros, as PyTorch's)
+            gs = [gs.pop(0) if k in live else Tensor._make(np.zeros(np.shape(o._data), o._data.dtype))
+                  for k, o in enumerate(outs)]
             r = cls.backward(c, *gs)
             r = list(r) if isinstance(r, (tuple, list)) else [r]
-            return [r[k] if k < len(r) else None for k in positions]
+            if len(r) != len(args):
+                raise RuntimeError(f"function {cls.__name__}Backward returned an incorrect number of "
+                                   f"gradients (expected {len(args)}, got {len(r)})")
+            for k, gr in enumerate(r):  # (a gradient may broadcast to its input's shape, summed)
+                shape = getattr(gr, "shape", None)
+                if shape is not None and k in positions and not _sums_to(tuple(shape), shapes[k]):
+                    raise RuntimeError(f"Function {cls.__name__}Backward returned an invalid gradient at "
+                                       f"index {k} - got {list(shape)} but expected shape compatible "
+                                       f"with {list(shapes[k])}")
+            return [r[k] for k in positions]
         frozen = tuple(sorted((k, v) for k, v in attrs.items()))
-        result = through_rule(cls.__name__, outs, diff_args, saved,
-                              Rule(rule, cls, frozen, ctx.needs_input_grad, tuple(positions)))
+        differentiable = [o for o in outs if not (isinstance(o, Tensor) and (
+            any(o is t for t in fixed) or o.dtype.kind not in "fc"))]
+        live = {k for k, o in enumerate(outs) if any(o is d for d in differentiable)}
+        result = list(through_rule(cls.__name__, differentiable, diff_args, saved,
+                                   Rule(rule, cls, frozen, ctx.needs_input_grad, tuple(positions)))
+                      ) if differentiable else []
+        result = [result.pop(0) if any(o is d for d in differentiable) else
+                  o.detach() if isinstance(o, Tensor) else o for o in outs]
         return result[0] if single else tuple(result)
+
+
+def _sums_to(shape, target):
+    """Whether a gradient of `shape` is one of `target` or broadcasts to it (summed back)."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
 
 
 # -- a new elementwise primitive from a sympy formula --------------------------------------

@@ -182,6 +182,15 @@ def _numpy_scalars(operands):
     return [np.asarray(x) if isinstance(x, np.generic) else x for x in operands]
 
 
+#: PyTorch's names of dtypes, as its error messages write them
+_TORCH_SCALAR_NAMES = {"float64": "Double", "float32": "Float", "float16": "Half", "int64": "Long",
+                       "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _torch_name(dtype):
+    return _TORCH_SCALAR_NAMES.get(np.dtype(dtype).name, str(dtype))
+
+
 def _binary(name, a, b, float_result=False):
     b = _as_operand(b)
     if b is NotImplemented:
@@ -753,7 +762,11 @@ class Tensor:
         return r if dtype is None else r.to(dtype)
 
     def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None, out=None):
-        return self._reduce("mean", dim, keepdim, axis, keepdims, float_result=True)
+        if self._data.dtype.kind not in "fc" and dtype is None and not _numpy_code():
+            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
+                               f"floating point or complex dtype. Got: {_torch_name(self._data.dtype)}")
+        x = self if dtype is None else self.to(dtype)
+        return x._reduce("mean", dim, keepdim, axis, keepdims, float_result=True)
 
     def norm(self, p="fro", dim=None, keepdim=False):
         ord = None if p in ("fro", 2, 2.0) else (1 if p in (1, 1.0) else p)
@@ -775,7 +788,18 @@ class Tensor:
             return unchanged_view(self)
         return apply(_op("reshape"), [self], {"shape": shape})
 
-    view = reshape
+    def view(self, *shape):
+        """PyTorch's view: a reshape that never copies. Where this tensor's strides cannot
+        give the new shape (a transposed matrix flattened), it raises as PyTorch does."""
+        if not _numpy_code() and not (len(shape) == 1 and not isinstance(shape[0], (int, tuple, list))):
+            probe = self._data.view()
+            try:
+                probe.shape = _resolve_shape(_size_args(shape), self._data.size)
+            except AttributeError:
+                raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
+                                   "least one dimension spans across two contiguous subspaces). Use "
+                                   ".reshape(...) instead.") from None
+        return self.reshape(*shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
         from .numpy.shape import torch_flatten

@@ -83,7 +83,9 @@ def test_set_default_dtype_float64(default_float64):
     assert (torch.arange(3) / 2).dtype == np.float64
     assert (torch.arange(3) * 0.5).dtype == np.float64
     assert Variable(torch.arange(1, 4), requires_grad=True).dtype == np.float64
-    assert torch.arange(4).mean().dtype == np.float64
+    assert torch.arange(4).mean(dtype=torch.float64).dtype == np.float64
+    with pytest.raises(RuntimeError, match=r"mean\(\): could not infer output dtype"):
+        torch.arange(4).mean()  # (PyTorch's: the mean of integers needs a dtype)
     # the printed form names a dtype only when it is not the default
     assert str(torch.tensor([1.0, 2.0])) == "tensor([1., 2.])"
     assert "dtype=float32" in str(torch.tensor([1.0], dtype=torch.float32))
@@ -1123,6 +1125,8 @@ def test_shape_errors_are_not_recorded():
 # integer data meeting float data
 # =======================================================================================
 def test_float_matmul_integer_is_float32():
+    # (PyTorch 2 raises for two dtypes; the seed tutorial, written for an older PyTorch,
+    # multiplies a float vector by an integer one, and must run as written)
     r = torch.ones(3) @ torch.arange(1, 4)
     assert r.dtype == np.float32 and r.shape == ()
     assert r.item() == 6.0
@@ -1154,7 +1158,9 @@ def test_integer_promotion_rules():
     assert_allclose((i / 2).numpy(), [0.0, 0.5, 1.0])
     assert (i + torch.ones(3)).dtype == np.float32
     assert (i + torch.ones(3, dtype=torch.float64)).dtype == np.float64
-    assert i.mean().dtype == np.float32 and i.mean().item() == 1.0
+    assert i.float().mean().dtype == np.float32 and i.float().mean().item() == 1.0
+    with pytest.raises(RuntimeError, match="Got: Long"):  # (PyTorch's: no mean of integers)
+        i.mean()
     assert i.exp().dtype == np.float32
 
 
@@ -1696,3 +1702,22 @@ def test_an_element_is_a_view_of_its_tensor():
     h.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         z.backward()
+
+
+def test_view_of_a_tensor_whose_strides_cannot_give_the_shape_raises():
+    x = torch.arange(6.0).reshape(2, 3).t()
+    assert not x.is_contiguous()
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        x.view(-1)
+    assert x.reshape(-1).tolist() == [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
+    assert x.contiguous().view(-1).tolist() == [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
+    assert torch.arange(6.0).view(2, 3).shape == (2, 3)
+
+
+def test_a_tensor_from_a_list_of_numpy_scalars_keeps_their_dtype():
+    assert torch.tensor([np.mean([1.0, 2.0]), np.std([1.0, 2.0])]).dtype == np.float64
+    assert torch.tensor([1.0, np.float64(2)]).dtype == np.float64
+    assert torch.tensor([1.0, np.float32(2)]).dtype == np.float32
+    assert torch.tensor([np.int32(1), 2]).dtype == np.int64
+    assert torch.tensor([np.float16(1), 2.0]).dtype == np.float32
+    assert torch.tensor([1.0, 2.0]).dtype == np.float32

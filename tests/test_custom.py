@@ -149,3 +149,56 @@ def test_compile_runs_generated_forward_and_backward():
     out = layer(x0, W0, np.zeros(2))
     assert not out.requires_grad
     np.testing.assert_allclose(out.numpy(), np.tanh(x0 @ W0))
+
+
+def test_a_function_checks_the_gradients_its_backward_returns():
+    import srcgrad as torch
+
+    class TooMany(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g
+
+    class WrongShape(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return torch.ones(5)
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="incorrect number of gradients"):
+        TooMany.apply(x).sum().backward()
+    with pytest.raises(RuntimeError, match=r"invalid gradient at index 0 - got \[5\]"):
+        WrongShape.apply(x).sum().backward()
+
+
+def test_outputs_marked_non_differentiable_and_integer_outputs_are_detached():
+    import srcgrad as torch
+
+    class SortWithIndex(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            values, idx = torch.sort(x)
+            ctx.save_for_backward(idx)
+            flag = values > 0
+            ctx.mark_non_differentiable(flag)
+            return values, idx, flag
+
+        @staticmethod
+        def backward(ctx, g, g_idx, g_flag):
+            (idx,) = ctx.saved_tensors
+            out = torch.zeros_like(g)
+            out[idx] = g
+            return out
+    x = torch.tensor([3.0, -1.0, 2.0], requires_grad=True)
+    values, idx, flag = SortWithIndex.apply(x)
+    assert idx.grad_fn is None and idx.is_leaf and not idx.requires_grad
+    assert flag.grad_fn is None and not flag.requires_grad
+    (values * torch.tensor([1.0, 10.0, 100.0])).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [100.0, 1.0, 10.0])
