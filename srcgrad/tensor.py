@@ -759,6 +759,8 @@ class Tensor:
 
     def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None, out=None):
         r = self._reduce("sum", dim, keepdim, axis, keepdims)
+        if dim is not None and r is not self:  # (PyTorch's overload with dims)
+            _recording.named(r, "SumBackward1")
         return r if dtype is None else r.to(dtype)
 
     def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None, out=None):
@@ -766,7 +768,8 @@ class Tensor:
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
                                f"floating point or complex dtype. Got: {_torch_name(self._data.dtype)}")
         x = self if dtype is None else self.to(dtype)
-        return x._reduce("mean", dim, keepdim, axis, keepdims, float_result=True)
+        r = x._reduce("mean", dim, keepdim, axis, keepdims, float_result=True)
+        return _recording.named(r, "MeanBackward1") if dim is not None and r is not x else r
 
     def norm(self, p="fro", dim=None, keepdim=False):
         ord = None if p in ("fro", 2, 2.0) else (1 if p in (1, 1.0) else p)
@@ -807,7 +810,7 @@ class Tensor:
 
     def unsqueeze(self, dim):
         d = dim % (self.ndim + 1)
-        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+        return _recording.named(self.reshape(self.shape[:d] + (1,) + self.shape[d:]), "UnsqueezeBackward0")
 
     def squeeze(self, dim=None, *, axis=None):
         dim = axis if dim is None else dim
@@ -817,10 +820,11 @@ class Tensor:
                 out = out.squeeze(d)
             return out
         if dim is None:
-            return self.reshape(tuple(s for s in self.shape if s != 1))
+            out = self.reshape(tuple(s for s in self.shape if s != 1))
+            return _recording.named(out, "SqueezeBackward0") if out is not self else out
         d = dim % max(self.ndim, 1)
         if self.ndim and self.shape[d] == 1:
-            return self.reshape(self.shape[:d] + self.shape[d + 1:])
+            return _recording.named(self.reshape(self.shape[:d] + self.shape[d + 1:]), "SqueezeBackward1")
         return unchanged_view(self)
 
     def permute(self, *dims):
@@ -877,7 +881,9 @@ class Tensor:
         """Clip to [min, max]; the gradient reaches self inside the range, ends included
         (PyTorch's clamp), and a tensor bound where it was selected."""
         from .numpy.elementwise import clip
-        return clip(self, min, max)
+        name = "ClampBackward1" if min is not None and max is not None else \
+            "ClampMinBackward0" if min is not None else "ClampMaxBackward0"
+        return _recording.named(clip(self, min, max), name)
 
     clip = clamp
 
@@ -1043,11 +1049,11 @@ class Tensor:
 
     def softmax(self, dim=None, dtype=None):
         from .numpy.reductions import torch_softmax
-        return torch_softmax(self, dim, dtype, log=False)
+        return _recording.named(torch_softmax(self, dim, dtype, log=False), "SoftmaxBackward0")
 
     def log_softmax(self, dim=None, dtype=None):
         from .numpy.reductions import torch_softmax
-        return torch_softmax(self, dim, dtype, log=True)
+        return _recording.named(torch_softmax(self, dim, dtype, log=True), "LogSoftmaxBackward0")
 
     def count_nonzero(self, dim=None, *, axis=None, keepdims=False):
         from .numpy.reductions import count_nonzero

@@ -338,3 +338,28 @@ def test_piecewise_linear_activations_keep_the_input_under_create_graph(name):
     assert g.requires_grad  # PyTorch's backward node reads x
     g.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0])
+
+
+def test_composite_functions_have_pytorchs_node_names():
+    # srcgrad computes these with several ops; their result's grad_fn is named as the one
+    # node PyTorch records (what printing a tensor shows)
+    import srcgrad as torch
+    import srcgrad.nn.functional as F
+    x = torch.randn(4, 3, requires_grad=True)
+    target = torch.tensor([0, 2, 1, 0])
+    lin = torch.nn.Linear(3, 2)
+    cases = {
+        "AddmmBackward0": lin(x), "SoftmaxBackward0": x.softmax(1), "LogSoftmaxBackward0": F.log_softmax(x, 1),
+        "NllLossBackward0": F.cross_entropy(x, target), "MseLossBackward0": F.mse_loss(x, torch.zeros(4, 3)),
+        "BinaryCrossEntropyWithLogitsBackward0": F.binary_cross_entropy_with_logits(x, torch.ones(4, 3)),
+        "NativeLayerNormBackward0": F.layer_norm(x, (3,)), "SqueezeBackward1": x[:1].squeeze(0),
+        "UnsqueezeBackward0": x.unsqueeze(0), "StackBackward0": torch.stack([x, x]),
+        "ClampBackward1": x.clamp(-0.5, 0.5), "ClampMinBackward0": x.clamp(min=0),
+        "SumBackward1": x.sum(1), "MeanBackward1": x.mean(0), "SumBackward0": x.sum(),
+        "BmmBackward0": torch.bmm(x.unsqueeze(0), x.t().unsqueeze(0)),
+    }
+    for name, t in cases.items():
+        assert type(t.grad_fn).__name__ == name
+        assert f"grad_fn=<{name}>" in str(t)
+    cases["NllLossBackward0"].backward()  # (the ops inside are srcgrad's, differentiated as ever)
+    assert x.grad is not None and x.grad.shape == (4, 3)

@@ -110,6 +110,14 @@ def node_class(op, attrs=None):
     return cls
 
 
+def class_named(name):
+    """The node class PyTorch's name `name` stands for (one class per name)."""
+    cls = _CLASSES.get(name)
+    if cls is None:
+        cls = _CLASSES[name] = type(name, (BackwardNode,), {"__slots__": ()})
+    return cls
+
+
 class AccumulateGrad:
     """Where a leaf's gradient ends up: `next_functions` of its consumers point here."""
     __slots__ = ("variable", "__weakref__")

@@ -228,6 +228,18 @@ def keeps_its_result(t):
     return _as_pytorch(t, "keeps its result")
 
 
+def named(t, name, numpy_too=False):
+    """t was made by a function PyTorch computes as one node (`softmax`: SoftmaxBackward0)
+    and srcgrad as several ops: t's grad_fn is named as PyTorch's, for printing and
+    `type(t.grad_fn).__name__` (the ops inside are srcgrad's). In numpy code, where nobody
+    reads grad_fn, only if numpy_too."""
+    fn = getattr(t, "grad_fn", None)
+    if fn is not None and (numpy_too or not numpy_code()):
+        from .function import class_named
+        fn.__class__ = class_named(name)
+    return t
+
+
 def _as_pytorch(t, how):
     fn = getattr(t, "grad_fn", None)
     if fn is not None:

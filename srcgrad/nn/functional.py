@@ -13,7 +13,7 @@ import numpy as np
 from .. import _dtype
 from .. import functional as _f
 from ..autograd import no_grad
-from ..autograd.recording import reads_its_inputs
+from ..autograd.recording import named as _named, reads_its_inputs
 from ..tensor import Tensor
 
 
@@ -326,12 +326,27 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     return y_hard - y_soft.detach() + y_soft
 
 
+def _one_node(name):
+    """The function's result is, in PyTorch, one node named `name` (recording.named)."""
+    import functools
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def one_node(*args, **kwargs):
+            return _named(fn(*args, **kwargs), name)
+        return one_node
+    return wrap
+
+
 # ---------------------------------------------------------------------------------------
 # linear, dropout, embeddings
 # ---------------------------------------------------------------------------------------
 def linear(input, weight, bias=None):  # noqa: A002
     y = _f.matmul(input, _t(weight).t())
-    return y if bias is None else y + bias
+    if bias is None:
+        return y
+    y = y + bias
+    return _named(y, "AddmmBackward0") if y.ndim == 2 else y  # (PyTorch's one node for a matrix)
 
 
 def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
@@ -365,6 +380,7 @@ def one_hot(tensor, num_classes=-1):
     return (t.unsqueeze(-1) == np.arange(num_classes)).long()
 
 
+@_one_node("EmbeddingBackward0")
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,  # noqa: A002
               sparse=False):
     """weight[input]; the row padding_idx gets no gradient. max_norm renormalizes the
@@ -417,6 +433,7 @@ def _channel_view(v, ndim):
     return v.reshape((v.shape[0],) + (1,) * (ndim - 2)) if ndim > 2 else v
 
 
+@_one_node("NativeLayerNormBackward0")
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
     x = _t(input)
     shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else \
@@ -519,6 +536,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 # ---------------------------------------------------------------------------------------
 # losses
 # ---------------------------------------------------------------------------------------
+@_one_node("MseLossBackward0")
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
     x = _t(input)
     _warn_target_size(x, target)
@@ -558,6 +576,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
     return _weighted_reduce(loss, weight, x, reduction, False)
 
 
+@_one_node("BinaryCrossEntropyBackward0")
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
     """-w (t log x + (1 - t) log(1 - x)), each log clamped to >= -100 (PyTorch's)."""
     x = _t(input)
@@ -576,6 +595,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce(loss, reduction)
 
 
+@_one_node("BinaryCrossEntropyWithLogitsBackward0")
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
                                      reduction="mean", pos_weight=None):
     """(1 - t) x + (1 + (pos_weight - 1) t) softplus(-x), times weight: the stable form of
@@ -628,6 +648,7 @@ def _picked(x, tgt, weight, ignore_index):
     return _f.where(keep, -picked * w, 0.0), _f.where(keep, w, 0.0)
 
 
+@_one_node("NllLossBackward0")
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: A002
              reduction="mean"):
     """-weight[t] * input[n, t, d1, ...] for input (N, C, d1, ...) and target (N, d1, ...)
@@ -646,6 +667,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         return loss.sum() / w.sum()
 
 
+@_one_node("NllLossBackward0")
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: A002
                   reduction="mean", label_smoothing=0.0):
     """Log-softmax over the class dim (1, or 0 for an unbatched (C,) input), then the

@@ -1068,7 +1068,8 @@ def torch_cat(tensors, dim=0):
 
 
 def torch_stack(tensors, dim=0):
-    return stack(tensors, axis=dim)
+    from ..autograd.recording import named
+    return named(stack(tensors, axis=dim), "StackBackward0")
 
 
 def torch_narrow(x, dim, start, length):
