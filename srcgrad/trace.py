@@ -52,10 +52,27 @@ class Tracer:
             return arr
         kept = self.before.get((id(arr), version))
         if kept is None or kept[0] is not arr:
+            old = self._view_before(arr, version)
+            if old is not None:
+                return old
             raise TraceError("an array the traced function read was then changed in place by a write "
                              "srcgrad did not see (through numpy directly, or a view): write "
                              "`w = w + ...` instead of changing w in place")
         return kept[1]
+
+    def _view_before(self, arr, version):
+        """A view's data before a write into the array it views (`x[:1]` read, then `x[0] =
+        a[1]`): the same view of the copy taken of that array, or None."""
+        import numpy as np
+        base = arr.base
+        while isinstance(base, np.ndarray):
+            kept = self.before.get((id(base), version))
+            if kept is not None and kept[0] is base and base.flags.c_contiguous and kept[1].flags.c_contiguous:
+                offset = arr.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+                flat = kept[1].reshape(-1)[offset // base.itemsize:]
+                return np.lib.stride_tricks.as_strided(flat, arr.shape, arr.strides, writeable=False)
+            base = base.base
+        return None
 
     # -- called by autograd.recording.apply ----------------------------------------------
     def is_input(self, t):

@@ -63,6 +63,7 @@ class Transformed:
         self._last = {}        # signature -> the variant that ran last (tried first)
         self._argnums_of = {}  # number of arguments -> the argnums as positions
         self._op_by_op = set()  # keys with too many variants: differentiated op by op (warned once)
+        self._random = set()    # keys whose function draws random numbers: run op by op, always
 
     def __repr__(self):
         return f"<srcgrad.{self.mode} of {getattr(self.fn, '__qualname__', self.fn)}>"
@@ -129,6 +130,8 @@ class Transformed:
         """The variant whose guards hold for these arrays, and its outputs: from memory,
         else from the disk cache, else recorded and compiled now."""
         variants = self._variants.setdefault(key, [])
+        if key in self._random and not need_program:
+            raise _KeepsChanging()
         # the variant that ran last is tried first: a variant rejects a call only when one of
         # its guards fails, which can be far into its code (a loop's last iteration)
         last = self._last.get(key)
@@ -152,8 +155,19 @@ class Transformed:
                                   "differentiated op by op, without compiling a variant per call.",
                                   stacklevel=4)
                 raise _KeepsChanging()
+        rng = _Randomness(self.fn)
         with gc_paused():
             v = self._trace(args, arrays, key)
+        if rng.drawn() and not need_program:
+            # compiled, the draws would be constants: every call would return this one's
+            rng.restore()  # (this call draws as plain numpy would, op by op)
+            if not self._random:
+                warnings.warn(f"{self}: the function draws random numbers (numpy's random "
+                              f"generator); it runs op by op at every call, for new draws each "
+                              f"time, rather than as compiled code, where they would be frozen. "
+                              f"Pass the random arrays as arguments to have it compiled.", stacklevel=4)
+            self._random.add(key)
+            raise _KeepsChanging()
         flat = _run(v, arrays)
         if flat is None:
             # a value a decision read (float(np.max(yh - y))) came out of a fused,
@@ -612,6 +626,54 @@ def _refuse_boolean(out, mode):
                         f"return a float (e.g. the quantity the comparison tests)")
 
 
+class _Randomness:
+    """The state of numpy's global random generator, and of the generators a function
+    reads from its globals and closure (`rng = np.random.default_rng(0)` at module level),
+    to tell whether a run drew from them."""
+
+    def __init__(self, fn):
+        self.generators = [g for g in _reachable(fn) if isinstance(g, (np.random.Generator, np.random.RandomState))]
+        self.states = [self._state(g) for g in self.generators]
+        self.global_state = np.random.get_state()
+
+    @staticmethod
+    def _state(g):
+        return g.bit_generator.state if isinstance(g, np.random.Generator) else g.get_state()
+
+    def drawn(self):
+        if any(self._state(g) != s if isinstance(g, np.random.Generator) else not _same_state(self._state(g), s)
+               for g, s in zip(self.generators, self.states)):
+            return True
+        return not _same_state(np.random.get_state(), self.global_state)
+
+    def restore(self):
+        np.random.set_state(self.global_state)
+        for g, s in zip(self.generators, self.states):
+            if isinstance(g, np.random.Generator):
+                g.bit_generator.state = s
+            else:
+                g.set_state(s)
+
+
+def _same_state(a, b):
+    return a[0] == b[0] and a[2:] == b[2:] and np.array_equal(a[1], b[1])
+
+
+def _reachable(fn):
+    """Objects fn reads by name: the globals its code names, its closure's cells."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return []
+    names = set(code.co_names)
+    out = [v for k, v in getattr(fn, "__globals__", {}).items() if k in names]
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            out.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            pass
+    return out
+
+
 class _KeepsChanging(Exception):
     """Too many variants for these argument types: differentiate op by op."""
 
@@ -1035,6 +1097,10 @@ class CompiledFunction(Transformed):
 
     def _store_to_disk(self, key, v):
         return  # the backward is a second function: not persisted yet
+
+    def _call_op_by_op(self, args, key):
+        """The function itself (it draws random numbers: compiled, they would be frozen)."""
+        return _run_numpy_code(self.fn, list(args))
 
     def _load_from_disk(self, key):
         return []

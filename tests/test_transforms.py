@@ -198,7 +198,8 @@ def test_numpy_builders_make_tensors_the_function_fills_in():
         for i in range(3):
             out[i] = x[i] * (i + 1)
         return np.sum(out) + 0.0 * np.sum(noise)
-    np.testing.assert_array_equal(srcgrad.grad(mixed)(np.ones(3)), [1.0, 2.0, 3.0])
+    with pytest.warns(UserWarning, match="draws random numbers"):  # (np.random.randn: run op by op)
+        np.testing.assert_array_equal(srcgrad.grad(mixed)(np.ones(3)), [1.0, 2.0, 3.0])
     x2 = np.array([0.5, -1.0, 2.0])  # the same compiled code for other values
     np.testing.assert_allclose(srcgrad.grad(f)(x2),
                                [(f(x2 + h * e) - f(x2 - h * e)) / (2 * h) for e in np.eye(3)], rtol=1e-6)
@@ -668,3 +669,56 @@ def test_a_decision_that_changes_every_call_stops_compiling_variants():
             assert isinstance(gx, np.ndarray) and isinstance(value, float)
     assert sum(len(vs) for vs in g._variants.values()) == MAX_VARIANTS
     assert len([c for c in caught if "op by op" in str(c.message)]) == 1
+
+
+def test_a_slice_of_a_local_array_read_before_a_write_into_the_array():
+    # Gauss-Seidel style: x[:1] is read, then x[0] written; the read saw zeros
+    def f(a):
+        x = np.zeros(2)
+        t = np.sum(a[:1] * x[:1])
+        x[0] = a[1]
+        return np.sum(x) + t
+    g = srcgrad.value_and_grad(f)
+    for a in (np.array([2.0, 3.0]), np.array([-1.0, 5.0])):
+        v, grad = g(a)
+        assert v == f(a)
+        np.testing.assert_allclose(grad, [0.0, 1.0])
+
+
+RNG = np.random.default_rng(7)
+
+
+def _mc_loss(x):
+    noise = np.random.standard_normal(x.shape)
+    return np.sum((x + noise) ** 2)
+
+
+def _mc_loss_rng(x):
+    return np.sum((x + RNG.normal(size=x.shape)) ** 2)
+
+
+@pytest.mark.filterwarnings("ignore:.*draws random numbers")
+def test_a_function_drawing_random_numbers_draws_at_every_call():
+    # compiled, the draws would be constants: the first call's sample at every call
+    x = np.array([1.0, 2.0])
+    vg = srcgrad.value_and_grad(_mc_loss)
+    np.random.seed(0)
+    want = [_mc_loss(x) for _ in range(3)]
+    np.random.seed(0)
+    got = [vg(x) for _ in range(3)]
+    np.testing.assert_allclose([v for v, _ in got], want, rtol=1e-12)
+    np.random.seed(0)
+    for _, g in got:  # d/dx sum((x + n)^2) = 2 (x + n), with this call's n
+        np.testing.assert_allclose(g, 2 * (x + np.random.standard_normal(2)), rtol=1e-12)
+    values = [srcgrad.grad(_mc_loss_rng)(x) for _ in range(3)]  # a module-level Generator
+    assert not np.allclose(values[0], values[1])
+    np.random.seed(1)
+    first = srcgrad.compile(_mc_loss)(x)
+    np.random.seed(1)
+    assert first == _mc_loss(x)
+    assert srcgrad.compile(_mc_loss)(x) != first
+
+
+def test_a_function_drawing_random_numbers_warns():
+    with pytest.warns(UserWarning, match="draws random numbers"):
+        srcgrad.grad(lambda x: np.sum(x * np.random.rand(2)))(np.array([1.0, 2.0]))
