@@ -19,6 +19,7 @@ import numpy as np
 from . import config
 from .autograd import recording as _recording
 from .autograd.engine import Walk, record_graph
+from .codegen.diskcache import _data_value, _plain
 from .compiler import differentiate, program_function
 from .ir.graph import Node
 from .ops import get as _get_op
@@ -216,12 +217,16 @@ class Transformed:
 
     # -- the disk cache ---------------------------------------------------------------------
     def _disk(self):
-        if not hasattr(self, "_disk_cache"):
+        # (the identity holds the values the function reads: one per environment)
+        env = self._environment()
+        if getattr(self, "_disk_env", _MISSING) != env:
             from .codegen.diskcache import DiskCache, function_identity
             ident = function_identity(self.fn, self.mode, self.argnums, self.has_aux)
             cache = DiskCache(ident) if ident is not None else None
             self._disk_cache = cache if cache is not None and cache.enabled else None
-            self._disk_loaded = set()
+            self._disk_env = env
+            if not hasattr(self, "_disk_loaded"):
+                self._disk_loaded = set()
         return self._disk_cache
 
     def _load_from_disk(self, key):
@@ -315,7 +320,19 @@ class Transformed:
             spec = flatten(a, arrays, dynamic_floats=True)
             specs.append((i in argnums, spec))
         avals = tuple((a.shape, a.dtype.str) for a in arrays)
-        return arrays, (tuple(specs), avals, config.key())
+        return arrays, (tuple(specs), avals, config.key(), self._environment())
+
+    def _environment(self):
+        """What the function reads by name that a trace bakes into the compiled code: its
+        globals and closure cells (and those of the functions it calls by name), as values
+        (numbers, small dicts and lists by their contents) or identities (functions,
+        arrays, objects). Part of the key: `SCALE = 3.0` between two calls compiles again
+        rather than returning the first value's results."""
+        reads = self.__dict__.get("_env_reads")
+        if reads is None:
+            reads = self._env_reads = _environment_reads(self.fn)
+        return tuple(_env_value(space.get(name, _MISSING) if name is not None else _cell(space))
+                     for space, name in reads)
 
     def _argnums(self, nargs):
         cached = self._argnums_of.get(nargs)
@@ -519,7 +536,7 @@ class Transformed:
     def cache_info(self):
         """One line per compiled variant: its argument signature, guards and call count."""
         lines = []
-        for (specs, avals, _), variants in self._variants.items():
+        for (specs, avals, *_), variants in self._variants.items():
             sig = ", ".join(f"{np.dtype(d).name}{list(s)}" for s, d in avals)
             for k, v in enumerate(variants):
                 guards = _runs([f"{d} at {loc}" for d, loc in v.guards]) or "no data-dependent guards"
@@ -567,9 +584,65 @@ def _scopes(fn):
     return [cells, getattr(fn, "__globals__", {})]
 
 
+_MISSING = object()
+_PLAIN_TYPES = {bool, int, float, str, type(None)}
+
+
+def _cell(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return _MISSING
+
+
+def _environment_reads(fn, depth=3):
+    """(namespace, name) for each global fn's code names, and (cell, None) for each
+    closure cell; through the functions of the user's own code it calls by name, `depth`
+    calls deep. Names of modules, classes and library functions are left out: what they
+    are is fixed."""
+    import types
+    from .codegen.diskcache import _users_module
+    import sys
+    reads, seen, todo = [], set(), [(fn, 0)]
+    while todo:
+        f, level = todo.pop()
+        code = getattr(f, "__code__", None)
+        if code is None or id(code) in seen:
+            continue
+        seen.add(id(code))
+        g = getattr(f, "__globals__", {})
+        for name in code.co_names:
+            if name not in g:
+                continue
+            v = g[name]
+            if isinstance(v, (types.ModuleType, type)) or (callable(v) and not isinstance(v, types.FunctionType)):
+                continue
+            reads.append((g, name))
+            if isinstance(v, types.FunctionType) and level < depth and \
+                    _users_module(sys.modules.get(v.__module__)):
+                todo.append((v, level + 1))
+        for cell in getattr(f, "__closure__", None) or ():
+            reads.append((cell, None))
+            v = _cell(cell)
+            if isinstance(v, types.FunctionType) and level < depth:
+                todo.append((v, level + 1))
+    return reads
+
+
+def _env_value(v):
+    if type(v) in _PLAIN_TYPES:  # (the common case, first: called per read per call)
+        return v
+    if _plain(v):
+        return v
+    if isinstance(v, (dict, list)):
+        data = _data_value(v, budget=256)
+        return data if data is not None else ("object", id(v))
+    return ("object", id(v))
+
+
 def _json_signature(key):
     """The cache key as JSON data, or None if a static argument is not plain data."""
-    specs, avals, cfg = key
+    specs, avals, cfg, _ = key  # (the environment: the disk cache keys it by value, diskcache.py)
 
     def conv(spec):
         if isinstance(spec, Leaf):

@@ -204,3 +204,48 @@ def test_functions_reached_by_name_and_bound_objects_are_part_of_the_key(tmp_pat
         got = eval(out.stdout)
         exp = eval(expected)
         assert all(abs(a - b) < 1e-12 for ga, ea in zip(got, exp) for a, b in zip(ga, ea)), got
+
+
+CONFIG_MODEL = textwrap.dedent("""
+    import os, sys
+    import numpy as np
+    import srcgrad
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import settings, shapes
+
+    CONFIG = {"scale": float(os.environ["SCALE"])}
+
+    def loss_dict(x):
+        return np.sum(x ** 2) * CONFIG["scale"]
+
+    def loss_module_attr(x):
+        return np.sum(x ** 2) * settings.SCALE
+
+    def loss_helper_module(x):
+        return np.sum(shapes.basis(x))
+
+    x = np.array([1.0, 2.0])
+    print([srcgrad.grad(f)(x).tolist() for f in (loss_dict, loss_module_attr, loss_helper_module)])
+""")
+
+
+def test_values_read_through_dicts_and_modules_are_part_of_the_key(tmp_path):
+    """A config dict, a module's attribute and a helper module's function, changed between
+    processes: the second process must not find the first one's code (it did: stale)."""
+    (tmp_path / "model.py").write_text(CONFIG_MODEL)
+    (tmp_path / "settings.py").write_text("import os\nSCALE = float(os.environ['SCALE'])\n")
+    (tmp_path / "shapes.py").write_text("import numpy as np\ndef basis(x):\n    return np.sin(x)\n")
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(tmp_path / "cache"))
+    env.pop("SRCGRAD_CACHE", None)
+
+    def run_with(scale):
+        out = subprocess.run([sys.executable, str(tmp_path / "model.py")], capture_output=True, text=True,
+                             env=dict(env, SCALE=str(scale)), cwd=tmp_path, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return eval(out.stdout)
+    first = run_with(1.0)
+    assert first[0] == [2.0, 4.0] and first[1] == [2.0, 4.0]
+    (tmp_path / "shapes.py").write_text("import numpy as np\ndef basis(x):\n    return np.cos(x)\n")
+    second = run_with(3.0)
+    assert second[0] == [6.0, 12.0] and second[1] == [6.0, 12.0]
+    assert abs(second[2][0] - (-0.8414709848078965)) < 1e-12

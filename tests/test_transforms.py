@@ -722,3 +722,35 @@ def test_a_function_drawing_random_numbers_draws_at_every_call():
 def test_a_function_drawing_random_numbers_warns():
     with pytest.warns(UserWarning, match="draws random numbers"):
         srcgrad.grad(lambda x: np.sum(x * np.random.rand(2)))(np.array([1.0, 2.0]))
+
+
+SCALE = 1.0
+CONFIG = {"scale": 1.0}
+
+
+def _scaled(x):
+    return np.sum(x ** 2) * SCALE * CONFIG["scale"]
+
+
+def test_a_global_the_function_reads_changed_between_calls_compiles_again():
+    # the trace bakes SCALE and CONFIG["scale"] in: the next call must not return the
+    # first value's results (it did, silently)
+    global SCALE
+    g = srcgrad.value_and_grad(_scaled)
+    x = np.array([1.0, 2.0])
+    try:
+        assert g(x)[0] == 5.0
+        SCALE = 3.0
+        v, grad = g(x)
+        assert v == 15.0 and list(grad) == [6.0, 12.0]
+        CONFIG["scale"] = 2.0
+        assert g(x)[0] == 30.0
+        SCALE, CONFIG["scale"] = 1.0, 1.0
+        assert g(x)[0] == 5.0  # (the first variant again)
+    finally:
+        SCALE, CONFIG["scale"] = 1.0, 1.0
+    k = 2.0
+    h = srcgrad.grad(lambda x: np.sum(k * x))
+    assert list(h(x)) == [2.0, 2.0]
+    k = 5.0
+    assert list(h(x)) == [5.0, 5.0]

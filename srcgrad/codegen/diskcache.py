@@ -338,11 +338,91 @@ def _captured_values(fn, code, _seen=frozenset()):
             if fid is None:
                 return None
             out.append(["global", name, fid])
+        elif name in g and isinstance(g[name], (dict, list)):
+            data = _data_value(g[name])  # (`CONFIG["scale"]`: a number the trace bakes in)
+            if data is not None:
+                out.append(["global", name, data])
         elif name in g:
             named = _named_value(g[name])  # (`np`, `cast = np.int64`, `f = np.sin`)
             if named is not None:
                 out.append(["global", name, named])
+            if isinstance(g[name], types.ModuleType):
+                attrs = _module_attributes(g[name], code.co_names, _seen)
+                if attrs is None:
+                    return None
+                out += [["attr", name] + a for a in attrs]
     return out
+
+
+def _data_value(v, budget=10000):
+    """Plain data in lists, tuples and dicts (keys and values), as a string for the key;
+    None for anything else, or more than `budget` items."""
+    import numpy as np
+    parts = []
+    stack = [v]
+    while stack:
+        x = stack.pop()
+        if len(parts) > budget:
+            return None
+        if _plain(x):
+            parts.append(repr(x))
+        elif isinstance(x, np.ndarray):
+            parts.append(array_hash(x))
+        elif isinstance(x, (list, tuple)):
+            parts.append(f"{type(x).__name__}{len(x)}")
+            stack.extend(reversed(x))
+        elif isinstance(x, dict):
+            parts.append(f"dict{len(x)}")
+            for k in x:
+                stack.extend([x[k], k])
+        else:
+            return None
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def _module_attributes(module, names, seen):
+    """The attributes of a module the code reads (`settings.SCALE`, `shapes.basis`): plain
+    values, arrays and data, and — for a module of the user's own, not a library's — its
+    functions, by their code. None when a function cannot be pinned down."""
+    import numpy as np
+    import types
+    out = []
+    own = _users_module(module)
+    for attr in names:
+        try:
+            v = getattr(module, attr)
+        except Exception:
+            continue
+        if _plain(v):
+            out.append([attr, repr(v)])
+        elif not own:
+            continue
+        elif isinstance(v, np.ndarray):
+            out.append([attr, array_hash(v)])
+        elif isinstance(v, (dict, list)):
+            data = _data_value(v)
+            if data is not None:
+                out.append([attr, data])
+        elif isinstance(v, types.FunctionType) and v.__module__ == module.__name__:
+            fid = _function_value(v, seen)
+            if fid is None:
+                return None
+            out.append([attr, fid])
+    return out
+
+
+def _users_module(module):
+    """A module of the user's code: a source file outside the Python installation's
+    libraries (numpy, the standard library) and outside srcgrad."""
+    import sysconfig
+    path = getattr(module, "__file__", None)
+    if not path:
+        return False
+    path = os.path.realpath(path)
+    libraries = {os.path.realpath(p) for p in (sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("purelib"),
+                                                sysconfig.get_paths().get("platlib")) if p}
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return not any(path.startswith(p + os.sep) for p in libraries | {os.path.realpath(here)})
 
 
 def _named_value(v):
