@@ -11,7 +11,8 @@ from .passes import toposort
 
 MAX_OPS = 48        # nodes per kernel
 MAX_INPUTS = 32     # distinct inputs per kernel
-MAX_TREE = 160      # size of a formula seen as a tree (shared subterms count each time)
+MAX_TREE = 40       # size of a formula seen as a tree (shared subterms count each time): the
+                    # derivative of a larger one (a product of shared terms) grows much faster
 MAX_NESTING = 2     # transcendental functions nested inside one another in one kernel:
                     # sympy's time on f(g(h(...))) and its derivative grows much faster than
                     # the chain, while a kernel boundary costs one saved value
