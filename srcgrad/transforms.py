@@ -64,7 +64,8 @@ class Transformed:
         self._last = {}        # signature -> the variant that ran last (tried first)
         self._argnums_of = {}  # number of arguments -> the argnums as positions
         self._op_by_op = set()  # keys with too many variants: differentiated op by op (warned once)
-        self._random = set()    # keys whose function draws random numbers: run op by op, always
+        self._random = set()    # keys run op by op, always: the function draws random numbers,
+                                # or differentiates what an inner grad returned
 
     def __repr__(self):
         return f"<srcgrad.{self.mode} of {getattr(self.fn, '__qualname__', self.fn)}>"
@@ -80,6 +81,11 @@ class Transformed:
         try:
             v, flat = self._find(args, arrays, key)
         except _ReadsOuterGraph:
+            if self.mode in ("grad", "value_and_grad") and not _differentiated_further(given):
+                # (an inner grad of a value an inner grad made: arrays out, as from compiled
+                # code, and no trace attempted again for these arguments)
+                self._random.add(key)
+                return self._call_op_by_op(args, key)
             return self._call_differentiably(given)  # (as given: hvp's v is still the last one)
         except _KeepsChanging:
             return self._call_op_by_op(args, key)

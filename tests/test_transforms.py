@@ -754,3 +754,28 @@ def test_a_global_the_function_reads_changed_between_calls_compiles_again():
     assert list(h(x)) == [2.0, 2.0]
     k = 5.0
     assert list(h(x)) == [5.0, 5.0]
+
+
+def _p(x, w):
+    return 1.0 / np.sqrt(np.sum((x - w) ** 2))
+
+
+_dp = srcgrad.grad(_p, argnums=0)
+
+
+def test_an_inner_grad_of_what_an_inner_grad_returned_gives_arrays():
+    # (it returned a srcgrad tensor with a grad_fn, from the top level)
+    def outer(w):
+        x = np.array([0.0, 8.0])
+        a = _dp(x, w)
+        return _dp(x + a, w)[0]
+    g = srcgrad.grad(outer)
+    w = np.array([0.3, 0.1])
+    r = g(w)
+    assert type(r) is np.ndarray
+    h = 1e-6
+    fd = [(outer(w + h * e) - outer(w - h * e)) / (2 * h) for e in np.eye(2)]
+    np.testing.assert_allclose(r, fd, rtol=1e-5)
+    assert type(g(w)) is np.ndarray  # (again: the arguments' key runs op by op)
+    v, r2 = srcgrad.value_and_grad(outer)(w)
+    assert type(r2) is np.ndarray and isinstance(v, float)
