@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import weakref
 
+import math
+
 import numpy as np
 
 from . import _dtype
@@ -542,7 +544,32 @@ class Tensor:
 
     def __int__(self):
         _stored_into_numpy(self)
-        return int(self.item())
+        return int(self._step_value())
+
+    def _step_value(self):
+        """The number, for int(), round() and trunc(): guarded as item(), but without its
+        warning, as those are steps whose derivative is 0: no gradient is lost."""
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return _decision(self, "eq", self._data.item())
+
+    def __round__(self, ndigits=None):
+        """round(t): the nearest integer, a Python number (a guard in a compiled function,
+        as int()); round(t, n): the tensor rounded to n decimals, as numpy's scalars."""
+        if ndigits is None:
+            _stored_into_numpy(self)
+            return round(self._step_value())
+        return self.round(decimals=ndigits)
+
+    def __trunc__(self):
+        _stored_into_numpy(self)
+        return math.trunc(self._step_value())
+
+    def __divmod__(self, o):
+        return self // o, self % o
+
+    def __rdivmod__(self, o):
+        return o // self, o % self
 
     def __index__(self):
         if self._data.dtype.kind not in "iu" or self._data.size != 1:

@@ -779,3 +779,23 @@ def test_an_inner_grad_of_what_an_inner_grad_returned_gives_arrays():
     assert type(g(w)) is np.ndarray  # (again: the arguments' key runs op by op)
     v, r2 = srcgrad.value_and_grad(outer)(w)
     assert type(r2) is np.ndarray and isinstance(v, float)
+
+
+def test_round_trunc_divmod_and_int_of_traced_numbers():
+    import math
+    import warnings
+
+    def euler(z, T):  # T is not differentiated: round() of it is the step count
+        for _ in range(round(T / 0.01)):
+            z = z + 0.01 * np.array([-z[1], z[0]])
+        return z[0] ** 2 + 3 * z[1]
+    z = np.array([1.0, 0.0])
+    v, g = srcgrad.value_and_grad(euler)(z, 0.05)
+    assert v == pytest.approx(euler(z, 0.05), rel=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (steps: no gradient is lost, nothing to warn about)
+        g = srcgrad.grad(lambda x, T: np.sum(x) * math.trunc(T) + divmod(T, 1.0)[1] * x[0])(np.array([1.5, 2.0]), 2.25)
+        np.testing.assert_allclose(g, [2.25, 2.0])
+        g = srcgrad.grad(lambda x: np.sum(x) * round(x[0]) + np.sum(x) * int(np.ceil(x.max())))(np.array([1.4, 2.2]))
+        np.testing.assert_allclose(g, [4.0, 4.0])
+        assert round(srcgrad.tensor(2.26), 1).item() == pytest.approx(2.3)
