@@ -37,6 +37,7 @@ class Tracer:
                                   # that loop re-rolling reads repeated segments from
         self.code = None          # the traced function's code, until its frame is found
         self.frame = None
+        self.inner_leaves = []    # leaves an inner transform made to differentiate in
         self.before = {}          # (id(array), version) -> (array, its copy) taken before an
                                   # in-place write into an array the run did not compute
 

@@ -80,8 +80,8 @@ class Transformed:
         args, arrays, key = self._split(args)
         try:
             v, flat = self._find(args, arrays, key)
-        except _ReadsOuterGraph:
-            if self.mode in ("grad", "value_and_grad") and not _differentiated_further(given):
+        except _ReadsOuterGraph as e:
+            if self.mode in ("grad", "value_and_grad") and not e.args[0] and not _differentiated_further(given):
                 # (an inner grad of a value an inner grad made: arrays out, as from compiled
                 # code, and no trace attempted again for these arguments)
                 self._random.add(key)
@@ -440,9 +440,12 @@ class Transformed:
         walk = Walk([o for o in outs if o.grad_fn is not None] + [t for t, *_ in guards] + params)
         names = _names(walk, local_vars, params, self.fn)
         order = tracer.order
-        if not all(id(fn) in order for fn in walk.fns) or any(
-                d[0] == "leaf" and not tracer.is_input(d[1]) and d[1]._requires_grad for d in walk.values):
-            raise _ReadsOuterGraph()  # a tensor from outside that requires grad: run differentiably
+        foreign = [d[1] for d in walk.values if d[0] == "leaf" and not tracer.is_input(d[1]) and d[1]._requires_grad]
+        if foreign or not all(id(fn) in order for fn in walk.fns):
+            # a tensor from outside that requires grad, or a leaf an inner transform made
+            # (what an inner grad returned depends on it): run differentiably
+            inner = {id(t) for t in tracer.inner_leaves}
+            raise _ReadsOuterGraph(any(id(t) not in inner for t in foreign))
         g, vals = record_graph(walk, names)  # (in program order: the walk's)
 
         def value(t):
@@ -1061,6 +1064,9 @@ def _inputs_to_differentiate(args, nums, nested, what="argument"):
                 t._requires_grad = True
             else:
                 t = _tensor(data, requires_grad=True)
+                tracer = _recording.TRACER[0]
+                if tracer is not None:  # (an inner transform's own leaf, inside a trace)
+                    tracer.inner_leaves.append(t)
             ts.append(t)
         inputs.append(ts)
         specs.append(spec)
