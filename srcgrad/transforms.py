@@ -150,10 +150,12 @@ class Transformed:
                 self._last[key] = v
                 return v, flat
         if not need_program:
-            for v in self._load_from_disk(key):
-                variants.append(v)
+            stored = self._load_from_disk(key)
+            variants.extend(stored)  # (all of them: the disk is read once per key)
+            for v in stored:
                 flat = _run(v, arrays)
                 if flat is not None:
+                    self._last[key] = v
                     return v, flat
             if len(variants) >= MAX_VARIANTS and self.mode in ("grad", "value_and_grad"):
                 if key not in self._op_by_op:

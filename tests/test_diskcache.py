@@ -249,3 +249,40 @@ def test_values_read_through_dicts_and_modules_are_part_of_the_key(tmp_path):
     second = run_with(3.0)
     assert second[0] == [6.0, 12.0] and second[1] == [6.0, 12.0]
     assert abs(second[2][0] - (-0.8414709848078965)) < 1e-12
+
+
+THREE_PATHS = textwrap.dedent("""
+    import numpy as np, srcgrad
+    from srcgrad import transforms
+    n = [0]
+    traced = transforms.Transformed._trace
+    def counting(self, *a, **k):
+        n[0] += 1
+        return traced(self, *a, **k)
+    transforms.Transformed._trace = counting
+    def f(x):
+        if x.sum() > 0:
+            return np.sum(x ** 2)
+        if x.sum() > -5:
+            return np.sum(np.sin(x))
+        return np.sum(np.exp(x))
+    vg = srcgrad.value_and_grad(f)
+    for s in (1.0, -1.0, -10.0, 1.0, -1.0, -10.0):
+        vg(np.array([s, s]))
+    print(n[0])
+""")
+
+
+def test_a_second_process_compiles_none_of_the_variants_on_disk(tmp_path):
+    # (it kept only the first stored variant whose guards passed, and compiled the others again)
+    script = tmp_path / "three_paths.py"
+    script.write_text(THREE_PATHS)
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(tmp_path / "cache"))
+    env.pop("SRCGRAD_CACHE", None)
+    counts = []
+    for _ in range(2):
+        out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
+                             cwd=tmp_path, timeout=120)
+        assert out.returncode == 0, out.stderr
+        counts.append(int(out.stdout))
+    assert counts == [3, 0]
