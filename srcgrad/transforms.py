@@ -229,7 +229,10 @@ class Transformed:
         env = self._environment()
         if getattr(self, "_disk_env", _MISSING) != env:
             from .codegen.diskcache import DiskCache, function_identity
-            ident = function_identity(self.fn, self.mode, self.argnums, self.has_aux)
+            # (the environment's numbers and data are part of the identity; objects are
+            # pinned down by the identity's own rules, their ids mean nothing on disk)
+            stable = tuple("object" if isinstance(e, tuple) and e[:1] == ("object",) else e for e in env)
+            ident = function_identity(self.fn, self.mode, self.argnums, self.has_aux, stable)
             cache = DiskCache(ident) if ident is not None else None
             self._disk_cache = cache if cache is not None and cache.enabled else None
             self._disk_env = env
@@ -339,8 +342,9 @@ class Transformed:
         reads = self.__dict__.get("_env_reads")
         if reads is None:
             reads = self._env_reads = _environment_reads(self.fn)
-        return tuple(_env_value(space.get(name, _MISSING) if name is not None else _cell(space))
-                     for space, name in reads)
+        return tuple(_env_value(space.get(name, _MISSING) if kind == 0 else _cell(space) if kind == 1
+                                else getattr(space, name, _MISSING))
+                     for space, name, kind in reads)
 
     def _argnums(self, nargs):
         cached = self._argnums_of.get(nargs)
@@ -607,14 +611,28 @@ def _cell(cell):
 
 
 def _environment_reads(fn, depth=3):
-    """(namespace, name) for each global fn's code names, and (cell, None) for each
-    closure cell; through the functions of the user's own code it calls by name, `depth`
-    calls deep. Names of modules, classes and library functions are left out: what they
-    are is fixed."""
+    """(namespace, name, 0) for each global fn's code names, (cell, None, 1) for each
+    closure cell, and (object, name, 2) for the number attributes it reads of a module,
+    class or object of the user's code (`settings.SCALE`, `Cfg.scale`, `params.lr`);
+    through the functions of the user's own code it calls by name, `depth` calls deep.
+    Names of modules, classes and library functions are left out: what they are is fixed."""
     import types
     from .codegen.diskcache import _users_module
     import sys
     reads, seen, todo = [], set(), [(fn, 0)]
+
+    def attributes(v, names):
+        owner = v if isinstance(v, (types.ModuleType, type)) else type(v)
+        module = owner if isinstance(owner, types.ModuleType) else sys.modules.get(owner.__module__)
+        if isinstance(v, types.FunctionType) or not _users_module(module):
+            return
+        for attr in names:
+            try:
+                value = getattr(v, attr)
+            except Exception:
+                continue
+            if _plain(value) or isinstance(value, (dict, list)):
+                reads.append((v, attr, 2))
     while todo:
         f, level = todo.pop()
         code = getattr(f, "__code__", None)
@@ -626,15 +644,17 @@ def _environment_reads(fn, depth=3):
             if name not in g:
                 continue
             v = g[name]
+            attributes(v, code.co_names)
             if isinstance(v, (types.ModuleType, type)) or (callable(v) and not isinstance(v, types.FunctionType)):
                 continue
-            reads.append((g, name))
+            reads.append((g, name, 0))
             if isinstance(v, types.FunctionType) and level < depth and \
                     _users_module(sys.modules.get(v.__module__)):
                 todo.append((v, level + 1))
         for cell in getattr(f, "__closure__", None) or ():
-            reads.append((cell, None))
+            reads.append((cell, None, 1))
             v = _cell(cell)
+            attributes(v, code.co_names)
             if isinstance(v, types.FunctionType) and level < depth:
                 todo.append((v, level + 1))
     return reads

@@ -799,3 +799,33 @@ def test_round_trunc_divmod_and_int_of_traced_numbers():
         g = srcgrad.grad(lambda x: np.sum(x) * round(x[0]) + np.sum(x) * int(np.ceil(x.max())))(np.array([1.4, 2.2]))
         np.testing.assert_allclose(g, [4.0, 4.0])
         assert round(srcgrad.tensor(2.26), 1).item() == pytest.approx(2.3)
+
+
+class _Cfg:
+    scale = 1.0
+
+
+class _Params:
+    def __init__(self):
+        self.lr = 1.0
+
+
+_PARAMS = _Params()
+
+
+def _attr_scaled(x):
+    return np.sum(x ** 2) * _Cfg.scale * _PARAMS.lr
+
+
+def test_a_class_or_object_attribute_changed_between_calls_compiles_again():
+    g = srcgrad.value_and_grad(_attr_scaled)
+    x = np.array([1.0, 2.0])
+    try:
+        assert g(x)[0] == 5.0
+        _Cfg.scale = 3.0
+        assert g(x)[0] == 15.0
+        _PARAMS.lr = 2.0
+        v, grad = g(x)
+        assert v == 30.0 and list(grad) == [12.0, 24.0]
+    finally:
+        _Cfg.scale, _PARAMS.lr = 1.0, 1.0
