@@ -197,6 +197,14 @@ def _binary(name, a, b, float_result=False):
     b = _as_operand(b)
     if b is NotImplemented:
         return NotImplemented
+    if name == "matmul" and isinstance(a, Tensor) and isinstance(b, Tensor) and not _numpy_code():
+        da, db = a._data.dtype, b._data.dtype
+        # PyTorch multiplies matrices of one dtype only; float32 with float64 (a float64 model
+        # given float32 data) is its common error. (A float times an integer tensor is let
+        # through: the seed tutorial, written for an older PyTorch, multiplies them.)
+        if da != db and da.kind == "f" and db.kind == "f":
+            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_torch_name(da)} and "
+                               f"{_torch_name(db)} (shapes {a.shape} and {b.shape})")
     a, b = _promote([a, b], float_result)
     return apply(_op(name), [a, b], {})
 

@@ -1255,7 +1255,7 @@ def test_an_inplace_op_whose_derivative_reads_the_old_value():
     """`a *= x`: x's gradient is the old a. The op reads a copy of it (as PyTorch keeps
     the original self), so this works; a backward needing a's old value elsewhere (here
     tanh's) still raises."""
-    M = torch.tensor(np.arange(9.0).reshape(3, 3) / 10)
+    M = torch.tensor(np.arange(9.0).reshape(3, 3) / 10, dtype=torch.float32)
     x = leaf([1.0, 2.0, 3.0])
     a = x @ M
     a *= x
@@ -1721,3 +1721,21 @@ def test_a_tensor_from_a_list_of_numpy_scalars_keeps_their_dtype():
     assert torch.tensor([np.int32(1), 2]).dtype == np.int64
     assert torch.tensor([np.float16(1), 2.0]).dtype == np.float32
     assert torch.tensor([1.0, 2.0]).dtype == np.float32
+
+
+def test_inference_mode_records_nothing():
+    x = torch.ones(2, requires_grad=True)
+    with torch.inference_mode():
+        assert not (x * 2).requires_grad
+    assert torch.inference_mode(lambda x: x * 2)(x).requires_grad is False
+    assert torch.inference_mode()(lambda x: x * 2)(x).requires_grad is False
+    with torch.inference_mode(False):
+        assert (x * 2).requires_grad
+    assert torch.is_grad_enabled()
+
+
+def test_matmul_of_float32_and_float64_tensors_raises_as_pytorch():
+    lin = torch.nn.Linear(3, 2).double()
+    with pytest.raises(RuntimeError, match="mat1 and mat2 must have the same dtype, but got Float and Double"):
+        lin(torch.ones(4, 3))
+    assert lin(torch.ones(4, 3, dtype=torch.float64)).dtype == np.float64

@@ -4,7 +4,7 @@ The graph is recorded eagerly as grad_fn nodes (function.py); backward compiles 
 generated Python (engine.py).
 """
 from .function import AccumulateGrad, BackwardNode
-from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .variable import Variable
 from . import functional  # noqa: E402  (torch.autograd.functional: jacobian, hessian, vjp, ...)
 from .functional import (GradcheckError, detect_anomaly, gradcheck, gradgradcheck,
@@ -58,5 +58,5 @@ def __getattr__(name):
 
 __all__ = ["AccumulateGrad", "Function", "BackwardNode", "GradcheckError", "Variable", "backward",
            "detect_anomaly", "enable_grad", "functional", "grad", "gradcheck", "gradgradcheck",
-           "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "is_grad_enabled", "no_grad",
+           "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "is_grad_enabled", "no_grad", "inference_mode",
            "set_detect_anomaly", "set_grad_enabled"]

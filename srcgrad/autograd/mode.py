@@ -56,6 +56,35 @@ class no_grad(_NoParamScope):
         super().__init__(False)
 
 
+class inference_mode(_Scope):
+    """PyTorch's inference_mode(mode=True): no_grad for what srcgrad records (its tensors
+    carry no separate inference flag). `@inference_mode` and `@inference_mode()` decorate."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # (used bare, as a decorator)
+            return cls(True)(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        super().__init__(False)
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self._prev = is_grad_enabled()
+        if self.mode:  # (inference_mode(False) leaves the grad mode as it is)
+            _set(False)
+        return self
+
+    def __call__(self, fn):
+        scope = self
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(scope.mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
 class enable_grad(_NoParamScope):
     def __init__(self):
         super().__init__(True)
