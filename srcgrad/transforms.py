@@ -64,6 +64,7 @@ class Transformed:
         self._last = {}        # signature -> the variant that ran last (tried first)
         self._argnums_of = {}  # number of arguments -> the argnums as positions
         self._op_by_op = set()  # keys with too many variants: differentiated op by op (warned once)
+        self._environments = {}  # key without the environment -> the environments seen
         self._random = set()    # keys run op by op, always: the function draws random numbers,
                                 # or differentiates what an inner grad returned
 
@@ -139,6 +140,20 @@ class Transformed:
         variants = self._variants.setdefault(key, [])
         if key in self._random and not need_program:
             raise _KeepsChanging()
+        if not variants and not need_program:
+            # what the function reads by name keeps changing (a global array rebound per
+            # call): after MAX_VARIANTS environments, op by op rather than a compile per call
+            envs = self._environments.setdefault(key[:3], set())
+            envs.add(key[3])
+            if len(envs) > MAX_VARIANTS and self.mode in ("grad", "value_and_grad"):
+                if key[:3] not in self._op_by_op:
+                    self._op_by_op.add(key[:3])
+                    warnings.warn(f"{self}: the values it reads by name (globals, closures) changed "
+                                  f"{len(envs)} times; compiled code bakes them in, so calls now run "
+                                  f"op by op. Pass what changes as arguments to have it compiled.",
+                                  stacklevel=4)
+                self._random.add(key)
+                raise _KeepsChanging()
         # the variant that ran last is tried first: a variant rejects a call only when one of
         # its guards fails, which can be far into its code (a loop's last iteration)
         last = self._last.get(key)
@@ -231,7 +246,8 @@ class Transformed:
             from .codegen.diskcache import DiskCache, function_identity
             # (the environment's numbers and data are part of the identity; objects are
             # pinned down by the identity's own rules, their ids mean nothing on disk)
-            stable = tuple("object" if isinstance(e, tuple) and e[:1] == ("object",) else e for e in env)
+            stable = tuple(("array",) + e[2:] if isinstance(e, tuple) and e[:1] == ("object",) and len(e) == 5
+                           else "object" if isinstance(e, tuple) and e[:1] == ("object",) else e for e in env)
             ident = function_identity(self.fn, self.mode, self.argnums, self.has_aux, stable)
             cache = DiskCache(ident) if ident is not None else None
             self._disk_cache = cache if cache is not None and cache.enabled else None
@@ -668,7 +684,23 @@ def _env_value(v):
     if isinstance(v, (dict, list)):
         data = _data_value(v, budget=256)
         return data if data is not None else ("object", id(v))
+    if isinstance(v, np.ndarray):  # (baked in as a constant: a small one by its contents, as
+        # a new array may take a freed one's id; a large one by identity, shape, dtype and
+        # a sample of its entries)
+        if v.size <= _HASHED_SIZE:
+            return ("array", v.shape, v.dtype.str, _stable_hash(v))
+        return ("object", id(v), v.shape, v.dtype.str, _stable_hash(v.reshape(-1)[::v.size // 64]))
     return ("object", id(v))
+
+
+#: arrays read by name up to this size are keyed by their contents
+_HASHED_SIZE = 1024
+
+
+def _stable_hash(a):
+    """A hash of an array's bytes that is the same in every process (the disk key holds it)."""
+    import hashlib
+    return hashlib.blake2b(np.ascontiguousarray(a).tobytes(), digest_size=8).hexdigest()
 
 
 def _json_signature(key):

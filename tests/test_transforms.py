@@ -829,3 +829,25 @@ def test_a_class_or_object_attribute_changed_between_calls_compiles_again():
         assert v == 30.0 and list(grad) == [12.0, 24.0]
     finally:
         _Cfg.scale, _PARAMS.lr = 1.0, 1.0
+
+
+_DATA = np.ones(3)
+
+
+def _data_loss(w):
+    return np.sum((_DATA * w) ** 2)
+
+
+def test_a_global_array_rebound_between_calls_is_never_stale():
+    # (the array is baked into the compiled code: a new one compiles again, and after
+    # MAX_VARIANTS of them the calls run op by op, with a warning)
+    global _DATA
+    g = srcgrad.grad(_data_loss)
+    w = np.array([1.0, 2.0, 3.0])
+    try:
+        with pytest.warns(UserWarning, match="changed 9 times"):
+            for k in range(12):
+                _DATA = np.full(3, float(k))
+                np.testing.assert_allclose(g(w), 2 * _DATA * _DATA * w)
+    finally:
+        _DATA = np.ones(3)
