@@ -65,8 +65,9 @@ class Transformed:
         self._argnums_of = {}  # number of arguments -> the argnums as positions
         self._op_by_op = set()  # keys with too many variants: differentiated op by op (warned once)
         self._environments = {}  # key without the environment -> the environments seen
-        self._random = set()    # keys run op by op, always: the function draws random numbers,
-                                # or differentiates what an inner grad returned
+        self._uncompiled = set()  # keys run op by op, always: the function draws random numbers,
+                                  # differentiates what an inner grad returned, or reads names
+                                  # whose values keep changing
 
     def __repr__(self):
         return f"<srcgrad.{self.mode} of {getattr(self.fn, '__qualname__', self.fn)}>"
@@ -85,7 +86,7 @@ class Transformed:
             if self.mode in ("grad", "value_and_grad") and not e.args[0] and not _differentiated_further(given):
                 # (an inner grad of a value an inner grad made: arrays out, as from compiled
                 # code, and no trace attempted again for these arguments)
-                self._random.add(key)
+                self._uncompiled.add(key)
                 return self._call_op_by_op(args, key)
             return self._call_differentiably(given)  # (as given: hvp's v is still the last one)
         except _KeepsChanging:
@@ -138,7 +139,7 @@ class Transformed:
         """The variant whose guards hold for these arrays, and its outputs: from memory,
         else from the disk cache, else recorded and compiled now."""
         variants = self._variants.setdefault(key, [])
-        if key in self._random and not need_program:
+        if key in self._uncompiled and not need_program:
             raise _KeepsChanging()
         if not variants and not need_program:
             # what the function reads by name keeps changing (a global array rebound per
@@ -152,7 +153,7 @@ class Transformed:
                                   f"{len(envs)} times; compiled code bakes them in, so calls now run "
                                   f"op by op. Pass what changes as arguments to have it compiled.",
                                   stacklevel=4)
-                self._random.add(key)
+                self._uncompiled.add(key)
                 raise _KeepsChanging()
         # the variant that ran last is tried first: a variant rejects a call only when one of
         # its guards fails, which can be far into its code (a loop's last iteration)
@@ -185,12 +186,13 @@ class Transformed:
         if rng.drawn() and not need_program:
             # compiled, the draws would be constants: every call would return this one's
             rng.restore()  # (this call draws as plain numpy would, op by op)
-            if not self._random:
+            if not self.__dict__.get("_warned_random"):
+                self._warned_random = True
                 warnings.warn(f"{self}: the function draws random numbers (numpy's random "
                               f"generator); it runs op by op at every call, for new draws each "
                               f"time, rather than as compiled code, where they would be frozen. "
                               f"Pass the random arrays as arguments to have it compiled.", stacklevel=4)
-            self._random.add(key)
+            self._uncompiled.add(key)
             raise _KeepsChanging()
         flat = _run(v, arrays)
         if flat is None:
@@ -246,9 +248,8 @@ class Transformed:
             from .codegen.diskcache import DiskCache, function_identity
             # (the environment's numbers and data are part of the identity; objects are
             # pinned down by the identity's own rules, their ids mean nothing on disk)
-            stable = tuple(("array",) + e[2:] if isinstance(e, tuple) and e[:1] == ("object",) and len(e) == 5
-                           else "object" if isinstance(e, tuple) and e[:1] == ("object",) else e for e in env)
-            ident = function_identity(self.fn, self.mode, self.argnums, self.has_aux, stable)
+            ident = function_identity(self.fn, self.mode, self.argnums, self.has_aux,
+                                      tuple(_on_disk(e) for e in env))
             cache = DiskCache(ident) if ident is not None else None
             self._disk_cache = cache if cache is not None and cache.enabled else None
             self._disk_env = env
@@ -691,6 +692,14 @@ def _env_value(v):
             return ("array", v.shape, v.dtype.str, _stable_hash(v))
         return ("object", id(v), v.shape, v.dtype.str, _stable_hash(v.reshape(-1)[::v.size // 64]))
     return ("object", id(v))
+
+
+def _on_disk(e):
+    """An environment entry as the disk key holds it: an object's id means nothing in
+    another process (a large array keeps its shape, dtype and sample)."""
+    if isinstance(e, tuple) and e[:1] == ("object",):
+        return ("array",) + e[2:] if len(e) == 5 else "object"
+    return e
 
 
 #: arrays read by name up to this size are keyed by their contents
