@@ -295,8 +295,8 @@ class Function:
         result = list(through_rule(cls.__name__, differentiable, diff_args, saved,
                                    Rule(rule, cls, frozen, ctx.needs_input_grad, tuple(positions)))
                       ) if differentiable else []
-        result = [result.pop(0) if any(o is d for d in differentiable) else
-                  o.detach() if isinstance(o, Tensor) else o for o in outs]
+        result = [result.pop(0) if k in live else o.detach() if isinstance(o, Tensor) else o
+                  for k, o in enumerate(outs)]
         return result[0] if single else tuple(result)
 
 
