@@ -541,3 +541,23 @@ def test_regression_trained_with_sgd():
         first = loss.item() if first is None else first
     assert first > 0.3 and loss.item() < 0.01
     assert opt.param_groups[0]["lr"] == pytest.approx(0.025)
+
+
+def test_reduce_lr_on_plateau_follows_pytorchs_schedule():
+    torch = srcgrad
+    # (the lrs PyTorch 2.13's ReduceLROnPlateau gives for these metrics)
+    metrics = [1.0, 0.9, 0.95, 0.95, 0.95, 0.96, 0.8, 0.8, 0.8, 0.8, 0.8, 0.7, 0.71, 0.72, 0.73, 0.74, 0.75, 0.76]
+    p = torch.nn.Parameter(torch.ones(2))
+    opt = torch.optim.SGD([p], lr=1.0)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=2)
+    lrs = []
+    for m in metrics:
+        sched.step(m)
+        lrs.append(round(opt.param_groups[0]["lr"], 8))
+    assert lrs == [1.0, 1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.01, 0.01, 0.01, 0.001, 0.001,
+                   0.001, 0.0001]
+    opt = torch.optim.SGD([p], lr=1.0)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=1, cooldown=2, factor=0.5, min_lr=0.3)
+    for m in [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]:
+        sched.step(m)
+    assert sched.get_last_lr() == [0.3]
