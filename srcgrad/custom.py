@@ -250,12 +250,21 @@ class Function:
     def backward(ctx, *grads):
         raise NotImplementedError
 
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """PyTorch 2's other style: forward(*args) without ctx, and this fills ctx."""
+        raise NotImplementedError
+
     @classmethod
     def apply(cls, *args):
         from .tensor import Tensor
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        out = cls.forward(ctx, *args)
+        if cls.setup_context is not Function.setup_context:  # (forward takes no ctx)
+            out = cls.forward(*args)
+            cls.setup_context(ctx, args, out)
+        else:
+            out = cls.forward(ctx, *args)
         single = not isinstance(out, (tuple, list))
         outs = [out] if single else list(out)
         saved = list(ctx.saved_tensors)

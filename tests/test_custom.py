@@ -190,3 +190,27 @@ def test_outputs_marked_non_differentiable_and_integer_outputs_are_detached():
     assert flag.grad_fn is None and not flag.requires_grad
     (values * torch.tensor([1.0, 10.0, 100.0])).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [100.0, 1.0, 10.0])
+
+
+def test_a_function_in_pytorch_2s_setup_context_style():
+    import srcgrad as torch
+
+    class Cube(torch.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x ** 3
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            (x,) = inputs
+            ctx.save_for_backward(x)
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x ** 2
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = Cube.apply(x)
+    np.testing.assert_allclose(y.detach().numpy(), [1.0, 8.0])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 12.0])
