@@ -8,9 +8,9 @@ def _float_formatter(data):
     finite = data[np.isfinite(data)] if data.size else data
     if finite.size == 0:
         return lambda v: _special(v) or f"{v:.4f}"
-    amax = np.abs(finite).max()
+    amax = float(np.abs(finite).max())  # (as Python floats: 1e8 is no float16)
     nonzero = np.abs(finite[finite != 0])
-    amin = nonzero.min() if nonzero.size else 0.0
+    amin = float(nonzero.min()) if nonzero.size else 0.0
     ints = np.all(finite == np.round(finite))
     if ints and amax < 1e8:
         return lambda v: _special(v) or f"{v:.0f}."
@@ -38,13 +38,13 @@ def format_tensor(t):
         body = np.array2string(data, separator=", ", prefix="tensor(", formatter={"float_kind": fmt},
                                threshold=1000, edgeitems=3, max_line_width=80)
         if data.dtype != get_default_dtype():
-            extras.append(f"dtype={data.dtype.name}")
+            extras.append(f"dtype=torch.{data.dtype.name}")  # (PyTorch's text, as printed there)
     else:
         body = np.array2string(data, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3,
                                max_line_width=80)
         if data.dtype.kind != "b" and data.dtype != np.int64:
-            extras.append(f"dtype={data.dtype.name}")
-    if data.size == 0:
+            extras.append(f"dtype=torch.{data.dtype.name}")
+    if data.size == 0 and data.ndim != 1:
         extras.insert(0, f"size={data.shape}")
     if t.grad_fn is not None:
         extras.append(f"grad_fn=<{type(t.grad_fn).__name__}>")

@@ -88,7 +88,7 @@ def test_set_default_dtype_float64(default_float64):
         torch.arange(4).mean()  # (PyTorch's: the mean of integers needs a dtype)
     # the printed form names a dtype only when it is not the default
     assert str(torch.tensor([1.0, 2.0])) == "tensor([1., 2.])"
-    assert "dtype=float32" in str(torch.tensor([1.0], dtype=torch.float32))
+    assert "dtype=torch.float32" in str(torch.tensor([1.0], dtype=torch.float32))
 
 
 def test_default_dtype_restored_prints_float64_with_dtype():
@@ -1739,3 +1739,15 @@ def test_matmul_of_float32_and_float64_tensors_raises_as_pytorch():
     with pytest.raises(RuntimeError, match="mat1 and mat2 must have the same dtype, but got Float and Double"):
         lin(torch.ones(4, 3))
     assert lin(torch.ones(4, 3, dtype=torch.float64)).dtype == np.float64
+
+
+def test_tensors_print_their_dtype_and_size_as_pytorch():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (float16 data printed without an overflow warning)
+        assert str(torch.tensor([1.0, 2.0], dtype=torch.float64)) == "tensor([1., 2.], dtype=torch.float64)"
+        assert str(torch.tensor([1, 2], dtype=torch.int32)) == "tensor([1, 2], dtype=torch.int32)"
+        assert str(torch.tensor([1.0], dtype=torch.float16)) == "tensor([1.], dtype=torch.float16)"
+    assert str(torch.zeros(0)) == "tensor([])"
+    assert str(torch.zeros(0, 3)) == "tensor([], size=(0, 3))"
+    assert str(torch.zeros(2, 0, dtype=torch.float64)) == "tensor([], size=(2, 0), dtype=torch.float64)"
