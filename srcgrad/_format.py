@@ -40,8 +40,10 @@ def format_tensor(t):
         if data.dtype != get_default_dtype():
             extras.append(f"dtype=torch.{data.dtype.name}")  # (PyTorch's text, as printed there)
     else:
+        # (booleans line up as PyTorch's: padded to `False` only when one is printed)
+        width = 5 if data.dtype.kind == "b" and not data.all() else 4
         body = np.array2string(data, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3,
-                               max_line_width=80)
+                               max_line_width=80, formatter={"bool": lambda b: str(bool(b)).rjust(width)})
         if data.dtype.kind != "b" and data.dtype != np.int64:
             extras.append(f"dtype=torch.{data.dtype.name}")
     if data.size == 0 and data.ndim != 1:

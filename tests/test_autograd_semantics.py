@@ -1749,5 +1749,7 @@ def test_tensors_print_their_dtype_and_size_as_pytorch():
         assert str(torch.tensor([1, 2], dtype=torch.int32)) == "tensor([1, 2], dtype=torch.int32)"
         assert str(torch.tensor([1.0], dtype=torch.float16)) == "tensor([1.], dtype=torch.float16)"
     assert str(torch.zeros(0)) == "tensor([])"
+    assert str(torch.tensor([True])) == "tensor([True])"  # (padded only beside a False)
+    assert str(torch.tensor([True, False])) == "tensor([ True, False])"
     assert str(torch.zeros(0, 3)) == "tensor([], size=(0, 3))"
     assert str(torch.zeros(2, 0, dtype=torch.float64)) == "tensor([], size=(2, 0), dtype=torch.float64)"
