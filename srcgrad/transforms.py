@@ -12,6 +12,7 @@ code, and a failed check records and compiles another variant beside the others.
 from __future__ import annotations
 
 import functools
+import hashlib
 import warnings
 
 import numpy as np
@@ -708,7 +709,6 @@ _HASHED_SIZE = 1024
 
 def _stable_hash(a):
     """A hash of an array's bytes that is the same in every process (the disk key holds it)."""
-    import hashlib
     return hashlib.blake2b(np.ascontiguousarray(a).tobytes(), digest_size=8).hexdigest()
 
 
