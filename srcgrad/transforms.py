@@ -91,7 +91,7 @@ class Transformed:
                 return self._call_op_by_op(args, key)
             return self._call_differentiably(given)  # (as given: hvp's v is still the last one)
         except _KeepsChanging:
-            return self._call_op_by_op(args, key)
+            return self._call_op_by_op(args, key, v=given[-1] if self.mode == "hvp" else None)
         return self._unpack(v, args, flat, key)
 
     def _positional(self, args, kwargs):
@@ -124,11 +124,7 @@ class Transformed:
             out, aux, wrt, specs = self._run_op_by_op(args, nums, nested=True)
             grads = _grads_or_zeros(out, wrt, None, nested=True)
             if self.mode == "hvp":
-                vs = []
-                flatten(v, vs, dynamic_floats=True, objects=True)
-                dot = sum((g * (x if isinstance(x, Tensor) else Tensor._make(np.asarray(x, g.dtype)))).sum()
-                          for g, x in zip(grads, vs))
-                grads = _grads_or_zeros(dot, wrt, None, nested=True)
+                grads = _grads_or_zeros(_dot(grads, v), wrt, None, nested=True)
         it = iter(grads)
         outs = {n: unflatten(spec, iter([next(it) for _ in leaf_specs(spec)])) for n, spec in zip(nums, specs)}
         g = self._in_argnums_order(outs, len(args))
@@ -153,7 +149,7 @@ class Transformed:
                     warnings.warn(f"{self}: the values it reads by name (globals, closures) changed "
                                   f"{len(envs)} times; compiled code bakes them in, so calls now run "
                                   f"op by op. Pass what changes as arguments to have it compiled.",
-                                  stacklevel=4)
+                                  stacklevel=3)
                 self._uncompiled.add(key)
                 raise _KeepsChanging()
         # the variant that ran last is tried first: a variant rejects a call only when one of
@@ -179,7 +175,7 @@ class Transformed:
                     self._op_by_op.add(key)
                     warnings.warn(self._explain(variants) + ". Arguments no variant takes are now "
                                   "differentiated op by op, without compiling a variant per call.",
-                                  stacklevel=4)
+                                  stacklevel=3)
                 raise _KeepsChanging()
         rng = _Randomness(self.fn)
         with gc_paused():
@@ -192,7 +188,7 @@ class Transformed:
                 warnings.warn(f"{self}: the function draws random numbers (numpy's random "
                               f"generator); it runs op by op at every call, for new draws each "
                               f"time, rather than as compiled code, where they would be frozen. "
-                              f"Pass the random arrays as arguments to have it compiled.", stacklevel=4)
+                              f"Pass the random arrays as arguments to have it compiled.", stacklevel=3)
             self._uncompiled.add(key)
             raise _KeepsChanging()
         flat = _run(v, arrays)
@@ -223,17 +219,20 @@ class Transformed:
             raise TypeError(f"{self.mode}: the function must return a scalar, got shape {out.shape}")
         return out, aux, [t for ts in inputs for t in ts], specs
 
-    def _call_op_by_op(self, args, key):
+    def _call_op_by_op(self, args, key, v=None):
         """The function run op by op, and its backward compiled from that recording (keyed by
         the ops, never by data): for a function whose data-dependent decisions change from
         call to call (a float() of the data, a trip count), where a variant per call would
-        never pay for its compilation."""
+        never pay for its compilation. hvp's vector is `v`."""
         import types
         from .autograd.mode import enable_grad
         from .tensor import Tensor
+        hvp = self.mode == "hvp"
         with enable_grad():
-            out, aux, wrt, _ = self._run_op_by_op(args, sorted(self._argnums(len(args))), nested=False)
-            grads = _grads_or_zeros(out, wrt, None)
+            out, aux, wrt, _ = self._run_op_by_op(args, sorted(self._argnums(len(args))), nested=hvp)
+            grads = _grads_or_zeros(out, wrt, None, nested=hvp)
+            if hvp:  # (the gradient of <grad, v>)
+                grads = _grads_or_zeros(_dot(grads, v), wrt, None)
         aux_spec, aux_leaves = None, []
         if self.has_aux:
             aux_spec = flatten(aux, aux_leaves, dynamic_floats=False, objects=True)
@@ -618,6 +617,7 @@ def _scopes(fn):
 
 
 _MISSING = object()
+_FunctionType = type(_scopes)
 _PLAIN_TYPES = {bool, int, float, str, type(None)}
 
 
@@ -692,7 +692,10 @@ def _env_value(v):
         if v.size <= _HASHED_SIZE:
             return ("array", v.shape, v.dtype.str, _stable_hash(v))
         return ("object", id(v), v.shape, v.dtype.str, _stable_hash(v.reshape(-1)[::v.size // 64]))
-    return ("object", id(v))
+    if type(v) is _FunctionType:  # (by its code and defaults, not its id: a new function
+        # takes a freed one's memory at once; what it reads by name is read as the caller's)
+        return ("function", v.__code__, tuple(_env_value(d) for d in v.__defaults__ or ()))
+    return ("object", id(v), type(v))
 
 
 def _on_disk(e):
@@ -700,6 +703,8 @@ def _on_disk(e):
     another process (a large array keeps its shape, dtype and sample)."""
     if isinstance(e, tuple) and e[:1] == ("object",):
         return ("array",) + e[2:] if len(e) == 5 else "object"
+    if isinstance(e, tuple) and e[:1] == ("function",):  # (its code: in the identity's own rules)
+        return ("function",) + tuple(_on_disk(d) for d in e[2])
     return e
 
 
@@ -817,6 +822,15 @@ def _reachable(fn):
         except ValueError:  # an empty cell
             pass
     return out
+
+
+def _dot(grads, v):
+    """<grads, v> as a tensor: hvp's scalar, whose gradient is the Hessian times v."""
+    from .tensor import Tensor
+    vs = []
+    flatten(v, vs, dynamic_floats=True, objects=True)
+    return sum((g * (x if isinstance(x, Tensor) else Tensor._make(np.asarray(x, g.dtype)))).sum()
+               for g, x in zip(grads, vs))
 
 
 class _KeepsChanging(Exception):
@@ -1246,7 +1260,7 @@ class CompiledFunction(Transformed):
     def _store_to_disk(self, key, v):
         return  # the backward is a second function: not persisted yet
 
-    def _call_op_by_op(self, args, key):
+    def _call_op_by_op(self, args, key, v=None):
         """The function itself (it draws random numbers: compiled, they would be frozen)."""
         return _run_numpy_code(self.fn, list(args))
 

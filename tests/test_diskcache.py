@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
+
 
 SCRIPT = textwrap.dedent("""
     import sys, time
@@ -286,3 +288,17 @@ def test_a_second_process_compiles_none_of_the_variants_on_disk(tmp_path):
         assert out.returncode == 0, out.stderr
         counts.append(int(out.stdout))
     assert counts == [3, 0]
+
+
+def _labelled_sum(x):
+    label = str(len(x))  # (`str` is also a name numpy answers with a FutureWarning)
+    return np.sum(x) if label else 0.0
+
+
+def test_the_key_reads_a_librarys_module_attributes_without_its_deprecation_warnings():
+    import warnings
+    from srcgrad.codegen.diskcache import function_identity
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        assert function_identity(_labelled_sum, "grad", 0, False, ()) is not None
+    assert [str(w.message) for w in record] == []

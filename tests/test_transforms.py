@@ -720,9 +720,24 @@ def test_a_function_drawing_random_numbers_draws_at_every_call():
     assert srcgrad.compile(_mc_loss)(x) != first
 
 
-def test_a_function_drawing_random_numbers_warns():
-    with pytest.warns(UserWarning, match="draws random numbers"):
+def test_a_function_drawing_random_numbers_warns_at_the_users_line():
+    with pytest.warns(UserWarning, match="draws random numbers") as record:
         srcgrad.grad(lambda x: np.sum(x * np.random.rand(2)))(np.array([1.0, 2.0]))
+    assert record[0].filename == __file__
+
+
+def _noisy_cubic(x):
+    np.random.standard_normal(3)  # (a draw the value does not use)
+    return np.sum(np.sin(x) * x ** 2)
+
+
+@pytest.mark.filterwarnings("ignore:.*draws random numbers")
+def test_hvp_of_a_function_drawing_random_numbers_is_the_hessian_product():
+    # run op by op, hvp returned the gradient
+    x, v = np.array([0.3, -1.2, 2.0]), np.array([1.0, 0.5, -2.0])
+    d2 = 2 * np.sin(x) + 4 * x * np.cos(x) - x ** 2 * np.sin(x)  # (the Hessian is diagonal)
+    for _ in range(2):
+        np.testing.assert_allclose(srcgrad.hvp(_noisy_cubic)(x, v), d2 * v, rtol=1e-12)
 
 
 SCALE = 1.0
@@ -755,6 +770,19 @@ def test_a_global_the_function_reads_changed_between_calls_compiles_again():
     assert list(h(x)) == [2.0, 2.0]
     k = 5.0
     assert list(h(x)) == [5.0, 5.0]
+
+
+def test_a_helper_function_rebound_between_calls_compiles_again():
+    # a function read by name was keyed by its id: a new helper in the old one's memory
+    # (CPython reuses it at once) returned the old helper's gradient
+    helper = lambda x: x ** 2  # noqa: E731
+    g = srcgrad.grad(lambda x: np.sum(helper(x)))
+    x = np.array([1.0, 2.0])
+    assert list(g(x)) == [2.0, 4.0]
+    for power, want in ((3, [3.0, 12.0]), (4, [4.0, 32.0])):
+        helper = None
+        helper = (lambda x: x ** 3) if power == 3 else (lambda x, p=power: x ** p)  # noqa: E731
+        assert list(g(x)) == want
 
 
 def _p(x, w):

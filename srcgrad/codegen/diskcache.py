@@ -388,11 +388,11 @@ def _module_attributes(module, names, seen):
     import types
     out = []
     own = _users_module(module)
+    namespace = vars(module)  # (not getattr: a module's __getattr__ may warn, as numpy's does)
     for attr in names:
-        try:
-            v = getattr(module, attr)
-        except Exception:
+        if attr not in namespace:
             continue
+        v = namespace[attr]
         if _plain(v):
             out.append([attr, repr(v)])
         elif not own:
