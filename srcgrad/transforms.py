@@ -356,11 +356,12 @@ class Transformed:
         (numbers, small dicts and lists by their contents) or identities (functions,
         arrays, objects). Part of the key: `SCALE = 3.0` between two calls compiles again
         rather than returning the first value's results."""
-        reads = self.__dict__.get("_env_reads")
-        if reads is None:
-            reads = self._env_reads = _environment_reads(self.fn)
+        found = self.__dict__.get("_env_reads")
+        if found is None:
+            found = self._env_reads = _environment_reads(self.fn)
+        reads, names = found
         return tuple(_env_value(space.get(name, _MISSING) if kind == 0 else _cell(space) if kind == 1
-                                else getattr(space, name, _MISSING))
+                                else space, names)
                      for space, name, kind in reads)
 
     def _argnums(self, nargs):
@@ -618,6 +619,7 @@ def _scopes(fn):
 
 _MISSING = object()
 _FunctionType = type(_scopes)
+_ModuleType = type(np)
 _PLAIN_TYPES = {bool, int, float, str, type(None)}
 
 
@@ -629,82 +631,151 @@ def _cell(cell):
 
 
 def _environment_reads(fn, depth=3):
-    """(namespace, name, 0) for each global fn's code names, (cell, None, 1) for each
-    closure cell, and (object, name, 2) for the number attributes it reads of a module,
-    class or object of the user's code (`settings.SCALE`, `Cfg.scale`, `params.lr`);
-    through the functions of the user's own code it calls by name, `depth` calls deep.
-    Names of modules, classes and library functions are left out: what they are is fixed."""
+    """What fn reads by name, as (namespace, name, 0) for each global its code names,
+    (cell, None, 1) for each closure cell, and (object, None, 2) for a bound method's
+    object; through the functions of the user's own code it calls by name, `depth` calls
+    deep. With them, the attribute names its code (and the methods of the user's classes
+    it reaches) may read, for `_env_value(v, names)`: `settings.SCALE`, `Cfg.scale`,
+    `self.W`, `net.layer.W`. Names of library modules and classes, and of library
+    functions, are left out: what they are is fixed."""
     import types
     from .codegen.diskcache import _users_module
     import sys
-    reads, seen, todo = [], set(), [(fn, 0)]
+    reads, seen, todo, names = [], set(), [(fn, 0)], set()
 
-    def attributes(v, names):
+    def users(v):
         owner = v if isinstance(v, (types.ModuleType, type)) else type(v)
         module = owner if isinstance(owner, types.ModuleType) else sys.modules.get(owner.__module__)
-        if isinstance(v, types.FunctionType) or not _users_module(module):
-            return
-        for attr in names:
-            try:
-                value = getattr(v, attr)
-            except Exception:
-                continue
-            if _plain(value) or isinstance(value, (dict, list)):
-                reads.append((v, attr, 2))
+        return _users_module(module)
+
+    def methods(cls):  # (`self.step(x)` reads what step reads)
+        for klass in getattr(cls, "__mro__", ())[:-1]:
+            if users(klass):
+                for m in vars(klass).values():
+                    m = getattr(m, "__func__", m)
+                    if isinstance(m, types.FunctionType):
+                        todo.append((m, depth))
+    self_ = getattr(fn, "__self__", None)
+    if self_ is not None and not isinstance(self_, types.ModuleType):
+        reads.append((self_, None, 2))
+        methods(type(self_))
     while todo:
         f, level = todo.pop()
         code = getattr(f, "__code__", None)
         if code is None or id(code) in seen:
             continue
         seen.add(id(code))
+        names.update(_code_names(code))
         g = getattr(f, "__globals__", {})
-        for name in code.co_names:
+        for name in _code_names(code):
             if name not in g:
                 continue
             v = g[name]
-            attributes(v, code.co_names)
-            if isinstance(v, (types.ModuleType, type)) or (callable(v) and not isinstance(v, types.FunctionType)):
+            if isinstance(v, (types.ModuleType, type)):
+                if users(v):  # (its attributes may change: `settings.SCALE = 3.0`)
+                    reads.append((g, name, 0))
+                    if isinstance(v, type):
+                        methods(v)
+                continue
+            if callable(v) and not isinstance(v, types.FunctionType) and not users(v):
                 continue
             reads.append((g, name, 0))
             if isinstance(v, types.FunctionType) and level < depth and \
                     _users_module(sys.modules.get(v.__module__)):
                 todo.append((v, level + 1))
+            elif users(v):
+                methods(type(v))
         for cell in getattr(f, "__closure__", None) or ():
             reads.append((cell, None, 1))
             v = _cell(cell)
-            attributes(v, code.co_names)
             if isinstance(v, types.FunctionType) and level < depth:
                 todo.append((v, level + 1))
-    return reads
+            elif v is not _MISSING and users(v):
+                methods(v if isinstance(v, type) else type(v))
+    unique = {(id(space), name, kind): (space, name, kind) for space, name, kind in reads}
+    return list(unique.values()), frozenset(names)
 
 
-def _env_value(v):
+def _code_names(code):
+    """The names a code object reads, its nested code's too (comprehensions, lambdas)."""
+    out = list(code.co_names)
+    for c in code.co_consts:
+        if hasattr(c, "co_names"):
+            out += _code_names(c)
+    return out
+
+
+def _env_value(v, names=(), depth=3):
+    """A read value as the key holds it: plain values and small data by their contents,
+    arrays and tensors by contents (small) or identity and a sample (large), functions by
+    their code; an object's (module's, class's) attributes of `names`, `depth` levels deep,
+    read from its namespace (no property or __getattr__ runs)."""
     if type(v) in _PLAIN_TYPES:  # (the common case, first: called per read per call)
         return v
     if _plain(v):
         return v
-    if isinstance(v, (dict, list)):
-        data = _data_value(v, budget=256)
-        return data if data is not None else ("object", id(v))
     if isinstance(v, np.ndarray):  # (baked in as a constant: a small one by its contents, as
         # a new array may take a freed one's id; a large one by identity, shape, dtype and
         # a sample of its entries)
         if v.size <= _HASHED_SIZE:
             return ("array", v.shape, v.dtype.str, _stable_hash(v))
-        return ("object", id(v), v.shape, v.dtype.str, _stable_hash(v.reshape(-1)[::v.size // 64]))
+        return ("large array", id(v), v.shape, v.dtype.str, _stable_hash(v.reshape(-1)[::v.size // 64]))
     if type(v) is _FunctionType:  # (by its code and defaults, not its id: a new function
         # takes a freed one's memory at once; what it reads by name is read as the caller's)
         return ("function", v.__code__, tuple(_env_value(d) for d in v.__defaults__ or ()))
+    if isinstance(v, _tensor_type()):  # (its data, and its version: changed in place)
+        return ("tensor", _env_value(v._data), v._version.v, v.requires_grad)
+    if isinstance(v, (dict, list, tuple)):
+        data = _data_value(v, budget=256)
+        if data is not None:
+            return data
+        if depth and len(v) <= 64:  # (`layers = [Layer(), Layer()]`, `params = {"W": tensor}`)
+            items = v.items() if isinstance(v, dict) else enumerate(v)
+            return (type(v).__name__,) + tuple((k if _plain(k) else id(k), _env_value(x, names, depth - 1))
+                                               for k, x in items)
+        return ("object", id(v), len(v))
+    space = getattr(v, "__dict__", None)
+    if depth and names and space is not None and hasattr(space, "keys"):  # (a class's: a mappingproxy)
+        found = {}
+        if not isinstance(v, (type, _ModuleType)):  # (class attributes: `scale = 2.0` in the body)
+            for klass in type(v).__mro__[-2::-1]:  # (the base first: a subclass overrides it)
+                d = vars(klass)
+                for name in d.keys() & names:
+                    found[name] = d[name]
+        for name in space.keys() & names:
+            found[name] = space[name]
+        attrs = frozenset((name, _env_value(x, names, depth - 1)) for name, x in found.items()
+                          if not (isinstance(x, (type, _ModuleType)) or hasattr(x, "__get__")))
+        # (methods, properties, classes and modules are left out: fixed, or code to run)
+        return ("object", id(v), type(v), attrs)
     return ("object", id(v), type(v))
+
+
+_TENSOR = []
+
+
+def _tensor_type():
+    if not _TENSOR:
+        from .tensor import Tensor
+        _TENSOR.append(Tensor)
+    return _TENSOR[0]
 
 
 def _on_disk(e):
     """An environment entry as the disk key holds it: an object's id means nothing in
     another process (a large array keeps its shape, dtype and sample)."""
-    if isinstance(e, tuple) and e[:1] == ("object",):
-        return ("array",) + e[2:] if len(e) == 5 else "object"
-    if isinstance(e, tuple) and e[:1] == ("function",):  # (its code: in the identity's own rules)
+    if not isinstance(e, tuple) or not e:
+        return e
+    if e[0] == "large array":
+        return ("array",) + e[2:]
+    if e[0] == "object":  # (its attributes read: id and type stay here)
+        return ("object",) + tuple(sorted((name, repr(_on_disk(x))) for name, x in e[3])) if len(e) > 3 else "object"
+    if e[0] == "function":  # (its code: in the identity's own rules)
         return ("function",) + tuple(_on_disk(d) for d in e[2])
+    if e[0] == "tensor":
+        return ("tensor", _on_disk(e[1]), e[3])
+    if e[0] in ("list", "tuple", "dict"):
+        return (e[0],) + tuple((k if _plain(k) else "object", _on_disk(x)) for k, x in e[1:])
     return e
 
 

@@ -1,4 +1,5 @@
 """grad / value_and_grad: traced once, compiled to one function, guarded, never stale."""
+import types
 import warnings
 
 import numpy as np
@@ -858,6 +859,61 @@ def test_a_class_or_object_attribute_changed_between_calls_compiles_again():
         assert v == 30.0 and list(grad) == [12.0, 24.0]
     finally:
         _Cfg.scale, _PARAMS.lr = 1.0, 1.0
+
+
+class _Model:
+    def __init__(self):
+        self.W = np.ones(3)
+        self.layer = types.SimpleNamespace(scale=1.0, b=np.zeros(3))
+
+    def loss(self, x):
+        return np.sum(self.W * x) * self._scale() + np.sum(self.layer.b * x)
+
+    def _scale(self):
+        return self.layer.scale
+
+
+def test_an_objects_attributes_a_method_reads_changed_between_calls_compile_again():
+    # `grad(model.loss)` with model.W rebound by a training step, an attribute of an
+    # attribute, one read by another method: all returned the first call's gradient
+    m = _Model()
+    g = srcgrad.grad(m.loss)
+    x = np.array([1.0, 2.0, 3.0])
+    assert list(g(x)) == [1.0, 1.0, 1.0]
+    m.W = m.W * 2
+    assert list(g(x)) == [2.0, 2.0, 2.0]
+    m.W *= 2  # (in place)
+    assert list(g(x)) == [4.0, 4.0, 4.0]
+    m.layer.scale = 0.5
+    assert list(g(x)) == [2.0, 2.0, 2.0]
+    m.layer = types.SimpleNamespace(scale=1.0, b=np.ones(3))
+    assert list(g(x)) == [5.0, 5.0, 5.0]
+
+
+_LAYERS = [types.SimpleNamespace(w=1.0), types.SimpleNamespace(w=2.0)]
+_WEIGHT = srcgrad.tensor([1.0, 1.0])
+
+
+def _stacked(x):
+    for layer in _LAYERS:
+        x = x * layer.w
+    return np.sum(x * _WEIGHT.numpy())
+
+
+def test_objects_in_a_list_and_a_tensor_read_by_name_changed_between_calls_compile_again():
+    g = srcgrad.grad(_stacked)
+    x = np.array([1.0, 2.0])
+    try:
+        assert list(g(x)) == [2.0, 2.0]
+        _LAYERS[1].w = 3.0
+        assert list(g(x)) == [3.0, 3.0]
+        with srcgrad.no_grad():
+            _WEIGHT.mul_(2.0)
+        assert list(g(x)) == [6.0, 6.0]
+    finally:
+        _LAYERS[1].w = 2.0
+        with srcgrad.no_grad():
+            _WEIGHT.fill_(1.0)
 
 
 _DATA = np.ones(3)
