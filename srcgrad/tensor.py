@@ -43,6 +43,11 @@ def _decision(t, kind, value):
     return decision(t, kind, value)
 
 
+def _frozen_index(t):
+    from .trace import frozen_index
+    return frozen_index(t)
+
+
 def _escape(t, what, hint=None, builders=False):
     if _tracing() is not None:
         from .trace import escape
@@ -524,6 +529,9 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         _stored_into_numpy(self)  # (`out[i, :] = row` into a plain numpy array)
         integers = dtype is not None and np.dtype(dtype).kind in "biu"
+        if _tracing() is not None and (dtype is None or integers) and _frozen_index(self):
+            a = self._data  # (guarded on: an index carries no gradient)
+            return a.astype(dtype) if dtype is not None and np.dtype(dtype) != a.dtype else a
         if integers:  # (np.int64(x): its values would still be frozen into generated code)
             _escape(self, f"converting to {np.dtype(dtype).name} with numpy",
                     f"Cast it with x.astype(np.{np.dtype(dtype).name}), which is recorded.", builders=True)

@@ -38,6 +38,7 @@ class Tracer:
         self.code = None          # the traced function's code, until its frame is found
         self.frame = None
         self.inner_leaves = []    # leaves an inner transform made to differentiate in
+        self.builders = False     # the second trace, with numpy's builders making tensors
         self.before = {}          # (id(array), version) -> (array, its copy) taken before an
                                   # in-place write into an array the run did not compute
 
@@ -112,6 +113,31 @@ class Tracer:
 
 def active():
     return recording.TRACER[0]
+
+
+#: an integer or boolean array numpy takes from a traced one (as an index into a plain
+#: array) is guarded on its values, up to this many of them
+GUARDED_ARRAY_SIZE = 256
+
+
+def frozen_index(t):
+    """Tensor.__array__ of an integer or boolean traced tensor, where numpy takes its
+    values (`table[idx]` on a plain array, a numpy function with no srcgrad rule): its
+    values carry no gradient, so the code is guarded on them (each new value compiles
+    again, as int(x) does). True if so guarded. Only in the trace with numpy's builders:
+    the first trace refuses, so that an array the function builds becomes a tensor and
+    the indexing is recorded instead."""
+    tracer = recording.TRACER[0]
+    if tracer is None or not tracer.builders or not tracer.traced(t) or \
+            t._data.dtype.kind not in "biu" or t._data.size > GUARDED_ARRAY_SIZE:
+        return False
+    if not any(g[0] is t and g[1] == "array" for g in tracer.guards):  # (once: `a[idx], b[idx]`)
+        tracer.guard(t, "array", _nested_tuple(t._data.tolist()))
+    return True
+
+
+def _nested_tuple(x):
+    return tuple(_nested_tuple(e) for e in x) if isinstance(x, list) else x
 
 
 def decision(t, kind, value):

@@ -412,6 +412,7 @@ class Transformed:
         from .tensor import Tensor
         argnums = self._argnums(len(args))
         with tracing() as tracer:
+            tracer.builders = builders
             leaves = iter(arrays)
             targs, wrt_tensors, params = [], [], []
             for i, a in enumerate(args):
@@ -461,7 +462,9 @@ class Transformed:
 
         tracer: the Tracer of the run. The graph's nodes, guards included, follow the
         program's own order (tracer.order), so a loop reads as a repeated segment."""
-        walk = Walk([o for o in outs if o.grad_fn is not None] + [t for t, *_ in guards] + params)
+        from .tensor import Tensor
+        guarded = [x for t, *_ in guards for x in (t if isinstance(t, tuple) else (t,)) if isinstance(x, Tensor)]
+        walk = Walk([o for o in outs if o.grad_fn is not None] + guarded + params)
         names = _names(walk, local_vars, params, self.fn)
         order = tracer.order
         foreign = [d[1] for d in walk.values if d[0] == "leaf" and not tracer.is_input(d[1]) and d[1]._requires_grad]
@@ -590,7 +593,9 @@ def _run(v, arrays):
     try:
         with np.errstate(all="ignore"):
             flat = v.fn(*arrays)
-    except GuardFailed:
+    except (GuardFailed, np.linalg.LinAlgError):
+        # (an op that succeeded while tracing raised: the function may catch that, and
+        # take another path; the trace it runs next says)
         return None
     v.calls += 1
     taken = {id(a) for a in arrays}
@@ -1027,11 +1032,24 @@ def _insert_guards(g, guards, value, node_order=None):
     recorded before it (node_order: when each of g's nodes was recorded, ascending), or
     else right after the node that computes its value."""
     import bisect
+    from .ir.graph import Value
+    from .tensor import Tensor
     op = _get_op("guard")
     descr = []
     position = {id(n): k for k, n in enumerate(g.nodes)}
     placed = []
     for k, (t, kind, expected, loc, when) in enumerate(guards):
+        if kind == "raises":  # (t: the inputs of the op that raised)
+            vs = [value(x) if isinstance(x, Tensor) else x for x in t]
+            node = Node(_get_op("raises"), vs, dict(op=expected[0], op_attrs=expected[1], index=k), loc)
+            after = max([position.get(id(x.node), -1) for x in vs if isinstance(x, Value) and x.node is not None],
+                        default=-1)
+            if node_order is not None:
+                after = max(after, bisect.bisect_left(node_order, when) - 1)
+            placed.append((after, k, node))
+            from .utils.locations import format_loc_range
+            descr.append((f"{expected[0]}(...) raises LinAlgError", format_loc_range(loc)))
+            continue
         v = value(t)
         if v is None:
             raise TraceError("internal error: a guarded value is missing from the recorded graph")

@@ -248,6 +248,57 @@ def test_a_function_that_needs_no_tensor_builders_keeps_numpys_arrays():
     assert type(selector(3)) is np.ndarray
 
 
+KNOTS = np.array([0.0, 1.0, 2.0, 3.0])
+
+
+def _spline(x):
+    coef = np.array([[1.0, 0.5, -0.2], [1.3, 0.1, 0.3], [1.7, -0.4, 0.1]])
+    idx = np.searchsorted(KNOTS, x) - 1
+    t = x - KNOTS[idx]  # (plain numpy arrays indexed by a traced index)
+    c = coef[idx]
+    return np.sum(c[:, 0] + c[:, 1] * t + c[:, 2] * t ** 2 + c[:, 1] * (x > 2.5))
+
+
+def test_a_plain_numpy_array_indexed_by_a_traced_index_is_guarded_on_the_index():
+    # numpy converts the index to an array: it was a TraceError; an integer or boolean
+    # index carries no gradient, so the code is guarded on its value instead
+    vg = srcgrad.value_and_grad(_spline)
+    for x in ([0.5, 1.5, 2.7], [0.1], [2.9, 1.1], [0.5, 1.5, 2.7], [0.2, 1.2, 2.2]):
+        x = np.array(x)
+        idx = np.searchsorted(KNOTS, x) - 1
+        coef = np.array([[1.0, 0.5, -0.2], [1.3, 0.1, 0.3], [1.7, -0.4, 0.1]])[idx]
+        value, grad = vg(x)
+        assert value == pytest.approx(_spline(x), rel=1e-12)
+        np.testing.assert_allclose(grad, coef[:, 1] + 2 * coef[:, 2] * (x - KNOTS[idx]), rtol=1e-12)
+    assert "np.array_equal" in vg.source(np.array([0.5, 1.5, 2.7]))
+
+
+def _logdet_or_fallback(S):
+    try:
+        L = np.linalg.cholesky(S)
+        return 2 * np.sum(np.log(np.diag(L)))
+    except np.linalg.LinAlgError:
+        return np.sum(S ** 2)
+
+
+def test_an_op_raising_inside_try_except_is_a_guard_both_ways():
+    # traced on a matrix cholesky refuses, the fallback's code ran for every later matrix
+    # (a wrong value); traced on one it takes, the error escaped the user's `except`
+    bad, good = np.array([[1.0, 2.0], [2.0, 1.0]]), np.array([[2.0, 0.5], [0.5, 1.0]])
+    for order in ((bad, good, bad, good), (good, bad, good, bad)):
+        vg = srcgrad.value_and_grad(_logdet_or_fallback)
+        for S in order:
+            value, grad = vg(S)
+            assert value == pytest.approx(_logdet_or_fallback(S), rel=1e-12)
+            if S is bad:
+                np.testing.assert_allclose(grad, 2 * S)
+            else:  # (numpy's cholesky reads the lower triangle: its gradient lies there)
+                np.testing.assert_allclose(grad, np.tril(2 * np.linalg.inv(S) - np.diag(np.diag(np.linalg.inv(S)))))
+    assert "raises LinAlgError" in vg.source(bad)
+    with pytest.raises(np.linalg.LinAlgError, match="cholesky"):  # (not caught: the user's error)
+        srcgrad.grad(lambda S: np.sum(np.linalg.cholesky(S)))(bad)
+
+
 def test_integer_argument_cannot_be_differentiated():
     with pytest.raises(TypeError, match="integer"):
         srcgrad.grad(lambda x: (x * 2).sum())(np.arange(3))

@@ -129,6 +129,8 @@ def apply(op, inputs, attrs, out=None):
         else:
             result = op.impl(*arrays, **attrs)
     except (ValueError, IndexError, TypeError, ShapeError, np.linalg.LinAlgError) as e:
+        if touched and isinstance(e, np.linalg.LinAlgError):  # (the data decided: a guard, if caught)
+            tracer.guard(tuple(inputs), "raises", (op.name, tuple(sorted(attrs.items()))))
         raise _op_error(op, inputs, attrs, e) from None
     results = result if isinstance(result, tuple) else (result,)
     if grad_out and not _floating(results):

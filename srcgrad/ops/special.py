@@ -44,6 +44,8 @@ def _guard_emit(args, attrs, node, target):
     x, kind, expected = args[0], attrs["kind"], attrs["expected"]
     if kind == "bool":
         test = ast.UnaryOp(op=ast.Not(), operand=x) if expected else x
+    elif kind == "array":  # (an integer or boolean array numpy took the values of)
+        test = ast.UnaryOp(op=ast.Not(), operand=A.npcall("array_equal", x, A.literal(expected)))
     elif isinstance(expected, float) and expected != expected:  # NaN is never == NaN
         test = ast.UnaryOp(op=ast.Not(), operand=A.npcall("isnan", x))
     elif isinstance(expected, float) and expected not in (0.0, float("inf"), float("-inf")) \
@@ -66,3 +68,23 @@ register(Op("guard", "special", lambda x, kind, expected, index: None,
             infer=lambda inputs, attrs: [], vjp=None, differentiable=False, statement=True,
             emit=_guard_emit, fmt_attrs=lambda attrs: f"{attrs['kind']} == {attrs['expected']!r}"))
 get("guard").side_effect = True
+
+
+def _raises_emit(args, attrs, node, target):
+    """`try: <the op> / except LinAlgError: pass / else: raise GuardFailed(k)`."""
+    call = get(attrs["op"]).emit(args, dict(attrs["op_attrs"]), node)
+    error = A.attr(A.attr(A.name("np"), "linalg"), "LinAlgError")
+    fail = ast.Raise(exc=A.call("GuardFailed", A.num(attrs["index"])), cause=None)
+    return [ast.Try(body=[ast.Expr(value=call)],
+                    handlers=[ast.ExceptHandler(type=error, name=None, body=[ast.Pass()])],
+                    orelse=[fail], finalbody=[])]
+
+
+# `raises`: an op that raised numpy's LinAlgError while tracing, which the user's code
+# caught (`try: L = np.linalg.cholesky(S) / except LinAlgError: ...`): the code that
+# follows is that of the `except` branch, so the generated code checks that the op still
+# raises. (A variant traced where the op succeeded stops at its error: transforms._run.)
+register(Op("raises", "special", lambda *args, **attrs: None,
+            infer=lambda inputs, attrs: [], vjp=None, differentiable=False, statement=True,
+            emit=_raises_emit, fmt_attrs=lambda attrs: f"{attrs['op']} raises LinAlgError"))
+get("raises").side_effect = True
