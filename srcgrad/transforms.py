@@ -348,7 +348,12 @@ class Transformed:
             spec = flatten(a, arrays, dynamic_floats=True)
             specs.append((i in argnums, spec))
         avals = tuple((a.shape, a.dtype.str) for a in arrays)
-        return arrays, (tuple(specs), avals, config.key(), self._environment())
+        env = self._environment()
+        objects = []
+        _static_objects(tuple(specs), objects)
+        if objects:  # (`loss(params, x)` with params an object: its attributes as read)
+            env += tuple(_env_value(o, self._env_reads[1] | _method_names(type(o))) for o in objects)
+        return arrays, (tuple(specs), avals, config.key(), env)
 
     def _environment(self):
         """What the function reads by name that a trace bakes into the compiled code: its
@@ -898,6 +903,35 @@ def _reachable(fn):
         except ValueError:  # an empty cell
             pass
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def _method_names(cls):
+    """The names the methods of a class of the user's code read (`self.W` in __call__)."""
+    import sys
+    import types
+    from .codegen.diskcache import _users_module
+    names = set()
+    for klass in cls.__mro__[:-1]:
+        if _users_module(sys.modules.get(klass.__module__)):
+            for m in vars(klass).values():
+                code = getattr(getattr(m, "__func__", m), "__code__", None)
+                if code is not None:
+                    names.update(_code_names(code))
+    return frozenset(names)
+
+
+def _static_objects(spec, out):
+    """The objects with attributes among a structure's static leaves (held by identity in
+    the key: their attributes may change between calls)."""
+    if isinstance(spec, tuple):
+        if len(spec) == 3 and spec[0] == "static":
+            if hasattr(spec[2], "__dict__") and not isinstance(spec[2], (type, _ModuleType)) \
+                    and not hasattr(spec[2], "__get__"):  # (not a function, method or class)
+                out.append(spec[2])
+            return
+        for x in spec:
+            _static_objects(x, out)
 
 
 def _dot(grads, v):

@@ -941,6 +941,24 @@ def test_an_objects_attributes_a_method_reads_changed_between_calls_compile_agai
     assert list(g(x)) == [5.0, 5.0, 5.0]
 
 
+class _Model2:
+    def __init__(self):
+        self.W, self.s = np.ones(3), 1.0
+
+    def __call__(self, x):  # (a model object, passed as a static argument)
+        return np.sum(self.W * x) * self.s
+
+
+def test_an_object_passed_as_a_static_argument_is_keyed_by_the_attributes_read():
+    g = srcgrad.grad(lambda model, x: model(x), argnums=1)
+    p, x = _Model2(), np.array([1.0, 2.0, 3.0])
+    assert list(g(p, x)) == [1.0, 1.0, 1.0]
+    p.s = 2.0
+    assert list(g(p, x)) == [2.0, 2.0, 2.0]
+    p.W = p.W * 3
+    assert list(g(p, x)) == [6.0, 6.0, 6.0]
+
+
 _LAYERS = [types.SimpleNamespace(w=1.0), types.SimpleNamespace(w=2.0)]
 _WEIGHT = srcgrad.tensor([1.0, 1.0])
 
