@@ -58,6 +58,20 @@ def test_an_eager_loop_backward_is_one_reverse_loop_of_any_length():
     assert sources[0] == sources[1]  # the same text, whatever the trip count
 
 
+def _weighted(w, T):
+    h = w
+    for t in range(T):
+        h = torch.sin(h) * (t + 1) / (2 * t + 3)
+    return h.sum()
+
+
+def test_an_eager_loop_with_an_operand_moving_with_the_counter():
+    w = torch.tensor([0.3, -0.7, 1.1], dtype=torch.float64, requires_grad=True)
+    looped = _grads(_weighted, [w], (w, 30))
+    _same(looped, _grads(_weighted, [w], (w, 30), reroll=False))
+    assert "for i in range(29, -1, -1):" in looped[2].source
+
+
 def test_new_data_through_the_same_compiled_loop():
     W, U, xs, h0 = _leaves(1, 8)
     first = _grads(_rnn, [W, U], (W, U, xs, h0))

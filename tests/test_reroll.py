@@ -388,3 +388,39 @@ def test_a_last_iteration_without_its_trailing_views(case, unrolled):
     got, want, src = both(f, args, unrolled=unrolled)
     assert_same(got, want)
     assert f"for i in range({count}):" in src and "re-rolled" in src
+
+
+def _harmonic(x0, r):
+    x, acc = x0, 0.0
+    for i in range(12):
+        x = r * x * (1 - x)
+        acc = acc + x / (i + 1) + (2 * i) * x ** 2
+    return acc
+
+
+def test_an_operand_moving_with_the_loop_counter_is_rerolled(unrolled):
+    # `x / (i + 1)`: each iteration read another number, so the loop was written out
+    # whole (a 60-step one took 12 s to compile)
+    got, want, src = both(_harmonic, (0.3, 2.9), argnums=(0, 1), unrolled=unrolled)
+    assert_same(got, want)
+    assert "for i in range(12):" in src and len(src.splitlines()) < 40
+    x = np.array([0.3, 0.25], np.float32)  # (float32 beside a Python int: kept unrolled, as numpy types it)
+    assert srcgrad.grad(lambda x: np.sum(_harmonic(x, np.float32(2.9))))(x).dtype == np.float32
+
+
+def _horner(x):
+    y = np.zeros_like(x)
+    for c in [0.5, -0.3, 0.2, 1.5, -2.0, 0.7, 0.1]:
+        y = y * x + c
+    return np.sum(np.sin(y))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_numbers_that_change_per_iteration_are_read_from_an_array_of_them(dtype, unrolled):
+    x = np.array([0.3, -0.5, 1.2], dtype)
+    got, want, src = both(_horner, (x,), unrolled=unrolled)
+    assert got[1].dtype == dtype and "numbers[i]" in src and "for i in range(7):" in src
+    if dtype == np.float64:
+        assert_same(got, want)
+    else:  # (the unrolled code fuses all seven steps into one formula: float32 rounds elsewhere)
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-5)

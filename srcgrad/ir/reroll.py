@@ -142,6 +142,19 @@ class _Scan:
         self.arrays[v.id] = arr
         return v
 
+    def numbers(self, values, dtype):
+        """A captured array of the numbers an operand takes per iteration."""
+        import numpy as np
+        root = self.graph
+        while root.parent is not None:
+            root = root.parent
+        arr = np.array(values, dtype=dtype)
+        arr.flags.writeable = False
+        v = root.add_input(arr.shape, arr.dtype, "numbers")
+        self.constants.append((v, arr))
+        self.arrays[v.id] = arr
+        return v
+
     def repeats(self, p, period):
         """How many whole periods from p have the signatures of the first one."""
         sigs, first = self.sigs, self.sigs[p:p + period]
@@ -223,6 +236,7 @@ class _Plan:
         self.slots = {}     # (position, input) -> ("int", q, k) | ("carry", q, k, initial) | ("inv", value)
                             # | ("xs", [value per iteration])
         self.indices = {}   # (position, template entry) -> (start, step) of a moving int index
+        self.numbers = {}   # (position, input) -> (start, step) of a moving int operand (`x / (i + 1)`)
         self.exits = []     # (q, k): values of the last iteration read after the loop
         self.end = 0        # the position after the loop's last recorded node
 
@@ -296,8 +310,10 @@ def _iteration_agrees(scan, p, period, j, plan, upto=None):
         for r, y in enumerate(b.inputs):
             if not isinstance(y, Value):
                 x = a.inputs[r]
-                if isinstance(x, Value) or type(x) is not type(y) or x != y:
-                    return False  # different numbers, or a number where iteration 0 read a value
+                if isinstance(x, Value) or type(x) is not type(y):
+                    return False  # a number where iteration 0 read a value
+                if (x != y or (q, r) in plan.numbers) and not _number_moves(scan, a, x, y, q, r, j, plan):
+                    return False  # different numbers that cannot be read per iteration
                 continue
             if j == 1 and not isinstance(a.inputs[r], Value):
                 # iteration 0 read a number where the next reads the previous iteration's
@@ -343,6 +359,45 @@ def _iteration_agrees(scan, p, period, j, plan, upto=None):
             elif known[:3] != kind:
                 return False
     return True
+
+
+def _number_moves(scan, a, x, y, q, r, j, plan):
+    """A number operand of an elementwise op that changes per iteration: an int moving
+    by a fixed step (`acc + x / (i + 1)`) becomes a function of the loop counter, beside
+    float64 and int64 values (which a Python int and the counter's int64 promote alike);
+    other numbers (`for c in coefs: y = y * x + c`) are read from a captured array of
+    them, in the dtype of the values beside them (as numpy converts a Python number)."""
+    import numpy as np
+    if not a.op.elementwise:
+        return False
+    dtypes = {v.dtype for v in a.inputs if isinstance(v, Value)}
+    if len(dtypes) != 1:
+        return False
+    d = np.dtype(next(iter(dtypes)))
+    known = plan.numbers.get((q, r))
+    if known is None or known[0] == "step":
+        start, step = known[1:] if known else (x, 0)
+        if type(x) is int and d in (np.float64, np.int64) and (j == 1 and known is None or y == start + step * j):
+            if j == 1:
+                plan.numbers[(q, r)] = ("step", x, y - x)
+            return True
+        if scan.varying is not None:  # (an eager backward reads no captured array of numbers)
+            return False
+        known = plan.numbers[(q, r)] = ("xs", [start + step * k for k in range(j)], d)
+    if not _exact(y, d):
+        return False
+    known[1].append(y)
+    return True
+
+
+def _exact(v, d):
+    """Whether numpy converts the number v to dtype d as a weak Python scalar would be."""
+    import numpy as np
+    if d.kind == "f":
+        return type(v) is float or abs(v) <= 2 ** (np.finfo(d).nmant + 1)
+    if d.kind in "iu":
+        return type(v) is int and np.iinfo(d).min <= v <= np.iinfo(d).max
+    return False
 
 
 def _index_moves(a, b, q, j, plan):
@@ -433,7 +488,13 @@ def _build(scan, p, period, plan):
         ins = []
         for r, x in enumerate(n.inputs):
             s = plan.slots.get((q, r))
-            if s is None:  # a number, the same in every iteration
+            if (q, r) in plan.numbers and plan.numbers[(q, r)][0] == "step":  # a number moving with i
+                ins.append(counter_index(*plan.numbers[(q, r)][1:], n.loc))
+            elif (q, r) in plan.numbers:  # this iteration's number: numbers[i]
+                _, values, d = plan.numbers[(q, r)]
+                stack = invariant_input(scan.numbers(values[:count], d))
+                ins.append(body.emit("getitem", [stack, counter_index(0, 1, n.loc)], loc=n.loc, index=(Arg(0),)))
+            elif s is None:  # a number, the same in every iteration
                 ins.append(x)
             elif s[0] == "carry":
                 ins.append(steady[s[1:3]] if s[1:3] in steady else carried[s[1:3]][0])
@@ -547,6 +608,8 @@ def _invariant_positions(first, plan):
             continue
         if n.op.name == "getitem" and any(plan.indices.get((q, t), (0, 0))[1] != 0
                                           for t in range(len(n.attrs["index"]))):
+            continue
+        if any((q, r) in plan.numbers for r in range(len(n.inputs))):
             continue
         if all(s is None or s[0] == "inv" or (s[0] == "int" and s[1] in hoisted)
                for s in (plan.slots.get((q, r)) for r in range(len(n.inputs)))):
