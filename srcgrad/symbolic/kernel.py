@@ -172,7 +172,14 @@ def _slot(kind, i):
 _VJP_TEMPLATES = {}
 
 
-def elementwise_vjp(node, gs):
+#: a kernel whose derivative formulas are this big (as trees) and SPLIT_RATIO times its
+#: own is differentiated piece by piece instead (_split_vjp): nested shared terms, as a
+#: scalar recurrence's steps, make sympy's derivative grow far faster than the formula
+SPLIT_SIZE = 400
+SPLIT_RATIO = 6
+
+
+def elementwise_vjp(node, gs, split=True):
     """The backward of any elementwise node: sympy.diff of its formulas, as one kernel.
 
     Forward values the node computed are reused rather than recomputed: wherever the
@@ -208,7 +215,9 @@ def elementwise_vjp(node, gs):
     template = _VJP_TEMPLATES.get(key)
     if template is None:
         template = _VJP_TEMPLATES[key] = _vjp_template(node, pattern, gmask, groups, fits)
-    targets, order, canon, uses = template
+    targets, order, canon, uses, big = template
+    if big and split:
+        return _split_vjp(node, gs)
     result = [None] * len(node.inputs)
     if not canon:
         return result
@@ -285,7 +294,66 @@ def _vjp_template(node, pattern, gmask, groups, fits):
     slots = [(str(s)[0], int(str(s)[1:])) for s in order]
     index = {s: k for k, s in enumerate(order)}
     uses = [sorted(index[s] for s in e.free_symbols if s in index) for e in exprs]
-    return targets, slots, canon, uses
+    from .simplify import tree_size
+    size = sum(tree_size(e, 100 * SPLIT_SIZE) for e in canon)
+    big = node.op.name == "ew" and size > SPLIT_SIZE and \
+        size > SPLIT_RATIO * sum(tree_size(e, 100 * SPLIT_SIZE) for e in outs) and _splittable(outs, node)
+    return targets, slots, canon, uses, big
+
+
+def _splittable(outs, node):
+    """Formulas of one float dtype, without conditions (a piece is typed as the outputs)."""
+    dtypes = {o.dtype for o in node.outputs}
+    return len(dtypes) == 1 and next(iter(dtypes)).kind == "f" and not any(
+        e.has(sp.Piecewise) or e.atoms(sp.core.relational.Relational) or e.atoms(F.where) for e in outs)
+
+
+def _split_vjp(node, gs):
+    """The backward of a kernel whose derivative as one formula is too big: its formulas
+    cut at their common subexpressions into small kernels (recomputed in the backward:
+    elementwise work), each differentiated on its own, in reverse. Linear in the pieces,
+    where the derivative of the whole nests every piece's derivative in the next."""
+    import itertools
+    graph = next(g for g in gs if g is not None).graph
+    env = {}
+    ins = [operand_expr(x, env) for x in node.inputs]
+    outs = node_exprs(node, ins)
+    symbols = (sp.Symbol(f"piece{k}", real=True) for k in itertools.count())
+    replacements, reduced = sp.cse(outs, symbols=symbols, order="none")
+    dtype = node.outputs[0].dtype
+    pieces = []
+    for sym, sub in replacements:
+        shape = broadcast_shapes(*[env[x].shape for x in sub.free_symbols if x in env])
+        (v,) = make_kernel(graph, [sub], env, [(shape, dtype)])
+        env[sym] = v
+        pieces.append((sym, v))
+    finals = [(make_kernel(graph, [e], env, [(o.shape, o.dtype)])[0], g)
+              for e, o, g in zip(reduced, node.outputs, gs) if g is not None]
+    if graph.active is not None:  # (the pieces take part in the gradient)
+        graph.active |= {v.id for _, v in pieces}
+    piece_of = {v.id: sym for sym, v in pieces}
+    first = {}
+    for i, x in enumerate(node.inputs):
+        if isinstance(x, Value):
+            first.setdefault(x.id, i)
+    ct, result = {}, [None] * len(node.inputs)
+
+    def spread(v, g):
+        for x, gx in zip(v.node.inputs, elementwise_vjp(v.node, [g], split=False)):
+            if gx is None:
+                continue
+            if x.id in piece_of:
+                sym = piece_of[x.id]
+                ct[sym] = gx if sym not in ct else ct[sym] + gx
+            elif x.id in first and (graph.active is None or x.id in graph.active):
+                i = first[x.id]
+                result[i] = gx if result[i] is None else result[i] + gx
+    for v, g in finals:
+        spread(v, g)
+    for sym, v in reversed(pieces):
+        if sym in ct:
+            spread(v, ct[sym])
+    return [None if r is None else r.cast(x.dtype) for r, x in zip(result, node.inputs)]
 
 
 class _PowOf(sp.Function):
