@@ -1291,6 +1291,16 @@ def _grads_or_zeros(out, flat, ct, nested=False):
     return [z if g is None else g._data for g, z in zip(grads, zeros)]
 
 
+def _grads_function(out, flat, nested):
+    """ct -> the gradients of <ct, out> in the tensors `flat` (zeros where unused): the
+    backward compiled and wired once for all cotangents, unless nested (create_graph)."""
+    from .autograd.engine import prepared_backward
+    run = None if nested or not out._requires_grad else prepared_backward(out, flat)
+    if run is None:
+        return lambda ct: _grads_or_zeros(out, flat, ct, nested)
+    return lambda ct: [np.zeros(t.shape, t.dtype) if g is None else g for g, t in zip(run(ct), flat)]
+
+
 def vjp(f, *primals):
     """(f(*primals), vjp_fn): vjp_fn(cotangent) is the gradient of <cotangent, f> with
     respect to every primal, in their structure. The backward is compiled once and
@@ -1299,12 +1309,14 @@ def vjp(f, *primals):
     out, nums, inputs, specs, nested = _record(f, primals, tuple(range(len(primals))))
     flat_inputs = [t for ts in inputs for t in ts]
 
+    grads_of = _grads_function(out, flat_inputs, nested)
+
     def vjp_fn(cotangent):
         ct = cotangent if nested and isinstance(cotangent, Tensor) else \
             np.asarray(cotangent._data if isinstance(cotangent, Tensor) else cotangent, dtype=out.dtype)
         if tuple(ct.shape) != tuple(out.shape):
             raise ValueError(f"vjp: cotangent of shape {tuple(ct.shape)} for an output of shape {out.shape}")
-        it = iter(_grads_or_zeros(out, flat_inputs, ct, nested))
+        it = iter(grads_of(ct))
         result = []
         for spec, ts in zip(specs, inputs):
             leaves = [g if nested else _like(l, g) for l, g in zip(leaf_specs(spec), [next(it) for _ in ts])]
@@ -1322,10 +1334,11 @@ def jacobian(f, argnums=0):
         out, nums, inputs, specs, nested = _record(f, args, argnums)
         flat = [t for ts in inputs for t in ts]
         rows = [[] for _ in flat]
+        grads_of = _grads_function(out, flat, nested)
         for i in range(max(out._data.size, 1)):
             e = np.zeros(out._data.size, out.dtype)
             e[i] = 1
-            for k, g in enumerate(_grads_or_zeros(out, flat, e.reshape(out.shape), nested)):
+            for k, g in enumerate(grads_of(e.reshape(out.shape))):
                 rows[k].append(g)
         blocks = [(stack if nested else np.stack)(r).reshape(out.shape + t.shape) for r, t in zip(rows, flat)]
         it = iter(blocks)

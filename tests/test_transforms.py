@@ -333,6 +333,27 @@ def test_vjp_and_jacobian():
     np.testing.assert_allclose(gx2, 2 * gx)
 
 
+def test_a_jacobians_rows_walk_the_recording_once(monkeypatch):
+    # each row walked and keyed the whole recording again (most of a row's time on a
+    # graph of small ops): slower than PyTorch's jacobian
+    from srcgrad.autograd import engine
+    walks = []
+    real = engine.Walk
+
+    def counting(*args, **kwargs):
+        walks.append(1)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(engine, "Walk", counting)
+    W = np.array([[1., 2.], [0.5, -1.], [3., 0.1], [0.2, 0.3]])
+    J = srcgrad.jacobian(lambda x: np.tanh(W @ np.sin(x)))(np.array([0.5, -1.0]))
+    np.testing.assert_allclose(J, (1 - np.tanh(W @ np.sin([0.5, -1.0])) ** 2)[:, None] * W * np.cos([0.5, -1.0]))
+    assert len(walks) == 1
+    out, fn = srcgrad.vjp(lambda x: np.sin(x) * 2, np.array([0.1, 0.2]))
+    for k in range(3):
+        np.testing.assert_allclose(fn(np.full(2, float(k)))[0], 2 * k * np.cos([0.1, 0.2]))
+    assert len(walks) == 2
+
+
 def test_hessian_is_reverse_over_reverse_and_exact():
     def f(x):
         return (np.sin(x) * x ** 2).sum() + x[0] * x[1]

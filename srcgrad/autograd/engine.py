@@ -481,6 +481,45 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
     return None
 
 
+def prepared_backward(root, inputs):
+    """The gradients of `inputs` (arrays, None where unused) for a cotangent of `root`, as
+    a function of the cotangent: the recording walked and its backward compiled once, for
+    many cotangents through one recording (a Jacobian's rows, vjp_fn called again), where
+    autograd.grad walks and keys the recording at every call. Arrays recorded are checked
+    for in-place changes at each call. None if hooks or retained gradients need the
+    general path."""
+    from ..trace import gc_paused
+    with gc_paused():
+        walk = Walk([root])
+        wrt = [walk.value_of(t, consts=False) for t in inputs]
+        used = [i for i in wrt if i is not None]
+        ran = nodes_run(walk, used)
+        if any(fn.saved is None for fn in ran):
+            raise RuntimeError(FREED_MSG)
+        for fn in ran:
+            check_kept_tensors(fn)
+        if any(fn.retains for fn in ran) or any(_hooks_of(walk, i) for i in range(len(walk.values))):
+            return None
+        compiled = compiled_backward(walk, [walk.value_of(root)], used)
+    _last[0] = compiled
+    position = {i: k for k, i in enumerate(used)}
+    avals = [walk.aval(i) for i in used]
+
+    def run(ct):
+        args = []
+        for kind, i in compiled.params:
+            args.append(ct if kind == "ct" else _check_version(walk, i, walk.array(i)) if kind == "v"
+                        else _history(walk, *i))
+        with np.errstate(all="ignore"):
+            outs = compiled.fn(*args)
+        grads = []
+        for (shape, dtype), o in zip(avals, outs[:compiled.n_wrt]):
+            o = np.zeros(shape, dtype) if o is None else np.asarray(o, dtype)
+            grads.append(np.array(np.broadcast_to(o, shape)))  # (an array of its own)
+        return [None if i is None else grads[position[i]] for i in wrt]
+    return run
+
+
 def _history(walk, entries, shape, dtype):
     """A re-rolled loop's saved history: each iteration's recorded array (a carried
     value that started at a number starts at that number)."""
