@@ -733,3 +733,37 @@ def test_a_scalar_recurrence_written_out_has_a_backward_linear_in_its_steps():
     assert gx == pytest.approx((_logistic(0.3 + eps, 2.9) - _logistic(0.3 - eps, 2.9)) / (2 * eps), rel=1e-6)
     assert gr == pytest.approx((_logistic(0.3, 2.9 + eps) - _logistic(0.3, 2.9 - eps)) / (2 * eps), rel=1e-6)
     assert len(src.splitlines()) < 400 and max(len(line) for line in src.splitlines()) < 140
+
+
+def _newton_sqrt(a):
+    y = a if a > 1 else 1.0
+    while abs(y * y - a) > 1e-12 * a:
+        y = 0.5 * (y + a / y)
+    return y
+
+
+def test_the_hessian_of_a_newton_iteration_stays_small():
+    # 22 steps: a number times a sum was distributed at each (`0.5*y + 0.5*a/y`), and the
+    # kernels of the first derivative were fused again counted as one op each, into one
+    # formula of 27000 terms: 560 kB of source, 80 s
+    h = srcgrad.hessian(_newton_sqrt)
+    assert h(0.001) == pytest.approx(-0.25 * 0.001 ** -1.5, rel=1e-9)
+    src = h.source(0.001, 1.0)
+    assert len(src) < 40000 and max(len(line) for line in src.splitlines()) < 140
+
+
+def test_srcgrad_leaves_the_users_sympy_distributing_numbers():
+    import sympy as sp
+    srcgrad.grad(lambda x: np.sum(0.5 * (x + np.sin(x))))(np.array([1.0]))
+    x, y = sp.symbols("x y")
+    assert 2 * (x + y) == 2 * x + 2 * y
+
+
+def test_a_very_long_statement_is_wrapped_in_linear_time_and_stays_the_same_code():
+    import ast
+    from srcgrad.codegen.source import LONG_STATEMENT, statement_lines
+    terms = " + ".join(f"a{k} * (b{k} - 'c{k}')" for k in range(150))
+    stmt = ast.parse(f"t = {terms}").body[0]
+    lines = statement_lines(stmt, indent="")
+    assert len("".join(lines)) > LONG_STATEMENT and max(map(len, lines)) <= 90
+    assert ast.dump(ast.parse("\n".join(lines))) == ast.dump(ast.parse(f"t = {terms}"))

@@ -8,16 +8,20 @@ formulas and hopeless on huge ones, so kernels stay small (DESIGN.md).
 from ..utils.locations import merge_locs
 from .graph import Node, Value
 from .passes import toposort
+from ..symbolic.as_written import as_written
 
 MAX_OPS = 48        # nodes per kernel
 MAX_INPUTS = 32     # distinct inputs per kernel
 MAX_TREE = 40       # size of a formula seen as a tree (shared subterms count each time): the
                     # derivative of a larger one (a product of shared terms) grows much faster
+MAX_KERNEL_TREE = 160  # the same, when a kernel (a derivative's, in a backward) joins a region: its
+                       # formula counts whole, so that kernels of kernels stay bounded
 MAX_NESTING = 2     # transcendental functions nested inside one another in one kernel:
                     # sympy's time on f(g(h(...))) and its derivative grows much faster than
                     # the chain, while a kernel boundary costs one saved value
 
 
+@as_written
 def fuse(graph, keep_costly=False, boundaries=()):
     """Replace elementwise regions of `graph.nodes` by `ew` nodes, in place.
 
@@ -70,7 +74,7 @@ def fuse(graph, keep_costly=False, boundaries=()):
                 region_deps.append(0)
             regions[chosen].append(n)
             region_of[id(n)] = chosen
-            size = 1
+            size = _own_size(n)
             for x in n.inputs:
                 if isinstance(x, Value):
                     if x.node is not None and region_of.get(id(x.node)) == chosen:
@@ -140,7 +144,7 @@ def _can_join(n, r, region_of, regions, region_inputs, deps, tree, region_deps):
     if len(regions[r]) >= MAX_OPS:
         return False
     new_inputs = set(region_inputs[r])
-    size = 1
+    size = _own_size(n)
     for x in n.inputs:
         if not isinstance(x, Value):
             continue
@@ -150,7 +154,16 @@ def _can_join(n, r, region_of, regions, region_inputs, deps, tree, region_deps):
         if _closure(deps.get(x.id, 0), region_deps) >> r & 1:
             return False  # x is computed from this region outside it: joining would cycle
         new_inputs.add(x.id)
-    return len(new_inputs) <= MAX_INPUTS and size <= MAX_TREE
+    return len(new_inputs) <= MAX_INPUTS and size <= (MAX_KERNEL_TREE if n.op.name == "ew" else MAX_TREE)
+
+
+def _own_size(n):
+    """The size of a node's own formula as a tree: 1 for an op, a kernel's largest
+    formula for a kernel (a derivative's, fused again, may be large)."""
+    if n.op.name != "ew":
+        return 1
+    from ..symbolic.simplify import tree_size
+    return max(tree_size(e, MAX_KERNEL_TREE + 1) for e in n.attrs["exprs"])
 
 
 def _closure(mask, region_deps):
