@@ -116,7 +116,6 @@ class Transformed:
         a fresh copy, so the derivative is in that argument only, even where the
         function also reads the tensor passed in."""
         from .autograd.mode import enable_grad
-        from .tensor import Tensor
         if self.mode == "hvp":
             args, v = args[:-1], args[-1]
         nums = sorted(self._argnums(len(args)))
@@ -909,7 +908,6 @@ def _reachable(fn):
 def _method_names(cls):
     """The names the methods of a class of the user's code read (`self.W` in __call__)."""
     import sys
-    import types
     from .codegen.diskcache import _users_module
     names = set()
     for klass in cls.__mro__[:-1]:
@@ -1068,6 +1066,7 @@ def _insert_guards(g, guards, value, node_order=None):
     import bisect
     from .ir.graph import Value
     from .tensor import Tensor
+    from .utils.locations import format_loc_range, source_line
     op = _get_op("guard")
     descr = []
     position = {id(n): k for k, n in enumerate(g.nodes)}
@@ -1081,7 +1080,6 @@ def _insert_guards(g, guards, value, node_order=None):
             if node_order is not None:
                 after = max(after, bisect.bisect_left(node_order, when) - 1)
             placed.append((after, k, node))
-            from .utils.locations import format_loc_range
             descr.append((f"{expected[0]}(...) raises LinAlgError", format_loc_range(loc)))
             continue
         v = value(t)
@@ -1093,8 +1091,6 @@ def _insert_guards(g, guards, value, node_order=None):
         if node_order is not None:
             after = max(after, bisect.bisect_left(node_order, when) - 1)
         placed.append((after, k, node))
-        from .utils.locations import format_loc_range
-        from .utils.locations import source_line
         what = v.name or _condition_text(source_line(loc)) or f"%{v.id}"
         descr.append((f"({what}) is {expected}" if kind == "bool" else f"({what}) == {expected!r}",
                       format_loc_range(loc)))
@@ -1278,13 +1274,13 @@ def _grads_or_zeros(out, flat, ct, nested=False):
     """Gradients of <ct, out> in `flat` (zeros where none flows, or out is a constant):
     arrays, or tensors that can be differentiated again if `nested`. ct None: out is a
     scalar."""
-    from .autograd import grad as _grad
     from .tensor import Tensor
+    from .autograd.engine import run_backward
     if not out._requires_grad:
         grads = [None] * len(flat)
-    else:
-        grads = _grad([out], flat, None if ct is None else [ct], retain_graph=True, allow_unused=True,
-                      create_graph=nested)
+    else:  # (flat: the transform's own tensors, none computed from another: walked as leaves)
+        grads = run_backward([out], [ct], retain_graph=True, create_graph=nested, inputs=flat,
+                             allow_unused=True, accumulate=False, stop_at_inputs=True)
     zeros = [np.zeros(t.shape, t.dtype) for t in flat]
     if nested:
         return [Tensor._make(z) if g is None else g for g, z in zip(grads, zeros)]

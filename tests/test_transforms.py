@@ -1026,3 +1026,34 @@ def test_a_global_array_rebound_between_calls_is_never_stale():
                 np.testing.assert_allclose(g(w), 2 * _DATA * _DATA * w)
     finally:
         _DATA = np.ones(3)
+
+
+def _potential(x, w):
+    d = x - np.array([10.0, 10.0 - w[0]])
+    return 1.0 / np.sqrt(np.sum(d * d))
+
+
+def test_an_inner_grad_in_a_loop_walks_its_own_recording_only(monkeypatch):
+    # each inner call walked the whole run so far (through its argument's history): the
+    # outer gradient's first call grew quadratically with the step count (80 steps: 7.8 s)
+    from srcgrad.autograd import engine
+    sizes = []
+    real = engine.Walk
+
+    def measuring(*args, **kwargs):
+        w = real(*args, **kwargs)
+        sizes.append(len(w.fns))
+        return w
+    monkeypatch.setattr(engine, "Walk", measuring)
+    dpot = srcgrad.grad(_potential)
+
+    def euler(w, steps=30):
+        x, xdot = np.array([0.0, 8.0]), np.array([0.75, 0.0])
+        for _ in range(steps):
+            x, xdot = x + 0.1 * xdot, xdot - 0.1 * dpot(x, w)
+        return x[0] ** 2
+    g = srcgrad.grad(euler)(np.array([0.0]))
+    inner = sizes[:30]
+    assert max(inner) == min(inner)  # (the same small recording at every step)
+    eps = 1e-6
+    assert g[0] == pytest.approx((euler(np.array([eps])) - euler(np.array([-eps]))) / (2 * eps), rel=1e-5)

@@ -41,7 +41,11 @@ def clear_cache():
 class Walk:
     """The recorded graph reachable from some roots, numbered canonically."""
 
-    def __init__(self, roots):
+    def __init__(self, roots, stops=()):
+        """stops: tensors with history to take as leaves, not walking past them (an inner
+        transform's copies of its arguments: what they were computed from is the outer
+        derivative's business, and walking it made each inner call cost the whole run)."""
+        self.stops = {(id(t.grad_fn), t._output_nr): t for t in stops if t.grad_fn is not None}
         self.fns = []          # in recording order (inputs' nodes first)
         self.values = []       # canonical index -> ('leaf', tensor) | ('const', fn, i) | ('out', fn, k)
         self.index = {}        # identity of a leaf or constant -> canonical index
@@ -56,11 +60,14 @@ class Walk:
             if fn is not None and id(fn) not in seen:
                 seen.add(id(fn))
                 found.append(fn)
+        stops = self.stops
         stack = list(found)
         while stack:
             for e in stack.pop().edges:
                 if type(e) is tuple and e[0] == NODE:
                     child = e[1][0]
+                    if stops and (id(child), e[1][1]) in stops:
+                        continue
                     if id(child) not in seen:
                         seen.add(id(child))
                         found.append(child)
@@ -88,6 +95,12 @@ class Walk:
                 continue
             kind, ref = e
             if kind == NODE:
+                stop = self.stops.get((id(ref[0]), ref[1])) if self.stops else None
+                if stop is not None:  # (a leaf here: what it was computed from is not walked)
+                    v = self._value(("l", id(stop)), ("leaf", stop))
+                    self.first_use.setdefault(v, (fn, i))
+                    refs.append(v)
+                    continue
                 refs.append(outputs_at[id(ref[0])] + ref[1])
             elif kind == LEAF:
                 v = self._value(("l", id(ref)), ("leaf", ref))
@@ -112,7 +125,7 @@ class Walk:
         consts: a tensor without history may be a constant of the graph, found by its data;
         not for one to differentiate in (`v = x.detach()` shares x's data, and v's uses are
         no use of x)."""
-        if t.grad_fn is not None:
+        if t.grad_fn is not None and not (self.stops and (id(t.grad_fn), t._output_nr) in self.stops):
             at = self.outputs_at.get(id(t.grad_fn))
             return None if at is None else at + t._output_nr
         i = self.index.get(("l", id(t)))
@@ -375,16 +388,19 @@ def compiled_backward(walk, root_ids, wrt, observe=(), hooked=(), create_graph=F
 
 
 def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, inputs=None,
-                 allow_unused=False, accumulate=True):
-    """The engine behind Tensor.backward, autograd.backward and autograd.grad."""
+                 allow_unused=False, accumulate=True, stop_at_inputs=False):
+    """The engine behind Tensor.backward, autograd.backward and autograd.grad.
+    stop_at_inputs: the inputs (none computed from another) are walked as leaves."""
     from ..trace import gc_paused
     # (walking, keying and freeing a long recording allocates many small objects and no
     # garbage cycles: the cyclic collector would rescan the whole recording meanwhile)
     with gc_paused():
-        return _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, accumulate)
+        return _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, accumulate,
+                             stop_at_inputs)
 
 
-def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, accumulate):
+def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_unused, accumulate,
+                  stop_at_inputs=False):
     from ..tensor import Tensor
     if retain_graph is None:
         retain_graph = create_graph
@@ -395,7 +411,11 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
             raise _root_error(t, k)
     if len(grad_roots) != len(roots):
         raise RuntimeError(f"got {len(grad_roots)} gradients for {len(roots)} tensors")
-    walk = Walk(roots)
+    stops = ()
+    if stop_at_inputs and inputs is not None and not any(any(t is r for r in roots) for t in inputs) and \
+            not any(t.grad_fn is not None and t.grad_fn.pre_hooks for t in inputs):
+        stops = inputs
+    walk = Walk(roots, stops)
     root_ids = [walk.value_of(t) for t in roots]
     if inputs is not None:
         wrt = [walk.value_of(t, consts=False) if isinstance(t, Tensor) else None for t in inputs]

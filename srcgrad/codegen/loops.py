@@ -23,13 +23,12 @@ whole loop, and a value of the last iteration is read after the loop under its n
 the body. The backward binds saved values to fresh names, so it never disturbs a name
 the code after it still reads.
 """
-import numpy as np
 
 from ..ir.graph import Value
 from ..ir.passes import live_nodes, prune_kernel_outputs
 from ..utils.locations import format_loc_range
 from . import astbuild as A
-from .source import comment_text, expr_source, statement_lines
+from .source import comment_text, expr_source
 
 INDENT = "    "
 
