@@ -609,3 +609,25 @@ def test_nll_loss_gradient_keeps_its_input_under_create_graph(reduction):
     assert g.requires_grad
     (h,) = srcgrad.autograd.grad((g * g).sum(), [x])
     np.testing.assert_array_equal(h.numpy(), np.zeros((2, 3)))
+
+
+def test_losses_that_keep_one_operands_dtype_as_pytorch():
+    # PyTorch 2.13: huber, soft margin and hinge embedding losses compute in the input's
+    # dtype, BCE with logits in the target's; the others promote (checked against it)
+    a = srcgrad.tensor([0.5, 1.0], dtype=srcgrad.float32)
+    b = srcgrad.tensor([0.2, 0.9], dtype=srcgrad.float64)
+    y = srcgrad.tensor([1.0, -1.0], dtype=srcgrad.float64)
+    assert F.binary_cross_entropy_with_logits(a, b).dtype == srcgrad.float64
+    assert F.binary_cross_entropy_with_logits(b, a).dtype == srcgrad.float32
+    assert F.huber_loss(a, b).dtype == srcgrad.float32 and F.huber_loss(b, a).dtype == srcgrad.float64
+    assert F.soft_margin_loss(a, y).dtype == srcgrad.float32
+    assert F.hinge_embedding_loss(a, y).dtype == srcgrad.float32
+    assert F.mse_loss(a, b).dtype == srcgrad.float64
+
+
+def test_hinge_embedding_loss_values_and_gradient():
+    x = np.array([0.3, 1.7, -0.4, 0.9])
+    y = srcgrad.tensor([1.0, -1.0, -1.0, 0.0])  # (a target neither 1 nor -1 gets both terms)
+    want = np.mean([0.3, 0.0, 1.4, 0.9 + 0.1])
+    assert F.hinge_embedding_loss(srcgrad.tensor(x), y, margin=1.0).item() == pytest.approx(want)
+    gradcheck(lambda x: F.hinge_embedding_loss(x, y, margin=1.0, reduction="sum"), x)

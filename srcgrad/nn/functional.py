@@ -573,7 +573,15 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
     _check_reduction(reduction)
     d = x - target
     loss = _f.where(d.abs() < delta, 0.5 * d * d, delta * (d.abs() - 0.5 * delta))
-    return _weighted_reduce(loss, weight, x, reduction, False)
+    return _weighted_reduce(_in_dtype_of(loss, x), weight, x, reduction, False)
+
+
+def _in_dtype_of(loss, like):
+    """The loss in `like`'s dtype: PyTorch's huber, soft margin and hinge embedding losses
+    compute into the input's dtype, BCE with logits into the target's (float32 input with
+    a float64 target: a float32 loss), where other losses promote."""
+    like = _t(like)
+    return loss if loss.dtype == like.dtype or like.dtype.kind != "f" else loss.to(like.dtype)
 
 
 @_one_node("BinaryCrossEntropyBackward0")
@@ -611,7 +619,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         loss = (1 - target) * x + ((_t(pos_weight) - 1) * target + 1) * _f.softplus(-x)
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return _reduce(_in_dtype_of(loss, target), reduction)
 
 
 def _class_first(x, target, name):
@@ -763,7 +771,16 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
     """log(1 + exp(-target * input))."""
     reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
-    return _reduce(_f.softplus(-_t(target) * input), reduction)
+    return _reduce(_in_dtype_of(_f.softplus(-_t(target) * input), input), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
+    """input where target is 1, max(0, margin - input) where it is -1 (PyTorch's: an
+    element whose target is neither gets both terms)."""
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
+    x, y = _t(input), _t(target)
+    loss = _f.where(y != 1, (margin - x).clamp(min=0), 0.0) + _f.where(y != -1, x, 0.0)
+    return _reduce(_in_dtype_of(loss, x), reduction)
 
 
 # ---------------------------------------------------------------------------------------
