@@ -47,7 +47,7 @@ def format_tensor(t):
         if data.dtype.kind != "b" and data.dtype != np.int64:
             extras.append(f"dtype=torch.{data.dtype.name}")
     if data.size == 0 and data.ndim != 1:
-        extras.insert(0, f"size={data.shape}")
+        extras.insert(0, f"size={tuple(data.shape)}")
     if t.grad_fn is not None:
         extras.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
     elif t._requires_grad:

@@ -113,7 +113,7 @@ def _float(name, x, what="A", lapack=True):
     ok = x.dtype in (_np.float32, _np.float64) if lapack else x.dtype.kind == "f"
     if not ok:
         raise RuntimeError(f"linalg.{name}: expected {'a float32 or float64' if lapack else 'a floating-point'} "
-                           f"tensor as {what}, got {x.dtype} (shape {x.shape})")
+                           f"tensor as {what}, got {x.dtype} (shape {tuple(x.shape)})")
     return x
 
 
@@ -125,14 +125,14 @@ def _same_dtype(name, a, b, names=("A", "B")):
 
 def _matrices(name, a, what="A"):
     if a.ndim < 2:
-        raise RuntimeError(f"linalg.{name}: {what} must have at least 2 dimensions, got shape {a.shape}")
+        raise RuntimeError(f"linalg.{name}: {what} must have at least 2 dimensions, got shape {tuple(a.shape)}")
 
 
 def _square(name, a):
     _matrices(name, a)
     if a.shape[-1] != a.shape[-2]:
         raise RuntimeError(f"linalg.{name}: A must be a batch of square matrices, but they are "
-                           f"{a.shape[-2]} by {a.shape[-1]} matrices (shape {a.shape})")
+                           f"{a.shape[-2]} by {a.shape[-1]} matrices (shape {tuple(a.shape)})")
 
 
 def _batch(name, a, b):
@@ -140,7 +140,7 @@ def _batch(name, a, b):
     try:
         return _np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
-        raise RuntimeError(f"linalg.{name}: the batch dimensions of A {a.shape} and B {b.shape} do not "
+        raise RuntimeError(f"linalg.{name}: the batch dimensions of A {tuple(a.shape)} and B {tuple(b.shape)} do not "
                            f"broadcast") from None
 
 
@@ -223,7 +223,7 @@ def norm(A, ord=None, dim=None, keepdim=False, *, out=None, dtype=None):
             return vector_norm(A, 2, None, keepdim)
         if A.ndim not in (1, 2):
             raise RuntimeError(f"linalg.norm: if dim is not given but ord is, the input must be 1-D or 2-D, "
-                               f"got shape {A.shape}")
+                               f"got shape {tuple(A.shape)}")
         dim = (0,) if A.ndim == 1 else (0, 1)
     dim = (dim,) if isinstance(dim, (int, _np.integer)) else _dims(dim)
     if len(dim) == 1:
@@ -293,16 +293,16 @@ def solve(A, B, *, left=True, out=None):
     if _is_vector_rhs(A, B):
         if not left:
             raise RuntimeError("linalg.solve: vector broadcasting of B is not supported for left=False "
-                               f"(shapes {A.shape} and {B.shape})")
+                               f"(shapes {tuple(A.shape)} and {tuple(B.shape)})")
         if B.shape[-1] != n:
             raise RuntimeError(f"linalg.solve: incompatible shapes of A and B for the equation AX = B "
-                               f"({A.shape} and {B.shape})")
+                               f"({tuple(A.shape)} and {tuple(B.shape)})")
         return _nla.solve(A, B.unsqueeze(-1)).squeeze(-1)
     _matrices("solve", B, "B")
     if B.shape[-2 if left else -1] != n:
         eq = "AX = B" if left else "XA = B"
         raise RuntimeError(f"linalg.solve: incompatible shapes of A and B for the equation {eq} "
-                           f"({A.shape} and {B.shape})")
+                           f"({tuple(A.shape)} and {tuple(B.shape)})")
     _batch("solve", A, B)
     if left:
         return _nla.solve(A, B)
@@ -322,7 +322,7 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
     n = A.shape[-1]
     if B.shape[-2 if left else -1] != n:
         raise RuntimeError(f"linalg.solve_triangular: incompatible shapes of A and B for the equation "
-                           f"{'AX = B' if left else 'XA = B'} ({A.shape} and {B.shape})")
+                           f"{'AX = B' if left else 'XA = B'} ({tuple(A.shape)} and {tuple(B.shape)})")
     _batch("solve_triangular", A, B)
     if unitriangular:
         eye = _const(_np.eye(n, dtype=A.dtype))
@@ -350,8 +350,8 @@ def lstsq(A, B, rcond=None, *, driver=None):
     Bm = B.unsqueeze(-1) if vector else B
     _matrices("lstsq", Bm, "B")
     if Bm.shape[-2] != m:
-        raise RuntimeError(f"linalg.lstsq: A and B must have the same number of rows, got shapes {A.shape} "
-                           f"and {B.shape}")
+        raise RuntimeError(f"linalg.lstsq: A and B must have the same number of rows, got shapes {tuple(A.shape)} "
+                           f"and {tuple(B.shape)}")
     batch = _batch("lstsq", A, Bm)
     _nla._full_rank_check(A, rcond, "linalg.lstsq")  # (so that rank is min(m, n))
     X = _nla.pinv(A, rtol=rcond) @ Bm
@@ -500,7 +500,7 @@ def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
         # absolute one is tested here (a guard inside a compiled function)
         rank = matrix_rank(A, atol=atol, rtol=rtol)
         if bool((rank < min(A.shape[-2:])).any()):
-            raise NotImplementedError(f"linalg.pinv: the matrix (shape {A.shape}) is rank deficient for "
+            raise NotImplementedError(f"linalg.pinv: the matrix (shape {tuple(A.shape)}) is rank deficient for "
                                       f"atol={atol}, rtol={rtol}; only the pseudo-inverse of a full-rank "
                                       f"matrix is supported")
         rtol = 0.0
@@ -559,7 +559,7 @@ def tensorinv(A, ind=2, *, out=None):
     p = _math.prod(rows)
     if p != _math.prod(cols):
         raise RuntimeError(f"linalg.tensorinv: prod(A.shape[:ind]) must equal prod(A.shape[ind:]), got "
-                           f"shape {A.shape} with ind={ind}")
+                           f"shape {tuple(A.shape)} with ind={ind}")
     return _reports("tensorinv")(_nla.inv)(A.reshape(p, p)).reshape(cols + rows)
 
 
@@ -574,8 +574,8 @@ def tensorsolve(A, B, dims=None, *, out=None):
     result_shape = A.shape[B.ndim:]
     p = _math.prod(result_shape)
     if _math.prod(A.shape[:B.ndim]) != p or _math.prod(B.shape) != p:
-        raise RuntimeError(f"linalg.tensorsolve: A (shape {A.shape}, after moving dims) must have as many "
-                           f"entries in its first B.ndim dimensions as in the rest and as B (shape {B.shape})")
+        raise RuntimeError(f"linalg.tensorsolve: A (shape {tuple(A.shape)}, after moving dims) must have as many "
+                           f"entries in its first B.ndim dimensions as in the rest and as B (shape {tuple(B.shape)})")
     return _reports("tensorsolve")(_nla.solve)(A.reshape(p, p), B.reshape(p)).reshape(result_shape)
 
 
@@ -592,11 +592,11 @@ def multi_dot(tensors, *, out=None):
     for k, t in enumerate(ts):
         if t.ndim != 2 and not (t.ndim == 1 and k in (0, len(ts) - 1)):
             end = " (or 1-D)" if k in (0, len(ts) - 1) else ""
-            raise RuntimeError(f"linalg.multi_dot: tensor {k} must be 2-D{end}, got shape {t.shape}")
+            raise RuntimeError(f"linalg.multi_dot: tensor {k} must be 2-D{end}, got shape {tuple(t.shape)}")
     for k in range(len(ts) - 1):
         a, b = ts[k], ts[k + 1]
         if a.shape[-1] != b.shape[0]:
-            raise RuntimeError(f"linalg.multi_dot: tensors {k} and {k + 1} with shapes {a.shape} and {b.shape} "
+            raise RuntimeError(f"linalg.multi_dot: tensors {k} and {k + 1} with shapes {tuple(a.shape)} and {tuple(b.shape)} "
                                f"cannot be multiplied")
     return _nla.multi_dot(ts)
 
@@ -607,12 +607,12 @@ def cross(input, other, *, dim=-1, out=None):  # noqa: A002  (PyTorch's argument
     a, b = _as_tensor(input), _as_tensor(other)
     if a.ndim != b.ndim:
         raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions, got shapes "
-                           f"{a.shape} and {b.shape}")
+                           f"{tuple(a.shape)} and {tuple(b.shape)}")
     if not -a.ndim <= dim < a.ndim:
-        raise IndexError(f"linalg.cross: dim {dim} is out of range for shapes {a.shape} and {b.shape}")
+        raise IndexError(f"linalg.cross: dim {dim} is out of range for shapes {tuple(a.shape)} and {tuple(b.shape)}")
     if a.shape[dim] != 3 or b.shape[dim] != 3:
-        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3, got shapes {a.shape} "
-                           f"and {b.shape}")
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3, got shapes {tuple(a.shape)} "
+                           f"and {tuple(b.shape)}")
     return _products.cross(a, b, axis=dim)
 
 
@@ -624,9 +624,9 @@ def vecdot(x, y, *, dim=-1, out=None):
     try:
         shape = _np.broadcast_shapes(x.shape, y.shape)
     except ValueError:
-        raise RuntimeError(f"linalg.vecdot: shapes {x.shape} and {y.shape} do not broadcast") from None
+        raise RuntimeError(f"linalg.vecdot: shapes {tuple(x.shape)} and {tuple(y.shape)} do not broadcast") from None
     if not -len(shape) <= dim < len(shape):
-        raise IndexError(f"linalg.vecdot: dim {dim} is out of range for shapes {x.shape} and {y.shape}")
+        raise IndexError(f"linalg.vecdot: dim {dim} is out of range for shapes {tuple(x.shape)} and {tuple(y.shape)}")
     return (x * y).sum(dim)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from . import _dtype
 from . import ops as _ops
 from ._format import format_tensor
+from .size import Size
 from .autograd.function import AccumulateGrad, Version
 from .autograd.mode import is_grad_enabled
 from .autograd import recording as _recording
@@ -209,7 +210,7 @@ def _binary(name, a, b, float_result=False):
         # through: the seed tutorial, written for an older PyTorch, multiplies them.)
         if da != db and da.kind == "f" and db.kind == "f":
             raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_torch_name(da)} and "
-                               f"{_torch_name(db)} (shapes {a.shape} and {b.shape})")
+                               f"{_torch_name(db)} (shapes {tuple(a.shape)} and {tuple(b.shape)})")
     a, b = _promote([a, b], float_result)
     return apply(_op(name), [a, b], {})
 
@@ -327,8 +328,8 @@ class Tensor:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad must be a Tensor or None, got {type(value).__name__}")
             if value.shape != self.shape:
-                raise RuntimeError(f"assigned grad has data of a different size: {value.shape} "
-                                   f"vs {self.shape}")
+                raise RuntimeError(f"assigned grad has data of a different size: {tuple(value.shape)} "
+                                   f"vs {tuple(self.shape)}")
         self._grad = value
 
     @grad.deleter
@@ -408,7 +409,8 @@ class Tensor:
     # -- numpy-like facts -----------------------------------------------------------------
     @property
     def shape(self):
-        return self._data.shape
+        shape = self._data.shape
+        return shape if _numpy_code() else Size(shape)  # (numpy code: numpy's plain tuple)
 
     @property
     def dtype(self):
@@ -1241,7 +1243,7 @@ class Tensor:
         """Outer product of two vectors."""
         from .numpy.products import outer
         if self.ndim != 1 or np.ndim(vec2) != 1:
-            raise RuntimeError(f"outer: expected 1-D vectors, got shapes {self.shape} and {np.shape(vec2)}")
+            raise RuntimeError(f"outer: expected 1-D vectors, got shapes {tuple(self.shape)} and {np.shape(vec2)}")
         return outer(self, vec2)
 
     ger = outer
@@ -1427,7 +1429,7 @@ class _Size(int):
         return self
 
     def __call__(self, dim=None):
-        return self._shape if dim is None else self._shape[dim]
+        return Size(self._shape) if dim is None else self._shape[dim]
 
 
 class RemovableHandle:

@@ -215,7 +215,7 @@ class Transformed:
         if not isinstance(out, Tensor):
             out = Tensor._make(np.asarray(out, dtype=np.float64))
         if out._data.size != 1:
-            raise TypeError(f"{self.mode}: the function must return a scalar, got shape {out.shape}")
+            raise TypeError(f"{self.mode}: the function must return a scalar, got shape {tuple(out.shape)}")
         return out, aux, [t for ts in inputs for t in ts], specs
 
     def _call_op_by_op(self, args, key, v=None):
@@ -449,7 +449,7 @@ class Transformed:
         if not isinstance(out, Tensor):
             out = Tensor._make(np.asarray(out, dtype=np.float64))
         if out._data.size != 1:
-            raise TypeError(f"{self.mode}: the function must return a scalar, got shape {out.shape} "
+            raise TypeError(f"{self.mode}: the function must return a scalar, got shape {tuple(out.shape)} "
                             f"(use srcgrad.vjp or srcgrad.jacobian for other outputs)")
         aux_leaves = []
         aux_spec = None
@@ -1311,7 +1311,7 @@ def vjp(f, *primals):
         ct = cotangent if nested and isinstance(cotangent, Tensor) else \
             np.asarray(cotangent._data if isinstance(cotangent, Tensor) else cotangent, dtype=out.dtype)
         if tuple(ct.shape) != tuple(out.shape):
-            raise ValueError(f"vjp: cotangent of shape {tuple(ct.shape)} for an output of shape {out.shape}")
+            raise ValueError(f"vjp: cotangent of shape {tuple(ct.shape)} for an output of shape {tuple(out.shape)}")
         it = iter(grads_of(ct))
         result = []
         for spec, ts in zip(specs, inputs):

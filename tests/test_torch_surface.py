@@ -363,3 +363,17 @@ def test_composite_functions_have_pytorchs_node_names():
         assert f"grad_fn=<{name}>" in str(t)
     cases["NllLossBackward0"].backward()  # (the ops inside are srcgrad's, differentiated as ever)
     assert x.grad is not None and x.grad.shape == (4, 3)
+
+
+def test_shapes_are_torch_sizes_outside_numpy_code():
+    x = torch.zeros(2, 3, 4)
+    s = x.shape
+    assert repr(s) == str(s) == "torch.Size([2, 3, 4])" and repr(x.size()) == "torch.Size([2, 3, 4])"
+    assert repr(s[1:]) == "torch.Size([3, 4])" and repr(s + (1,)) == "torch.Size([2, 3, 4, 1])"
+    assert s == (2, 3, 4) and s.numel() == 24 and x.size(1) == 3 and repr(torch.zeros(()).shape) == "torch.Size([])"
+    assert x.view(torch.Size([6, 4])).shape == (6, 4)
+    import pickle
+    assert repr(pickle.loads(pickle.dumps(s))) == "torch.Size([2, 3, 4])"
+    seen = []
+    torch.grad(lambda a: seen.append(repr(a.shape)) or np.sum(a))(np.ones(3))
+    assert seen == ["(3,)"]  # (numpy code: numpy's tuple)

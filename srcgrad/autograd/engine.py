@@ -244,7 +244,7 @@ def record_graph(walk, names=None):
             shape, dtype = walk.aval(i)
             if o.shape != tuple(shape) or o.dtype != dtype:
                 raise RuntimeError(
-                    f"internal error: the shape rule of {fn.op.name!r} gives {o.shape} {o.dtype}, "
+                    f"internal error: the shape rule of {fn.op.name!r} gives {tuple(o.shape)} {o.dtype}, "
                     f"numpy gave {tuple(shape)} {dtype} ({format_loc_range(fn.loc)})")
             o.name = names.get(i)
             vals[i] = o
@@ -337,8 +337,8 @@ def _root_grad(t, g, k):
                 raise ValueError
             arr = _ops.get("sum_to").impl(arr, t._data.shape)
         except ValueError:
-            raise RuntimeError(f"Mismatch in shape: grad_output[{k}] has a shape of {arr.shape} and "
-                               f"output[{k}] has a shape of {t._data.shape}.") from None
+            raise RuntimeError(f"Mismatch in shape: grad_output[{k}] has a shape of {tuple(arr.shape)} and "
+                               f"output[{k}] has a shape of {tuple(t._data.shape)}.") from None
     if arr.dtype != t._data.dtype:
         arr = arr.astype(t._data.dtype)
     return arr

@@ -37,8 +37,8 @@ def backward(graph, outputs, cotangents, wrt, hooks=None, observe=()):
 
     def accumulate(v, g):
         if g.shape != v.shape:
-            raise BackwardError(f"internal error: gradient of shape {g.shape} for a value of shape "
-                                f"{v.shape} ({v.node.op.name if v.node else 'input'})")
+            raise BackwardError(f"internal error: gradient of shape {tuple(g.shape)} for a value of shape "
+                                f"{tuple(v.shape)} ({v.node.op.name if v.node else 'input'})")
         if g.dtype != v.dtype:
             g = g.cast(v.dtype)
         grads[v.id] = grads[v.id] + g if v.id in grads else g

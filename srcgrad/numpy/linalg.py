@@ -52,14 +52,14 @@ def _common_float(a, b):
 def _matrices(name, a):
     if a.ndim < 2:
         raise _np.linalg.LinAlgError(f"{name}: {a.ndim}-dimensional array given. Array must be at least "
-                                     f"two-dimensional (got shape {a.shape})")
+                                     f"two-dimensional (got shape {tuple(a.shape)})")
 
 
 def _square(name, a):
     _matrices(name, a)
     if a.shape[-1] != a.shape[-2]:
         raise _np.linalg.LinAlgError(f"{name}: last 2 dimensions of the array must be square "
-                                     f"(got shape {a.shape})")
+                                     f"(got shape {tuple(a.shape)})")
 
 
 def _op(name, inputs, **attrs):
@@ -81,8 +81,8 @@ def solve(a, b):
     if b.ndim == 1:
         return solve(a, b.reshape(b.shape + (1,))).reshape(a.shape[:-2] + b.shape)
     if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
-        raise ValueError(f"solve: the right-hand side of shape {b.shape} does not fit the matrix of "
-                         f"shape {a.shape} (expected (..., {a.shape[-1]}) or (..., {a.shape[-1]}, k))")
+        raise ValueError(f"solve: the right-hand side of shape {tuple(b.shape)} does not fit the matrix of "
+                         f"shape {tuple(a.shape)} (expected (..., {a.shape[-1]}) or (..., {a.shape[-1]}, k))")
     # same number of axes on both sides: unambiguous for numpy's gufunc (see the op)
     nd = max(a.ndim, b.ndim)
     a = a.reshape((1,) * (nd - a.ndim) + a.shape)
@@ -222,7 +222,7 @@ def _full_rank_check(t, rcond, name):
     # numpy's default cutoff is 1e-15; below max(m, n) * eps the rank is numerically unsure
     tol = max(1e-15, max(m, n) * _np.finfo(t.dtype).eps) if rcond is None else rcond
     if s.size and _np.any(s[..., -1] <= tol * s[..., 0]):
-        raise NotImplementedError(f"{name}: the matrix (shape {t.shape}) is rank deficient; only the "
+        raise NotImplementedError(f"{name}: the matrix (shape {tuple(t.shape)}) is rank deficient; only the "
                                   f"pseudo-inverse of a full-rank matrix is supported")
 
 
@@ -260,7 +260,7 @@ def multi_dot(arrays, *, out=None):
         ts[-1] = ts[-1].reshape(-1, 1)
     for t in ts:
         if t.ndim != 2:
-            raise ValueError(f"multi_dot: array of shape {t.shape} is not 2-dimensional")
+            raise ValueError(f"multi_dot: array of shape {tuple(t.shape)} is not 2-dimensional")
     order = _chain_order([t.shape[0] for t in ts] + [ts[-1].shape[1]])
 
     def product(i, j):

@@ -210,7 +210,7 @@ def _vectors(a, v, name):
     a, v = _promoted(atleast_1d(_tensor(a)), atleast_1d(_tensor(v)))
     _refuse_complex(name, a, v)
     if a.ndim != 1 or v.ndim != 1:
-        raise ValueError(f"{name}: object too deep for desired array (inputs of shapes {a.shape} and {v.shape}; "
+        raise ValueError(f"{name}: object too deep for desired array (inputs of shapes {tuple(a.shape)} and {tuple(v.shape)}; "
                          f"1-D sequences are required)")
     if a.shape[0] == 0:
         raise ValueError(f"{name}: a cannot be empty")
@@ -372,7 +372,7 @@ def _quantile(a, q, axis, keepdims, method, name, omit_nan):
     xt, keep_shape = _reduced_last(x, axis, name)
     kept, N = xt.shape[:-1], xt.shape[-1]
     if N == 0:
-        raise ValueError(f"{name}: cannot compute quantiles of an empty array (shape {x.shape})")
+        raise ValueError(f"{name}: cannot compute quantiles of an empty array (shape {tuple(x.shape)})")
     s = sort(xt, axis=-1)                      # NaN sorts last
     qf = ravel(q)
     if omit_nan:                               # per slice: the count of non-NaN entries, (kept..., 1)
@@ -943,7 +943,7 @@ def searchsorted(a, v, side="left", sorter=None):
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
     if A.ndim != 1:
-        raise ValueError(f"searchsorted: a must be 1-D, got shape {A.shape}")
+        raise ValueError(f"searchsorted: a must be 1-D, got shape {tuple(A.shape)}")
     if sorter is not None:
         A = take(A, sorter)
     return _searchsorted(A, V, side)

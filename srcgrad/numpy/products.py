@@ -30,7 +30,7 @@ def _pair(a, b):
 
 
 def _shapes_error(name, a, b, ax_a, ax_b):
-    return ValueError(f"{name}: shapes {a.shape} and {b.shape} not aligned: {a.shape[ax_a]} "
+    return ValueError(f"{name}: shapes {tuple(a.shape)} and {tuple(b.shape)} not aligned: {a.shape[ax_a]} "
                       f"(dim {ax_a % a.ndim}) != {b.shape[ax_b]} (dim {ax_b % b.ndim})")
 
 
@@ -40,7 +40,7 @@ def matmul(x1, x2, /):
     for k, t in enumerate((a, b)):
         if t.ndim == 0:
             raise ValueError(f"matmul: input operand {k} does not have enough dimensions "
-                             f"(shapes {a.shape} and {b.shape})")
+                             f"(shapes {tuple(a.shape)} and {tuple(b.shape)})")
     ka, kb = a.shape[-1], b.shape[0 if b.ndim == 1 else -2]
     if ka != kb:
         raise _shapes_error("matmul", a, b, -1, 0 if b.ndim == 1 else -2)
@@ -91,8 +91,8 @@ def vdot(a, b, /):
     if a.dtype.kind == "c" or b.dtype.kind == "c":
         raise NotImplementedError("vdot: complex inputs are not supported")
     if a.numel() != b.numel():
-        raise ValueError(f"vdot: vectors have different lengths ({a.shape} has {a.numel()} elements, "
-                         f"{b.shape} has {b.numel()})")
+        raise ValueError(f"vdot: vectors have different lengths ({tuple(a.shape)} has {a.numel()} elements, "
+                         f"{tuple(b.shape)} has {b.numel()})")
     return apply(_ops.get("matmul"), [a.reshape(-1), b.reshape(-1)], {})
 
 
@@ -123,7 +123,7 @@ def tensordot(a, b, axes=2):
     if isinstance(axes, (int, np.integer)):
         n = int(axes)
         if n < 0 or n > min(a.ndim, b.ndim):
-            raise ValueError(f"tensordot: axes={n} does not fit shapes {a.shape} and {b.shape}")
+            raise ValueError(f"tensordot: axes={n} does not fit shapes {tuple(a.shape)} and {tuple(b.shape)}")
         axes_a, axes_b = list(range(a.ndim - n, a.ndim)), list(range(n))
     else:
         try:
@@ -138,8 +138,8 @@ def tensordot(a, b, axes=2):
         raise ValueError("tensordot: repeated axis")
     for i, j in zip(axes_a, axes_b):
         if a.shape[i] != b.shape[j]:
-            raise ValueError(f"tensordot: shape-mismatch for sum: axis {i} of shape {a.shape} has size "
-                             f"{a.shape[i]}, axis {j} of shape {b.shape} has size {b.shape[j]}")
+            raise ValueError(f"tensordot: shape-mismatch for sum: axis {i} of shape {tuple(a.shape)} has size "
+                             f"{a.shape[i]}, axis {j} of shape {tuple(b.shape)} has size {b.shape[j]}")
     free_a = [k for k in range(a.ndim) if k not in axes_a]
     free_b = [k for k in range(b.ndim) if k not in axes_b]
     n_sum = _prod(a.shape[k] for k in axes_a)
@@ -215,7 +215,7 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     da, db = a.shape[-1], b.shape[-1]
     if da not in (2, 3) or db not in (2, 3):
         raise ValueError(f"cross: incompatible dimensions for cross product (dimension must be 2 or 3), "
-                         f"got shapes {a.shape} and {b.shape}")
+                         f"got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     if da != db:
         raise NotImplementedError("cross: a 2-vector with a 3-vector is not supported; pad the 2-vector "
                                   "with a zero")

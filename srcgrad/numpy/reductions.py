@@ -139,7 +139,7 @@ def _extreme(opname, a, axis, keepdims, initial, where, name):
     if initial is _NoValue:
         if empty:
             raise ValueError(f"zero-size array to reduction operation {name} which has no identity "
-                             f"(shape {x.shape})")
+                             f"(shape {tuple(x.shape)})")
         return _reduce(opname, x, axes, keepdims)
     if empty:  # every result is `initial`
         reduced = range(x.ndim) if axes is None else axes
@@ -320,10 +320,10 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     if w.shape != x.shape:
         if axis is None:
             raise TypeError(f"average: axis must be specified when shapes of a and weights differ "
-                            f"({x.shape} and {w.shape})")
+                            f"({tuple(x.shape)} and {tuple(w.shape)})")
         given = tuple(int(i) % x.ndim for i in ((axis,) if isinstance(axis, (int, np.integer)) else axis))
         if w.shape != tuple(x.shape[i] for i in given):
-            raise ValueError(f"average: shape of weights {w.shape} must be that of a {x.shape} along axis {axis}")
+            raise ValueError(f"average: shape of weights {tuple(w.shape)} must be that of a {tuple(x.shape)} along axis {axis}")
         # numpy lays the weights' axes along the given axes of a
         order = tuple(int(i) for i in np.argsort(given))
         if order != tuple(range(len(given))):
@@ -475,7 +475,7 @@ def linalg_norm(x, ord=None, axis=None, keepdims=False):
             return _vector_norm(t, ord, None, keepdims)
         if t.ndim == 2:
             return _matrix_norm(t, ord, 0, 1, keepdims)
-        raise ValueError(f"norm: improper number of dimensions to norm (shape {t.shape}); give axis")
+        raise ValueError(f"norm: improper number of dimensions to norm (shape {tuple(t.shape)}); give axis")
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     if len(axes) == 1:
         return _vector_norm(t, ord, (_axis(axes[0], t.ndim, "norm"),), keepdims)
@@ -504,7 +504,7 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     """numpy.linalg.matrix_norm: a matrix norm over the last two axes."""
     t = _floating(_tensor(x))
     if t.ndim < 2:
-        raise ValueError(f"matrix_norm: the input must be at least 2-D, got shape {t.shape}")
+        raise ValueError(f"matrix_norm: the input must be at least 2-D, got shape {tuple(t.shape)}")
     return _matrix_norm(t, ord, t.ndim - 2, t.ndim - 1, keepdims)
 
 
@@ -551,7 +551,7 @@ def torch_extreme(x, dim, keepdim, axis, keepdims, name, numpy_method=False):
         return result(copy(x), _op("argmax", [x], axis=None, keepdims=False).astype(np.int64))
     d = _axis(dim, x.ndim, name)
     if x.shape[d] == 0:
-        raise IndexError(f"{name}(): cannot reduce over dimension {d} of size 0 (shape {x.shape})")
+        raise IndexError(f"{name}(): cannot reduce over dimension {d} of size 0 (shape {tuple(x.shape)})")
     idx = _op("argmax" if name == "max" else "argmin", [x], axis=d, keepdims=True)
     # the values are read at the returned indices, so (as in PyTorch) only they get gradient
     values = _take_along(x, idx, d)

@@ -226,7 +226,7 @@ def squeeze(a, axis=None):
         for i in drop:
             if x.shape[i] != 1:
                 raise ValueError(f"squeeze: cannot select an axis to squeeze out which has size not equal "
-                                 f"to one (axis {i} of shape {x.shape})")
+                                 f"to one (axis {i} of shape {tuple(x.shape)})")
     return _reshape(x, tuple(s for i, s in enumerate(x.shape) if i not in drop))
 
 
@@ -247,7 +247,7 @@ def transpose(a, axes=None):
         return _transpose(x, reversed(range(x.ndim)))
     perm = tuple(_axis(p, x.ndim, "transpose") for p in ((axes,) if _is_int(axes) else axes))
     if sorted(perm) != list(range(x.ndim)):
-        raise ValueError(f"transpose: axes {tuple(axes)} don't match array of shape {x.shape}")
+        raise ValueError(f"transpose: axes {tuple(axes)} don't match array of shape {tuple(x.shape)}")
     return _transpose(x, perm)
 
 
@@ -281,7 +281,7 @@ def broadcast_to(array, shape, subok=False):
         if np.broadcast_shapes(x.shape, shape) != shape:
             raise ValueError
     except ValueError:
-        raise ValueError(f"broadcast_to: cannot broadcast an array of shape {x.shape} to shape {shape}") from None
+        raise ValueError(f"broadcast_to: cannot broadcast an array of shape {tuple(x.shape)} to shape {shape}") from None
     return x.broadcast_to(shape)
 
 
@@ -351,7 +351,7 @@ def repeat(a, repeats, axis=None):
         return _fresh(_reshape(spread, x.shape[:axis] + (n * r,) + x.shape[axis + 1:]), x)
     if reps.ndim != 1 or reps.shape[0] != n:
         raise ValueError(f"repeat: operands could not be broadcast together: {reps.shape[0]} repeats "
-                         f"for axis {axis} of length {n} (shape {x.shape})")
+                         f"for axis {axis} of length {n} (shape {tuple(x.shape)})")
     index = np.repeat(np.arange(n), reps.astype(np.intp))
     return _getitem(x, _along(axis, Arg(0)), [index])
 
@@ -415,7 +415,7 @@ def flip(m, axis=None):
 def fliplr(m):
     x = _tensor(m)
     if x.ndim < 2:
-        raise ValueError(f"fliplr: input must be >= 2-d, got shape {x.shape}")
+        raise ValueError(f"fliplr: input must be >= 2-d, got shape {tuple(x.shape)}")
     return _flip(x, (1,))
 
 
@@ -434,7 +434,7 @@ def rot90(m, k=1, axes=(0, 1)):
     if len(axes) != 2:
         raise ValueError("rot90: len(axes) must be 2")
     if x.ndim < 2:
-        raise ValueError(f"rot90: the array must have at least 2 dimensions, got shape {x.shape}")
+        raise ValueError(f"rot90: the array must have at least 2 dimensions, got shape {tuple(x.shape)}")
     a0, a1 = _axis(axes[0], x.ndim, "rot90"), _axis(axes[1], x.ndim, "rot90")
     if a0 == a1:
         raise ValueError("rot90: axes must be different")
@@ -501,14 +501,14 @@ def diag(v, k=0):
     if x.ndim == 2:
         rows, cols = _diagonal_positions(*x.shape, k)
         return keeps_no_tensor(_getitem(x, (Arg(0), Arg(1)), [rows, cols]))
-    raise ValueError(f"diag: input must be 1-d or 2-d, got shape {x.shape}")
+    raise ValueError(f"diag: input must be 1-d or 2-d, got shape {tuple(x.shape)}")
 
 
 @implements(np.diagonal)
 def diagonal(a, offset=0, axis1=0, axis2=1):
     x = _tensor(a)
     if x.ndim < 2:
-        raise ValueError(f"diagonal: the array must have at least two dimensions, got shape {x.shape}")
+        raise ValueError(f"diagonal: the array must have at least two dimensions, got shape {tuple(x.shape)}")
     i, j = _axis(axis1, x.ndim, "diagonal"), _axis(axis2, x.ndim, "diagonal")
     if i == j:
         raise ValueError("diagonal: axis1 and axis2 cannot be the same")
@@ -722,7 +722,7 @@ def take_along_axis(arr, indices, axis=-1):
         x, axis = ravel(x), 0
     if idx.ndim != x.ndim:
         raise ValueError(f"take_along_axis: `indices` and `arr` must have the same number of dimensions "
-                         f"(shapes {idx.shape} and {x.shape})")
+                         f"(shapes {tuple(idx.shape)} and {tuple(x.shape)})")
     axis = _axis(axis, x.ndim, "take_along_axis")
     _check_bounds(idx, x.shape[axis], axis, "take_along_axis")
     return _take_along(x, idx, axis)
@@ -1080,14 +1080,14 @@ def torch_narrow(x, dim, start, length):
         start += n
     if not 0 <= start <= n or length < 0 or start + length > n:
         raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n}) "
-                           f"of shape {x.shape}")
+                           f"of shape {tuple(x.shape)}")
     return _getitem(x, _along(dim, Slice(start, start + length, None)))
 
 
 def torch_repeat(x, sizes):
     if len(sizes) < x.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
-                           f"dimensions of tensor ({sizes} for shape {x.shape})")
+                           f"dimensions of tensor ({sizes} for shape {tuple(x.shape)})")
     return tile(x, sizes)
 
 

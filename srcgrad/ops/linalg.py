@@ -313,7 +313,7 @@ def _inv_vjp(node, gs):
 def _pinv_infer(inputs, attrs):
     (a,) = inputs
     if a.ndim < 2:
-        raise ShapeError(f"pinv: expected a matrix (or a stack of them), got shape {a.shape}")
+        raise ShapeError(f"pinv: expected a matrix (or a stack of them), got shape {tuple(a.shape)}")
     return [(a.shape[:-2] + (a.shape[-1], a.shape[-2]), float_dtype(a.dtype))]
 
 

@@ -117,7 +117,7 @@ def _sum_to_infer(inputs, attrs):
     (x,) = inputs
     shape = tuple(attrs["shape"])
     if len(shape) > len(x.shape) or np.broadcast_shapes(shape, x.shape) != tuple(x.shape):
-        raise ShapeError(f"cannot sum shape {x.shape} down to {shape}")
+        raise ShapeError(f"cannot sum shape {tuple(x.shape)} down to {shape}")
     return [(shape, x.dtype)]
 
 

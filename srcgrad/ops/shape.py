@@ -21,7 +21,7 @@ def _reshape_infer(inputs, attrs):
     (x,) = inputs
     shape = tuple(attrs["shape"])
     if int(np.prod(shape, dtype=np.int64)) != int(np.prod(x.shape, dtype=np.int64)):
-        raise ShapeError(f"cannot reshape an array of shape {x.shape} into shape {shape}")
+        raise ShapeError(f"cannot reshape an array of shape {tuple(x.shape)} into shape {shape}")
     return [(shape, x.dtype)]
 
 
@@ -35,7 +35,7 @@ def _transpose_infer(inputs, attrs):
     (x,) = inputs
     perm = attrs["perm"]
     if sorted(perm) != list(range(len(x.shape))):
-        raise ShapeError(f"axes {perm} are not a permutation of the {len(x.shape)} axes of shape {x.shape}")
+        raise ShapeError(f"axes {perm} are not a permutation of the {len(x.shape)} axes of shape {tuple(x.shape)}")
     return [(tuple(x.shape[p] for p in perm), x.dtype)]
 
 

@@ -427,8 +427,8 @@ def _check_avals(p, grads, what):
     for k, (g, a) in enumerate(zip(grads, p.arrays)):
         g = np.asarray(g)
         if g.shape != a.shape or g.dtype != a.dtype:
-            raise GradcheckError(f"{what} of {p.where(k)} has shape {g.shape} and dtype {g.dtype}; "
-                                 f"the argument has shape {a.shape} and dtype {a.dtype}")
+            raise GradcheckError(f"{what} of {p.where(k)} has shape {tuple(g.shape)} and dtype {g.dtype}; "
+                                 f"the argument has shape {tuple(a.shape)} and dtype {a.dtype}")
 
 
 def _compare(p, analytic, numeric, what, reference="finite differences"):
@@ -539,8 +539,8 @@ def _check_second_order(p, rng, small, traced):
         for k, a in enumerate(p.arrays):
             hvk = p.traced_hvp(k, vs[k])
             if hvk.shape != a.shape or hvk.dtype != a.dtype:
-                raise GradcheckError(f"{twhat} of {p.where(k)} has shape {hvk.shape} and dtype "
-                                     f"{hvk.dtype}; the argument has shape {a.shape} and dtype {a.dtype}")
+                raise GradcheckError(f"{twhat} of {p.where(k)} has shape {tuple(hvk.shape)} and dtype "
+                                     f"{hvk.dtype}; the argument has shape {tuple(a.shape)} and dtype {a.dtype}")
             vk = [v if j == k else np.zeros_like(v) for j, v in enumerate(vs)]
             _check_hvp(p, [hvk if j == k else None for j in range(len(p.arrays))], vk, twhat, only=k)
 
@@ -636,7 +636,7 @@ def _assert_close(actual, expected, path, rtol, atol, check_dtype, equal_nan):
         return
     a, e = _leaf(actual), _leaf(expected)
     if a.shape != e.shape:
-        raise AssertionError(f"at {_path(path)}: actual has shape {a.shape}, expected {e.shape}")
+        raise AssertionError(f"at {_path(path)}: actual has shape {tuple(a.shape)}, expected {tuple(e.shape)}")
     if check_dtype and a.dtype != e.dtype:
         raise AssertionError(f"at {_path(path)}: actual has dtype {a.dtype}, expected {e.dtype}")
     a64, e64 = a.astype(np.float64), e.astype(np.float64)
