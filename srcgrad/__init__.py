@@ -11,6 +11,8 @@ from ._dtype import (bool, double, float, float16, float32, float64, get_default
                      int8, int16, int32, int64, long, set_default_dtype, short, uint8)
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .size import Size
+from .serialization import load, save
+from .utils import data as _data  # noqa: F401  (srcgrad.utils.data, as torch.utils.data)
 from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange, as_tensor,
                        empty, eye, from_numpy, full, full_like, linspace, manual_seed, ones, ones_like,
                        rand, rand_like, randint, randn, randn_like, tensor, zeros, zeros_like)

@@ -377,3 +377,40 @@ def test_shapes_are_torch_sizes_outside_numpy_code():
     seen = []
     torch.grad(lambda a: seen.append(repr(a.shape)) or np.sum(a))(np.ones(3))
     assert seen == ["(3,)"]  # (numpy code: numpy's tuple)
+
+
+def test_a_dataloader_batches_shuffles_and_collates():
+    from srcgrad.utils.data import DataLoader, TensorDataset, random_split
+    X, y = torch.arange(14.0).reshape(7, 2), torch.arange(7)
+    batches = list(DataLoader(TensorDataset(X, y), batch_size=3))
+    assert [tuple(b[0].shape) for b in batches] == [(3, 2), (3, 2), (1, 2)]
+    assert batches[2][1].tolist() == [6] and batches[0][0].tolist() == [[0, 1], [2, 3], [4, 5]]
+    loader = DataLoader(TensorDataset(X, y), batch_size=3, shuffle=True, drop_last=True)
+    assert len(loader) == 2
+    torch.manual_seed(0)
+    first = [b[1].tolist() for b in loader]
+    torch.manual_seed(0)
+    assert [b[1].tolist() for b in loader] == first  # (seeded: the same order again)
+    orders = {tuple(sum((b[1].tolist() for b in loader), [])) for _ in range(5)}
+    assert len(orders) > 1 and all(len(set(o)) == 6 for o in orders)  # (a new order per pass)
+    dicts = list(DataLoader([{"a": 1.0, "b": np.ones(2)}, {"a": 2.0, "b": np.zeros(2)}], batch_size=2))
+    assert dicts[0]["a"].tolist() == [1.0, 2.0] and tuple(dicts[0]["b"].shape) == (2, 2)
+    parts = random_split(TensorDataset(X, y), [0.5, 0.5])
+    assert [len(p) for p in parts] == [4, 3]
+    assert sorted(int(p[i][1]) for p in parts for i in range(len(p))) == list(range(7))
+
+
+def test_save_and_load_a_state_dict_and_a_checkpoint(tmp_path):
+    model = torch.nn.Linear(3, 2)
+    path = tmp_path / "ckpt.pt"
+    torch.save({"model": model.state_dict(), "epoch": 4}, path)
+    other = torch.nn.Linear(3, 2)
+    ckpt = torch.load(path, map_location="cpu")
+    other.load_state_dict(ckpt["model"])
+    assert ckpt["epoch"] == 4 and np.array_equal(other.weight.detach().numpy(), model.weight.detach().numpy())
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    import io
+    buffer = io.BytesIO()
+    torch.save(w, buffer)
+    back = torch.load(io.BytesIO(buffer.getvalue()))
+    assert back.requires_grad and back.tolist() == [1.0, 2.0]
