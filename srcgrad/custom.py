@@ -100,7 +100,7 @@ def _custom_infer(inputs, attrs):
     return [(x.shape, x.dtype) for x in inputs[:attrs["n_out"]]]
 
 
-def _custom_impl(*arrays, name, n_out, n_in, rule):
+def _custom_impl(*arrays, name, n_out, n_in, rule, saved_out=()):
     out = arrays[:n_out]
     return out[0] if n_out == 1 else tuple(out)
 
@@ -110,7 +110,10 @@ def _custom_vjp(node, gs):
     The user's rule maps (saved values, cotangents) to one cotangent per argument."""
     a = node.attrs
     n_out, n_in = a["n_out"], a["n_in"]
-    saved = node.inputs[n_out + n_in:]
+    saved = list(node.inputs[n_out + n_in:])
+    for k, j in enumerate(a.get("saved_out", ())):
+        if j is not None:
+            saved[k] = node.outputs[j]
     graph = next(g for g in gs if g is not None).graph
     gs = [g if g is not None else graph.filled(0, o) for g, o in zip(gs, node.outputs)]
     if hasattr(a["rule"], "emit_ir"):
@@ -143,9 +146,14 @@ def through_rule(name, outputs, inputs, saved, rule):
     from .tensor import Tensor
     outputs = list(outputs)
     ins = [x for x in inputs]
+    # a saved output is the node's output in the backward (differentiable again through
+    # this node, as PyTorch's saved outputs are)
+    saved_out = tuple(next((j for j, o in enumerate(outputs) if s is o), None) for s in saved)
     saved = [s if isinstance(s, Tensor) else np.asarray(s) for s in saved]
-    res = apply(_custom_op(), outputs + ins + saved,
-                dict(name=name, n_out=len(outputs), n_in=len(ins), rule=rule))
+    attrs = dict(name=name, n_out=len(outputs), n_in=len(ins), rule=rule)
+    if any(j is not None for j in saved_out):
+        attrs["saved_out"] = saved_out
+    res = apply(_custom_op(), outputs + ins + saved, attrs)
     return res if isinstance(res, tuple) else (res,)
 
 
@@ -231,6 +239,14 @@ class FunctionCtx:
     def save_for_backward(self, *tensors):
         self.saved_tensors = tuple(tensors)
 
+    def mark_dirty(self, *tensors):
+        """These inputs were written in place by forward, which returns them: the tensor
+        returned is the input itself, its history now this node (PyTorch's)."""
+        self.dirty = tuple(tensors)
+
+    def set_materialize_grads(self, value):
+        self.materialize_grads = bool(value)
+
     def mark_non_differentiable(self, *tensors):
         """These outputs get no gradient: they come out detached (grad_fn None), as do
         integer outputs (PyTorch's)."""
@@ -260,11 +276,13 @@ class Function:
         from .tensor import Tensor
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        if cls.setup_context is not Function.setup_context:  # (forward takes no ctx)
-            out = cls.forward(*args)
-            cls.setup_context(ctx, args, out)
-        else:
-            out = cls.forward(ctx, *args)
+        from .autograd.mode import no_grad
+        with no_grad():  # (forward's ops are not recorded: this node is their derivative)
+            if cls.setup_context is not Function.setup_context:  # (forward takes no ctx)
+                out = cls.forward(*args)
+                cls.setup_context(ctx, args, out)
+            else:
+                out = cls.forward(ctx, *args)
         single = not isinstance(out, (tuple, list))
         outs = [out] if single else list(out)
         saved = list(ctx.saved_tensors)
@@ -273,8 +291,12 @@ class Function:
         diff_args = [a for a in tensors if isinstance(a, (Tensor, np.ndarray))]
         positions = [k for k, a in enumerate(tensors) if isinstance(a, (Tensor, np.ndarray))]
         fixed = getattr(ctx, "non_differentiable", ())
+        dirty = getattr(ctx, "dirty", ())
+        for t in dirty:
+            if isinstance(t, Tensor) and t.grad_fn is None and t.requires_grad:
+                raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
         attrs = {k: v for k, v in vars(ctx).items()
-                 if k not in ("saved_tensors", "needs_input_grad", "non_differentiable")}
+                 if k not in ("saved_tensors", "needs_input_grad", "non_differentiable", "dirty")}
         shapes = [np.shape(a._data if isinstance(a, Tensor) else a) for a in tensors]
 
         def rule(saved_vals, gs):
@@ -306,6 +328,12 @@ class Function:
                       ) if differentiable else []
         result = [result.pop(0) if k in live else o.detach() if isinstance(o, Tensor) else o
                   for k, o in enumerate(outs)]
+        for k, o in enumerate(outs):  # (an input written in place comes back as itself)
+            if any(o is t for t in dirty) and result[k] is not o:
+                o.grad_fn, o._output_nr = result[k].grad_fn, result[k]._output_nr
+                o._requires_grad = result[k]._requires_grad
+                o._version.v += 1
+                result[k] = o
         return result[0] if single else tuple(result)
 
 
