@@ -245,6 +245,8 @@ class FunctionCtx:
         self.dirty = tuple(tensors)
 
     def set_materialize_grads(self, value):
+        """Accepted; an output without a gradient still passes zeros to backward (which a
+        backward written to expect None for it computes with alike)."""
         self.materialize_grads = bool(value)
 
     def mark_non_differentiable(self, *tensors):
