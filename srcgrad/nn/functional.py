@@ -591,7 +591,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
     if tuple(np.shape(target)) != tuple(x.shape):
         raise ValueError(f"Using a target size ({tuple(np.shape(target))}) that is different to the input "
-                         f"size ({tuple(x.shape)}) is deprecated. Please ensure they have the same size.")
+                         f"size ({x.shape}) is deprecated. Please ensure they have the same size.")
     if x.numel() and bool(((x < 0) | (x > 1)).any()):
         raise RuntimeError("all elements of input should be between 0 and 1")
     with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped
@@ -612,7 +612,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
     if tuple(np.shape(target)) != tuple(x.shape):
         raise ValueError(f"Target size ({tuple(np.shape(target))}) must be the same as input size "
-                         f"({tuple(x.shape)})")
+                         f"({x.shape})")
     if pos_weight is None:
         loss = (1 - target) * x + _f.softplus(-x)
     else:

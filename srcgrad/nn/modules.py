@@ -699,6 +699,20 @@ class ModuleDict(Module):
 
 
 # -- layers ----------------------------------------------------------------------------------
+def _affine_parameters(module, shape, affine, bias, dtype):
+    """A normalisation layer's scale `weight` and shift `bias` (registered as None when
+    affine or bias is off, as PyTorch's are)."""
+    module.register_parameter("weight", _new_param(shape, dtype) if affine else None)
+    module.register_parameter("bias", _new_param(shape, dtype) if affine and bias else None)
+
+
+def _reset_affine(module):
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 def _new_param(shape, dtype=None):
     """An uninitialised (zero) parameter; reset_parameters fills it."""
     return Parameter(Tensor._make(np.zeros(shape, _dtype.resolve(dtype) or _dtype.get_default_dtype())))
@@ -784,14 +798,21 @@ class LeakyReLU(Module):
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
-class Tanh(Module):
+class _Activation(Module):
+    """An activation without options: forward is nn.functional's `_fn`."""
+
+    _fn = ""
+
     def forward(self, input):  # noqa: A002
-        return F.tanh(input)
+        return getattr(F, self._fn)(input)
 
 
-class Sigmoid(Module):
-    def forward(self, input):  # noqa: A002
-        return F.sigmoid(input)
+class Tanh(_Activation):
+    _fn = "tanh"
+
+
+class Sigmoid(_Activation):
+    _fn = "sigmoid"
 
 
 class GELU(Module):
@@ -947,22 +968,11 @@ class LayerNorm(Module):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        if elementwise_affine:
-            self.weight = _new_param(self.normalized_shape, dtype)
-            if bias:
-                self.bias = _new_param(self.normalized_shape, dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):  # noqa: A002
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -1111,15 +1121,7 @@ class _BatchNorm(Module):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = _new_param((num_features,), dtype)
-            if bias:
-                self.bias = _new_param((num_features,), dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, (num_features,), affine, bias, dtype)
         if track_running_stats:
             float_dtype = _dtype.resolve(dtype) or _dtype.get_default_dtype()
             self.register_buffer("running_mean", Tensor._make(np.zeros(num_features, float_dtype)))
@@ -1140,10 +1142,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _check_input_dim(self, input):  # noqa: A002
         raise NotImplementedError
@@ -1200,22 +1199,11 @@ class GroupNorm(Module):
         if num_channels % num_groups != 0:
             raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        if affine:
-            self.weight = _new_param((num_channels,), dtype)
-            if bias:
-                self.bias = _new_param((num_channels,), dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, (num_channels,), affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):  # noqa: A002
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
@@ -1476,19 +1464,16 @@ class CELU(Module):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
-class LogSigmoid(Module):
-    def forward(self, input):  # noqa: A002
-        return F.logsigmoid(input)
+class LogSigmoid(_Activation):
+    _fn = "logsigmoid"
 
 
-class Softsign(Module):
-    def forward(self, input):  # noqa: A002
-        return F.softsign(input)
+class Softsign(_Activation):
+    _fn = "softsign"
 
 
-class Tanhshrink(Module):
-    def forward(self, input):  # noqa: A002
-        return F.tanhshrink(input)
+class Tanhshrink(_Activation):
+    _fn = "tanhshrink"
 
 
 class Softmin(Module):
