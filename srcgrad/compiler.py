@@ -19,11 +19,9 @@ from .ir.share import share_subformulas
 from .ir.normalized import fold_normalized_sums
 from .ir.slices import push_slices
 from .ir.graph import Graph
-from .symbolic.as_written import as_written
 from .ir.passes import live_nodes, prune_kernel_outputs
 
 
-@as_written
 def differentiate(g, roots, cotangents, wrt, observe=(), hooks=None, boundaries=(), one_function=False):
     """Fuse `g`'s forward, append its backward, fuse that. Returns (number of forward
     nodes, gradients of wrt, gradients of observe).
@@ -95,7 +93,6 @@ def _name_gradients(g, n_fwd, all_grads):
             gv.name = "grad_" + v.name
 
 
-@as_written
 def backward_function(g, n_fwd, cotangents, outputs, candidates, header, extra_params=()):
     """Generate the backward alone. `candidates`: forward values in the order they may
     appear as parameters; only those the backward reads become parameters.
@@ -119,7 +116,6 @@ def backward_function(g, n_fwd, cotangents, outputs, candidates, header, extra_p
     return load_function(source, "backward", "backward"), source, bwd, params
 
 
-@as_written
 def program_function(g, params, outputs, fn_name, header, constants=()):
     """Generate one function computing `outputs` from `params` (forward and backward).
 

@@ -8,7 +8,6 @@ formulas and hopeless on huge ones, so kernels stay small (DESIGN.md).
 from ..utils.locations import merge_locs
 from .graph import Node, Value
 from .passes import toposort
-from ..symbolic.as_written import as_written
 
 MAX_OPS = 48        # nodes per kernel
 MAX_INPUTS = 32     # distinct inputs per kernel
@@ -21,7 +20,6 @@ MAX_NESTING = 2     # transcendental functions nested inside one another in one 
                     # the chain, while a kernel boundary costs one saved value
 
 
-@as_written
 def fuse(graph, keep_costly=False, boundaries=()):
     """Replace elementwise regions of `graph.nodes` by `ew` nodes, in place.
 
