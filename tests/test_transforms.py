@@ -1057,3 +1057,23 @@ def test_an_inner_grad_in_a_loop_walks_its_own_recording_only(monkeypatch):
     assert max(inner) == min(inner)  # (the same small recording at every step)
     eps = 1e-6
     assert g[0] == pytest.approx((euler(np.array([eps])) - euler(np.array([-eps]))) / (2 * eps), rel=1e-5)
+
+
+def _sum_of_list(x):
+    return np.sum([x[0] ** 2, np.sin(x[1]), x[2]]) + np.mean([np.sum(x ** k) for k in range(1, 3)]) \
+        + np.max([x[0], 2 * x[1]])
+
+
+def test_numpy_reductions_of_lists_of_traced_values():
+    # numpy converts the list itself, without asking srcgrad: it was a TraceError
+    x = np.array([0.3, 0.7, 1.2])
+    want = [0.6 + 0.5 * (1 + 0.6), np.cos(0.7) + 0.5 * (1 + 1.4) + 2.0, 1.0 + 0.5 * (1 + 2.4)]
+    np.testing.assert_allclose(srcgrad.grad(_sum_of_list)(x), want)
+
+
+def test_a_numpy_function_without_a_rule_is_refused_at_the_users_line():
+    def f(x):
+        return np.sum(np.apply_along_axis(np.sum, 0, x[None, :] * 2))
+    with pytest.raises(TraceError, match=r"apply_along_axis has no srcgrad rule.*test_transforms.py:\d+: "
+                                         r"return np.sum\(np.apply_along_axis"):
+        srcgrad.grad(f)(np.array([1.0, 2.0]))

@@ -94,9 +94,11 @@ def run_without_gradient(fn, name, args, kwargs):
     from ..autograd.recording import TRACER
     if TRACER[0] is not None and (_traced(args, TRACER[0]) or _traced(kwargs, TRACER[0])):
         from ..trace import TraceError
+        from ..utils.locations import describe_loc, user_loc
+        where = describe_loc(user_loc(1))
         raise TraceError(f"numpy.{name} has no srcgrad rule, so inside a compiled function its result "
-                         f"would be frozen into the generated code; use differentiable operations, or "
-                         f"pass the value in as an argument outside argnums")
+                         f"would be frozen into the generated code{f' ({where})' if where else ''}; use "
+                         f"differentiable operations, or pass the value in as an argument outside argnums")
     if is_grad_enabled() and (needs_grad(args) or needs_grad(kwargs)):
         raise NoRuleError(
             f"numpy.{name} has no derivative rule in srcgrad, and one of its arguments requires grad. "

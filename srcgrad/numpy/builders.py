@@ -38,7 +38,14 @@ _LIBRARY_DIRS = tuple(
     | {os.path.abspath(sysconfig.get_paths()[k]) + os.sep for k in ("stdlib", "purelib", "platlib")
        if sysconfig.get_paths().get(k)})
 
-_ORIGINAL = {name: getattr(np, name) for name in _BUILDERS + _CONVERTERS}
+#: functions of an array-like that numpy code often hands a list (`np.sum([a, b])`,
+#: `np.mean([f(x) for ...])`): numpy converts the list without asking srcgrad, so a list
+#: holding tensors is made one tensor first
+_TAKES_SEQUENCE = ("sum", "mean", "prod", "max", "min", "amax", "amin", "std", "var", "median",
+                   "average", "cumsum", "cumprod", "argmax", "argmin", "sort", "diff", "ptp",
+                   "nansum", "nanmean", "nanmax", "nanmin", "linspace", "dot", "outer", "inner")
+
+_ORIGINAL = {name: getattr(np, name) for name in _BUILDERS + _CONVERTERS + _TAKES_SEQUENCE}
 _DEPTH = [0]
 
 
@@ -96,7 +103,21 @@ def _converter(name):
     return convert
 
 
+def _sequence_taker(name):
+    original = _ORIGINAL[name]
+
+    def take(*args, **kwargs):
+        if any(isinstance(a, (list, tuple)) and _shape._contains_tensor(a) for a in args[:2]) \
+                and _from_user_code(name):
+            args = tuple(_shape.array(a) if isinstance(a, (list, tuple)) and _shape._contains_tensor(a) else a
+                         for a in args[:2]) + args[2:]
+        return original(*args, **kwargs)
+    take.__name__, take.__doc__ = name, original.__doc__
+    return take
+
+
 _REDIRECTED = {name: _builder(name) for name in _BUILDERS}
+_REDIRECTED.update({name: _sequence_taker(name) for name in _TAKES_SEQUENCE})
 _REDIRECTED.update({name: _converter(name) for name in _CONVERTERS})
 
 

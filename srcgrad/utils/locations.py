@@ -10,10 +10,20 @@ import sys
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
+def _numpy_dir():
+    import numpy
+    return os.path.dirname(os.path.abspath(numpy.__file__)) + os.sep
+
+
+#: code that is never the user's: srcgrad's, and numpy's own Python code (np.apply_along_axis,
+#: np.linalg's wrappers), which calls back into tensors on the user's behalf
+_NOT_USERS = (_PKG_DIR, _numpy_dir())
+
+
 def user_frame(depth=2):
-    """The innermost frame whose code lives outside srcgrad (None if there is none)."""
+    """The innermost frame whose code lives outside srcgrad and numpy (None if there is none)."""
     f = sys._getframe(depth)
-    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+    while f is not None and f.f_code.co_filename.startswith(_NOT_USERS):
         f = f.f_back
     return f
 
@@ -21,7 +31,7 @@ def user_frame(depth=2):
 def user_loc(depth=2):
     """`((filename, lineno),)` of the user's current line, or `()`."""
     f = sys._getframe(depth)
-    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+    while f is not None and f.f_code.co_filename.startswith(_NOT_USERS):
         f = f.f_back
     return () if f is None else ((f.f_code.co_filename, f.f_lineno),)
 
