@@ -458,3 +458,23 @@ def test_cholesky_reads_one_triangle_and_its_gradient_is_there(upper):
     t = srcgrad.tensor(a, requires_grad=True)
     (srcgrad.linalg.cholesky(t) * srcgrad.tensor(w)).sum().backward()
     np.testing.assert_allclose(t.grad.numpy(), t.grad.numpy().T)
+
+
+def test_lstsq_returns_numpys_four_values_and_differentiates_x_and_the_residuals():
+    rng = np.random.default_rng(0)
+    A, b, B = rng.standard_normal((6, 3)), rng.standard_normal(6), rng.standard_normal((6, 2))
+    for rhs in (b, B, b[:2]):
+        a = A if rhs.shape[0] == 6 else A[:2]
+        got, want = snp.linalg.lstsq(a, rhs, rcond=None), np.linalg.lstsq(a, rhs, rcond=None)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(np.asarray(g), w, atol=1e-12)
+
+    def f(A, b):
+        x, res, rank, s = np.linalg.lstsq(A, b, rcond=None)
+        return np.sum(x ** 2) + res[0]
+    gA, gb = srcgrad.grad(f, argnums=(0, 1))(A, b)
+    eps = 1e-6
+    for i in [(0, 0), (3, 2), (5, 1)]:
+        E = np.zeros_like(A)
+        E[i] = eps
+        assert gA[i] == pytest.approx((f(A + E, b) - f(A - E, b)) / (2 * eps), rel=1e-6, abs=1e-8)

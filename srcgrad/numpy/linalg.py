@@ -243,6 +243,33 @@ def pinv(a, rcond=None, hermitian=False, **kwargs):
     return _op("pinv", [t], rtol=None if rtol is None else float(rtol), hermitian=bool(hermitian))
 
 
+@_implements(_np.linalg.lstsq)
+def lstsq(a, b, rcond=None):
+    """numpy's (x, residuals, rank, singular values): x = pinv(a) b, the least-squares
+    solution of minimum norm (singular values at or below rcond times the largest dropped;
+    by default machine epsilon times max(m, n), numpy 2's). x and the residuals are
+    differentiable where the rank stays the same; rank and singular values are data."""
+    A = _float_tensor(a)
+    B = _tensor(b)
+    if A.ndim != 2:
+        raise _np.linalg.LinAlgError(f"{A.ndim}-dimensional array given. Array must be two-dimensional")
+    if B.ndim not in (1, 2) or B.shape[0] != A.shape[0]:
+        raise _np.linalg.LinAlgError(f"lstsq: incompatible dimensions: a has shape {tuple(A.shape)}, "
+                                     f"b has shape {tuple(B.shape)}")
+    m, n = A.shape
+    if rcond is None:
+        rcond = _np.finfo(A.dtype).eps * max(m, n)
+    s = _np.linalg.svd(A._data, compute_uv=False)
+    rank = int(_np.sum(s > rcond * s[0])) if s.size else 0
+    x = pinv(A, rcond=rcond) @ B
+    if rank == n and m > n:
+        r = A @ x - B
+        residuals = (r * r).sum(axis=0).reshape((-1,))
+    else:
+        residuals = _tensor(_np.zeros((0,), A.dtype))
+    return x, residuals, _np.int32(rank), _tensor(s)
+
+
 @_implements(_np.linalg.multi_dot)
 def multi_dot(arrays, *, out=None):
     """A chain of matrix products in the cheapest order (numpy's choice); the first array
