@@ -829,7 +829,10 @@ class Tensor:
                                         "keepdims": bool(keepdim)})
 
     # -- shape ----------------------------------------------------------------------------
-    def reshape(self, *shape):
+    def reshape(self, *shape, order="C"):
+        if order != "C":  # (numpy's `x.reshape(s, order='F')`)
+            from .numpy.shape import reshape
+            return reshape(self, _size_args(shape), order=order)
         shape = _size_args(shape)
         shape = _resolve_shape(shape, self._data.size)
         if shape == self.shape:
@@ -849,8 +852,10 @@ class Tensor:
                                    ".reshape(...) instead.") from None
         return self.reshape(*shape)
 
-    def flatten(self, start_dim=0, end_dim=-1):
-        from .numpy.shape import torch_flatten
+    def flatten(self, start_dim=0, end_dim=-1, *, order=None):
+        from .numpy.shape import ravel, torch_flatten
+        if isinstance(start_dim, str) or order is not None:  # (numpy's `x.flatten('F')`: a copy)
+            return ravel(self, start_dim if isinstance(start_dim, str) else order) * 1
         return torch_flatten(self, start_dim, end_dim)
 
     def unsqueeze(self, dim):

@@ -808,3 +808,17 @@ def test_numpy_scalars_promote_as_in_numpy_2(f):
     v, g = srcgrad.value_and_grad(f)(x)
     assert v == want  # (computed in the same dtype: the same number)
     assert g.dtype == np.float32
+
+
+def test_nan_to_num_with_values_fix_positive_floor_divide_and_clips_new_keywords():
+    x = np.array([1.5, -2.7, np.nan, np.inf, -np.inf])
+    np.testing.assert_array_equal(np.asarray(snp.nan_to_num(srcgrad.tensor(x), nan=-1.0, posinf=9.0)),
+                                  np.nan_to_num(x, nan=-1.0, posinf=9.0))
+    np.testing.assert_array_equal(np.asarray(snp.fix(np.array([-2.5, 1.7]))), [-2.0, 1.0])
+    np.testing.assert_array_equal(np.asarray(snp.floor_divide(np.array([-2.5, 1.7]), 0.7)),
+                                  np.floor_divide(np.array([-2.5, 1.7]), 0.7))
+
+    def f(x):
+        return np.sum(np.nan_to_num(x * 2, nan=3.0) + np.fix(x) + np.positive(x) + np.clip(x, min=-1, max=1)
+                      + np.floor_divide(x, 0.7))
+    np.testing.assert_array_equal(srcgrad.grad(f)(np.array([0.3, -2.5, 1.7])), [4.0, 3.0, 3.0])

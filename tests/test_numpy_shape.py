@@ -638,3 +638,33 @@ def test_flat_reads_and_writes_the_flattened_array():
     expect.flat[[0, 2]] += 2 * Y.flat[[1, 4]] * 3
     np.testing.assert_allclose(srcgrad.grad(write)(X), expect)
     assert len(srcgrad.tensor(X).flat) == 12 and [float(v) for v in srcgrad.tensor(X[:1]).flat] == [0, 1, 2]
+
+
+def test_fortran_order_reshape_ravel_and_flatten():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(np.asarray(snp.reshape(a, (4, 6), order="F")), a.reshape((4, 6), order="F"))
+    np.testing.assert_array_equal(np.asarray(snp.ravel(a, "F")), a.ravel("F"))
+    t = srcgrad.tensor(a)
+    np.testing.assert_array_equal(t.reshape((4, 6), order="F").numpy(), a.reshape((4, 6), order="F"))
+    np.testing.assert_array_equal(t.flatten("F").numpy(), a.flatten("F"))
+    W = np.linspace(-1, 1, 24).reshape(4, 6)
+    gradcheck(lambda x: (snp.reshape(x, (4, 6), order="F") * W).sum() + (snp.ravel(x, "F")[:5] ** 2).sum(), a / 10)
+
+
+def test_block_compress_extract_and_linalg_trace():
+    A, B, C = np.arange(4.0).reshape(2, 2), np.ones((2, 1)), np.full((1, 3), 2.0)
+    np.testing.assert_array_equal(np.asarray(snp.block([[A, B], [C]])), np.block([[A, B], [C]]))
+    np.testing.assert_array_equal(np.asarray(snp.block([1.0, np.ones(2)])), np.block([1.0, np.ones(2)]))
+    M = np.arange(12.0).reshape(3, 4)
+    np.testing.assert_array_equal(np.asarray(snp.compress([True, False, True], M, axis=0)),
+                                  np.compress([True, False, True], M, axis=0))
+    np.testing.assert_array_equal(np.asarray(snp.compress([False, True], M, axis=1)), np.compress([False, True], M, axis=1))
+    np.testing.assert_array_equal(np.asarray(snp.linalg.trace(np.ones((2, 3, 3)))), [3.0, 3.0])
+
+    def f(x):  # (the conditions come from the data: another call selects others)
+        blocks = np.block([[np.diag(x[:2]), x[:2, None]], [x[None, 2:], x[3:4, None]]])
+        return np.sum(np.compress(x > 0, x) ** 2) + np.sum(np.extract(x < 2.5, x) * 3) + np.trace(blocks)
+    g = srcgrad.grad(f)
+    for x, want in (([0.5, -1.0, 2.0, 3.0], [5.0, 4.0, 7.0, 7.0]), ([-0.5, 1.0, 3.0, -3.0], [4.0, 6.0, 6.0, 4.0]),
+                    ([0.5, -1.0, 2.0, 3.0], [5.0, 4.0, 7.0, 7.0])):
+        np.testing.assert_allclose(g(np.array(x)), want)

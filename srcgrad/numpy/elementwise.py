@@ -124,6 +124,19 @@ floor = _define(np.floor, "floor")
 ceil = _define(np.ceil, "ceil")
 rint = _define(np.rint, "rint")
 trunc = _define(np.trunc, "trunc")
+floor_divide = _define(np.floor_divide, "floor_divide")  # (numpy's value; derivative 0)
+
+
+@implements(np.fix)
+def fix(x):
+    """Rounding toward zero (numpy's fix is trunc's value): derivative 0."""
+    return elementwise("trunc", x)
+
+
+@implements(np.positive)
+def positive(x):
+    """+x: a copy, derivative 1."""
+    return elementwise("mul", x, 1)
 isnan = _define(np.isnan, "isnan")
 isfinite = _define(np.isfinite, "isfinite")
 isinf = _define(np.isinf, "isinf")
@@ -146,10 +159,15 @@ def round(a, decimals=0):
 around = round
 
 
+_UNSET = object()
+
+
 @implements(np.clip)
-def clip(a, a_min=None, a_max=None):
+def clip(a, a_min=_UNSET, a_max=_UNSET, *, min=None, max=None):  # noqa: A002  (numpy 2.1's names)
     """Gradient reaches `a` inside [a_min, a_max] (ends included), else the bound chosen."""
     from ..tensor import _promote
+    a_min = min if a_min is _UNSET else a_min
+    a_max = max if a_max is _UNSET else a_max
     lo = -np.inf if a_min is None else _operand(a_min)
     hi = np.inf if a_max is None else _operand(a_max)
     x, lo, hi = _promote([_operand(a), lo, hi])
@@ -158,9 +176,21 @@ def clip(a, a_min=None, a_max=None):
 
 @implements(np.nan_to_num)
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
-    if nan != 0.0 or posinf is not None or neginf is not None:
-        raise NotImplementedError("nan_to_num with nan/posinf/neginf values is not supported yet")
-    return elementwise("nan_to_num", x)
+    """NaN -> nan, inf -> posinf, -inf -> neginf (the dtype's largest values by default);
+    derivative 1 where x is finite, 0 where replaced."""
+    if nan == 0.0 and posinf is None and neginf is None:
+        return elementwise("nan_to_num", x)
+    from ..functional import where
+    t = _operand(x)
+    Tensor = tensor_cls()
+    if not isinstance(t, Tensor):
+        return np.nan_to_num(np.asarray(t), copy=copy, nan=nan, posinf=posinf, neginf=neginf)
+    big = np.finfo(t.dtype).max if t.dtype.kind == "f" else None
+    hi = big if posinf is None else posinf
+    lo = -big if neginf is None and big is not None else neginf
+    out = where(isnan(t), nan, t)
+    out = where(out == np.inf, hi, out)
+    return where(out == -np.inf, lo, out)
 
 
 def sigmoid(x):

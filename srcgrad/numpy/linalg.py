@@ -243,6 +243,13 @@ def pinv(a, rcond=None, hermitian=False, **kwargs):
     return _op("pinv", [t], rtol=None if rtol is None else float(rtol), hermitian=bool(hermitian))
 
 
+@_implements(_np.linalg.trace)
+def trace(x, /, *, offset=0, dtype=None):
+    """numpy 2's linalg.trace: the trace over the last two axes."""
+    from .reductions import trace as _trace
+    return _trace(x, offset=offset, axis1=-2, axis2=-1, dtype=dtype)
+
+
 @_implements(_np.linalg.lstsq)
 def lstsq(a, b, rcond=None):
     """numpy's (x, residuals, rank, singular values): x = pinv(a) b, the least-squares

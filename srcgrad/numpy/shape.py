@@ -191,28 +191,40 @@ def _transpose(x, perm):
 
 
 def _check_order(order, name):
-    if order not in ("C", None):
-        raise NotImplementedError(f"{name}: only order='C' is supported, got order={order!r}")
+    """Whether the elements are read column-major ('F'); 'C', 'A' and 'K' are row-major
+    (srcgrad's arrays are stored C-ordered, so 'A' and 'K' are 'C')."""
+    if order not in ("C", "F", "A", "K", None):
+        raise ValueError(f"{name}: order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
+    return order == "F"
+
+
+def _reversed_axes(x):
+    return _transpose(x, tuple(range(x.ndim))[::-1])
 
 
 @implements(np.reshape)
 def reshape(a, /, shape=None, order="C", *, newshape=None, copy=None):
-    """numpy.reshape (order='C'); -1 infers one dimension."""
-    _check_order(order, "reshape")
+    """numpy.reshape; -1 infers one dimension. order='F' reads and writes the elements
+    column-major: the reshape of the transpose, transposed back."""
+    fortran = _check_order(order, "reshape")
     if shape is None:
         shape = newshape
     if shape is None:
         raise TypeError("reshape() missing required argument 'shape'")
     x = _tensor(a)
     shape = _resolve_shape(_shape_arg(shape, "reshape"), x._data.size, x.shape)
-    out = _reshape(x, shape)
+    if fortran:
+        out = _reversed_axes(_reshape(_reversed_axes(x), tuple(shape)[::-1]))
+    else:
+        out = _reshape(x, shape)
     return _fresh(out, x) if copy else out
 
 
 @implements(np.ravel)
 def ravel(a, order="C"):
-    _check_order(order, "ravel")
     x = _tensor(a)
+    if _check_order(order, "ravel"):
+        x = _reversed_axes(x)
     return _reshape(x, (x._data.size,))
 
 
@@ -726,6 +738,59 @@ def take_along_axis(arr, indices, axis=-1):
     axis = _axis(axis, x.ndim, "take_along_axis")
     _check_bounds(idx, x.shape[axis], axis, "take_along_axis")
     return _take_along(x, idx, axis)
+
+
+@implements(np.compress)
+def compress(condition, a, axis=None, out=None):
+    """The slices of a (along axis; of the flattened a if None) where condition is true: a
+    boolean index (a traced condition's positions are recomputed by the generated code)."""
+    x = _tensor(a)
+    if axis is None:
+        x, axis = ravel(x), 0
+    axis = axis % x.ndim
+    keep = _tensor(condition).astype(bool)
+    n = x.shape[axis]
+    if keep.ndim != 1 or keep.shape[0] > n:
+        raise ValueError(f"compress: condition of shape {tuple(keep.shape)} for an axis of length {n}")
+    if keep.shape[0] < n:  # (numpy: the elements past the condition's end are not taken)
+        keep = concatenate([keep, tensor_cls()._make(np.zeros(n - keep.shape[0], bool))])
+    return x[(slice(None),) * axis + (keep,)]
+
+
+@implements(np.extract)
+def extract(condition, arr):
+    """The elements of arr where condition is nonzero, flattened."""
+    return ravel(_tensor(arr))[ravel(_tensor(condition)).astype(bool)]
+
+
+@implements(np.block)
+def block(arrays):
+    """An array assembled from nested lists of blocks: the innermost lists joined along
+    the last axis, the next ones along the one before, ... (numpy's rule, blocks first
+    given at least as many dimensions as the nesting is deep)."""
+    def depth(x):
+        return 1 + depth(x[0]) if isinstance(x, list) and x else (1 if isinstance(x, list) else 0)
+    d = depth(arrays)
+    ndim = max([d] + [np.ndim(_data_of(b)) for b in _leaves(arrays)])
+
+    def join(x, level):
+        if not isinstance(x, list):
+            t = _tensor(x)
+            return _reshape(t, (1,) * (ndim - t.ndim) + tuple(t.shape)) if t.ndim < ndim else t
+        return concatenate([join(e, level + 1) for e in x], axis=-(d - level))
+    return join(arrays, 0)
+
+
+def _leaves(x):
+    if isinstance(x, list):
+        for e in x:
+            yield from _leaves(e)
+    else:
+        yield x
+
+
+def _data_of(x):
+    return x._data if isinstance(x, tensor_cls()) else x
 
 
 @implements(np.take)
