@@ -343,7 +343,7 @@ def test_generated_backward_uses_roll_and_slices():
     (lambda x: np.stack([x, x[:2]]), ValueError, "same shape"),
     (lambda x: np.split(x, 3, axis=1), ValueError, "equal division"),
     (lambda x: np.reshape(x, (5, -1)), ValueError, "cannot reshape"),
-    (lambda x: np.reshape(x, (12,), order="F"), NotImplementedError, "order"),
+    (lambda x: np.reshape(x, (12,), order="Q"), ValueError, "order"),
     (lambda x: np.squeeze(x, 0), ValueError, "size not equal to one"),
     (lambda x: np.take(x, [12]), IndexError, "out of bounds"),
     (lambda x: np.take_along_axis(x, np.array([0, 1]), 0), ValueError, "same number of dimensions"),
