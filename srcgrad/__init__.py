@@ -40,4 +40,8 @@ from .trace import GradientLostWarning, TraceError
 # whose attribute on the package importing it set)
 from .functional import trace
 
+from .autograd import pytorch_names as _pytorch_names
+
+_pytorch_names.install()  # (PyTorch's node names for the functions it computes as one node)
+
 __version__ = "0.1.0"

@@ -931,8 +931,8 @@ class Tensor:
         """Clip to [min, max]; the gradient reaches self inside the range, ends included
         (PyTorch's clamp), and a tensor bound where it was selected."""
         from .numpy.elementwise import clip
-        name = "ClampBackward1" if min is not None and max is not None else \
-            "ClampMinBackward0" if min is not None else "ClampMaxBackward0"
+        # (PyTorch 2's: one node for number bounds, another for tensor bounds)
+        name = "ClampBackward0" if isinstance(min, Tensor) or isinstance(max, Tensor) else "ClampBackward1"
         return _recording.named(clip(self, min, max), name)
 
     clip = clamp

@@ -354,7 +354,7 @@ def test_composite_functions_have_pytorchs_node_names():
         "BinaryCrossEntropyWithLogitsBackward0": F.binary_cross_entropy_with_logits(x, torch.ones(4, 3)),
         "NativeLayerNormBackward0": F.layer_norm(x, (3,)), "SqueezeBackward1": x[:1].squeeze(0),
         "UnsqueezeBackward0": x.unsqueeze(0), "StackBackward0": torch.stack([x, x]),
-        "ClampBackward1": x.clamp(-0.5, 0.5), "ClampMinBackward0": x.clamp(min=0),
+        "ClampBackward1": x.clamp(-0.5, 0.5), "ClampMinBackward0": x.clamp_min(0),
         "SumBackward1": x.sum(1), "MeanBackward1": x.mean(0), "SumBackward0": x.sum(),
         "BmmBackward0": torch.bmm(x.unsqueeze(0), x.t().unsqueeze(0)),
     }
@@ -414,3 +414,35 @@ def test_save_and_load_a_state_dict_and_a_checkpoint(tmp_path):
     torch.save(w, buffer)
     back = torch.load(io.BytesIO(buffer.getvalue()))
     assert back.requires_grad and back.tolist() == [1.0, 2.0]
+
+
+# PyTorch 2.13's node names for calls srcgrad computes as several ops (recorded from it)
+F = torch.nn.functional
+_X = np.array([[0.5, -1.2, 2.0, 0.3], [-0.3, 0.8, -2.5, 1.1]])
+_NODE_NAMES = [
+    (lambda x: F.gelu(x), "GeluBackward0"), (lambda x: F.softplus(x), "SoftplusBackward0"),
+    (lambda x: F.leaky_relu(x), "LeakyReluBackward0"), (lambda x: F.selu(x), "EluBackward0"),
+    (lambda x: F.relu6(x), "HardtanhBackward0"), (lambda x: F.glu(x), "GluBackward0"),
+    (lambda x: F.smooth_l1_loss(x, torch.zeros(2, 4)), "SmoothL1LossBackward0"),
+    (lambda x: F.batch_norm(x, None, None, training=True), "NativeBatchNormBackward0"),
+    (lambda x: F.pad(x, (1, 1)), "ConstantPadNdBackward0"),
+    (lambda x: F.pad(x.reshape(1, 2, 4), (1, 1), mode="reflect"), "ReflectionPad1DBackward0"),
+    (lambda x: torch.logsumexp(x, 1), "LogsumexpBackward0"), (lambda x: x.std(), "StdBackward0"),
+    (lambda x: x.max(), "MaxBackward1"), (lambda x: x.max(1)[0], "MaxBackward0"),
+    (lambda x: torch.sort(x, 1)[0], "SortBackward0"), (lambda x: torch.split(x, 2, 1)[1], "SplitBackward0"),
+    (lambda x: x.transpose(0, 1), "TransposeBackward0"), (lambda x: x.norm(), "LinalgVectorNormBackward0"),
+    (lambda x: x.clamp(min=0), "ClampBackward1"), (lambda x: x.clamp_min(0), "ClampMinBackward0"),
+    (lambda x: x.clamp(torch.zeros(4)), "ClampBackward0"), (lambda x: x.flip(0), "FlipBackward0"),
+]
+
+
+@pytest.mark.parametrize("f, name", _NODE_NAMES)
+def test_composite_calls_have_pytorchs_node_names(f, name):
+    assert type(f(torch.tensor(_X, requires_grad=True)).grad_fn).__name__ == name
+
+
+def test_a_call_returning_its_input_leaves_the_inputs_node_named_as_it_was():
+    x = torch.tensor(_X, requires_grad=True) * 2
+    x.transpose(0, 0)  # (may return x's own node: it keeps its name)
+    torch.split(x, 4, 1)
+    assert type(x.grad_fn).__name__ == "MulBackward0"

@@ -1,0 +1,83 @@
+"""PyTorch's node names for functions srcgrad computes as several ops.
+
+`type(y.grad_fn).__name__` is what PyTorch users print and test: `F.gelu(x)` is one
+`GeluBackward0` node there, while srcgrad records gelu's multiplications (its compiled
+backward is the same either way). This table names the result's node as PyTorch's; the
+ops inside keep srcgrad's. A name may depend on the call (`x.max()` is MaxBackward1,
+`x.max(1)` MaxBackward0). Only a node the call made is renamed, never an input's.
+"""
+import functools
+
+from .recording import named
+
+
+def _with_dim(no_dim, dim):
+    """One name for a reduction over everything, another for one over `dim`."""
+    return lambda args, kwargs: dim if len(args) > 1 or "dim" in kwargs else no_dim
+
+
+def _pad(args, kwargs):
+    mode = args[2] if len(args) > 2 else kwargs.get("mode", "constant")
+    n = len(args[1] if len(args) > 1 else kwargs["pad"]) // 2
+    return {"constant": "ConstantPadNdBackward0", "reflect": f"ReflectionPad{n}DBackward0",
+            "replicate": f"ReplicationPad{n}DBackward0", "circular": "CopySlices"}[mode]
+
+
+#: (where: "F" torch.nn.functional, "T" srcgrad and its Tensor methods, name, PyTorch's node)
+TABLE = [
+    ("F", "gelu", "GeluBackward0"), ("F", "silu", "SiluBackward0"), ("F", "mish", "MishBackward0"),
+    ("F", "softplus", "SoftplusBackward0"), ("F", "leaky_relu", "LeakyReluBackward0"),
+    ("F", "elu", "EluBackward0"), ("F", "selu", "EluBackward0"), ("F", "celu", "CeluBackward0"),
+    ("F", "logsigmoid", "LogSigmoidBackward0"), ("F", "hardtanh", "HardtanhBackward0"),
+    ("F", "relu6", "HardtanhBackward0"), ("F", "hardswish", "HardswishBackward0"),
+    ("F", "hardsigmoid", "HardsigmoidBackward0"), ("F", "softshrink", "SoftshrinkBackward0"),
+    ("F", "hardshrink", "HardshrinkBackward0"), ("F", "glu", "GluBackward0"),
+    ("F", "smooth_l1_loss", "SmoothL1LossBackward0"), ("F", "huber_loss", "HuberLossBackward0"),
+    ("F", "batch_norm", "NativeBatchNormBackward0"), ("F", "group_norm", "NativeGroupNormBackward0"),
+    ("F", "conv1d", "ConvolutionBackward0"), ("F", "conv2d", "ConvolutionBackward0"),
+    ("F", "conv3d", "ConvolutionBackward0"), ("F", "avg_pool1d", "AvgPool2DBackward0"),
+    ("F", "avg_pool2d", "AvgPool2DBackward0"), ("F", "max_pool1d", "MaxPool2DWithIndicesBackward0"),
+    ("F", "max_pool2d", "MaxPool2DWithIndicesBackward0"), ("F", "pad", _pad),
+    ("F", "pairwise_distance", "NormBackward1"),
+    ("T", "logsumexp", "LogsumexpBackward0"), ("T", "std", "StdBackward0"), ("T", "var", "VarBackward0"),
+    ("T", "index_select", "IndexSelectBackward0"), ("T", "sort", "SortBackward0"),
+    ("T", "topk", "TopkBackward0"), ("T", "masked_select", "MaskedSelectBackward0"),
+    ("T", "max", _with_dim("MaxBackward1", "MaxBackward0")),
+    ("T", "min", _with_dim("MinBackward1", "MinBackward0")),
+    ("T", "repeat", "RepeatBackward0"), ("T", "split", "SplitBackward0"), ("T", "chunk", "SplitBackward0"),
+    ("T", "unbind", "UnbindBackward0"), ("T", "flip", "FlipBackward0"), ("T", "tril", "TrilBackward0"),
+    ("T", "triu", "TriuBackward0"), ("T", "transpose", "TransposeBackward0"), ("T", "mv", "MvBackward0"),
+    ("T", "norm", "LinalgVectorNormBackward0"), ("T", "clamp_min", "ClampMinBackward0"),
+    ("T", "clamp_max", "ClampMaxBackward0"),
+]
+
+
+def renaming(fn, name):
+    """fn, naming the nodes of the tensors it returns (each of a tuple or list) `name`."""
+    from ..tensor import Tensor
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        before = {id(a.grad_fn) for a in args if isinstance(a, Tensor) and a.grad_fn is not None}
+        out = fn(*args, **kwargs)
+        node = name(args, kwargs) if callable(name) else name
+        for t in (out if isinstance(out, (tuple, list)) else (out,)):
+            if isinstance(t, Tensor) and t.grad_fn is not None and id(t.grad_fn) not in before:
+                named(t, node)
+        return out
+    call.pytorch_named = name
+    return call
+
+
+def install():
+    """Wrap the table's functions where users call them: srcgrad.<name>, the Tensor method
+    and torch.nn.functional.<name>."""
+    import srcgrad
+    import srcgrad.nn.functional as F
+    from ..tensor import Tensor
+    for where, attr, name in TABLE:
+        owners = [F] if where == "F" else [srcgrad, Tensor]
+        for owner in owners:
+            fn = getattr(owner, attr, None)
+            if fn is not None and not hasattr(fn, "pytorch_named"):
+                setattr(owner, attr, renaming(fn, name))
