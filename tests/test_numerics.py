@@ -134,3 +134,15 @@ def test_exp_of_log_is_not_folded_away():
     v, g = srcgrad.value_and_grad(lambda x: np.sum(np.exp(np.log(x))))(np.array([-2.0, 3.0]))
     assert np.isnan(v)
     assert np.isnan(g[0]) and g[1] == pytest.approx(1.0)
+
+
+def test_the_gradient_of_a_nan_maximum_goes_to_the_nan_entries():
+    # (PyTorch's: ties split among the entries equal to the result, NaN counting as equal
+    # to a NaN result; srcgrad divided by a count of 0: NaN everywhere)
+    import srcgrad as torch
+    x1 = torch.tensor([[3.0, -1.0, 3.0], [0.5, 0.0, 1.0]], dtype=torch.float64, requires_grad=True)
+    with np.errstate(all="ignore"):
+        torch.max(torch.log(x1)).backward()
+    np.testing.assert_array_equal(x1.grad.numpy(), [[0.0, -1.0, 0.0], [0.0, np.nan, 0.0]])
+    g = srcgrad.grad(lambda x: np.max(x, axis=1).sum())(np.array([[1.0, 3.0, 3.0], [2.0, 0.5, np.nan]]))
+    np.testing.assert_array_equal(g, [[0.0, 0.5, 0.5], [0.0, 0.0, 1.0]])

@@ -204,7 +204,12 @@ def _extreme_vjp(node, gs):
     HIPS autograd's rule for np.max, PyTorch's for amax and for max() over everything)."""
     (g,), x = gs, node.inputs[0]
     axis, keepdims = node.attrs["axis"], node.attrs["keepdims"]
-    hit = g.graph.emit("eq", [x, _kept(node.out, x, axis, keepdims)]).cast(g.dtype)
+    graph, m = g.graph, _kept(node.out, x, axis, keepdims)
+    hit = graph.emit("eq", [x, m])
+    if x.dtype.kind == "f":  # (a NaN maximum is the NaN entries': they get the gradient, as PyTorch's)
+        both = graph.emit("logical_and", [graph.emit("isnan", [x]), graph.emit("isnan", [m])])
+        hit = graph.emit("logical_or", [hit, both])
+    hit = hit.cast(g.dtype)
     count = hit.sum(axis, keepdims=True)
     return [_kept(g, x, axis, keepdims) / count * hit]
 
