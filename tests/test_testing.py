@@ -475,3 +475,12 @@ def test_x(gradcheck):
                        env=dict(os.environ, SRCGRAD_CACHE="0"))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "1 passed" in r.stdout
+
+
+def test_traced_gradcheck_of_a_function_using_a_module_with_parameters():
+    # the function reads tensors that require grad (the module's): value_and_grad returns
+    # tensors then, and gradcheck took their value with np.asarray (an error)
+    lin = srcgrad.nn.Linear(3, 2).double()
+    x = np.linspace(-1, 1, 12).reshape(4, 3)
+    grads = gradcheck(lambda x: lin(x), x, traced=True)
+    assert grads is not None and lin.weight.grad is None

@@ -222,10 +222,11 @@ class _Problem:
     def eager_grad(self):
         """srcgrad's gradient through Tensor.backward(), in the inputs' own dtypes."""
         import srcgrad
+        from srcgrad.autograd.engine import run_backward
         xs = [srcgrad.tensor(a, requires_grad=True) for a in self.arrays]
         loss = self._loss(xs)
-        if loss is not None:
-            loss.backward()
+        if loss is not None:  # (into xs only: a module's parameters the function reads keep their .grad)
+            run_backward([loss], [None], inputs=xs, allow_unused=True)
         return [np.zeros(a.shape, a.dtype) if x.grad is None else np.array(x.grad.detach().numpy())
                 for a, x in zip(self.arrays, xs)]
 
@@ -289,7 +290,7 @@ class _Problem:
             value, g = srcgrad.value_and_grad(self._contracted(), argnums=tuple(self.argnums))(
                 *self._traced_args())
         eager, size = self.value(self.arrays, mass=True)
-        value = float(np.asarray(value))
+        value = float(np.asarray(_leaf_array(value)))  # (a tensor if f read tensors that require grad)
         if not abs(value - eager) <= self.atol + self.rtol * size:
             raise GradcheckError(
                 f"f computes another value when traced: <cotangent, f(args)> is {value!r} under "
