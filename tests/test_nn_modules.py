@@ -561,3 +561,30 @@ def test_reduce_lr_on_plateau_follows_pytorchs_schedule():
     for m in [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]:
         sched.step(m)
     assert sched.get_last_lr() == [0.3]
+
+
+def test_a_full_backward_hook_sees_the_calls_gradients_and_may_replace_grad_input():
+    # (the values PyTorch 2.13 gives for this call)
+    lin = srcgrad.nn.Linear(3, 2).double()
+    with srcgrad.no_grad():
+        lin.weight.copy_(srcgrad.tensor([[0.1, 0.2, 0.3], [-0.4, 0.5, 0.6]], dtype=srcgrad.float64))
+        lin.bias.zero_()
+    seen = []
+
+    def hook(module, grad_input, grad_output):
+        seen.append((module, [g.numpy().copy() for g in grad_input], [g.numpy().copy() for g in grad_output]))
+        return (grad_input[0] * 2,)
+    handle = lin.register_full_backward_hook(hook)
+    x = srcgrad.tensor([[1.0, 2.0, 3.0]], dtype=srcgrad.float64, requires_grad=True)
+    (lin(x) ** 2).sum().backward()
+    assert seen[0][0] is lin
+    np.testing.assert_allclose(seen[0][1][0], [[-1.64, 2.96, 3.72]])
+    np.testing.assert_allclose(seen[0][2][0], [[2.8, 4.8]])
+    np.testing.assert_allclose(x.grad.numpy(), [[-3.28, 5.92, 7.44]])
+    np.testing.assert_allclose(lin.weight.grad.numpy(), [[2.8, 5.6, 8.4], [4.8, 9.6, 14.4]])
+    handle.remove()
+    calls = []
+    lin.register_full_backward_hook(lambda m, gi, go: calls.append(gi))
+    with pytest.warns(UserWarning, match="no inputs require gradients"):
+        lin(srcgrad.tensor([[1.0, 2.0, 3.0]], dtype=srcgrad.float64)).sum().backward()
+    assert calls == [(None,)]

@@ -107,6 +107,7 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_full_backward_hooks", OrderedDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
@@ -116,7 +117,11 @@ class Module:
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
-        out = self.forward(*args, **kwargs)
+        if self._full_backward_hooks:
+            from .backward_hooks import hooked_call
+            out = hooked_call(self, args, lambda *a: self.forward(*a, **kwargs))
+        else:
+            out = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, out)
             if result is not None:
@@ -130,6 +135,11 @@ class Module:
     def register_forward_hook(self, hook):
         """hook(module, args, output) after forward; a returned value replaces output."""
         return RemovableHandle(self._forward_hooks, hook)
+
+    def register_full_backward_hook(self, hook):
+        """hook(module, grad_input, grad_output) when the gradients of the call's tensor
+        inputs are computed; a returned tuple replaces grad_input (nn/backward_hooks.py)."""
+        return RemovableHandle(self._full_backward_hooks, hook)
 
     # -- registration ---------------------------------------------------------------------
     def register_parameter(self, name, param):
