@@ -176,7 +176,7 @@ class Transformed:
                                   "differentiated op by op, without compiling a variant per call.",
                                   stacklevel=3)
                 raise _KeepsChanging()
-        rng = _Randomness(self.fn)
+        rng = _Randomness(self.fn, args)
         with gc_paused():
             v = self._trace(args, arrays, key)
         if rng.drawn() and not need_program:
@@ -861,8 +861,8 @@ class _Randomness:
     reads from its globals and closure (`rng = np.random.default_rng(0)` at module level),
     to tell whether a run drew from them."""
 
-    def __init__(self, fn):
-        self.generators = [g for g in _reachable(fn) if isinstance(g, (np.random.Generator, np.random.RandomState))]
+    def __init__(self, fn, args=()):
+        self.generators = _generators(fn, args)
         self.states = [self._state(g) for g in self.generators]
         self.global_state = np.random.get_state()
 
@@ -889,19 +889,36 @@ def _same_state(a, b):
     return a[0] == b[0] and a[2:] == b[2:] and np.array_equal(a[1], b[1])
 
 
-def _reachable(fn):
-    """Objects fn reads by name: the globals its code names, its closure's cells."""
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return []
-    names = set(code.co_names)
-    out = [v for k, v in getattr(fn, "__globals__", {}).items() if k in names]
-    for cell in getattr(fn, "__closure__", None) or ():
-        try:
-            out.append(cell.cell_contents)
-        except ValueError:  # an empty cell
-            pass
-    return out
+def _generators(fn, args=()):
+    """The random generators fn can reach: read by name, or through what it reads (the
+    attributes its code names of objects, modules and classes, dict and list entries,
+    `self.rng` of a bound method, an object passed in), three levels deep."""
+    import types
+    reads, names = _environment_reads(fn)
+    roots = [space.get(name) if kind == 0 else _cell(space) if kind == 1 else space for space, name, kind in reads]
+    found, seen = [], set()
+
+    def walk(v, depth):
+        if id(v) in seen or v is None or type(v) in _PLAIN_TYPES or isinstance(v, np.ndarray):
+            return
+        seen.add(id(v))
+        if isinstance(v, (np.random.Generator, np.random.RandomState)):
+            found.append(v)
+        elif depth == 0 or isinstance(v, types.FunctionType):
+            return
+        elif isinstance(v, dict):
+            for x in list(v.values())[:64]:
+                walk(x, depth - 1)
+        elif isinstance(v, (list, tuple)):
+            for x in v[:64]:
+                walk(x, depth - 1)
+        elif isinstance(getattr(v, "__dict__", None), dict) or isinstance(v, type):
+            space = vars(v)
+            for name in space.keys() & names:
+                walk(space[name], depth - 1)
+    for v in list(roots) + list(args):
+        walk(v, 3)
+    return found
 
 
 @functools.lru_cache(maxsize=None)

@@ -1077,3 +1077,30 @@ def test_a_numpy_function_without_a_rule_is_refused_at_the_users_line():
     with pytest.raises(TraceError, match=r"apply_along_axis has no srcgrad rule.*test_transforms.py:\d+: "
                                          r"return np.sum\(np.apply_along_axis"):
         srcgrad.grad(f)(np.array([1.0, 2.0]))
+
+
+class _Noisy:
+    def __init__(self):
+        self.rng, self.W = np.random.default_rng(0), np.ones(3)
+
+    def loss(self, x):
+        return np.sum((x + self.rng.normal(size=3)) * self.W)
+
+
+_SETTINGS = {"rng": np.random.default_rng(1)}
+
+
+def _noisy_through_a_dict(x):
+    return np.sum(x * _SETTINGS["rng"].normal(size=3))
+
+
+@pytest.mark.filterwarnings("ignore:.*draws random numbers")
+def test_generators_reached_through_attributes_and_dicts_draw_at_every_call():
+    # `self.rng.normal()` or `cfg["rng"].normal()`: the draws were frozen at the first call's
+    x = np.zeros(3)
+    m, fresh = _Noisy(), _Noisy()
+    g = srcgrad.value_and_grad(m.loss)
+    np.testing.assert_allclose([g(x)[0] for _ in range(3)], [fresh.loss(x) for _ in range(3)], rtol=1e-12)
+    h = srcgrad.grad(_noisy_through_a_dict)
+    values = [h(x)[0] for _ in range(3)]
+    assert len(set(values)) == 3
