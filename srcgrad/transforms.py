@@ -184,7 +184,7 @@ class Transformed:
             rng.restore()  # (this call draws as plain numpy would, op by op)
             if not self.__dict__.get("_warned_random"):
                 self._warned_random = True
-                warnings.warn(f"{self}: the function draws random numbers (numpy's random "
+                warnings.warn(f"{self}: the function draws random numbers (numpy's or Python's random "
                               f"generator); it runs op by op at every call, for new draws each "
                               f"time, rather than as compiled code, where they would be frozen. "
                               f"Pass the random arrays as arguments to have it compiled.", stacklevel=3)
@@ -862,21 +862,26 @@ class _Randomness:
     to tell whether a run drew from them."""
 
     def __init__(self, fn, args=()):
+        import random
         self.generators = _generators(fn, args)
         self.states = [self._state(g) for g in self.generators]
         self.global_state = np.random.get_state()
+        self.python_state = random.getstate()  # (Python's own `random.gauss(0, 1)` too)
 
     @staticmethod
     def _state(g):
         return g.bit_generator.state if isinstance(g, np.random.Generator) else g.get_state()
 
     def drawn(self):
+        import random
         if any(self._state(g) != s if isinstance(g, np.random.Generator) else not _same_state(self._state(g), s)
                for g, s in zip(self.generators, self.states)):
             return True
-        return not _same_state(np.random.get_state(), self.global_state)
+        return not _same_state(np.random.get_state(), self.global_state) or random.getstate() != self.python_state
 
     def restore(self):
+        import random
+        random.setstate(self.python_state)
         np.random.set_state(self.global_state)
         for g, s in zip(self.generators, self.states):
             if isinstance(g, np.random.Generator):

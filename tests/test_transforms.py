@@ -1104,3 +1104,18 @@ def test_generators_reached_through_attributes_and_dicts_draw_at_every_call():
     h = srcgrad.grad(_noisy_through_a_dict)
     values = [h(x)[0] for _ in range(3)]
     assert len(set(values)) == 3
+
+
+def _python_noise(x):
+    import random
+    return np.sum(x * random.gauss(0, 1))
+
+
+@pytest.mark.filterwarnings("ignore:.*draws random numbers")
+def test_pythons_own_random_module_draws_at_every_call():
+    import random
+    g = srcgrad.grad(_python_noise)
+    random.seed(3)
+    got = [g(np.ones(2))[0] for _ in range(3)]
+    random.seed(3)
+    np.testing.assert_allclose(got, [random.gauss(0, 1) for _ in range(3)], rtol=1e-12)
