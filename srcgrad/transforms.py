@@ -735,6 +735,10 @@ def _env_value(v, names=(), depth=3):
     if isinstance(v, _tensor_type()):  # (its data, and its version: changed in place)
         return ("tensor", _env_value(v._data), v._version.v, v.requires_grad)
     if isinstance(v, (dict, list, tuple)):
+        if isinstance(v, (list, tuple)) and 64 < len(v) <= _HASHED_LIST and type(v[0]) in (float, int, bool):
+            a = np.asarray(v)  # (a long list of numbers, `COEF = [...]`: by its contents, as an array)
+            if a.dtype.kind in "biuf":
+                return ("numbers", type(v).__name__, a.shape, a.dtype.str, _stable_hash(a))
         data = _data_value(v, budget=256)
         if data is not None:
             return data
@@ -790,6 +794,8 @@ def _on_disk(e):
 
 #: arrays read by name up to this size are keyed by their contents
 _HASHED_SIZE = 1024
+#: and lists of numbers up to this length
+_HASHED_LIST = 8192
 
 
 def _stable_hash(a):

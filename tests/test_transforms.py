@@ -1119,3 +1119,21 @@ def test_pythons_own_random_module_draws_at_every_call():
     got = [g(np.ones(2))[0] for _ in range(3)]
     random.seed(3)
     np.testing.assert_allclose(got, [random.gauss(0, 1) for _ in range(3)], rtol=1e-12)
+
+
+_COEFS = [0.1] * 500
+
+
+def _reads_a_long_list(x):
+    return np.sum(x * _COEFS[7])
+
+
+def test_a_long_list_of_numbers_changed_in_place_between_calls_compiles_again():
+    # past 256 entries a list was keyed by its identity: `_COEFS[7] = 5.0` went unseen
+    g = srcgrad.grad(_reads_a_long_list)
+    try:
+        assert list(g(np.ones(2))) == [0.1, 0.1]
+        _COEFS[7] = 5.0
+        assert list(g(np.ones(2))) == [5.0, 5.0]
+    finally:
+        _COEFS[7] = 0.1
