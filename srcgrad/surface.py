@@ -501,6 +501,19 @@ def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
     return _add_at(x, idx, source if alpha == 1 else alpha * _t(source))
 
 
+@torch_function("index_put")
+def index_put(input, indices, values, accumulate=False):  # noqa: A002
+    """x[indices] = values (a tuple of index tensors, one per leading dim) on a copy;
+    accumulate=True adds, duplicates included."""
+    x = _t(input)
+    idx = tuple(_data(i) for i in indices)
+    if accumulate:
+        return _add_at(x, idx, values)
+    out = x.clone()
+    out[idx] = values
+    return out
+
+
 @torch_function("index_copy")
 def index_copy(input, dim, index, source):  # noqa: A002
     out = _t(input).clone()
@@ -888,7 +901,7 @@ _IN_PLACE = ["abs", "absolute", "neg", "negative", "exp", "exp2", "expm1", "log"
              "erf", "erfc", "logit", "floor", "ceil", "round", "trunc", "fix", "frac", "sign", "sgn",
              "reciprocal", "pow", "float_power", "clamp", "clip", "clamp_min", "clamp_max", "masked_fill",
              "lerp", "addcmul", "addcdiv", "fmod", "remainder", "hypot", "copysign", "xlogy",
-             "nan_to_num", "floor_divide", "index_fill", "index_add", "index_copy", "scatter",
+             "nan_to_num", "floor_divide", "index_fill", "index_add", "index_copy", "index_put", "scatter",
              "scatter_add", "scatter_reduce", "true_divide", "divide", "subtract", "multiply", "logical_not",
              "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge",
              "greater", "less", "greater_equal", "less_equal", "not_equal", "fmax", "fmin", "maximum",

@@ -446,3 +446,21 @@ def test_a_call_returning_its_input_leaves_the_inputs_node_named_as_it_was():
     x.transpose(0, 0)  # (may return x's own node: it keeps its name)
     torch.split(x, 4, 1)
     assert type(x.grad_fn).__name__ == "MulBackward0"
+
+
+def test_index_put_and_the_node_names_of_writes_by_index():
+    # (values and names from PyTorch 2.13)
+    x = torch.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    v = torch.tensor([9.0, 8.0, 7.0], requires_grad=True)
+    y = x * 1
+    y.index_put_((torch.tensor([0, 2, 0]),), v, accumulate=True)
+    z = torch.index_put(x * 1, (torch.tensor([1, 3]),), v[:2])
+    assert y.tolist() == [17.0, 2.0, 11.0, 4.0] and z.tolist() == [1.0, 9.0, 3.0, 8.0]
+    (y.sum() * 2 + (z ** 2).sum()).backward()
+    assert x.grad.tolist() == [4.0, 2.0, 8.0, 2.0] and v.grad.tolist() == [20.0, 18.0, 2.0]
+    assert type(z.grad_fn).__name__ == "IndexPutBackward0"
+    w = x * 1
+    w[1:3] = v[:2]
+    assert type(w.grad_fn).__name__ == "CopySlices"
+    w[torch.tensor([True, False, False, True])] = v[:2]
+    assert type(w.grad_fn).__name__ == "IndexPutBackward0"

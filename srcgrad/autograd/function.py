@@ -98,12 +98,13 @@ _CLASSES = {}
 
 
 def node_class(op, attrs=None):
-    # a custom rule's node is named after it, as PyTorch names a Function's: MyExpBackward
-    if op.name != "custom":
-        cls = _CLASSES.get(op.torch_name)
-        if cls is not None:
-            return cls
-    name = f"{attrs['name']}Backward" if op.name == "custom" and attrs else op.torch_name
+    # a custom rule's node is named after it, as PyTorch names a Function's: MyExpBackward;
+    # an op whose PyTorch name depends on its attributes gives it from them
+    name = op.torch_name
+    if op.name == "custom" and attrs:
+        name = f"{attrs['name']}Backward"
+    elif callable(name):
+        name = name(attrs or {})
     cls = _CLASSES.get(name)
     if cls is None:
         cls = _CLASSES[name] = type(name, (BackwardNode,), {"__slots__": ()})

@@ -319,9 +319,15 @@ def _put_emit(args, attrs, node, target):
     return [copy, put]
 
 
+def _put_torch_name(attrs):
+    """PyTorch's node for `x[i] = v`: IndexPutBackward0 for an index holding tensors,
+    CopySlices for ints and slices (a write through a view)."""
+    return "IndexPutBackward0" if any(isinstance(i, Arg) for i in attrs.get("index", ())) else "CopySlices"
+
+
 _put = register(Op("setitem", "index", _put_impl, infer=_put_infer, vjp=_put_vjp, emit=_put_emit,
                    statement=True, fmt_attrs=lambda attrs: fmt_index(attrs["index"]),
-                   torch_name="IndexPutBackward0"))
+                   torch_name=_put_torch_name))
 _put.inplace_impl = _put_inplace
 
 
