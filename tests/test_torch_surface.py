@@ -433,6 +433,9 @@ _NODE_NAMES = [
     (lambda x: x.transpose(0, 1), "TransposeBackward0"), (lambda x: x.norm(), "LinalgVectorNormBackward0"),
     (lambda x: x.clamp(min=0), "ClampBackward1"), (lambda x: x.clamp_min(0), "ClampMinBackward0"),
     (lambda x: x.clamp(torch.zeros(4)), "ClampBackward0"), (lambda x: x.flip(0), "FlipBackward0"),
+    (lambda x: x.prod(), "ProdBackward0"), (lambda x: x.prod(1), "ProdBackward1"),
+    (lambda x: torch.split(x, [3, 1], 1)[0], "SplitWithSizesBackward0"),
+    (lambda x: F.max_pool1d(x.reshape(1, 2, 4), 2), "SqueezeBackward1"),
 ]
 
 

@@ -16,6 +16,11 @@ def _with_dim(no_dim, dim):
     return lambda args, kwargs: dim if len(args) > 1 or "dim" in kwargs else no_dim
 
 
+def _split(args, kwargs):
+    sizes = args[1] if len(args) > 1 else kwargs.get("split_size_or_sections", kwargs.get("split_size"))
+    return "SplitWithSizesBackward0" if isinstance(sizes, (list, tuple)) else "SplitBackward0"
+
+
 def _pad(args, kwargs):
     mode = args[2] if len(args) > 2 else kwargs.get("mode", "constant")
     n = len(args[1] if len(args) > 1 else kwargs["pad"]) // 2
@@ -35,8 +40,8 @@ TABLE = [
     ("F", "smooth_l1_loss", "SmoothL1LossBackward0"), ("F", "huber_loss", "HuberLossBackward0"),
     ("F", "batch_norm", "NativeBatchNormBackward0"), ("F", "group_norm", "NativeGroupNormBackward0"),
     ("F", "conv1d", "ConvolutionBackward0"), ("F", "conv2d", "ConvolutionBackward0"),
-    ("F", "conv3d", "ConvolutionBackward0"), ("F", "avg_pool1d", "AvgPool2DBackward0"),
-    ("F", "avg_pool2d", "AvgPool2DBackward0"), ("F", "max_pool1d", "MaxPool2DWithIndicesBackward0"),
+    ("F", "conv3d", "ConvolutionBackward0"), ("F", "avg_pool1d", "SqueezeBackward1"),
+    ("F", "avg_pool2d", "AvgPool2DBackward0"), ("F", "max_pool1d", "SqueezeBackward1"),
     ("F", "max_pool2d", "MaxPool2DWithIndicesBackward0"), ("F", "pad", _pad),
     ("F", "pairwise_distance", "NormBackward1"),
     ("T", "logsumexp", "LogsumexpBackward0"), ("T", "std", "StdBackward0"), ("T", "var", "VarBackward0"),
@@ -44,7 +49,8 @@ TABLE = [
     ("T", "topk", "TopkBackward0"), ("T", "masked_select", "MaskedSelectBackward0"),
     ("T", "max", _with_dim("MaxBackward1", "MaxBackward0")),
     ("T", "min", _with_dim("MinBackward1", "MinBackward0")),
-    ("T", "repeat", "RepeatBackward0"), ("T", "split", "SplitBackward0"), ("T", "chunk", "SplitBackward0"),
+    ("T", "prod", _with_dim("ProdBackward0", "ProdBackward1")),
+    ("T", "repeat", "RepeatBackward0"), ("T", "split", _split), ("T", "chunk", "SplitBackward0"),
     ("T", "unbind", "UnbindBackward0"), ("T", "flip", "FlipBackward0"), ("T", "tril", "TrilBackward0"),
     ("T", "triu", "TriuBackward0"), ("T", "transpose", "TransposeBackward0"), ("T", "mv", "MvBackward0"),
     ("T", "norm", "LinalgVectorNormBackward0"), ("T", "clamp_min", "ClampMinBackward0"),
