@@ -21,6 +21,7 @@ from . import config
 from .autograd import recording as _recording
 from .autograd.engine import Walk, record_graph
 from .codegen.diskcache import _data_value, _plain
+from .numpy._dispatch import tensor_cls
 from .compiler import differentiate, program_function
 from .ir.graph import Node
 from .ops import get as _get_op
@@ -732,7 +733,7 @@ def _env_value(v, names=(), depth=3):
     if type(v) is _FunctionType:  # (by its code and defaults, not its id: a new function
         # takes a freed one's memory at once; what it reads by name is read as the caller's)
         return ("function", v.__code__, tuple(_env_value(d) for d in v.__defaults__ or ()))
-    if isinstance(v, _tensor_type()):  # (its data, and its version: changed in place)
+    if isinstance(v, tensor_cls()):  # (its data, and its version: changed in place)
         return ("tensor", _env_value(v._data), v._version.v, v.requires_grad)
     if isinstance(v, (dict, list, tuple)):
         if isinstance(v, (list, tuple)) and 64 < len(v) <= _HASHED_LIST and type(v[0]) in (float, int, bool):
@@ -762,16 +763,6 @@ def _env_value(v, names=(), depth=3):
         # (methods, properties, classes and modules are left out: fixed, or code to run)
         return ("object", id(v), type(v), attrs)
     return ("object", id(v), type(v))
-
-
-_TENSOR = []
-
-
-def _tensor_type():
-    if not _TENSOR:
-        from .tensor import Tensor
-        _TENSOR.append(Tensor)
-    return _TENSOR[0]
 
 
 def _on_disk(e):

@@ -429,10 +429,7 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
         wrt = [i for i, d in enumerate(walk.values) if d[0] == "leaf"]
     used_wrt = [i for i in wrt if i is not None]
     ran = nodes_run(walk, used_wrt) if inputs is not None else walk.fns
-    if any(fn.saved is None for fn in ran):
-        raise RuntimeError(FREED_MSG)
-    for fn in ran:
-        check_kept_tensors(fn)
+    _check_kept(ran)
     observe = []  # retain_grad() values the backward reaches (autograd.grad's too, as PyTorch's)
     for fn in (walk.fns if inputs is None else ran):
         if fn.retains:
@@ -450,16 +447,8 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
         if not any(isinstance(g, Tensor) and g._requires_grad for g in grad_roots):
             outs[:compiled.n_wrt] = _connected(walk, used_wrt, outs[:compiled.n_wrt])
     else:
-        args = []
-        arg_ids = set()
-        for kind, i in compiled.params:
-            if kind == "ct":
-                args.append(ct_arrays[i])
-            elif kind == "v":
-                args.append(_check_version(walk, i, walk.array(i)))
-            else:
-                args.append(_history(walk, *i))
-                arg_ids.update(id(a) for a in args[-1])
+        args = _arguments(compiled, walk, ct_arrays)
+        arg_ids = {id(a) for arg, (kind, _) in zip(args, compiled.params) if kind == "h" for a in arg}
         if hooked:
             args.append(tuple(hook_fns))
         with np.errstate(all="ignore"):
@@ -514,10 +503,7 @@ def prepared_backward(root, inputs):
         wrt = [walk.value_of(t, consts=False) for t in inputs]
         used = [i for i in wrt if i is not None]
         ran = nodes_run(walk, used)
-        if any(fn.saved is None for fn in ran):
-            raise RuntimeError(FREED_MSG)
-        for fn in ran:
-            check_kept_tensors(fn)
+        _check_kept(ran)
         if any(fn.retains for fn in ran) or any(_hooks_of(walk, i) for i in range(len(walk.values))):
             return None
         compiled = compiled_backward(walk, [walk.value_of(root)], used)
@@ -526,18 +512,29 @@ def prepared_backward(root, inputs):
     avals = [walk.aval(i) for i in used]
 
     def run(ct):
-        args = []
-        for kind, i in compiled.params:
-            args.append(ct if kind == "ct" else _check_version(walk, i, walk.array(i)) if kind == "v"
-                        else _history(walk, *i))
         with np.errstate(all="ignore"):
-            outs = compiled.fn(*args)
+            outs = compiled.fn(*_arguments(compiled, walk, [ct]))
         grads = []
         for (shape, dtype), o in zip(avals, outs[:compiled.n_wrt]):
             o = np.zeros(shape, dtype) if o is None else np.asarray(o, dtype)
             grads.append(np.array(np.broadcast_to(o, shape)))  # (an array of its own)
         return [None if i is None else grads[position[i]] for i in wrt]
     return run
+
+
+def _check_kept(ran):
+    """The nodes a backward runs still hold what they saved, unchanged since."""
+    if any(fn.saved is None for fn in ran):
+        raise RuntimeError(FREED_MSG)
+    for fn in ran:
+        check_kept_tensors(fn)
+
+
+def _arguments(compiled, walk, cts):
+    """The compiled backward's arguments: cotangents, the recorded arrays it reads (checked
+    for writes since), and re-rolled loops' histories."""
+    return [cts[i] if kind == "ct" else _check_version(walk, i, walk.array(i)) if kind == "v"
+            else _history(walk, *i) for kind, i in compiled.params]
 
 
 def _history(walk, entries, shape, dtype):
