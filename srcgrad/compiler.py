@@ -9,7 +9,9 @@ one function of the user's arguments.
 """
 from .codegen.emit import generate
 from .codegen.loader import load_function
+from . import config
 from .ir.autodiff import backward as build_backward
+from .ir.checkpoint import plan_checkpoints
 from .ir.fusion import fuse
 from .ir.contract import contract_sums
 from .ir.cse import eliminate_common
@@ -129,6 +131,7 @@ def program_function(g, params, outputs, fn_name, header, constants=()):
     eliminate_common(whole)
     outputs = whole.outputs
     nodes = prune_kernel_outputs(live_nodes(whole.nodes, outputs, available=given), outputs)
+    nodes = plan_checkpoints(nodes, config.checkpoint_loops)
     prog = Graph(fn_name)
     prog.inputs, prog.nodes, prog.outputs = list(params), nodes, list(outputs)
     source, names = generate(prog, fn_name, params, outputs, header=header,

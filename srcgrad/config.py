@@ -7,6 +7,11 @@ fuse_elementwise = True
 simplify = True
 #: write a segment of a traced run that repeats (a Python loop) back as a loop
 reroll = True
+#: a re-rolled loop's backward runs its forward again a segment at a time rather than
+#: keeping every iteration's values (ir/checkpoint.py): "auto" for long loops that would
+#: keep far more than their checkpoints, True for every loop it makes smaller, an int for
+#: segments of that many iterations in every longer loop, False never
+checkpoint_loops = "auto"
 
 
 #: where compiled functions are kept between processes: None for the per-user default
@@ -17,4 +22,4 @@ cache_dir = None
 
 def key():
     """The part of every compile-cache key that depends on these switches."""
-    return (fuse_elementwise, simplify, reroll)
+    return (fuse_elementwise, simplify, reroll, checkpoint_loops)

@@ -63,6 +63,9 @@ def loop_lines(node, em, indent):
         value = expr_source(em.arg(x) if isinstance(x, Value) else x)
         if value != namer.of(b):
             lines.append(f"{indent}{namer.of(b)} = {value}")
+    segment = node.attrs.get("segment")
+    if segment:
+        return lines + _checkpointed_loop_lines(node, em, indent, segment)
     # one list for all the values saved: a tuple per iteration (the IR has a history per
     # value; here they are the positions of one list's tuples)
     pack = namer.fresh("saved") if saves else None
@@ -81,9 +84,42 @@ def loop_lines(node, em, indent):
         block.append(f"{inner}{pack}.append(({_tuple(saved_names)}))")
     block += _rebind(inner, [namer.of(b) for b in carried], [namer.of(o) for o in body.outputs[:n_carry]])
     lines += block or [f"{inner}pass"]
-    for k, o in enumerate(node.outputs[:n_out]):  # after the loop: its last values
-        namer.names[o.id] = namer.of(carried[k]) if k < n_carry else namer.of(body.outputs[k])
+    _export(node, em)
+    return lines
+
+
+def _export(node, em):
+    """After the loop, its outputs are its last values, under their names in the body."""
+    body, n_carry, namer = node.attrs["body"], node.attrs["n_carry"], em.namer
+    for k, o in enumerate(node.outputs[:len(body.outputs)]):
+        namer.names[o.id] = namer.of(body.inputs[1 + k]) if k < n_carry else namer.of(body.outputs[k])
         em.exported.add(namer.names[o.id])
+
+
+def _checkpointed_loop_lines(node, em, indent, segment):
+    """The forward of a checkpointed loop (ir/checkpoint.py): the carried values every
+    `segment` iterations, nothing else saved; its backward runs the body again."""
+    namer = em.namer
+    body, n_carry, count = node.attrs["body"], node.attrs["n_carry"], node.attrs["count"]
+    counter, carried = body.inputs[0], body.inputs[1:1 + n_carry]
+    pack = namer.fresh("checkpoints")
+    for h in node.outputs[len(body.outputs):]:  # (every history is in the checkpoints)
+        em.packs[h.id] = (pack, None)
+        namer.names[h.id] = pack
+    inner = indent + INDENT
+    kept = [namer.of(carried[k]) for k in node.attrs["checkpointed"]]
+    lines = [f"{indent}{pack} = []"] if kept else []
+    lines.append(_comment(f"{indent}for {namer.of(counter)} in range({count}):",
+                          f"{format_loc_range(node.loc)}: recorded {count} times, re-rolled"))
+    if kept:  # (none when what the backward reads depends on no carried value)
+        lines += [_comment(f"{inner}if {namer.of(counter)} % {segment} == 0:",
+                           f"the state every {segment} iterations: the backward runs the loop again from there"),
+                  f"{inner}{INDENT}{pack}.append(({_tuple(kept)}))"]
+    nodes = live_nodes(body.nodes, body.outputs)
+    nodes = prune_kernel_outputs(nodes, body.outputs)
+    lines += em.block(nodes, {v.id for v in body.outputs}, inner)
+    lines += _rebind(inner, [namer.of(b) for b in carried], [namer.of(o) for o in body.outputs[:n_carry]])
+    _export(node, em)
     return lines
 
 
@@ -96,7 +132,8 @@ def loop_grad_lines(node, em, indent):
     histories = node.inputs[n_out:n_out + len(saves)]
     counter = body.inputs[0]
     for b, x in zip(a["invariant_reads"], node.inputs[n_out + len(saves):]):
-        namer.names[b.id] = namer.of(x)
+        if isinstance(x, Value):  # (a number is bound before the loop, under b's name)
+            namer.names[b.id] = namer.of(x)
     where = format_loc_range(node.loc)
     nodes = live_nodes(bwd.nodes, bwd.outputs)
     nodes = prune_kernel_outputs(nodes, bwd.outputs)
@@ -124,36 +161,32 @@ def loop_grad_lines(node, em, indent):
     # saved values come back under their names in the body, or fresh ones if the code
     # after the loop still reads that name; loop_index values are recomputed
     restore = {}
-    for v in saves:
+    segment = a.get("segment")
+    # (a checkpointed loop's backward runs the whole body again: all of its values)
+    for v in (_body_values(body, n_carry) if segment else saves):
         restore[v.id] = namer.names.get(v.id)
-        if namer.of(v) in em.exported:
-            namer.names[v.id] = namer.fresh(namer.of(v) + "_r")
+    renamed = {}
+    for v in (_body_values(body, n_carry) if segment else saves):
+        old = namer.names.get(v.id)
+        if old is not None and old in em.exported:
+            if old not in renamed:
+                renamed[old] = namer.fresh(old + "_r")
+            namer.names[v.id] = renamed[old]
     recompute = [n for n in body.nodes if n.op.name == "loop_index" and n.out.id in read]
     for n in recompute:
-        restore[n.out.id] = namer.names.get(n.out.id)
+        restore.setdefault(n.out.id, namer.names.get(n.out.id))
         namer.names.pop(n.out.id, None)
     carried_grads = [(bwd.inputs[k], bwd.outputs[j]) for j, k in enumerate(wrt)
                      if k < n_carry and bwd.inputs[k].id in read]
     em.handed |= _share_carried_names(nodes, [c for c, _ in carried_grads], [g for _, g in carried_grads],
                                       bwd.outputs, namer)
-    header = _comment(f"{indent}for {namer.of(counter)} in range({count - 1}, -1, -1):",
-                      f"{where}: the loop's backward, in reverse")
-    inner = indent + INDENT
-    block = []
-    packs = {}
-    for h, v in zip(histories, saves):
-        pack, k = em.packs[h.id]
-        names = packs.setdefault(pack, {})
-        if v.id not in read:
-            names.setdefault(k, "_")
-        elif names.get(k, "_") == "_":
-            names[k] = namer.of(v)
-        else:  # the same value saved twice (a nested loop's history): one name
-            namer.names[v.id] = names[k]
-    for pack, names in packs.items():
-        if any(n != "_" for n in names.values()):
-            block.append(f"{inner}{_tuple([names.get(k, '_') for k in range(max(names) + 1)])} = "
-                         f"{pack}[{namer.of(counter)}]")
+    if segment:
+        header, inner, block = _segment_lines(node, em, indent, segment, histories, read)
+    else:
+        header = [_comment(f"{indent}for {namer.of(counter)} in range({count - 1}, -1, -1):",
+                           f"{where}: the loop's backward, in reverse")]
+        inner = indent + INDENT
+        block = _unpack_lines(histories, saves, read, em, inner, namer.of(counter))
     block += em.block(recompute, set(read), inner)
     block += em.block(nodes, {v.id for v in bwd.outputs}, inner)
     for j, acc in accumulators.items():
@@ -168,7 +201,7 @@ def loop_grad_lines(node, em, indent):
         values.append(z)
     block += _rebind(inner, targets, values)
     if block:  # (a body whose backward is the identity leaves nothing to loop over)
-        lines += [header] + block
+        lines += header + block
     for vid, old in restore.items():
         if old is None:
             namer.names.pop(vid, None)
@@ -185,6 +218,66 @@ def loop_grad_lines(node, em, indent):
         else:  # an invariant whose gradient is zero
             lines.append(f"{indent}{namer.of(node.outputs[j])} = {_zeros(bwd.outputs[j])}")
     return lines
+
+
+def _body_values(body, n_carry):
+    """The carried values and every value the body computes."""
+    return list(body.inputs[1:1 + n_carry]) + [o for n in body.nodes for o in n.outputs]
+
+
+def _unpack_lines(histories, saves, read, em, inner, counter):
+    """`t4, t7_r = saved[i]`: an iteration's saved values, under their names."""
+    namer, packs, lines = em.namer, {}, []
+    for h, v in zip(histories, saves):
+        pack, k = em.packs[h.id]
+        names = packs.setdefault(pack, {})
+        if v.id not in read:
+            names.setdefault(k, "_")
+        elif names.get(k, "_") == "_":
+            names[k] = namer.of(v)
+        else:  # the same value saved twice (a nested loop's history): one name
+            namer.names[v.id] = names[k]
+    for pack, names in packs.items():
+        if any(n != "_" for n in names.values()):
+            lines.append(f"{inner}{_tuple([names.get(k, '_') for k in range(max(names) + 1)])} = "
+                         f"{pack}[{counter}]")
+    return lines
+
+
+def _segment_lines(node, em, indent, segment, histories, read):
+    """A checkpointed loop's backward (ir/checkpoint.py), segments last to first: the
+    carried values from the segment's checkpoint, its forward again saving what the
+    backward reads, then its iterations' backward in reverse. Returns (the lines up to
+    the reverse loop's header, the indent of its body, the body's first lines)."""
+    namer, a = em.namer, node.attrs
+    body, count, n_carry, saves = a["body"], a["count"], a["n_carry"], list(a["saves"])
+    counter = namer.of(body.inputs[0])
+    carried = [body.inputs[1 + k] for k in a["checkpointed"]]
+    nexts = [body.outputs[k] for k in a["checkpointed"]]
+    checkpoints = em.packs[histories[0].id][0]
+    s, start, stop, pack = (namer.fresh(b) for b in ("segment", "start", "stop", "saved"))
+    outer, inner = indent + INDENT, indent + 2 * INDENT
+    last = (count - 1) // segment
+    lines = [_comment(f"{indent}for {s} in range({last}, -1, -1):",
+                      f"{format_loc_range(node.loc)}: the loop's backward, in reverse, "
+                      f"{segment} iterations at a time"),
+             f"{outer}{start}, {stop} = {s} * {segment}, min({s} * {segment} + {segment}, {count})"]
+    if carried:
+        lines.append(_comment(f"{outer}{_tuple([namer.of(b) for b in carried])} = {checkpoints}[{s}]",
+                              "the state at the segment's start"))
+    lines += [f"{outer}{pack} = []",
+              _comment(f"{outer}for {counter} in range({start}, {stop}):",
+                       "the segment's forward again, saving what its backward reads")]
+    nodes = live_nodes(body.nodes, nexts + saves)
+    nodes = prune_kernel_outputs(nodes, nexts + saves)
+    lines += em.block(nodes, {v.id for v in nexts} | {v.id for v in saves}, inner)
+    saved_names = list(dict.fromkeys(namer.of(v) for v in saves))
+    lines.append(f"{inner}{pack}.append(({_tuple(saved_names)}))")
+    lines += _rebind(inner, [namer.of(b) for b in carried], [namer.of(o) for o in nexts])
+    lines.append(f"{outer}for {counter} in range({stop} - 1, {start} - 1, -1):")
+    unpack = [name if any(namer.of(v) == name and v.id in read for v in saves) else "_" for name in saved_names]
+    first = [f"{inner}{_tuple(unpack)} = {pack}[{counter} - {start}]"] if any(u != "_" for u in unpack) else []
+    return lines, inner, first
 
 
 def _zeros(v):

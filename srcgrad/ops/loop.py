@@ -109,7 +109,8 @@ def _needs_gradient(node, active):
 
 
 def _fmt_loop(attrs):
-    return f"count={attrs['count']}"
+    segment = attrs.get("segment")  # (ir/checkpoint.py)
+    return f"count={attrs['count']}" + (f", segment={segment}" if segment else "")
 
 
 def _block(name):
@@ -126,5 +127,5 @@ register(Op("loop", "special", _no_eager, infer=_loop_infer, vjp=_loop_vjp, fmt_
 # -- the reverse loop -----------------------------------------------------------------------
 register(Op("loop_grad", "special", _no_eager, infer=lambda inputs, attrs: list(attrs["avals"]),
             vjp=None, differentiable=False,
-            fmt_attrs=lambda attrs: f"count={attrs['count']}")).block = _block("loop_grad_lines")
+            fmt_attrs=_fmt_loop)).block = _block("loop_grad_lines")
 

@@ -1,0 +1,143 @@
+"""Checkpointed loops: the backward of a long loop runs its forward again, a segment at a time.
+
+Reverse mode keeps what each iteration's backward reads (ops/loop.py: a "saved history").
+For a long loop over small arrays that is far more than the forward ever holds: an LSTM
+over 1024 characters saves 24 arrays per step, ~50x the memory of its forward and its
+arguments together. A checkpointed loop keeps only its carried values, every K
+iterations ("checkpoints"); its backward takes the segments last to first, runs each
+segment's forward again from its checkpoint, saving as before, then that segment's
+backward (codegen/loops.py writes both).
+
+    memory: ceil(count / K) checkpoints + K iterations' saved values, the least at
+            K = sqrt(count * checkpoint / saved) (about 2 sqrt(count * checkpoint * saved))
+    time:   the body's forward once more (the first pass saves nothing, which is cheaper
+            than saving: a long loop's saved arrays are all new allocations)
+
+Only when both run in one generated function: an eager backward reads the histories the
+recorded run made, which exist already.
+"""
+import math
+
+import numpy as np
+
+from .graph import Node, Value
+from .passes import live_nodes
+
+#: bytes of a numpy array object beside its data (sys.getsizeof(np.empty(0)) on 64-bit
+#: CPython): for arrays of a dozen numbers, as much again as their data
+ARRAY_HEADER = 112
+#: in "auto" mode, a loop is checkpointed when what it would save adds up to at least
+#: this many bytes ...
+MIN_SAVED_BYTES = 1 << 18
+#: ... and checkpoints cut that at least this many times: a loop of a few large steps
+#: (an ODE solver's 10) saves little more than its checkpoints would, so the second run
+#: of its forward would buy little
+MIN_GAIN = 4
+
+
+def plan_checkpoints(nodes, mode):
+    """`nodes` with each checkpointed loop (and its backward) replaced by a copy carrying
+    attrs["segment"] = K and attrs["checkpointed"], the positions of the carried values
+    kept. mode: "auto" (long loops whose saved values would dwarf their checkpoints), True
+    (every loop whose memory checkpoints reduce), an int (that segment length, for every
+    loop longer) or False."""
+    if not mode:
+        return nodes
+    position = {id(n): k for k, n in enumerate(nodes)}
+    readers = {}
+    for n in nodes:
+        for x in n.inputs:
+            if isinstance(x, Value):
+                readers.setdefault(x.id, set()).add(id(n))
+    nodes = list(nodes)
+    for k, n in enumerate(nodes):
+        if n.op.name != "loop_grad":
+            continue
+        loop = _forward_loop(n, position, readers)
+        if loop is None:
+            continue
+        body, n_carry = loop.attrs["body"], loop.attrs["n_carry"]
+        carries = recomputed_carries(body, n_carry, n.attrs["saves"])
+        segment = segment_length(n.attrs["saves"], [body.inputs[1 + k] for k in carries], n.attrs["count"], mode)
+        if segment is None:
+            continue
+        j = position[id(loop)]
+        copy = Node(loop.op, loop.inputs, dict(loop.attrs, segment=segment, checkpointed=tuple(carries)), loop.loc)
+        copy.outputs = loop.outputs  # (the Values keep their node: as ir/passes.prune_kernel_outputs)
+        nodes[j] = copy
+        # the backward runs the whole body again: it reads every invariant the body reads
+        invariants = list(body.inputs[1 + n_carry:])
+        n_read = n.attrs["n_out"] + len(n.attrs["saves"])
+        grad = Node(n.op, list(n.inputs[:n_read]) + list(loop.inputs[n_carry:]),
+                    dict(n.attrs, segment=segment, checkpointed=tuple(carries),
+                         invariant_reads=tuple(invariants)), n.loc)
+        grad.outputs = n.outputs
+        nodes[k] = grad
+    return nodes
+
+
+def _forward_loop(grad, position, readers):
+    """The loop node whose saved histories `grad` (a loop_grad) reads, when that loop is
+    among the nodes generated, its histories are read by `grad` alone, and its body can run
+    twice (no nested loop, whose own history would be saved whole, and no effect)."""
+    a = grad.attrs
+    histories = grad.inputs[a["n_out"]:a["n_out"] + len(a["saves"])]
+    if not histories or not all(isinstance(h, Value) and h.node is not None for h in histories):
+        return None
+    loop = histories[0].node
+    if loop.op.name != "loop" or id(loop) not in position or any(h.node is not loop for h in histories):
+        return None
+    if loop.attrs["body"] is not a["body"]:
+        return None
+    n_out = len(loop.attrs["body"].outputs)
+    if any(readers.get(h.id, set()) - {id(grad)} for h in loop.outputs[n_out:]):
+        return None
+    if any(m.op.name in ("loop", "loop_grad") or m.op.side_effect or m.attrs.get("side_effect")
+           for m in loop.attrs["body"].nodes):
+        return None
+    return loop
+
+
+def recomputed_carries(body, n_carry, saves):
+    """Positions of the carried values a segment's forward must run again to recompute
+    `saves`: those the saved values depend on, through as many iterations as it takes
+    (a running loss the backward never reads is left out, and not checkpointed)."""
+    carried = {v.id: k for k, v in enumerate(body.inputs[1:1 + n_carry])}
+    need, targets = set(), list(saves)
+    while True:
+        reads = set()
+        for n in live_nodes(body.nodes, targets):
+            reads.update(carried[x.id] for x in n.inputs if isinstance(x, Value) and x.id in carried)
+        reads.update(carried[v.id] for v in targets if isinstance(v, Value) and v.id in carried)
+        if reads <= need:
+            return sorted(need)
+        need |= reads
+        targets = list(saves) + [body.outputs[k] for k in need]
+
+
+def value_bytes(v):
+    """Bytes a value of this type takes as a numpy array, its object included."""
+    return ARRAY_HEADER + math.prod(v.shape) * np.dtype(v.dtype).itemsize
+
+
+def _tuple_bytes(values):
+    return 56 + 8 * len(values) + sum(value_bytes(v) for v in values)
+
+
+def segment_length(saves, carried, count, mode):
+    """K, the iterations between checkpoints, or None to save every iteration."""
+    if not saves or count < 2:
+        return None
+    if not isinstance(mode, bool) and isinstance(mode, int):  # a segment length asked for
+        return mode if 0 < mode < count else None
+    if count < 4:
+        return None
+    saved, checkpoint = _tuple_bytes(saves), _tuple_bytes(carried)
+    k = max(1, min(count, round(math.sqrt(count * checkpoint / saved))))
+    plain = count * saved
+    checkpointed = math.ceil(count / k) * checkpoint + k * saved
+    if k >= count or checkpointed >= plain:
+        return None
+    if mode == "auto" and (plain < MIN_SAVED_BYTES or checkpointed * MIN_GAIN > plain):
+        return None
+    return k

@@ -1,0 +1,189 @@
+"""Checkpointed loops (ir/checkpoint.py): a long loop's backward runs its forward again,
+a segment at a time, instead of keeping every iteration's values."""
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import srcgrad
+from srcgrad import config
+from srcgrad.ir.checkpoint import segment_length
+
+
+@pytest.fixture
+def checkpoints():
+    """Set config.checkpoint_loops for one test (the compile key includes it)."""
+    saved = config.checkpoint_loops
+
+    def set_mode(mode):
+        config.checkpoint_loops = mode
+    yield set_mode
+    config.checkpoint_loops = saved
+
+
+def rnn(W, U, xs, h):
+    total = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W * h + U * xs[t])
+        total = total + np.sum(h * h)
+    return total
+
+
+def rnn_args(steps, width=8):
+    rng = np.random.default_rng(0)
+    return (rng.normal(size=width) * 0.5, rng.normal(size=width), rng.normal(size=(steps, width)),
+            rng.normal(size=width))
+
+
+def gradient(fn, args, mode, set_mode, argnums=(0, 1, 3)):
+    set_mode(mode)
+    vg = srcgrad.value_and_grad(fn, argnums=argnums)
+    return vg(*args), vg.source(*args)
+
+
+def assert_same(a, b):
+    (va, ga), (vb, gb) = a, b
+    np.testing.assert_allclose(va, vb, rtol=1e-12)
+    for x, y in zip(ga, gb):
+        np.testing.assert_allclose(x, y, rtol=1e-11, atol=1e-14)
+
+
+def test_a_long_loop_over_small_arrays_is_checkpointed(checkpoints):
+    args = rnn_args(1000)
+    got, src = gradient(rnn, args, "auto", checkpoints)
+    want, plain = gradient(rnn, args, False, checkpoints)
+    assert "iterations at a time" in src and "checkpoints.append(" in src
+    assert "checkpoints" not in plain
+    assert_same(got, want)
+
+
+def test_the_running_loss_is_not_checkpointed(checkpoints):
+    """The backward never reads `total`: the segments' forward leaves it out."""
+    _, src = gradient(rnn, rnn_args(1000), "auto", checkpoints)
+    line = next(s for s in src.splitlines() if "checkpoints.append(" in s)
+    assert "total" not in line
+    rerun = src[src.index("the segment's forward again"):src.index("for i in range(stop - 1")]
+    assert "h_2 = np.tanh(" in rerun and "total" not in rerun
+
+
+def test_a_short_loop_keeps_its_saved_values(checkpoints):
+    _, src = gradient(rnn, rnn_args(12), "auto", checkpoints)
+    assert "saved[i]" in src and "checkpoints" not in src
+
+
+@pytest.mark.parametrize("segment", [1, 2, 3, 5, 6])
+def test_segments_that_do_not_divide_the_count(checkpoints, segment):
+    args = rnn_args(7, width=3)
+    got, src = gradient(rnn, args, segment, checkpoints)
+    want, _ = gradient(rnn, args, False, checkpoints)
+    assert f"{segment} iterations at a time" in src
+    assert_same(got, want)
+
+
+def test_a_segment_as_long_as_the_loop_is_not_a_checkpoint(checkpoints):
+    _, src = gradient(rnn, rnn_args(7, width=3), 7, checkpoints)
+    assert "checkpoints" not in src
+
+
+def carried_result(W, x):
+    """The loop's own carried value is the result: the backward's second run of the
+    forward must not overwrite the variable the function returns."""
+    y = x
+    for _ in range(9):
+        y = np.sin(W * y) + y
+    return np.sum(y), y
+
+
+def test_the_values_returned_are_the_forward_ones(checkpoints):
+    rng = np.random.default_rng(1)
+    args = (rng.normal(size=5), rng.normal(size=5))
+    checkpoints(2)
+    vg = srcgrad.value_and_grad(carried_result, argnums=(0, 1), has_aux=True)
+    (value, y), grads = vg(*args)
+    assert "iterations at a time" in vg.source(*args)
+    checkpoints(False)
+    (value0, y0), grads0 = srcgrad.value_and_grad(carried_result, argnums=(0, 1), has_aux=True)(*args)
+    np.testing.assert_allclose(value, value0, rtol=1e-13)
+    np.testing.assert_allclose(y, y0, rtol=1e-13)
+    for a, b in zip(grads, grads0):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def two_loops(W, xs):
+    h = np.zeros(4)
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + xs[t])
+    g = h
+    for t in range(xs.shape[0]):
+        g = g * np.cos(W @ g)
+    return np.sum(g ** 2)
+
+
+def test_two_loops_one_after_the_other(checkpoints):
+    rng = np.random.default_rng(2)
+    args = (rng.normal(size=(4, 4)) * 0.4, rng.normal(size=(10, 4)))
+    got, src = gradient(two_loops, args, 3, checkpoints, argnums=(0, 1))
+    want, _ = gradient(two_loops, args, False, checkpoints, argnums=(0, 1))
+    assert src.count("iterations at a time") == 2
+    assert_same(got, want)
+
+
+def test_the_setting_is_part_of_the_compile_key(checkpoints):
+    args = rnn_args(1000)
+    checkpoints("auto")
+    vg = srcgrad.value_and_grad(rnn, argnums=(0,))
+    vg(*args)
+    assert "checkpoints" in vg.source(*args)
+    checkpoints(False)
+    vg(*args)
+    assert "checkpoints" not in vg.source(*args)
+
+
+def test_the_program_ir_shows_the_segment(checkpoints):
+    args = rnn_args(1000)
+    checkpoints("auto")
+    vg = srcgrad.value_and_grad(rnn, argnums=(0,))
+    k = segment_length_of(vg.source(*args))
+    assert f"count=1000, segment={k}" in vg.program_ir(*args)
+
+
+def segment_length_of(src):
+    line = next(s for s in src.splitlines() if "iterations at a time" in s)
+    return int(line.split("in reverse, ")[1].split()[0])
+
+
+def peak(fn, *args):
+    tracemalloc.start()
+    try:
+        fn(*args)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_checkpoints_cut_the_memory_a_long_loop_keeps(checkpoints):
+    """What the feature is for (a memory count, not a timing): the peak of a gradient call
+    of a 1000-step loop falls several times."""
+    args = rnn_args(1000)
+    vg = srcgrad.value_and_grad(rnn, argnums=(0, 1, 3))
+    checkpoints("auto")
+    vg(*args)  # (compiled: the setting is part of the key)
+    light = peak(vg, *args)
+    checkpoints(False)
+    vg(*args)
+    heavy = peak(vg, *args)
+    assert light * 4 < heavy
+
+
+def test_segment_length_balances_checkpoints_and_saved_values():
+    from srcgrad.ir.graph import Graph
+    g = Graph()
+    small = [g.add_input((14,), np.dtype(np.float64)) for _ in range(24)]
+    carried = small[:5]
+    k = segment_length(small, carried, 1023, "auto")
+    assert 10 <= k <= 20  # ~sqrt(1023 * 5 / 24)
+    assert segment_length(small, carried, 10, "auto") is None  # too little to save
+    big = [g.add_input((1000,), np.dtype(np.float64)) for _ in range(4)]
+    # an ODE solver's 10 large steps: checkpoints would save little, at a whole forward's cost
+    assert segment_length(big, big[:2], 10, "auto") is None
+    assert segment_length(big, big[:2], 10, True) is not None
