@@ -70,6 +70,7 @@ class BufferPlan:
         self.pinned.update(self.group(v) for v in keep)
         self.owned = {}     # value id -> (shape, dtype, name) of a large array this block made fresh
         self.free = []      # (shape, dtype, name, kept) of owned arrays no longer read
+        self.taken = set()  # names of arrays whose memory a later value took over
 
     # -- aliasing ------------------------------------------------------------------------
     def group(self, vid):
@@ -132,6 +133,7 @@ class BufferPlan:
         for k, (s, d, name, kept) in enumerate(self.free):
             if s == tuple(shape) and d == dtype and not (kept and leaves):
                 del self.free[k]
+                self.taken.add(name)
                 if kept:
                     self.scratch_backed.add(value.id)
                 return name
@@ -145,7 +147,9 @@ class BufferPlan:
         memory; used: ids of inputs whose memory node i took over."""
         took_kept = any(vid in self.scratch_backed for vid in used)
         for vid in used:
-            self.owned.pop(vid, None)
+            entry = self.owned.pop(vid, None)
+            if entry is not None:
+                self.taken.add(entry[2])
         for x in node.inputs:
             if not isinstance(x, Value):
                 continue

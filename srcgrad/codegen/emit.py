@@ -18,6 +18,7 @@ from . import astbuild as A
 from . import layout
 from .buffers import OUT_FUNCTIONS, BufferPlan, large, makes_fresh
 from .kernels import kernel_statements
+from .release import insert_releases, releasable_names
 from .source import COMMENT_COLUMN, comment_text, expr_source, statement_lines
 
 _INLINE_OPS = {"transpose", "reshape", "getitem", "lt", "le", "gt", "ge", "eq", "ne", "loop_index"}
@@ -81,8 +82,9 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
         order = ", 'F'" if layout.column_major(shape) else ""  # (in the function's layout)
         kept.append((namer.fresh("kept"), shape, dtype, order))
         return kept[-1][0]
+    plan = BufferPlan(nodes, out_ids, new_scratch)
     with layout.columns(bool(columns)):
-        block = em.block(nodes, out_ids, plan=BufferPlan(nodes, out_ids, new_scratch))
+        block = em.block(nodes, out_ids, plan=plan)
     body += [f"    {name} = scratch.take({shape!r}, {expr_source(A.dtype_expr(dtype))}{order})".ljust(COMMENT_COLUMN)
              + "  # kept from the last call: codegen/scratch.py" for name, shape, dtype, order in kept]
     body += block
@@ -94,7 +96,9 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
         body.append("    pass")
     sig = ", ".join([namer.of(p) for p in params] + list(extra_params))
     lines = [f"# {comment_text(h)}" for h in header] + [f"def {fn_name}({sig}):"] + body
-    return "\n".join(lines) + "\n", {p.id: namer.of(p) for p in given}
+    source = insert_releases("\n".join(lines) + "\n", releasable_names(nodes, namer, plan),
+                             [namer.of(p) for p in params] + list(extra_params))
+    return source, {p.id: namer.of(p) for p in given}
 
 
 def _given_histories(params, em):

@@ -1,0 +1,102 @@
+"""`del` of large arrays the generated function no longer reads (codegen/release.py)."""
+import ast
+import re
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import srcgrad
+from srcgrad.codegen import release
+
+
+def chain(x, W):
+    a = np.exp(x)              # read by the backward (exp's derivative)
+    b = np.sin(a) @ W          # a product: a fresh array
+    c = np.tanh(b)
+    return np.sum(c * c) + np.sum(a)
+
+
+def args(n=2000):
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(n, 8)) * 0.1, rng.normal(size=(8, 8))
+
+
+def deleted(src):
+    """Names in `del` statements, in order."""
+    fn = ast.parse(src).body[0]
+    return [t.id for s in fn.body if isinstance(s, ast.Delete) for t in s.targets]
+
+
+def test_large_arrays_are_dropped_after_their_last_use():
+    x, W = args()
+    vg = srcgrad.value_and_grad(chain, argnums=(0, 1))
+    vg(x, W)
+    src = vg.source(x, W)
+    assert deleted(src)
+    lines = [l.split("#")[0] for l in src.splitlines()]
+    for k, line in enumerate(lines):
+        if line.startswith("    del "):
+            for name in line[8:].split(", "):
+                pattern = re.compile(rf"\b{name.strip()}\b")
+                assert not any(pattern.search(l) for l in lines[k + 1:]), (name, src)
+
+
+def test_small_arrays_and_views_are_not_dropped():
+    x, W = args(20)
+    vg = srcgrad.value_and_grad(chain, argnums=(0, 1))
+    vg(x, W)
+    assert deleted(vg.source(x, W)) == []
+
+    def columns(x):
+        first = x[:, 0]        # a view of the argument: dropping it frees nothing
+        return np.sum(np.sin(first) * x[:, 1])
+    big = np.random.default_rng(1).normal(size=(20000, 2))
+    vg = srcgrad.value_and_grad(columns)
+    vg(big)
+    src = vg.source(big)
+    view = next(l.split("=")[0].strip() for l in src.splitlines() if "x[:, 0]" in l)
+    assert view not in deleted(src)
+
+
+def peak(fn, *a):
+    tracemalloc.start()
+    try:
+        fn(*a)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_dropping_lowers_the_peak(monkeypatch):
+    """A memory count, not a timing: the peak of a gradient call falls when the
+    intermediates the backward never reads are dropped."""
+    def f(x):
+        a = np.sin(x) * 2.0
+        b = np.cos(a) + a       # a and b are not read by the backward once c exists
+        c = np.exp(b) @ np.ones((8, 8))
+        d = np.tanh(c)
+        return np.sum(d * d)
+    x = args()[0]
+    vg = srcgrad.value_and_grad(f)
+    vg(x)
+    with_del = peak(vg, x)
+    monkeypatch.setattr(release, "MIN_SIZE", 1 << 40)
+    plain = srcgrad.value_and_grad(f)
+    plain(x)
+    assert deleted(plain.source(x)) == [] and deleted(vg.source(x))
+    assert with_del < peak(plain, x)
+
+
+@pytest.mark.parametrize("n", [4096, 5000])
+def test_gradients_are_unchanged(n):
+    x, W = args(n // 8 + 1)
+    vg = srcgrad.value_and_grad(chain, argnums=(0, 1))
+    value, (gx, gW) = vg(x, W)
+    eager = srcgrad.tensor(x, requires_grad=True)
+    tW = srcgrad.tensor(W, requires_grad=True)
+    a = eager.exp()
+    out = ((a.sin() @ tW).tanh() ** 2).sum() + a.sum()
+    out.backward()
+    np.testing.assert_allclose(gx, eager.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gW, tW.grad.numpy(), rtol=1e-12)
