@@ -91,14 +91,14 @@ class Srcgrad(Tool):
         """Bytes of the arrays the generated functions keep between calls (srcgrad's
         codegen/scratch.py): allocated by an earlier call, so a warm call's tracemalloc
         peak does not see them, though the call uses them."""
-        total = 0
+        pools = {}  # (one pool may serve every function: count it once)
         for f in self.transformed:
             for variants in f._variants.values():
                 for v in variants:
                     pool = getattr(v.fn, "__globals__", {}).get("scratch")
                     if pool is not None:
-                        total += sum(a.nbytes for arrays in pool._free.values() for a in arrays)
-        return total
+                        pools[id(pool)] = pool
+        return sum(sum(a.nbytes for arrays in pool._free.values() for a in arrays) for pool in pools.values())
 
     def sources(self, args):
         return [str(f.source(*args)) for f in self.transformed]

@@ -177,3 +177,44 @@ def test_kept_memory_never_reaches_what_a_call_returns(f):
     for a, b in zip(g1, kept):
         np.testing.assert_array_equal(a, b)
     assert v1 == pytest.approx(ref1[0]) and v2 == pytest.approx(ref2[0]) and v3 == pytest.approx(ref1[0])
+
+
+# -- the pool of kept arrays (codegen/scratch.py) --------------------------------------------
+def test_one_pool_serves_every_generated_function():
+    """Two functions run one after the other share kept arrays rather than each keeping
+    its own set."""
+    from thresholds import thresholds
+    from srcgrad.codegen.scratch import POOL
+
+    def f(x, y):
+        return np.sum(np.tanh(x @ y) * y) + np.sum(np.exp(x - y) ** 2)
+
+    def g(x, y):
+        return np.sum(np.sin(x @ y) * y) + np.sum(np.cos(x - y) ** 2)
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((6, 6)), rng.standard_normal((6, 6))
+    with thresholds(1):
+        fs, gs = srcgrad.value_and_grad(f, argnums=(0, 1)), srcgrad.value_and_grad(g, argnums=(0, 1))
+        fs(x, y), gs(x, y)
+        assert "scratch.take" in fs.source(x, y) and "scratch.take" in gs.source(x, y)
+        fs(x, y)
+        before = POOL.kept_bytes()
+        value, _ = gs(x, y)
+        assert POOL.kept_bytes() == before  # g took f's arrays and gave them back
+    assert value == pytest.approx(np.sum(np.sin(x @ y) * y) + np.sum(np.cos(x - y) ** 2))
+
+
+def test_the_pool_lets_go_of_the_arrays_given_back_longest_ago():
+    from srcgrad.codegen.scratch import Scratch
+    pool = Scratch()
+    a, b = pool.take((1000,), np.float64), pool.take((1000,), np.float64)
+    pool.give(a, b)                     # the most one call gave: 16 kB; the pool keeps 32 kB
+    assert pool.kept_bytes() == 16000
+    pool.give(pool.take((2000,), np.float64))
+    assert pool.kept_bytes() == 32000
+    pool.give(pool.take((3000,), np.float64))  # 24 kB: the pool keeps up to 48 kB
+    assert pool.kept_bytes() == 40000
+    assert pool.take((1000,), np.float64) is not a  # the oldest shape went first
+    c = pool.take((3000,), np.float64)
+    pool.give(c)
+    assert pool.take((3000,), np.float64) is c

@@ -9,7 +9,7 @@ class thresholds:
     SETTINGS = [("srcgrad.codegen.kernels", "IN_PLACE_SIZE"), ("srcgrad.ir.contract", "MIN_SIZE"),
                 ("srcgrad.ops.reduction", "EINSUM_SUM_SIZE"), ("srcgrad.codegen.buffers", "MIN_SIZE"),
                 ("srcgrad.ir.share", "MIN_SIZE"), ("srcgrad.ops.linalg", "CROSS_COMPONENTS_SIZE"),
-                ("srcgrad.codegen.layout", "MIN_ROWS")]
+                ("srcgrad.codegen.layout", "MIN_ROWS"), ("srcgrad.codegen.release", "MIN_SIZE")]
 
     def __init__(self, size):
         self.size = size

@@ -9,7 +9,7 @@ import math
 
 import numpy
 
-from .scratch import Scratch
+from .scratch import POOL
 
 _counter = itertools.count(1)
 
@@ -35,7 +35,7 @@ def load_function(source, fn_name, label, namespace=None, code=None):
     for listener in listeners or ():
         listener(label, source, filename)
     code = compile(source, filename, "exec") if code is None else _renamed(code, filename)
-    ns = {"np": numpy, "math": math, "scratch": Scratch(), **SHARED}  # (its own pool: scratch.py)
+    ns = {"np": numpy, "math": math, "scratch": POOL, **SHARED}  # (one pool for all: scratch.py)
     if namespace:
         ns.update(namespace)
     exec(code, ns)
