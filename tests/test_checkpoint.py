@@ -1,11 +1,11 @@
 """Checkpointed loops (ir/checkpoint.py): a long loop's backward runs its forward again,
 a segment at a time, instead of keeping every iteration's values."""
-import tracemalloc
 
 import numpy as np
 import pytest
 
 import srcgrad
+from peak_memory import peak
 from srcgrad import config
 from srcgrad.ir.checkpoint import segment_length
 
@@ -150,15 +150,6 @@ def test_the_program_ir_shows_the_segment(checkpoints):
 def segment_length_of(src):
     line = next(s for s in src.splitlines() if "iterations at a time" in s)
     return int(line.split("in reverse, ")[1].split()[0])
-
-
-def peak(fn, *args):
-    tracemalloc.start()
-    try:
-        fn(*args)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def test_checkpoints_cut_the_memory_a_long_loop_keeps(checkpoints):

@@ -1,12 +1,12 @@
 """`del` of large arrays the generated function no longer reads (codegen/release.py)."""
 import ast
 import re
-import tracemalloc
 
 import numpy as np
 import pytest
 
 import srcgrad
+from peak_memory import peak
 from srcgrad.codegen import release
 
 
@@ -57,15 +57,6 @@ def test_small_arrays_and_views_are_not_dropped():
     src = vg.source(big)
     view = next(l.split("=")[0].strip() for l in src.splitlines() if "x[:, 0]" in l)
     assert view not in deleted(src)
-
-
-def peak(fn, *a):
-    tracemalloc.start()
-    try:
-        fn(*a)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def test_dropping_lowers_the_peak(monkeypatch):
