@@ -18,6 +18,18 @@ Backward:
         grad_W += grad_W_i
         grad_y = grad_y_2
 
+Checkpointed (ir/checkpoint.py: attrs["segment"] = K), the forward keeps only the carried
+values every K iterations, and the backward takes the segments last to first:
+
+    for segment in range(73, -1, -1):
+        start, stop = segment * 14, min(segment * 14 + 14, 1023)
+        h_r, c_r = checkpoints[segment]     # the state at the segment's start
+        saved = []
+        for i in range(start, stop):        # the segment's forward again, saving
+            ...
+        for i in range(stop - 1, start - 1, -1):
+            ...                             # the body's backward, as above
+
 Names are the function's own (one Namer): a carried value keeps one variable for the
 whole loop, and a value of the last iteration is read after the loop under its name in
 the body. The backward binds saved values to fresh names, so it never disturbs a name
@@ -160,14 +172,11 @@ def loop_grad_lines(node, em, indent):
             lines.append(f"{indent}{acc} = {_zeros(g)}")
     # saved values come back under their names in the body, or fresh ones if the code
     # after the loop still reads that name; loop_index values are recomputed
-    restore = {}
+    restore, renamed = {}, {}
     segment = a.get("segment")
     # (a checkpointed loop's backward runs the whole body again: all of its values)
     for v in (_body_values(body, n_carry) if segment else saves):
-        restore[v.id] = namer.names.get(v.id)
-    renamed = {}
-    for v in (_body_values(body, n_carry) if segment else saves):
-        old = namer.names.get(v.id)
+        restore[v.id] = old = namer.names.get(v.id)
         if old is not None and old in em.exported:
             if old not in renamed:
                 renamed[old] = namer.fresh(old + "_r")
