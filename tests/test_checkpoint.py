@@ -52,7 +52,7 @@ def test_a_long_loop_over_small_arrays_is_checkpointed(checkpoints):
     args = rnn_args(1000)
     got, src = gradient(rnn, args, "auto", checkpoints)
     want, plain = gradient(rnn, args, False, checkpoints)
-    assert "iterations at a time" in src and "checkpoints.append(" in src
+    assert "iterations at a time" in src and "h_checkpoints[i // " in src
     assert "checkpoints" not in plain
     assert_same(got, want)
 
@@ -60,10 +60,30 @@ def test_a_long_loop_over_small_arrays_is_checkpointed(checkpoints):
 def test_the_running_loss_is_not_checkpointed(checkpoints):
     """The backward never reads `total`: the segments' forward leaves it out."""
     _, src = gradient(rnn, rnn_args(1000), "auto", checkpoints)
-    line = next(s for s in src.splitlines() if "checkpoints.append(" in s)
-    assert "total" not in line
+    assert "h_checkpoints = np.empty(" in src and "total_checkpoints" not in src
     rerun = src[src.index("the segment's forward again"):src.index("for i in range(stop - 1")]
     assert "h_2 = np.tanh(" in rerun and "total" not in rerun
+
+
+def coupled(W, xs, h):
+    """A 0-d carried value the backward reads: checkpoints are a list of tuples (rows of
+    arrays need values of at least one dimension)."""
+    a = np.sum(h) * 0.0
+    total = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W * h + xs[t] + a)
+        a = np.sin(a + np.sum(h))
+        total = total + a * np.sum(h)
+    return total
+
+
+@pytest.mark.parametrize("segment", [2, 3])
+def test_a_0d_carried_value_is_checkpointed_in_a_list(checkpoints, segment):
+    W, _, xs, h = rnn_args(9, width=4)
+    got, src = gradient(coupled, (W, xs, h), segment, checkpoints, argnums=(0, 1, 2))
+    want, _ = gradient(coupled, (W, xs, h), False, checkpoints, argnums=(0, 1, 2))
+    assert "checkpoints.append((h, a))" in src and "= checkpoints[segment]" in src
+    assert_same(got, want)  # (`total` shares a fused kernel with `a`, but nothing reads it)
 
 
 def test_a_short_loop_keeps_its_saved_values(checkpoints):
@@ -178,3 +198,23 @@ def test_segment_length_balances_checkpoints_and_saved_values():
     # an ODE solver's 10 large steps: checkpoints would save little, at a whole forward's cost
     assert segment_length(big, big[:2], 10, "auto") is None
     assert segment_length(big, big[:2], 10, True) is not None
+
+
+def matvec_loop(W, h):
+    for _ in range(4):
+        h = (h[:, None] * W).sum(axis=0) * 0.5
+    return np.sum(h ** 2)
+
+
+def test_a_view_written_inline_in_the_forward_is_read_by_name_in_the_rerun(checkpoints):
+    """The first forward writes `h[:, None]` inline in its einsum; the segments' forward
+    saves it, so it is a variable there (the emitter decides inlining again per block)."""
+    from thresholds import thresholds
+    rng = np.random.default_rng(0)
+    args = (rng.normal(size=(3, 3)) * 0.5, rng.normal(size=3))
+    with thresholds(1):
+        got, src = gradient(matvec_loop, args, 3, checkpoints, argnums=(0, 1))
+        want, _ = gradient(matvec_loop, args, False, checkpoints, argnums=(0, 1))
+    rerun = src[src.index("the segment's forward again"):src.index("for i in range(stop - 1")]
+    assert "h[:, None]" not in rerun
+    assert_same(got, want)

@@ -154,6 +154,9 @@ class Emitter:
                     if n.op.name == "ew" or n.op.block is not None:
                         by_name.add(x.id)
         self.handed |= _hand_over_to_loops(nodes, uses, keep, namer)
+        for n in nodes:  # (a block written twice, a checkpointed loop's body, decides again)
+            for o in n.outputs:
+                self.inlined.pop(o.id, None)
         lines = []
         for i, n in enumerate(nodes):
             stmts, fresh, reused = self._node(i, n, plan, uses, keep, by_name, indent)

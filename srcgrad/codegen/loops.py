@@ -36,6 +36,7 @@ the body. The backward binds saved values to fresh names, so it never disturbs a
 the code after it still reads.
 """
 
+from ..ir.checkpoint import stackable
 from ..ir.graph import Value
 from ..ir.passes import live_nodes, prune_kernel_outputs
 from ..utils.locations import format_loc_range
@@ -114,19 +115,29 @@ def _checkpointed_loop_lines(node, em, indent, segment):
     namer = em.namer
     body, n_carry, count = node.attrs["body"], node.attrs["n_carry"], node.attrs["count"]
     counter, carried = body.inputs[0], body.inputs[1:1 + n_carry]
-    pack = namer.fresh("checkpoints")
-    for h in node.outputs[len(body.outputs):]:  # (every history is in the checkpoints)
-        em.packs[h.id] = (pack, None)
-        namer.names[h.id] = pack
+    i = namer.of(counter)
+    kept = [carried[k] for k in node.attrs["checkpointed"]]
     inner = indent + INDENT
-    kept = [namer.of(carried[k]) for k in node.attrs["checkpointed"]]
-    lines = [f"{indent}{pack} = []"] if kept else []
-    lines.append(_comment(f"{indent}for {namer.of(counter)} in range({count}):",
+    lines = []
+    if stackable(kept):  # one array per carried value, a row per checkpoint
+        packs = tuple(namer.fresh(namer.of(b) + "_checkpoints") for b in kept)
+        rows = (count - 1) // segment + 1
+        for b, pack in zip(kept, packs):
+            line = f"{indent}{pack} = {_empty((rows,) + tuple(b.shape), b.dtype)}"
+            lines.append(_comment(line, f"the loop's state every {segment} iterations") if b is kept[0] else line)
+        store = [f"{inner}{INDENT}{pack}[{i} // {segment}] = {namer.of(b)}" for b, pack in zip(kept, packs)]
+    else:
+        packs = namer.fresh("checkpoints")
+        lines.append(_comment(f"{indent}{packs} = []", f"the loop's state every {segment} iterations"))
+        store = [f"{inner}{INDENT}{packs}.append(({_tuple([namer.of(b) for b in kept])}))"]
+    for h in node.outputs[len(body.outputs):]:  # (every history is in the checkpoints)
+        em.packs[h.id] = (packs, None)
+        namer.names[h.id] = packs if isinstance(packs, str) else packs[0]
+    lines.append(_comment(f"{indent}for {i} in range({count}):",
                           f"{format_loc_range(node.loc)}: recorded {count} times, re-rolled"))
     if kept:  # (none when what the backward reads depends on no carried value)
-        lines += [_comment(f"{inner}if {namer.of(counter)} % {segment} == 0:",
-                           f"the state every {segment} iterations: the backward runs the loop again from there"),
-                  f"{inner}{INDENT}{pack}.append(({_tuple(kept)}))"]
+        lines += [_comment(f"{inner}if {i} % {segment} == 0:",
+                           "its backward runs the loop again from there")] + store
     nodes = live_nodes(body.nodes, body.outputs)
     nodes = prune_kernel_outputs(nodes, body.outputs)
     lines += em.block(nodes, {v.id for v in body.outputs}, inner)
@@ -263,7 +274,7 @@ def _segment_lines(node, em, indent, segment, histories, read):
     counter = namer.of(body.inputs[0])
     carried = [body.inputs[1 + k] for k in a["checkpointed"]]
     nexts = [body.outputs[k] for k in a["checkpointed"]]
-    checkpoints = em.packs[histories[0].id][0]
+    packs = em.packs[histories[0].id][0]
     s, start, stop, pack = (namer.fresh(b) for b in ("segment", "start", "stop", "saved"))
     outer, inner = indent + INDENT, indent + 2 * INDENT
     last = (count - 1) // segment
@@ -271,9 +282,13 @@ def _segment_lines(node, em, indent, segment, histories, read):
                       f"{format_loc_range(node.loc)}: the loop's backward, in reverse, "
                       f"{segment} iterations at a time"),
              f"{outer}{start}, {stop} = {s} * {segment}, min({s} * {segment} + {segment}, {count})"]
-    if carried:
-        lines.append(_comment(f"{outer}{_tuple([namer.of(b) for b in carried])} = {checkpoints}[{s}]",
+    if carried and isinstance(packs, str):
+        lines.append(_comment(f"{outer}{_tuple([namer.of(b) for b in carried])} = {packs}[{s}]",
                               "the state at the segment's start"))
+    elif carried:  # (rows of the arrays of checkpoints)
+        for b, rows in zip(carried, packs):
+            line = f"{outer}{namer.of(b)} = {rows}[{s}]"
+            lines.append(_comment(line, "the state at the segment's start") if b is carried[0] else line)
     lines += [f"{outer}{pack} = []",
               _comment(f"{outer}for {counter} in range({start}, {stop}):",
                        "the segment's forward again, saving what its backward reads")]
@@ -291,6 +306,10 @@ def _segment_lines(node, em, indent, segment, histories, read):
 
 def _zeros(v):
     return expr_source(A.npcall("zeros", A.literal(v.shape), A.dtype_expr(v.dtype)))
+
+
+def _empty(shape, dtype):
+    return expr_source(A.npcall("empty", A.literal(tuple(shape)), A.dtype_expr(dtype)))
 
 
 def _tuple(names):

@@ -105,9 +105,13 @@ def recomputed_carries(body, n_carry, saves):
     carried = {v.id: k for k, v in enumerate(body.inputs[1:1 + n_carry])}
     need, targets = set(), list(saves)
     while True:
-        reads = set()
-        for n in live_nodes(body.nodes, targets):
-            reads.update(carried[x.id] for x in n.inputs if isinstance(x, Value) and x.id in carried)
+        reads, wanted = set(), {v.id for v in targets if isinstance(v, Value)}
+        for n in reversed(live_nodes(body.nodes, targets)):
+            if not any(o.id in wanted for o in n.outputs):
+                continue
+            inputs = _inputs_read(n, wanted)
+            wanted.update(x.id for x in inputs)
+            reads.update(carried[x.id] for x in inputs if x.id in carried)
         reads.update(carried[v.id] for v in targets if isinstance(v, Value) and v.id in carried)
         if reads <= need:
             return sorted(need)
@@ -115,9 +119,34 @@ def recomputed_carries(body, n_carry, saves):
         targets = list(saves) + [body.outputs[k] for k in need]
 
 
+def _inputs_read(n, wanted):
+    """The inputs node n reads to compute those of its outputs in `wanted` (a fused
+    kernel's formula for one output reads only some of its inputs)."""
+    values = [x for x in n.inputs if isinstance(x, Value)]
+    if n.op.name != "ew":
+        return values
+    from ..symbolic.kernel import canon_symbol
+    used = set()
+    for o, e in zip(n.outputs, n.attrs["exprs"]):
+        if o.id in wanted:
+            used |= e.free_symbols
+    return [x for k, x in enumerate(n.inputs) if isinstance(x, Value) and canon_symbol(k) in used]
+
+
+def stackable(carried):
+    """Whether checkpoints of these carried values are rows of one preallocated array per
+    value (no array object per checkpoint: for a dozen numbers, half the memory), rather
+    than a list of tuples: arrays of numbers of at least one dimension."""
+    return bool(carried) and all(len(v.shape) >= 1 and np.dtype(v.dtype).kind in "biuf" for v in carried)
+
+
+def data_bytes(v):
+    return math.prod(v.shape) * np.dtype(v.dtype).itemsize
+
+
 def value_bytes(v):
     """Bytes a value of this type takes as a numpy array, its object included."""
-    return ARRAY_HEADER + math.prod(v.shape) * np.dtype(v.dtype).itemsize
+    return ARRAY_HEADER + data_bytes(v)
 
 
 def _tuple_bytes(values):
@@ -132,7 +161,8 @@ def segment_length(saves, carried, count, mode):
         return mode if 0 < mode < count else None
     if count < 4:
         return None
-    saved, checkpoint = _tuple_bytes(saves), _tuple_bytes(carried)
+    saved = _tuple_bytes(saves)
+    checkpoint = sum(data_bytes(v) for v in carried) if stackable(carried) else _tuple_bytes(carried)
     k = max(1, min(count, round(math.sqrt(count * checkpoint / saved))))
     plain = count * saved
     checkpointed = math.ceil(count / k) * checkpoint + k * saved
