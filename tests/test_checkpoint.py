@@ -218,3 +218,21 @@ def test_a_view_written_inline_in_the_forward_is_read_by_name_in_the_rerun(check
     rerun = src[src.index("the segment's forward again"):src.index("for i in range(stop - 1")]
     assert "h[:, None]" not in rerun
     assert_same(got, want)
+
+
+def shared_invariant(W, x):
+    a = np.sin(x)
+    b = np.sin(x)  # equal to `a`: merged into it (ir/cse.py copies the loop node reading it)
+    h = a
+    for _ in range(8):
+        h = np.tanh(W * h + b)
+    return np.sum(h ** 2)
+
+
+def test_a_loop_node_copied_by_a_pass_is_still_checkpointed(checkpoints):
+    rng = np.random.default_rng(5)
+    args = (rng.normal(size=4) * 0.5, rng.normal(size=4))
+    got, src = gradient(shared_invariant, args, 3, checkpoints, argnums=(0, 1))
+    want, _ = gradient(shared_invariant, args, False, checkpoints, argnums=(0, 1))
+    assert "3 iterations at a time" in src
+    assert_same(got, want)

@@ -44,16 +44,18 @@ def plan_checkpoints(nodes, mode):
     if not mode:
         return nodes
     position = {id(n): k for k, n in enumerate(nodes)}
-    readers = {}
+    readers, producer = {}, {}
     for n in nodes:
         for x in n.inputs:
             if isinstance(x, Value):
                 readers.setdefault(x.id, set()).add(id(n))
+        for o in n.outputs:
+            producer[o.id] = n
     nodes = list(nodes)
     for k, n in enumerate(nodes):
         if n.op.name != "loop_grad":
             continue
-        loop = _forward_loop(n, position, readers)
+        loop = _forward_loop(n, producer, readers)
         if loop is None:
             continue
         body, n_carry = loop.attrs["body"], loop.attrs["n_carry"]
@@ -76,16 +78,18 @@ def plan_checkpoints(nodes, mode):
     return nodes
 
 
-def _forward_loop(grad, position, readers):
+def _forward_loop(grad, producer, readers):
     """The loop node whose saved histories `grad` (a loop_grad) reads, when that loop is
     among the nodes generated, its histories are read by `grad` alone, and its body can run
-    twice (no nested loop, whose own history would be saved whole, and no effect)."""
+    twice (no nested loop, whose own history would be saved whole, and no effect). (Found
+    by what produces the histories among the nodes: a pass may have copied the node a
+    Value was made by.)"""
     a = grad.attrs
     histories = grad.inputs[a["n_out"]:a["n_out"] + len(a["saves"])]
-    if not histories or not all(isinstance(h, Value) and h.node is not None for h in histories):
+    if not histories or not all(isinstance(h, Value) for h in histories):
         return None
-    loop = histories[0].node
-    if loop.op.name != "loop" or id(loop) not in position or any(h.node is not loop for h in histories):
+    loop = producer.get(histories[0].id)
+    if loop is None or loop.op.name != "loop" or any(producer.get(h.id) is not loop for h in histories):
         return None
     if loop.attrs["body"] is not a["body"]:
         return None
