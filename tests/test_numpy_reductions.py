@@ -555,8 +555,10 @@ def test_errors_name_the_function():
         np.cumsum(t, axis=-3)
     with pytest.raises(NotImplementedError, match="out="):
         np.sum(t, axis=0, out=np.zeros(4))
-    with pytest.raises(NotImplementedError, match="where="):
-        np.mean(t, where=np.ones((3, 4), bool) & False)
+    with pytest.raises(ValueError, match="to use a where mask one has to specify 'initial'"):
+        np.max(t, where=np.ones((3, 4), bool))
+    with pytest.raises(TypeError, match="where= must be a boolean mask"):
+        np.sum(t, where=np.ones((3, 4)))
     with pytest.raises(ValueError, match="ddof and correction"):
         np.var(t, ddof=1, correction=1)
 
@@ -639,3 +641,46 @@ def test_ufunc_methods_that_are_other_rules():
     w = np.arange(6.0).reshape(3, 2)
     np.testing.assert_array_equal(srcgrad.grad(lambda m: np.sum(np.maximum.accumulate(m, axis=0) * w))(M),
                                   [[0.0, 4.0], [6.0, 0.0], [0.0, 5.0]])
+
+
+# ---------------------------------------------------------------------------------------
+# where= masks (entries left out count as the reduction's identity; no gradient) and mean=
+# ---------------------------------------------------------------------------------------
+MASK = np.array([[True, False, True, True], [False, True, True, False], [True, True, False, True]])
+WHERE_CASES = [
+    ("sum", lambda M, x: M.sum(x, where=MASK)),
+    ("sum-axis1", lambda M, x: M.sum(x, axis=1, where=MASK)),
+    ("sum-row-mask", lambda M, x: M.sum(x, axis=0, keepdims=True, where=MASK[0])),
+    ("mean", lambda M, x: M.mean(x, where=MASK)),
+    ("mean-axis0", lambda M, x: M.mean(x, axis=0, where=MASK)),
+    ("prod-axis1", lambda M, x: M.prod(x, axis=1, where=MASK)),
+    ("max-initial", lambda M, x: M.max(x, axis=1, where=MASK, initial=-5.0)),
+    ("min-initial", lambda M, x: M.min(x, axis=0, where=MASK, initial=5.0)),
+    ("var-axis1", lambda M, x: M.var(x, axis=1, where=MASK)),
+    ("std-ddof1", lambda M, x: M.std(x, ddof=1, where=MASK)),
+    ("var-mean", lambda M, x: M.var(x, axis=1, mean=M.mean(x, axis=1, keepdims=True))),
+    ("var-mean-where", lambda M, x: M.var(x, axis=0, where=MASK, mean=M.mean(x, axis=0, keepdims=True, where=MASK))),
+    ("nanmean", lambda M, x: M.nanmean(x, axis=1, where=MASK)),
+    ("nanvar", lambda M, x: M.nanvar(x, where=MASK)),
+]
+
+
+@pytest.mark.parametrize("fn", [f for _, f in WHERE_CASES], ids=[n for n, _ in WHERE_CASES])
+def test_where_masks_and_a_given_mean(fn):
+    check(fn, data((3, 4), "away", seed=31))
+
+
+def test_where_mask_any_all_and_in_a_compiled_function():
+    x = data((3, 4), seed=32)
+    np.testing.assert_array_equal(np.any(srcgrad.tensor(x > 0), axis=1, where=MASK).numpy(),
+                                  np.any(x > 0, axis=1, where=MASK))
+    np.testing.assert_array_equal(np.all(srcgrad.tensor(x > 0), axis=0, where=MASK).numpy(),
+                                  np.all(x > 0, axis=0, where=MASK))
+
+    def f(x):  # the mask computed from the data, as a traced condition
+        m = x > -0.5
+        return np.sum(np.sin(x), where=m) + np.mean(x ** 2, axis=0, where=m).sum()
+    value, grad = srcgrad.value_and_grad(f)(x)
+    m = x > -0.5
+    assert value == pytest.approx(f(x))
+    np.testing.assert_allclose(grad, np.where(m, np.cos(x), 0) + np.where(m, 2 * x, 0) / m.sum(axis=0), rtol=1e-12)

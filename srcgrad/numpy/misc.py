@@ -38,6 +38,7 @@ from ..autograd.recording import apply
 from ..ops.indexing import Arg, Slice, numpy_index, split_index, traced_nonzero
 from ._dispatch import implements, needs_grad, run_without_gradient, tensor_cls
 from .elementwise import isnan, logical_and, logical_not, logical_or, signbit, sqrt, trunc, where
+from .elementwise import where as _select  # (for functions whose where= parameter shadows it)
 from .elementwise import abs as _abs
 from .elementwise import clip as _clip
 from .elementwise import elementwise as _elementwise
@@ -505,6 +506,20 @@ def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=_NoValue):
 # ---------------------------------------------------------------------------------------
 # reductions that ignore NaN: where-based, so NaN entries get gradient 0
 # ---------------------------------------------------------------------------------------
+def _left_out_as_nan(a, where, name):
+    """A NaN-ignoring reduction's `where=`: the entries it leaves out become NaN, ignored as
+    NaN entries are."""
+    if where is _NoValue or where is True:
+        return a
+    x = _tensor(a)
+    if x.dtype.kind != "f":
+        raise NotImplementedError(f"{name}: where= on {x.dtype} data is not supported by srcgrad")
+    mask = _tensor(where)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"where= must be a boolean mask, got dtype {mask.dtype}")
+    return _select(mask, x, np.asarray(np.nan, x.dtype))
+
+
 def _nan_filled(a, fill):
     """(x, mask) with NaN entries replaced by `fill`; mask None for data that can't hold NaN."""
     x = _tensor(a)
@@ -519,9 +534,8 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=_NoValue, *, where=_NoV
     """Mean of the non-NaN entries (NaN for an all-NaN slice)."""
     from .reductions import mean
     _no_out(out, "nanmean")
-    _no_where(where, "nanmean")
     keep = _keepdims(keepdims)
-    x, mask = _nan_filled(a, 0)
+    x, mask = _nan_filled(_left_out_as_nan(a, where, "nanmean"), 0)
     if mask is None:
         return mean(x, axis, dtype, keepdims=keep)
     if dtype is not None:
@@ -556,10 +570,10 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NoValue, *, whe
     """Variance of the non-NaN entries (NaN where fewer than ddof + 1 of them)."""
     from .reductions import _ddof
     _no_out(out, "nanvar")
-    _no_where(where, "nanvar")
     if mean is not _NoValue:
         raise NotImplementedError("nanvar: mean= is not supported by srcgrad")
-    return _nanvar(a, axis, dtype, _ddof(ddof, correction, "nanvar"), keepdims, "nanvar")
+    return _nanvar(_left_out_as_nan(a, where, "nanvar"), axis, dtype, _ddof(ddof, correction, "nanvar"),
+                   keepdims, "nanvar")
 
 
 @implements(np.nanstd)

@@ -22,7 +22,7 @@ from .. import ops as _ops
 from ..autograd.recording import apply, keeps_its_result
 from ..ops import ShapeError
 from ._dispatch import implements, tensor_cls
-from .shape import _axis, _take_along, _tensor, copy, diagonal, ravel
+from .shape import _axis, _take_along, _tensor, broadcast_to, copy, diagonal, ravel
 
 __all__ = [
     "sum", "nansum", "mean", "prod", "product", "var", "std", "max", "min", "amax", "amin", "ptp", "cumsum",
@@ -72,6 +72,30 @@ def _no_where(where, name):
         raise NotImplementedError(f"{name}: where= is not supported by srcgrad")
 
 
+def _masked(x, where, fill):
+    """x with the entries a reduction's `where=` leaves out replaced by `fill` (the
+    reduction's identity): a select, so they get no gradient. (The mask itself is a
+    condition: never differentiated.)"""
+    if where is _NoValue or where is True:
+        return x
+    return _op("where", [_mask(where, x), x, fill])
+
+
+def _mask(where, x):
+    mask = _tensor(where)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"where= must be a boolean mask, got dtype {mask.dtype}")
+    return broadcast_to(mask, x.shape)
+
+
+def _counted(x, where, axes, keepdims):
+    """How many entries a `where=` mask keeps along `axes` (numpy's divisor of a masked mean)."""
+    if where is _NoValue or where is True:
+        return _count(x.shape, axes)
+    ones = _op("where", [_mask(where, x), 1.0, 0.0])._cast_const(x.dtype)
+    return _reduce("sum", ones, axes, keepdims)
+
+
 def _floating(x):
     """Integer and boolean data become float64, as numpy computes means and norms."""
     return x._cast_const(np.float64) if x.dtype.kind in "iub" else x
@@ -91,18 +115,19 @@ def _reduce(opname, x, axes, keepdims):
 @implements(np.sum)
 def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NoValue, where=_NoValue):
     _no_out(out, "sum")
-    _no_where(where, "sum")
     x = _with_dtype(_tensor(a), dtype)
-    r = _reduce("sum", x, _axes(axis, x.ndim, "sum"), keepdims)
+    r = _reduce("sum", _masked(x, where, 0), _axes(axis, x.ndim, "sum"), keepdims)
     return r if initial is _NoValue else r + initial
 
 
 @implements(np.mean)
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=_NoValue):
     _no_out(out, "mean")
-    _no_where(where, "mean")
     x = _with_dtype(_floating(_tensor(a)), dtype)
-    return _reduce("mean", x, _axes(axis, x.ndim, "mean"), keepdims)
+    axes = _axes(axis, x.ndim, "mean")
+    if where is _NoValue or where is True:
+        return _reduce("mean", x, axes, keepdims)
+    return _reduce("sum", _masked(x, where, 0), axes, keepdims) / _counted(x, where, axes, keepdims)
 
 
 @implements(np.prod)
@@ -110,9 +135,8 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NoValue, w
     """Product; its gradient is the product of the other entries, exact with one or several
     zeros (computed from exclusive cumulative products, never by dividing by the data)."""
     _no_out(out, "prod")
-    _no_where(where, "prod")
     x = _with_dtype(_tensor(a), dtype)
-    r = _reduce("prod", x, _axes(axis, x.ndim, "prod"), keepdims)
+    r = _reduce("prod", _masked(x, where, 1), _axes(axis, x.ndim, "prod"), keepdims)
     return r if initial is _NoValue else r * initial
 
 
@@ -132,8 +156,12 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NoValue,
 # extrema
 # ---------------------------------------------------------------------------------------
 def _extreme(opname, a, axis, keepdims, initial, where, name):
-    _no_where(where, name)
     x = _tensor(a)
+    if where is not _NoValue and where is not True:
+        if initial is _NoValue:
+            raise ValueError(f"reduction operation '{'maximum' if opname == 'amax' else 'minimum'}' does not "
+                             f"have an identity, so to use a where mask one has to specify 'initial'")
+        x = _masked(x, where, initial)  # (an entry left out counts as `initial`, which bounds the result)
     axes = _axes(axis, x.ndim, name)
     empty = x.numel() == 0 and (axes is None or builtins.any(x.shape[i] == 0 for i in axes))
     if initial is _NoValue:
@@ -273,24 +301,30 @@ def _ddof(ddof, correction, name):
     return 0 if ddof is None else ddof
 
 
-def variance(x, axes, ddof, keepdims):
+def variance(x, axes, ddof, keepdims, where=_NoValue, mean=_NoValue):
     """sum((x - mean)^2) / (n - ddof): a composite, so its gradient 2 (x - mean) / (n - ddof)
-    is exact and differentiable again."""
+    is exact and differentiable again. where: numpy's mask of the entries counted; mean:
+    the mean given (numpy's `mean=`, shaped as with keepdims), differentiated too."""
     x = _floating(x)
-    d = x - _reduce("mean", x, axes, True)
-    n = _count(x.shape, axes)
-    return _reduce("sum", d * d, axes, keepdims) / float(np.maximum(n - ddof, 0))
+    if mean is _NoValue:
+        masked = _masked(x, where, 0)
+        n = _counted(x, where, axes, True)
+        mean = _reduce("sum", masked, axes, True) / n if where is not _NoValue and where is not True \
+            else _reduce("mean", x, axes, True)
+    d = _masked(x - _tensor(mean), where, 0)
+    n = _counted(x, where, axes, keepdims)
+    total = _reduce("sum", d * d, axes, keepdims)
+    if isinstance(n, int):
+        return total / float(np.maximum(n - ddof, 0))
+    return total / _op("maximum", [n - ddof, 0.0])
 
 
 @implements(np.var)
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=_NoValue, mean=_NoValue,
         correction=_NoValue):
     _no_out(out, "var")
-    _no_where(where, "var")
-    if mean is not _NoValue:
-        raise NotImplementedError("var: mean= is not supported by srcgrad")
     x = _with_dtype(_tensor(a), dtype)
-    return variance(x, _axes(axis, x.ndim, "var"), _ddof(ddof, correction, "var"), keepdims)
+    return variance(x, _axes(axis, x.ndim, "var"), _ddof(ddof, correction, "var"), keepdims, where, mean)
 
 
 @implements(np.std)
@@ -406,16 +440,14 @@ def count_nonzero(a, axis=None, *, keepdims=False):
 @implements(np.any)
 def any(a, axis=None, out=None, keepdims=False, *, where=_NoValue):
     _no_out(out, "any")
-    _no_where(where, "any")
-    x = _tensor(a)
+    x = _masked(_tensor(a), where, False)
     return _reduce("any", x, _axes(axis, x.ndim, "any"), keepdims)
 
 
 @implements(np.all)
 def all(a, axis=None, out=None, keepdims=False, *, where=_NoValue):
     _no_out(out, "all")
-    _no_where(where, "all")
-    x = _tensor(a)
+    x = _masked(_tensor(a), where, True)
     return _reduce("all", x, _axes(axis, x.ndim, "all"), keepdims)
 
 
