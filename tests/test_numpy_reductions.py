@@ -684,3 +684,43 @@ def test_where_mask_any_all_and_in_a_compiled_function():
     m = x > -0.5
     assert value == pytest.approx(f(x))
     np.testing.assert_allclose(grad, np.where(m, np.cos(x), 0) + np.where(m, 2 * x, 0) / m.sum(axis=0), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------
+# ufunc methods and out= (numpy/_dispatch.py)
+# ---------------------------------------------------------------------------------------
+Y3 = np.array([0.3, -1.2, 0.7])
+UFUNC_METHOD_CASES = [
+    ("multiply.outer", lambda M, x: np.multiply.outer(x, Y3.astype(x.dtype))),
+    ("subtract.outer", lambda M, x: np.subtract.outer(Y3.astype(x.dtype), x)),
+    ("logaddexp.reduce", lambda M, x: np.logaddexp.reduce(x, axis=1)),
+    ("logaddexp.reduce-axis0", lambda M, x: np.logaddexp.reduce(x)),
+    ("logaddexp2.reduce", lambda M, x: np.logaddexp2.reduce(x, axis=1)),
+    ("add.reduceat", lambda M, x: np.add.reduceat(x, [0, 2, 2, 3], axis=1)),
+    ("add.reduceat-axis0", lambda M, x: np.add.reduceat(x, [1, 2])),
+]
+
+
+@pytest.mark.parametrize("fn", [f for _, f in UFUNC_METHOD_CASES], ids=[n for n, _ in UFUNC_METHOD_CASES])
+def test_ufunc_methods(fn):
+    check(fn, data((3, 4), seed=33))
+
+
+def test_out_is_a_tensor_written_in_place():
+    x = data((3, 4), seed=34)
+    t = srcgrad.tensor(x, requires_grad=True)
+    c = srcgrad.ones(3, 4, dtype=srcgrad.float64)
+    assert np.add(t, 1.0, out=c, where=x > 0) is c
+    c.sum().backward()
+    np.testing.assert_array_equal(c.detach().numpy(), np.where(x > 0, x + 1, 1))
+    np.testing.assert_array_equal(t.grad.numpy(), (x > 0).astype(float))
+
+    def f(x):  # inside a compiled function: the written array carries the gradient
+        c = np.zeros_like(x)
+        np.multiply(x, x, out=c)
+        d = np.ones_like(x)
+        np.add(c, x, out=d, where=x > 0)
+        return np.sum(d * c)
+    value, grad = srcgrad.value_and_grad(f)(x)
+    assert value == pytest.approx(f(x))
+    np.testing.assert_allclose(grad, np.where(x > 0, 4 * x ** 3 + 3 * x ** 2, 2 * x), rtol=1e-12)

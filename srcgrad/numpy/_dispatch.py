@@ -121,11 +121,17 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
     if method == "at" and ufunc.__name__ in ("add", "subtract") and len(inputs) in (2, 3):
         from .misc import add_at  # np.add.at(a, indices, b): a scatter-add, in place
         return add_at(*inputs, negate=ufunc.__name__ == "subtract")
-    rule = _method_rules().get((ufunc.__name__, method)) if method in ("accumulate", "reduce") else None
-    if rule is not None and len(inputs) == 1 and set(kwargs) <= {"axis"}:
-        return rule(inputs[0], **kwargs)
-    if any(not isinstance(o, tensor_cls()) for o in (kwargs.get("out") or ())):
+    rule = _method_rules().get((ufunc.__name__, method)) if method in ("accumulate", "reduce", "reduceat") else None
+    if rule is not None and 1 <= len(inputs) <= 2 and set(kwargs) <= {"axis"}:
+        return rule(*inputs, **kwargs)
+    binary = UFUNCS.get(ufunc.__name__) if ufunc.nin == 2 else None
+    if method == "outer" and binary is not None and len(inputs) == 2 and not kwargs:
+        return _outer(binary, *inputs)
+    outs = kwargs.get("out") or ()
+    if any(not isinstance(o, tensor_cls()) for o in outs):
         _refuse_plain_out(ufunc.__name__, inputs)
+    if method == "__call__" and impl is not None and len(outs) == 1 and set(kwargs) <= {"out", "where"}:
+        return _into(impl, inputs, outs[0], kwargs.get("where", True))
     if impl is None or kwargs.get("out") is not None or kwargs.get("where", True) is not True:
         name = ufunc.__name__ + ("" if method == "__call__" else "." + method)
         return run_without_gradient(getattr(ufunc, method), name, inputs, kwargs)
@@ -135,6 +141,43 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
         raise TypeError(f"numpy.{ufunc.__name__}: keyword arguments {sorted(kwargs)} are not supported")
     out = impl(*inputs)
     return out if dtype is None else out.astype(dtype)
+
+
+def _outer(binary, a, b):
+    """ufunc.outer(a, b): a's axes, then b's: `a[..., None, None] * b`."""
+    from .shape import _tensor
+    a = _tensor(a)
+    return binary(a.reshape(tuple(a.shape) + (1,) * np.ndim(b)), b)
+
+
+def _into(impl, inputs, out, where):
+    """`np.multiply(a, b, out=c)` with c a tensor: the result written into c in place (a
+    recorded write, so c's history and gradient follow), and c returned; with `where=`,
+    only where the mask holds, c keeping its values elsewhere (as numpy)."""
+    from .elementwise import where as select
+    result = impl(*inputs)
+    if where is not True:
+        result = select(where, result, out)
+    out[...] = result
+    return out
+
+
+def _reduceat(x, indices, axis=0):
+    """np.add.reduceat: sums of x[indices[i]:indices[i + 1]] along `axis` (the last to the
+    end; a single entry x[indices[i]] where the next index is not larger), stacked."""
+    from . import reductions as R
+    from .shape import _tensor, stack
+    x = _tensor(x)
+    idx = [int(i) for i in np.asarray(indices).ravel()]
+    n, axis = x.shape[axis], axis % x.ndim
+    parts = []
+    for k, i in enumerate(idx):
+        if not 0 <= i < n:
+            raise IndexError(f"add.reduceat: index {i} out of bounds for axis {axis} of size {n}")
+        stop = idx[k + 1] if k + 1 < len(idx) else n
+        where = (slice(None),) * axis
+        parts.append(R.sum(x[where + (slice(i, stop),)], axis=axis) if stop > i else x[where + (i,)])
+    return stack(parts, axis=axis)
 
 
 @functools.lru_cache(maxsize=None)
@@ -151,6 +194,9 @@ def _method_rules():
         ("multiply", "reduce"): lambda x, axis=0: R.prod(x, axis=axis),
         ("maximum", "reduce"): lambda x, axis=0: R.amax(x, axis=axis),
         ("minimum", "reduce"): lambda x, axis=0: R.amin(x, axis=axis),
+        ("logaddexp", "reduce"): lambda x, axis=0: R.logsumexp(x, axis=axis),
+        ("logaddexp2", "reduce"): lambda x, axis=0: R.logsumexp(x * np.log(2.0), axis=axis) / np.log(2.0),
+        ("add", "reduceat"): _reduceat,
     }
 
 
