@@ -161,10 +161,30 @@ for _mode in ("full", "same", "valid"):
             (f"correlate-{_mode}-{_n}-{_m}", lambda M, a, v, mode=_mode: M.correlate(a, v, mode), [rand(_n), rand(_m)]),
         ]
 CASES.append(("convolve-default", lambda M, a, v: M.convolve(a, v), [rand(5), rand(3)]))
+# numpy 2's array-API functions, ufunc-like helpers and numpy's fitting / slicing utilities
+XS4 = np.array([0.0, 0.3, 0.7, 1.2])
+CASES += [
+    ("matvec", lambda M, a, v: M.matvec(a, v), [rand(2, 3, 4), rand(4)]),
+    ("vecmat", lambda M, v, a: M.vecmat(v, a), [rand(3), rand(2, 3, 4)]),
+    ("unstack-axis1", lambda M, a: M.stack(M.unstack(a, axis=1)[::-1]), [rand(3, 4)]),
+    ("matrix_transpose", lambda M, a: M.matrix_transpose(a), [rand(2, 3, 4)]),
+    ("permute_dims", lambda M, a: M.permute_dims(a, (2, 0, 1)), [rand(2, 3, 4)]),
+    ("resize-grow", lambda M, a: M.resize(a, (3, 5)), [rand(2, 4)]),
+    ("resize-shrink", lambda M, a: M.resize(a, 5), [rand(2, 4)]),
+    ("choose", lambda M, a, b, c: M.choose(np.array([[0, 2, 1], [1, 0, 2]]), [a, b, c]),
+     [rand(2, 3), rand(3), rand(2, 3)]),
+    ("choose-wrap", lambda M, a, b: M.choose(np.array([0, 3, 1]), [a, b], mode="wrap"), [rand(3), rand(3)]),
+    ("ldexp", lambda M, a: M.ldexp(a, np.array([[1, -2, 0], [3, 0, -1]])), [rand(2, 3)]),
+    ("polyfit", lambda M, y: M.polyfit(XS4, y, 2), [rand(4)]),
+    ("polyfit-2d-x", lambda M, x, y: M.polyfit(x, y, 1), [XS4 + rand(4) * 0.1, rand(4, 2)]),
+    ("apply_along_axis", lambda M, a: M.apply_along_axis(lambda r: r * M.sum(r ** 2), 1, a), [rand(3, 4)]),
+    ("apply_along_axis-matrix", lambda M, a: M.apply_along_axis(lambda r: M.outer(r, r[:2]), 0, a),
+     [rand(3, 4)]),
+]
 CASES.append(("correlate-default", lambda M, a, v: M.correlate(a, v), [rand(5), rand(3)]))
 
 # (numpy computes these in float64 from float32 data: diff's append=0.5 joins as a float64 array)
-FLOAT32_SKIP = {"polyval-scalar-x", "diff-prepend-append"}
+FLOAT32_SKIP = {"polyval-scalar-x", "diff-prepend-append", "polyfit"}  # (polyfit: with float64 x)
 
 
 @pytest.mark.parametrize("name, fn, arrays", CASES, ids=[c[0] for c in CASES])
@@ -822,3 +842,29 @@ def test_nan_to_num_with_values_fix_positive_floor_divide_and_clips_new_keywords
         return np.sum(np.nan_to_num(x * 2, nan=3.0) + np.fix(x) + np.positive(x) + np.clip(x, min=-1, max=1)
                       + np.floor_divide(x, 0.7))
     np.testing.assert_array_equal(srcgrad.grad(f)(np.array([0.3, -2.5, 1.7])), [4.0, 3.0, 3.0])
+
+
+# ---------------------------------------------------------------------------------------
+# writes in place: put_along_axis, copyto, a ufunc's out= (a recorded write into a tensor)
+# ---------------------------------------------------------------------------------------
+def f_in_place(x):
+    y = np.zeros((3, 4)) + 0.5 * x
+    np.put_along_axis(y, np.array([[1], [3], [0]]), x[:, :1] ** 2, axis=1)
+    z = np.ones((3, 4))
+    np.copyto(z, np.sin(x), where=x > 0)
+    return np.sum(y * z)
+
+
+def test_writes_in_place_inside_a_compiled_function():
+    x = rand(3, 4, seed=41)
+    value, grad = srcgrad.value_and_grad(f_in_place)(x)
+    assert value == pytest.approx(f_in_place(x))
+    np.testing.assert_allclose(grad, numeric_grads(f_in_place, [x])[0], rtol=1e-6, atol=1e-8)
+
+
+def test_writes_into_plain_arrays():
+    a = np.zeros(3)
+    np.copyto(a, srcgrad.tensor([1.0, 2.0, 3.0]))  # no gradient needed: numpy's own copy
+    np.testing.assert_array_equal(a, [1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="copyto"):
+        np.copyto(a, srcgrad.tensor([1.0, 2.0, 3.0], requires_grad=True))

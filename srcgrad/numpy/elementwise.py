@@ -213,3 +213,16 @@ def relu(x):
 
 def erf(x):
     return elementwise("erf", x, float_result=True)
+
+
+@implements(np.ldexp)
+def ldexp(x1, x2):
+    """x1 * 2**x2, x2 integers (exponents: no gradient flows to them)."""
+    Tensor = tensor_cls()
+    e = x2 if isinstance(x2, Tensor) else np.asarray(x2)
+    if e.dtype.kind not in "iub":
+        raise TypeError(f"ldexp: the exponents x2 must be integers, got dtype {e.dtype}")
+    a = x1 if isinstance(x1, Tensor) else np.asarray(x1)
+    dtype = a.dtype if a.dtype.kind == "f" else np.dtype(np.float64)
+    scale = exp2(e.astype(dtype)) if isinstance(e, Tensor) else np.exp2(e.astype(dtype))
+    return multiply(a, scale)

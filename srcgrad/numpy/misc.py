@@ -60,6 +60,7 @@ __all__ = [
     "argwhere", "flatnonzero", "triu_indices", "tril_indices", "diag_indices", "triu_indices_from",
     "tril_indices_from", "diag_indices_from", "fill_diagonal", "real", "imag", "conj", "conjugate",
     "angle", "bincount", "select", "piecewise", "heaviside", "copysign", "fmod", "float_power", "diagflat",
+    "polyfit", "apply_along_axis",
 ]
 
 _NoValue = np._NoValue
@@ -281,6 +282,46 @@ def polyval(p, x):
     for i in range(P.shape[0]):
         y = y * X + P[i]
     return y
+
+
+@implements(np.polyfit)
+def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
+    """Least-squares polynomial coefficients, highest power first, as numpy computes them
+    (Vandermonde columns scaled to unit norm, then lstsq): differentiable in y and x."""
+    from .linalg import lstsq
+    if full or w is not None or cov:
+        raise NotImplementedError("polyfit: full=, w= and cov= are not supported by srcgrad")
+    deg = int(deg)
+    if deg < 0:
+        raise ValueError("polyfit: expected deg >= 0")
+    X, Y = _tensor(x), _tensor(y)
+    if X.ndim != 1 or X.shape[0] == 0:
+        raise TypeError("polyfit: expected a non-empty 1-D vector for x")
+    if Y.ndim not in (1, 2) or Y.shape[0] != X.shape[0]:
+        raise TypeError("polyfit: expected a 1-D or 2-D y with as many rows as x has entries")
+    dtype = np.result_type(X.dtype, Y.dtype, np.float32)  # (numpy's lstsq: the common float type)
+    X, Y = X.astype(dtype), Y.astype(dtype)
+    lhs = vander(X, deg + 1)
+    scale = sqrt(_sum(lhs * lhs, axis=0))
+    c = lstsq(lhs / scale, Y, X.shape[0] * np.finfo(np.float64).eps if rcond is None else rcond)[0]
+    return c / (scale if Y.ndim == 1 else scale[:, None])
+
+
+@implements(np.apply_along_axis)
+def apply_along_axis(func1d, axis, arr, *args, **kwargs):
+    """func1d on each 1-D slice along `axis`, called with the slices as tensors (so
+    recorded, and differentiated), its results stacked where that axis was."""
+    from .shape import moveaxis, stack
+    x = _tensor(arr)
+    axis = _axis(axis, x.ndim, "apply_along_axis")
+    moved = moveaxis(x, axis, -1)
+    outer = tuple(moved.shape[:-1])
+    if 0 in outer:
+        raise ValueError("Cannot apply_along_axis when any iteration dimensions are 0")
+    results = [_tensor(func1d(moved[idx], *args, **kwargs)) for idx in np.ndindex(*outer)]
+    out = stack(results).reshape(outer + tuple(results[0].shape))
+    k = results[0].ndim
+    return moveaxis(out, list(range(len(outer), len(outer) + k)), list(range(axis, axis + k)))
 
 
 def _searchsorted(a, v, side):

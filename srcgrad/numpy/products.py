@@ -235,6 +235,22 @@ if hasattr(np, "vecdot"):
 
     __all__.append("vecdot")
 
+if hasattr(np, "matvec"):
+    @implements(np.matvec)
+    def matvec(x1, x2, /):
+        """x1 @ x2 of a stack of matrices and a stack of vectors (numpy 2.2): matmul with
+        x2 as a column."""
+        a, b = _pair(x1, x2)
+        return matmul(a, b[..., None])[..., 0]
+
+    @implements(np.vecmat)
+    def vecmat(x1, x2, /):
+        """x1 @ x2 of a stack of vectors and a stack of matrices (numpy 2.2; real data)."""
+        a, b = _pair(x1, x2)
+        return matmul(a[..., None, :], b)[..., 0, :]
+
+    __all__ += ["matvec", "vecmat"]
+
 
 def torch_einsum(equation, *operands):
     """PyTorch's einsum: the operands as arguments or as one list."""

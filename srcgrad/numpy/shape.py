@@ -1172,3 +1172,112 @@ def torch_argsort(x, dim=-1, descending=False, stable=False):
     if x.ndim == 0:
         return tensor_cls()._make(np.zeros((), np.int64))
     return _argsort(x, _axis(dim, x.ndim, "argsort"), descending)
+
+
+# -- numpy 2's array-API spellings --------------------------------------------------------
+if hasattr(np, "permute_dims"):
+    implements(np.permute_dims)(transpose)
+
+if hasattr(np, "matrix_transpose"):
+    @implements(np.matrix_transpose)
+    def matrix_transpose(x, /):
+        """The last two axes swapped."""
+        t = _tensor(x)
+        if t.ndim < 2:
+            raise ValueError(f"matrix_transpose: input array must be at least 2-dimensional, got shape {tuple(t.shape)}")
+        return swapaxes(t, -1, -2)
+
+    __all__.append("matrix_transpose")
+
+if hasattr(np, "unstack"):
+    @implements(np.unstack)
+    def unstack(x, /, *, axis=0):
+        """The slices along `axis`, as a tuple (the inverse of stack)."""
+        t = moveaxis(_tensor(x), _axis(axis, _tensor(x).ndim, "unstack"), 0)
+        return tuple(t[i] for i in range(t.shape[0]))
+
+    __all__.append("unstack")
+
+
+@implements(np.resize)
+def resize(a, new_shape):
+    """The flattened data repeated cyclically to fill `new_shape` (a gather of constant
+    positions: entries used several times add their gradients)."""
+    x = _tensor(a)
+    shape = _shape_arg(new_shape, "resize")
+    n = int(np.prod(shape, dtype=np.int64))
+    if n and not x.numel():
+        return _tensor(np.resize(x._data, shape))
+    return ravel(x)[np.arange(n) % (x.numel() or 1)].reshape(shape)
+
+
+@implements(np.choose)
+def choose(a, choices, out=None, mode="raise"):
+    """choices[a[i]][i] for each position i (a: integer indices, constant or traced;
+    choices broadcast together): a gather along a stacked first axis."""
+    if out is not None:
+        raise NotImplementedError("choose: out= is not supported by srcgrad (results are new tensors)")
+    idx = _integer_indices(a, "choose")
+    options = [_tensor(c) for c in choices]
+    n = len(options)
+    if mode == "wrap":
+        idx = idx % n
+    elif mode == "clip":
+        idx = idx.clip(0, n - 1)
+    elif mode != "raise":
+        raise ValueError(f"choose: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
+    shape = np.broadcast_shapes(tuple(idx.shape), *(tuple(c.shape) for c in options))
+    stacked = stack([broadcast_to(c, shape) for c in options], axis=0)
+    idx = np.broadcast_to(idx, shape) if isinstance(idx, np.ndarray) else broadcast_to(idx, shape)
+    _check_bounds(idx, n, 0, "choose")
+    return _take_along(stacked, idx[None], 0)[0]
+
+
+@implements(np.put_along_axis)
+def put_along_axis(arr, indices, values, axis):
+    """arr[... indices ...] = values along `axis`, in place (a recorded write: arr's
+    history and gradient follow, as for `arr[i] = v`)."""
+    if not isinstance(arr, tensor_cls()):
+        return _into_plain_array(np.put_along_axis, "put_along_axis", (arr, indices, values, axis), {})
+    x = arr
+    idx = _integer_indices(indices, "put_along_axis")
+    if axis is None:
+        raise NotImplementedError("put_along_axis: axis=None is not supported by srcgrad")
+    axis = _axis(axis, x.ndim, "put_along_axis")
+    if idx.ndim != x.ndim:
+        raise ValueError(f"put_along_axis: `indices` and `arr` must have the same number of dimensions "
+                         f"(shapes {tuple(idx.shape)} and {tuple(x.shape)})")
+    _check_bounds(idx, x.shape[axis], axis, "put_along_axis")
+    full = np.broadcast_shapes(tuple(idx.shape), tuple(s if d != axis else 1 for d, s in enumerate(x.shape)))
+    index = tuple((np.broadcast_to(idx, full) if isinstance(idx, np.ndarray) else broadcast_to(idx, full))
+                  if d == axis else
+                  np.arange(x.shape[d]).reshape([-1 if k == d else 1 for k in range(x.ndim)])
+                  for d in range(x.ndim))
+    x[index] = broadcast_to(_tensor(values).astype(x.dtype), full)
+
+
+@implements(np.copyto)
+def copyto(dst, src, casting="same_kind", where=True):
+    """dst[...] = src (where the mask holds), in place: dst must be a srcgrad tensor."""
+    if not isinstance(dst, tensor_cls()):
+        return _into_plain_array(np.copyto, "copyto", (dst, src), dict(casting=casting, where=where))
+    value = broadcast_to(_tensor(src).astype(dst.dtype), tuple(dst.shape))
+    if where is not True:
+        from .elementwise import where as select
+        value = select(broadcast_to(_tensor(where), tuple(dst.shape)), value, dst)
+    dst[...] = value
+
+
+def _into_plain_array(fn, name, args, kwargs):
+    """A write into a plain numpy array: numpy's own, on data that needs no gradient.
+    Inside a compiled function, the function is traced again with numpy's builders making
+    tensors (`np.zeros` & co: TraceError.needs_builders); elsewhere a value that needs a
+    gradient is refused (it would be lost)."""
+    from ..autograd.recording import TRACER
+    if TRACER[0] is not None and any(_is_traced(a) for a in args):
+        from ..trace import TraceError
+        err = TraceError(f"{name}: a traced value written into a plain numpy array would lose its "
+                         f"gradient: make the array from a traced one (np.zeros_like(x))")
+        err.needs_builders = True
+        raise err
+    return run_without_gradient(fn, name, args, kwargs)
