@@ -466,6 +466,50 @@ def rot90(m, k=1, axes=(0, 1)):
 # padding, diagonals, triangles
 # ---------------------------------------------------------------------------------------
 _GATHER_PAD_MODES = ("edge", "reflect", "symmetric", "wrap")
+_STAT_PAD_MODES = {"maximum": "max", "minimum": "min", "mean": "mean", "median": "median"}
+
+
+def _pad_computed(x, pad_width, mode, kwargs):
+    """pad's modes whose new values are computed from the data: a statistic of the first or
+    last `stat_length` entries along each axis, or a linear ramp from `end_values` to the
+    edge. As numpy, axis by axis, each axis padding the array the earlier ones padded."""
+    widths = np.broadcast_to(np.round(np.asarray(pad_width)).astype(np.intp), (x.ndim, 2))
+    if mode == "linear_ramp":
+        ends = np.broadcast_to(np.asarray(kwargs.get("end_values", 0), np.float64), (x.ndim, 2))
+    else:
+        stat = kwargs.get("stat_length")
+        lengths = None if stat is None else np.broadcast_to(np.round(np.asarray(stat)).astype(np.intp), (x.ndim, 2))
+    y = x
+    for axis, (before, after) in enumerate(widths):
+        if not before and not after:
+            continue
+        n = y.shape[axis]
+        parts = []
+        for side, width in (("before", int(before)), ("after", int(after))):
+            if not width:
+                parts.append(None)
+                continue
+            at = [slice(None)] * y.ndim
+            shape = list(y.shape)
+            shape[axis] = width
+            if mode == "linear_ramp":
+                at[axis] = slice(0, 1) if side == "before" else slice(n - 1, n)
+                edge, end = y[tuple(at)], float(ends[axis][0 if side == "before" else 1])
+                k = np.arange(width, dtype=np.float64) if side == "before" else np.arange(width - 1, -1, -1.0)
+                k = k.reshape([-1 if d == axis else 1 for d in range(y.ndim)]).astype(y.dtype)
+                parts.append(k * ((edge - end) / width) + end)  # (numpy's linspace, term for term)
+            else:
+                m = n if lengths is None else min(int(lengths[axis][0 if side == "before" else 1]), n)
+                at[axis] = slice(0, m) if side == "before" else slice(n - m, n)
+                value = getattr(_np_namespace(), _STAT_PAD_MODES[mode])(y[tuple(at)], axis=axis, keepdims=True)
+                parts.append(broadcast_to(value, tuple(shape)))
+        y = concatenate([p for p in (parts[0], y, parts[1]) if p is not None], axis=axis)
+    return y
+
+
+def _np_namespace():
+    from .. import numpy as snp  # (max, mean, median of srcgrad.numpy)
+    return snp
 
 
 @implements(np.pad)
@@ -488,9 +532,15 @@ def pad(array, pad_width, mode="constant", **kwargs):
             raise NotImplementedError("pad: reflect_type='odd' computes new values; only 'even' is supported")
         positions = np.pad(np.arange(x._data.size).reshape(x.shape), pad_width, mode=mode, **kwargs)
         return _reshape(_getitem(ravel(x), (Arg(0),), [positions.ravel()]), positions.shape)
-    if callable(mode) or mode in ("linear_ramp", "maximum", "mean", "median", "minimum", "empty"):
-        raise NotImplementedError(f"pad: mode={mode!r} is not supported; use 'constant', "
-                                  + ", ".join(repr(m) for m in _GATHER_PAD_MODES))
+    if mode in _STAT_PAD_MODES or mode == "linear_ramp":
+        if x.dtype.kind != "f":
+            raise NotImplementedError(f"pad: mode={mode!r} on {x.dtype} data is not supported (numpy rounds "
+                                      f"the new values); pad float data")
+        np.pad(np.zeros(x.shape), pad_width, mode=mode, **kwargs)  # (numpy's own checks of the arguments)
+        return _pad_computed(x, pad_width, mode, kwargs)
+    if callable(mode) or mode == "empty":
+        raise NotImplementedError(f"pad: mode={mode!r} is not supported; use 'constant', 'linear_ramp', "
+                                  + ", ".join(repr(m) for m in _GATHER_PAD_MODES + tuple(_STAT_PAD_MODES)))
     raise ValueError(f"pad: mode {mode!r} is not supported")
 
 
