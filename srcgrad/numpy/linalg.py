@@ -379,6 +379,37 @@ _alias("matrix_transpose", _matrix_transpose)
 from .reductions import linalg_norm as norm, matrix_norm, vector_norm  # noqa: E402,F401  (reductions)
 
 
+@_implements(_np.linalg.cond)
+def cond(x, p=None):
+    """The condition number: largest over smallest singular value (p None, 2; -2 the
+    inverse), else norm(x, p) * norm(inv(x), p). Differentiable where the singular values
+    involved are distinct (as svd's)."""
+    t = _float_tensor(x)
+    _matrices("cond", t)
+    if p is None or p in (2, -2):
+        s = svd(t, compute_uv=False)
+        big, small = s[..., 0], s[..., -1]
+        return big / small if p != -2 else small / big
+    _square("cond", t)
+    return norm(t, p, axis=(-2, -1)) * norm(inv(t), p, axis=(-2, -1))
+
+
+@_implements(_np.linalg.tensorsolve)
+def tensorsolve(a, b, axes=None):
+    """x with tensordot(a, x, x.ndim) = b: solve of a reshaped into a square matrix."""
+    A, B = _float_tensor(a), _float_tensor(b)
+    if axes is not None:
+        from .shape import moveaxis
+        axes = [ax % A.ndim for ax in (axes if isinstance(axes, (list, tuple)) else (axes,))]
+        A = moveaxis(A, axes, list(range(A.ndim - len(axes), A.ndim)))
+    shape = tuple(A.shape[B.ndim:])
+    n = int(_np.prod(shape, dtype=_np.int64))
+    if int(_np.prod(A.shape[:B.ndim], dtype=_np.int64)) != n:
+        raise _np.linalg.LinAlgError("Input arrays must satisfy the requirement "
+                                     "prod(a.shape[b.ndim:]) == prod(a.shape[:b.ndim])")
+    return solve(A.reshape(n, n), B.reshape(n)).reshape(shape)
+
+
 def __getattr__(name):
     """numpy.linalg's other names: run on data that needs no gradient, refuse otherwise."""
     attr = getattr(_np.linalg, name)
