@@ -868,3 +868,34 @@ def test_writes_into_plain_arrays():
     np.testing.assert_array_equal(a, [1.0, 2.0, 3.0])
     with pytest.raises(TypeError, match="copyto"):
         np.copyto(a, srcgrad.tensor([1.0, 2.0, 3.0], requires_grad=True))
+
+
+# ---------------------------------------------------------------------------------------
+# histogram with weights: differentiable in the weights
+# ---------------------------------------------------------------------------------------
+SAMPLE = np.random.default_rng(7).normal(size=20)
+
+
+@pytest.mark.parametrize("f", [
+    lambda w: np.sum(np.histogram(SAMPLE, bins=5, weights=w)[0] * np.arange(5.0)),
+    lambda w: np.sum(np.histogram(SAMPLE, bins=[-3, -1, 0, 0.5, 3], density=True, weights=w ** 2)[0] ** 2),
+    lambda w: np.sum(np.histogram(SAMPLE, bins=4, range=(-1, 1), weights=np.exp(w))[0] * np.arange(4.0)),
+], ids=["count", "edges-density", "range"])
+def test_histogram_weights(f):
+    w = np.random.default_rng(8).uniform(size=20)
+    value, grad = srcgrad.value_and_grad(f)(w)
+    assert value == pytest.approx(f(w), rel=1e-12)
+    np.testing.assert_allclose(grad, numeric_grads(f, [w])[0], rtol=1e-6, atol=1e-8)
+
+
+def test_histogram_of_a_traced_array_needs_fixed_edges():
+    def f(x):  # the bins of x * 2 are recomputed from each call's x
+        return np.sum(np.histogram(x * 2, bins=np.linspace(-3, 3, 7), weights=x ** 2)[0] * np.arange(6.0))
+    g = srcgrad.value_and_grad(f)
+    x = SAMPLE.copy()
+    for shift in (0.0, 0.4, -0.7):
+        value, grad = g(x + shift)
+        assert value == pytest.approx(f(x + shift), rel=1e-12)
+        np.testing.assert_allclose(grad, numeric_grads(f, [x + shift])[0], rtol=1e-6, atol=1e-8)
+    with pytest.raises(TraceError, match="bin edges would depend on its values"):
+        srcgrad.grad(lambda x: np.sum(np.histogram(x, bins=4, weights=x)[0]))(x)

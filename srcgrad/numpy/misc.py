@@ -1325,6 +1325,36 @@ def add_at(a, indices, b=None, negate=False):
     a[...] = a + delta
 
 
+@implements(np.histogram)
+def histogram(a, bins=10, range=None, density=None, weights=None):
+    """(hist, bin_edges). With weights that need a gradient, hist is the sum of the weights
+    falling in each bin (a scatter-add: the gradient reaches each weight; density divides by
+    their total and the bins' widths). Which bin each entry of `a` falls in is data (no
+    gradient), recomputed by a compiled function from `a` — whose edges must then not depend
+    on its values: give `bins` as edges, or `range`."""
+    W = weights
+    if W is None or not (_is_tensor(W) and (W.requires_grad or _is_traced(W))):
+        return run_without_gradient(np.histogram, "histogram", (a, bins, range, density, weights), {})
+    A, W = _const(a), _tensor(W)
+    if tuple(W.shape) != tuple(A.shape):
+        raise ValueError(f"histogram: weights should have the same shape as a ({tuple(W.shape)} and {tuple(A.shape)})")
+    if _is_traced(A) and np.ndim(bins) == 0 and range is None:
+        from ..trace import TraceError
+        raise TraceError("histogram of a traced array with `bins` a count and no `range`: the bin edges "
+                         "would depend on its values (frozen into the generated code); give the edges "
+                         "(`bins=np.linspace(lo, hi, n + 1)`) or `range=(lo, hi)`")
+    sample = np.asarray(range if range is not None else (0.0, 1.0)) if _is_traced(A) else A._data
+    edges = np.histogram_bin_edges(sample, bins, range)
+    n = edges.shape[0] - 1
+    flat = ravel(A)
+    inside = logical_and(flat >= edges[0], flat <= edges[-1])
+    idx = _clip(_searchsorted(_make(edges), flat, "right") - 1, 0, n - 1)
+    hist = _scatter_add(where(inside, ravel(W), 0), (idx,), (n,), np.result_type(W.dtype, np.float64))
+    if density:
+        hist = hist / (_sum(hist) * np.diff(edges))
+    return hist, _make(edges)
+
+
 @implements(np.bincount)
 def bincount(x, weights=None, minlength=0):
     """Counts of each value of x (no gradient), or the sums of weights per value (the gradient
