@@ -102,7 +102,12 @@ def _unary(np_name):
 
 
 square, reciprocal, exp2, log1p, expm1 = (_unary(n) for n in ("square", "reciprocal", "exp2", "log1p", "expm1"))
-log2, log10, floor, ceil, sign = (_unary(n) for n in ("log2", "log10", "floor", "ceil", "sign"))
+log2, log10, floor, ceil = (_unary(n) for n in ("log2", "log10", "floor", "ceil"))
+
+
+def sign(x):
+    """torch.sign: -1, 0 or 1, and 0 for NaN (numpy's sign gives NaN)."""
+    return _t(x).sign()
 sinh, cosh, tan, erf = (_unary(n) for n in ("sinh", "cosh", "tan", "erf"))
 asin = arcsin = _unary("arcsin")
 acos = arccos = _unary("arccos")

@@ -62,12 +62,18 @@ def _numpy_unary(np_name):
 for _torch_names, _np_name in [(("isinf",), "isinf"), (("isposinf",), "isposinf"),
                                (("isneginf",), "isneginf"), (("trunc", "fix"), "trunc"),
                                (("asinh", "arcsinh"), "arcsinh"), (("acosh", "arccosh"), "arccosh"),
-                               (("atanh", "arctanh"), "arctanh"), (("sgn",), "sign"),
+                               (("atanh", "arctanh"), "arctanh"),
                                (("signbit",), "signbit"), (("sinc",), "sinc"),
                                (("deg2rad",), "deg2rad"), (("rad2deg",), "rad2deg"),
                                (("absolute",), "abs"), (("negative",), "negative"),
                                (("isreal",), "isreal")]:
     torch_function(*_torch_names)(_numpy_unary(_np_name))
+
+
+@torch_function("sgn")
+def sgn(x):
+    """torch.sgn: sign for real data (0 for NaN, as PyTorch's)."""
+    return _t(x).sign()
 
 
 @torch_function("frac")

@@ -729,7 +729,11 @@ class Tensor:
         return apply(_op("abs"), [self], {})
 
     def sign(self):
-        return apply(_op("sign"), [self], {})
+        """PyTorch's sign: 0 for NaN, where numpy's np.sign (srcgrad.numpy.sign) gives NaN."""
+        s = apply(_op("sign"), [self], {})
+        if self.dtype.kind != "f":
+            return s
+        return apply(_op("where"), [apply(_op("isnan"), [self], {}), 0.0, s], {})
 
     # -- in place -------------------------------------------------------------------------
     def _inplace(self, name, other):

@@ -468,3 +468,14 @@ def test_index_put_and_the_node_names_of_writes_by_index():
     assert type(w.grad_fn).__name__ == "CopySlices"
     w[torch.tensor([True, False, False, True])] = v[:2]
     assert type(w.grad_fn).__name__ == "IndexPutBackward0"
+
+
+def test_sign_of_nan_is_zero_as_in_pytorch():
+    # (PyTorch 2.13: torch.sign(nan) == 0; numpy's np.sign(nan) is nan, and stays so)
+    x = torch.tensor([float("nan"), -2.0, 0.0, 3.0], requires_grad=True)
+    for y in (x.sign(), torch.sign(x), torch.sgn(x), x.sgn()):
+        assert y.tolist() == [0.0, -1.0, 0.0, 1.0]
+    assert type(x.sign().grad_fn).__name__ == "SignBackward0" and type(x.sgn().grad_fn).__name__ == "SgnBackward0"
+    assert np.isnan(np.sign(x).tolist()[0])
+    (x.sign() * 3).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0, 0.0]

@@ -54,7 +54,7 @@ TABLE = [
     ("T", "unbind", "UnbindBackward0"), ("T", "flip", "FlipBackward0"), ("T", "tril", "TrilBackward0"),
     ("T", "triu", "TriuBackward0"), ("T", "transpose", "TransposeBackward0"), ("T", "mv", "MvBackward0"),
     ("T", "norm", "LinalgVectorNormBackward0"), ("T", "clamp_min", "ClampMinBackward0"),
-    ("T", "clamp_max", "ClampMaxBackward0"),
+    ("T", "clamp_max", "ClampMaxBackward0"), ("T", "sign", "SignBackward0"), ("T", "sgn", "SgnBackward0"),
 ]
 
 
