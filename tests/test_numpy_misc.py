@@ -637,9 +637,9 @@ def test_second_order_and_compiled(name):
 
 
 def test_data_dependent_shapes_inside_grad():
-    """Masks and nonzero are recomputed by the generated code, their count a guard: data
-    selecting another number of entries compiles another variant, never a stale one.
-    np.unique still refuses."""
+    """Masks, nonzero and unique are recomputed by the generated code, their count a guard:
+    data selecting another number of entries compiles another variant, never a stale one.
+    np.unique along an axis still refuses."""
     def f(x):
         return np.sum(x[np.nonzero(x > 0)] ** 2)
 
@@ -654,7 +654,32 @@ def test_data_dependent_shapes_inside_grad():
         assert len(g._variants[next(iter(g._variants))]) == 3  # counts 2, 3 and 0
 
     with pytest.raises(TraceError):
-        srcgrad.grad(lambda x: np.sum(np.unique(x)))(rand(5))
+        srcgrad.grad(lambda x: np.sum(np.unique(x, axis=0)))(rand(5))
+
+
+def per_class(w, y):
+    total = 0.0
+    for c in np.unique(y):  # integer labels: an argument that is not differentiated
+        total = total + np.sum(w[y == c]) * c
+    return total
+
+
+def test_unique_inside_grad_is_recomputed_and_its_count_guarded():
+    g = srcgrad.grad(per_class)
+    w = np.arange(6.0)
+    for y in ([0, 1, 1, 2, 0, 2], [0, 1, 1, 3, 0, 3], [5, 1, 1, 1, 5, 1], [4, 4, 4, 4, 4, 4]):
+        assert_same(g(w, np.array(y)), np.array(y, float))   # new classes, same count: no stale values
+    assert len(g._variants[next(iter(g._variants))]) == 3    # 3, 2 and 1 classes
+
+    def f(x):
+        u, inv, cnt = np.unique(np.round(x), return_inverse=True, return_counts=True)
+        vals, idx = np.unique(x, return_index=True)
+        return np.sum(u[inv] * x / cnt[inv]) * u.size + np.sum(vals ** 2) + idx.sum()
+    vg = srcgrad.value_and_grad(f)
+    for x in (np.array([0.1, 0.2, 1.3, 2.2, 1.1]), np.array([0.1, 0.2, 1.3, 2.9, 1.1]), np.array([3.1, 0.2, 0.4, 2.9, 1.1])):
+        value, grad = vg(x)
+        assert value == pytest.approx(f(x), rel=1e-12)
+        np.testing.assert_allclose(grad, numeric_grads(f, [x])[0], rtol=1e-6, atol=1e-8)
 
 
 def test_masked_assignment_inside_grad():

@@ -1052,6 +1052,8 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
     values are read from their first occurrences, so they keep a gradient; index, inverse
     and counts are integer tensors."""
     x = _tensor(ar)
+    if _is_traced(x) and axis is None and not kwargs:
+        return _traced_unique(x, return_index, return_inverse, return_counts, bool(equal_nan))
     _data_dependent_shape(x, "unique")
     res = np.unique(x._data, return_index=True, return_inverse=return_inverse, return_counts=return_counts,
                     axis=axis, equal_nan=equal_nan, **kwargs)
@@ -1061,6 +1063,21 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
     else:
         values = _make(values)
     extra = ([_make(index)] if return_index else []) + [_make(r) for r in rest]
+    return (values, *extra) if extra else values
+
+
+def _traced_unique(x, return_index, return_inverse, return_counts, equal_nan):
+    """unique inside a compiled function: the generated code computes it from x again. How
+    many distinct values there are decides the shapes that follow: that count is a guard
+    (data with another count records and compiles another variant, as a branch does); the
+    values are gathered from their first positions, so they keep a gradient."""
+    op = _ops.get("unique")
+    n = int(apply(op, [x], {"part": "count", "size": None, "equal_nan": equal_nan}))  # (a guard)
+    parts = {p: apply(op, [x], {"part": p, "size": n, "equal_nan": equal_nan})
+             for p, wanted in (("index", True), ("inverse", return_inverse), ("counts", return_counts)) if wanted}
+    values = take(ravel(x), parts["index"])
+    extra = [parts[p] for p, wanted in (("index", return_index), ("inverse", return_inverse),
+                                         ("counts", return_counts)) if wanted]
     return (values, *extra) if extra else values
 
 

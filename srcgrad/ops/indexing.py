@@ -498,3 +498,39 @@ register(Op("nonzero", "index", _nonzero_impl, infer=_nonzero_infer, differentia
             torch_name="NonzeroBackward0",
             emit=lambda args, attrs, node: ast.Subscript(value=A.npcall("nonzero", args[0]),
                                                          slice=A.num(attrs["axis"]), ctx=ast.Load())))
+
+
+
+# -- unique: its values' first positions, inverse and counts, whose number a guard fixes ----------
+_UNIQUE_PARTS = ("count", "index", "inverse", "counts")
+
+
+def _unique_infer(inputs, attrs):
+    (x,) = inputs
+    part, size = attrs["part"], attrs["size"]
+    if part not in _UNIQUE_PARTS:
+        raise ShapeError(f"unique: part {part!r}")
+    shape = () if part == "count" else tuple(x.shape) if part == "inverse" else (size,)
+    return [(shape, np.dtype(np.intp))]
+
+
+def _unique_impl(x, part, size, equal_nan):
+    if part == "count":
+        return np.asarray(np.unique(x, equal_nan=equal_nan).size, np.intp)
+    out = np.unique(x.ravel(), equal_nan=equal_nan, **{"return_" + part: True})[1]
+    if part != "inverse" and out.shape[0] != size:  # (the guard on the count runs first in generated code)
+        raise ShapeError(f"unique: {out.shape[0]} distinct values, {size} were recorded")
+    return out.reshape(x.shape) if part == "inverse" else out
+
+
+def _unique_emit(args, attrs, node):
+    kw = {} if attrs["equal_nan"] else {"equal_nan": A.const(False)}
+    if attrs["part"] == "count":
+        return A.attr(A.npcall("unique", args[0], **kw), "size")
+    call = A.npcall("unique", A.method(args[0], "ravel"), **kw, **{"return_" + attrs["part"]: A.const(True)})
+    part = ast.Subscript(value=call, slice=A.num(1), ctx=ast.Load())
+    return A.method(part, "reshape", A.literal(tuple(node.inputs[0].shape))) if attrs["part"] == "inverse" else part
+
+
+register(Op("unique", "index", _unique_impl, infer=_unique_infer, differentiable=False,
+            emit=_unique_emit, fmt_attrs=lambda attrs: attrs["part"]))
