@@ -479,3 +479,14 @@ def test_sign_of_nan_is_zero_as_in_pytorch():
     assert np.isnan(np.sign(x).tolist()[0])
     (x.sign() * 3).sum().backward()
     assert x.grad.tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_einsum_result_is_contiguous_as_in_pytorch():
+    # (np.einsum's matrix product comes back transposed; PyTorch's is contiguous, so
+    # `.view(-1)` works on it: found by the PyTorch random-program comparison, seed 340017)
+    a = torch.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    b = torch.tensor(np.arange(12.0).reshape(3, 4))
+    y = torch.einsum("ij,jk->ik", a, b)
+    assert y.is_contiguous()
+    y.view(-1).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), np.ones((2, 4)) @ np.arange(12.0).reshape(3, 4).T)
