@@ -490,3 +490,17 @@ def test_einsum_result_is_contiguous_as_in_pytorch():
     assert y.is_contiguous()
     y.view(-1).sum().backward()
     np.testing.assert_array_equal(a.grad.numpy(), np.ones((2, 4)) @ np.arange(12.0).reshape(3, 4).T)
+
+
+def test_a_reduction_of_an_advanced_index_is_contiguous_as_in_pytorch():
+    # (numpy lays out x[i][:, j] with its index axes moved; PyTorch's mean of it is a new
+    # contiguous tensor: seed 350172 of the PyTorch random-program comparison)
+    x = torch.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    y = x[torch.tensor([1, 0])][:, torch.tensor([2, 0, 1])].mean(dim=2)
+    assert y.is_contiguous()
+    y.view(-1).sum().backward()
+    assert x.grad.sum().item() == 6.0
+    t = x.transpose(0, 1)  # a view stays a view: PyTorch's view of it fails too
+    assert not t.is_contiguous()
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        t.view(-1)

@@ -150,10 +150,16 @@ def apply(op, inputs, attrs, out=None):
             out._version.v += 1
             t = out
         else:
+            view = op.kind in ("shape", "index") and r.base is not None and isinstance(inputs[0], Tensor) \
+                and (op.name != "getitem" or len(arrays) == 1) \
+                and (op.name != "reshape" or np.may_share_memory(r, arrays[0]))
+            if not view and r.ndim > 1 and not r.flags.c_contiguous:
+                # a computed result is contiguous, as PyTorch's are (numpy's einsum, a
+                # reduction of a transposed array, an advanced index may lay it out otherwise:
+                # `.view(-1)` of it would fail where PyTorch's succeeds)
+                r = np.ascontiguousarray(r)
             t = Tensor._make(r, grad_out and r.dtype.kind == "f")
-            if op.kind in ("shape", "index") and r.base is not None and isinstance(inputs[0], Tensor) \
-                    and (op.name != "getitem" or len(arrays) == 1) \
-                    and (op.name != "reshape" or np.may_share_memory(r, arrays[0])):
+            if view:
                 # (a reshape may copy; indexing with arrays always copies, though numpy's
                 # result has a base of its own)
                 t._version = inputs[0]._version  # a view: writes through it are writes to the base

@@ -201,10 +201,7 @@ def _einsum_parts(subscripts):
 
 
 def _einsum_impl(*operands, subscripts):
-    # C-contiguous, as PyTorch's einsum result is (np.einsum may return a transposed view:
-    # `t.view(-1)` of it would fail where PyTorch's succeeds). Generated code keeps numpy's.
-    r = np.einsum(subscripts, *operands, optimize=_worth_optimizing(subscripts))
-    return r if r.flags.c_contiguous else r.copy(order="C")
+    return np.einsum(subscripts, *operands, optimize=_worth_optimizing(subscripts))
 
 
 def _worth_optimizing(subscripts):
