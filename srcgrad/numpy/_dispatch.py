@@ -175,8 +175,8 @@ def _reduceat(x, indices, axis=0):
         if not 0 <= i < n:
             raise IndexError(f"add.reduceat: index {i} out of bounds for axis {axis} of size {n}")
         stop = idx[k + 1] if k + 1 < len(idx) else n
-        where = (slice(None),) * axis
-        parts.append(R.sum(x[where + (slice(i, stop),)], axis=axis) if stop > i else x[where + (i,)])
+        lead = (slice(None),) * axis
+        parts.append(R.sum(x[lead + (slice(i, stop),)], axis=axis) if stop > i else x[lead + (i,)])
     return stack(parts, axis=axis)
 
 

@@ -124,7 +124,11 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NoValue, wh
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=_NoValue):
     _no_out(out, "mean")
     x = _with_dtype(_floating(_tensor(a)), dtype)
-    axes = _axes(axis, x.ndim, "mean")
+    return _mean(x, where, _axes(axis, x.ndim, "mean"), keepdims)
+
+
+def _mean(x, where, axes, keepdims):
+    """The mean of the entries `where` keeps (all of them by default)."""
     if where is _NoValue or where is True:
         return _reduce("mean", x, axes, keepdims)
     return _reduce("sum", _masked(x, where, 0), axes, keepdims) / _counted(x, where, axes, keepdims)
@@ -307,10 +311,7 @@ def variance(x, axes, ddof, keepdims, where=_NoValue, mean=_NoValue):
     the mean given (numpy's `mean=`, shaped as with keepdims), differentiated too."""
     x = _floating(x)
     if mean is _NoValue:
-        masked = _masked(x, where, 0)
-        n = _counted(x, where, axes, True)
-        mean = _reduce("sum", masked, axes, True) / n if where is not _NoValue and where is not True \
-            else _reduce("mean", x, axes, True)
+        mean = _mean(x, where, axes, True)
     d = _masked(x - _tensor(mean), where, 0)
     n = _counted(x, where, axes, keepdims)
     total = _reduce("sum", d * d, axes, keepdims)
