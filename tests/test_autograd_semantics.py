@@ -990,6 +990,23 @@ def test_inplace_change_of_a_saved_output_raises():
     assert x.grad is None
 
 
+def test_inplace_change_of_a_reductions_kept_result_raises():
+    # (PyTorch 2.13: AminBackward0 and MaxBackward1 keep their input and their result; the
+    # values of x.max(dim) are a gather, whose node keeps the indices only: seed 360259)
+    for reduce in (lambda t: t.amin(dim=1), lambda t: t.max(), lambda t: t.prod(dim=0)):
+        x = leaf([[0.5, 1.0], [2.0, 3.0]])
+        v = reduce(x * 2)
+        out = (v * 1.5).sum()
+        v.mul_(2)
+        with pytest.raises(RuntimeError, match=INPLACE_MSG):
+            out.backward()
+    x = leaf([[0.5, 1.0], [2.0, 3.0]])
+    v = x.max(dim=1).values
+    v.mul_(2)
+    v.sum().backward()
+    assert x.grad.tolist() == [[0.0, 2.0], [0.0, 2.0]]
+
+
 def test_inplace_change_of_a_saved_constant_raises():
     x = leaf([1.0, 2.0])
     c = torch.tensor([3.0, 4.0])

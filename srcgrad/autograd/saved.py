@@ -52,6 +52,9 @@ _KEEPS_INPUTS = frozenset({
     "arcsinh", "arccosh", "arctanh", "abs", "pow", "square", "clip", "erf", "arctan2", "maximum",
     "minimum", "fmax", "fmin", "hypot", "logaddexp", "logaddexp2", "softplus", "sinc", "cbrt",
     "amax", "amin", "prod", "norm", "cumprod", "det", "slogdet"})
+#: those of them whose node keeps its result too (`x.amax(1)`: the entries equal to it
+#: get the gradient)
+_KEEPS_INPUTS_AND_RESULT = frozenset({"amax", "amin", "prod", "norm", "cumprod", "det"})
 _KEEPS_OTHER_OPERAND = frozenset({"mul", "matmul"})
 
 
@@ -60,11 +63,13 @@ def check_kept_tensors(fn):
     name = fn.op.name
     if fn.as_pytorch == "keeps no tensor":
         return
-    if fn.as_pytorch == "keeps its result" or name in _KEEPS_RESULT:
+    if fn.as_pytorch == "keeps its result" or name in _KEEPS_RESULT or \
+            (name in _KEEPS_INPUTS_AND_RESULT and fn.as_pytorch is None):
         for k, (arr, counter, version) in enumerate(fn.outs):
             if counter.v != version:
                 raise modified_in_place(arr, f"output {k} of {type(fn).__name__}", fn.loc, counter.v, version)
-        return
+        if name not in _KEEPS_INPUTS_AND_RESULT:
+            return
     kept = []
     if name in _KEEPS_INPUTS or fn.as_pytorch == "reads its inputs":
         kept = range(len(fn.edges))
