@@ -504,3 +504,22 @@ def test_a_reduction_of_an_advanced_index_is_contiguous_as_in_pytorch():
     assert not t.is_contiguous()
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         t.view(-1)
+
+
+@pytest.mark.parametrize("shapes, name", [
+    (((3,), (3,)), "DotBackward0"), (((2, 3), (3,)), "MvBackward0"), (((3,), (3, 4)), "SqueezeBackward4"),
+    (((2, 3), (3, 4)), "MmBackward0"), (((5, 2, 3), (3, 4)), "UnsafeViewBackward0"),
+    (((5, 2, 3), (5, 3, 4)), "UnsafeViewBackward0"), (((3,), (5, 3, 4)), "UnsafeViewBackward0"),
+    (((2, 3), (5, 3, 4)), "CloneBackward0"), (((1, 2, 3), (5, 3, 4)), "CloneBackward0"),
+])
+def test_matmul_nodes_are_named_as_in_pytorch(shapes, name):
+    # (PyTorch 2.13's names, by how its matmul reduces to dot, mv, mm or a folded bmm)
+    a, b = (torch.randn(*s, requires_grad=True) for s in shapes)
+    assert type((a @ b).grad_fn).__name__ == name
+    assert type(torch.matmul(a, b).grad_fn).__name__ == name
+
+
+def test_einsum_nodes_are_named_as_in_pytorch():
+    a = torch.randn(2, 3, requires_grad=True)
+    assert type(torch.einsum("ij,jk->ik", a, torch.randn(3, 4)).grad_fn).__name__ == "ViewBackward0"
+    assert type(torch.einsum("ij->ji", a).grad_fn).__name__ == "PermuteBackward0"

@@ -308,7 +308,7 @@ def _record(op, attrs, inputs, outs, grad_out=True, tracer=None, out=None, befor
         recorded = ((t._data, v, v.v),)
     else:
         recorded = tuple([(t._data, t._version, t._version.v) for t in outs])
-    fn = node_class(op, attrs)(op, attrs, tuple(edges), tuple(saved), recorded, user_loc(3))
+    fn = node_class(op, attrs, inputs)(op, attrs, tuple(edges), tuple(saved), recorded, user_loc(3))
     for k, t in enumerate(outs):
         t._requires_grad = grad_out and t._data.dtype.kind == "f"  # (integers never require grad)
         t.grad_fn = fn

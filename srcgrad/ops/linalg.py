@@ -49,9 +49,24 @@ def _matmul_vjp(node, gs):
     return [(g @ b.mT).sum_to(a.shape), (a.mT @ g).sum_to(b.shape)]
 
 
+def _matmul_torch_name(attrs, shapes):
+    """PyTorch 2.13's node for `a @ b`, from how its matmul reduces to dot/mv/mm/bmm: a
+    batched product folds into a view (UnsafeViewBackward0), or copies an expanded batch
+    (CloneBackward0) where the batch dimensions differ."""
+    if len(shapes) != 2:
+        return "MmBackward0"
+    (sa, sb), na, nb = shapes, len(shapes[0]), len(shapes[1])
+    simple = {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4", (2, 2): "MmBackward0"}
+    if (na, nb) in simple:
+        return simple[(na, nb)]
+    if nb <= 2 or na == 1 or tuple(sa[:-2]) == tuple(sb[:-2]):
+        return "UnsafeViewBackward0"
+    return "CloneBackward0"
+
+
 register(Op("matmul", "linalg", np.matmul, infer=_matmul_infer, vjp=_matmul_vjp,
             emit=lambda args, attrs, node: A.binop(args[0], ast.MatMult(), args[1]),
-            torch_name="MmBackward0"))
+            torch_name=_matmul_torch_name))
 
 
 # -- shared helpers -------------------------------------------------------------------------
@@ -268,8 +283,17 @@ def _einsum_emit(args, attrs, node):
     return A.npcall("einsum", A.const(attrs["subscripts"]), *args, **kw)
 
 
+def _einsum_torch_name(attrs, shapes):
+    """PyTorch's einsum ends in a view of a bmm (ViewBackward0), or is a permute of its one
+    operand."""
+    ins, out = _einsum_parts(attrs["subscripts"])
+    if len(ins) == 1 and sorted(ins[0]) == sorted(out) and len(set(out)) == len(out):
+        return "PermuteBackward0"
+    return "ViewBackward0"
+
+
 register(Op("einsum", "linalg", _einsum_impl, infer=_einsum_infer, vjp=_einsum_vjp, emit=_einsum_emit,
-            fmt_attrs=lambda attrs: repr(attrs["subscripts"]), torch_name="EinsumBackward0"))
+            fmt_attrs=lambda attrs: repr(attrs["subscripts"]), torch_name=_einsum_torch_name))
 
 
 # einsum_embed: the adjoint of reading a diagonal with einsum ('ii->i'): writes x onto
