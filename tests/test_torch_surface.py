@@ -523,3 +523,13 @@ def test_einsum_nodes_are_named_as_in_pytorch():
     a = torch.randn(2, 3, requires_grad=True)
     assert type(torch.einsum("ij,jk->ik", a, torch.randn(3, 4)).grad_fn).__name__ == "ViewBackward0"
     assert type(torch.einsum("ij->ji", a).grad_fn).__name__ == "PermuteBackward0"
+
+
+def test_a_create_graph_gradient_is_named_after_its_last_operation():
+    # (a fused backward kernel run as one node: PyTorch 2.13's node for its last step)
+    x = torch.tensor([0.5, 1.5], requires_grad=True)
+    (g,) = torch.autograd.grad((x ** 3).sum(), x, create_graph=True)
+    assert type(g.grad_fn).__name__ == "MulBackward0"
+    (h,) = torch.autograd.grad((x.sin() + x * x).sum(), x, create_graph=True)
+    assert type(h.grad_fn).__name__ == "AddBackward0"
+    np.testing.assert_allclose(h.detach().numpy(), np.cos([0.5, 1.5]) + 2 * np.array([0.5, 1.5]))

@@ -36,5 +36,26 @@ def _formula(*args, exprs, avals, names=()):
     return substitute(exprs, args)
 
 
+def _torch_name(attrs, shapes):
+    """A fused kernel run as one node (a create_graph backward runs them so) is named after
+    the last operation of its formula, as PyTorch's node for that step is (`2 * x * g`:
+    MulBackward0); FusedBackward0 where that is not one PyTorch op."""
+    exprs = attrs.get("exprs", ())
+    if len(exprs) != 1:
+        return "FusedBackward0"
+    import sympy as sp
+    e = exprs[0]
+    if e.is_Mul:
+        return "DivBackward0" if any(f.is_Pow and f.exp == -1 and not f.base.is_number for f in e.args) \
+            else "MulBackward0"
+    if e.is_Add:
+        return "AddBackward0"
+    if e.is_Pow:
+        return "PowBackward0"
+    heads = {sp.exp: "ExpBackward0", sp.log: "LogBackward0", sp.sin: "SinBackward0", sp.cos: "CosBackward0",
+             sp.tanh: "TanhBackward0", sp.tan: "TanBackward0"}
+    return heads.get(e.func, "FusedBackward0")
+
+
 register(Op("ew", "elementwise", _impl, infer=lambda inputs, attrs: list(attrs["avals"]),
-            vjp=_vjp, formula=_formula, fmt_attrs=_fmt, torch_name="FusedBackward0"))
+            vjp=_vjp, formula=_formula, fmt_attrs=_fmt, torch_name=_torch_name))
