@@ -533,3 +533,25 @@ def test_a_create_graph_gradient_is_named_after_its_last_operation():
     (h,) = torch.autograd.grad((x.sin() + x * x).sum(), x, create_graph=True)
     assert type(h.grad_fn).__name__ == "AddBackward0"
     np.testing.assert_allclose(h.detach().numpy(), np.cos([0.5, 1.5]) + 2 * np.array([0.5, 1.5]))
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda F, z, t, p: F.cross_entropy(z, t), "NllLossBackward0"),
+    (lambda F, z, t, p: F.cross_entropy(z, p), "DivBackward1"),
+    (lambda F, z, t, p: F.cross_entropy(z, p, reduction="sum"), "NegBackward0"),
+    (lambda F, z, t, p: F.cross_entropy(z, t, label_smoothing=0.1), "AddBackward0"),
+    (lambda F, z, t, p: F.cross_entropy(z[None].permute(0, 2, 1), t[None]), "NllLoss2DBackward0"),
+    (lambda F, z, t, p: F.nll_loss(z[None].permute(0, 2, 1), t[None], reduction="none"), "ViewBackward0"),
+    (lambda F, z, t, p: F.nll_loss(z.log_softmax(1), t, reduction="none"), "NllLossBackward0"),
+])
+def test_loss_nodes_are_named_as_in_pytorch(call, name):
+    # (PyTorch 2.13's last node of each form of the loss)
+    z = torch.randn(4, 5, requires_grad=True)
+    t, p = torch.tensor([1, 0, 4, 2]), torch.softmax(torch.randn(4, 5), 1)
+    assert type(call(torch.nn.functional, z, t, p).grad_fn).__name__ == name
+
+
+def test_scatter_add_is_one_node():
+    src = torch.randn(5, requires_grad=True)
+    agg = torch.zeros(3).scatter_add(0, torch.tensor([0, 1, 0, 2, 1]), src)
+    assert type(agg.grad_fn).__name__ == "ScatterAddBackward0"

@@ -327,15 +327,32 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
 
 
 def _one_node(name):
-    """The function's result is, in PyTorch, one node named `name` (recording.named)."""
+    """The function's result is, in PyTorch, one node named `name` (recording.named), or
+    name(args, kwargs) where the call decides it."""
     import functools
 
     def wrap(fn):
         @functools.wraps(fn)
         def one_node(*args, **kwargs):
-            return _named(fn(*args, **kwargs), name)
+            return _named(fn(*args, **kwargs), name(args, kwargs) if callable(name) else name)
         return one_node
     return wrap
+
+
+def _nll_node(args, kwargs):
+    """PyTorch 2.13's last node of nll_loss / cross_entropy: NllLoss(2D)Backward0 for class
+    indices (a view of it for an unreduced N-d loss other than 4-d), the mixing Add with
+    label smoothing, and the Div (mean) or Neg of the sum for class probabilities."""
+    x, target = _t(args[0]), _t(args[1] if len(args) > 1 else kwargs["target"])
+    reduction = kwargs.get("reduction", args[6] if len(args) > 6 else "mean")
+    smoothing = kwargs.get("label_smoothing", args[7] if len(args) > 7 else 0.0)
+    if target.dtype.kind == "f":
+        return "DivBackward1" if reduction == "mean" else "NegBackward0"
+    if smoothing:
+        return "AddBackward0"
+    if x.ndim >= 3:
+        return "NllLoss2DBackward0" if reduction != "none" or x.ndim == 4 else "ViewBackward0"
+    return "NllLossBackward0"
 
 
 # ---------------------------------------------------------------------------------------
@@ -656,7 +673,7 @@ def _picked(x, tgt, weight, ignore_index):
     return _f.where(keep, -picked * w, 0.0), _f.where(keep, w, 0.0)
 
 
-@_one_node("NllLossBackward0")
+@_one_node(_nll_node)
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: A002
              reduction="mean"):
     """-weight[t] * input[n, t, d1, ...] for input (N, C, d1, ...) and target (N, d1, ...)
@@ -675,7 +692,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         return loss.sum() / w.sum()
 
 
-@_one_node("NllLossBackward0")
+@_one_node(_nll_node)
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: A002
                   reduction="mean", label_smoothing=0.0):
     """Log-softmax over the class dim (1, or 0 for an unbatched (C,) input), then the
