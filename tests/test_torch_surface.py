@@ -555,3 +555,13 @@ def test_scatter_add_is_one_node():
     src = torch.randn(5, requires_grad=True)
     agg = torch.zeros(3).scatter_add(0, torch.tensor([0, 1, 0, 2, 1]), src)
     assert type(agg.grad_fn).__name__ == "ScatterAddBackward0"
+
+
+def test_reshape_nodes_are_named_by_whether_they_view_or_copy():
+    # (PyTorch 2.13: a view of contiguous data, a view of strided data, a copy)
+    x = torch.randn(2, 3, 4, requires_grad=True)
+    y = x.permute(2, 0, 1)
+    names = [type(r.grad_fn).__name__ for r in (x.reshape(6, 4), y.reshape(4, 6), x.transpose(0, 1).reshape(-1),
+                                                  y.flatten(1), y.view(4, 6), y.unflatten(0, (2, 2)))]
+    assert names == ["ViewBackward0", "ReshapeAliasBackward0", "UnsafeViewBackward0", "ReshapeAliasBackward0",
+                     "ViewBackward0", "ViewBackward0"]

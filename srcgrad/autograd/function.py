@@ -8,8 +8,6 @@ IR and compiles the derivative from the op table (see engine.py).
 """
 import itertools
 
-import numpy as np
-
 from ..ops import attrs_key
 
 # edge kinds: how an op's input was obtained
@@ -101,13 +99,13 @@ _CLASSES = {}
 
 def node_class(op, attrs=None, inputs=()):
     # a custom rule's node is named after it, as PyTorch names a Function's: MyExpBackward;
-    # an op whose PyTorch name depends on its attributes or its inputs' shapes gives it
-    # from them (`a @ b`: DotBackward0 ... UnsafeViewBackward0)
+    # an op whose PyTorch name depends on its attributes or its inputs (their shapes, their
+    # layout) gives it from them (`a @ b`: DotBackward0 ... UnsafeViewBackward0)
     name = op.torch_name
     if op.name == "custom" and attrs:
         name = f"{attrs['name']}Backward"
     elif callable(name):
-        name = name(attrs or {}, tuple(np.shape(getattr(x, "_data", x)) for x in inputs))
+        name = name(attrs or {}, tuple(getattr(x, "_data", x) for x in inputs))
     cls = _CLASSES.get(name)
     if cls is None:
         cls = _CLASSES[name] = type(name, (BackwardNode,), {"__slots__": ()})

@@ -55,7 +55,7 @@ TABLE = [
     ("T", "triu", "TriuBackward0"), ("T", "transpose", "TransposeBackward0"), ("T", "mv", "MvBackward0"),
     ("T", "norm", "LinalgVectorNormBackward0"), ("T", "clamp_min", "ClampMinBackward0"),
     ("T", "clamp_max", "ClampMaxBackward0"), ("T", "sign", "SignBackward0"), ("T", "sgn", "SgnBackward0"),
-    ("T", "scatter_add", "ScatterAddBackward0"),
+    ("T", "scatter_add", "ScatterAddBackward0"), ("T", "view", "ViewBackward0"), ("T", "unflatten", "ViewBackward0"),
 ]
 
 

@@ -319,7 +319,7 @@ def _put_emit(args, attrs, node, target):
     return [copy, put]
 
 
-def _put_torch_name(attrs, shapes=()):
+def _put_torch_name(attrs, inputs=()):
     """PyTorch's node for `x[i] = v`: IndexPutBackward0 for an index holding tensors,
     CopySlices for ints and slices (a write through a view)."""
     return "IndexPutBackward0" if any(isinstance(i, Arg) for i in attrs.get("index", ())) else "CopySlices"

@@ -49,10 +49,11 @@ def _matmul_vjp(node, gs):
     return [(g @ b.mT).sum_to(a.shape), (a.mT @ g).sum_to(b.shape)]
 
 
-def _matmul_torch_name(attrs, shapes):
+def _matmul_torch_name(attrs, inputs):
     """PyTorch 2.13's node for `a @ b`, from how its matmul reduces to dot/mv/mm/bmm: a
     batched product folds into a view (UnsafeViewBackward0), or copies an expanded batch
     (CloneBackward0) where the batch dimensions differ."""
+    shapes = [np.shape(x) for x in inputs]
     if len(shapes) != 2:
         return "MmBackward0"
     (sa, sb), na, nb = shapes, len(shapes[0]), len(shapes[1])
@@ -283,7 +284,7 @@ def _einsum_emit(args, attrs, node):
     return A.npcall("einsum", A.const(attrs["subscripts"]), *args, **kw)
 
 
-def _einsum_torch_name(attrs, shapes):
+def _einsum_torch_name(attrs, inputs):
     """PyTorch's einsum ends in a view of a bmm (ViewBackward0), or is a permute of its one
     operand."""
     ins, out = _einsum_parts(attrs["subscripts"])

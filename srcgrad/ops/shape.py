@@ -25,10 +25,24 @@ def _reshape_infer(inputs, attrs):
     return [(shape, x.dtype)]
 
 
+def _reshape_torch_name(attrs, inputs):
+    """PyTorch's node for a reshape: a view of contiguous data (ViewBackward0), another
+    view of strided data (ReshapeAliasBackward0), or a copy (UnsafeViewBackward0)."""
+    x = inputs[0] if inputs else None
+    if not isinstance(x, np.ndarray) or x.flags.c_contiguous:
+        return "ViewBackward0"
+    alias = x.view()
+    try:
+        alias.shape = tuple(attrs["shape"])  # (numpy refuses where the strides need a copy)
+    except (AttributeError, ValueError):
+        return "UnsafeViewBackward0"
+    return "ReshapeAliasBackward0"
+
+
 register(Op("reshape", "shape", lambda x, shape: np.reshape(x, shape), infer=_reshape_infer,
             vjp=lambda node, gs: [gs[0].reshape(node.inputs[0].shape)],
             emit=lambda args, attrs, node: A.method(args[0], "reshape", A.literal(tuple(attrs["shape"]))),
-            torch_name="ViewBackward0"))
+            torch_name=_reshape_torch_name))
 
 
 def _transpose_infer(inputs, attrs):
