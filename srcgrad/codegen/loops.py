@@ -270,7 +270,7 @@ def _segment_lines(node, em, indent, segment, histories, read):
     backward reads, then its iterations' backward in reverse. Returns (the lines up to
     the reverse loop's header, the indent of its body, the body's first lines)."""
     namer, a = em.namer, node.attrs
-    body, count, n_carry, saves = a["body"], a["count"], a["n_carry"], list(a["saves"])
+    body, count, saves = a["body"], a["count"], list(a["saves"])
     counter = namer.of(body.inputs[0])
     carried = [body.inputs[1 + k] for k in a["checkpointed"]]
     nexts = [body.outputs[k] for k in a["checkpointed"]]
