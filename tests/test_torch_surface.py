@@ -502,6 +502,7 @@ def test_a_reduction_of_an_advanced_index_is_contiguous_as_in_pytorch():
     assert x.grad.sum().item() == 6.0
     t = x.transpose(0, 1)  # a view stays a view: PyTorch's view of it fails too
     assert not t.is_contiguous()
+    assert not (t * 2).is_contiguous() and not t.exp().is_contiguous()  # (elementwise: the layout kept)
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         t.view(-1)
 

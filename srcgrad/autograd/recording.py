@@ -153,10 +153,11 @@ def apply(op, inputs, attrs, out=None):
             view = op.kind in ("shape", "index") and r.base is not None and isinstance(inputs[0], Tensor) \
                 and (op.name != "getitem" or len(arrays) == 1) \
                 and (op.name != "reshape" or np.may_share_memory(r, arrays[0]))
-            if not view and r.ndim > 1 and not r.flags.c_contiguous:
+            if not view and op.kind not in _KEEPS_LAYOUT and r.ndim > 1 and not r.flags.c_contiguous:
                 # a computed result is contiguous, as PyTorch's are (numpy's einsum, a
                 # reduction of a transposed array, an advanced index may lay it out otherwise:
-                # `.view(-1)` of it would fail where PyTorch's succeeds)
+                # `.view(-1)` of it would fail where PyTorch's succeeds); elementwise results
+                # keep their inputs' layout in both (`x.t() * 2` is not contiguous)
                 r = np.ascontiguousarray(r)
             t = Tensor._make(r, grad_out and r.dtype.kind == "f")
             if view:
@@ -182,6 +183,7 @@ def apply(op, inputs, attrs, out=None):
     return outs[0] if len(outs) == 1 else tuple(outs)
 
 
+_KEEPS_LAYOUT = ("elementwise", "compare")  # op kinds whose results keep their inputs' memory layout
 _OBJECT = np.dtype(object)  # (the dtype of a result that is not an array: never float)
 
 
