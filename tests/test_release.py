@@ -91,3 +91,20 @@ def test_gradients_are_unchanged(n):
     out.backward()
     np.testing.assert_allclose(gx, eager.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(gW, tW.grad.numpy(), rtol=1e-12)
+
+
+def test_a_name_bound_only_inside_an_if_or_try_is_never_dropped():
+    src = (
+        "def f(x):\n"
+        "    a = x * 2\n"
+        "    if x.sum() > 0:\n"
+        "        b = a + 1\n"
+        "    try:\n"
+        "        c = a - 1\n"
+        "    except ValueError:\n"
+        "        pass\n"
+        "    d = a * 3\n"
+        "    return d\n")
+    out = release.insert_releases(src, {"a", "b", "c", "d"}, ["x"])
+    assert deleted(out) == ["a"]  # (b and c may be unbound; d is returned)
+    assert out.index("del a") > out.index("d = a * 3")

@@ -23,7 +23,8 @@ values every K iterations, and the backward takes the segments last to first:
 
     for segment in range(73, -1, -1):
         start, stop = segment * 14, min(segment * 14 + 14, 1023)
-        h_r, c_r = checkpoints[segment]     # the state at the segment's start
+        h_r = h_checkpoints[segment]        # the state at the segment's start (the forward
+        c_r = c_checkpoints[segment]        # wrote row i // 14 of each at i % 14 == 0)
         saved = []
         for i in range(start, stop):        # the segment's forward again, saving
             ...
@@ -299,7 +300,8 @@ def _segment_lines(node, em, indent, segment, histories, read):
     lines.append(f"{inner}{pack}.append(({_tuple(saved_names)}))")
     lines += _rebind(inner, [namer.of(b) for b in carried], [namer.of(o) for o in nexts])
     lines.append(f"{outer}for {counter} in range({stop} - 1, {start} - 1, -1):")
-    unpack = [name if any(namer.of(v) == name and v.id in read for v in saves) else "_" for name in saved_names]
+    read_names = {namer.of(v) for v in saves if v.id in read}
+    unpack = [name if name in read_names else "_" for name in saved_names]
     first = [f"{inner}{_tuple(unpack)} = {pack}[{counter} - {start}]"] if any(u != "_" for u in unpack) else []
     return lines, inner, first
 

@@ -69,11 +69,15 @@ def insert_releases(source, names, params):
     fn = ast.parse(source).body[0]
     last, bound = {}, set()
     for k, stmt in enumerate(fn.body):
+        conditional = None
         for n in ast.walk(stmt):
             if isinstance(n, ast.Name) and n.id in names:
                 last[n.id] = k
-                if isinstance(n.ctx, ast.Store) and not _conditional(stmt, n):
-                    bound.add(n.id)
+                if isinstance(n.ctx, ast.Store):
+                    if conditional is None:
+                        conditional = _conditional_names(stmt)
+                    if id(n) not in conditional:
+                        bound.add(n.id)
     after = {}
     for name, k in last.items():
         if name in bound and not isinstance(fn.body[k], ast.Return):
@@ -89,13 +93,11 @@ def insert_releases(source, names, params):
     return "\n".join(out)
 
 
-def _conditional(stmt, target):
-    """Whether `target` (a Name stored in stmt) is bound only on some paths: inside an
-    `if` or `try` (a loop of the generated code runs at least once)."""
-    for n in ast.walk(stmt):
-        if isinstance(n, (ast.If, ast.Try)) and any(m is target for m in ast.walk(n)):
-            return True
-    return False
+def _conditional_names(stmt):
+    """ids of the Name nodes of stmt bound only on some paths: inside an `if` or `try` (a
+    loop of the generated code runs at least once)."""
+    return {id(m) for n in ast.walk(stmt) if isinstance(n, (ast.If, ast.Try))
+            for m in ast.walk(n) if isinstance(m, ast.Name)}
 
 
 def _natural(name):

@@ -60,7 +60,7 @@ def plan_checkpoints(nodes, mode):
             continue
         body, n_carry = loop.attrs["body"], loop.attrs["n_carry"]
         carries = recomputed_carries(body, n_carry, n.attrs["saves"])
-        segment = segment_length(n.attrs["saves"], [body.inputs[1 + k] for k in carries], n.attrs["count"], mode)
+        segment = segment_length(n.attrs["saves"], [body.inputs[1 + c] for c in carries], n.attrs["count"], mode)
         if segment is None:
             continue
         j = position[id(loop)]

@@ -1360,6 +1360,7 @@ def histogram(a, bins=10, range=None, density=None, weights=None):
         raise TraceError("histogram of a traced array with `bins` a count and no `range`: the bin edges "
                          "would depend on its values (frozen into the generated code); give the edges "
                          "(`bins=np.linspace(lo, hi, n + 1)`) or `range=(lo, hi)`")
+    # (a traced array's edges come from `range` or are `bins` itself: no sample values needed)
     sample = np.asarray(range if range is not None else (0.0, 1.0)) if _is_traced(A) else A._data
     edges = np.histogram_bin_edges(sample, bins, range)
     n = edges.shape[0] - 1
