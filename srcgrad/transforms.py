@@ -24,6 +24,7 @@ from .codegen.diskcache import _data_value, _plain
 from .numpy._dispatch import tensor_cls
 from .compiler import differentiate, program_function
 from .ir.graph import Node
+from .ir.index_chains import compose_element_reads
 from .ops import get as _get_op
 from .ops.special import GuardFailed
 from .trace import (Leaf, TraceError, call_capturing_locals, flatten, gc_paused, leaf_specs, tracing,
@@ -498,6 +499,7 @@ class Transformed:
                 consts.append((v, t._data))
             out_vals.append(v)
         g.outputs = list(out_vals)
+        compose_element_reads(g, consts)  # (A[i][j] reads A[i, j]: before the loops are found)
         if config.reroll and self.mode != "hvp":  # (a loop's backward has no rule of its own yet)
             from .ir.reroll import reroll
             reroll(g, consts)  # (may add captured arrays: per-iteration index lists, stacked)

@@ -5,7 +5,7 @@ cotangents of its inputs. Rules build IR with the same ops (elementwise rules th
 sympy, structural rules by hand), so the backward is an ordinary part of the graph:
 it can be fused, simplified, printed, compiled — and differentiated again.
 """
-from ..utils.locations import format_loc_range
+from ..utils.locations import format_loc_range, merge_locs
 from .graph import Value
 
 
@@ -32,6 +32,7 @@ def backward(graph, outputs, cotangents, wrt, hooks=None, observe=()):
             active.update(o.id for o in n.outputs)
 
     grads = {}
+    placed = {}  # value id -> {basic index: sum of the cotangents read there}
     # rules may consult this to skip inputs that need no gradient (sympy time is not free)
     graph.active = active
 
@@ -41,7 +42,30 @@ def backward(graph, outputs, cotangents, wrt, hooks=None, observe=()):
                                 f"{tuple(v.shape)} ({v.node.op.name if v.node else 'input'})")
         if g.dtype != v.dtype:
             g = g.cast(v.dtype)
+        place = _placed(g)
+        if place is not None:  # (kept apart: the next cotangent for the same place adds to it)
+            if graph.nodes and graph.nodes[-1] is g.node:
+                graph.nodes.pop()  # (the rule just made it; the sum is placed once instead)
+            at = placed.setdefault(v.id, {})
+            index, c = place
+            if index in at:
+                total, loc = at[index]
+                at[index] = (total + c, merge_locs(loc, g.node.loc))
+            else:
+                at[index] = (c, g.node.loc)
+            return
         grads[v.id] = grads[v.id] + g if v.id in grads else g
+
+    def gathered(v):
+        """v's gradient, its cotangents read through the same basic index (`A[2, 1]` read
+        by many terms) summed before they are placed: one small sum, one scatter."""
+        here = graph.current_loc
+        for index, (c, loc) in placed.pop(v.id, {}).items():
+            graph.current_loc = loc  # (the lines that read there)
+            g = graph.emit("getitem_grad", [c], index=index, shape=v.shape)
+            grads[v.id] = grads[v.id] + g if v.id in grads else g
+        graph.current_loc = here
+        return grads.get(v.id)
 
     for out, ct in zip(outputs, cotangents):
         if out.id in active:
@@ -49,14 +73,14 @@ def backward(graph, outputs, cotangents, wrt, hooks=None, observe=()):
 
     def finish(v):
         """The gradient of v is complete: run its hooks."""
-        g = grads.get(v.id)
+        g = gathered(v)
         if g is not None and v.id in hooks:
             g = graph.emit("hook", [g], slot=hooks[v.id])
             grads[v.id] = g
         return g
 
     for n in reversed(forward):
-        if not n.op.differentiable or not any(o.id in grads for o in n.outputs):
+        if not n.op.differentiable or not any(o.id in grads or o.id in placed for o in n.outputs):
             continue
         graph.current_loc = n.loc
         gs = [finish(o) for o in n.outputs]
@@ -75,3 +99,16 @@ def backward(graph, outputs, cotangents, wrt, hooks=None, observe=()):
         if v.id in wanted:
             finish(v)
     return [grads.get(v.id) for v in wrt], [grads.get(v.id) for v in observe], grads
+
+
+def _placed(g):
+    """(index, cotangent) if g is a cotangent placed into zeros at a basic index (integers
+    and slices: each place once), else None."""
+    from ..ops.indexing import Slice
+    n = g.node
+    if n is None or n.op.name != "getitem_grad" or len(n.inputs) != 1:
+        return None
+    index = n.attrs["index"]
+    if not all(type(i) is int or isinstance(i, Slice) for i in index):
+        return None
+    return index, n.inputs[0]

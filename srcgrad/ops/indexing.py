@@ -100,7 +100,7 @@ def split_index(index):
         if isinstance(item, Tensor):
             item = item._data
         if isinstance(item, list):
-            item = np.asarray(item)
+            item = _own(np.asarray(item))
         if isinstance(item, slice):
             template.append(Slice(*(None if v is None else _int(v) for v in (item.start, item.stop, item.step))))
         elif item is None:
@@ -114,7 +114,7 @@ def split_index(index):
         elif isinstance(item, np.ndarray) and item.dtype == np.bool_:
             for a in np.nonzero(item):
                 template.append(Arg(len(arrays)))
-                arrays.append(a)
+                arrays.append(_own(a))
         elif isinstance(item, np.ndarray) and item.dtype.kind in "iu":
             template.append(Arg(len(arrays)))
             arrays.append(item.astype(np.intp, copy=False))
@@ -123,6 +123,13 @@ def split_index(index):
                              f"got {type(item).__name__}"
                              + (f" of dtype {item.dtype}" if isinstance(item, np.ndarray) else ""))
     return tuple(template), arrays
+
+
+def _own(a):
+    """An index array made here, from a list or a mask, which nobody else can reach:
+    read-only, so that the compiler may take its entries as known (ir/index_chains.py)."""
+    a.flags.writeable = False
+    return a
 
 
 def traced_nonzero(mask):

@@ -1,0 +1,82 @@
+"""An element read through a chain of indexes reads the element itself.
+
+`A[i][j]`, `A[1:][0][1]`, `minor = A[1:, cols]; minor[0, 0]`: each index makes an
+intermediate array (a view, or a copy for a list of columns), and the backward of each
+one scatters into zeros of its whole shape — for a determinant by minors, one small
+array per minor in each direction, alive together until the call returns. When the
+last index of the chain picks one element with integers, and every index before it is
+known while compiling (integers, slices, index arrays the trace made itself from Python
+lists), that element is one fixed place of the chain's first array: the read becomes
+`A[2, 1]`, its backward `grad_A[2, 1] += g`, and the intermediates die unless something
+else reads them.
+
+The place is found by numpy itself, so its indexing rules (slices, negative integers,
+`None`, `...`, broadcast index arrays) need no second implementation here: the chain's
+indexes are applied to an array of flat positions of the first array's shape.
+"""
+import numpy as np
+
+from .graph import Value
+
+#: chains starting from an array larger than this are left alone (its positions would be
+#: materialised while compiling)
+MAX_BASE_SIZE = 1 << 20
+
+
+def compose_element_reads(graph, constants, keep=()):
+    """Rewrite, in place, each element read of graph.nodes whose input comes from a chain
+    of known indexes into one read of the chain's first array. `constants`: (Value, array)
+    pairs of the arrays the graph reads as constants; only read-only ones count as known
+    (an array the trace made itself, not one a user may change between calls). `keep`:
+    ids of values whose own gradient is asked for or observed (a read through them must
+    stay one). Returns the number of reads rewritten."""
+    known = {v.id: a for v, a in constants if isinstance(a, np.ndarray) and not a.flags.writeable}
+    keep = set(keep)
+    positions = {}  # value id -> flat positions in its chain's first array (or None)
+    done = 0
+    for n in graph.nodes:
+        if n.op.name != "getitem" or not _is_element(n):
+            continue
+        found = _positions(n.inputs[0], known, keep, positions)
+        if found is None:
+            continue
+        base, flat = found
+        place = flat[n.attrs["index"]]
+        n.inputs = [base]
+        n.attrs = dict(n.attrs, index=tuple(int(c) for c in np.unravel_index(int(place), base.shape)))
+        done += 1
+    return done
+
+
+def _is_element(n):
+    """Whether the node reads one element with integers, one per axis."""
+    index = n.attrs["index"]
+    return len(n.inputs) == 1 and len(index) == n.inputs[0].ndim \
+        and all(type(i) is int for i in index)
+
+
+def _positions(v, known, keep, memo):
+    """(the chain's first array, v's elements as flat positions in it), or None when v is
+    not read from another array through known indexes."""
+    from ..ops.indexing import numpy_index
+    chain = []  # the indexing nodes from v up, while each is known
+    while v.id not in memo:
+        n = v.node
+        if n is None or n.op.name != "getitem" or v.id in keep \
+                or not all(isinstance(x, Value) and x.id in known for x in n.inputs[1:]):
+            memo[v.id] = None
+            break
+        chain.append(v)
+        v = n.inputs[0]
+    found = memo.get(v.id)
+    if found is None and chain and v.size <= MAX_BASE_SIZE:
+        key = ("first", v.id)  # (one array of positions per first array)
+        if key not in memo:
+            memo[key] = (v, np.arange(v.size).reshape(v.shape))
+        found = memo[key]
+    for w in reversed(chain):  # (from the first array down)
+        if found is not None:
+            n = w.node
+            found = (found[0], found[1][numpy_index(n.attrs["index"], [known[x.id] for x in n.inputs[1:]])])
+        memo[w.id] = found
+    return found
