@@ -424,3 +424,24 @@ def test_numbers_that_change_per_iteration_are_read_from_an_array_of_them(dtype,
         assert_same(got, want)
     else:  # (the unrolled code fuses all seven steps into one formula: float32 rounds elsewhere)
         np.testing.assert_allclose(got[1], want[1], rtol=1e-5)
+
+
+def test_slice_gradients_are_added_where_they_go_in_the_sum(unrolled):
+    # each iteration's gradient of x is zeros with row i placed: added into the sum at
+    # row i, not made whole and added whole (an (n, 3) array per iteration: quadratic)
+    def f(x, w):
+        s = 0.0
+        for i in range(x.shape[0]):
+            s = s + np.sum(x[i]) * w[i] + x[i, 0] ** 2 + np.sum(x * w[:, None]) * x[i, 1] * 1e-3 \
+                + np.sum(x[[i, i], 2])
+        return s
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(30, 3)), rng.normal(size=30)
+    got, want, src = both(f, (x, w), argnums=(0, 1), unrolled=unrolled)
+    assert_same(got, want)
+    code = [line.split("#")[0] for line in str(src).splitlines()]
+    assert "for i in range(29, -1, -1):" in src
+    assert sum("np.zeros((30, 3)" in line for line in code) == 1, src
+    assert sum("np.zeros((30,)" in line for line in code) == 1, src
+    assert any("grad_x_sum[i] +=" in line for line in code), src
+    assert any("np.add.at(grad_x_sum" in line for line in code), src

@@ -42,7 +42,8 @@ from ..ir.graph import Value
 from ..ir.passes import live_nodes, prune_kernel_outputs
 from ..utils.locations import format_loc_range
 from . import astbuild as A
-from .source import comment_text, expr_source
+from ..ops.indexing import added_into
+from .source import comment_text, expr_source, statement_lines
 
 INDENT = "    "
 
@@ -208,10 +209,18 @@ def loop_grad_lines(node, em, indent):
                            f"{where}: the loop's backward, in reverse")]
         inner = indent + INDENT
         block = _unpack_lines(histories, saves, read, em, inner, namer.of(counter))
+    placed = _placed_in_sums(nodes, bwd.outputs, accumulators)
+    nodes = [n for n in nodes if not any(n is p for p in placed.values())]
     block += em.block(recompute, set(read), inner)
-    block += em.block(nodes, {v.id for v in bwd.outputs}, inner)
+    block += em.block(nodes, {v.id for v in bwd.outputs} |
+                      {x.id for p in placed.values() for x in p.inputs if isinstance(x, Value)}, inner)
     for j, acc in accumulators.items():
-        block.append(f"{inner}{acc} += {expr_source(em.arg(bwd.outputs[j]))}")
+        if j in placed:
+            p = placed[j]
+            for stmt in added_into(p, [em.arg(x) for x in p.inputs], acc):
+                block += statement_lines(stmt, inner, format_loc_range(p.loc))
+        else:
+            block.append(f"{inner}{acc} += {expr_source(em.arg(bwd.outputs[j]))}")
     targets, values = [], []
     for j, k in enumerate(wrt):
         if k < n_carry and bwd.inputs[k].id in read:
@@ -239,6 +248,24 @@ def loop_grad_lines(node, em, indent):
         else:  # an invariant whose gradient is zero
             lines.append(f"{indent}{namer.of(node.outputs[j])} = {_zeros(bwd.outputs[j])}")
     return lines
+
+
+def _placed_in_sums(nodes, outputs, accumulators):
+    """{j: node} for the gradients summed over the iterations (accumulators) that an
+    iteration makes as zeros with slices placed (`grad_x[i] = g`): read by nothing else,
+    each is added into its sum where it goes (`grad_x_sum[i] += g`) rather than made
+    whole and added whole — an O(size) array per iteration, a loop quadratic in time."""
+    read = {x.id for n in nodes for x in n.inputs if isinstance(x, Value)}
+    out_ids = [v.id for v in outputs if isinstance(v, Value)]
+    placed = {}
+    for j in accumulators:
+        g = outputs[j]
+        n = g.node
+        if n is None or n.op.name not in ("getitem_grad", "accumulate") or g.id in read \
+                or out_ids.count(g.id) != 1 or not any(m is n for m in nodes):
+            continue
+        placed[j] = n
+    return placed
 
 
 def _body_values(body, n_carry):

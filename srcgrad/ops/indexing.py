@@ -448,20 +448,39 @@ def _accumulate_emit(args, attrs, node, target):
         first = dense[0]
         for d in dense[1:]:
             first = A.binop(first, ast.Add(), d)
-    stmts = [A.assign(target, first)]
-    values = node.inputs[n_dense:]
-    pos = 0
-    for template, coeff, g, idx in _entries(attrs, rest):
+    return [A.assign(target, first)] + _slices_added(target, node, rest)
+
+
+def added_into(node, args, target):
+    """Statements adding the value a `getitem_grad` or `accumulate` node computes (zeros
+    with slices placed or added) into the existing array named `target`: a gradient
+    summed over a loop's iterations takes each iteration's slices where they go, with no
+    zeros array of the whole shape per iteration (codegen/loops.py). `args`: the node's
+    inputs as expressions."""
+    if node.op.name == "getitem_grad":
+        return [_add_at(target, node.attrs["index"], args[1:], node.inputs[1:], args[0])]
+    n_dense = node.attrs["n_dense"]
+    return [ast.AugAssign(target=A.store(target), op=ast.Add(), value=d) for d in args[:n_dense]] + \
+        _slices_added(target, node, args[n_dense:])
+
+
+def _slices_added(target, node, rest):
+    """`target[i] += c * g` per slice gradient of an accumulate node (np.add.at where an
+    index array may hit a place twice); rest: its inputs after the dense terms, as code."""
+    stmts, values, pos = [], node.inputs[node.attrs["n_dense"]:], 0
+    for template, coeff, g, idx in _entries(node.attrs, rest):
         idx_values = values[pos + 1:pos + 1 + len(idx)]
         pos += 1 + len(idx)
         value = g if coeff == 1 else A.binop(A.literal(coeff), ast.Mult(), g)
-        if _scatters(template, idx_values):
-            stmts.append(ast.Expr(value=A.call("np.add.at", A.name(target),
-                                               index_ast(template, idx, as_value=True), value)))
-        else:
-            stmts.append(ast.AugAssign(target=ast.Subscript(value=A.name(target), slice=index_ast(template, idx),
-                                                            ctx=ast.Store()), op=ast.Add(), value=value))
+        stmts.append(_add_at(target, template, idx, idx_values, value))
     return stmts
+
+
+def _add_at(target, template, idx_args, idx_values, value):
+    if _scatters(template, idx_values):
+        return ast.Expr(value=A.call("np.add.at", A.name(target), index_ast(template, idx_args, as_value=True), value))
+    return ast.AugAssign(target=ast.Subscript(value=A.name(target), slice=index_ast(template, idx_args),
+                                              ctx=ast.Store()), op=ast.Add(), value=value)
 
 
 def _accumulate_vjp(node, gs):
