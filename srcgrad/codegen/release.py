@@ -8,17 +8,22 @@ last top-level statement that names a large value's variable, the function drops
     t17 = t16 * t10 * t7                                  # ba.py:50-51
     del t9, t16
 
-Only variables of arrays of at least MIN_SIZE elements (32 kB of float64: smaller ones
-cost the allocator little, and the lines would only make the code longer), only at the function's top level
-(a loop body's variables are rebound each iteration), and never a parameter or a
-variable a later statement names — including one an op writes into (`out=t7`), so the
-buffer reuse of codegen/buffers.py sees every array it may take.
+A loop's body drops its own temporaries the same way, after the last statement of the
+body naming them: otherwise each lives until the next iteration rebinds it, so all of
+them are alive at once (a backward body of GradBench's ode: 25 arrays, where 6 suffice).
+
+Only variables of arrays of at least MIN_SIZE elements (4 kB of float64, a page: smaller
+ones cost the allocator little, and the lines would only make the code longer), never a
+parameter, a variable a later statement names — including one an op writes into
+(`out=t7`), so the buffer reuse of codegen/buffers.py sees every array it may take — nor,
+in a loop, one the body reads before binding it (carried to the next iteration) or one
+read after the loop.
 """
 import ast
 
 from ..ir.graph import Value
 
-MIN_SIZE = 1 << 12
+MIN_SIZE = 1 << 9
 
 
 #: ops whose result may be a view of an input: dropping its variable frees nothing
@@ -32,13 +37,13 @@ def releasable_names(nodes, namer, plan=None):
     owners = {}
     for v in _values(nodes):
         name = namer.names.get(v.id)
-        if name is not None:
-            owners.setdefault(name, []).append(v)
+        if name is not None:  # (a loop's backward yields its forward body's values again)
+            owners.setdefault(name, {})[v.id] = v
     names = set()
     for name, values in owners.items():
         if len(values) != 1:  # (a loop's carried variable, or an alias: it holds several arrays)
             continue
-        (v,) = values
+        (v,) = values.values()
         if v.dtype == object or v.ndim == 0 or v.size < MIN_SIZE or v.node is None \
                 or v.node.op.name in VIEW_OPS:
             continue
@@ -61,12 +66,19 @@ def _values(nodes):
 
 
 def insert_releases(source, names, params):
-    """`source` (one function) with `del` lines after the last top-level statement naming
-    each of `names` that the function itself assigns."""
+    """`source` (one function) with `del` lines after the last statement naming each of
+    `names`: in a loop's body for a variable each iteration binds before it reads it
+    (`_in_loops`), else after the last top-level statement, for one the function itself
+    assigns."""
     names = set(names) - set(params)
     if not names:
         return source
     fn = ast.parse(source).body[0]
+    after = {}  # line -> {indentation: names to drop after it}
+    in_loops = _in_loops(fn, names)
+    for stmt, name in in_loops:
+        after.setdefault(stmt.end_lineno, {}).setdefault(stmt.col_offset, []).append(name)
+    names -= {name for _, name in in_loops}
     last, bound = {}, set()
     for k, stmt in enumerate(fn.body):
         conditional = None
@@ -78,19 +90,78 @@ def insert_releases(source, names, params):
                         conditional = _conditional_names(stmt)
                     if id(n) not in conditional:
                         bound.add(n.id)
-    after = {}
     for name, k in last.items():
         if name in bound and not isinstance(fn.body[k], ast.Return):
-            after.setdefault(fn.body[k].end_lineno, []).append(name)
+            stmt = fn.body[k]
+            after.setdefault(stmt.end_lineno, {}).setdefault(stmt.col_offset, []).append(name)
     if not after:
         return source
     lines = source.split("\n")
     out = []
     for number, line in enumerate(lines, start=1):
         out.append(line)
-        if number in after:
-            out.append(f"    del {', '.join(sorted(after[number], key=_natural))}")
+        for col, dropped in sorted(after.get(number, {}).items(), reverse=True):  # (inner blocks first)
+            out.append(" " * col + f"del {', '.join(sorted(dropped, key=_natural))}")
     return "\n".join(out)
+
+
+def _in_loops(fn, names):
+    """(statement, name): a loop's variable among `names`, dropped after the last statement
+    of the loop's body naming it. The body binds it before any read in every iteration
+    (so no iteration reads the last one's), and outside the loop it is only ever such a
+    variable of other loops (a checkpointed backward runs the forward's body again):
+    without this, a body's temporaries live until the next iteration rebinds them, all
+    of them at once."""
+    loops, enclosing, parent = [], {}, {}
+
+    def visit(node, loop):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Name) and child.id in names:
+                enclosing.setdefault(child.id, []).append(loop)
+            if isinstance(child, ast.For):
+                loops.append(child)
+                parent[id(child)] = loop
+                visit(child, child)
+            else:
+                visit(child, loop)
+
+    def within(inner, outer):  # (loop `inner` is `outer` or nested in it; None: the top level)
+        while inner is not None and inner is not outer:
+            inner = parent[id(inner)]
+        return inner is outer
+    visit(fn, None)
+    local = {id(loop): _bound_first(loop.body, names) for loop in loops}
+    found = []
+    for loop in loops:
+        for name in local[id(loop)]:
+            elsewhere = [f for f in enclosing[name] if not within(f, loop)]
+            if all(f is not None and name in local[id(f)] and not within(loop, f) for f in elsewhere):
+                k = max(k for k, stmt in enumerate(loop.body)
+                        if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(stmt)))
+                found.append((loop.body[k], name))
+    return found
+
+
+def _bound_first(body, names):
+    """Names among `names` whose first appearance in `body` binds them, on every path."""
+    seen, bound = set(), set()
+    for stmt in body:
+        conditional = None
+        stored = set()
+        updated = {id(n.target) for n in ast.walk(stmt) if isinstance(n, ast.AugAssign)}  # (`t += 1` reads t)
+        for n in ast.walk(stmt):
+            if isinstance(n, ast.Name) and n.id in names and n.id not in seen:
+                if isinstance(n.ctx, ast.Load) or id(n) in updated:
+                    stored.discard(n.id)
+                    seen.add(n.id)
+                elif isinstance(n.ctx, ast.Store):
+                    if conditional is None:
+                        conditional = _conditional_names(stmt)
+                    if id(n) not in conditional:
+                        stored.add(n.id)
+        bound |= stored
+        seen |= stored
+    return bound
 
 
 def _conditional_names(stmt):
