@@ -445,3 +445,20 @@ def test_slice_gradients_are_added_where_they_go_in_the_sum(unrolled):
     assert sum("np.zeros((30,)" in line for line in code) == 1, src
     assert any("grad_x_sum[i] +=" in line for line in code), src
     assert any("np.add.at(grad_x_sum" in line for line in code), src
+
+
+def test_a_read_carried_to_the_next_iteration_is_placed_at_its_own_index(unrolled):
+    # x[k % 3] is read in one iteration and used in the next: its cotangent arrives through
+    # the carried variable, which the iteration then rebinds — the slice must be added
+    # where the read stands, with the cotangent it had there
+    def f(x):
+        y = x
+        for k in range(6):
+            y = y * x[k % 3] + y[(k + 1) % 3]
+        return np.sum(y)
+    x = np.array([0.3, -0.5, 0.8])
+    got, want, src = both(f, (x,), unrolled=unrolled)
+    assert "for i in range(" in src
+    assert_same(got, want)
+    num = np.array([(f(x + e) - f(x - e)) / 2e-6 for e in np.eye(3) * 1e-6])
+    np.testing.assert_allclose(got[1], num, rtol=1e-6)

@@ -11,6 +11,7 @@ import builtins
 import keyword
 import re
 
+from ..ops.indexing import added_into
 from ..ir.graph import Value
 from ..ir.passes import live_nodes
 from ..utils.locations import format_loc_range
@@ -131,6 +132,7 @@ class Emitter:
         self.exported = set()  # names a loop leaves for the code after it (codegen/loops.py)
         self.packs = {}        # a loop's saved history -> (the list holding it, its position)
         self.handed = set()    # values whose variable a loop takes over (rebinds): never aliased
+        self.into = {}         # id(node) -> an array its value is added into instead (codegen/loops.py)
 
     def arg(self, x):
         if not isinstance(x, Value):
@@ -174,6 +176,8 @@ class Emitter:
         """(statements or source lines, outputs computed into new or reused memory,
         ids of inputs whose memory was taken over) for node n, the i-th of its block."""
         namer = self.namer
+        if id(n) in self.into:  # slices added where they go in a sum (ops/indexing.added_into)
+            return added_into(n, [self.arg(x) for x in n.inputs], self.into[id(n)]), [], ()
         if n.op.block is not None:
             return n.op.block(n, self, indent), [], ()
         if n.op.name == "ew":

@@ -42,8 +42,7 @@ from ..ir.graph import Value
 from ..ir.passes import live_nodes, prune_kernel_outputs
 from ..utils.locations import format_loc_range
 from . import astbuild as A
-from ..ops.indexing import added_into
-from .source import comment_text, expr_source, statement_lines
+from .source import comment_text, expr_source
 
 INDENT = "    "
 
@@ -209,17 +208,15 @@ def loop_grad_lines(node, em, indent):
                            f"{where}: the loop's backward, in reverse")]
         inner = indent + INDENT
         block = _unpack_lines(histories, saves, read, em, inner, namer.of(counter))
+    # (where the node stands: its inputs may be names the iteration rebinds later)
     placed = _placed_in_sums(nodes, bwd.outputs, accumulators)
-    nodes = [n for n in nodes if not any(n is p for p in placed.values())]
+    em.into.update({id(p): accumulators[j] for j, p in placed.items()})
     block += em.block(recompute, set(read), inner)
-    block += em.block(nodes, {v.id for v in bwd.outputs} |
-                      {x.id for p in placed.values() for x in p.inputs if isinstance(x, Value)}, inner)
+    block += em.block(nodes, {v.id for v in bwd.outputs}, inner)
+    for p in placed.values():
+        del em.into[id(p)]
     for j, acc in accumulators.items():
-        if j in placed:
-            p = placed[j]
-            for stmt in added_into(p, [em.arg(x) for x in p.inputs], acc):
-                block += statement_lines(stmt, inner, format_loc_range(p.loc))
-        else:
+        if j not in placed:
             block.append(f"{inner}{acc} += {expr_source(em.arg(bwd.outputs[j]))}")
     targets, values = [], []
     for j, k in enumerate(wrt):
