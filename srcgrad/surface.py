@@ -164,6 +164,12 @@ def sub(input, other, *, alpha=1):  # noqa: A002
     return _numpy_subtract(input, other if alpha == 1 else keeps_no_tensor(alpha * _as_operand(other)))
 
 
+@torch_function("rsub")
+def rsub(input, other, *, alpha=1):  # noqa: A002
+    """other - alpha * input."""
+    return sub(other, input, alpha=alpha)
+
+
 @torch_function("div", "divide", "true_divide")
 def divide(input, other, *, rounding_mode=None):  # noqa: A002
     """input / other; rounding_mode "trunc" or "floor" rounds the quotient (no gradient)."""

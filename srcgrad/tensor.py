@@ -770,15 +770,25 @@ class Tensor:
         if self._requires_grad and self.grad_fn is None and is_grad_enabled():
             raise _leaf_written_in_place()
         src = apply(_op("copy"), [self], {}) if self._requires_grad and is_grad_enabled() else self
-        self[...] = compute(src)
+        result = compute(src)
+        self[...] = result
+        if self._view_of is None and isinstance(result, Tensor) and result.grad_fn is not None:
+            # PyTorch's node of an in-place op on a tensor of its own is the op's
+            # (`y.sigmoid_()`: SigmoidBackward0); through a view it is CopySlices
+            _recording.named(self, type(result.grad_fn).__name__)
         return self
 
     def zero_(self):
-        return self.fill_(0)
+        return self._fill(0, "ZeroBackward0")
 
     def fill_(self, value):
+        return self._fill(value, "FillBackward3" if isinstance(value, Tensor) else "FillBackward2")
+
+    def _fill(self, value, node_name):
         if (self._requires_grad and is_grad_enabled()) or isinstance(value, Tensor):
             self[...] = value  # recorded: the old value's gradient is zero, a tensor value's passes
+            if self._view_of is None:  # (PyTorch's node, as for _write_back)
+                _recording.named(self, node_name)
             return _recording.keeps_no_tensor(self)
         self._data[...] = value
         self._version.v += 1
@@ -788,6 +798,8 @@ class Tensor:
         """Write src into this tensor: recorded (the gradient reaches src) as `self[...] = src`."""
         if isinstance(src, Tensor) and src._requires_grad and is_grad_enabled():
             self[...] = src if src.shape == self.shape else src.expand(*self.shape)
+            if self._view_of is None:
+                _recording.named(self, "CopyBackwards")
             return _recording.keeps_no_tensor(self)
         if self._requires_grad and self.grad_fn is None and is_grad_enabled():
             raise _leaf_written_in_place()
@@ -1023,6 +1035,8 @@ class Tensor:
                 fresh = base.reshape(arg["shape"])
             else:
                 fresh = base.permute(*arg["perm"])
+        if fresh.grad_fn is not None:  # (PyTorch's node for a view replayed on a new base)
+            _recording.named(fresh, "AsStridedBackward0")
         self.grad_fn, self._output_nr = fresh.grad_fn, fresh._output_nr
         self._requires_grad, self._version = fresh._requires_grad, fresh._version
         self._data = fresh._data

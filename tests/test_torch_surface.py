@@ -436,6 +436,31 @@ _NODE_NAMES = [
     (lambda x: x.prod(), "ProdBackward0"), (lambda x: x.prod(1), "ProdBackward1"),
     (lambda x: torch.split(x, [3, 1], 1)[0], "SplitWithSizesBackward0"),
     (lambda x: F.max_pool1d(x.reshape(1, 2, 4), 2), "SqueezeBackward1"),
+    # indexing: the last basic item that acts names the node; index tensors make IndexBackward0
+    (lambda x: x[0], "SelectBackward0"), (lambda x: x[1:], "SliceBackward0"), (lambda x: x[:], "SliceBackward0"),
+    (lambda x: x[...], "AliasBackward0"), (lambda x: x[None], "UnsqueezeBackward0"),
+    (lambda x: x[1:, 0], "SelectBackward0"), (lambda x: x[0, 1:], "SliceBackward0"),
+    (lambda x: x[:, None], "UnsqueezeBackward0"), (lambda x: x[None, 0], "SelectBackward0"),
+    (lambda x: x[:, torch.tensor([0, 2])], "IndexBackward0"), (lambda x: x[x > 0], "IndexBackward0"),
+    (lambda x: x.select(0, 1), "SelectBackward0"), (lambda x: x.narrow(1, 1, 2), "SliceBackward0"),
+    (lambda x: x.gather(1, torch.tensor([[0], [1]])), "GatherBackward0"),
+    # numpy's names and composites against PyTorch's nodes
+    (lambda x: torch.atan2(x, x + 3), "Atan2Backward0"), (lambda x: x.abs().log1p(), "Log1PBackward0"),
+    (lambda x: torch.asin(x / 3), "AsinBackward0"), (lambda x: torch.deg2rad(x), "Deg2RadBackward0"),
+    (lambda x: x ** 2, "PowBackward0"), (lambda x: x.abs() ** x, "PowBackward1"), (lambda x: 2 ** x, "PowBackward2"),
+    (lambda x: x.square(), "PowBackward0"), (lambda x: 2 - x, "RsubBackward1"), (lambda x: torch.rsub(x, 1), "RsubBackward1"),
+    (lambda x: 2 / x, "MulBackward0"), (lambda x: x / 2, "DivBackward0"), (lambda x: x.abs().rsqrt(), "RsqrtBackward0"),
+    (lambda x: x % 2, "RemainderBackward0"), (lambda x: x % (x + 9), "RemainderBackward1"),
+    (lambda x: torch.fmod(x, 2), "FmodBackward0"), (lambda x: x.masked_fill(x > 0, 1.0), "MaskedFillBackward0"),
+    (lambda x: x.logcumsumexp(0), "LogcumsumexpBackward0"), (lambda x: x.median(0).values, "MedianBackward1"),
+    (lambda x: x.median(), "MedianBackward0"), (lambda x: torch.einsum("ij->j", x), "SumBackward1"),
+    (lambda x: torch.einsum("ij->ij", x), "PermuteBackward0"),
+    # in place on a tensor of its own: the op's node (through a view: CopySlices)
+    (lambda x: (x * 1).sigmoid_(), "SigmoidBackward0"), (lambda x: (x * 1).clamp_(0, 1), "ClampBackward1"),
+    (lambda x: (x * 1).relu_(), "ReluBackward0"), (lambda x: (x * 1).exp_(), "ExpBackward0"),
+    (lambda x: (x * 1).zero_(), "ZeroBackward0"), (lambda x: (x * 1).fill_(2.0), "FillBackward2"),
+    (lambda x: (x * 1).copy_(x), "CopyBackwards"), (lambda x: (x * 1).add_(1), "AddBackward0"),
+    (lambda x: (x * 1)[0].exp_(), "AsStridedBackward0"),
 ]
 
 

@@ -56,6 +56,9 @@ TABLE = [
     ("T", "norm", "LinalgVectorNormBackward0"), ("T", "clamp_min", "ClampMinBackward0"),
     ("T", "clamp_max", "ClampMaxBackward0"), ("T", "sign", "SignBackward0"), ("T", "sgn", "SgnBackward0"),
     ("T", "scatter_add", "ScatterAddBackward0"), ("T", "view", "ViewBackward0"), ("T", "unflatten", "ViewBackward0"),
+    ("T", "gather", "GatherBackward0"), ("T", "masked_fill", "MaskedFillBackward0"), ("T", "rsqrt", "RsqrtBackward0"),
+    ("T", "logcumsumexp", "LogcumsumexpBackward0"), ("T", "fmod", "FmodBackward0"),
+    ("T", "median", _with_dim("MedianBackward0", "MedianBackward1")),
 ]
 
 

@@ -37,10 +37,19 @@ def elementwise(name, formula, impl, infer=_infer, torch_name=None):
 
 # -- arithmetic -------------------------------------------------------------------------
 elementwise("add", lambda a, b: a + b, np.add)
-elementwise("sub", lambda a, b: a - b, np.subtract)
+def _number(x):
+    """Whether an op's input is a Python number (PyTorch names `2 - x` RsubBackward1)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+elementwise("sub", lambda a, b: a - b, np.subtract,
+            torch_name=lambda attrs, ins=(): "RsubBackward1" if ins and _number(ins[0]) else "SubBackward0")
 elementwise("mul", lambda a, b: a * b, np.multiply)
-elementwise("div", lambda a, b: a / b, np.true_divide, infer=_infer_float)
-elementwise("pow", lambda a, b: a ** b, np.power)
+elementwise("div", lambda a, b: a / b, np.true_divide, infer=_infer_float,  # (`2 / x`: x.reciprocal() * 2)
+            torch_name=lambda attrs, ins=(): "MulBackward0" if ins and _number(ins[0]) else "DivBackward0")
+elementwise("pow", lambda a, b: a ** b, np.power,  # x ** 2, x ** t, 2 ** x
+            torch_name=lambda attrs, ins=(): "PowBackward2" if ins and _number(ins[0]) else
+            "PowBackward0" if len(ins) < 2 or _number(ins[1]) else "PowBackward1")
 elementwise("neg", lambda a: -a, np.negative)
 
 # -- transcendental ---------------------------------------------------------------------
@@ -143,6 +152,12 @@ def _np_erf(x):
     return out.astype(x.dtype if x.dtype.kind == "f" else np.float64)
 
 
+#: PyTorch's node where numpy's name differs (torch.asin, torch.log1p, ...)
+_TORCH_NAMES = {"arcsin": "AsinBackward0", "arccos": "AcosBackward0", "arctan": "AtanBackward0",
+                "arcsinh": "AsinhBackward0", "arccosh": "AcoshBackward0", "arctanh": "AtanhBackward0",
+                "arctan2": "Atan2Backward0", "log1p": "Log1PBackward0", "deg2rad": "Deg2RadBackward0",
+                "rad2deg": "Rad2DegBackward0"}
+
 for _name, _formula, _impl in [
         ("exp2", F.exp2, np.exp2), ("expm1", F.expm1, np.expm1), ("log2", F.log2, np.log2),
         ("log10", F.log10, np.log10), ("log1p", F.log1p, np.log1p), ("cbrt", F.cbrt, np.cbrt),
@@ -154,14 +169,16 @@ for _name, _formula, _impl in [
         ("softplus", F.softplus, lambda x: np.logaddexp(0, x)), ("erf", F.erf, _np_erf),
         ("logaddexp", F.logaddexp, np.logaddexp), ("logaddexp2", F.logaddexp2, np.logaddexp2),
         ("arctan2", F.arctan2, np.arctan2), ("hypot", F.hypot, np.hypot)]:
-    elementwise(_name, _formula, _impl, infer=_infer_float)
+    elementwise(_name, _formula, _impl, infer=_infer_float, torch_name=_TORCH_NAMES.get(_name))
 
-elementwise("square", lambda a: a ** 2, np.square)
+elementwise("square", lambda a: a ** 2, np.square, torch_name="PowBackward0")
 elementwise("maximum", F.maximum, np.maximum)
 elementwise("minimum", F.minimum, np.minimum)
 elementwise("fmax", F.fmax, np.fmax)
 elementwise("fmin", F.fmin, np.fmin)
-elementwise("mod", F.mod, np.remainder)
+elementwise("mod", F.mod, np.remainder,
+            torch_name=lambda attrs, ins=(): "RemainderBackward0" if len(ins) > 1 and _number(ins[1])
+            else "RemainderBackward1")
 elementwise("nan_to_num", F.nan_to_num, np.nan_to_num)
 
 

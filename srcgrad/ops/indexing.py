@@ -203,6 +203,21 @@ def _getitem_infer(inputs, attrs):
     return [(_indexed_shape(x.shape, attrs["index"], idx), x.dtype)]
 
 
+def _getitem_torch_name(attrs, inputs=()):
+    """PyTorch's node for x[index]: IndexBackward0 with index tensors; else its basic
+    indexing applies the items in turn, and the last that does something names it
+    (`x[1:, 0]`: SelectBackward0, `x[0, 1:]`: SliceBackward0, `x[:, None]`: Unsqueeze)."""
+    template = attrs.get("index", ())
+    if any(isinstance(i, Arg) for i in template):
+        return "IndexBackward0"
+    acting = [i for i in template if i is not Ellipsis and i != Slice(None, None, None)]
+    if not acting:
+        return "AliasBackward0" if Ellipsis in template else "SliceBackward0"
+    last = acting[-1]
+    return "UnsqueezeBackward0" if last is None else "SliceBackward0" if isinstance(last, Slice) \
+        else "SelectBackward0"
+
+
 def _getitem_vjp(node, gs):
     (g,) = gs
     x, idx = node.inputs[0], node.inputs[1:]
@@ -238,7 +253,7 @@ register(Op("getitem", "index", _getitem_impl, infer=_getitem_infer,
             vjp=_getitem_vjp,
             emit=lambda args, attrs, node: ast.Subscript(value=args[0], slice=index_ast(attrs["index"], args[1:]),
                                                          ctx=ast.Load()),
-            fmt_attrs=lambda attrs: fmt_index(attrs["index"]), torch_name="IndexBackward0"))
+            fmt_attrs=lambda attrs: fmt_index(attrs["index"]), torch_name=_getitem_torch_name))
 
 
 # -- the gradient of a read: scatter-add into zeros ------------------------------------

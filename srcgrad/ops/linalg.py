@@ -285,11 +285,11 @@ def _einsum_emit(args, attrs, node):
 
 
 def _einsum_torch_name(attrs, inputs):
-    """PyTorch's einsum ends in a view of a bmm (ViewBackward0), or is a permute of its one
-    operand."""
+    """PyTorch's einsum ends in a view of a bmm (ViewBackward0); of one operand it is a
+    sum over the indices it drops (SumBackward1), else a permute (of a diagonal view)."""
     ins, out = _einsum_parts(attrs["subscripts"])
-    if len(ins) == 1 and sorted(ins[0]) == sorted(out) and len(set(out)) == len(out):
-        return "PermuteBackward0"
+    if len(ins) == 1:
+        return "PermuteBackward0" if set(ins[0]) == set(out) else "SumBackward1"
     return "ViewBackward0"
 
 
