@@ -123,6 +123,11 @@ def _cast_to(x, dtype):
     return x
 
 
+def _own_copy(t):
+    """t in memory of its own, outside numpy code (where numpy's view semantics hold)."""
+    return t if _numpy_code() or t._data.base is None else t.clone()
+
+
 def _integers_first(index, ndim):
     """PyTorch indexes with integers first (`x[0, :, idx]` is `x[0][:, idx]`), while numpy
     counts an integer beside an index array as advanced (its rule moves the selected axes
@@ -1166,17 +1171,19 @@ class Tensor:
 
     movedim = moveaxis
 
+    # (numpy's flips and rot90 are views; PyTorch's are copies, which a later write into
+    # the input leaves as they are)
     def flip(self, *dims):
         from .numpy.shape import _dims, flip
-        return flip(self, _dims(dims))
+        return _own_copy(flip(self, _dims(dims)))
 
     def fliplr(self):
         from .numpy.shape import fliplr
-        return fliplr(self)
+        return _own_copy(fliplr(self))
 
     def flipud(self):
         from .numpy.shape import flipud
-        return flipud(self)
+        return _own_copy(flipud(self))
 
     def roll(self, shifts, dims=None):
         from .numpy.shape import torch_roll
@@ -1184,7 +1191,7 @@ class Tensor:
 
     def rot90(self, k=1, dims=(0, 1)):
         from .numpy.shape import rot90
-        return rot90(self, k, dims)
+        return _own_copy(rot90(self, k, dims))
 
     def repeat(self, *sizes, axis=None):
         """PyTorch's repeat: tiles the tensor (numpy's tile). Inside a function compiled by

@@ -461,7 +461,26 @@ _NODE_NAMES = [
     (lambda x: (x * 1).zero_(), "ZeroBackward0"), (lambda x: (x * 1).fill_(2.0), "FillBackward2"),
     (lambda x: (x * 1).copy_(x), "CopyBackwards"), (lambda x: (x * 1).add_(1), "AddBackward0"),
     (lambda x: (x * 1)[0].exp_(), "AsStridedBackward0"),
+    (lambda x: torch.rot90(x), "Rot90Backward0"), (lambda x: torch.fliplr(x), "FlipBackward0"),
 ]
+
+
+@pytest.mark.parametrize("flip", [lambda t: torch.flip(t, [1]), lambda t: t.flip(0), torch.fliplr, torch.flipud,
+                                  torch.rot90])
+def test_flips_are_copies_as_in_pytorch(flip):
+    # numpy's flips are views; PyTorch's copies: a later write to either leaves the other
+    b = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    f = flip(b)
+    before = f.numpy().copy()
+    b.mul_(10)
+    np.testing.assert_array_equal(f.numpy(), before)
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    y = x * 1
+    g = flip(y)
+    g.mul_(2)
+    np.testing.assert_array_equal(y.detach().numpy(), [[1.0, 2.0], [3.0, 4.0]])
+    g.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 2), 2.0))
 
 
 @pytest.mark.parametrize("f, name", _NODE_NAMES)
