@@ -485,3 +485,41 @@ def test_lstsq_returns_numpys_four_values_and_differentiates_x_and_the_residuals
         E = np.zeros_like(A)
         E[i] = eps
         assert gA[i] == pytest.approx((f(A + E, b) - f(A - E, b)) / (2 * eps), rel=1e-6, abs=1e-8)
+
+
+def test_lstsq_singular_values_and_rank_are_computed_by_each_call():
+    # they were constants of the first call's data: stale values, a zero gradient
+    b = np.ones(4)
+    vg = srcgrad.value_and_grad(lambda a: np.linalg.lstsq(a, b)[3].sum())
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        a = rng.normal(size=(4, 3))
+        value, grad = vg(a)
+        u, s, vt = np.linalg.svd(a, full_matrices=False)
+        np.testing.assert_allclose(value, s.sum())
+        np.testing.assert_allclose(grad, u @ vt, atol=1e-12)
+
+    def f(a):
+        x, res, rank, s = np.linalg.lstsq(a, b)
+        return x.sum() + float(rank) + res.sum()
+    vr = srcgrad.value_and_grad(f)
+    a = rng.normal(size=(4, 3))
+    np.testing.assert_allclose(vr(a)[0], f(a))
+    a[:, 2] = a[:, 0]  # rank 2: another variant (no residuals)
+    np.testing.assert_allclose(vr(a)[0], f(a))
+
+
+def test_hermitian_pinv_reads_the_lower_triangle_as_numpy_does():
+    A = np.array([[4.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 5.0]])
+
+    def f(a):
+        return np.linalg.pinv(a, hermitian=True)[0, 1] + np.linalg.pinv(a, hermitian=True)[2, 0] ** 2
+    g = srcgrad.grad(f)(A)
+    num = np.zeros_like(A)
+    for i in range(3):
+        for j in range(3):
+            e = np.zeros_like(A)
+            e[i, j] = 1e-6
+            num[i, j] = (f(A + e) - f(A - e)) / 2e-6
+    np.testing.assert_allclose(g, num, atol=1e-8)
+    assert np.all(g[np.triu_indices(3, 1)] == 0)

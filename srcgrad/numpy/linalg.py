@@ -240,6 +240,9 @@ def pinv(a, rcond=None, hermitian=False, **kwargs):
     if rcond is not None and rtol is not None:
         raise TypeError("pinv: give rcond or rtol, not both")
     rtol = rtol if rcond is None else rcond
+    if hermitian:  # numpy reads the lower triangle only (through eigh): so does the gradient
+        from .shape import swapaxes, tril
+        t = tril(t) + swapaxes(tril(t, -1), -1, -2)
     return _op("pinv", [t], rtol=None if rtol is None else float(rtol), hermitian=bool(hermitian))
 
 
@@ -266,15 +269,17 @@ def lstsq(a, b, rcond=None):
     m, n = A.shape
     if rcond is None:
         rcond = _np.finfo(A.dtype).eps * max(m, n)
-    s = _np.linalg.svd(A._data, compute_uv=False)
-    rank = int(_np.sum(s > rcond * s[0])) if s.size else 0
+    s = svd(A, compute_uv=False)  # (computed by the code: a differentiable value, never a constant)
+    # the rank decides the residuals' shape: in a compiled function, a guard (each rank
+    # compiles a variant of its own, as a branch on data does)
+    rank = int((s > rcond * s[0]).sum()) if s.size else 0
     x = pinv(A, rcond=rcond) @ B
     if rank == n and m > n:
         r = A @ x - B
         residuals = (r * r).sum(axis=0).reshape((-1,))
     else:
         residuals = _tensor(_np.zeros((0,), A.dtype))
-    return x, residuals, _np.int32(rank), _tensor(s)
+    return x, residuals, _np.int32(rank), s
 
 
 @_implements(_np.linalg.multi_dot)
