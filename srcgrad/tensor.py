@@ -247,7 +247,7 @@ class Tensor:
     """A numpy array with `requires_grad`, `grad`, `grad_fn` and PyTorch's methods."""
 
     __slots__ = ("_data", "_requires_grad", "grad_fn", "_output_nr", "_grad", "_version", "_volatile",
-                 "_hooks", "_acc", "_view_of", "__weakref__")
+                 "_hooks", "_acc", "_view_of", "_multi_view", "__weakref__")
     __array_priority__ = 1000
 
     def __init__(self, *args, dtype=None, requires_grad=False):
@@ -273,6 +273,7 @@ class Tensor:
         self._data = data
         self._requires_grad = requires_grad
         self.grad_fn = None
+        self._multi_view = None  # (k, "Split"): output k of a call returning several views
         self._output_nr = 0
         self._grad = None
         self._version = Version()
@@ -741,7 +742,18 @@ class Tensor:
         return apply(_op("where"), [apply(_op("isnan"), [self], {}), 0.0, s], {})
 
     # -- in place -------------------------------------------------------------------------
+    def _refuse_multi_view_write(self):
+        """PyTorch refuses to write into one of the views split, chunk or unbind return
+        together, when it requires grad (each view's backward assumes the others')."""
+        if self._multi_view is not None and self._requires_grad and is_grad_enabled():
+            k, fn = self._multi_view
+            raise RuntimeError(f"Output {k} of {fn} is a view and is being modified inplace. This view is "
+                               f"the output of a function that returns multiple views. Such functions do not allow "
+                               f"the output views to be modified inplace. You should replace the inplace operation "
+                               f"by an out-of-place one.")
+
     def _inplace(self, name, other):
+        self._refuse_multi_view_write()
         if self._requires_grad and self.grad_fn is None and is_grad_enabled():
             raise _leaf_written_in_place()
         other = _as_operand(other)
@@ -772,6 +784,7 @@ class Tensor:
         """An in-place op, `x.exp_()`: x[...] = compute(x), where x takes the result's history
         (PyTorch's semantics). compute reads a recorded copy of x when x has one, as the
         write overwrites the memory its recording would read."""
+        self._refuse_multi_view_write()
         if self._requires_grad and self.grad_fn is None and is_grad_enabled():
             raise _leaf_written_in_place()
         src = apply(_op("copy"), [self], {}) if self._requires_grad and is_grad_enabled() else self
@@ -790,6 +803,7 @@ class Tensor:
         return self._fill(value, "FillBackward3" if isinstance(value, Tensor) else "FillBackward2")
 
     def _fill(self, value, node_name):
+        self._refuse_multi_view_write()
         if (self._requires_grad and is_grad_enabled()) or isinstance(value, Tensor):
             self[...] = value  # recorded: the old value's gradient is zero, a tensor value's passes
             if self._view_of is None:  # (PyTorch's node, as for _write_back)
@@ -801,6 +815,7 @@ class Tensor:
 
     def copy_(self, src):
         """Write src into this tensor: recorded (the gradient reaches src) as `self[...] = src`."""
+        self._refuse_multi_view_write()
         if isinstance(src, Tensor) and src._requires_grad and is_grad_enabled():
             self[...] = src if src.shape == self.shape else src.expand(*self.shape)
             if self._view_of is None:
@@ -982,6 +997,7 @@ class Tensor:
     def __setitem__(self, index, value):
         """`t[index] = value`, recorded: t takes the history of the write (PyTorch's
         in-place semantics), and a backward that needs t's old value raises."""
+        self._refuse_multi_view_write()
         if self._requires_grad and self.grad_fn is None and is_grad_enabled():
             raise _leaf_written_in_place()
         split = _integers_first(index, self.ndim)

@@ -1770,3 +1770,15 @@ def test_tensors_print_their_dtype_and_size_as_pytorch():
     assert str(torch.tensor([True, False])) == "tensor([ True, False])"
     assert str(torch.zeros(0, 3)) == "tensor([], size=(0, 3))"
     assert str(torch.zeros(2, 0, dtype=torch.float64)) == "tensor([], size=(2, 0), dtype=torch.float64)"
+
+
+@pytest.mark.parametrize("take", [lambda y: y.split(2)[0], lambda y: y.chunk(2)[1], lambda y: y.unbind()[0],
+                                  lambda y: torch.split(y, [1, 3])[1]])
+def test_views_returned_together_refuse_in_place_writes_as_in_pytorch(take):
+    x = torch.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    for write in (lambda v: v.mul_(2), lambda v: v.__setitem__(0, 5.0), lambda v: v.zero_(), lambda v: v.exp_()):
+        with pytest.raises(RuntimeError, match="is a view and is being modified inplace"):
+            write(take(x * 1))
+    with torch.no_grad():  # (allowed without a graph, as in PyTorch)
+        take(x * 1).mul_(2)
+    take(torch.tensor([1.0, 2.0, 3.0, 4.0])).mul_(2)

@@ -8,7 +8,10 @@ ops inside keep srcgrad's. A name may depend on the call (`x.max()` is MaxBackwa
 """
 import functools
 
-from .recording import named
+from .recording import named, numpy_code
+
+#: calls returning several views of one tensor: PyTorch refuses in-place writes into them
+_MULTI_VIEW = {"SplitBackward0", "SplitWithSizesBackward0", "UnbindBackward0"}
 
 
 def _with_dim(no_dim, dim):
@@ -72,9 +75,11 @@ def renaming(fn, name):
         before = {id(a.grad_fn) for a in args if isinstance(a, Tensor) and a.grad_fn is not None}
         out = fn(*args, **kwargs)
         node = name(args, kwargs) if callable(name) else name
-        for t in (out if isinstance(out, (tuple, list)) else (out,)):
+        for k, t in enumerate(out if isinstance(out, (tuple, list)) else (out,)):
             if isinstance(t, Tensor) and t.grad_fn is not None and id(t.grad_fn) not in before:
                 named(t, node)
+                if node in _MULTI_VIEW and not numpy_code():
+                    t._multi_view = (k, node[:-len("Backward0")])
         return out
     call.pytorch_named = name
     return call
