@@ -200,6 +200,7 @@ class Transformed:
                 v = self._trace(args, arrays, key)
             flat = _run(v, arrays)
         if flat is None:
+            _raise_linalg_failure(self, v, arrays)
             raise TraceError(f"{self}: the code just compiled rejects the arguments it was compiled "
                              f"for (a decision changed between recording and running?)")
         variants.append(v)
@@ -591,6 +592,30 @@ class Transformed:
         return (f"{self}: {len(variants)} variants compiled for the same argument shapes; a "
                 f"data-dependent decision keeps changing between calls. The latest variant's "
                 f"guards: " + _runs([f"{d} at {loc}" for d, loc in last.guards]))
+
+
+def _raise_linalg_failure(transformed, v, arrays):
+    """If the variant fails on these arrays with numpy's LinAlgError (the gradient of det at
+    a singular matrix reads its inverse), raise it, saying where in the generated code and
+    in the user's code."""
+    try:
+        with np.errstate(all="ignore"):
+            v.fn(*arrays)
+    except np.linalg.LinAlgError as e:
+        tb, line = e.__traceback__, None
+        while tb is not None:
+            if tb.tb_frame.f_code is v.fn.__code__:
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        text = v.source.splitlines()[line - 1].strip() if line and line <= len(v.source.splitlines()) else ""
+        code, _, where = text.partition("  # ")
+        raise np.linalg.LinAlgError(
+            f"{transformed}: {e} in the compiled code, at `{code.strip()}`"
+            + (f" (for {where.strip()})" if where else "") + ": its value or derivative is not defined "
+            f"at these arguments (the derivative of det or slogdet reads the inverse; inv and solve "
+            f"need an invertible matrix)") from None
+    except Exception:
+        return
 
 
 def _run(v, arrays):

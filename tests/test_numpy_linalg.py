@@ -523,3 +523,12 @@ def test_hermitian_pinv_reads_the_lower_triangle_as_numpy_does():
             num[i, j] = (f(A + e) - f(A - e)) / 2e-6
     np.testing.assert_allclose(g, num, atol=1e-8)
     assert np.all(g[np.triu_indices(3, 1)] == 0)
+
+
+def test_det_gradient_at_a_singular_matrix_raises_linalg_error_naming_the_line():
+    a = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.5, 1.0, 2.0]])
+
+    def f(a):
+        return np.linalg.det(a * 2) + 1
+    with pytest.raises(np.linalg.LinAlgError, match=r"Singular matrix in the compiled code, at `.*inv.*test_numpy_linalg"):
+        srcgrad.value_and_grad(f)(a)

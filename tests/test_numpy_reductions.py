@@ -698,6 +698,10 @@ UFUNC_METHOD_CASES = [
     ("logaddexp2.reduce", lambda M, x: np.logaddexp2.reduce(x, axis=1)),
     ("add.reduceat", lambda M, x: np.add.reduceat(x, [0, 2, 2, 3], axis=1)),
     ("add.reduceat-axis0", lambda M, x: np.add.reduceat(x, [1, 2])),
+    ("add.reduce-keepdims", lambda M, x: np.add.reduce(x, axis=0, keepdims=True)),
+    ("multiply.reduce-keepdims", lambda M, x: np.multiply.reduce(x, axis=1, keepdims=True)),
+    ("maximum.reduce-keepdims", lambda M, x: np.maximum.reduce(x, axis=None, keepdims=True)),
+    ("logaddexp.reduce-keepdims", lambda M, x: np.logaddexp.reduce(x, axis=1, keepdims=True)),
 ]
 
 

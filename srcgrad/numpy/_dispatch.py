@@ -122,7 +122,8 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
         from .misc import add_at  # np.add.at(a, indices, b): a scatter-add, in place
         return add_at(*inputs, negate=ufunc.__name__ == "subtract")
     rule = _method_rules().get((ufunc.__name__, method)) if method in ("accumulate", "reduce", "reduceat") else None
-    if rule is not None and 1 <= len(inputs) <= 2 and set(kwargs) <= {"axis"}:
+    if rule is not None and 1 <= len(inputs) <= 2 and set(kwargs) <= ({"axis", "keepdims"} if method == "reduce"
+                                                                      else {"axis"}):
         return rule(*inputs, **kwargs)
     binary = UFUNCS.get(ufunc.__name__) if ufunc.nin == 2 else None
     if method == "outer" and binary is not None and len(inputs) == 2 and not kwargs:
@@ -190,12 +191,13 @@ def _method_rules():
         ("multiply", "accumulate"): lambda x, axis=0: R.cumprod(x, axis=axis),
         ("maximum", "accumulate"): lambda x, axis=0: R.running_extreme(x, axis, "maximum.accumulate"),
         ("minimum", "accumulate"): lambda x, axis=0: R.running_extreme(x, axis, "minimum.accumulate"),
-        ("add", "reduce"): lambda x, axis=0: R.sum(x, axis=axis),
-        ("multiply", "reduce"): lambda x, axis=0: R.prod(x, axis=axis),
-        ("maximum", "reduce"): lambda x, axis=0: R.amax(x, axis=axis),
-        ("minimum", "reduce"): lambda x, axis=0: R.amin(x, axis=axis),
-        ("logaddexp", "reduce"): lambda x, axis=0: R.logsumexp(x, axis=axis),
-        ("logaddexp2", "reduce"): lambda x, axis=0: R.logsumexp(x * np.log(2.0), axis=axis) / np.log(2.0),
+        ("add", "reduce"): lambda x, axis=0, keepdims=False: R.sum(x, axis=axis, keepdims=keepdims),
+        ("multiply", "reduce"): lambda x, axis=0, keepdims=False: R.prod(x, axis=axis, keepdims=keepdims),
+        ("maximum", "reduce"): lambda x, axis=0, keepdims=False: R.amax(x, axis=axis, keepdims=keepdims),
+        ("minimum", "reduce"): lambda x, axis=0, keepdims=False: R.amin(x, axis=axis, keepdims=keepdims),
+        ("logaddexp", "reduce"): lambda x, axis=0, keepdims=False: R.logsumexp(x, axis=axis, keepdims=keepdims),
+        ("logaddexp2", "reduce"): lambda x, axis=0, keepdims=False:
+            R.logsumexp(x * np.log(2.0), axis=axis, keepdims=keepdims) / np.log(2.0),
         ("add", "reduceat"): _reduceat,
     }
 
