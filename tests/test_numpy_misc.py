@@ -924,3 +924,16 @@ def test_histogram_of_a_traced_array_needs_fixed_edges():
         np.testing.assert_allclose(grad, numeric_grads(f, [x + shift])[0], rtol=1e-6, atol=1e-8)
     with pytest.raises(TraceError, match="bin edges would depend on its values"):
         srcgrad.grad(lambda x: np.sum(np.histogram(x, bins=4, weights=x)[0]))(x)
+
+
+def test_argwhere_of_a_traced_condition_is_recomputed_by_each_call():
+    def f(x):
+        xr = x.reshape(3, 1)
+        return x[np.argwhere(x > 0)[:, 0]].sum() + (xr[tuple(np.argwhere(xr > 0).T)] ** 2).sum()
+    g = srcgrad.value_and_grad(f)
+    for x, grad in [([1.0, -2.0, 3.0], [3.0, 0.0, 7.0]), ([1.0, 2.0, -3.0], [3.0, 5.0, 0.0]),
+                    ([1.0, -2.0, 3.0], [3.0, 0.0, 7.0])]:
+        value, got = g(np.array(x))
+        assert value == f(np.array(x))
+        np.testing.assert_array_equal(got, grad)
+

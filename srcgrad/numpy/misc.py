@@ -1032,7 +1032,12 @@ def nonzero(a):
 
 @implements(np.argwhere)
 def argwhere(a):
+    """The nonzero entries' indices, one row each: np.nonzero's arrays side by side (traced
+    as nonzero is: the count a guard)."""
     x = _tensor(a)
+    if _is_traced(x) and x.ndim:
+        from .shape import stack
+        return stack(nonzero(x), axis=1)
     _data_dependent_shape(x, "argwhere")
     return _make(np.argwhere(x._data))
 
