@@ -462,6 +462,10 @@ _NODE_NAMES = [
     (lambda x: (x * 1).copy_(x), "CopyBackwards"), (lambda x: (x * 1).add_(1), "AddBackward0"),
     (lambda x: (x * 1)[0].exp_(), "AsStridedBackward0"),
     (lambda x: torch.rot90(x), "Rot90Backward0"), (lambda x: torch.fliplr(x), "FlipBackward0"),
+    (lambda x: x[:, 0:4], "AliasBackward0"), (lambda x: x[None, ..., 0:4], "UnsqueezeBackward0"),
+    (lambda x: x[0:10], "SliceBackward0"), (lambda x: x[1:, 0:4], "SliceBackward0"), (lambda x: x[..., 0], "SelectBackward0"),
+    (lambda x: torch.take_along_dim(x, torch.tensor([0, 1])), "GatherBackward0"),
+    (lambda x: x[None].squeeze(0), "SqueezeBackward1"), (lambda x: x[None].squeeze(), "SqueezeBackward0"),
 ]
 
 

@@ -62,6 +62,7 @@ TABLE = [
     ("T", "gather", "GatherBackward0"), ("T", "masked_fill", "MaskedFillBackward0"), ("T", "rsqrt", "RsqrtBackward0"),
     ("T", "logcumsumexp", "LogcumsumexpBackward0"), ("T", "fmod", "FmodBackward0"),
     ("T", "median", _with_dim("MedianBackward0", "MedianBackward1")),
+    ("T", "take_along_dim", "GatherBackward0"), ("T", "squeeze", _with_dim("SqueezeBackward0", "SqueezeBackward1")),
     ("T", "rot90", "Rot90Backward0"), ("T", "fliplr", "FlipBackward0"), ("T", "flipud", "FlipBackward0"),
 ]
 

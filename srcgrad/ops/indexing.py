@@ -210,12 +210,30 @@ def _getitem_torch_name(attrs, inputs=()):
     template = attrs.get("index", ())
     if any(isinstance(i, Arg) for i in template):
         return "IndexBackward0"
-    acting = [i for i in template if i is not Ellipsis and i != Slice(None, None, None)]
+    if len(template) == 1 and isinstance(template[0], Slice):
+        return "SliceBackward0"  # (x[a:b] is one slice, whatever its range)
+    shape = getattr(inputs[0], "shape", None) if inputs else None
+    acting, dim = [], 0
+    consuming = sum(1 for i in template if i is not None and i is not Ellipsis)
+    for i in template:  # (a slice over a whole axis does nothing there)
+        if i is Ellipsis:
+            dim += (len(shape) - consuming) if shape is not None else 0
+            continue
+        if not (isinstance(i, Slice) and _whole(i, shape[dim] if shape is not None and dim < len(shape) else None)):
+            acting.append(i)
+        dim += i is not None
     if not acting:
-        return "AliasBackward0" if Ellipsis in template else "SliceBackward0"
+        return "AliasBackward0"
     last = acting[-1]
     return "UnsqueezeBackward0" if last is None else "SliceBackward0" if isinstance(last, Slice) \
         else "SelectBackward0"
+
+
+def _whole(item, size):
+    """Whether a slice takes a whole axis of this size (None: unknown, only `:` does)."""
+    if item.step not in (None, 1) or item.start not in (None, 0):
+        return False
+    return item.stop is None or (size is not None and item.stop >= size)
 
 
 def _getitem_vjp(node, gs):
