@@ -203,7 +203,7 @@ def mm(a, b):
 
 def bmm(a, b):
     from .autograd.recording import named
-    return named(matmul(a, b), "BmmBackward0")
+    return named(matmul(a, b), "BmmBackward0", inputs=(a, b))
 
 
 def dot(a, b):

@@ -850,7 +850,7 @@ class Tensor:
                                f"floating point or complex dtype. Got: {_torch_name(self._data.dtype)}")
         x = self if dtype is None else self.to(dtype)
         r = x._reduce("mean", dim, keepdim, axis, keepdims, float_result=True)
-        return _recording.named(r, "MeanBackward1") if dim is not None and r is not x else r
+        return _recording.named(r, "MeanBackward1", inputs=(x,)) if dim is not None and r is not x else r
 
     def norm(self, p="fro", dim=None, keepdim=False):
         ord = None if p in ("fro", 2, 2.0) else (1 if p in (1, 1.0) else p)
@@ -969,7 +969,7 @@ class Tensor:
         from .numpy.elementwise import clip
         # (PyTorch 2's: one node for number bounds, another for tensor bounds)
         name = "ClampBackward0" if isinstance(min, Tensor) or isinstance(max, Tensor) else "ClampBackward1"
-        return _recording.named(clip(self, min, max), name)
+        return _recording.named(clip(self, min, max), name, inputs=(self, min, max))
 
     clip = clamp
 
@@ -1138,11 +1138,11 @@ class Tensor:
 
     def softmax(self, dim=None, dtype=None):
         from .numpy.reductions import torch_softmax
-        return _recording.named(torch_softmax(self, dim, dtype, log=False), "SoftmaxBackward0")
+        return _recording.named(torch_softmax(self, dim, dtype, log=False), "SoftmaxBackward0", inputs=(self,))
 
     def log_softmax(self, dim=None, dtype=None):
         from .numpy.reductions import torch_softmax
-        return _recording.named(torch_softmax(self, dim, dtype, log=True), "LogSoftmaxBackward0")
+        return _recording.named(torch_softmax(self, dim, dtype, log=True), "LogSoftmaxBackward0", inputs=(self,))
 
     def count_nonzero(self, dim=None, *, axis=None, keepdims=False):
         from .numpy.reductions import count_nonzero

@@ -614,3 +614,56 @@ def test_reshape_nodes_are_named_by_whether_they_view_or_copy():
                                                   y.flatten(1), y.view(4, 6), y.unflatten(0, (2, 2)))]
     assert names == ["ViewBackward0", "ReshapeAliasBackward0", "UnsafeViewBackward0", "ReshapeAliasBackward0",
                      "ViewBackward0", "ViewBackward0"]
+
+
+# PyTorch 2.13's next_functions of y = x * 1 under each call (recorded from it): an edge per
+# input it differentiates (a number wrapped into a tensor, `y * 2`, is one; a Scalar
+# operand, a mask, an index is not), and a composite call's inputs, not srcgrad's ops inside
+_EDGES = [
+    ('y ** 2', ['MulBackward0']),
+    ('y ** y', ['MulBackward0', 'MulBackward0']),
+    ('2 ** y', ['MulBackward0']),
+    ('y * 2', ['MulBackward0', None]),
+    ('y + 2', ['MulBackward0', None]),
+    ('y.clamp(0, 1)', ['MulBackward0']),
+    ('y.clamp(min=0)', ['MulBackward0']),
+    ('torch.where(y > 0, y, 0.)', ['MulBackward0', None]),
+    ('torch.where(y > 0, y, c)', ['MulBackward0', None]),
+    ('y.masked_fill(y > 0, 1.0)', ['MulBackward0']),
+    ('y.var()', ['MulBackward0']),
+    ('y.var(0)', ['MulBackward0']),
+    ('y.std()', ['MulBackward0']),
+    ('y[torch.tensor([0, 1])]', ['MulBackward0']),
+    ('y.gather(1, torch.tensor([[0],[1],[2]]))', ['MulBackward0']),
+    ('y[y > 0]', ['MulBackward0']),
+    ('y * c', ['MulBackward0', None]),
+    ('y.index_select(0, torch.tensor([0]))', ['MulBackward0']),
+    ('torch.maximum(y, c)', ['MulBackward0', None]),
+    ('y.masked_select(y > 0)', ['MulBackward0']),
+    ('torch.lerp(y, c, 0.5)', ['MulBackward0', None]),
+    ('y.sum(0)', ['MulBackward0']),
+    ('y.mean()', ['MulBackward0']),
+    ('torch.nn.functional.softmax(y, 0)', ['MulBackward0']),
+    ('torch.nn.functional.log_softmax(y, 0)', ['MulBackward0']),
+    ('y / 2', ['MulBackward0', None]),
+    ('y - 2', ['MulBackward0', None]),
+    ('2 - y', ['MulBackward0']),
+    ('y.pow(2)', ['MulBackward0']),
+    ('torch.atan2(y, c)', ['MulBackward0', None]),
+    ('y.scatter_add(0, torch.tensor([[0,1,2,0]]), y)', ['MulBackward0', 'MulBackward0']),
+    ('y.cumsum(0)', ['MulBackward0']),
+    ('y.norm()', ['MulBackward0']),
+    ('y.relu()', ['MulBackward0']),
+    ('torch.nn.functional.gelu(y)', ['MulBackward0']),
+    ('y.sigmoid()', ['MulBackward0']),
+]
+
+
+@pytest.mark.parametrize("expr, edges", _EDGES, ids=[e for e, _ in _EDGES])
+def test_next_functions_are_pytorchs_edges(expr, edges):
+    x = torch.randn(3, 4, requires_grad=True)
+    y = x * 1
+    c = torch.randn(3, 4)
+    out = eval(expr, {"torch": torch, "y": y, "c": c})
+    got = [None if n is None else type(n).__name__ for n, _ in out.grad_fn.next_functions]
+    assert got == edges

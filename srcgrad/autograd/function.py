@@ -22,6 +22,42 @@ class Version:
         self.v = 0
 
 
+#: ops whose number operands PyTorch takes as Scalars, not as inputs with an edge
+_SCALAR_OPERANDS = {"pow", "clip"}
+
+
+def _edge_entry(e):
+    kind, ref = e
+    if kind == NODE:
+        return ref
+    if kind == LEAF:
+        return ref._accumulator(), 0
+    return None, 0
+
+
+def _differentiable_const(dtype, op_kind):
+    """Whether PyTorch gives a tensor input that needs no gradient an edge: not a mask or
+    condition, nor the indices of an indexing op."""
+    return dtype.kind != "b" and not (dtype.kind in "iu" and op_kind == "index")
+
+
+def call_edges(args):
+    """The edges PyTorch's node for a call of these arguments has: its tensor inputs."""
+    import numpy as np
+    from ..tensor import Tensor
+    edges = []
+    for a in args:
+        if not isinstance(a, Tensor):
+            continue
+        if a.grad_fn is not None:
+            edges.append((NODE, (a.grad_fn, a._output_nr)))
+        elif a._requires_grad:
+            edges.append((LEAF, a))
+        elif a._data.dtype.kind not in "biu":
+            edges.append((CONST, None))
+    return tuple(edges)
+
+
 class BackwardNode:
     """The record of one op application. Subclassed per op to carry PyTorch's name."""
     # (one per recorded op: the attributes most nodes never set are class defaults, in the
@@ -30,6 +66,7 @@ class BackwardNode:
                  "__weakref__")
     pre_hooks = None    # {output index: [hooks]} registered on non-leaf tensors
     retains = None      # {output index: weakref to tensor} for retain_grad()
+    pytorch_inputs = None  # edges of the call PyTorch's node stands for (pytorch_names.py)
     as_pytorch = None   # how PyTorch's own node for this step differs from the op's
                         # (recording.keeps_no_tensor, recording.reads_its_inputs)
     overwritten = None  # {output index: its data before an in-place write} (recording.py)
@@ -53,18 +90,23 @@ class BackwardNode:
 
     @property
     def next_functions(self):
+        """PyTorch's edges: per input it differentiates, its node (None for a tensor that
+        needs no gradient). Not a mask or a condition (bool), an index into an indexing op,
+        nor a number an op takes as a Scalar (`x ** 2`, `x.clamp(0, 1)`, `2 - x`); a number
+        another op wraps into a tensor (`x * 2`) is one, as there. A node named after a
+        call srcgrad computes as several ops (`gelu`) has the call's inputs as edges."""
+        if self.pytorch_inputs is not None:
+            return tuple(_edge_entry(e) for e in self.pytorch_inputs)
         out = []
-        for e in self.edges:
-            if isinstance(e, tuple):
-                kind, ref = e
-                if kind == NODE:
-                    out.append(ref)
-                elif kind == LEAF:
-                    out.append((ref._accumulator(), 0))
-                else:
-                    out.append((None, 0))
-            else:
+        for i, e in enumerate(self.edges):
+            if not isinstance(e, tuple):
+                if self.op.name in _SCALAR_OPERANDS or (self.op.name == "sub" and i == 0):
+                    continue
                 out.append((None, 0))
+            elif e[0] == CONST and not _differentiable_const(self.input_info(i)[1], self.op.kind):
+                continue
+            else:
+                out.append(_edge_entry(e))
         return tuple(out)
 
     def free(self):

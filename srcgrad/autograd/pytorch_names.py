@@ -8,6 +8,7 @@ ops inside keep srcgrad's. A name may depend on the call (`x.max()` is MaxBackwa
 """
 import functools
 
+from .function import call_edges
 from .recording import named, numpy_code
 
 #: calls returning several views of one tensor: PyTorch refuses in-place writes into them
@@ -22,6 +23,12 @@ def _with_dim(no_dim, dim):
 def _split(args, kwargs):
     sizes = args[1] if len(args) > 1 else kwargs.get("split_size_or_sections", kwargs.get("split_size"))
     return "SplitWithSizesBackward0" if isinstance(sizes, (list, tuple)) else "SplitBackward0"
+
+
+def _lerp(args, kwargs):
+    from ..tensor import Tensor
+    weight = args[2] if len(args) > 2 else kwargs.get("weight")
+    return "LerpBackward1" if isinstance(weight, Tensor) else "LerpBackward0"
 
 
 def _pad(args, kwargs):
@@ -62,7 +69,7 @@ TABLE = [
     ("T", "gather", "GatherBackward0"), ("T", "masked_fill", "MaskedFillBackward0"), ("T", "rsqrt", "RsqrtBackward0"),
     ("T", "logcumsumexp", "LogcumsumexpBackward0"), ("T", "fmod", "FmodBackward0"),
     ("T", "median", _with_dim("MedianBackward0", "MedianBackward1")),
-    ("T", "take_along_dim", "GatherBackward0"), ("T", "squeeze", _with_dim("SqueezeBackward0", "SqueezeBackward1")),
+    ("T", "lerp", _lerp), ("T", "take_along_dim", "GatherBackward0"), ("T", "squeeze", _with_dim("SqueezeBackward0", "SqueezeBackward1")),
     ("T", "rot90", "Rot90Backward0"), ("T", "fliplr", "FlipBackward0"), ("T", "flipud", "FlipBackward0"),
 ]
 
@@ -74,11 +81,14 @@ def renaming(fn, name):
     @functools.wraps(fn)
     def call(*args, **kwargs):
         before = {id(a.grad_fn) for a in args if isinstance(a, Tensor) and a.grad_fn is not None}
+        edges = call_edges(list(args) + list(kwargs.values()))
         out = fn(*args, **kwargs)
         node = name(args, kwargs) if callable(name) else name
         for k, t in enumerate(out if isinstance(out, (tuple, list)) else (out,)):
             if isinstance(t, Tensor) and t.grad_fn is not None and id(t.grad_fn) not in before:
                 named(t, node)
+                if not numpy_code():
+                    t.grad_fn.pytorch_inputs = edges
                 if node in _MULTI_VIEW and not numpy_code():
                     t._multi_view = (k, node[:-len("Backward0")])
         return out

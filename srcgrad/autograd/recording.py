@@ -238,15 +238,18 @@ def keeps_its_result(t):
     return _as_pytorch(t, "keeps its result")
 
 
-def named(t, name, numpy_too=False):
+def named(t, name, numpy_too=False, inputs=None):
     """t was made by a function PyTorch computes as one node (`softmax`: SoftmaxBackward0)
     and srcgrad as several ops: t's grad_fn is named as PyTorch's, for printing and
-    `type(t.grad_fn).__name__` (the ops inside are srcgrad's). In numpy code, where nobody
-    reads grad_fn, only if numpy_too."""
+    `type(t.grad_fn).__name__` (the ops inside are srcgrad's); with the call's `inputs`,
+    its next_functions are theirs, as that node's are. In numpy code, where nobody reads
+    grad_fn, only if numpy_too."""
     fn = getattr(t, "grad_fn", None)
     if fn is not None and (numpy_too or not numpy_code()):
-        from .function import class_named
+        from .function import call_edges, class_named
         fn.__class__ = class_named(name)
+        if inputs is not None:
+            fn.pytorch_inputs = call_edges(inputs)
     return t
 
 

@@ -334,7 +334,8 @@ def _one_node(name):
     def wrap(fn):
         @functools.wraps(fn)
         def one_node(*args, **kwargs):
-            return _named(fn(*args, **kwargs), name(args, kwargs) if callable(name) else name)
+            return _named(fn(*args, **kwargs), name(args, kwargs) if callable(name) else name,
+                          inputs=list(args) + list(kwargs.values()))
         return one_node
     return wrap
 
@@ -363,7 +364,7 @@ def linear(input, weight, bias=None):  # noqa: A002
     if bias is None:
         return y
     y = y + bias
-    return _named(y, "AddmmBackward0") if y.ndim == 2 else y  # (PyTorch's one node for a matrix)
+    return _named(y, "AddmmBackward0", inputs=(bias, input, weight)) if y.ndim == 2 else y  # (PyTorch's one node for a matrix)
 
 
 def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002

@@ -1184,7 +1184,7 @@ def torch_cat(tensors, dim=0):
 
 def torch_stack(tensors, dim=0):
     from ..autograd.recording import named
-    return named(stack(tensors, axis=dim), "StackBackward0")
+    return named(stack(tensors, axis=dim), "StackBackward0", inputs=list(tensors))
 
 
 def torch_narrow(x, dim, start, length):
