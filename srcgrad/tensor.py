@@ -1134,7 +1134,10 @@ class Tensor:
     def logsumexp(self, dim=None, keepdim=False):
         """log(sum(exp(x))) over `dim` (all if None), stable for large entries."""
         from .numpy.reductions import torch_logsumexp
-        return torch_logsumexp(self, dim, keepdim)
+        x = self
+        if x._data.dtype.kind in "biu" and not _numpy_code():  # (PyTorch: in the default float dtype)
+            x = x.to(_dtype.get_default_dtype())
+        return torch_logsumexp(x, dim, keepdim)
 
     def softmax(self, dim=None, dtype=None):
         from .numpy.reductions import torch_softmax

@@ -667,3 +667,8 @@ def test_next_functions_are_pytorchs_edges(expr, edges):
     out = eval(expr, {"torch": torch, "y": y, "c": c})
     got = [None if n is None else type(n).__name__ for n, _ in out.grad_fn.next_functions]
     assert got == edges
+
+
+def test_logsumexp_of_integers_is_in_the_default_float_dtype():
+    assert torch.logsumexp(torch.tensor([1, 2, 3]), 0).dtype == torch.float32
+    assert torch.tensor([[1, 2]]).logsumexp(1).dtype == torch.float32
