@@ -11,6 +11,16 @@ from srcgrad.testing import gradcheck
 rng = np.random.default_rng(1234)
 
 
+def central_differences(f, a, eps=1e-6):
+    """The gradient of scalar f at a by central differences, entry by entry."""
+    num = np.zeros_like(a)
+    for k in np.ndindex(a.shape):
+        e = np.zeros_like(a)
+        e[k] = eps
+        num[k] = (f(a + e) - f(a - e)) / (2 * eps)
+    return num
+
+
 def r(*shape):
     return rng.standard_normal(shape)
 
@@ -454,13 +464,7 @@ def test_cholesky_reads_one_triangle_and_its_gradient_is_there(upper):
     f = lambda a: np.sum(np.linalg.cholesky(a, upper=upper) * w)  # noqa: E731
     v, g = srcgrad.value_and_grad(f)(a)
     assert v == pytest.approx(f(a), rel=1e-13)
-    num = np.zeros_like(a)
-    for i in range(3):
-        for j in range(3):
-            e = np.zeros_like(a)
-            e[i, j] = 1e-6
-            num[i, j] = (f(a + e) - f(a - e)) / 2e-6
-    np.testing.assert_allclose(g, num, atol=1e-7)
+    np.testing.assert_allclose(g, central_differences(f, a), atol=1e-7)
     # PyTorch's torch.linalg.cholesky keeps the symmetric gradient
     t = srcgrad.tensor(a, requires_grad=True)
     (srcgrad.linalg.cholesky(t) * srcgrad.tensor(w)).sum().backward()
@@ -515,13 +519,7 @@ def test_hermitian_pinv_reads_the_lower_triangle_as_numpy_does():
     def f(a):
         return np.linalg.pinv(a, hermitian=True)[0, 1] + np.linalg.pinv(a, hermitian=True)[2, 0] ** 2
     g = srcgrad.grad(f)(A)
-    num = np.zeros_like(A)
-    for i in range(3):
-        for j in range(3):
-            e = np.zeros_like(A)
-            e[i, j] = 1e-6
-            num[i, j] = (f(A + e) - f(A - e)) / 2e-6
-    np.testing.assert_allclose(g, num, atol=1e-8)
+    np.testing.assert_allclose(g, central_differences(f, A), atol=1e-8)
     assert np.all(g[np.triu_indices(3, 1)] == 0)
 
 
