@@ -542,40 +542,42 @@ class Transformed:
                        [(v.name, arr) for v, arr in consts], fname, [w.name for w in wrt])
 
     # -- inspection ------------------------------------------------------------------------
-    def _variant_for(self, args):
+    def _variant_for(self, args, kwargs=None):
+        if kwargs:  # (bound as a call binds them)
+            args = self._positional(args, kwargs)
         args, arrays, key = self._split(args)
         return self._find(args, arrays, key, need_program=True)[0]
 
-    def source(self, *args):
+    def source(self, *args, **kwargs):
         """The generated Python source that runs for these arguments."""
-        return _Text(self._variant_for(args).source)
+        return _Text(self._variant_for(args, kwargs).source)
 
-    def ir(self, *args):
+    def ir(self, *args, **kwargs):
         """The recorded forward run for these arguments, as IR text."""
-        return _Text(self._variant_for(args).forward_ir)
+        return _Text(self._variant_for(args, kwargs).forward_ir)
 
-    def program_ir(self, *args):
+    def program_ir(self, *args, **kwargs):
         """The whole program (forward, guards, backward) as the generated code computes it."""
-        return _Text(str(self._variant_for(args).program))
+        return _Text(str(self._variant_for(args, kwargs).program))
 
-    def formula(self, *args):
+    def formula(self, *args, **kwargs):
         """The gradient as sympy expressions of the arguments, one per differentiated array
         (elementwise in it); a value computed by a non-elementwise op (a matmul, a
         reduction) stands as a symbol named after it. `.latex()` and `print()` render them."""
         from .ir.formula import gradient_formulas
         saved, config.reroll = config.reroll, False  # a closed form reads the loop unrolled
         try:
-            v = self._variant_for(args)
+            v = self._variant_for(args, kwargs)
         finally:
             config.reroll = saved
         grads = v.program.outputs[1 + v.n_aux:]
         return gradient_formulas(v.program, grads, v.wrt_names)
 
-    def export(self, path, *args):
+    def export(self, path, *args, **kwargs):
         """Write the generated code for these arguments as a standalone module (numpy
         only, no srcgrad import); see srcgrad.export."""
         from .export import export_variant
-        return export_variant(self._variant_for(args), path)
+        return export_variant(self._variant_for(args, kwargs), path)
 
     def cache_info(self):
         """One line per compiled variant: its argument signature, guards and call count."""

@@ -1137,3 +1137,14 @@ def test_a_long_list_of_numbers_changed_in_place_between_calls_compiles_again():
         assert list(g(np.ones(2))) == [5.0, 5.0]
     finally:
         _COEFS[7] = 0.1
+
+
+def test_inspection_takes_keyword_arguments_as_a_call_does():
+    def f(x, scale=1.0):
+        return np.sum(np.sin(x) * scale)
+    vg = srcgrad.value_and_grad(f)
+    x = np.ones(3)
+    assert vg(x, scale=3.0)[0] == pytest.approx(3 * 3 * np.sin(1.0))
+    assert "def f_value_and_grad(x, scale):" in vg.source(x, scale=3.0)
+    assert str(vg.ir(x, scale=3.0)) and str(vg.program_ir(x, scale=3.0))
+    assert "scale" in str(vg.formula(x, scale=2.0))
