@@ -1148,3 +1148,13 @@ def test_inspection_takes_keyword_arguments_as_a_call_does():
     assert "def f_value_and_grad(x, scale):" in vg.source(x, scale=3.0)
     assert str(vg.ir(x, scale=3.0)) and str(vg.program_ir(x, scale=3.0))
     assert "scale" in str(vg.formula(x, scale=2.0))
+
+
+def test_too_many_data_dependent_indices_into_a_plain_array_name_the_limit_and_the_way_out():
+    table = np.arange(1000.0) + 1
+
+    def f(x):
+        return (x * table[(x > 0).astype(int) * 3]).sum()
+    np.testing.assert_allclose(srcgrad.grad(f)(np.ones(200)), np.full(200, 4.0))
+    with pytest.raises(TraceError, match=r"300 integers .* up to 256 .*srcgrad.numpy.asarray\(table\)\[idx\]"):
+        srcgrad.grad(f)(np.ones(300))
