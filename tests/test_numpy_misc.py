@@ -937,3 +937,17 @@ def test_argwhere_of_a_traced_condition_is_recomputed_by_each_call():
         assert value == f(np.array(x))
         np.testing.assert_array_equal(got, grad)
 
+
+
+def test_vectorize_runs_the_function_on_each_traced_element():
+    vf = np.vectorize(lambda v: v * v if v > 0 else -v)  # (made outside the function too)
+
+    def f(x):
+        return vf(x).sum() + np.vectorize(lambda a, b: a * b + 1)(x.reshape(3, 1), [2.0, 3.0]).sum()
+    g = srcgrad.value_and_grad(f)
+    for x in ([1.0, -2.0, 3.0], [-1.0, 2.0, 3.0], [1.0, -2.0, 3.0]):
+        x = np.array(x)
+        value, grad = g(x)
+        assert value == pytest.approx(f(x))
+        np.testing.assert_allclose(grad, np.where(x > 0, 2 * x, -1.0) + 5.0)
+    assert np.vectorize(lambda v: v + 1)(np.ones(2)).tolist() == [2.0, 2.0]  # (numpy's, outside)

@@ -129,6 +129,7 @@ class redirected:
         if _DEPTH[0] == 0:
             for name, fn in _REDIRECTED.items():
                 setattr(np, name, fn)
+            np.vectorize.__call__ = _vectorize_call
         _DEPTH[0] += 1
         return self
 
@@ -137,4 +138,38 @@ class redirected:
         if _DEPTH[0] == 0:
             for name, fn in _ORIGINAL.items():
                 setattr(np, name, fn)
+            np.vectorize.__call__ = _VECTORIZE_CALL
         return False
+
+
+# -- np.vectorize of a traced array: the Python function, element by element -------------
+#: a vectorized call over more elements than this refuses (each runs the function once)
+VECTORIZE_MAX = 4096
+_VECTORIZE_CALL = np.vectorize.__call__
+
+
+def _vectorize_call(self, *args, **kwargs):
+    """np.vectorize(f)(x) where x is traced: numpy would convert x to a plain array (its
+    values frozen into the generated code); instead f runs on each element (a 0-d tensor),
+    its branches guards as any, and the results are stacked in x's broadcast shape."""
+    if not any(_shape._is_tensor(a) for a in args) or kwargs or self.signature is not None \
+            or self.excluded:
+        return _VECTORIZE_CALL(self, *args, **kwargs)
+    arrays = _shape.broadcast_arrays(*[a if _shape._is_tensor(a) else np.asarray(a) for a in args])
+    shape = arrays[0].shape
+    size = int(np.prod(shape, dtype=np.int64))
+    if size > VECTORIZE_MAX:
+        raise ValueError(f"np.vectorize over {size} elements of a traced array: the function would run "
+                         f"once per element (at most {VECTORIZE_MAX}); write it with array operations "
+                         f"(np.where for a branch)")
+    flat = [a.reshape(-1) for a in arrays]
+    results = [self.pyfunc(*(f[i] for f in flat)) for i in range(size)]
+    if results and isinstance(results[0], tuple):  # (several outputs)
+        return tuple(_stacked([r[k] for r in results], shape, self.otypes, k) for k in range(len(results[0])))
+    return _stacked(results, shape, self.otypes, 0)
+
+
+def _stacked(values, shape, otypes, k):
+    dtype = np.dtype(otypes[k]) if otypes else None
+    out = _shape.array(values, dtype=dtype) if values else _shape.array(np.zeros(0, dtype or np.float64))
+    return out.reshape(shape)
