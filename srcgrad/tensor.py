@@ -101,6 +101,10 @@ def _as_operand(x):
         return x
     if isinstance(x, (list, tuple)):
         return np.asarray(x)
+    if isinstance(x, complex):
+        from .utils.locations import describe_loc, user_loc
+        raise TypeError(f"complex number {x!r} with a tensor: srcgrad supports real floating-point data "
+                        f"only {describe_loc(user_loc(2))}")
     return NotImplemented
 
 

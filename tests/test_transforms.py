@@ -1158,3 +1158,11 @@ def test_too_many_data_dependent_indices_into_a_plain_array_name_the_limit_and_t
     np.testing.assert_allclose(srcgrad.grad(f)(np.ones(200)), np.full(200, 4.0))
     with pytest.raises(TraceError, match=r"300 integers .* up to 256 .*srcgrad.numpy.asarray\(table\)\[idx\]"):
         srcgrad.grad(f)(np.ones(300))
+
+
+def test_a_complex_number_with_a_tensor_is_refused_naming_the_line():
+    with pytest.raises(TypeError, match=r"complex number 1j .*real floating-point data only at .*test_transforms.py"):
+        srcgrad.grad(lambda x: np.sum(np.abs(x[:2] + 1j * x[2:]) ** 2))(np.ones(4))
+    x = srcgrad.ones(2, requires_grad=True)
+    with pytest.raises(TypeError, match="complex"):
+        x * 2j
