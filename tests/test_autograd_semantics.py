@@ -1782,3 +1782,16 @@ def test_views_returned_together_refuse_in_place_writes_as_in_pytorch(take):
     with torch.no_grad():  # (allowed without a graph, as in PyTorch)
         take(x * 1).mul_(2)
     take(torch.tensor([1.0, 2.0, 3.0, 4.0])).mul_(2)
+
+
+def test_in_place_op_on_a_0d_result_of_a_full_reduction():
+    # (the backward's copy of a 0-d gradient is an array: numpy's full sum is a scalar)
+    x0 = torch.tensor([-0.24, -0.92], dtype=torch.float64, requires_grad=True)
+    x1 = torch.tensor([-1.9, -1.86], dtype=torch.float64, requires_grad=True)
+    v1 = torch.einsum("i,i->", x1, x1)
+    v1.tanh_()
+    v11 = torch.atan2(v1, x0)
+    (v11.mean() + v11.sum()).backward()
+    # (values from PyTorch 2.13)
+    assert_allclose(x0.grad.numpy(), [-1.4183074262577473, -0.8123917788960732], rtol=1e-9)
+    assert_allclose(x1.grad.numpy(), [1.1962275376685713e-05, 1.1710438000334437e-05], rtol=1e-6)

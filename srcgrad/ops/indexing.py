@@ -351,9 +351,15 @@ def _put_vjp(node, gs):
     return [gx, gv] + [None] * len(idx)
 
 
+def _writable_copy(expr, ndim):
+    """A copy of an array to write into: `x.copy()`; of a 0-d value `np.array(x)`, as numpy's
+    full reductions give scalars (`t.sum(axis=0)` of a vector), whose copy is no array."""
+    return A.method(expr, "copy") if ndim else A.npcall("array", expr)
+
+
 def _put_emit(args, attrs, node, target):
     key = index_ast(attrs["index"], args[2:])
-    copy = A.assign(target, A.method(args[0], "copy"))
+    copy = A.assign(target, _writable_copy(args[0], node.out.ndim))
     put = ast.Assign(targets=[ast.Subscript(value=A.name(target), slice=key, ctx=ast.Store())],
                      value=args[1], lineno=0)
     return [copy, put]
@@ -476,7 +482,7 @@ def _accumulate_emit(args, attrs, node, target):
     if not dense:
         first = layout.zeros(attrs["shape"], A.dtype_expr(node.out.dtype))
     elif len(dense) == 1:
-        first = A.method(dense[0], "copy")
+        first = _writable_copy(dense[0], node.out.ndim)
     else:
         first = dense[0]
         for d in dense[1:]:
