@@ -1795,3 +1795,42 @@ def test_in_place_op_on_a_0d_result_of_a_full_reduction():
     # (values from PyTorch 2.13)
     assert_allclose(x0.grad.numpy(), [-1.4183074262577473, -0.8123917788960732], rtol=1e-9)
     assert_allclose(x1.grad.numpy(), [1.1962275376685713e-05, 1.1710438000334437e-05], rtol=1e-6)
+
+
+def test_a_write_through_detach_is_seen_by_the_backward_as_pytorchs_saved_tensors_see_it():
+    # (values from PyTorch 2.13) y's data is written through an alias autograd does not
+    # see; y * y saved the written data: its backward reads it, not y's formula in x
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1
+    y.detach().mul_(0.5)
+    (y * y).sum().backward()
+    assert_allclose(x.grad.numpy(), [1.0, 2.0])
+    x4 = torch.tensor([[1.0, -2.0], [3.0, 4.0]], requires_grad=True)
+    x1 = torch.tensor([[0.5, 1.0], [2.0, -1.0]], requires_grad=True)
+    v9 = x4.abs()
+    v9.detach().mul_(0.5)  # (abs saves its input, not v9: no error)
+    v13 = x1 * v9
+    (v13.sum() + (v13 ** 2).sum()).backward()
+    assert_allclose(x4.grad.numpy(), [[0.75, -3.0], [14.0, 3.0]])
+    assert_allclose(x1.grad.numpy(), [[0.75, 3.0], [10.5, -6.0]])
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    y.detach().mul_(2)  # (exp saves its result: PyTorch's error)
+    with pytest.raises(RuntimeError, match=INPLACE_MSG):
+        (y * 3).sum().backward()
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    z = y * y  # (saved y before the write)
+    y.detach().add_(1)
+    with pytest.raises(RuntimeError, match=INPLACE_MSG):
+        (z + y * 3).sum().backward()
+
+
+def test_a_constant_written_after_its_use_is_not_read_again():
+    # y = c - x saves nothing of c in PyTorch; y * y saves y: no error, the gradient at y
+    c = torch.tensor(1.87)
+    x = torch.tensor([0.05, 1.72], requires_grad=True)
+    y = c - x
+    c.exp_()
+    (y * y).sum().backward()
+    assert_allclose(x.grad.numpy(), [-3.64, -0.30], rtol=1e-6)

@@ -142,6 +142,51 @@ class Walk:
         a = fn.outs[k][0]
         return a.shape, a.dtype
 
+    @property
+    def rewritten(self):
+        """{canonical index: version} of the values written in place, through an alias
+        autograd does not see (`y.detach().mul_(2)`, `y.data`), between being made and being
+        read, each read at that one version: the backward reads them as they were read (a
+        boundary of fusion, not recomputed from its inputs' formula), as PyTorch's saved
+        tensors hold them."""
+        found = getattr(self, "_rewritten", None)
+        if found is None:
+            seen = {}
+            for fn, refs in zip(self.fns, self.node_refs):
+                if fn.saved is None:
+                    continue
+                for j, r in enumerate(refs):
+                    if type(r) is int and self.values[r][0] == "out" and fn.saved[j] is not None:
+                        _, producer, k = self.values[r]
+                        _, counter, made = producer.outs[k]
+                        read = fn.saved[j]
+                        if read[1] is counter and read[2] != made and \
+                                not any(o[1] is counter for o in fn.outs):  # (not the write itself)
+                            seen.setdefault(r, set()).add(read[2])
+            found = self._rewritten = {r: vs.pop() for r, vs in seen.items() if len(vs) == 1}
+        return found
+
+    @property
+    def read_stale(self):
+        """Canonical indices of the outputs of nodes that read a constant since written in
+        place (`y = c - x; c.exp_()`): a boundary of fusion, so that the backward reads
+        them as computed rather than from the constant's new data (PyTorch's saved `y`)."""
+        found = getattr(self, "_read_stale", None)
+        if found is None:
+            found = set()
+            for fn, refs in zip(self.fns, self.node_refs):
+                if fn.saved is None:
+                    continue
+                for j, r in enumerate(refs):
+                    if type(r) is int and self.values[r][0] == "const" and fn.saved[j] is not None:
+                        _, counter, read = fn.saved[j]
+                        if counter.v != read:
+                            at = self.outputs_at[id(fn)]
+                            found.update(range(at, at + len(fn.outs)))
+                            break
+            self._read_stale = found
+        return found
+
     def array(self, i):
         """(array, version counter, recorded version) of value i; raises if freed."""
         d = self.values[i]
@@ -165,6 +210,8 @@ class Walk:
         entry = fn.outs[k]
         if entry[1].v != entry[2] and fn.overwritten is not None and k in fn.overwritten:
             return fn.overwritten[k], Version(), 0  # (its data as computed, kept before a write)
+        if i in self.rewritten:  # (as its readers read it)
+            return entry[0], entry[1], self.rewritten[i]
         return entry
 
 
@@ -186,7 +233,8 @@ def structural_key(walk, root_ids, wrt_ids, observe_ids, hooked):
             parts.append((d[0], shape, dtype.str))
     for fn, refs in zip(walk.fns, walk.node_refs):
         parts.append((fn.key(), refs))
-    return (tuple(parts), tuple(root_ids), tuple(wrt_ids), tuple(observe_ids), tuple(hooked), config.key())
+    return (tuple(parts), tuple(root_ids), tuple(wrt_ids), tuple(observe_ids), tuple(hooked), config.key(),
+            tuple(sorted(walk.rewritten)), tuple(sorted(walk.read_stale)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -273,7 +321,7 @@ def compile_backward(walk, roots, wrt, observe, hooked, names, label, loops=Fals
     n_fwd, wrt_grads, obs_grads = differentiate(
         g, list(forward.outputs), cts, [vals[i] for i in wrt], [vals[i] for i in observe],
         hooks={vals[i].id: slot for slot, i in enumerate(hooked)},
-        boundaries={vals[i].id for i in list(hooked) + list(observe)})
+        boundaries={vals[i].id for i in list(hooked) + list(observe) + list(walk.rewritten) + list(walk.read_stale)})
     index_of = {v.id: i for i, v in vals.items()}
     candidates = [vals[i] for i in sorted(vals)]
     histories = {}  # a loop's saved history -> where each iteration's array was recorded
