@@ -1350,12 +1350,22 @@ def vjp(f, *primals):
     respect to every primal, in their structure. The backward is compiled once and
     reused for each cotangent."""
     from .tensor import Tensor
-    out, nums, inputs, specs, nested = _record(f, primals, tuple(range(len(primals))))
+    parts = []  # a tuple or list of outputs: their shapes (they are differentiated as one vector)
+
+    def joined(*args):
+        result = f(*args)
+        if not isinstance(result, (tuple, list)):
+            return result
+        parts.append((type(result), [np.shape(r) for r in result]))
+        return np.concatenate([np.ravel(r) for r in result]) if result else np.zeros(0)
+    out, nums, inputs, specs, nested = _record(joined, primals, tuple(range(len(primals))))
     flat_inputs = [t for ts in inputs for t in ts]
 
     grads_of = _grads_function(out, flat_inputs, nested)
 
     def vjp_fn(cotangent):
+        if parts:
+            cotangent = _joined_cotangent(cotangent, parts[-1], nested)
         ct = cotangent if nested and isinstance(cotangent, Tensor) else \
             np.asarray(cotangent._data if isinstance(cotangent, Tensor) else cotangent, dtype=out.dtype)
         if tuple(ct.shape) != tuple(out.shape):
@@ -1366,7 +1376,29 @@ def vjp(f, *primals):
             leaves = [g if nested else _like(l, g) for l, g in zip(leaf_specs(spec), [next(it) for _ in ts])]
             result.append(unflatten(spec, iter(leaves)))
         return tuple(result)
-    return (out if nested else _owned(out._data)), vjp_fn
+    value = out if nested else _owned(out._data)
+    if parts:  # (back into the function's structure)
+        kind, shapes = parts[-1]
+        ends = np.cumsum([int(np.prod(sh, dtype=np.int64)) for sh in shapes])
+        value = kind(value[e - int(np.prod(sh, dtype=np.int64)):e].reshape(sh) for e, sh in zip(ends, shapes))
+    return value, vjp_fn
+
+
+def _joined_cotangent(cotangent, part, nested):
+    """A cotangent in the structure of a function's tuple of outputs, as the one vector
+    vjp differentiates."""
+    from .tensor import Tensor
+    kind, shapes = part
+    if not isinstance(cotangent, (tuple, list)) or len(cotangent) != len(shapes):
+        raise ValueError(f"vjp: the function returns {len(shapes)} outputs: give a cotangent for each, in a "
+                         f"{kind.__name__}")
+    for c, sh in zip(cotangent, shapes):
+        if np.shape(c) != tuple(sh):
+            raise ValueError(f"vjp: cotangent of shape {np.shape(c)} for an output of shape {tuple(sh)}")
+    if nested and any(isinstance(c, Tensor) for c in cotangent):
+        from .numpy import concatenate, ravel
+        return concatenate([ravel(c) for c in cotangent])
+    return np.concatenate([np.ravel(c._data if isinstance(c, Tensor) else c) for c in cotangent])
 
 
 def jacobian(f, argnums=0):

@@ -1166,3 +1166,19 @@ def test_a_complex_number_with_a_tensor_is_refused_naming_the_line():
     x = srcgrad.ones(2, requires_grad=True)
     with pytest.raises(TypeError, match="complex"):
         x * 2j
+
+
+def test_vjp_of_a_function_returning_a_tuple_or_list():
+    x = np.array([0.5, 1.5])
+    out, back = srcgrad.vjp(lambda x: (np.sin(x), 2 * x[0]), x)
+    np.testing.assert_allclose(out[0], np.sin(x))
+    assert isinstance(out, tuple) and out[1] == 1.0
+    (g,) = back((np.ones(2), 3.0))
+    np.testing.assert_allclose(g, np.cos(x) + [6.0, 0.0])
+    out, back = srcgrad.vjp(lambda a, b: [a * b, np.sum(a)], x, np.arange(2.0))
+    assert isinstance(out, list)
+    ga, gb = back([np.array([1.0, 2.0]), 1.0])
+    np.testing.assert_allclose(ga, [1.0, 3.0])
+    np.testing.assert_allclose(gb, [0.5, 3.0])
+    with pytest.raises(ValueError, match="2 outputs"):
+        back(np.ones(3))
