@@ -951,3 +951,13 @@ def test_vectorize_runs_the_function_on_each_traced_element():
         assert value == pytest.approx(f(x))
         np.testing.assert_allclose(grad, np.where(x > 0, 2 * x, -1.0) + 5.0)
     assert np.vectorize(lambda v: v + 1)(np.ones(2)).tolist() == [2.0, 2.0]  # (numpy's, outside)
+
+
+def test_r_and_c_join_traced_values():
+    def f(x):
+        return np.sum(np.r_[x, x ** 2, 3.0] * np.arange(5.0)) + np.sum(np.c_[x, 2 * x] * np.array([[1.0, 2.0], [3.0, 4.0]]))
+    x = np.array([1.0, 2.0])
+    value, grad = srcgrad.value_and_grad(f)(x)
+    assert value == pytest.approx(f(x))
+    np.testing.assert_allclose(grad, [4 * x[0] + 5, 1 + 6 * x[1] + 11])
+    assert np.r_[np.ones(2), 3].tolist() == [1.0, 1.0, 3.0]  # (numpy's own, outside)

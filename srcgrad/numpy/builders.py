@@ -130,6 +130,7 @@ class redirected:
             for name, fn in _REDIRECTED.items():
                 setattr(np, name, fn)
             np.vectorize.__call__ = _vectorize_call
+            _CONCATENATOR.__getitem__ = _concatenator_getitem
         _DEPTH[0] += 1
         return self
 
@@ -139,6 +140,7 @@ class redirected:
             for name, fn in _ORIGINAL.items():
                 setattr(np, name, fn)
             np.vectorize.__call__ = _VECTORIZE_CALL
+            _CONCATENATOR.__getitem__ = _CONCATENATOR_GETITEM
         return False
 
 
@@ -173,3 +175,28 @@ def _stacked(values, shape, otypes, k):
     dtype = np.dtype(otypes[k]) if otypes else None
     out = _shape.array(values, dtype=dtype) if values else _shape.array(np.zeros(0, dtype or np.float64))
     return out.reshape(shape)
+
+
+# -- np.r_[...] and np.c_[...] of traced values ----------------------------------------------
+_CONCATENATOR = type(np.r_).__mro__[1]  # numpy's AxisConcatenator (r_ and c_ are instances)
+_CONCATENATOR_GETITEM = _CONCATENATOR.__getitem__
+
+
+def _concatenator_getitem(self, key):
+    """np.r_[x, y] / np.c_[x, y] holding traced values: numpy would convert them to plain
+    arrays; joined here as numpy joins them (each item at least `ndmin`-d, a 1-d one a
+    column for c_), when every item is an array or a number (slices and string directives
+    stay numpy's)."""
+    items = key if isinstance(key, tuple) else (key,)
+    if not any(_shape._is_tensor(k) for k in items) or \
+            not all(_shape._is_tensor(k) or isinstance(k, (np.ndarray, int, float, np.generic)) for k in items):
+        return _CONCATENATOR_GETITEM(self, key)
+    parts = []
+    for k in items:
+        a = k if _shape._is_tensor(k) else _shape.asarray(np.asarray(k))
+        if a.ndim < self.ndmin:
+            shape = a.shape + (1,) * (self.ndmin - a.ndim) if self.trans1d == 0 and a.ndim \
+                else (1,) * (self.ndmin - a.ndim) + a.shape
+            a = a.reshape(shape)
+        parts.append(a)
+    return _shape.concatenate(parts, axis=self.axis)
