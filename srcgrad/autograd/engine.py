@@ -149,42 +149,38 @@ class Walk:
         read, each read at that one version: the backward reads them as they were read (a
         boundary of fusion, not recomputed from its inputs' formula), as PyTorch's saved
         tensors hold them."""
-        found = getattr(self, "_rewritten", None)
-        if found is None:
-            seen = {}
-            for fn, refs in zip(self.fns, self.node_refs):
-                if fn.saved is None:
-                    continue
-                for j, r in enumerate(refs):
-                    if type(r) is int and self.values[r][0] == "out" and fn.saved[j] is not None:
-                        _, producer, k = self.values[r]
-                        _, counter, made = producer.outs[k]
-                        read = fn.saved[j]
-                        if read[1] is counter and read[2] != made and \
-                                not any(o[1] is counter for o in fn.outs):  # (not the write itself)
-                            seen.setdefault(r, set()).add(read[2])
-            found = self._rewritten = {r: vs.pop() for r, vs in seen.items() if len(vs) == 1}
-        return found
+        return self._written_reads()[0]
 
     @property
     def read_stale(self):
         """Canonical indices of the outputs of nodes that read a constant since written in
         place (`y = c - x; c.exp_()`): a boundary of fusion, so that the backward reads
         them as computed rather than from the constant's new data (PyTorch's saved `y`)."""
-        found = getattr(self, "_read_stale", None)
+        return self._written_reads()[1]
+
+    def _written_reads(self):
+        """(rewritten, read_stale), from one pass over what each node read."""
+        found = getattr(self, "_written", None)
         if found is None:
-            found = set()
+            seen, stale = {}, set()
             for fn, refs in zip(self.fns, self.node_refs):
                 if fn.saved is None:
                     continue
                 for j, r in enumerate(refs):
-                    if type(r) is int and self.values[r][0] == "const" and fn.saved[j] is not None:
-                        _, counter, read = fn.saved[j]
-                        if counter.v != read:
-                            at = self.outputs_at[id(fn)]
-                            found.update(range(at, at + len(fn.outs)))
-                            break
-            self._read_stale = found
+                    if type(r) is not int or fn.saved[j] is None:
+                        continue
+                    _, counter, read = fn.saved[j]
+                    kind = self.values[r][0]
+                    if kind == "out":
+                        _, producer, k = self.values[r]
+                        _, made_counter, made = producer.outs[k]
+                        if counter is made_counter and read != made and \
+                                not any(o[1] is counter for o in fn.outs):  # (not the write itself)
+                            seen.setdefault(r, set()).add(read)
+                    elif kind == "const" and counter.v != read:
+                        at = self.outputs_at[id(fn)]
+                        stale.update(range(at, at + len(fn.outs)))
+            found = self._written = ({r: vs.pop() for r, vs in seen.items() if len(vs) == 1}, stale)
         return found
 
     def array(self, i):
