@@ -961,3 +961,15 @@ def test_r_and_c_join_traced_values():
     assert value == pytest.approx(f(x))
     np.testing.assert_allclose(grad, [4 * x[0] + 5, 1 + 6 * x[1] + 11])
     assert np.r_[np.ones(2), 3].tolist() == [1.0, 1.0, 3.0]  # (numpy's own, outside)
+
+
+@pytest.mark.parametrize("name", ["expit", "erf", "erfc", "logit", "ndtr", "log_expit", "entr", "xlogy"])
+def test_scipy_special_ufuncs_numpy_expresses(name):
+    special = pytest.importorskip("scipy.special")  # (optional: srcgrad never imports scipy)
+    fn = getattr(special, name)
+    f = (lambda x: np.sum(fn(x, x + 1.0))) if name == "xlogy" else (lambda x: np.sum(fn(x) * np.arange(1.0, 4.0)))
+    x = np.array([0.2, 0.45, 0.7])
+    value, grad = srcgrad.value_and_grad(f)(x)
+    assert value == pytest.approx(f(x), rel=1e-12)
+    num = np.array([(f(x + e) - f(x - e)) / 2e-6 for e in np.eye(3) * 1e-6])
+    np.testing.assert_allclose(grad, num, rtol=1e-6)

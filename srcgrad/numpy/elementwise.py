@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import ops as _ops
 from ..autograd.recording import apply
-from ._dispatch import implements, tensor_cls
+from ._dispatch import UFUNCS, implements, tensor_cls
 
 
 def _operand(x):
@@ -213,6 +213,36 @@ def relu(x):
 
 def erf(x):
     return elementwise("erf", x, float_result=True)
+
+
+# scipy.special's ufuncs that numpy operations express: they reach srcgrad by name through
+# __array_ufunc__ (srcgrad never imports scipy), and the generated code is numpy's
+def _erfc(x):
+    return 1.0 - erf(x)
+
+
+def _logit(x):
+    return log(x) - log1p(-x)
+
+
+def _ndtr(x):
+    return 0.5 + 0.5 * erf(x * 0.7071067811865476)
+
+
+def _log_expit(x):
+    return -softplus(-x)
+
+
+def _xlogy(x, y):
+    return where(x == 0, 0.0, x * log(y))
+
+
+def _entr(x):
+    return where(x == 0, 0.0, -x * log(x))
+
+
+UFUNCS.update({"expit": sigmoid, "erf": erf, "erfc": _erfc, "logit": _logit, "ndtr": _ndtr,
+               "log_expit": _log_expit, "xlogy": _xlogy, "entr": _entr})
 
 
 @implements(np.ldexp)
