@@ -12,15 +12,13 @@ else reads them.
 
 The place is found by numpy itself, so its indexing rules (slices, negative integers,
 `None`, `...`, broadcast index arrays) need no second implementation here: the chain's
-indexes are applied to an array of flat positions of the first array's shape.
+indexes are applied to the first array's coordinates, one array per axis, each a
+broadcast view of a range (no memory of the first array's size: a view stays a view, and
+an index array gathers only what it selects).
 """
 import numpy as np
 
 from .graph import Value
-
-#: chains starting from an array larger than this are left alone (its positions would be
-#: materialised while compiling)
-MAX_BASE_SIZE = 1 << 20
 
 
 def compose_element_reads(graph, constants, keep=()):
@@ -32,18 +30,18 @@ def compose_element_reads(graph, constants, keep=()):
     stay one). Returns the number of reads rewritten."""
     known = {v.id: a for v, a in constants if isinstance(a, np.ndarray) and not a.flags.writeable}
     keep = set(keep)
-    positions = {}  # value id -> flat positions in its chain's first array (or None)
+    coordinates = {}  # value id -> (the chain's first array, per axis of it: v's coordinates)
     done = 0
     for n in graph.nodes:
         if n.op.name != "getitem" or not _is_element(n):
             continue
-        found = _positions(n.inputs[0], known, keep, positions)
+        found = _coordinates(n.inputs[0], known, keep, coordinates)
         if found is None:
             continue
-        base, flat = found
-        place = flat[n.attrs["index"]]
+        base, coords = found
+        index = n.attrs["index"]
         n.inputs = [base]
-        n.attrs = dict(n.attrs, index=tuple(int(c) for c in np.unravel_index(int(place), base.shape)))
+        n.attrs = dict(n.attrs, index=tuple(int(c[index]) for c in coords))
         done += 1
     return done
 
@@ -55,9 +53,9 @@ def _is_element(n):
         and all(type(i) is int for i in index)
 
 
-def _positions(v, known, keep, memo):
-    """(the chain's first array, v's elements as flat positions in it), or None when v is
-    not read from another array through known indexes."""
+def _coordinates(v, known, keep, memo):
+    """(the chain's first array, per axis of it the coordinates of v's elements), or None
+    when v is not read from another array through known indexes."""
     from ..ops.indexing import numpy_index
     chain = []  # the indexing nodes from v up, while each is known
     while v.id not in memo:
@@ -69,14 +67,13 @@ def _positions(v, known, keep, memo):
         chain.append(v)
         v = n.inputs[0]
     found = memo.get(v.id)
-    if found is None and chain and v.size <= MAX_BASE_SIZE:
-        key = ("first", v.id)  # (one array of positions per first array)
-        if key not in memo:
-            memo[key] = (v, np.arange(v.size).reshape(v.shape))
-        found = memo[key]
+    if found is None and chain:
+        found = (v, [np.broadcast_to(np.arange(size).reshape((size,) + (1,) * (v.ndim - 1 - d)), v.shape)
+                     for d, size in enumerate(v.shape)])
     for w in reversed(chain):  # (from the first array down)
         if found is not None:
             n = w.node
-            found = (found[0], found[1][numpy_index(n.attrs["index"], [known[x.id] for x in n.inputs[1:]])])
+            key = numpy_index(n.attrs["index"], [known[x.id] for x in n.inputs[1:]])
+            found = (found[0], [c[key] for c in found[1]])
         memo[w.id] = found
     return found
