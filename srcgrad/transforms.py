@@ -25,6 +25,7 @@ from .numpy._dispatch import tensor_cls
 from .compiler import differentiate, program_function
 from .ir.graph import Node
 from .ir.index_chains import compose_element_reads
+from .ir.passes import live_nodes
 from .ops import get as _get_op
 from .ops.special import GuardFailed
 from .trace import (Leaf, TraceError, call_capturing_locals, flatten, gc_paused, leaf_specs, tracing,
@@ -500,7 +501,8 @@ class Transformed:
                 consts.append((v, t._data))
             out_vals.append(v)
         g.outputs = list(out_vals)
-        compose_element_reads(g, consts)  # (A[i][j] reads A[i, j]: before the loops are found)
+        if compose_element_reads(g, consts):  # (A[i][j] reads A[i, j]: before the loops are found,
+            g.nodes = live_nodes(g.nodes, g.outputs)  # and without the dead A[i] in each iteration)
         if config.reroll and self.mode != "hvp":  # (a loop's backward has no rule of its own yet)
             from .ir.reroll import reroll
             reroll(g, consts)  # (may add captured arrays: per-iteration index lists, stacked)

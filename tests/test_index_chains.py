@@ -139,3 +139,23 @@ def test_a_retained_intermediate_keeps_its_gradient():
     y.backward()
     np.testing.assert_allclose(row.grad.numpy(), [5.0, 3.0])
     np.testing.assert_allclose(x.grad.numpy(), [[0, 0], [5.0, 3.0]])
+
+
+def test_a_loop_of_reads_through_chains_is_rerolled():
+    # the dead intermediates (A[i], A[i + 1:] with a moving start) would break the repeats
+    def f(A):
+        s = 0.0
+        for i in range(60):
+            s = s + A[i][i + 1] * A[i + 1:][0][i]
+        return s
+    A = np.random.default_rng(1).normal(size=(80, 80))
+    g = srcgrad.value_and_grad(f)
+    value, grad = g(A)
+    expect = np.zeros_like(A)
+    for i in range(60):
+        expect[i, i + 1] += A[i + 1, i]
+        expect[i + 1, i] += A[i, i + 1]
+    np.testing.assert_allclose(value, f(A))
+    np.testing.assert_allclose(grad, expect)
+    src = str(g.source(A))
+    assert "for i in range(60):" in src and len(src.splitlines()) < 40, src
