@@ -44,11 +44,6 @@ def _decision(t, kind, value):
     return decision(t, kind, value)
 
 
-def _guarded_array_size():
-    from .trace import GUARDED_ARRAY_SIZE
-    return GUARDED_ARRAY_SIZE
-
-
 def _frozen_index(t):
     from .trace import frozen_index
     return frozen_index(t)
@@ -549,13 +544,6 @@ class Tensor:
         if _tracing() is not None and (dtype is None or integers) and _frozen_index(self):
             a = self._data  # (guarded on: an index carries no gradient)
             return a.astype(dtype) if dtype is not None and np.dtype(dtype) != a.dtype else a
-        if _tracing() is not None and (dtype is None or integers) and self._data.dtype.kind in "biu" \
-                and _tracing().traced(self) and self._data.size > _guarded_array_size():
-            _escape(self, f"an array of {self._data.size} integers computed from the data, taken by numpy "
-                          f"(an index into a plain array: `table[idx]`)",
-                    f"srcgrad guards the code on such values up to {_guarded_array_size()} of them. Make the "
-                    f"array indexed a tensor, `srcgrad.numpy.asarray(table)[idx]`, to have the gather "
-                    f"recorded (and recomputed by each call).", builders=True)
         if integers:  # (np.int64(x): its values would still be frozen into generated code)
             _escape(self, f"converting to {np.dtype(dtype).name} with numpy",
                     f"Cast it with x.astype(np.{np.dtype(dtype).name}), which is recorded.", builders=True)

@@ -128,9 +128,14 @@ def frozen_index(t):
     the first trace refuses, so that an array the function builds becomes a tensor and
     the indexing is recorded instead."""
     tracer = recording.TRACER[0]
-    if tracer is None or not tracer.builders or not tracer.traced(t) or \
-            t._data.dtype.kind not in "biu" or t._data.size > GUARDED_ARRAY_SIZE:
+    if tracer is None or not tracer.builders or not tracer.traced(t) or t._data.dtype.kind not in "biu":
         return False
+    if t._data.size > GUARDED_ARRAY_SIZE:
+        escape(t, f"an array of {t._data.size} integers computed from the data, taken by numpy (an index "
+                  f"into a plain array: `table[idx]`)",
+               f"srcgrad guards the code on such values up to {GUARDED_ARRAY_SIZE} of them. Make the array "
+               f"indexed a tensor, `srcgrad.numpy.asarray(table)[idx]`, to have the gather recorded (and "
+               f"recomputed by each call).")
     if not any(g[0] is t and g[1] == "array" for g in tracer.guards):  # (once: `a[idx], b[idx]`)
         tracer.guard(t, "array", _nested_tuple(t._data.tolist()))
     return True

@@ -80,16 +80,19 @@ def renaming(fn, name):
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
+        if numpy_code():  # (nobody reads grad_fn there: numpy's semantics, no renaming)
+            return fn(*args, **kwargs)
         before = {id(a.grad_fn) for a in args if isinstance(a, Tensor) and a.grad_fn is not None}
-        edges = call_edges(list(args) + list(kwargs.values()))
         out = fn(*args, **kwargs)
-        node = name(args, kwargs) if callable(name) else name
+        node, edges = None, None
         for k, t in enumerate(out if isinstance(out, (tuple, list)) else (out,)):
             if isinstance(t, Tensor) and t.grad_fn is not None and id(t.grad_fn) not in before:
+                if node is None:
+                    node = name(args, kwargs) if callable(name) else name
+                    edges = call_edges(list(args) + list(kwargs.values()))
                 named(t, node)
-                if not numpy_code():
-                    t.grad_fn.pytorch_inputs = edges
-                if node in _MULTI_VIEW and not numpy_code():
+                t.grad_fn.pytorch_inputs = edges
+                if node in _MULTI_VIEW:
                     t._multi_view = (k, node[:-len("Backward0")])
         return out
     call.pytorch_named = name

@@ -21,21 +21,20 @@ import numpy as np
 from .graph import Value
 
 
-def compose_element_reads(graph, constants, keep=()):
+def compose_element_reads(graph, constants):
     """Rewrite, in place, each element read of graph.nodes whose input comes from a chain
-    of known indexes into one read of the chain's first array. `constants`: (Value, array)
-    pairs of the arrays the graph reads as constants; only read-only ones count as known
-    (an array the trace made itself, not one a user may change between calls). `keep`:
-    ids of values whose own gradient is asked for or observed (a read through them must
-    stay one). Returns the number of reads rewritten."""
+    of known indexes into one read of the chain's first array (a traced function's
+    recording: no intermediate there has a gradient of its own to keep). `constants`:
+    (Value, array) pairs of the arrays the graph reads as constants; only read-only ones
+    count as known (an array the trace made itself, not one a user may change between
+    calls). Returns the number of reads rewritten."""
     known = {v.id: a for v, a in constants if isinstance(a, np.ndarray) and not a.flags.writeable}
-    keep = set(keep)
     coordinates = {}  # value id -> (the chain's first array, per axis of it: v's coordinates)
     done = 0
     for n in graph.nodes:
         if n.op.name != "getitem" or not _is_element(n):
             continue
-        found = _coordinates(n.inputs[0], known, keep, coordinates)
+        found = _coordinates(n.inputs[0], known, coordinates)
         if found is None:
             continue
         base, coords = found
@@ -53,14 +52,14 @@ def _is_element(n):
         and all(type(i) is int for i in index)
 
 
-def _coordinates(v, known, keep, memo):
+def _coordinates(v, known, memo):
     """(the chain's first array, per axis of it the coordinates of v's elements), or None
     when v is not read from another array through known indexes."""
     from ..ops.indexing import numpy_index
     chain = []  # the indexing nodes from v up, while each is known
     while v.id not in memo:
         n = v.node
-        if n is None or n.op.name != "getitem" or v.id in keep \
+        if n is None or n.op.name != "getitem" \
                 or not all(isinstance(x, Value) and x.id in known for x in n.inputs[1:]):
             memo[v.id] = None
             break
