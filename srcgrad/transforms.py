@@ -24,6 +24,7 @@ from .codegen.diskcache import _data_value, _plain
 from .numpy._dispatch import tensor_cls
 from .compiler import differentiate, program_function
 from .ir.graph import Node
+from .ir.cse import eliminate_common
 from .ir.index_chains import compose_element_reads
 from .ir.passes import live_nodes
 from .ops import get as _get_op
@@ -506,7 +507,11 @@ class Transformed:
         if config.reroll and self.mode != "hvp":  # (a loop's backward has no rule of its own yet)
             from .ir.reroll import reroll
             reroll(g, consts)  # (may add captured arrays: per-iteration index lists, stacked)
-            out_vals = list(g.outputs)
+        # one node per distinct computation before fusion decides what to keep: a value the
+        # run computed twice (det by minors: each minor once per path to it) is one value,
+        # read twice, rather than two single-use subformulas fused into two kernels
+        eliminate_common(g)
+        out_vals = list(g.outputs)
         return g, param_vals, out_vals, consts, guard_descr
 
     def _compile(self, params, wrt_tensors, out, aux, aux_spec, guards, local_vars, tangents, tracer):

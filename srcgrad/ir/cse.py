@@ -62,11 +62,17 @@ def _merged_inputs(n):
     return m
 
 
+#: two-operand ops whose operands may be swapped
+COMMUTATIVE = frozenset({"add", "mul"})
+
+
 def node_key(n):
     """What makes n's outputs equal to another node's, or None if n must stay itself."""
     if has_effect(n) or n.op.block is not None or not n.outputs:
         return None
     inputs = tuple(("v", x.id) if isinstance(x, Value) else ("l", type(x).__name__, x) for x in n.inputs)
+    if n.op.name in COMMUTATIVE:  # (b * a is a * b: numpy's promotion and broadcasting are symmetric)
+        inputs = tuple(sorted(inputs, key=repr))
     try:
         key = (n.op.name, inputs, _frozen(n.attrs))
         hash(key)
