@@ -19,6 +19,7 @@ from .ir.fold import fold_constant_inputs
 from .ir.scatter import accumulate_scatters
 from .ir.share import share_subformulas
 from .ir.normalized import fold_normalized_sums
+from .ir.remat import recompute_cheap_reads
 from .ir.slices import push_slices
 from .ir.graph import Graph
 from .ir.passes import live_nodes, prune_kernel_outputs
@@ -38,6 +39,7 @@ def differentiate(g, roots, cotangents, wrt, observe=(), hooks=None, boundaries=
     # stays a value of its own: fused into a kernel, its gradient would never be formed
     boundaries = set(boundaries) | {v.id for v in list(wrt) + list(observe) if v is not None}
     fuse(g, keep_costly=True, boundaries=boundaries)
+    g.one_function = one_function
     n_fwd = len(g.nodes)
     cotangents = [g.filled(1, r) if isinstance(c, str) and c == "ones" else c for r, c in zip(roots, cotangents)]
     wrt_grads, obs_grads, all_grads = build_backward(g, roots, cotangents, wrt, hooks, observe)
@@ -60,10 +62,13 @@ def differentiate(g, roots, cotangents, wrt, observe=(), hooks=None, boundaries=
     return n_fwd, wrt_grads, obs_grads
 
 
-def differentiate_body(body, wrt):
+def differentiate_body(body, wrt, carried=None):
     """The reverse of a loop body (ops/loop.py), fused: a graph whose inputs are the
     cotangents of `body.outputs` and which reads the body's forward values, computing the
-    gradients of `wrt` (inputs of the body; zeros where none flows)."""
+    gradients of `wrt` (inputs of the body; zeros where none flows). `carried`: the
+    body's inputs that change between iterations, when the backward may form cheap
+    forward values again rather than have them saved (ir/remat.py); None: an eager
+    backward, which reads the histories the recorded run made."""
     from .ir.graph import Value
     n_fwd = len(body.nodes)
     cts = [Value(body, o.shape, o.dtype, name="grad_" + o.name if o.name else None) for o in body.outputs]
@@ -73,6 +78,8 @@ def differentiate_body(body, wrt):
     bwd = Graph("body_backward", parent=body)
     bwd.inputs, bwd.nodes, bwd.outputs = cts, body.nodes[n_fwd:], grads
     body.nodes = body.nodes[:n_fwd]
+    if carried is not None:  # (before fusion: into the kernels that read them)
+        recompute_cheap_reads(body, bwd, carried)
     fuse(bwd)
     push_slices(bwd)
     fold_normalized_sums(bwd)

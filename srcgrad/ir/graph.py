@@ -132,6 +132,8 @@ class Graph:
         self.outputs: list = []
         self.current_loc = ()  # location stamped on nodes emitted from now on
         self.active = None     # while a backward is built: ids of values that need gradients
+        self.one_function = False  # forward and backward generated as one function: the
+        #                           backward may compute forward values again (ir/remat.py)
         self._ids = 0
 
     def _new_id(self):

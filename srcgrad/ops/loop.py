@@ -52,7 +52,8 @@ def _loop_vjp(node, gs):
     wrt = _needs_gradient(node, outer.active)
     if not wrt:
         return [None] * len(node.inputs)
-    bwd = differentiate_body(body, [body.inputs[1 + k] for k in wrt])
+    carried = body.inputs[1:1 + n_carry] if outer.one_function else None
+    bwd = differentiate_body(body, [body.inputs[1 + k] for k in wrt], carried)
     # what the body's backward reads of the forward: saved per iteration, or recomputed
     # from the counter (loop_index), or an invariant read directly
     defined = {v.id: v for n in body.nodes for v in n.outputs}
