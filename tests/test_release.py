@@ -179,3 +179,45 @@ def test_loop_variables_read_after_the_loop_or_carried_are_kept():
     scope = {}
     exec(out, scope)
     assert scope["f"](1.0) == 27.0 + 40.0  # (runs: no name is read after its del)
+
+
+def _det_by_minors(A):
+    n = A.shape[0]
+    if n == 1:
+        return A[0, 0]
+    total = 0.0
+    for j in range(n):
+        cols = [c for c in range(n) if c != j]
+        term = A[0, j] * _det_by_minors(A[1:, cols])
+        total = total + term if j % 2 == 0 else total - term
+    return total
+
+
+def test_many_small_values_are_dropped_a_batch_at_a_time(monkeypatch):
+    """A long straight line of scalar code (a 6x6 determinant by minors) drops the numbers
+    it no longer reads in `del` lines of up to BATCH names, each after the statement that
+    read the last of them for the last time: its peak falls; the code stays short."""
+    A = np.random.default_rng(2).standard_normal((6, 6))
+    vg = srcgrad.value_and_grad(_det_by_minors)
+    value, grad = vg(A)
+    np.testing.assert_allclose(grad, np.linalg.det(A) * np.linalg.inv(A).T, rtol=1e-9)
+    src = vg.source(A)
+    fn = ast.parse(src).body[0]
+    dels = [s for s in fn.body if isinstance(s, ast.Delete)]
+    assert dels and all(len(s.targets) <= release.BATCH for s in dels), src
+    assert len(dels) < len(fn.body) / 10, src
+    assigned = set()
+    for k, stmt in enumerate(fn.body):
+        if isinstance(stmt, ast.Delete):
+            names = {t.id for t in stmt.targets}
+            assert names <= assigned, stmt.lineno
+            later = {n.id for s in fn.body[k + 1:] for n in ast.walk(s) if isinstance(n, ast.Name)}
+            assert not names & later, stmt.lineno
+        assigned |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    with_del = peak(vg, A)
+    monkeypatch.setattr(release, "MANY_SMALL", 1 << 40)
+    monkeypatch.setattr(srcgrad.config, "cache_dir", False)  # (compiled again, not loaded)
+    plain = srcgrad.value_and_grad(_det_by_minors)
+    plain(A)
+    assert deleted(plain.source(A)) == []
+    assert with_del < 0.6 * peak(plain, A)

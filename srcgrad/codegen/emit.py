@@ -97,8 +97,9 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
         body.append("    pass")
     sig = ", ".join([namer.of(p) for p in params] + list(extra_params))
     lines = [f"# {comment_text(h)}" for h in header] + [f"def {fn_name}({sig}):"] + body
-    source = insert_releases("\n".join(lines) + "\n", releasable_names(nodes, namer, plan),
-                             [namer.of(p) for p in params] + list(extra_params))
+    large, small = releasable_names(nodes, namer, plan)
+    source = insert_releases("\n".join(lines) + "\n", large, [namer.of(p) for p in params] + list(extra_params),
+                             small)
     return source, {p.id: namer.of(p) for p in given}
 
 

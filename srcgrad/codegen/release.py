@@ -12,6 +12,13 @@ A loop's body drops its own temporaries the same way, after the last statement o
 body naming them: otherwise each lives until the next iteration rebinds it, so all of
 them are alive at once (a backward body of GradBench's ode: 25 arrays, where 6 suffice).
 
+Small values are dropped in batches, and only in a function of many of them: a straight
+line of scalar code (a determinant by expansion in minors, 600 numbers) would otherwise
+keep every number it computed until it returns. Every BATCH of them that the function
+no longer reads become one line:
+
+    del t3, t5, t8, t9, t12, t13, t14, t17, t20, t21, t22, t25, t26, t27, t30, t31
+
 Only variables of arrays of at least MIN_SIZE elements (4 kB of float64, a page: smaller
 ones cost the allocator little, and the lines would only make the code longer), never a
 parameter, a variable a later statement names — including one an op writes into
@@ -24,6 +31,10 @@ import ast
 from ..ir.graph import Value
 
 MIN_SIZE = 1 << 9
+#: small values are dropped only in a function of at least this many of them ...
+MANY_SMALL = 256
+#: ... this many to a `del` line
+BATCH = 16
 
 
 #: ops whose result may be a view of an input: dropping its variable frees nothing
@@ -31,28 +42,35 @@ VIEW_OPS = {"getitem", "reshape", "transpose", "broadcast_to", "loop_index"}
 
 
 def releasable_names(nodes, namer, plan=None):
-    """Variables of large arrays that own their memory, among the values of `nodes` and of
-    their loops' bodies: not a view, not a second name of another value's array, not kept
-    memory (codegen/scratch.py) and not memory a later value took over (`plan`)."""
+    """(large, small): variables of large arrays that own their memory, among the values
+    of `nodes` and of their loops' bodies — not a view, not a second name of another
+    value's array, not kept memory (codegen/scratch.py) and not memory a later value took
+    over (`plan`) — and variables of the small values of `nodes` when they are many."""
     owners = {}
     for v in _values(nodes):
         name = namer.names.get(v.id)
         if name is not None:  # (a loop's backward yields its forward body's values again)
             owners.setdefault(name, {})[v.id] = v
-    names = set()
+    top = {o.id for n in nodes for o in n.outputs}
+    names, small = set(), set()
     for name, values in owners.items():
         if len(values) != 1:  # (a loop's carried variable, or an alias: it holds several arrays)
             continue
         (v,) = values.values()
-        if v.dtype == object or v.ndim == 0 or v.size < MIN_SIZE or v.node is None \
-                or v.node.op.name in VIEW_OPS:
+        if v.dtype == object or v.node is None:
+            continue
+        if v.ndim == 0 or v.size < MIN_SIZE:
+            if v.id in top:
+                small.add(name)
+            continue
+        if v.node.op.name in VIEW_OPS:
             continue
         if v.node.op.name == "ew" and v.node.attrs["exprs"][v.index].is_Symbol:
             continue  # (an output that is one of the kernel's inputs)
         if plan is not None and (name in plan.taken or v.id in plan.scratch_backed):
             continue
         names.add(name)
-    return names
+    return names, (small if len(small) >= MANY_SMALL else set())
 
 
 def _values(nodes):
@@ -65,13 +83,14 @@ def _values(nodes):
                 yield from _values(g.nodes)
 
 
-def insert_releases(source, names, params):
+def insert_releases(source, names, params, small=()):
     """`source` (one function) with `del` lines after the last statement naming each of
     `names`: in a loop's body for a variable each iteration binds before it reads it
     (`_in_loops`), else after the last top-level statement, for one the function itself
-    assigns."""
+    assigns. Variables of `small`, at the top level only, are dropped BATCH at a time."""
     names = set(names) - set(params)
-    if not names:
+    small = set(small) - set(params) - names
+    if not names and not small:
         return source
     fn = ast.parse(source).body[0]
     after = {}  # line -> {indentation: names to drop after it}
@@ -79,21 +98,33 @@ def insert_releases(source, names, params):
     for stmt, name in in_loops:
         after.setdefault(stmt.end_lineno, {}).setdefault(stmt.col_offset, []).append(name)
     names -= {name for _, name in in_loops}
+    everything = names | small
     last, bound = {}, set()
     for k, stmt in enumerate(fn.body):
         conditional = None
         for n in ast.walk(stmt):
-            if isinstance(n, ast.Name) and n.id in names:
+            if isinstance(n, ast.Name) and n.id in everything:
                 last[n.id] = k
                 if isinstance(n.ctx, ast.Store):
                     if conditional is None:
                         conditional = _conditional_names(stmt)
                     if id(n) not in conditional:
                         bound.add(n.id)
+    done = {}  # statement index -> small variables read there for the last time
     for name, k in last.items():
         if name in bound and not isinstance(fn.body[k], ast.Return):
+            if name in small:
+                done.setdefault(k, []).append(name)
+                continue
             stmt = fn.body[k]
             after.setdefault(stmt.end_lineno, {}).setdefault(stmt.col_offset, []).append(name)
+    pending = []
+    for k in sorted(done):
+        pending += done[k]
+        if len(pending) >= BATCH:
+            stmt = fn.body[k]
+            after.setdefault(stmt.end_lineno, {}).setdefault(stmt.col_offset, []).extend(pending)
+            pending = []
     if not after:
         return source
     lines = source.split("\n")
@@ -101,7 +132,9 @@ def insert_releases(source, names, params):
     for number, line in enumerate(lines, start=1):
         out.append(line)
         for col, dropped in sorted(after.get(number, {}).items(), reverse=True):  # (inner blocks first)
-            out.append(" " * col + f"del {', '.join(sorted(dropped, key=_natural))}")
+            dropped = sorted(dropped, key=_natural)
+            for k in range(0, len(dropped), BATCH):
+                out.append(" " * col + f"del {', '.join(dropped[k:k + BATCH])}")
     return "\n".join(out)
 
 
