@@ -1174,8 +1174,11 @@ class Tensor:
         return nansum(self, _dim_axes(self, dim, "nansum"), dtype, keepdims=keepdim)
 
     # -- shape methods of the numpy surface (flip, roll, repeat, ...)
-    def ravel(self):
-        return self.reshape(-1)
+    def ravel(self, order="C"):
+        if order == "C":
+            return self.reshape(-1)
+        from .numpy.shape import ravel
+        return ravel(self, order)
 
     @property
     def flat(self):

@@ -83,6 +83,11 @@ CASES = [
     ("delete-flat-slice", lambda M, a: M.delete(a, slice(1, 8, 3)), [rand(3, 4)]),
     ("polyval", lambda M, p, x: M.polyval(p, x), [rand(4), rand(3, 2)]),
     ("polyval-scalar-x", lambda M, p, x: M.polyval(p, x), [rand(3), np.array(0.7)]),
+    ("polyadd", lambda M, a, b: M.polyadd(a, b), [rand(3), rand(5)]),
+    ("polysub", lambda M, a, b: M.polysub(a, b), [rand(4), rand(2)]),
+    ("polymul", lambda M, a, b: M.polymul(a, b), [rand(3), rand(4)]),
+    ("polyder-m2", lambda M, p: M.polyder(p, 2), [rand(5)]),
+    ("polyint-k", lambda M, p, k: M.polyint(p, 2, k), [rand(3), rand(2)]),
     ("interp", lambda M, x, fp: M.interp(x, XP.astype(x.dtype), fp), [XQ, rand(6)]),
     ("interp-left-right", lambda M, x, fp: M.interp(x, XP.astype(x.dtype), fp, left=-3.0, right=4.0),
      [XQ, rand(6)]),
@@ -184,7 +189,8 @@ CASES += [
 CASES.append(("correlate-default", lambda M, a, v: M.correlate(a, v), [rand(5), rand(3)]))
 
 # (numpy computes these in float64 from float32 data: diff's append=0.5 joins as a float64 array)
-FLOAT32_SKIP = {"polyval-scalar-x", "diff-prepend-append", "polyfit"}  # (polyfit: with float64 x)
+FLOAT32_SKIP = {"polyval-scalar-x", "diff-prepend-append", "polyfit",  # (polyfit: with float64 x)
+                "polyder-m2", "polyint-k"}  # (numpy's own results are float64: p times numpy.arange)
 
 
 @pytest.mark.parametrize("name, fn, arrays", CASES, ids=[c[0] for c in CASES])
@@ -973,3 +979,42 @@ def test_scipy_special_ufuncs_numpy_expresses(name):
     assert value == pytest.approx(f(x), rel=1e-12)
     num = np.array([(f(x + e) - f(x - e)) / 2e-6 for e in np.eye(3) * 1e-6])
     np.testing.assert_allclose(grad, num, rtol=1e-6)
+
+
+def test_put_unravel_index_tensorinv_and_ravel_order_inside_grad():
+    """np.put writes in place (values repeated, indices wrapped as numpy does);
+    np.unravel_index of a computed flat index divides; tensorinv inverts the reshaped
+    matrix; ravel/flatten take numpy's order."""
+    def f(m, t):
+        i, j = np.unravel_index(np.argmin(m), m.shape)
+        y = m * 2
+        np.put(y, [0, 5, -1], [9.0, 8.0])
+        np.put(y, [13, 1], m[0, :2] * 3, mode="wrap")
+        return (np.sum(y ** 2) + m[i, j] ** 3 + np.sum(m.ravel(order="F") * np.arange(12))
+                + np.sum(np.linalg.tensorinv(t, ind=1) ** 2))
+    rng = np.random.default_rng(4)
+    t = rng.normal(size=(4, 2, 2)) * 0.3 + np.eye(4).reshape(4, 2, 2)
+    g = srcgrad.value_and_grad(f, argnums=(0, 1))
+    for _ in range(3):  # (the minimum moves: the index is computed by the generated code)
+        m = rng.normal(size=(3, 4))
+        value, grads = g(m, t)
+        np.testing.assert_allclose(value, f(m, t), rtol=1e-12)
+        for k, a in enumerate((m, t)):
+            def fk(x, k=k):
+                args = [m, t]
+                args[k] = x
+                return f(*args)
+            assert gradcheck(fk, a)
+            eager = [srcgrad.tensor(m, requires_grad=True), srcgrad.tensor(t, requires_grad=True)]
+            f(*eager).backward()
+            np.testing.assert_allclose(grads[k], eager[k].grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_put_and_polynomial_errors():
+    y = srcgrad.tensor(np.zeros(4))
+    with pytest.raises(IndexError, match="put: index 4 is out of bounds for an array of size 4"):
+        np.put(y, [1, 4], 1.0)
+    with pytest.raises(NotImplementedError, match="poly1d"):
+        snp.polyadd(np.poly1d([1.0, 2.0]), srcgrad.tensor([1.0], requires_grad=True))
+    with pytest.raises(ValueError, match="order of derivative"):
+        snp.polyder(srcgrad.tensor([1.0, 2.0]), -1)

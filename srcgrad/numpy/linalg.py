@@ -415,6 +415,16 @@ def tensorsolve(a, b, axes=None):
     return solve(A.reshape(n, n), B.reshape(n)).reshape(shape)
 
 
+@_implements(_np.linalg.tensorinv)
+def tensorinv(a, ind=2):
+    """The inverse of a as tensordot's operator: inv of a reshaped into a square matrix."""
+    A = _float_tensor(a)
+    if ind <= 0:
+        raise ValueError("Invalid ind argument.")
+    rows = int(_np.prod(A.shape[ind:], dtype=_np.int64))
+    return inv(A.reshape(rows, -1)).reshape(tuple(A.shape[ind:]) + tuple(A.shape[:ind]))
+
+
 def __getattr__(name):
     """numpy.linalg's other names: run on data that needs no gradient, refuse otherwise."""
     attr = getattr(_np.linalg, name)

@@ -60,7 +60,8 @@ __all__ = [
     "argwhere", "flatnonzero", "triu_indices", "tril_indices", "diag_indices", "triu_indices_from",
     "tril_indices_from", "diag_indices_from", "fill_diagonal", "real", "imag", "conj", "conjugate",
     "angle", "bincount", "select", "piecewise", "heaviside", "copysign", "fmod", "float_power", "diagflat",
-    "polyfit", "apply_along_axis",
+    "polyfit", "apply_along_axis", "polyadd", "polysub", "polymul", "polyder", "polyint", "put",
+    "unravel_index",
 ]
 
 _NoValue = np._NoValue
@@ -282,6 +283,133 @@ def polyval(p, x):
     for i in range(P.shape[0]):
         y = y * X + P[i]
     return y
+
+
+def _coefficients(p, name):
+    if isinstance(p, np.poly1d):
+        raise NotImplementedError(f"{name}: np.poly1d objects hold numpy arrays and cannot carry a "
+                                  f"gradient; pass the coefficients as an array")
+    P = atleast_1d(_tensor(p))
+    if P.ndim != 1:
+        raise ValueError(f"{name}: coefficients must be a 1-D sequence (got shape {tuple(P.shape)})")
+    return P
+
+
+def _aligned(a1, a2, name):
+    """Two coefficient vectors, the shorter padded with leading zeros (highest power first)."""
+    A, B = _coefficients(a1, name), _coefficients(a2, name)
+    A, B = _promoted(A, B)
+    d = A.shape[0] - B.shape[0]
+    if d > 0:
+        B = concatenate([_make(np.zeros(d, B.dtype)), B])
+    elif d < 0:
+        A = concatenate([_make(np.zeros(-d, A.dtype)), A])
+    return A, B
+
+
+@implements(np.polyadd)
+def polyadd(a1, a2):
+    """Sum of two polynomials (coefficients highest power first)."""
+    A, B = _aligned(a1, a2, "polyadd")
+    return A + B
+
+
+@implements(np.polysub)
+def polysub(a1, a2):
+    """Difference of two polynomials (coefficients highest power first)."""
+    A, B = _aligned(a1, a2, "polysub")
+    return A - B
+
+
+@implements(np.polymul)
+def polymul(a1, a2):
+    """Product of two polynomials: the convolution of their coefficients."""
+    return convolve(_coefficients(a1, "polymul"), _coefficients(a2, "polymul"))
+
+
+@implements(np.polyder)
+def polyder(p, m=1):
+    """The m-th derivative's coefficients: p[:-1] * (n, ..., 1), m times."""
+    m = int(m)
+    if m < 0:
+        raise ValueError("polyder: order of derivative must be positive (see polyint)")
+    P = _coefficients(p, "polyder")
+    powers = np.float64 if P.dtype.kind == "f" else np.int64  # (numpy's result: float64 for float32 too)
+    for _ in range(m):
+        n = P.shape[0] - 1
+        P = P[:-1] * np.arange(n, 0, -1, dtype=powers)
+    return P
+
+
+@implements(np.polyint)
+def polyint(p, m=1, k=None):
+    """The m-th antiderivative's coefficients, integration constants k (default 0)."""
+    m = int(m)
+    if m < 0:
+        raise ValueError("polyint: order of integral must be positive (see polyder)")
+    K = _make(np.zeros(m)) if k is None else atleast_1d(_tensor(k))
+    if K.ndim != 1 or K.shape[0] not in (1, m) and m:
+        raise ValueError("polyint: k must be a scalar or a rank-1 array of length 1 or >m.")
+    if m and K.shape[0] == 1 and m > 1:
+        K = concatenate([K] * m)
+    P = _coefficients(p, "polyint")
+    for i in range(m):
+        P = concatenate([P / np.arange(P.shape[0], 0, -1, dtype=np.float64), _reshape(K[i], (1,))])
+    return P
+
+
+@implements(np.put)
+def put(a, ind, v, mode="raise"):
+    """numpy.put, in place: `a.flat[ind] = v`, v repeated as numpy repeats it, indices
+    wrapped or clipped by mode."""
+    if not _is_tensor(a):
+        if needs_grad(v) or _is_traced(v):
+            raise NotImplementedError("put: writing a tensor that needs a gradient into a numpy array "
+                                      "would lose the gradient")
+        np.put(a, np.asarray(ind), v._data if _is_tensor(v) else v, mode=mode)
+        return None
+    if _is_tensor(ind):
+        raise NotImplementedError("put: the indices must be known (a list or a numpy array), not a tensor")
+    index = np.asarray(ind, dtype=np.intp).reshape(-1)
+    size = int(a._data.size)
+    if mode == "wrap":
+        index = index % size if size else index
+    elif mode == "clip":
+        index = np.clip(index, 0, size - 1)
+    elif mode != "raise":
+        raise ValueError(f"put: clipmode must be one of 'clip', 'raise', or 'wrap' (got {mode!r})")
+    elif index.size and (index.max() >= size or index.min() < -size):
+        bad = index[(index >= size) | (index < -size)][0]
+        raise IndexError(f"put: index {bad} is out of bounds for an array of size {size}")
+    if not index.size:
+        return None
+    V = ravel(_tensor(v))
+    if V._data.size == 0:
+        return None
+    if V._data.size != index.size:
+        V = _gather(V, np.arange(index.size) % V._data.size)
+    a[np.unravel_index(index % size, a.shape)] = V
+    return None
+
+
+@implements(np.unravel_index)
+def unravel_index(indices, shape, order="C"):
+    """Coordinates of flat indices: by integer division when the indices are computed
+    (np.argmin(x) in a compiled function), as numpy otherwise."""
+    if not _is_tensor(indices):
+        return np.unravel_index(indices, shape, order=order)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"unravel_index: only int indices permitted (got {indices.dtype})")
+    shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(d) for d in shape)
+    if order not in ("C", "F"):
+        raise ValueError("unravel_index: only 'C' or 'F' order is permitted")
+    dims = list(reversed(shape)) if order == "C" else list(shape)
+    coords, rest = [], indices
+    for d in dims[:-1]:
+        coords.append(rest % d)
+        rest = rest // d
+    coords.append(rest)
+    return tuple(reversed(coords)) if order == "C" else tuple(coords)
 
 
 @implements(np.polyfit)
