@@ -12,7 +12,7 @@ from .codegen.loader import load_function
 from . import config
 from .ir.autodiff import backward as build_backward
 from .ir.checkpoint import plan_checkpoints
-from .ir.fusion import fuse
+from .ir.fusion import absorb_broadcasts, fuse
 from .ir.contract import contract_sums
 from .ir.cse import eliminate_common
 from .ir.fold import fold_constant_inputs
@@ -49,6 +49,7 @@ def differentiate(g, roots, cotangents, wrt, observe=(), hooks=None, boundaries=
     bwd.nodes = g.nodes[n_fwd:]
     bwd.outputs = [v for v in list(wrt_grads) + list(obs_grads) if v is not None]
     fuse(bwd)
+    absorb_broadcasts(bwd)
     push_slices(bwd)
     fold_normalized_sums(bwd)
     fold_constant_inputs(bwd)
@@ -81,6 +82,7 @@ def differentiate_body(body, wrt, carried=None):
     if carried is not None:  # (before fusion: into the kernels that read them)
         recompute_cheap_reads(body, bwd, carried)
     fuse(bwd)
+    absorb_broadcasts(bwd)
     push_slices(bwd)
     fold_normalized_sums(bwd)
     fold_constant_inputs(bwd)

@@ -770,3 +770,21 @@ def test_a_sum_is_the_array_method():
     src = srcgrad.grad(f).source(x)
     assert ".sum()" in src and ".sum(axis=0)" in src and "np.sum(" not in src
     np.testing.assert_allclose(srcgrad.grad(f)(x), np.cos(x) + 2 * x)
+
+
+def test_a_kernel_reads_a_broadcast_value_unbroadcast():
+    """The backward of a per-row sum broadcasts its cotangent over the row's columns; the
+    kernels reading it broadcast by numpy's rules instead of an np.broadcast_to array
+    (ir/fusion.absorb_broadcasts)."""
+    def f(w, X):
+        tmp = np.sum(w * X, axis=1, keepdims=True) * (1 - np.cos(X[:, :1]))
+        return np.sum(np.sin(w * tmp) + X * np.cos(tmp))
+    rng = np.random.default_rng(0)
+    w, X = rng.normal(size=(6, 3)), rng.normal(size=(6, 3))
+    g = srcgrad.value_and_grad(f, argnums=(0, 1))
+    value, (gw, gX) = g(w, X)
+    tw, tX = srcgrad.tensor(w, requires_grad=True), srcgrad.tensor(X, requires_grad=True)
+    f(tw, tX).backward()
+    np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gX, tX.grad.numpy(), rtol=1e-12)
+    assert "broadcast_to" not in g.source(w, X), g.source(w, X)

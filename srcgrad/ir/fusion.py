@@ -227,3 +227,52 @@ def _kernel_node(members, outputs, out_exprs, env, ew_op, named=()):
         o.node, o.index = node, k
     node.outputs = list(outputs)
     return node
+
+
+def absorb_broadcasts(graph):
+    """A kernel reads the value a kernel output that is a broadcast of one of its inputs
+    (`ew[a0]` to a larger shape: the backward of a sum, say) broadcasts, rather than the
+    broadcast array: its formula
+    broadcasts by numpy's rules, and the kernel still writes its outputs at their own
+    shapes (codegen/kernels.py). Spares an `np.broadcast_to` call, itself slower than a
+    small multiplication, for every kernel fusion kept apart from the broadcast (it has
+    several readers, or a loop's boundary lies between). Rewrites graph.nodes in place
+    (and loop bodies'); the broadcasts left unread are dropped later (passes.live_nodes).
+    Returns the number of inputs replaced."""
+    from .cse import _merged_inputs
+    done = 0
+    own = {id(n) for n in graph.nodes}  # (a value computed before this graph is read as it is)
+    for k, n in enumerate(graph.nodes):
+        for key in ("body", "backward"):
+            inner = n.attrs.get(key)
+            if inner is not None and hasattr(inner, "nodes"):
+                done += absorb_broadcasts(inner)
+        if n.op.name != "ew":
+            continue
+        inputs = [_unbroadcast(x, own) for x in n.inputs]
+        if all(a is b for a, b in zip(inputs, n.inputs)):
+            continue
+        done += sum(a is not b for a, b in zip(inputs, n.inputs))
+        m = Node(n.op, inputs, n.attrs, n.loc)
+        m.outputs = n.outputs
+        for o in m.outputs:
+            o.node = m
+        graph.nodes[k] = _merged_inputs(m)
+        for o in graph.nodes[k].outputs:
+            o.node = graph.nodes[k]
+    return done
+
+
+def _unbroadcast(x, own):
+    """What x broadcasts, when x is a kernel's output (of a kernel among `own`, ids of
+    nodes) that is one of its inputs at a larger shape; else x."""
+    n = x.node if isinstance(x, Value) else None
+    if n is None or id(n) not in own or n.op.name != "ew":
+        return x
+    e = n.attrs["exprs"][x.index]
+    if not e.is_Symbol:
+        return x
+    src = n.inputs[int(str(e)[1:])]
+    if not (isinstance(src, Value) and src.dtype == x.dtype and src.ndim <= x.ndim and src.shape != x.shape):
+        return x
+    return src
