@@ -9,6 +9,8 @@ one function of the user's arguments.
 """
 from .codegen.emit import generate
 from .codegen.loader import load_function
+import re
+
 from . import config
 from .ir.autodiff import backward as build_backward
 from .ir.checkpoint import plan_checkpoints
@@ -143,8 +145,12 @@ def program_function(g, params, outputs, fn_name, header, constants=()):
     nodes = plan_checkpoints(nodes, config.checkpoint_loops)
     prog = Graph(fn_name)
     prog.inputs, prog.nodes, prog.outputs = list(params), nodes, list(outputs)
-    source, names = generate(prog, fn_name, params, outputs, header=header,
-                             constants=[v for v, _ in constants])
+    blocked = _in_row_blocks(nodes, params, outputs, fn_name, header, constants)
+    if blocked is not None:
+        source, names = blocked
+    else:
+        source, names = generate(prog, fn_name, params, outputs, header=header,
+                                 constants=[v for v, _ in constants])
     namespace = {"GuardFailed": GuardFailed}
     namespace.update({names[v.id]: arr for v, arr in constants})
     for v, _ in constants:  # the name the code reads it by (what a disk-cached copy binds)
@@ -152,3 +158,43 @@ def program_function(g, params, outputs, fn_name, header, constants=()):
     return load_function(source, fn_name, fn_name, namespace), source, prog
 
 
+
+
+def _in_row_blocks(nodes, params, outputs, fn_name, header, constants):
+    """(source, names) of the program run a block of rows at a time (codegen/blocks.py),
+    or None when it does not qualify."""
+    from .codegen import blocks
+    if not config.row_blocks:
+        return None
+    plan = blocks.plan_blocks(nodes, params, outputs, [v for v, _ in constants])
+    if plan is None:
+        return None
+    n, kinds = plan
+    block_name = fn_name + "_rows"
+    taken = {p.name for p in params} | {v.name for v, _ in constants}
+    if taken & {"rows", "lo", "hi"} or any(t and re.fullmatch(r"b\d+|out\d+", t) for t in taken):
+        return None
+    names = {}
+
+    def generate_for(rows):
+        g, bparams, bouts = blocks.block_graph(nodes, params, outputs, kinds, n, rows)
+        src, given = generate(g, block_name, bparams, bouts, extra_params=("rows",),
+                              header=list(header) + [f"a block of the rows: {block_name}(..., rows) "
+                                                     f"computes rows lo:hi of {fn_name}"],
+                              constants=[v for v, _ in constants])
+        names.update(given)
+        return src
+    block_src = blocks.block_source(generate_for, block_name)
+    if block_src is None:
+        return None
+    param_names = [names[p.id] if p.id in names else p.name for p in params]
+    out_names, used = [], set(param_names)
+    for k, v in enumerate(outputs):
+        name = getattr(v, "name", None)
+        if not name or name in used or name in ("rows", "lo", "hi"):
+            name = f"out{k}"
+        used.add(name)
+        out_names.append(name)
+    driver = blocks.driver_source(fn_name, block_name, param_names, params, outputs, kinds, n, out_names)
+    head = "".join(f"# {line}\n" for line in header)
+    return head + driver + "\n\n" + block_src, names

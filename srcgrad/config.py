@@ -14,6 +14,11 @@ reroll = True
 checkpoint_loops = "auto"
 
 
+#: a program over the rows of tall arrays, each row computed alike, runs a block of rows
+#: at a time (codegen/blocks.py): intermediates of a block's size, not whole arrays
+row_blocks = True
+
+
 #: where compiled functions are kept between processes: None for the per-user default
 #: ($SRCGRAD_CACHE_DIR, else $XDG_CACHE_HOME/srcgrad, else ~/.cache/srcgrad), a path, or
 #: False to turn the disk cache off (also: SRCGRAD_CACHE=0 in the environment)
@@ -22,4 +27,4 @@ cache_dir = None
 
 def key():
     """The part of every compile-cache key that depends on these switches."""
-    return (fuse_elementwise, simplify, reroll, checkpoint_loops)
+    return (fuse_elementwise, simplify, reroll, checkpoint_loops, row_blocks)

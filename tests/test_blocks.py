@@ -1,0 +1,130 @@
+"""Programs over the rows of tall arrays run a block of rows at a time (codegen/blocks.py):
+the same values and gradients as the whole program, intermediates of a block's size."""
+import numpy as np
+import pytest
+
+import srcgrad
+from peak_memory import peak
+from srcgrad import config
+from srcgrad.codegen import blocks
+
+N = blocks.MIN_BLOCKS * blocks.BLOCK + 123  # (a last block shorter than the others)
+
+
+def rodrigues(rot, X):
+    theta = np.sqrt(np.sum(rot * rot, axis=1, keepdims=True))
+    w = rot / theta
+    tmp = np.sum(w * X, axis=1, keepdims=True) * (1 - np.cos(theta))
+    return X * np.cos(theta) + np.cross(w, X) * np.sin(theta) + w * tmp
+
+
+def residuals(cam, X, feats):
+    Xc = rodrigues(cam[:, 0:3], X - cam[:, 3:6])
+    proj = Xc[:, 0:2] / Xc[:, 2:3]
+    return np.sum((proj * cam[:, 6:7] - feats) ** 2)
+
+
+def args(n=N, seed=0):
+    rng = np.random.default_rng(seed)
+    cam = np.concatenate([0.3 * rng.standard_normal((n, 3)) + 0.1, 0.1 * rng.standard_normal((n, 3)),
+                          rng.uniform(0.5, 1.5, (n, 1))], axis=1)
+    X = np.concatenate([rng.uniform(-1, 1, (n, 2)), rng.uniform(5, 10, (n, 1))], axis=1)
+    return cam, X, 0.1 * rng.standard_normal((n, 2))
+
+
+@pytest.fixture
+def whole():
+    """Compile with blocks off (the reference)."""
+    class Switch:
+        def __enter__(self):
+            self.saved = config.row_blocks
+            config.row_blocks = False
+
+        def __exit__(self, *exc):
+            config.row_blocks = self.saved
+    return Switch()
+
+
+def test_a_row_by_row_program_runs_in_blocks_and_computes_what_the_whole_one_does(whole):
+    a = args()
+    g = srcgrad.value_and_grad(residuals, argnums=(0, 1))
+    value, (gcam, gX) = g(*a)
+    src = g.source(*a)
+    assert f"for lo in range(0, {N}, {blocks.BLOCK}):" in src and "residuals_value_and_grad_rows(" in src, src
+    assert "(rows, 3)" in src and str(N) not in src.split("def residuals_value_and_grad_rows")[1], src
+    with whole:
+        w = srcgrad.value_and_grad(residuals, argnums=(0, 1))
+        want_value, (want_cam, want_X) = w(*a)
+        assert "_rows(" not in w.source(*a)
+    np.testing.assert_allclose(value, want_value, rtol=1e-12)
+    np.testing.assert_allclose(gcam, want_cam, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gX, want_X, rtol=1e-10, atol=1e-12)
+    small = [x[:40] for x in a]  # (against the eager engine, on a few rows)
+    ts = [srcgrad.tensor(x, requires_grad=True) for x in small[:2]]
+    residuals(*ts, small[2]).backward()
+    np.testing.assert_allclose(gcam[:40], ts[0].grad.numpy(), rtol=1e-9, atol=1e-12)
+    # new values in every block: the code holds no block's numbers
+    b = args(seed=1)
+    value_b, (gcam_b, _) = g(*b)
+    with whole:
+        np.testing.assert_allclose(gcam_b, srcgrad.value_and_grad(residuals, argnums=(0, 1))(*b)[1][0],
+                                   rtol=1e-10, atol=1e-12)
+
+
+def test_the_peak_is_a_blocks_worth_of_intermediates(whole):
+    """(A count of bytes, not a timing. The arrays each keeps between calls, scratch.py,
+    are not counted: the whole program's are the larger.)"""
+    a = args()
+    g = srcgrad.value_and_grad(residuals, argnums=(0, 1))
+    g(*a)
+    blocked = peak(g, *a)
+    with whole:
+        w = srcgrad.value_and_grad(residuals, argnums=(0, 1))
+        w(*a)
+        assert blocked < 0.7 * peak(w, *a)
+
+
+def per_row_loss_and_aux(cam, X, feats):
+    r = rodrigues(cam[:, 0:3], X)
+    return np.sum(r * r), r[:, 0] * 2.0
+
+
+def test_results_of_every_kind_come_back_whole(whole):
+    """A sum over the rows (the blocks' sums added), a value per row (the blocks' rows),
+    an aux value per row."""
+    a = args()
+    g = srcgrad.value_and_grad(per_row_loss_and_aux, argnums=(0,), has_aux=True)
+    (value, aux), (gcam,) = g(*a)
+    assert "_rows(" in g.source(*a)
+    with whole:
+        (want_value, want_aux), (want_cam,) = srcgrad.value_and_grad(per_row_loss_and_aux, argnums=(0,),
+                                                                      has_aux=True)(*a)
+    np.testing.assert_allclose(value, want_value, rtol=1e-12)
+    np.testing.assert_allclose(aux, want_aux, rtol=1e-14)
+    np.testing.assert_allclose(gcam, want_cam, rtol=1e-10, atol=1e-12)
+    assert aux.shape == (N,) and gcam.shape == (N, 7)
+
+
+@pytest.mark.parametrize("f", [
+    lambda X: np.mean(np.sin(X) ** 2),                         # a sum over the rows, then scaled
+    lambda X: np.sum(np.tanh(X - np.mean(X, axis=0)) ** 2),    # rows read a sum over them
+    lambda X: np.sum(np.sin(X.T @ X)),                         # rows mixed by a product
+    lambda X: np.sum(np.cumsum(X, axis=0) ** 2),               # rows mixed in order
+    lambda X: np.sum(np.sin(X[::-1]) * X),                     # rows reordered
+])
+def test_a_program_mixing_rows_runs_whole(f, whole):
+    X = np.random.default_rng(3).normal(size=(N, 3)) * 0.1
+    g = srcgrad.value_and_grad(f)
+    value, grad = g(X)
+    assert "_rows(" not in g.source(X)
+    with whole:
+        want_value, want_grad = srcgrad.value_and_grad(f)(X)
+    np.testing.assert_allclose(value, want_value, rtol=1e-12)
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-10, atol=1e-13)
+
+
+def test_short_arrays_run_whole():
+    a = args(n=2 * blocks.BLOCK)
+    g = srcgrad.value_and_grad(residuals, argnums=(0, 1))
+    g(*a)
+    assert "_rows(" not in g.source(*a)
