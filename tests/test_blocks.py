@@ -111,6 +111,7 @@ def test_results_of_every_kind_come_back_whole(whole):
     lambda X: np.sum(np.sin(X.T @ X)),                         # rows mixed by a product
     lambda X: np.sum(np.cumsum(X, axis=0) ** 2),               # rows mixed in order
     lambda X: np.sum(np.sin(X[::-1]) * X),                     # rows reordered
+    lambda X, A=np.eye(3) * 2 + 0.1: np.sum(X @ np.linalg.inv(A * X[0, 0])),  # a row read alone
 ])
 def test_a_program_mixing_rows_runs_whole(f, whole):
     X = np.random.default_rng(3).normal(size=(N, 3)) * 0.1
@@ -128,3 +129,23 @@ def test_short_arrays_run_whole():
     g = srcgrad.value_and_grad(residuals, argnums=(0, 1))
     g(*a)
     assert "_rows(" not in g.source(*a)
+
+
+def test_a_costly_value_without_rows_keeps_the_program_whole(whole):
+    """Every block would compute an inverse of the shared matrix again."""
+    def f(X, A):
+        return np.sum(np.tanh(X @ np.linalg.inv(A)))
+    X = np.random.default_rng(4).normal(size=(N, 3)) * 0.1
+    A = np.eye(3) * 2 + 0.1
+    g = srcgrad.value_and_grad(f, argnums=(0, 1))
+    value, grads = g(X, A)
+    assert "_rows(" not in g.source(X, A)
+    with whole:
+        want = srcgrad.value_and_grad(f, argnums=(0, 1))(X, A)
+    np.testing.assert_allclose(grads[0], want[1][0], rtol=1e-10)
+
+    def cheap(X, s):  # (a product with a shared matrix of the arguments: row by row)
+        return np.sum(np.tanh(X @ (s * np.eye(3))))
+    g = srcgrad.value_and_grad(cheap)
+    g(X, 2.0)
+    assert "_rows(" in g.source(X, 2.0)

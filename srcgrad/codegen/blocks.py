@@ -24,7 +24,8 @@ shapes read `(rows, 3)`). A program qualifies when each of its values is one of
 - a row value: leading axis the rows, row i computed from row i of what it reads (an
   elementwise kernel, a column slice, a reshape or sum within a row, a cross product, a
   product with a matrix of no rows, the backward's scatters into columns);
-- a shared value: no rows (computed from what has none, the same in every block);
+- a shared value: no rows (computed from what has none, the same in every block, and
+  cheap: every block computes it again);
 - a sum over the rows of a row value, which only the program's results may be: the
   driver adds the blocks' sums.
 
@@ -39,6 +40,10 @@ from ..ir.graph import Graph, Node, Value
 BLOCK = 4096
 #: only programs over at least this many blocks of rows are run in blocks
 MIN_BLOCKS = 3
+
+#: ops a block may compute on values without rows (each block computes them again): a
+#: matrix inverse or a large product is left to a program that runs whole
+CHEAP_SHARED = {"ew", "getitem", "reshape", "sum", "sum_to", "broadcast_to", "concatenate", "transpose"}
 
 #: two row counts the block function is generated for: the code that differs between
 #: them is exactly where the row count appears, which becomes the variable `rows`
@@ -85,7 +90,8 @@ def _kind(node, kinds, n):
         if any(o.ndim >= 1 and o.shape[0] == n for o in outs):
             # rows from nothing with rows: a constant filled per block, or a broadcast
             return "row" if name == "ew" and all(_fits_rows(x, o) for o in outs for x in ins) else None
-        return "shared"
+        # (every block computes it again: only what costs little)
+        return "shared" if name in CHEAP_SHARED and all(o.size <= BLOCK for o in outs) else None
     if not outs:
         return None
     if name == "ew":
@@ -133,7 +139,7 @@ def _kind(node, kinds, n):
         if not shape or shape[0] != n or any(not (isinstance(s[0], tuple) and s[0] and _all_rows(s[0][0], n))
                                              for s in a["scatters"]):
             return None
-        return "row" if all(x.ndim >= 1 and x.shape[0] == n for x in rowed) else None
+        return "row" if len(rowed) == len(ins) and all(x.shape[0] == n for x in ins) else None
     return None
 
 
@@ -178,11 +184,12 @@ def block_graph(nodes, params, outputs, kinds, n, rows):
     `rows` instead of n. Shared values keep their identity; the others are new."""
     new = {}
 
-    def value(v, graph):
-        if not isinstance(v, Value) or kinds.get(v.id) != "row":
-            return v
-        if v.id not in new:
-            new[v.id] = Value(graph, (rows,) + tuple(v.shape[1:]), v.dtype, name=v.name)
+    def value(v, graph):  # (a node's outputs are new before any reader asks for them)
+        if not isinstance(v, Value) or v.id in new:
+            return new.get(getattr(v, "id", None), v)
+        if kinds.get(v.id) != "row":
+            return v  # (an argument or captured array without rows: itself)
+        new[v.id] = Value(graph, (rows,) + tuple(v.shape[1:]), v.dtype, name=v.name)
         return new[v.id]
     g = Graph("rows")
     g._ids = max([p.id for p in params] + [o.id for m in nodes for o in m.outputs], default=0) + 1 << 20
