@@ -166,35 +166,49 @@ def _in_row_blocks(nodes, params, outputs, fn_name, header, constants):
     from .codegen import blocks
     if not config.row_blocks:
         return None
-    plan = blocks.plan_blocks(nodes, params, outputs, [v for v, _ in constants])
+    consts = [v for v, _ in constants]
+    plan = blocks.plan_blocks(nodes, params, outputs, consts)
     if plan is None:
         return None
     n, kinds = plan
-    block_name = fn_name + "_rows"
-    taken = {p.name for p in params} | {v.name for v, _ in constants}
-    if taken & {"rows", "lo", "hi"} or any(t and re.fullmatch(r"b\d+|out\d+", t) for t in taken):
+    block_name, after_name = fn_name + "_rows", fn_name + "_after_rows"
+    taken = {p.name for p in params} | {v.name for v in consts}
+    if taken & {"rows", "lo", "hi"} or any(t and re.fullmatch(r"(b|v)\d+", t) for t in taken):
         return None
+    rows, sums, after = blocks.split_outputs(outputs, kinds, nodes)
     names = {}
 
-    def generate_for(rows):
-        g, bparams, bouts = blocks.block_graph(nodes, params, outputs, kinds, n, rows)
+    def generate_for(count):
+        g, bparams, bouts = blocks.block_graph(nodes, params, rows + sums, kinds, n, count)
+        g.nodes = prune_kernel_outputs(live_nodes(g.nodes, bouts, available={p.id for p in bparams}), bouts)
         src, given = generate(g, block_name, bparams, bouts, extra_params=("rows",),
                               header=list(header) + [f"a block of the rows: {block_name}(..., rows) "
                                                      f"computes rows lo:hi of {fn_name}"],
-                              constants=[v for v, _ in constants])
+                              constants=consts)
         names.update(given)
         return src
     block_src = blocks.block_source(generate_for, block_name)
     if block_src is None:
         return None
-    param_names = [names[p.id] if p.id in names else p.name for p in params]
-    out_names, used = [], set(param_names)
-    for k, v in enumerate(outputs):
-        name = getattr(v, "name", None)
-        if not name or name in used or name in ("rows", "lo", "hi"):
-            name = f"out{k}"
-        used.add(name)
-        out_names.append(name)
-    driver = blocks.driver_source(fn_name, block_name, param_names, params, outputs, kinds, n, out_names)
+    sources = [block_src]
+    if after:
+        g, aparams, aouts = blocks.after_graph(nodes, params, sums, after, kinds)
+        after_src, given = generate(g, after_name, aparams, aouts, constants=consts,
+                                    header=[f"what follows the sums over the rows of {fn_name}"])
+        names.update(given)
+        sources.append(after_src)
+    param_names = [names.get(p.id, p.name) for p in params]
+    used = set(param_names) | {"rows", "lo", "hi"}
+
+    def names_of(v, memo):
+        if v.id not in memo:
+            name = v.name if v.name and v.name not in used and v.name.isidentifier() else None
+            name = name or f"v{len(memo)}"
+            used.add(name)
+            memo[v.id] = name
+        return memo[v.id]
+    memo = {}
+    driver = blocks.driver_source(fn_name, block_name, after_name, param_names, params, outputs, kinds, n,
+                                  rows, sums, after, lambda v: names_of(v, memo))
     head = "".join(f"# {line}\n" for line in header)
-    return head + driver + "\n\n" + block_src, names
+    return head + driver + "\n\n" + "\n\n".join(sources), names

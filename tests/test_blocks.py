@@ -108,6 +108,7 @@ def test_results_of_every_kind_come_back_whole(whole):
 @pytest.mark.parametrize("f", [
     lambda X: np.mean(np.sin(X) ** 2),                         # a sum over the rows, then scaled
     lambda X: np.sum(np.tanh(X - np.mean(X, axis=0)) ** 2),    # rows read a sum over them
+    lambda X: np.sum(np.tanh(X - np.sum(X, axis=0) / N) ** 2),  # (the same, spelled as a sum)
     lambda X: np.sum(np.sin(X.T @ X)),                         # rows mixed by a product
     lambda X: np.sum(np.cumsum(X, axis=0) ** 2),               # rows mixed in order
     lambda X: np.sum(np.sin(X[::-1]) * X),                     # rows reordered
@@ -149,3 +150,27 @@ def test_a_costly_value_without_rows_keeps_the_program_whole(whole):
     g = srcgrad.value_and_grad(cheap)
     g(X, 2.0)
     assert "_rows(" in g.source(X, 2.0)
+
+
+def logistic(w, X, y):
+    return np.sum(np.log1p(np.exp(-y * (X @ w)))) + 0.1 * np.sum(w ** 2)
+
+
+def test_what_follows_the_sums_over_the_rows_is_computed_once_after_the_blocks(whole):
+    """A shared parameter's gradient is a sum over the rows (`g @ X`), and the loss adds a
+    term of the parameter alone: the blocks return their sums, and a third function
+    computes the rest from them once."""
+    rng = np.random.default_rng(5)
+    X, y, w = rng.normal(size=(N, 6)), np.sign(rng.normal(size=N)), rng.normal(size=6) * 0.3
+    g = srcgrad.value_and_grad(logistic, argnums=(0, 1))
+    value, (gw, gX) = g(w, X, y)
+    src = g.source(w, X, y)
+    assert "logistic_value_and_grad_rows(" in src and "logistic_value_and_grad_after_rows(" in src, src
+    after = src.split("def logistic_value_and_grad_after_rows")[1]
+    assert "w ** 2" in after and "w ** 2" not in src.split("def logistic_value_and_grad_rows")[1].split(
+        "def logistic_value_and_grad_after_rows")[0], src
+    with whole:
+        want_value, (want_w, want_X) = srcgrad.value_and_grad(logistic, argnums=(0, 1))(w, X, y)
+    np.testing.assert_allclose(value, want_value, rtol=1e-12)
+    np.testing.assert_allclose(gw, want_w, rtol=1e-10)
+    np.testing.assert_allclose(gX, want_X, rtol=1e-10, atol=1e-15)

@@ -63,37 +63,53 @@ def plan_blocks(nodes, params, outputs, constants):
             return None  # (a captured array with rows: the block would need its rows too)
         kinds[c.id] = "shared"
     for node in nodes:
-        if any(isinstance(x, Value) and kinds.get(x.id) == "sum" for x in node.inputs):
-            return None  # (a value computed from a sum over all rows: not per block)
         if any(isinstance(x, Value) and x.id not in kinds for x in node.inputs):
             return None
-        kind = _kind(node, kinds, n)
-        if kind is None:
+        found = _node_kinds(node, kinds, n)
+        if found is None:
             return None
-        for o in node.outputs:
+        for o, kind in zip(node.outputs, found):
             kinds[o.id] = kind
-    if not any(isinstance(v, Value) and kinds.get(v.id) == "row" for v in outputs) and \
-            not any(kinds.get(v.id) == "sum" for v in outputs if isinstance(v, Value)):
+    if not any(kinds.get(v.id) in ("row", "sum") for v in outputs if isinstance(v, Value)) \
+            and "sum" not in kinds.values():
         return None
     return n, kinds
 
 
-def _kind(node, kinds, n):
-    """The kind of node's outputs, or None if the node mixes rows."""
-    ins = [x for x in node.inputs if isinstance(x, Value)]
-    rowed = [x for x in ins if kinds[x.id] == "row"]
-    outs = node.outputs
-    name, a = node.op.name, node.attrs
-    if node.op.side_effect or a.get("side_effect") or node.op.block is not None:
+def _node_kinds(node, kinds, n):
+    """The kind of each of node's outputs, or None if the node mixes rows. A kernel's
+    outputs are classed one by one, by the inputs each one's formula reads."""
+    if node.op.side_effect or node.attrs.get("side_effect") or node.op.block is not None or not node.outputs:
         return None
+    if node.op.name != "ew":
+        kind = _kind(node, [x for x in node.inputs if isinstance(x, Value)], node.outputs, kinds, n)
+        return None if kind is None else [kind] * len(node.outputs)
+    from ..symbolic.kernel import canon_symbol
+    found = []
+    for o, e in zip(node.outputs, node.attrs["exprs"]):
+        reads = [x for k, x in enumerate(node.inputs) if isinstance(x, Value) and canon_symbol(k) in e.free_symbols]
+        kind = _kind(node, reads, [o], kinds, n)
+        if kind is None:
+            return None
+        found.append(kind)
+    return found
+
+
+def _kind(node, ins, outs, kinds, n):
+    """The kind of `outs` (outputs of node) computed from `ins`, or None if they mix rows:
+    "post" for what reads a sum over the rows (computed once, after the blocks)."""
+    read = {kinds[x.id] for x in ins}
+    if read & {"sum", "post"}:
+        return None if "row" in read else "post"
+    rowed = [x for x in ins if kinds[x.id] == "row"]
+    name, a = node.op.name, node.attrs
     if not rowed:
         if any(o.ndim >= 1 and o.shape[0] == n for o in outs):
             # rows from nothing with rows: a constant filled per block, or a broadcast
             return "row" if name == "ew" and all(_fits_rows(x, o) for o in outs for x in ins) else None
-        # (every block computes it again: only what costs little)
-        return "shared" if name in CHEAP_SHARED and all(o.size <= BLOCK for o in outs) else None
-    if not outs:
-        return None
+        # (every block computes it again: only what costs little; the rest is computed
+        # once, after the blocks, and no row may read it)
+        return "shared" if name in CHEAP_SHARED and all(o.size <= BLOCK for o in outs) else "post"
     if name == "ew":
         if not all(o.ndim >= 1 and o.shape[0] == n for o in outs):
             return None
@@ -129,8 +145,10 @@ def _kind(node, kinds, n):
         return "row" if a["axis"] % o.ndim != 0 and all(x.shape[0] == n for x in ins) and o.shape[0] == n else None
     if name == "matmul":
         x, w = node.inputs
-        if kinds.get(getattr(w, "id", None)) == "shared" and x is rowed[0] and x.ndim == 2 and w.ndim == 2:
-            return "row"
+        if kinds.get(getattr(w, "id", None)) == "shared" and x is rowed[0] and x.ndim == 2 and w.ndim in (1, 2):
+            return "row"  # (rows times a matrix or vector of no rows)
+        if len(rowed) == 2 and x.ndim == 1 and w.ndim == 2:
+            return "sum"  # (a vector over the rows times rows: a sum over them)
         return None
     if name == "einsum":
         return _einsum_kind(a["subscripts"], node.inputs, kinds)
@@ -175,50 +193,78 @@ def _einsum_kind(subscripts, inputs, kinds):
     return "row" if out[0] == r else None
 
 
-# -- the block program ------------------------------------------------------------------
+# -- the functions: the block's, the one after the blocks, the driver -------------------
 _SHAPE_ATTRS = ("shape",)
+_IN_BLOCKS = ("row", "shared", "sum")
+_AFTER = ("post", "shared")
 
 
 def block_graph(nodes, params, outputs, kinds, n, rows):
-    """The program for `rows` rows: (graph, params, outputs), row values' leading axis
-    `rows` instead of n. Shared values keep their identity; the others are new."""
+    """The program of a block of `rows` rows: (graph, params, outputs), row values' leading
+    axis `rows` instead of n. Arguments without rows keep their identity."""
+    g = _numbered_apart(Graph("rows"), nodes, params)
     new = {}
+    for p in params:
+        if kinds[p.id] == "row":
+            new[p.id] = Value(g, (rows,) + tuple(p.shape[1:]), p.dtype, name=p.name)
+    g.nodes = _copied(nodes, kinds, _IN_BLOCKS, new, g, n, rows)
+    g.inputs = [new.get(p.id, p) for p in params]
+    g.outputs = [new.get(v.id, v) if isinstance(v, Value) else v for v in outputs]
+    return g, g.inputs, g.outputs
 
-    def value(v, graph):  # (a node's outputs are new before any reader asks for them)
-        if not isinstance(v, Value) or v.id in new:
-            return new.get(getattr(v, "id", None), v)
-        if kinds.get(v.id) != "row":
-            return v  # (an argument or captured array without rows: itself)
-        new[v.id] = Value(graph, (rows,) + tuple(v.shape[1:]), v.dtype, name=v.name)
-        return new[v.id]
-    g = Graph("rows")
+
+def after_graph(nodes, params, sums, outputs, kinds):
+    """What follows the sums over the rows, computed once: (graph, params, outputs); its
+    parameters are the sums, then the arguments without rows."""
+    g = _numbered_apart(Graph("after"), nodes, params)
+    new = {v.id: Value(g, v.shape, v.dtype, name=v.name) for v in sums}
+    g.nodes = _copied(nodes, kinds, _AFTER, new, g, None, None)
+    g.inputs = [new[v.id] for v in sums] + [p for p in params if kinds[p.id] != "row"]
+    g.outputs = [new.get(v.id, v) if isinstance(v, Value) else v for v in outputs]
+    return g, g.inputs, g.outputs
+
+
+def _numbered_apart(g, nodes, params):
+    # (new values numbered apart from the program's: arguments keep their ids)
     g._ids = max([p.id for p in params] + [o.id for m in nodes for o in m.outputs], default=0) + 1 << 20
-    #        (new values numbered apart from the program's: shared values keep their ids)
-    block_params = [value(p, g) for p in params]
-    nodes_out = []
+    return g
+
+
+def _copied(nodes, kinds, wanted, new, g, n, rows):
+    """Copies of the nodes computing values of the `wanted` kinds (a kernel computing
+    values of other kinds too, only its outputs of those), reading `new` values in place
+    of the program's; row shapes made `rows` long when n is given."""
+    from ..symbolic.kernel import canon_symbol, canonicalize
+    out = []
     for node in nodes:
+        keep = [k for k, o in enumerate(node.outputs) if kinds[o.id] in wanted]
+        if not keep:
+            continue
+        inputs = [new.get(x.id, x) if isinstance(x, Value) else x for x in node.inputs]
         attrs = dict(node.attrs)
         if node.op.name == "ew":
-            attrs["avals"] = tuple(((rows,) + tuple(s[1:]) if kinds[o.id] == "row" else tuple(s), d)
-                                   for o, (s, d) in zip(node.outputs, attrs["avals"]))
-        for key in _SHAPE_ATTRS:
-            if key in attrs and kinds.get(node.outputs[0].id) == "row" and attrs[key] and attrs[key][0] == n:
-                attrs[key] = (rows,) + tuple(attrs[key][1:])
-        m = Node(node.op, [value(x, g) if isinstance(x, Value) else x for x in node.inputs], attrs, node.loc)
-        outs = []
-        for k, o in enumerate(node.outputs):
-            if kinds[o.id] == "row":
-                c = value(o, g)
-            else:  # (a shared value or a sum: its shape has no rows, but its node is new)
-                c = new.setdefault(o.id, Value(g, o.shape, o.dtype, name=o.name))
-            c.node, c.index = m, k  # (a pruned kernel's outputs keep their old index: passes.py)
-            outs.append(c)
-        m.outputs = outs
-        nodes_out.append(m)
-    g.nodes = nodes_out
-    g.inputs = block_params
-    g.outputs = [new.get(v.id, v) if isinstance(v, Value) else v for v in outputs]
-    return g, block_params, g.outputs
+            if len(keep) < len(node.outputs):  # (its other outputs are computed elsewhere)
+                symbols = {canon_symbol(i): x for i, x in enumerate(inputs)}
+                order, canon = canonicalize([attrs["exprs"][k] for k in keep])
+                inputs = [symbols[sym] for sym in order]
+                attrs = dict(attrs, exprs=canon, avals=tuple(attrs["avals"][k] for k in keep))
+                attrs.pop("names", None)
+            if n is not None:
+                attrs["avals"] = tuple(((rows,) + tuple(sh[1:]) if kinds[node.outputs[k].id] == "row" else tuple(sh), d)
+                                       for k, (sh, d) in zip(keep, attrs["avals"]))
+        if n is not None:
+            for key in _SHAPE_ATTRS:
+                if key in attrs and kinds[node.outputs[0].id] == "row" and attrs[key] and attrs[key][0] == n:
+                    attrs[key] = (rows,) + tuple(attrs[key][1:])
+        m = Node(node.op, inputs, attrs, node.loc)
+        m.outputs = []
+        for j, k in enumerate(keep):
+            o = node.outputs[k]
+            shape = (rows,) + tuple(o.shape[1:]) if n is not None and kinds[o.id] == "row" else o.shape
+            c = new[o.id] = Value(g, shape, o.dtype, m, j, name=o.name)
+            m.outputs.append(c)
+        out.append(m)
+    return out
 
 
 def block_source(generate_for, fn_name):
@@ -239,28 +285,55 @@ def block_source(generate_for, fn_name):
     return "\n".join(lines)
 
 
-def driver_source(fn_name, block_name, param_names, params, outputs, kinds, n, out_names):
-    """The function that runs `block_name` on each block of rows and joins the results."""
+def split_outputs(outputs, kinds, nodes):
+    """(the block function's outputs: the program's row outputs, then the sums over the
+    rows it returns or what follows them reads; the function after the blocks' outputs:
+    the program's other outputs)."""
+    rows = [v for v in outputs if isinstance(v, Value) and kinds.get(v.id) == "row"]
+    sums = {}
+    for v in outputs:
+        if isinstance(v, Value) and kinds.get(v.id) == "sum":
+            sums[v.id] = v
+    for node in nodes:
+        if any(kinds[o.id] == "post" for o in node.outputs):
+            for x in node.inputs:
+                if isinstance(x, Value) and kinds.get(x.id) == "sum":
+                    sums[x.id] = x
+    after = [v for v in outputs if isinstance(v, Value) and kinds.get(v.id) in _AFTER]
+    return rows, list(sums.values()), list(dict((v.id, v) for v in after).values())
+
+
+def driver_source(fn_name, block_name, after_name, param_names, params, outputs, kinds, n,
+                  rows, sums, after, names_of):
+    """The function that runs `block_name` on each block of rows, joins their rows, adds
+    their sums, then (after_name) computes what follows the sums."""
     from .source import COMMENT_COLUMN
     body = []
-    for v, name in zip(outputs, out_names):
-        if isinstance(v, Value) and kinds.get(v.id) == "row":
-            body.append(f"    {name} = np.empty({tuple(v.shape)!r}, np.{v.dtype.name})")
+    row_names = []
+    for v in rows:
+        name = names_of(v)
+        row_names.append(name)
+        body.append(f"    {name} = np.empty({tuple(v.shape)!r}, np.{v.dtype.name})")
+    sum_names = [names_of(v) for v in sums]
     head = f"    for lo in range(0, {n}, {BLOCK}):"
-    body.append(head.ljust(COMMENT_COLUMN) + f"  # a block of rows at a time: codegen/blocks.py")
+    body.append(head.ljust(COMMENT_COLUMN) + "  # a block of rows at a time: codegen/blocks.py")
     body.append(f"        hi = min(lo + {BLOCK}, {n})")
     args = [f"{name}[lo:hi]" if kinds.get(p.id) == "row" else name for p, name in zip(params, param_names)]
-    parts = [f"b{k}" for k in range(len(outputs))]
-    call = f"{block_name}({', '.join(args + ['hi - lo'])})"
-    body.append(f"        {', '.join(parts)}{',' if len(parts) == 1 else ''} = {call}")
-    for v, name, part in zip(outputs, out_names, parts):
-        kind = kinds.get(v.id) if isinstance(v, Value) else None
-        if kind == "row":
-            body.append(f"        {name}[lo:hi] = {part}")
-        elif kind == "sum":
-            body.append(f"        {name} = {part} if lo == 0 else {name} + {part}")
-        else:
-            body.append(f"        {name} = {part}")
-    body.append(f"    return ({', '.join(out_names)}{',' if len(out_names) == 1 else ''})")
-    sig = ", ".join(param_names)
-    return "\n".join([f"def {fn_name}({sig}):"] + body) + "\n"
+    parts = [f"b{k}" for k in range(len(rows) + len(sums))]
+    body.append(f"        {_targets(parts)} = {block_name}({', '.join(args + ['hi - lo'])})")
+    for name, part in zip(row_names, parts):
+        body.append(f"        {name}[lo:hi] = {part}")
+    for name, part in zip(sum_names, parts[len(rows):]):
+        body.append(f"        {name} = {part} if lo == 0 else {name} + {part}")
+    after_names = [names_of(v) for v in after]
+    if after:
+        shared = [name for p, name in zip(params, param_names) if kinds.get(p.id) != "row"]
+        body.append(f"    {_targets(after_names)} = {after_name}({', '.join(sum_names + shared)})")
+    by_value = {v.id: name for v, name in zip(rows + sums + after, row_names + sum_names + after_names)}
+    rets = [by_value[v.id] if isinstance(v, Value) else "None" for v in outputs]
+    body.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
+    return "\n".join([f"def {fn_name}({', '.join(param_names)}):"] + body) + "\n"
+
+
+def _targets(names):
+    return names[0] + "," if len(names) == 1 else ", ".join(names)
