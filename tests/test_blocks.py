@@ -174,3 +174,40 @@ def test_what_follows_the_sums_over_the_rows_is_computed_once_after_the_blocks(w
     np.testing.assert_allclose(value, want_value, rtol=1e-12)
     np.testing.assert_allclose(gw, want_w, rtol=1e-10)
     np.testing.assert_allclose(gX, want_X, rtol=1e-10, atol=1e-15)
+
+
+ROWWISE = {
+    "column slices": lambda X, Y, v, z: np.sum(np.sin(X[:, :2]) * Y[:, 1:3] + np.cos(X[:, 2:3])),
+    "row sums": lambda X, Y, v, z: np.sum(X / (1 + np.sum(X * X, axis=1, keepdims=True))),
+    "shared vector": lambda X, Y, v, z: np.sum(np.tanh(X * v + v ** 2)),
+    "cross": lambda X, Y, v, z: np.sum(np.cross(X, Y[:, :3]) ** 2),
+    "einsum": lambda X, Y, v, z: np.sum(np.einsum('ij,ij->i', X, Y[:, :3]) ** 2),
+    "concatenate": lambda X, Y, v, z: np.sum(np.concatenate([X, Y], axis=1) ** 3),
+    "where": lambda X, Y, v, z: np.sum(np.where(X > 0, X, 0.1 * X) * Y[:, :3]),
+    "maximum": lambda X, Y, v, z: np.sum(np.maximum(X, Y[:, 1:]) + np.abs(X)),
+    "per-row vector": lambda X, Y, v, z: np.sum(np.exp(-z ** 2) * X[:, 0]),
+    "reshape": lambda X, Y, v, z: np.sum(Y.reshape(N, 2, 2).sum(axis=2) ** 2),
+    "outer product": lambda X, Y, v, z: np.sum(np.sin(X @ np.outer(v, v))),
+    "norm": lambda X, Y, v, z: np.sum(np.linalg.norm(X, axis=1)),
+    "logsumexp": lambda X, Y, v, z: np.sum(np.log(np.sum(np.exp(Y), axis=1))),
+    "softmax": lambda X, Y, v, z: np.sum((np.exp(Y) / np.sum(np.exp(Y), axis=1, keepdims=True))[:, 0]),
+    "clip": lambda X, Y, v, z: np.sum(np.clip(X, -0.5, 0.5) ** 2),
+    "stack": lambda X, Y, v, z: np.sum(np.stack([X[:, 0], z, X[:, 1] * z], axis=1) ** 2),
+    "newaxis": lambda X, Y, v, z: np.sum(z[:, None] * X) * np.sum(v),
+    "transpose": lambda X, Y, v, z: np.sum(X.T[0] * z),
+    "matrix-vector": lambda X, Y, v, z: np.sum(np.tanh(X @ v) * z) + np.sum(v * v),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROWWISE))
+def test_blocked_or_whole_every_program_computes_the_same(name, whole):
+    f = ROWWISE[name]
+    rng = np.random.default_rng(6)
+    a = rng.normal(size=(N, 3)), rng.normal(size=(N, 4)), rng.normal(size=3), rng.normal(size=N)
+    g = srcgrad.value_and_grad(f, argnums=(0, 1, 2, 3))
+    value, grads = g(*a)
+    with whole:
+        want_value, want = srcgrad.value_and_grad(f, argnums=(0, 1, 2, 3))(*a)
+    np.testing.assert_allclose(value, want_value, rtol=1e-11)
+    for got, expected in zip(grads, want):
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
