@@ -5,6 +5,7 @@ import re
 import numpy as np
 
 import srcgrad
+from programs import det_by_minors
 
 
 def _code(src):
@@ -84,24 +85,12 @@ def test_a_multiple_of_a_slice_gradient_sum_is_accumulated_once():
     assert "np.zeros" not in reverse.split("return")[0].split("\n    grad_x")[0], src
 
 
-def _det_by_minors(A):
-    n = A.shape[0]
-    if n == 1:
-        return A[0, 0]
-    total = 0.0
-    for j in range(n):
-        cols = [c for c in range(n) if c != j]
-        term = A[0, j] * _det_by_minors(A[1:, cols])
-        total = total + term if j % 2 == 0 else total - term
-    return total
-
-
 def test_a_value_the_run_computes_along_several_paths_is_computed_once():
     """Expansion in minors reaches each minor once per path to it (a 5x5 expands into 325
     minors, of which 30 are distinct): equal computations become one value before fusion,
     so no two kernels each contain a copy of one minor's formula."""
     A = np.random.default_rng(3).standard_normal((5, 5))
-    g = srcgrad.value_and_grad(_det_by_minors)
+    g = srcgrad.value_and_grad(det_by_minors)
     value, grad = g(A)
     np.testing.assert_allclose(value, np.linalg.det(A), rtol=1e-12)
     np.testing.assert_allclose(grad, np.linalg.det(A) * np.linalg.inv(A).T, rtol=1e-10)

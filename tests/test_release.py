@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import srcgrad
+from programs import det_by_minors
 from peak_memory import peak
 from srcgrad.codegen import release
 
@@ -181,24 +182,12 @@ def test_loop_variables_read_after_the_loop_or_carried_are_kept():
     assert scope["f"](1.0) == 27.0 + 40.0  # (runs: no name is read after its del)
 
 
-def _det_by_minors(A):
-    n = A.shape[0]
-    if n == 1:
-        return A[0, 0]
-    total = 0.0
-    for j in range(n):
-        cols = [c for c in range(n) if c != j]
-        term = A[0, j] * _det_by_minors(A[1:, cols])
-        total = total + term if j % 2 == 0 else total - term
-    return total
-
-
 def test_many_small_values_are_dropped_a_batch_at_a_time(monkeypatch):
     """A long straight line of scalar code (a 6x6 determinant by minors) drops the numbers
     it no longer reads in `del` lines of up to BATCH names, each after the statement that
     read the last of them for the last time: its peak falls; the code stays short."""
     A = np.random.default_rng(2).standard_normal((6, 6))
-    vg = srcgrad.value_and_grad(_det_by_minors)
+    vg = srcgrad.value_and_grad(det_by_minors)
     value, grad = vg(A)
     np.testing.assert_allclose(grad, np.linalg.det(A) * np.linalg.inv(A).T, rtol=1e-9)
     src = vg.source(A)
@@ -217,7 +206,7 @@ def test_many_small_values_are_dropped_a_batch_at_a_time(monkeypatch):
     with_del = peak(vg, A)
     monkeypatch.setattr(release, "MANY_SMALL", 1 << 40)
     monkeypatch.setattr(srcgrad.config, "cache_dir", False)  # (compiled again, not loaded)
-    plain = srcgrad.value_and_grad(_det_by_minors)
+    plain = srcgrad.value_and_grad(det_by_minors)
     plain(A)
     assert deleted(plain.source(A)) == []
     assert with_del < 0.6 * peak(plain, A)

@@ -32,21 +32,22 @@ def _args():
     return rng.normal(size=6), rng.normal(size=(12, 6))
 
 
-def _eager(f, args):
+def _compiled_like_eager(f, args):
+    """value_and_grad(f) in every argument, after checking it against the eager engine."""
+    g = srcgrad.value_and_grad(f, argnums=tuple(range(len(args))))
+    value, grads = g(*args)
     ts = [srcgrad.tensor(a, requires_grad=True) for a in args]
     out = f(*ts)
     out.backward()
-    return float(out.item()), [t.grad.numpy() for t in ts]
+    np.testing.assert_allclose(value, float(out.item()), rtol=1e-12)
+    for a, t in zip(grads, ts):
+        np.testing.assert_allclose(a, t.grad.numpy(), rtol=1e-10, atol=1e-14)
+    return g
 
 
 def test_a_sigmoid_saves_its_exponential_alone_and_a_row_of_an_argument_not_at_all():
     args = _args()
-    g = srcgrad.value_and_grad(_sigmoid_scan, argnums=(0, 1))
-    value, grads = g(*args)
-    want_value, want_grads = _eager(_sigmoid_scan, args)
-    np.testing.assert_allclose(value, want_value, rtol=1e-12)
-    for a, b in zip(grads, want_grads):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+    g = _compiled_like_eager(_sigmoid_scan, args)
     src = g.source(*args)
     assert "for i in range(" in src, src
     saved = _saved(src)
@@ -85,10 +86,5 @@ def test_a_value_formed_again_from_another_output_of_its_kernel(scale):
             h = e / (e + scale) + np.log(e + scale) * 0.1
         return np.sum(h)
     args = _args()
-    g = srcgrad.value_and_grad(f, argnums=(0, 1))
-    value, grads = g(*args)
-    want_value, want_grads = _eager(f, args)
-    np.testing.assert_allclose(value, want_value, rtol=1e-12)
-    for a, b in zip(grads, want_grads):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+    g = _compiled_like_eager(f, args)
     assert len(_saved(g.source(*args))) == 2, g.source(*args)  # e and h; not e + scale
