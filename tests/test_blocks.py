@@ -106,7 +106,6 @@ def test_results_of_every_kind_come_back_whole(whole):
 
 
 @pytest.mark.parametrize("f", [
-    lambda X: np.mean(np.sin(X) ** 2),                         # a sum over the rows, then scaled
     lambda X: np.sum(np.tanh(X - np.mean(X, axis=0)) ** 2),    # rows read a sum over them
     lambda X: np.sum(np.tanh(X - np.sum(X, axis=0) / N) ** 2),  # (the same, spelled as a sum)
     lambda X: np.sum(np.sin(X.T @ X)),                         # rows mixed by a product
@@ -196,6 +195,7 @@ ROWWISE = {
     "newaxis": lambda X, Y, v, z: np.sum(z[:, None] * X) * np.sum(v),
     "transpose": lambda X, Y, v, z: np.sum(X.T[0] * z),
     "matrix-vector": lambda X, Y, v, z: np.sum(np.tanh(X @ v) * z) + np.sum(v * v),
+    "means": lambda X, Y, v, z: np.mean(np.sin(X) ** 2) + np.sum(np.mean(Y, axis=0) ** 2) * np.mean(z),
 }
 
 

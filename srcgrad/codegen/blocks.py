@@ -52,7 +52,8 @@ _SENTINELS = (2147483629, 2147483587)
 
 def plan_blocks(nodes, params, outputs, constants):
     """(rows, kinds) when the program runs in blocks of rows, else None. kinds: value id
-    -> "row", "shared" or "sum" (a sum over the rows)."""
+    -> "row", "shared", "sum" (a sum over the rows), "mean" (a mean over them) or "post"
+    (what reads a sum or mean, or costs too much to compute per block)."""
     counts = {p.shape[0] for p in params if p.ndim >= 1 and p.shape[0] >= MIN_BLOCKS * BLOCK}
     if len(counts) != 1:
         return None
@@ -70,8 +71,8 @@ def plan_blocks(nodes, params, outputs, constants):
             return None
         for o, kind in zip(node.outputs, found):
             kinds[o.id] = kind
-    if not any(kinds.get(v.id) in ("row", "sum") for v in outputs if isinstance(v, Value)) \
-            and "sum" not in kinds.values():
+    if not any(kinds.get(v.id) in ("row", "sum", "mean") for v in outputs if isinstance(v, Value)) \
+            and not {"sum", "mean"} & set(kinds.values()):
         return None
     return n, kinds
 
@@ -99,7 +100,7 @@ def _kind(node, ins, outs, kinds, n):
     """The kind of `outs` (outputs of node) computed from `ins`, or None if they mix rows:
     "post" for what reads a sum over the rows (computed once, after the blocks)."""
     read = {kinds[x.id] for x in ins}
-    if read & {"sum", "post"}:
+    if read & {"sum", "mean", "post"}:
         return None if "row" in read else "post"
     rowed = [x for x in ins if kinds[x.id] == "row"]
     name, a = node.op.name, node.attrs
@@ -129,12 +130,12 @@ def _kind(node, ins, outs, kinds, n):
     if name == "broadcast_to":
         o = outs[0]
         return "row" if o.ndim >= 1 and o.shape[0] == n and _fits_rows(node.inputs[0], o) else None
-    if name == "sum":
+    if name in ("sum", "mean"):
         x, axis = node.inputs[0], a["axis"]
         axes = set(range(x.ndim)) if axis is None else {d % x.ndim for d in axis}
         if 0 not in axes:
             return "row"
-        return "sum" if outs[0].ndim == 0 or not a["keepdims"] else None
+        return name if outs[0].ndim == 0 or not a["keepdims"] else None
     if name == "sum_to":
         x, target = node.inputs[0], tuple(a["shape"])
         if len(target) == x.ndim and target[0] == n:
@@ -195,7 +196,8 @@ def _einsum_kind(subscripts, inputs, kinds):
 
 # -- the functions: the block's, the one after the blocks, the driver -------------------
 _SHAPE_ATTRS = ("shape",)
-_IN_BLOCKS = ("row", "shared", "sum")
+_IN_BLOCKS = ("row", "shared", "sum", "mean")
+_OVER_ROWS = ("sum", "mean")
 _AFTER = ("post", "shared")
 
 
@@ -268,16 +270,26 @@ def _copied(nodes, kinds, wanted, new, g, n, rows):
 
 
 def block_source(generate_for, fn_name):
-    """The source of the block function: generated for both sentinel row counts, the
-    row count made the parameter `rows` where the two differ; None if they differ
-    otherwise."""
+    """The source of the block function: generated for both sentinel row counts, and
+    where the two differ — by the row count, or a multiple of it (a mean's count of
+    elements) — the count made the parameter `rows`; None if they differ otherwise."""
     from .source import COMMENT_COLUMN
+    s1, s2 = _SENTINELS
     a, b = (generate_for(s) for s in _SENTINELS)
-    ta, tb = (re.sub(rf"\b{s}\b", "rows", src) for s, src in zip(_SENTINELS, (a, b)))
-    if ta != tb or re.search(r"\browsrows\b", ta):
+    pa, pb = re.split(r"(\d+)", a), re.split(r"(\d+)", b)
+    if len(pa) != len(pb):
         return None
+    parts = []
+    for k, (x, y) in enumerate(zip(pa, pb)):
+        if x == y:
+            parts.append(x)
+        elif k % 2 and int(x) % s1 == 0 and int(y) % s2 == 0 and int(x) // s1 == int(y) // s2:
+            times = int(x) // s1
+            parts.append("rows" if times == 1 else f"({times} * rows)")
+        else:
+            return None
     lines = []
-    for line, original in zip(ta.split("\n"), a.split("\n")):
+    for line, original in zip("".join(parts).split("\n"), a.split("\n")):
         if line != original and "  # " in line:  # (the comment back in its column)
             code, comment = line.split("  # ", 1)
             line = code.rstrip().ljust(COMMENT_COLUMN) + "  # " + comment
@@ -292,12 +304,12 @@ def split_outputs(outputs, kinds, nodes):
     rows = [v for v in outputs if isinstance(v, Value) and kinds.get(v.id) == "row"]
     sums = {}
     for v in outputs:
-        if isinstance(v, Value) and kinds.get(v.id) == "sum":
+        if isinstance(v, Value) and kinds.get(v.id) in _OVER_ROWS:
             sums[v.id] = v
     for node in nodes:
         if any(kinds[o.id] == "post" for o in node.outputs):
             for x in node.inputs:
-                if isinstance(x, Value) and kinds.get(x.id) == "sum":
+                if isinstance(x, Value) and kinds.get(x.id) in _OVER_ROWS:
                     sums[x.id] = x
     after = [v for v in outputs if isinstance(v, Value) and kinds.get(v.id) in _AFTER]
     return rows, list(sums.values()), list(dict((v.id, v) for v in after).values())
@@ -323,7 +335,9 @@ def driver_source(fn_name, block_name, after_name, param_names, params, outputs,
     body.append(f"        {_targets(parts)} = {block_name}({', '.join(args + ['hi - lo'])})")
     for name, part in zip(row_names, parts):
         body.append(f"        {name}[lo:hi] = {part}")
-    for name, part in zip(sum_names, parts[len(rows):]):
+    for v, name, part in zip(sums, sum_names, parts[len(rows):]):
+        if kinds[v.id] == "mean":  # (the blocks' means, each weighed by its share of the rows)
+            part = f"{part} * ((hi - lo) / {n})"
         body.append(f"        {name} = {part} if lo == 0 else {name} + {part}")
     after_names = [names_of(v) for v in after]
     if after:
