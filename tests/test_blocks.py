@@ -211,3 +211,19 @@ def test_blocked_or_whole_every_program_computes_the_same(name, whole):
     np.testing.assert_allclose(value, want_value, rtol=1e-11)
     for got, expected in zip(grads, want):
         np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_a_blocked_function_comes_back_from_the_disk_cache():
+    """Driver, block function and what follows the sums are one module's source: a second
+    decorator of the same function loads them and computes the same."""
+    rng = np.random.default_rng(7)
+    X, y, w = rng.normal(size=(N, 6)), np.sign(rng.normal(size=N)), rng.normal(size=6) * 0.3
+    first = srcgrad.value_and_grad(logistic, argnums=(0, 1))
+    value, (gw, gX) = first(w, X, y)
+    again = srcgrad.value_and_grad(logistic, argnums=(0, 1))
+    value2, (gw2, gX2) = again(w, X, y)
+    (loaded,) = [v for variants in again._variants.values() for v in variants]
+    assert loaded.program is None and "logistic_value_and_grad_after_rows(" in loaded.source  # (from disk)
+    assert value2 == value
+    np.testing.assert_array_equal(gw2, gw)
+    np.testing.assert_array_equal(gX2, gX)
