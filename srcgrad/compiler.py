@@ -186,6 +186,7 @@ def _in_row_blocks(nodes, params, outputs, fn_name, header, constants):
                                                      f"computes rows lo:hi of {fn_name}"],
                               constants=consts)
         names.update(given)
+        names.update((p.id, given[b.id]) for p, b in zip(params, bparams))  # (the driver's names)
         return src
     block_src = blocks.block_source(generate_for, block_name)
     if block_src is None:
@@ -197,7 +198,7 @@ def _in_row_blocks(nodes, params, outputs, fn_name, header, constants):
                                     header=[f"what follows the sums over the rows of {fn_name}"])
         names.update(given)
         sources.append(after_src)
-    param_names = [names.get(p.id, p.name) for p in params]
+    param_names = [names[p.id] for p in params]
     used = set(param_names) | {"rows", "lo", "hi"}
 
     def names_of(v, memo):
