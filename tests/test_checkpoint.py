@@ -236,3 +236,30 @@ def test_a_loop_node_copied_by_a_pass_is_still_checkpointed(checkpoints):
     want, _ = gradient(shared_invariant, args, False, checkpoints, argnums=(0, 1))
     assert "3 iterations at a time" in src
     assert_same(got, want)
+
+
+def reads_ahead(W, U, xs, h):
+    """A carried input row read at the counter (`x = xs[t + 1]`, as ADBench's LSTM) and a
+    carried view of the state (`tail = h[1:]`)."""
+    total = 0.0
+    x = xs[0]
+    tail = h[1:] * 0.0
+    for t in range(xs.shape[0] - 1):
+        h = np.tanh(W * h + U * x + np.concatenate([tail, h[:1]]))
+        x = xs[t + 1]
+        tail = h[1:]
+        total = total + np.sum(h * x)
+    return total
+
+
+@pytest.mark.parametrize("segment", [True, 7])
+def test_carried_views_are_formed_again_at_a_segments_start_not_kept(checkpoints, segment):
+    args = rnn_args(60)
+    got, src = gradient(reads_ahead, args, segment, checkpoints)
+    want, _ = gradient(reads_ahead, args, False, checkpoints)
+    assert_same(got, want)
+    formed = [line for line in src.splitlines() if "formed again" in line]
+    assert len(formed) == 2, src
+    assert any("= xs[start] if segment else" in line for line in formed), src
+    assert any("_r[1:] if segment else" in line for line in formed), src
+    assert "x_checkpoints" not in src and "tail_checkpoints" not in src, src

@@ -314,6 +314,9 @@ def _segment_lines(node, em, indent, segment, histories, read):
         for b, rows in zip(carried, packs):
             line = f"{outer}{namer.of(b)} = {rows}[{s}]"
             lines.append(_comment(line, "the state at the segment's start") if b is carried[0] else line)
+    lines += _derived_lines(node, em, outer, s, start)
+    nexts = nexts + [body.outputs[k] for k in a.get("derived", ())]
+    carried = carried + [body.inputs[1 + k] for k in a.get("derived", ())]
     lines += [f"{outer}{pack} = []",
               _comment(f"{outer}for {counter} in range({start}, {stop}):",
                        "the segment's forward again, saving what its backward reads")]
@@ -328,6 +331,36 @@ def _segment_lines(node, em, indent, segment, histories, read):
     unpack = [name if name in read_names else "_" for name in saved_names]
     first = [f"{inner}{_tuple(unpack)} = {pack}[{counter} - {start}]"] if any(u != "_" for u in unpack) else []
     return lines, inner, first
+
+
+def _derived_lines(node, em, indent, segment, start):
+    """The carried values a checkpointed loop forms again at a segment's start
+    (ir/checkpoint.derived_carries): the body's view of its next state, at the iteration
+    before the segment; the initial value in the first segment."""
+    import ast
+    a, namer = node.attrs, em.namer
+    body = a["body"]
+    derived = a.get("derived", ())
+    initial = node.inputs[len(node.inputs) - len(derived):]
+    lines = []
+    for k, x in zip(derived, initial):
+        view = body.outputs[k].node
+        args = []
+        for v in view.inputs:
+            if v.node is not None and v.node.op.name == "loop_index":  # (at the iteration before)
+                first, step = v.node.attrs["start"], v.node.attrs["step"]
+                at = (f"{start}" if first == 1 else f"{start} + {first - 1}" if first > 1 else f"{start} - {1 - first}") \
+                    if step == 1 else f"({start} - 1) * {step} + {first}"
+                args.append(ast.parse(at, mode="eval").body)
+            elif v.id in {o.id for o in body.outputs}:  # (another carried value's next state: its
+                j = [o.id for o in body.outputs].index(v.id)  # state at the segment's start)
+                args.append(A.name(namer.of(body.inputs[1 + j])))
+            else:
+                args.append(em.arg(v))
+        expr = expr_source(view.op.emit(args, view.attrs, view))
+        lines.append(_comment(f"{indent}{namer.of(body.inputs[1 + k])} = {expr} if {segment} else "
+                              f"{expr_source(em.arg(x))}", "formed again, not kept"))
+    return lines
 
 
 def _zeros(v):

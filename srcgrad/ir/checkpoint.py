@@ -60,6 +60,8 @@ def plan_checkpoints(nodes, mode):
             continue
         body, n_carry = loop.attrs["body"], loop.attrs["n_carry"]
         carries = recomputed_carries(body, n_carry, n.attrs["saves"])
+        derived = derived_carries(body, n_carry, carries)
+        carries = [c for c in carries if c not in derived]
         segment = segment_length(n.attrs["saves"], [body.inputs[1 + c] for c in carries], n.attrs["count"], mode)
         if segment is None:
             continue
@@ -67,11 +69,13 @@ def plan_checkpoints(nodes, mode):
         copy = Node(loop.op, loop.inputs, dict(loop.attrs, segment=segment, checkpointed=tuple(carries)), loop.loc)
         copy.outputs = loop.outputs  # (the Values keep their node: as ir/passes.prune_kernel_outputs)
         nodes[j] = copy
-        # the backward runs the whole body again: it reads every invariant the body reads
+        # the backward runs the whole body again: it reads every invariant the body reads,
+        # and the initial values of the carried values it forms again (its first segment's)
         invariants = list(body.inputs[1 + n_carry:])
         n_read = n.attrs["n_out"] + len(n.attrs["saves"])
-        grad = Node(n.op, list(n.inputs[:n_read]) + list(loop.inputs[n_carry:]),
-                    dict(n.attrs, segment=segment, checkpointed=tuple(carries),
+        grad = Node(n.op, list(n.inputs[:n_read]) + list(loop.inputs[n_carry:])
+                    + [loop.inputs[c] for c in derived],
+                    dict(n.attrs, segment=segment, checkpointed=tuple(carries), derived=tuple(derived),
                          invariant_reads=tuple(invariants)), n.loc)
         grad.outputs = n.outputs
         nodes[k] = grad
@@ -121,6 +125,33 @@ def recomputed_carries(body, n_carry, saves):
             return sorted(need)
         need |= reads
         targets = list(saves) + [body.outputs[k] for k in need]
+
+
+def derived_carries(body, n_carry, carries):
+    """Positions among `carries` of carried values a segment's start need not keep: the
+    body's next state of one is a view, formed from another kept carried value's next
+    state (`t3 = y[:-1]`), or from an invariant at the counter (`x = sequence[i + 1]`) —
+    at a segment's start, the same view of that carried value, or of the invariant at the
+    iteration before. (The first segment starts from the initial values.)"""
+    counter = body.inputs[0]
+    nexts = {body.outputs[c].id: c for c in carries}
+    invariant = {v.id for v in body.inputs[1 + n_carry:]}
+    derived = {}
+    for c in carries:
+        v = body.outputs[c]
+        node = v.node
+        if node is None or node.op.name != "getitem" or len(node.outputs) != 1 or not node.inputs:
+            continue
+        base, idx = node.inputs[0], node.inputs[1:]
+        if not all(isinstance(x, Value) and x.ndim == 0 and x.node is not None and x.node.op.name == "loop_index"
+                   and x.node.inputs and x.node.inputs[0] is counter for x in idx):
+            continue
+        if not idx and isinstance(base, Value) and nexts.get(base.id, c) != c:
+            derived[c] = nexts[base.id]
+        elif idx and isinstance(base, Value) and base.id in invariant:
+            derived[c] = None
+    # (a view of a carried value that is itself formed again is not)
+    return sorted(c for c, d in derived.items() if d is None or d not in derived)
 
 
 def _inputs_read(n, wanted):
