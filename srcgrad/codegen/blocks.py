@@ -8,29 +8,36 @@ once (bundle adjustment: 24 MB for a forward of 9 MB). Run a block of BLOCK rows
 time, the intermediates are a block's worth, they stay in the processor's caches, and
 only the results are whole:
 
-    def reproj_x_value_and_grad(cam, X, w, feats):        # runs the function below on
-        grad_cam = np.empty((31843, 11), np.float64)       # blocks of 4096 rows
-        ...
-        for lo in range(0, 31843, 4096):
-            hi = min(lo + 4096, 31843)
-            b0, b1, b2, b3 = reproj_x_value_and_grad_rows(cam[lo:hi], X[lo:hi], w[lo:hi], feats[lo:hi], hi - lo)
-            t31 = b0 if lo == 0 else t31 + b0               # a sum over the rows: the blocks' sums
-            grad_cam[lo:hi] = b1                            # a row per row
-            ...
+    def loss_value_and_grad(w, X, y):
+        grad_X = np.empty((200000, 20), np.float64)
+        for lo in range(0, 200000, 4096):                  # a block of rows at a time
+            hi = min(lo + 4096, 200000)
+            b0, b1, b2 = loss_value_and_grad_rows(w, X[lo:hi], y[lo:hi], hi - lo)
+            grad_X[lo:hi] = b0                            # rows: the block's rows
+            v1 = b1 if lo == 0 else v1 + b1               # a sum over the rows: the blocks' sums
+            v2 = b2 if lo == 0 else v2 + b2
+        v3, grad_w = loss_value_and_grad_after_rows(v1, v2, w)
+        return (v3, grad_X, grad_w)
 
 The function of a block is the program itself, generated for a row count `rows` (its
-shapes read `(rows, 3)`). A program qualifies when each of its values is one of
+shapes read `(rows, 3)`); the function after the rows computes, once, what follows the
+sums over the rows (a shared parameter's gradient, a term of the parameters alone). A
+program qualifies when each of its values is one of
 
 - a row value: leading axis the rows, row i computed from row i of what it reads (an
-  elementwise kernel, a column slice, a reshape or sum within a row, a cross product, a
-  product with a matrix of no rows, the backward's scatters into columns);
+  elementwise kernel, a column slice, a reshape, sum or mean within a row, a cross
+  product, a product with a matrix or vector of no rows, the backward's scatters into
+  columns);
 - a shared value: no rows (computed from what has none, the same in every block, and
   cheap: every block computes it again);
-- a sum over the rows of a row value, which only the program's results may be: the
-  driver adds the blocks' sums.
+- a sum or mean over the rows of row values (the blocks' sums added, their means weighed
+  by their rows);
+- what follows those ("post"): computed from sums, means and shared values only, after
+  the blocks — no row value may read it.
 
-Anything else (an op mixing rows, a guard, a loop, a captured array with rows) keeps the
-program whole. The rows' count must be at least MIN_BLOCKS blocks.
+Anything else (an op mixing rows, a guard, a loop, a captured array with rows, a row read
+from a sum over the rows) keeps the program whole. The rows' count must be at least
+MIN_BLOCKS blocks.
 """
 import re
 

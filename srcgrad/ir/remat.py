@@ -17,7 +17,6 @@ either
 - by its formula in terms of its kernel's other outputs: `exp(-a0) + 1` is `e + 1` where
   `e = exp(-a0)` is saved.
 """
-import numpy as np
 import sympy as sp
 
 from ..ops import broadcast_shapes
