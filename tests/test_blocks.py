@@ -195,6 +195,7 @@ ROWWISE = {
     "newaxis": lambda X, Y, v, z: np.sum(z[:, None] * X) * np.sum(v),
     "transpose": lambda X, Y, v, z: np.sum(X.T[0] * z),
     "matrix-vector": lambda X, Y, v, z: np.sum(np.tanh(X @ v) * z) + np.sum(v * v),
+    "bias row": lambda X, Y, v, z: np.sum(np.tanh(X + v[None, :] * 2) ** 2) + np.sum(np.sum(Y, axis=0, keepdims=True) ** 2),
     "means": lambda X, Y, v, z: np.mean(np.sin(X) ** 2) + np.sum(np.mean(Y, axis=0) ** 2) * np.mean(z),
 }
 

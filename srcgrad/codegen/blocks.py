@@ -140,14 +140,12 @@ def _kind(node, ins, outs, kinds, n):
     if name in ("sum", "mean"):
         x, axis = node.inputs[0], a["axis"]
         axes = set(range(x.ndim)) if axis is None else {d % x.ndim for d in axis}
-        if 0 not in axes:
-            return "row"
-        return name if outs[0].ndim == 0 or not a["keepdims"] else None
+        return "row" if 0 not in axes else name
     if name == "sum_to":
         x, target = node.inputs[0], tuple(a["shape"])
         if len(target) == x.ndim and target[0] == n:
             return "row"
-        return "sum" if not target or len(target) < x.ndim else None
+        return "sum" if len(target) < x.ndim or target[0] == 1 else None
     if name == "concatenate":
         o = outs[0]
         return "row" if a["axis"] % o.ndim != 0 and all(x.shape[0] == n for x in ins) and o.shape[0] == n else None
