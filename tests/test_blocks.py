@@ -196,6 +196,7 @@ ROWWISE = {
     "transpose": lambda X, Y, v, z: np.sum(X.T[0] * z),
     "matrix-vector": lambda X, Y, v, z: np.sum(np.tanh(X @ v) * z) + np.sum(v * v),
     "bias row": lambda X, Y, v, z: np.sum(np.tanh(X + v[None, :] * 2) ** 2) + np.sum(np.sum(Y, axis=0, keepdims=True) ** 2),
+    "linear layer": lambda X, Y, v, z: np.sum((np.tanh(X @ (v[:, None] * np.arange(4.0))) - Y) ** 2),
     "means": lambda X, Y, v, z: np.mean(np.sin(X) ** 2) + np.sum(np.mean(Y, axis=0) ** 2) * np.mean(z),
 }
 
@@ -228,3 +229,15 @@ def test_a_blocked_function_comes_back_from_the_disk_cache():
     assert value2 == value
     np.testing.assert_array_equal(gw2, gw)
     np.testing.assert_array_equal(gX2, gX)
+
+
+def test_a_shared_weights_gradient_is_a_product_over_the_blocks_rows(whole):
+    """`X.T @ g`: the transposed rows are read by a product over them only, each block's
+    product added by the driver."""
+    f = ROWWISE["linear layer"]
+    rng = np.random.default_rng(8)
+    a = rng.normal(size=(N, 3)), rng.normal(size=(N, 4)), rng.normal(size=3), rng.normal(size=N)
+    g = srcgrad.value_and_grad(f, argnums=(0, 2))
+    g(*a)
+    src = g.source(*a)
+    assert "_rows(" in src and ".T @ " in src.split("_rows(X, Y, v, z, rows)")[1], src

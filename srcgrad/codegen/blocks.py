@@ -27,7 +27,8 @@ program qualifies when each of its values is one of
 - a row value: leading axis the rows, row i computed from row i of what it reads (an
   elementwise kernel, a column slice, a reshape, sum or mean within a row, a cross
   product, a product with a matrix or vector of no rows, the backward's scatters into
-  columns);
+  columns); or a matrix of rows transposed, which only a product over the rows may read
+  (`X.T @ g`, a shared weight's gradient);
 - a shared value: no rows (computed from what has none, the same in every block, and
   cheap: every block computes it again);
 - a sum or mean over the rows of row values (the blocks' sums added, their means weighed
@@ -78,6 +79,8 @@ def plan_blocks(nodes, params, outputs, constants):
             return None
         for o, kind in zip(node.outputs, found):
             kinds[o.id] = kind
+    if any(kinds.get(v.id) == "cols" for v in outputs if isinstance(v, Value)):
+        return None
     if not any(kinds.get(v.id) in ("row", "sum", "mean") for v in outputs if isinstance(v, Value)) \
             and not {"sum", "mean"} & set(kinds.values()):
         return None
@@ -107,10 +110,16 @@ def _kind(node, ins, outs, kinds, n):
     """The kind of `outs` (outputs of node) computed from `ins`, or None if they mix rows:
     "post" for what reads a sum over the rows (computed once, after the blocks)."""
     read = {kinds[x.id] for x in ins}
+    name, a = node.op.name, node.attrs
+    if "cols" in read:  # (rows along the last axis: only a product over the rows reads them)
+        x, y = (node.inputs + [None, None])[:2]
+        if name == "matmul" and kinds.get(getattr(x, "id", None)) == "cols" \
+                and kinds.get(getattr(y, "id", None)) == "row" and y.ndim in (1, 2):
+            return "sum"
+        return None
     if read & {"sum", "mean", "post"}:
         return None if "row" in read else "post"
     rowed = [x for x in ins if kinds[x.id] == "row"]
-    name, a = node.op.name, node.attrs
     if not rowed:
         if any(o.ndim >= 1 and o.shape[0] == n for o in outs):
             # rows from nothing with rows: a constant filled per block, or a broadcast
@@ -131,6 +140,9 @@ def _kind(node, ins, outs, kinds, n):
         if len(node.inputs) != 1 or not full or outs[0].ndim < 1 or outs[0].shape[0] != n:
             return None
         return "row"
+    if name == "transpose":  # (a matrix of rows, transposed: its rows along the last axis)
+        x, o = node.inputs[0], outs[0]
+        return "cols" if x.ndim == 2 and tuple(a["perm"]) == (1, 0) else None
     if name == "reshape":
         x, o = node.inputs[0], outs[0]
         return "row" if x.shape[0] == n and o.ndim >= 1 and o.shape[0] == n else None
@@ -201,7 +213,7 @@ def _einsum_kind(subscripts, inputs, kinds):
 
 # -- the functions: the block's, the one after the blocks, the driver -------------------
 _SHAPE_ATTRS = ("shape",)
-_IN_BLOCKS = ("row", "shared", "sum", "mean")
+_IN_BLOCKS = ("row", "cols", "shared", "sum", "mean")
 _OVER_ROWS = ("sum", "mean")
 _AFTER = ("post", "shared")
 
@@ -267,7 +279,8 @@ def _copied(nodes, kinds, wanted, new, g, n, rows):
         m.outputs = []
         for j, k in enumerate(keep):
             o = node.outputs[k]
-            shape = (rows,) + tuple(o.shape[1:]) if n is not None and kinds[o.id] == "row" else o.shape
+            shape = (rows,) + tuple(o.shape[1:]) if n is not None and kinds[o.id] == "row" else \
+                tuple(o.shape[:-1]) + (rows,) if n is not None and kinds[o.id] == "cols" else o.shape
             c = new[o.id] = Value(g, shape, o.dtype, m, j, name=o.name)
             m.outputs.append(c)
         out.append(m)
