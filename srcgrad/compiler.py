@@ -204,7 +204,9 @@ def _in_row_blocks(nodes, params, outputs, fn_name, header, constants):
     def names_of(v, memo):
         if v.id not in memo:
             name = v.name if v.name and v.name not in used and v.name.isidentifier() else None
-            name = name or f"v{len(memo)}"
+            k = len(memo)
+            while name is None or name in used:
+                name, k = f"v{k}", k + 1
             used.add(name)
             memo[v.id] = name
         return memo[v.id]

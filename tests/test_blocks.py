@@ -241,3 +241,16 @@ def test_a_shared_weights_gradient_is_a_product_over_the_blocks_rows(whole):
     g(*a)
     src = g.source(*a)
     assert "_rows(" in src and ".T @ " in src.split("_rows(X, Y, v, z, rows)")[1], src
+
+
+def test_the_drivers_names_never_clash_with_the_programs():
+    def f(X):
+        v1 = np.sin(X)  # (named as the driver names what it has no name for)
+        v0 = np.sum(v1 ** 2)
+        return v0 + np.sum(np.cos(X)) + np.sum(X, axis=0)[0]
+    X = np.random.default_rng(9).normal(size=(N, 3))
+    g = srcgrad.value_and_grad(f)
+    value, grad = g(X)
+    assert "_rows(" in g.source(X)
+    np.testing.assert_allclose(value, f(X), rtol=1e-12)
+    np.testing.assert_allclose(grad, 2 * np.sin(X) * np.cos(X) - np.sin(X) + np.array([1.0, 0, 0]), rtol=1e-10)
