@@ -247,10 +247,10 @@ def test_the_drivers_names_never_clash_with_the_programs():
     def f(X):
         v1 = np.sin(X)  # (named as the driver names what it has no name for)
         v0 = np.sum(v1 ** 2)
-        return v0 + np.sum(np.cos(X)) + np.sum(X, axis=0)[0]
+        return v0 + np.sum(np.cos(X))
     X = np.random.default_rng(9).normal(size=(N, 3))
     g = srcgrad.value_and_grad(f)
     value, grad = g(X)
     assert "_rows(" in g.source(X)
     np.testing.assert_allclose(value, f(X), rtol=1e-12)
-    np.testing.assert_allclose(grad, 2 * np.sin(X) * np.cos(X) - np.sin(X) + np.array([1.0, 0, 0]), rtol=1e-10)
+    np.testing.assert_allclose(grad, 2 * np.sin(X) * np.cos(X) - np.sin(X), rtol=1e-10, atol=1e-14)
