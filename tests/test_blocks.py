@@ -245,9 +245,9 @@ def test_a_shared_weights_gradient_is_a_product_over_the_blocks_rows(whole):
 
 def test_the_drivers_names_never_clash_with_the_programs():
     def f(X):
-        v1 = np.sin(X)  # (named as the driver names what it has no name for)
-        v0 = np.sum(v1 ** 2)
-        return v0 + np.sum(np.cos(X))
+        v1 = np.sin(X)
+        v2 = np.sum(v1 ** 2)  # (named as the driver names a sum it has no name for)
+        return v2 + np.sum(np.cos(X))
     X = np.random.default_rng(9).normal(size=(N, 3))
     g = srcgrad.value_and_grad(f)
     value, grad = g(X)
