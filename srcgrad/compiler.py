@@ -173,7 +173,7 @@ def _in_row_blocks(nodes, params, outputs, fn_name, header, constants):
     n, kinds = plan
     block_name, after_name = fn_name + "_rows", fn_name + "_after_rows"
     taken = {p.name for p in params} | {v.name for v in consts}
-    if taken & {"rows", "lo", "hi"} or any(t and re.fullmatch(r"(b|v)\d+", t) for t in taken):
+    if taken & {"rows", "lo", "hi"} or any(t and re.fullmatch(r"b\d+", t) for t in taken):  # (the driver's)
         return None
     rows, sums, after = blocks.split_outputs(outputs, kinds, nodes)
     names = {}

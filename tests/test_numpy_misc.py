@@ -1012,6 +1012,9 @@ def test_put_unravel_index_tensorinv_and_ravel_order_inside_grad():
 
 def test_put_and_polynomial_errors():
     y = srcgrad.tensor(np.zeros(4))
+    np.put(y, [7, -9], [1.0, 2.0], mode="clip")  # (clipped to the last and the first place)
+    np.testing.assert_array_equal(y.numpy(), [2.0, 0.0, 0.0, 1.0])
+    y = srcgrad.tensor(np.zeros(4))
     with pytest.raises(IndexError, match="put: index 4 is out of bounds for an array of size 4"):
         np.put(y, [1, 4], 1.0)
     with pytest.raises(NotImplementedError, match="poly1d"):

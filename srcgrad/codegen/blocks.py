@@ -245,7 +245,7 @@ def after_graph(nodes, params, sums, outputs, kinds):
 
 def _numbered_apart(g, nodes, params):
     # (new values numbered apart from the program's: arguments keep their ids)
-    g._ids = max([p.id for p in params] + [o.id for m in nodes for o in m.outputs], default=0) + 1 << 20
+    g._ids = (max([p.id for p in params] + [o.id for m in nodes for o in m.outputs], default=0) + 1) << 20
     return g
 
 

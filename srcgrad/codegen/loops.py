@@ -36,6 +36,7 @@ whole loop, and a value of the last iteration is read after the loop under its n
 the body. The backward binds saved values to fresh names, so it never disturbs a name
 the code after it still reads.
 """
+import ast
 
 from ..ir.checkpoint import stackable
 from ..ir.graph import Value
@@ -337,11 +338,11 @@ def _derived_lines(node, em, indent, segment, start):
     """The carried values a checkpointed loop forms again at a segment's start
     (ir/checkpoint.derived_carries): the body's view of its next state, at the iteration
     before the segment; the initial value in the first segment."""
-    import ast
     a, namer = node.attrs, em.namer
     body = a["body"]
     derived = a.get("derived", ())
     initial = node.inputs[len(node.inputs) - len(derived):]
+    next_of = {o.id: j for j, o in enumerate(body.outputs)}  # (a carried value's next state)
     lines = []
     for k, x in zip(derived, initial):
         view = body.outputs[k].node
@@ -352,9 +353,8 @@ def _derived_lines(node, em, indent, segment, start):
                 at = (f"{start}" if first == 1 else f"{start} + {first - 1}" if first > 1 else f"{start} - {1 - first}") \
                     if step == 1 else f"({start} - 1) * {step} + {first}"
                 args.append(ast.parse(at, mode="eval").body)
-            elif v.id in {o.id for o in body.outputs}:  # (another carried value's next state: its
-                j = [o.id for o in body.outputs].index(v.id)  # state at the segment's start)
-                args.append(A.name(namer.of(body.inputs[1 + j])))
+            elif v.id in next_of:  # (another carried value's next state: its state at the start)
+                args.append(A.name(namer.of(body.inputs[1 + next_of[v.id]])))
             else:
                 args.append(em.arg(v))
         expr = expr_source(view.op.emit(args, view.attrs, view))

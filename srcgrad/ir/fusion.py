@@ -230,15 +230,14 @@ def _kernel_node(members, outputs, out_exprs, env, ew_op, named=()):
 
 
 def absorb_broadcasts(graph):
-    """A kernel reads the value a kernel output that is a broadcast of one of its inputs
-    (`ew[a0]` to a larger shape: the backward of a sum, say) broadcasts, rather than the
-    broadcast array: its formula
-    broadcasts by numpy's rules, and the kernel still writes its outputs at their own
-    shapes (codegen/kernels.py). Spares an `np.broadcast_to` call, itself slower than a
-    small multiplication, for every kernel fusion kept apart from the broadcast (it has
-    several readers, or a loop's boundary lies between). Rewrites graph.nodes in place
-    (and loop bodies'); the broadcasts left unread are dropped later (passes.live_nodes).
-    Returns the number of inputs replaced."""
+    """A kernel reads the value that a kernel output broadcasts (`ew[a0]` to a larger
+    shape: the backward of a sum, say), rather than the broadcast array: its formula
+    broadcasts by numpy's rules, and it still writes its outputs at their own shapes
+    (codegen/kernels.py). Spares an `np.broadcast_to` call, itself slower than a small
+    multiplication, for every kernel fusion kept apart from the broadcast (it has several
+    readers, or a loop's boundary lies between). Rewrites graph.nodes in place (and loop
+    bodies'); the broadcasts left unread are dropped later (passes.live_nodes). Returns
+    the number of inputs replaced."""
     from .cse import _merged_inputs
     done = 0
     own = {id(n) for n in graph.nodes}  # (a value computed before this graph is read as it is)
@@ -250,16 +249,16 @@ def absorb_broadcasts(graph):
         if n.op.name != "ew":
             continue
         inputs = [_unbroadcast(x, own) for x in n.inputs]
-        if all(a is b for a, b in zip(inputs, n.inputs)):
+        replaced = sum(a is not b for a, b in zip(inputs, n.inputs))
+        if not replaced:
             continue
-        done += sum(a is not b for a, b in zip(inputs, n.inputs))
+        done += replaced
         m = Node(n.op, inputs, n.attrs, n.loc)
         m.outputs = n.outputs
+        m = _merged_inputs(m)  # (x and what x broadcasts may both be inputs: one symbol)
         for o in m.outputs:
             o.node = m
-        graph.nodes[k] = _merged_inputs(m)
-        for o in graph.nodes[k].outputs:
-            o.node = graph.nodes[k]
+        graph.nodes[k] = m
     return done
 
 

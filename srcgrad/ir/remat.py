@@ -20,7 +20,7 @@ either
 import sympy as sp
 
 from ..ops import broadcast_shapes
-from ..symbolic.kernel import canon_symbol, canonicalize
+from ..symbolic.kernel import _costly, canon_symbol, canonicalize
 from .graph import Node, Value
 
 #: at most this many operations in a formula formed again (`a*b + 1` is 2)
@@ -47,10 +47,10 @@ def recompute_cheap_reads(body, bwd, carried):
     while changed:
         changed = False
         for n in reversed(body.nodes):  # (readers first: what they read may then go too)
-            for o in n.outputs:
+            for k, o in enumerate(n.outputs):
                 if o.id not in reads or o.id in recipes:
                     continue
-                recipe = _recipe(n, o, reads, there)
+                recipe = _recipe(n, k, reads, there)
                 if recipe is not None:
                     recipes[o.id] = recipe
                     reads.discard(o.id)
@@ -86,8 +86,10 @@ def recompute_cheap_reads(body, bwd, carried):
     return len(recipes)
 
 
-def _recipe(n, o, reads, there):
-    """(n, formula or None, inputs) forming o again from values there anyway, or None."""
+def _recipe(n, k, reads, there):
+    """(n, formula or None, inputs) forming n's k-th output again from values there
+    anyway, or None. (By position: a pruned kernel's outputs keep their old `index`.)"""
+    o = n.outputs[k]
     if n.op.name in VIEWS:
         if (n.op.name != "getitem" or _basic(n)) and all(there(x) for x in n.inputs):
             return n, None, list(n.inputs)
@@ -95,15 +97,16 @@ def _recipe(n, o, reads, there):
     if n.op.name != "ew":
         return None
     exprs = n.attrs["exprs"]
-    symbols = {canon_symbol(i): x for i, x in enumerate(n.inputs)}
+    by_symbol = {canon_symbol(i): x for i, x in enumerate(n.inputs)}
     # its kernel's other outputs, saved anyway, stand for their formulas
-    others = {exprs[k]: sp.Dummy(f"o{k}") for k, p in enumerate(n.outputs)
-              if p is not o and p.id in reads and not exprs[k].is_Atom}
-    formula = exprs[o.index].xreplace(others) if others else exprs[o.index]
+    others = {}
+    for j, p in enumerate(n.outputs):
+        if j != k and p.id in reads and not exprs[j].is_Atom:
+            others[exprs[j]] = stand = sp.Dummy(f"o{j}")
+            by_symbol[stand] = p
+    formula = exprs[k].xreplace(others) if others else exprs[k]
     if not _cheap(formula):
         return None
-    by_symbol = dict(symbols)
-    by_symbol.update((d, n.outputs[k]) for k, d in ((int(d.name[1:]), d) for d in others.values()))
     env = {s: by_symbol[s] for s in formula.free_symbols}
     if not all(there(x) for x in env.values()):
         return None
@@ -114,7 +117,9 @@ def _recipe(n, o, reads, there):
 
 
 def _cheap(e):
-    if e.atoms(sp.Function) or any(not p.exp.is_Integer or abs(p.exp) > 2 for p in e.atoms(sp.Pow)):
+    """Not what fusion keeps as a value (symbolic.kernel._costly: a function, a fractional
+    power), and a few additions, multiplications and small integer powers."""
+    if _costly(e) or any(abs(p.exp) > 2 for p in e.atoms(sp.Pow)):
         return False
     return sp.count_ops(e) <= MAX_OPS
 
