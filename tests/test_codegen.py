@@ -788,3 +788,19 @@ def test_a_kernel_reads_a_broadcast_value_unbroadcast():
     np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(gX, tX.grad.numpy(), rtol=1e-12)
     assert "broadcast_to" not in g.source(w, X), g.source(w, X)
+
+
+def test_a_derivative_reads_a_function_the_forward_computed_as_another_op():
+    """sin's derivative is cos of the same x, which the forward computed for `np.cos(x)`:
+    the backward reads that value instead of calling np.cos again (ir/share.py), at any
+    size; and never its own output."""
+    def f(x):
+        return np.sum(np.sin(x) * np.cos(x)) + np.sum(np.exp(np.tanh(x)))
+    x = np.array([0.3, -1.2, 2.0])
+    g = srcgrad.value_and_grad(f)
+    value, grad = g(x)
+    np.testing.assert_allclose(grad, np.cos(x) ** 2 - np.sin(x) ** 2
+                               + np.exp(np.tanh(x)) * (1 - np.tanh(x) ** 2), rtol=1e-12)
+    src = g.source(x)
+    for call in ("np.cos(", "np.sin(", "np.tanh(", "np.exp("):
+        assert src.count(call) == 1, src

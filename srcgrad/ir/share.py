@@ -7,9 +7,15 @@ computing `t5 + t7` again costs a whole-array pass and a fresh array (more than 
 arithmetic). Here such a subformula becomes an extra output of the earlier kernel
 (`Qxc = t5 + t7` then `Qxc**2`), and the later kernel reads it.
 
-Only large kernels take part (small arrays are cheap to recompute and cheaper to keep
-fused), only in a function that computes forward and backward together: an eager
+Only large kernels take part in that (small arrays are cheap to recompute and cheaper to
+keep fused), only in a function that computes forward and backward together: an eager
 backward receives the forward's values, and cannot ask the forward for a new one.
+
+A kernel of any size reads a function of values an earlier kernel already has as an
+output, rather than calling the function again: the derivative of `sin(x) * cos(x)` is
+`t0 * t0 - t1 * t1` with `t0 = np.cos(x)` and `t1 = np.sin(x)` from the forward, not
+`t0 * np.cos(x) - t1 * np.sin(x)` (sin's derivative is cos of the same x, which the
+forward computed as another op). For a small array a call is most of the cost.
 """
 import sympy as sp
 
@@ -25,12 +31,27 @@ def share_subformulas(nodes, first_backward):
     returns the number of subformulas shared."""
     from ..symbolic.kernel import set_formulas, value_formulas, value_symbol
     known = {}      # subformula over value symbols -> (earlier kernel, None) or (None, Value)
+    calls = {}      # a function call over value symbols -> (None, the Value computing it)
     by_symbol = {}  # value symbol -> Value
     shared = 0
     for i, n in enumerate(nodes):
-        if n.op.name != "ew" or not any(_large(o) for o in n.outputs):
+        if n.op.name != "ew":
             continue
+        large = any(_large(o) for o in n.outputs)
         formulas = value_formulas(n, by_symbol)
+        if not large:
+            if i >= first_backward:
+                found = {}
+                for e in formulas:
+                    _matches(e, calls, found)
+                if found:
+                    subs = {sub: c * value_symbol(calls[f][1]) + (sub - c * f) for sub, (f, c) in found.items()}
+                    by_symbol.update({value_symbol(calls[f][1]): calls[f][1] for f, _ in found.values()})
+                    formulas = [e.xreplace(subs) for e in formulas]
+                    set_formulas(n, formulas, by_symbol)
+                    shared += len(found)
+            _note_calls(n, formulas, calls, by_symbol)
+            continue
         if i >= first_backward:
             found = {}
             for e in formulas:
@@ -48,6 +69,7 @@ def share_subformulas(nodes, first_backward):
                 formulas = [e.xreplace(subs) for e in formulas]
                 set_formulas(n, formulas, by_symbol)
                 shared += len(found)
+        _note_calls(n, formulas, calls, by_symbol)
         for o, e in zip(n.outputs, formulas):
             # (an output broadcast beyond its formula's own shape is not that formula)
             if _worth_sharing(e, by_symbol) and tuple(o.shape) == _natural_shape(e, by_symbol) \
@@ -62,6 +84,22 @@ def share_subformulas(nodes, first_backward):
 
 def _large(v):
     return v.dtype.kind == "f" and v.size >= MIN_SIZE
+
+
+def _note_calls(n, formulas, calls, by_symbol):
+    for o, e in zip(n.outputs, formulas):
+        if _a_call(e, o, by_symbol):
+            calls.setdefault(e, (None, o))
+
+
+def _a_call(e, out, by_symbol):
+    """Whether output `out` computes a function of values (`cos(x)`, `special.psi(x)`),
+    of the shape and dtype that function gives them."""
+    if e.is_Atom or not isinstance(e, sp.Function) or e.is_Boolean or not e.free_symbols:
+        return False
+    values = [by_symbol.get(s) for s in e.free_symbols]
+    return all(v is not None and v.dtype == out.dtype for v in values) and out.dtype.kind == "f" \
+        and tuple(out.shape) == _natural_shape(e, by_symbol)
 
 
 def _worth_sharing(e, by_symbol):
