@@ -33,6 +33,10 @@ def export_variant(variant, path):
         "",
         "",
     ]
+    from .codegen.loader import uses_scipy_special
+    if uses_scipy_special(variant.source):  # (a function of scipy.special's: symbolic/special.py)
+        lines[0] = lines[0].replace("(numpy only)", "(numpy and scipy.special)")
+        lines[5:5] = ["from scipy import special"]
     if "scratch." in variant.source:  # the pool of arrays kept between calls (codegen/scratch.py)
         import inspect
         from .codegen import scratch

@@ -36,6 +36,9 @@ def load_function(source, fn_name, label, namespace=None, code=None):
         listener(label, source, filename)
     code = compile(source, filename, "exec") if code is None else _renamed(code, filename)
     ns = {"np": numpy, "math": math, "scratch": POOL, **SHARED}  # (one pool for all: scratch.py)
+    if uses_scipy_special(source):
+        from ..symbolic.special import scipy_special
+        ns["special"] = scipy_special()
     if namespace:
         ns.update(namespace)
     exec(code, ns)
@@ -43,6 +46,11 @@ def load_function(source, fn_name, label, namespace=None, code=None):
     fn.__srcgrad_source__ = source
     fn.__srcgrad_code__ = code
     return fn
+
+
+def uses_scipy_special(source):
+    """Whether generated source calls scipy.special's functions (`special.gammaln(x)`)."""
+    return "special." in source
 
 
 def _renamed(code, filename):

@@ -19,6 +19,7 @@ from .products import *  # noqa: F401,F403
 from .reductions import *  # noqa: F401,F403
 from .misc import *  # noqa: F401,F403
 from .integer_types import *  # noqa: F401,F403
+from . import special as _special  # noqa: F401  (scipy.special's ufuncs reach tensors: special.py)
 from . import linalg  # noqa: F401  (np.linalg.inv, ...)
 
 

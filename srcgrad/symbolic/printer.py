@@ -1,4 +1,5 @@
-"""sympy expression → Python `ast` expression over numpy (namespace name `np`).
+"""sympy expression → Python `ast` expression over numpy (namespace name `np`; scipy.special's
+functions, symbolic/special.py, as `special`).
 
 Written for people: numbers are printed as literals (`0.25`, never `np.float64(...)`,
 so float32 arrays stay float32), constants go after the symbols (`x - 2`, not `-2 + x`),
@@ -11,6 +12,7 @@ import sympy as sp
 
 from ..codegen import astbuild as A
 from . import functions as F
+from .special import SpecialFunction
 
 _NP_FUNCS = {
     sp.exp: "exp", F.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan",
@@ -100,6 +102,8 @@ class _Printer:
             return A.npcall("exp", A.neg(A.npcall("logaddexp", A.const(0.0), self.p(-x))))
         if f in _NP_CUSTOM:
             return A.npcall(_NP_CUSTOM[f], *[self.p(a) for a in e.args])
+        if isinstance(e, SpecialFunction):
+            return A.call(A.attr(A.name("special"), f.scipy_name), *[self.p(a) for a in e.args])
         if f is F.softplus:
             return A.npcall("logaddexp", A.num(0.0), self.p(e.args[0]))
         if f is F.dsinc:
@@ -147,7 +151,11 @@ class _Printer:
             tree = ast.fix_missing_locations(ast.Expression(self.p(e)))
         finally:
             self._calls_only = False
-        return float(eval(compile(tree, "<srcgrad constant>", "eval"), {"np": np, "math": math}))
+        namespace = {"np": np, "math": math}
+        if e.atoms(SpecialFunction):
+            from ..numpy.special import scipy_special
+            namespace["special"] = scipy_special()
+        return float(eval(compile(tree, "<srcgrad constant>", "eval"), namespace))
 
     def number(self, e):
         if e.is_Integer:
