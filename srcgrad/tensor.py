@@ -97,9 +97,7 @@ def _as_operand(x):
     if isinstance(x, (list, tuple)):
         return np.asarray(x)
     if isinstance(x, complex):
-        from .utils.locations import describe_loc, user_loc
-        raise TypeError(f"complex number {x!r} with a tensor: srcgrad supports real floating-point data "
-                        f"only {describe_loc(user_loc(2))}")
+        return x
     return NotImplemented
 
 
@@ -312,10 +310,7 @@ class Tensor:
                                    "want to use a computed variable in a subgraph that doesn't require "
                                    "differentiation use var_no_grad = var.detach().")
             return
-        if flag and self._data.dtype.kind == "c":
-            raise TypeError(f"complex tensors ({self._data.dtype.name}) cannot require gradients: "
-                            f"srcgrad does not support complex differentiation yet")
-        if flag and self._data.dtype.kind != "f":
+        if flag and self._data.dtype.kind not in "fc":
             raise RuntimeError(f"only Tensors of floating point dtype can require gradients "
                                f"(this one is {self._data.dtype.name})")
         self._requires_grad = flag

@@ -278,7 +278,7 @@ def call_capturing_locals(fn, args, kwargs, builders=False):
 # -- argument structures (pytrees) ---------------------------------------------------
 class Leaf:
     """An array position in an argument structure."""
-    __slots__ = ("kind",)   # "ndarray", "tensor", "float", "generic"
+    __slots__ = ("kind",)   # "ndarray", "tensor", "float", "complex", "generic"
 
     def __init__(self, kind):
         self.kind = kind
@@ -310,6 +310,9 @@ def flatten(obj, leaves, dynamic_floats=True, objects=False):
     if isinstance(obj, float) and dynamic_floats:
         leaves.append(np.asarray(obj, dtype=np.float64))
         return Leaf("float")
+    if isinstance(obj, complex) and dynamic_floats:
+        leaves.append(np.asarray(obj, dtype=np.complex128))
+        return Leaf("complex")
     if isinstance(obj, dict):
         keys = sorted(obj, key=repr)
         return ("dict", tuple(keys), tuple(flatten(obj[k], leaves, dynamic_floats, objects) for k in keys))

@@ -887,6 +887,10 @@ def _refuse_boolean(out, mode):
     if isinstance(data, (bool, np.bool_)) or (isinstance(data, np.ndarray) and data.dtype == np.bool_):
         raise TypeError(f"{mode}: the function returned a boolean, which has no derivative; "
                         f"return a float (e.g. the quantity the comparison tests)")
+    if isinstance(data, complex) or getattr(data, "dtype", None) is not None and data.dtype.kind == "c":
+        # (as JAX and PyTorch: a gradient is of a real value; srcgrad's convention, ops/complex.py)
+        raise TypeError(f"{mode}: the function returned a complex value; take the gradient of a real "
+                        f"one (np.real(f), np.abs(f) ** 2), or use srcgrad.vjp with a complex cotangent")
 
 
 class _Randomness:
@@ -1030,6 +1034,8 @@ def _like(spec, arr):
         return Tensor._make(np.array(arr))
     if spec.kind == "float":
         return float(arr)
+    if spec.kind == "complex":
+        return complex(arr)
     if spec.kind == "generic":
         return arr.dtype.type(arr)
     return _owned(arr)
@@ -1037,7 +1043,9 @@ def _like(spec, arr):
 
 def _like_value(spec, arr):
     a = np.asarray(arr)
-    return float(a) if a.ndim == 0 and a.dtype.kind == "f" else a
+    if a.ndim == 0 and a.dtype.kind in "fc":
+        return float(a) if a.dtype.kind == "f" else complex(a)
+    return a
 
 
 def _owned(arr):

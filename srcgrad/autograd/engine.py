@@ -373,6 +373,8 @@ def _root_grad(t, g, k):
     if g is None:
         if t._data.size != 1:
             raise RuntimeError("grad can be implicitly created only for scalar outputs")
+        if t._data.dtype.kind == "c":
+            raise RuntimeError("grad can be implicitly created only for real scalar outputs")
         return np.ones(t._data.shape, t._data.dtype)
     arr = g._data if isinstance(g, Tensor) else np.asarray(g)
     if arr.shape != t._data.shape:

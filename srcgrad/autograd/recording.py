@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import ops as _ops
 from ..ops import ShapeError
+from ..ops.complex import supports_complex
 from ..utils.locations import describe_loc, user_loc
 from .function import CONST, LEAF, NODE, Version, node_class
 from .saved import kept_a_tensor
@@ -159,7 +160,7 @@ def apply(op, inputs, attrs, out=None):
                 # `.view(-1)` of it would fail where PyTorch's succeeds); elementwise results
                 # keep their inputs' layout in both (`x.t() * 2` is not contiguous)
                 r = np.ascontiguousarray(r)
-            t = Tensor._make(r, grad_out and r.dtype.kind == "f")
+            t = Tensor._make(r, grad_out and r.dtype.kind in "fc")
             if view:
                 # (a reshape may copy; indexing with arrays always copies, though numpy's
                 # result has a base of its own)
@@ -169,9 +170,10 @@ def apply(op, inputs, attrs, out=None):
         t._volatile = volatile
         outs.append(t)
     if record:
-        if complex_out:
-            raise TypeError(f"{op.name}: complex values cannot be differentiated yet (srcgrad supports "
-                            f"real floating-point data only) {describe_loc(user_loc(1))}")
+        if (complex_out or any(a.dtype.kind == "c" for a in arrays if isinstance(a, np.ndarray))) \
+                and not supports_complex(op):
+            raise TypeError(f"{op.name}: srcgrad has no derivative of this op for complex values "
+                            f"{describe_loc(user_loc(1))}")
         _record(op, attrs, inputs, outs, grad_out, tracer, out, before)
     elif out is not None and not out._requires_grad:
         out.grad_fn = None
@@ -315,7 +317,7 @@ def _record(op, attrs, inputs, outs, grad_out=True, tracer=None, out=None, befor
         recorded = tuple([(t._data, t._version, t._version.v) for t in outs])
     fn = node_class(op, attrs, inputs)(op, attrs, tuple(edges), tuple(saved), recorded, user_loc(3))
     for k, t in enumerate(outs):
-        t._requires_grad = grad_out and t._data.dtype.kind == "f"  # (integers never require grad)
+        t._requires_grad = grad_out and t._data.dtype.kind in "fc"  # (integers never require grad)
         t.grad_fn = fn
         t._output_nr = k
     if tracer is not None:

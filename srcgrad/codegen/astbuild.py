@@ -22,6 +22,8 @@ def num(v):
             return attr(name("np"), "nan")
         inf = attr(name("np"), "inf")
         return inf if v > 0 else neg(inf)
+    if isinstance(v, complex):  # (an imaginary literal: 2j; complex numbers print as sums)
+        return ast.Constant(value=v)
     if v < 0:
         return neg(ast.Constant(value=-v))
     return ast.Constant(value=v)

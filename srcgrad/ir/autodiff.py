@@ -5,6 +5,7 @@ cotangents of its inputs. Rules build IR with the same ops (elementwise rules th
 sympy, structural rules by hand), so the backward is an ordinary part of the graph:
 it can be fused, simplified, printed, compiled — and differentiated again.
 """
+from ..ops.complex import complex_vjp, involves_complex
 from ..utils.locations import format_loc_range, merge_locs
 from .graph import Value
 
@@ -40,6 +41,8 @@ def backward(graph, outputs, cotangents, wrt, hooks=None, observe=()):
         if g.shape != v.shape:
             raise BackwardError(f"internal error: gradient of shape {tuple(g.shape)} for a value of shape "
                                 f"{tuple(v.shape)} ({v.node.op.name if v.node else 'input'})")
+        if g.dtype.kind == "c" and v.dtype.kind != "c":  # a real value: the real part (ops/complex.py)
+            g = graph.emit("real", [g])
         if g.dtype != v.dtype:
             g = g.cast(v.dtype)
         place = _placed(g)
@@ -89,7 +92,7 @@ def backward(graph, outputs, cotangents, wrt, hooks=None, observe=()):
         if n.op.vjp is None:
             raise BackwardError(f"op {n.op.name!r} has no derivative rule "
                                 f"(recorded at {format_loc_range(n.loc) or 'an unknown line'})")
-        in_grads = n.op.vjp(n, gs)
+        in_grads = complex_vjp(n, gs) if involves_complex(n) else n.op.vjp(n, gs)
         for x, gi in zip(n.inputs, in_grads):
             if gi is not None and isinstance(x, Value) and x.id in active:
                 accumulate(x, gi)

@@ -30,6 +30,7 @@ def fuse(graph, keep_costly=False, boundaries=()):
     hook or a retained gradient needs a gradient of its own."""
     from ..symbolic.kernel import _costly, node_exprs, operand_expr
     from .. import config, ops
+    from ..ops.complex import involves_complex
 
     for n in graph.nodes:  # a loop's body is a graph of its own
         if n.op.name == "loop":
@@ -42,22 +43,26 @@ def fuse(graph, keep_costly=False, boundaries=()):
     region_deps = []          # region index -> bitmask of regions its external inputs depend on
     tree = {}                 # value id -> formula tree size, inside its region
     nesting = {}              # value id -> depth of nested transcendental functions, inside its region
+    complex_regions = set()   # regions of one node reading or making complex values
     for n in nodes:
         mask = 0
         for x in n.inputs:
             if isinstance(x, Value):
                 mask |= deps.get(x.id, 0)
         chosen = None
+        alone = involves_complex(n)  # (formulas are simplified over real symbols: ops/complex.py)
         if n.op.elementwise:
             # nor may n join the region that produced a boundary value it reads (through
             # another input): the kernel would compute n from that value's formula
             blocked = {region_of.get(id(x.node)) for x in n.inputs
                        if isinstance(x, Value) and x.id in boundaries and x.node is not None}
-            for x in (n.inputs if config.fuse_elementwise else ()):
+            for x in (n.inputs if config.fuse_elementwise and not alone else ()):
                 if not isinstance(x, Value) or x.node is None or id(x.node) not in region_of \
                         or x.id in boundaries:
                     continue
                 r = region_of[id(x.node)]
+                if r in complex_regions:
+                    continue
                 if r == chosen or r in blocked or not _can_join(n, r, region_of, regions, region_inputs, deps, tree,
                                                                 region_deps):
                     continue
@@ -67,6 +72,8 @@ def fuse(graph, keep_costly=False, boundaries=()):
                 break
             if chosen is None:
                 chosen = len(regions)
+                if alone:
+                    complex_regions.add(chosen)
                 regions.append([])
                 region_inputs.append(set())
                 region_deps.append(0)

@@ -17,7 +17,7 @@ from .. import ops as _ops
 from ..utils.locations import format_loc_range
 from .types import fmt_aval
 
-Literal = (bool, int, float)
+Literal = (bool, int, float, complex)
 
 
 class Value:

@@ -1284,59 +1284,55 @@ def fill_diagonal(a, val, wrap=False):
 
 
 # ---------------------------------------------------------------------------------------
-# complex parts of real data
+# complex parts (ops/complex.py); of real data, what numpy gives
 # ---------------------------------------------------------------------------------------
-def _complex_fallback(fn, name, x, args):
-    if x.dtype.kind == "c":
-        return run_without_gradient(fn, name, args, {})
-    return None
+def _part(name, x):
+    return apply(_ops.get(name), [x], {})
 
 
 @implements(np.real)
 def real(val):
-    """The real part: real data itself."""
+    """The real part (of real data: the data itself)."""
     x = _tensor(val)
-    r = _complex_fallback(np.real, "real", x, (val,))
-    return x if r is None else r
+    return _part("real", x) if x.dtype.kind == "c" else x
 
 
 @implements(np.imag)
 def imag(val):
-    """The imaginary part of real data: zeros (a constant, no gradient)."""
+    """The imaginary part (of real data: zeros, a constant)."""
     x = _tensor(val)
-    r = _complex_fallback(np.imag, "imag", x, (val,))
-    return _make(np.zeros(x.shape, x.dtype)) if r is None else r
+    return _part("imag", x) if x.dtype.kind == "c" else _make(np.zeros(x.shape, x.dtype))
 
 
 @implements(np.real_if_close)
 def real_if_close(a, tol=100):
-    """Real data is returned as it is."""
+    """The real part when every imaginary part is within tol machine epsilons of 0 (a
+    decision on the data, guarded), else the data itself."""
     x = _tensor(a)
-    r = _complex_fallback(np.real_if_close, "real_if_close", x, (a, tol))
-    return x if r is None else r
+    if x.dtype.kind != "c":
+        return x
+    eps = np.finfo(x.dtype).eps * tol if tol > 1 else tol
+    return real(x) if bool(np.all(_abs(imag(x)) < eps)) else x
 
 
 @implements(np.iscomplex)
 def iscomplex(x):
-    """Real data: False everywhere (booleans, no gradient)."""
+    """Where the imaginary part is not 0 (booleans, no gradient)."""
     t = _tensor(x)
-    r = _complex_fallback(np.iscomplex, "iscomplex", t, (x,))
-    return _make(np.zeros(t.shape, bool)) if r is None else r
+    return imag(t) != 0 if t.dtype.kind == "c" else _make(np.zeros(t.shape, bool))
 
 
 @implements(np.isreal)
 def isreal(x):
     t = _tensor(x)
-    r = _complex_fallback(np.isreal, "isreal", t, (x,))
-    return _make(np.ones(t.shape, bool)) if r is None else r
+    return imag(t) == 0 if t.dtype.kind == "c" else _make(np.ones(t.shape, bool))
 
 
 @implements(np.conjugate)
 def conjugate(x, /):
-    """Complex conjugate of real data: a copy."""
+    """The complex conjugate (of real data: a copy)."""
     t = _tensor(x)
-    r = _complex_fallback(np.conjugate, "conjugate", t, (x,))
-    return copy(t) if r is None else r
+    return _part("conj", t) if t.dtype.kind == "c" else copy(t)
 
 
 conj = conjugate
@@ -1344,12 +1340,13 @@ conj = conjugate
 
 @implements(np.angle)
 def angle(z, deg=False):
-    """Argument of real data: 0 for x >= +0, pi for x <= -0 (numpy's arctan2(0, x)), NaN
-    for NaN; piecewise constant, so no gradient."""
-    x = _floating(_tensor(z))
-    r = _complex_fallback(np.angle, "angle", x, (z, deg))
-    if r is not None:
-        return r
+    """The argument. Of real data: 0 for x >= +0, pi for x <= -0 (numpy's arctan2(0, x)),
+    NaN for NaN; piecewise constant, so no gradient."""
+    t = _tensor(z)
+    if t.dtype.kind == "c":
+        a = _part("angle", t)
+        return a * (180 / math.pi) if deg else a
+    x = _floating(t)
     half_turn = 180.0 if deg else math.pi
     zero = np.zeros((), x.dtype)
     a = where(signbit(x), np.asarray(half_turn, x.dtype), zero)

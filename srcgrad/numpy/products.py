@@ -86,10 +86,10 @@ def outer(a, b, out=None):
 
 @implements(np.vdot)
 def vdot(a, b, /):
-    """The dot product of the flattened inputs (real data: no conjugation to do)."""
+    """The dot product of the flattened inputs, the first conjugated (for real data, as is)."""
     a, b = _pair(a, b)
-    if a.dtype.kind == "c" or b.dtype.kind == "c":
-        raise NotImplementedError("vdot: complex inputs are not supported")
+    if a.dtype.kind == "c":
+        a = apply(_ops.get("conj"), [a], {})
     if a.numel() != b.numel():
         raise ValueError(f"vdot: vectors have different lengths ({tuple(a.shape)} has {a.numel()} elements, "
                          f"{tuple(b.shape)} has {b.numel()})")

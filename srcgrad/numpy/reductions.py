@@ -314,6 +314,8 @@ def variance(x, axes, ddof, keepdims, where=_NoValue, mean=_NoValue):
         mean = _mean(x, where, axes, True)
     d = _masked(x - _tensor(mean), where, 0)
     n = _counted(x, where, axes, keepdims)
+    if d.dtype.kind == "c":  # (|d|^2, as numpy: the variance of complex data is real)
+        d = _op("abs", [d])
     total = _reduce("sum", d * d, axes, keepdims)
     if isinstance(n, int):
         return total / float(np.maximum(n - ddof, 0))
@@ -501,6 +503,8 @@ def linalg_norm(x, ord=None, axis=None, keepdims=False):
     rules for axis=None. Gradients: x/|x| (0 at 0, as PyTorch) for the 2-norm, sign(x) for
     the 1-norm, the tied extreme entries sharing evenly for inf/-inf norms."""
     t = _floating(_tensor(x))
+    pair = axis is not None and not isinstance(axis, (int, np.integer)) and len(tuple(axis)) == 2
+    t = _moduli(t, ord if pair or axis is None and ord is not None and t.ndim == 2 else None)
     if axis is None:
         if ord is None:  # the 2-norm of the flattened array, any dimension
             return _op("norm", [t], ord=None, axis=None, keepdims=bool(keepdims))
@@ -523,9 +527,17 @@ def linalg_norm(x, ord=None, axis=None, keepdims=False):
 implements(np.linalg.norm)(linalg_norm)
 
 
+def _moduli(t, matrix_ord=None):
+    """|t| for complex data, whose norms are those of the moduli; not for the matrix norms
+    of singular values (ord 2, -2, 'nuc'), which are the complex matrix's own."""
+    if t.dtype.kind != "c" or matrix_ord in (2, -2, "nuc"):
+        return t
+    return _op("abs", [t])
+
+
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     """numpy.linalg.vector_norm: a vector norm over `axis` (all entries if None)."""
-    t = _floating(_tensor(x))
+    t = _moduli(_floating(_tensor(x)))
     if axis is None:
         r = _vector_norm(ravel(t), ord, None, False)
         return r.reshape((1,) * t.ndim) if keepdims else r
@@ -535,7 +547,7 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
 
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     """numpy.linalg.matrix_norm: a matrix norm over the last two axes."""
-    t = _floating(_tensor(x))
+    t = _moduli(_floating(_tensor(x)), ord)
     if t.ndim < 2:
         raise ValueError(f"matrix_norm: the input must be at least 2-D, got shape {tuple(t.shape)}")
     return _matrix_norm(t, ord, t.ndim - 2, t.ndim - 1, keepdims)

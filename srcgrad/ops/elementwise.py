@@ -69,7 +69,12 @@ def _sigmoid(x):
 
 elementwise("sigmoid", F.sigmoid, _sigmoid, infer=_infer_float)
 elementwise("relu", F.relu, lambda x: np.maximum(x, 0))
-elementwise("abs", F.abs_, np.abs)
+def _infer_abs(inputs, attrs):
+    (shape, dtype), = _infer(inputs, attrs)
+    return [(shape, np.dtype(dtype.char.lower()) if dtype.kind == "c" else dtype)]  # (|z| is real)
+
+
+elementwise("abs", F.abs_, np.abs, infer=_infer_abs)
 elementwise("sign", F.sgn, np.sign)
 
 
@@ -139,9 +144,21 @@ def _cast_vjp(node, gs):
     return [g.cast(x.dtype) if x.dtype.kind in "fc" else None]
 
 
-register(Op("cast", "special", lambda x, dtype: x.astype(dtype), infer=_cast_infer,
-            vjp=_cast_vjp, torch_name="ToCopyBackward0",
-            emit=lambda args, attrs, node: A.method(args[0], "astype", A.dtype_expr(attrs["dtype"]))))
+def _cast_impl(x, dtype):
+    if np.asarray(x).dtype.kind == "c" and np.dtype(dtype).kind != "c":  # (the real part, said so)
+        x = np.real(x)
+    return x.astype(dtype)
+
+
+def _cast_emit(args, attrs, node):
+    x = args[0]
+    if node.inputs[0].dtype.kind == "c" and np.dtype(attrs["dtype"]).kind != "c":
+        x = A.npcall("real", x)
+    return A.method(x, "astype", A.dtype_expr(attrs["dtype"]))
+
+
+register(Op("cast", "special", _cast_impl, infer=_cast_infer, vjp=_cast_vjp, torch_name="ToCopyBackward0",
+            emit=_cast_emit))
 
 
 # -- numpy's wider elementwise vocabulary (issue: the numpy surface) ------------------

@@ -35,6 +35,8 @@ def literal(x):
         return sp.Integer(int(x))
     if isinstance(x, int):
         return sp.Integer(x)
+    if isinstance(x, complex):  # (ops/complex.py)
+        return literal(x.real) + literal(x.imag) * sp.I if x.real else literal(x.imag) * sp.I
     f = float(x)
     if math.isnan(f):
         return sp.nan

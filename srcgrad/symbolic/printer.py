@@ -81,6 +81,8 @@ class _Printer:
                 return self.number(e)
             except TypeError:  # a function of numbers sympy cannot evaluate (exp2(0), clip(0, -1, 1))
                 return self.number(sp.Float(self._evaluated(e)))
+        if e.is_number and e.has(sp.I):  # (a complex number in the user's formula: ops/complex.py)
+            return A.num(complex(e))
         if e.is_Add:
             return self.add(e)
         if e.is_Mul:

@@ -1,0 +1,125 @@
+"""Complex numbers (ops/complex.py): gradients in PyTorch's convention, dL/dx + i dL/dy
+for a real loss L of z = x + iy, checked against central differences along the real and
+the imaginary direction of every entry; eagerly, in generated code, and to second order."""
+import numpy as np
+import pytest
+
+import srcgrad
+import srcgrad.numpy as snp
+
+RNG = np.random.default_rng(7)
+Z = RNG.normal(size=3) + 1j * RNG.normal(size=3) + 1.5      # (away from branch cuts and zeros)
+M = RNG.normal(size=(3, 3)) + 1j * RNG.normal(size=(3, 3)) + 2 * np.eye(3)
+
+
+def numeric_grad(f, z, eps=1e-6):
+    """dL/dx + i dL/dy per entry, by central differences."""
+    z = np.asarray(z, complex)
+    out = np.zeros(z.shape, complex)
+    for k in range(z.size):
+        e = np.zeros(z.size, complex)
+        e[k] = 1
+        e = e.reshape(z.shape)
+        dx = (f(z + eps * e) - f(z - eps * e)) / (2 * eps)
+        dy = (f(z + 1j * eps * e) - f(z - 1j * eps * e)) / (2 * eps)
+        out.flat[k] = dx + 1j * dy
+    return out
+
+
+# real losses of complex arguments: each reaches some ops' complex rules
+LOSSES = {
+    "holomorphic elementwise": lambda z: np.sum(np.abs(np.exp(z) * np.sin(z) / (1 + z ** 2))),
+    "logs and roots": lambda z: np.sum(np.real(np.log(z) * np.sqrt(z) + np.log1p(z) - np.log10(z))),
+    "hyperbolic and inverse": lambda z: np.sum(np.imag(np.tanh(z) + np.arcsinh(z) + np.cosh(z) * np.arctan(z))),
+    "parts and conjugate": lambda z: np.sum(np.real(z) ** 2 * np.imag(z) + np.real(z * np.conj(z) * z)),
+    "angle": lambda z: np.sum(np.angle(z) * np.abs(z)),
+    "literals": lambda z: np.sum(np.real((2 - 3j) * z + 1j * z ** 2) + np.abs(z + 0.5j)),
+    "reductions": lambda z: np.abs(np.sum(z) * np.prod(z)) + np.real(np.mean(z * z)) + np.abs(np.cumsum(z)[-1]),
+    "statistics and norms": lambda z: np.std(z) + np.var(z * 2) + np.linalg.norm(z) + np.linalg.norm(z, 1),
+    "indexing": lambda z: np.abs(z[0] * z[2]) + np.sum(np.real(z[::-1] * z)) + np.abs(np.concatenate([z, z[:1]]) ** 2).sum(),
+    "products": lambda z: np.real(np.vdot(z, z)) + np.abs(np.outer(z, z) @ z).sum() + np.abs(np.dot(z, z)),
+    "linear algebra": lambda z: np.abs(np.linalg.det(M + np.outer(z, z))) + np.sum(np.abs(np.linalg.solve(M, z))) +
+                                np.sum(np.real(np.linalg.inv(M + np.diag(z)))),
+    "einsum": lambda z: np.abs(np.einsum("i,ij,j->", z, M, np.conj(z))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_gradient_of_a_real_loss_of_complex_values(name):
+    f = LOSSES[name]
+    want = numeric_grad(f, Z)
+    got = srcgrad.grad(f)(Z)
+    assert got.dtype == np.complex128
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(srcgrad.grad(f)(Z * 1.1), numeric_grad(f, Z * 1.1), rtol=1e-6, atol=1e-7)
+    t = srcgrad.tensor(Z, requires_grad=True)   # the same, eagerly
+    f(t).backward()
+    np.testing.assert_allclose(t.grad.numpy(), want, rtol=1e-6, atol=1e-7)
+
+
+def test_real_arguments_through_complex_values_get_real_gradients():
+    def f(x):
+        w = np.exp(1j * x) * (2 - 1j) + x[::-1] * 1j
+        return np.sum(np.abs(w) ** 2) + np.real(np.sum(np.exp(2j * x)))
+    x = np.array([0.3, -1.2, 2.0])
+    g = srcgrad.grad(f)(x)
+    assert g.dtype == np.float64
+    np.testing.assert_allclose(g, np.real(numeric_grad(lambda z: f(np.real(z)), x)), rtol=1e-6)
+    t = srcgrad.tensor(x.astype(np.float32), requires_grad=True)
+    (t * 2j).imag.sum().backward()
+    assert t.grad.dtype == np.float32 and np.allclose(t.grad.numpy(), 2.0)
+
+
+def test_vjp_is_the_adjoint_for_complex_cotangents():
+    """<vjp(g), dz> = <g, J dz> for the real inner product Re(sum(conj(a) * b))."""
+    def f(z):
+        return np.sin(z) * z[::-1] + np.conj(z) * 2
+    out, back = srcgrad.vjp(f, Z)
+    g = RNG.normal(size=3) + 1j * RNG.normal(size=3)
+    dz = RNG.normal(size=3) + 1j * RNG.normal(size=3)
+    (vjp,) = back(g)
+    jvp = (f(Z + 1e-6 * dz) - f(Z - 1e-6 * dz)) / 2e-6
+    assert np.real(np.vdot(vjp, dz)) == pytest.approx(np.real(np.vdot(g, jvp)), rel=1e-6)
+
+
+def test_second_derivatives_of_a_real_loss():
+    f = LOSSES["holomorphic elementwise"]
+    g = srcgrad.grad(f)
+    direction = np.array([1.0, 1j, 0.5 - 0.5j])
+    numeric = (g(Z + 1e-5 * direction) - g(Z - 1e-5 * direction)) / 2e-5
+    # second order by differentiating the gradient again: d/dt <Re of grad, e> along `direction`
+    for k in range(3):
+        e = np.eye(3)[k]
+        h = srcgrad.grad(lambda z: np.real(np.vdot(e, srcgrad.grad(f)(z))))(Z)
+        assert np.real(np.vdot(h, direction)) == pytest.approx(np.real(numeric[k]), rel=1e-4, abs=1e-6)
+
+
+def test_generated_code_reads_as_complex_arithmetic():
+    g = srcgrad.grad(lambda z: np.sum(np.real((1 + 2j) * z) + np.abs(z) ** 2))
+    src = g.source(Z)
+    assert "(1.0+2.0j)" in src and "np.conjugate(np.conjugate(" not in src
+    np.testing.assert_allclose(g(Z), (1 - 2j) + 2 * Z)
+
+
+def test_a_complex_output_has_no_gradient_but_a_vjp():
+    with pytest.raises(TypeError, match="complex value"):
+        srcgrad.grad(lambda z: np.sum(z ** 2))(Z)
+    t = srcgrad.tensor(Z, requires_grad=True)
+    with pytest.raises(RuntimeError, match="real scalar outputs"):
+        (t ** 2).sum().backward()
+    (t ** 2).sum().backward(srcgrad.tensor(1.0 + 0j))
+    np.testing.assert_allclose(t.grad.numpy(), np.conj(2 * Z))
+
+
+def test_python_complex_arguments_and_results_keep_their_type():
+    g = srcgrad.grad(lambda z: np.abs(z) ** 2)
+    out = g(1.5 - 2j)
+    assert isinstance(out, complex) and out == pytest.approx(3 - 4j)
+
+
+def test_ops_without_a_complex_rule_refuse_naming_the_op():
+    z = srcgrad.tensor(Z, requires_grad=True)
+    with pytest.raises(TypeError, match="maximum: .*complex values"):
+        snp.maximum(z, 1.0)
+    with pytest.raises(TypeError, match="svd: .*complex values"):
+        np.linalg.svd(srcgrad.tensor(M, requires_grad=True))
