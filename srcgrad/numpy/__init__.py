@@ -21,6 +21,7 @@ from .misc import *  # noqa: F401,F403
 from .integer_types import *  # noqa: F401,F403
 from . import special as _special  # noqa: F401  (scipy.special's ufuncs reach tensors: special.py)
 from . import linalg  # noqa: F401  (np.linalg.inv, ...)
+from . import fft  # noqa: F401  (np.fft.fft, ...)
 
 
 def __getattr__(name):

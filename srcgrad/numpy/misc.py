@@ -1328,6 +1328,17 @@ def isreal(x):
     return imag(t) == 0 if t.dtype.kind == "c" else _make(np.ones(t.shape, bool))
 
 
+@implements(np.iscomplexobj)
+def iscomplexobj(x):
+    """Whether the dtype is complex: a fact of the type, not of the data (no guard)."""
+    return _tensor(x).dtype.kind == "c"
+
+
+@implements(np.isrealobj)
+def isrealobj(x):
+    return _tensor(x).dtype.kind != "c"
+
+
 @implements(np.conjugate)
 def conjugate(x, /):
     """The complex conjugate (of real data: a copy)."""

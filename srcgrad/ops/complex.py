@@ -34,14 +34,16 @@ HOLOMORPHIC = {
     "mul", "div", "pow", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh",
     "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "exp2", "expm1", "log2", "log10",
     "log1p", "reciprocal", "square", "ew", "prod", "cumprod", "matmul", "einsum", "inv", "solve", "det",
-    "fft",
 }
 #: ops with a rule of their own for complex inputs
 OWN = {"abs", "sign", "conj", "real", "imag", "angle"}
+#: ops whose rules are written as adjoints for complex data already (ops/fft.py)
+ADJOINT = {"fft"}
 
 
 def supports_complex(op):
-    return op.name in STRUCTURAL or op.name in HOLOMORPHIC or op.name in OWN or op.kind == "compare" \
+    return op.name in STRUCTURAL or op.name in HOLOMORPHIC or op.name in OWN or op.name in ADJOINT \
+        or op.kind == "compare" \
         or not op.differentiable
 
 

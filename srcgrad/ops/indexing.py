@@ -99,8 +99,8 @@ def split_index(index):
             item = int(item._data)  # a scalar tensor indexes as its integer (a view), as in PyTorch
         if isinstance(item, Tensor):
             item = item._data
-        if isinstance(item, list):
-            item = _own(np.asarray(item))
+        if isinstance(item, (list, tuple)):
+            item = _own(np.asarray(item))  # (a tuple inside the index is an array, as in numpy)
         if isinstance(item, slice):
             template.append(Slice(*(None if v is None else _int(v) for v in (item.start, item.stop, item.step))))
         elif item is None:
