@@ -6,9 +6,9 @@
     out.backward()
     print(srcgrad.inspect.backward_source(out))
 """
-from . import autograd, config, inspect, linalg, nn, ops, optim
-from ._dtype import (bool, double, float, float16, float32, float64, get_default_dtype, half, int,
-                     int8, int16, int32, int64, long, set_default_dtype, short, uint8)
+from . import autograd, config, fft, inspect, linalg, nn, ops, optim
+from ._dtype import (bool, cdouble, cfloat, complex64, complex128, double, float, float16, float32, float64,
+                     get_default_dtype, half, int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .size import Size
 from .serialization import load, save

@@ -13,6 +13,8 @@ int16 = short = np.dtype(np.int16)
 int32 = int = np.dtype(np.int32)
 int64 = long = np.dtype(np.int64)
 bool = np.dtype(np.bool_)  # noqa: A001  (torch.bool)
+complex64 = cfloat = np.dtype(np.complex64)
+complex128 = cdouble = np.dtype(np.complex128)
 
 _default = [float32]
 

@@ -896,6 +896,62 @@ iinfo = np.iinfo
 __all__ += ["iinfo"]
 
 
+# -- complex numbers (ops/complex.py) ---------------------------------------------------------
+@torch_function("real", method=False)
+def real(input):  # noqa: A002
+    return snp.real(_t(input))
+
+
+@torch_function("imag", method=False)
+def imag(input):  # noqa: A002
+    return snp.imag(_t(input))
+
+
+@torch_function("angle")
+def angle(input):  # noqa: A002
+    return snp.angle(_t(input))
+
+
+@torch_function("conj_physical", "resolve_conj", "resolve_neg")
+def conj_physical(input):  # noqa: A002
+    """The conjugate (srcgrad has no lazy conjugate bit: resolving is the identity)."""
+    x = _t(input)
+    return snp.conjugate(x) if x.dtype.kind == "c" else x
+
+
+@torch_function("complex", method=False)
+def complex(real, imag):  # noqa: A002
+    """real + i imag, of the complex dtype of their float dtype."""
+    re, im = _t(real), _t(imag)
+    if re.dtype != im.dtype or re.dtype.kind != "f":
+        raise RuntimeError(f"complex: expected both inputs to be of the same float dtype, got {re.dtype} and "
+                           f"{im.dtype}")
+    return re + im * (1j if re.dtype == np.float64 else np.complex64(1j))
+
+
+@torch_function("polar", method=False)
+def polar(abs, angle):  # noqa: A002
+    """abs * (cos(angle) + i sin(angle))."""
+    return complex(_t(abs) * snp.cos(angle), _t(abs) * snp.sin(angle))
+
+
+@torch_function("view_as_real", method=False)
+def view_as_real(input):  # noqa: A002
+    """A complex tensor as (..., 2) real pairs (a copy here, PyTorch's is a view)."""
+    x = _t(input)
+    if x.dtype.kind != "c":
+        raise RuntimeError(f"view_as_real is only supported for complex tensors, got {x.dtype}")
+    return snp.stack([snp.real(x), snp.imag(x)], axis=-1)
+
+
+@torch_function("view_as_complex", method=False)
+def view_as_complex(input):  # noqa: A002
+    x = _t(input)
+    if x.ndim == 0 or x.shape[-1] != 2:
+        raise RuntimeError(f"Tensor must have a last dimension of size 2, got shape {tuple(x.shape)}")
+    return complex(x[..., 0], x[..., 1])
+
+
 def _attach_methods():
     for name, fn in _METHODS.items():
         if not hasattr(Tensor, name):
@@ -987,3 +1043,4 @@ def _attach_in_place():
 
 
 _attach_in_place()
+

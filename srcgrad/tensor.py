@@ -1381,11 +1381,11 @@ class Tensor:
     addmm = _functional("addmm")
     arcsin, arccos, arctan = asin, acos, atan
 
-    # -- complex parts and positions of the numpy surface (srcgrad data is real)
+    # -- complex parts (ops/complex.py) and positions of the numpy surface
     def conj(self):
-        """The complex conjugate of real data: in numpy code a copy (numpy's x.conj()),
+        """The complex conjugate. Of real data: in numpy code a copy (numpy's x.conj()),
         eagerly the tensor itself (PyTorch's)."""
-        if not _numpy_code():
+        if not _numpy_code() and self._data.dtype.kind != "c":
             return self
         from .numpy.misc import conjugate
         return conjugate(self)

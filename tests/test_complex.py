@@ -123,3 +123,33 @@ def test_ops_without_a_complex_rule_refuse_naming_the_op():
         snp.maximum(z, 1.0)
     with pytest.raises(TypeError, match="svd: .*complex values"):
         np.linalg.svd(srcgrad.tensor(M, requires_grad=True))
+
+
+def test_pytorch_complex_vocabulary_matches_pytorch():
+    """Numbers from PyTorch 2.13 for the same programs (tests must not need torch)."""
+    x = srcgrad.tensor([1.0, 2.0, 3.0, 4.0, 0.5], requires_grad=True)
+    y = srcgrad.fft.rfft(x)
+    assert y.grad_fn.name() == "FftR2CBackward0" and y.dtype == np.complex64
+    (y.abs() ** 2 * srcgrad.tensor([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [12.2812, 20.3090, 27.2188, 44.1910, 1.0], atol=1e-4)
+    x = srcgrad.tensor([1.0, 2.0, 3.0, 4.0, 0.5], requires_grad=True)
+    z = srcgrad.fft.fft(x, n=7)
+    (z.real * srcgrad.arange(7.0) + z.imag ** 2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [21.0, 10.5, 17.5, 21.0, -28.0], atol=1e-4)
+    x = srcgrad.tensor([[1.0, 2.0, 3.0], [4.0, 0.5, -1.0]], requires_grad=True)
+    v = srcgrad.fft.irfft(srcgrad.fft.rfft(x) * (1 + 0.5j), n=5)
+    (v * srcgrad.arange(5.0)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[1.6882, 0.5309, 3.7809]] * 2, atol=1e-4)
+    a = srcgrad.tensor([1.0, 2.0], requires_grad=True)
+    b = srcgrad.tensor([0.5, -1.0], requires_grad=True)
+    c = srcgrad.complex(a, b)
+    assert c.dtype == srcgrad.complex64
+    (srcgrad.view_as_real(c * c * 1j) ** 2).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [5.0, 40.0])
+    np.testing.assert_allclose(b.grad.numpy(), [2.5, -20.0])
+    z = srcgrad.tensor([1 + 2j, 3 - 1j], requires_grad=True)
+    (z.angle() * z.abs() + (z * z.conj()).real + srcgrad.exp(z).imag).sum().backward()
+    np.testing.assert_allclose(z.grad.numpy(), [4.07243144 + 4.30627313j, -10.89040815 + 9.90269167j])
+    np.testing.assert_allclose(srcgrad.view_as_complex(srcgrad.tensor([[1.0, 2.0]])).numpy(), [1 + 2j])
+    np.testing.assert_allclose(srcgrad.polar(srcgrad.tensor([2.0]), srcgrad.tensor([0.5])).numpy(),
+                               [2 * np.exp(0.5j)], rtol=1e-6)
