@@ -1471,7 +1471,7 @@ class CompiledFunction(Transformed):
         fuse(g, keep_costly=True)
         fn, source, prog = program_function(g, param_vals, out_vals, base + "_forward", header, consts)
         # the VJP: all float arguments, a cotangent per output; the forward is recomputed
-        floats = [k for k, p in enumerate(param_vals) if p.dtype.kind == "f"]
+        floats = [k for k, p in enumerate(param_vals) if p.dtype.kind in "fc"]
         cts = [g.add_input(v.shape, v.dtype, "grad_" + (v.name or f"out{k}")) for k, v in enumerate(out_vals)]
         _, grads, _ = differentiate(g, out_vals, cts, [param_vals[k] for k in floats], one_function=True)
         grads = [gr if gr is not None else g.filled(0, param_vals[k]) for gr, k in zip(grads, floats)]

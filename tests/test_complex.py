@@ -153,3 +153,23 @@ def test_pytorch_complex_vocabulary_matches_pytorch():
     np.testing.assert_allclose(srcgrad.view_as_complex(srcgrad.tensor([[1.0, 2.0]])).numpy(), [1 + 2j])
     np.testing.assert_allclose(srcgrad.polar(srcgrad.tensor([2.0]), srcgrad.tensor([0.5])).numpy(),
                                [2 * np.exp(0.5j)], rtol=1e-6)
+
+
+def test_a_loop_over_complex_values_is_rerolled_and_differentiated():
+    def f(z, n):
+        w = z
+        for _ in range(n):
+            w = w * (0.5 + 0.1j) + np.sin(w) * 0.3j
+        return np.sum(np.abs(w) ** 2)
+    g = srcgrad.grad(f)
+    for n in (12, 5):
+        np.testing.assert_allclose(g(Z / 3, n), numeric_grad(lambda z: f(z, n), Z / 3), rtol=1e-6, atol=1e-9)
+    assert "for i in range(12)" in g.source(Z / 3, 12)
+
+
+def test_compiled_forward_of_complex_values_backward():
+    c = srcgrad.compile(lambda z: np.sum(np.abs(np.fft.fft(z) * 1j) ** 2))
+    for _ in range(2):
+        t = srcgrad.tensor(Z, requires_grad=True)
+        c(t).backward()
+        np.testing.assert_allclose(t.grad.numpy(), 2 * 3 * Z)  # (Parseval: |fft z|^2 sums to n |z|^2)

@@ -37,8 +37,10 @@ HOLOMORPHIC = {
 }
 #: ops with a rule of their own for complex inputs
 OWN = {"abs", "sign", "conj", "real", "imag", "angle"}
-#: ops whose rules are written as adjoints for complex data already (ops/fft.py)
-ADJOINT = {"fft"}
+#: ops whose rules are adjoints for complex data already: the transforms (ops/fft.py), a
+#: loop (its body is differentiated with these rules), user rules (they get PyTorch's
+#: cotangents as PyTorch's do)
+ADJOINT = {"fft", "loop", "custom", "call"}
 
 
 def supports_complex(op):

@@ -97,13 +97,13 @@ def _needs_gradient(node, active):
     body, n_carry = node.attrs["body"], node.attrs["n_carry"]
     active = active or set()
     need = {k for k, x in enumerate(node.inputs)
-            if hasattr(x, "id") and x.id in active and x.dtype.kind == "f"}
+            if hasattr(x, "id") and x.id in active and x.dtype.kind in "fc"}
     while True:
         live = {body.inputs[1 + k].id for k in need}
         for n in body.nodes:
             if n.op.differentiable and any(hasattr(x, "id") and x.id in live for x in n.inputs):
                 live.update(o.id for o in n.outputs)
-        more = {c for c in range(n_carry) if body.outputs[c].id in live and body.outputs[c].dtype.kind == "f"}
+        more = {c for c in range(n_carry) if body.outputs[c].id in live and body.outputs[c].dtype.kind in "fc"}
         if more <= need:
             return sorted(need)
         need |= more
