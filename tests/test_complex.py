@@ -121,8 +121,8 @@ def test_ops_without_a_complex_rule_refuse_naming_the_op():
     z = srcgrad.tensor(Z, requires_grad=True)
     with pytest.raises(TypeError, match="maximum: .*complex values"):
         snp.maximum(z, 1.0)
-    with pytest.raises(TypeError, match="svd: .*complex values"):
-        np.linalg.svd(srcgrad.tensor(M, requires_grad=True))
+    with pytest.raises(TypeError, match="qr: .*complex values"):
+        np.linalg.qr(srcgrad.tensor(M, requires_grad=True))
 
 
 def test_pytorch_complex_vocabulary_matches_pytorch():
@@ -173,3 +173,29 @@ def test_compiled_forward_of_complex_values_backward():
         t = srcgrad.tensor(Z, requires_grad=True)
         c(t).backward()
         np.testing.assert_allclose(t.grad.numpy(), 2 * 3 * Z)  # (Parseval: |fft z|^2 sums to n |z|^2)
+
+
+W3 = RNG.normal(size=(3, 3))
+SPECTRAL = {  # losses that do not depend on the phases of singular / eigen vectors
+    "singular values": lambda a: np.sum(np.linalg.svd(a, compute_uv=False) ** 2 * np.arange(1, 4)),
+    "moduli of singular vectors": lambda a: (lambda u, s, vh: np.sum(np.abs(u) ** 2 * W3) + np.sum(np.abs(vh) * W3)
+                                             + np.sum(s))(*np.linalg.svd(a, full_matrices=False)),
+    "tall: U Vh": lambda a: (lambda u, s, vh: np.sum(np.abs(u @ vh) ** 2 * WIDE.T))(
+        *np.linalg.svd(np.concatenate([a, a[:1] * 2j]), full_matrices=False)),
+    "wide: U Vh": lambda a: (lambda u, s, vh: np.sum(np.abs(u @ vh) ** 2 * WIDE))(
+        *np.linalg.svd(np.concatenate([a, a[:, :1] * 2j], axis=1), full_matrices=False)),
+    "nuclear norm": lambda a: np.linalg.norm(a, "nuc"),
+    "eigh": lambda h: (lambda w, v: np.sum(w * np.arange(3)) + np.sum(np.abs(v) ** 2 * W3))(
+        *np.linalg.eigh(h + np.conj(h.T))),
+    "eigvalsh of one triangle": lambda h: np.sum(np.linalg.eigvalsh(h, UPLO="L") ** 2 * np.arange(1, 4)),
+}
+WIDE = RNG.normal(size=(3, 4))
+
+
+@pytest.mark.parametrize("name", sorted(SPECTRAL))
+def test_svd_and_eigh_of_complex_matrices(name):
+    f = SPECTRAL[name]
+    np.testing.assert_allclose(srcgrad.grad(f)(M), numeric_grad(f, M), rtol=1e-5, atol=1e-6)
+    t = srcgrad.tensor(M, requires_grad=True)
+    f(t).backward()
+    np.testing.assert_allclose(t.grad.numpy(), numeric_grad(f, M), rtol=1e-5, atol=1e-6)

@@ -7,6 +7,7 @@ import pytest
 
 import srcgrad
 from srcgrad import config
+from thresholds import thresholds
 
 
 def _saved(src):
@@ -88,3 +89,27 @@ def test_a_value_formed_again_from_another_output_of_its_kernel(scale):
     args = _args()
     g = _compiled_like_eager(f, args)
     assert len(_saved(g.source(*args))) == 2, g.source(*args)  # e and h; not e + scale
+
+
+def test_a_value_compared_with_its_maximum_is_saved_not_formed_again():
+    """max(h)'s gradient goes where h == max(h): formed again in the backward, h could be
+    printed in another order and round differently, and then no entry would equal the
+    saved maximum (the gradient divided by a count of 0: NaN). Found by
+    tests/test_reroll_random.py."""
+    def f(xs, h0):
+        h, acc = h0, 0.0
+        for t in range(xs.shape[0]):
+            h = h * 0.9 + np.sin(xs[t]) * 0.1
+            acc = acc + np.sum(h * h)
+            h = h / (1.0 + np.abs(h))
+            acc = acc * 0.95 + np.max(h)
+        return acc + np.sum(h ** 2)
+    rng = np.random.default_rng(0)
+    rng.normal(size=(3, 3))
+    xs, h0 = rng.normal(size=(3, 3)), rng.normal(size=3)
+    with thresholds(1):
+        value, (gx, gh) = srcgrad.value_and_grad(f, argnums=(0, 1))(xs, h0)
+    tx, th = srcgrad.tensor(xs, requires_grad=True), srcgrad.tensor(h0, requires_grad=True)
+    f(tx, th).backward()
+    np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(gh, th.grad.numpy(), rtol=1e-10)

@@ -37,6 +37,10 @@ def recompute_cheap_reads(body, bwd, carried):
     values formed again."""
     per_iteration = {o.id for n in body.nodes for o in n.outputs} | {v.id for v in carried}
     reads = {x.id for n in bwd.nodes for x in n.inputs if isinstance(x, Value) and x.id in per_iteration}
+    # a value the backward compares for equality (a maximum's mask, `x == max(x)`) must be
+    # the very bits the forward computed: formed again, it may be printed in another order
+    # and round differently (then no entry equals the maximum, and the count divides by 0)
+    exact = {x.id for n in bwd.nodes if n.op.name in ("eq", "ne") for x in n.inputs if isinstance(x, Value)}
 
     def there(x):  # (in every iteration's backward without saving anything more)
         return not isinstance(x, Value) or x.id in reads or x.id not in per_iteration \
@@ -48,7 +52,7 @@ def recompute_cheap_reads(body, bwd, carried):
         changed = False
         for n in reversed(body.nodes):  # (readers first: what they read may then go too)
             for k, o in enumerate(n.outputs):
-                if o.id not in reads or o.id in recipes:
+                if o.id not in reads or o.id in recipes or o.id in exact:
                     continue
                 recipe = _recipe(n, k, reads, there)
                 if recipe is not None:

@@ -449,30 +449,49 @@ register(Op("cholesky", "linalg", lambda a, symmetric=True: np.linalg.cholesky(a
             torch_name="LinalgCholeskyExBackward0"))
 
 
+def _real_dtype(dtype):
+    """The dtype of a complex dtype's parts (float data: float_dtype)."""
+    dtype = np.dtype(dtype)
+    return np.dtype(dtype.char.lower()) if dtype.kind == "c" else float_dtype(dtype)
+
+
+def _vector_dtype(dtype):
+    """The dtype of eigen/singular vectors: complex for complex data."""
+    return np.dtype(dtype) if np.dtype(dtype).kind == "c" else float_dtype(dtype)
+
+
+def _mH(x):
+    """The conjugate transpose of a batch of matrices (the transpose of real ones)."""
+    from .complex import conj
+    return conj(x.mT)
+
+
 def _eigh_infer(inputs, attrs):
     (a,) = inputs
-    s, dt = _square("eigh", a), float_dtype(a.dtype)
-    return [(s[:-1], dt), (s, dt)]
+    s = _square("eigh", a)
+    return [(s[:-1], _real_dtype(a.dtype)), (s, _vector_dtype(a.dtype))]
 
 
 def _eigh_vjp(node, gs):
-    # gA = V (diag(gw) + F o (V^T gV)) V^T, F_ij = 1 / (w_j - w_i) off the diagonal; made
-    # symmetric as PyTorch's (A taken to be symmetric), or (numpy's function) in the one
-    # triangle eigh reads: an entry below the diagonal stands for both it and its mirror
+    # gA = V (diag(gw) + F o (V^H gV)) V^H, F_ij = 1 / (w_j - w_i) off the diagonal; made
+    # symmetric (Hermitian) as PyTorch's (A taken to be so), or (numpy's function) in the
+    # one triangle eigh reads: an entry below the diagonal stands for both it and its mirror
+    # (written with conjugate transposes: the same rule for real and complex data)
     gw, gv = gs
     w, v = node.outputs
     inner = None
     if gv is not None:
         f = _off_diagonal_reciprocal(_row(w) - _col(w), _eye(w.shape[-1], w.dtype, w.graph))
-        inner = v @ (f * (v.mT @ gv))
+        inner = v @ (f * (_mH(v) @ gv))
     if gw is not None:
         scaled = v * _row(gw)
         inner = scaled if inner is None else inner + scaled
-    g = inner @ v.mT
+    g = inner @ _mH(v)
     if node.attrs.get("symmetric", True):
-        return [0.5 * (g + g.mT)]
-    lower = _tril(g + g.mT) - g * _eye(w.shape[-1], w.dtype, w.graph)  # (the diagonal once)
-    return [lower if node.attrs["UPLO"] == "L" else lower.mT]
+        return [0.5 * (g + _mH(g))]
+    eye = _eye(w.shape[-1], w.dtype, w.graph)
+    lower = _tril(g + _mH(g)) - 0.5 * (g + _mH(g)) * eye  # (the diagonal once)
+    return [lower if node.attrs["UPLO"] == "L" else _mH(lower)]
 
 
 register(Op("eigh", "linalg", lambda a, UPLO, symmetric=True: tuple(np.linalg.eigh(a, UPLO=UPLO)),
@@ -530,14 +549,16 @@ def _svd_infer(inputs, attrs):
     if len(s) < 2:
         raise ShapeError(f"svd: expected a matrix (or a stack of them), got shape {s}")
     m, n = s[-2:]
-    k, dt, batch = min(m, n), float_dtype(a.dtype), s[:-2]
-    return [(batch + (m, k), dt), (batch + (k,), dt), (batch + (k, n), dt)]
+    k, dt, batch = min(m, n), _vector_dtype(a.dtype), s[:-2]
+    return [(batch + (m, k), dt), (batch + (k,), _real_dtype(a.dtype)), (batch + (k, n), dt)]
 
 
 def _svd_vjp(node, gs):
-    """Reduced SVD, real (Townsend, "Differentiating the singular value decomposition"):
-    gA = U [F o (U^T gU - gU^T U) S + diag(gS) + S F o (V^T gV - gV^T V)] V^T
-         + (I - U U^T) gU S^-1 V^T + U S^-1 gV^T (I - V V^T),   F_ij = 1 / (s_j^2 - s_i^2)."""
+    """Reduced SVD (Townsend, "Differentiating the singular value decomposition"):
+    gA = U [F o (U^H gU - gU^H U) S + diag(gS) + S F o (V^H gV - gV^H V)] V^H
+         + (I - U U^H) gU S^-1 V^H + U S^-1 gV^H (I - V V^H),   F_ij = 1 / (s_j^2 - s_i^2);
+    for complex data also + U [i Im(diag(U^H gU)) / S] V^H, the phase of each pair of
+    singular vectors (a loss that does not depend on those phases is what is defined)."""
     gu, gsv, gvh = gs
     u, s, vh = node.outputs
     m, n = node.inputs[0].shape[-2:]
@@ -555,16 +576,18 @@ def _svd_vjp(node, gs):
     if gsv is not None:
         add(eye * _row(gsv))
     if gu is not None:
-        utgu = u.mT @ gu
-        add((f * (utgu - utgu.mT)) * s_row)
+        utgu = _mH(u) @ gu
+        add((f * (utgu - _mH(utgu))) * s_row)
+        if u.dtype.kind == "c":
+            add(eye * u.graph.emit("imag", [utgu]) / s_row * 1j)
     if gvh is not None:
-        vtgv = vh @ gvh.mT            # V^T gV, with V = Vh^T and gV = gVh^T
-        add(s_col * (f * (vtgv - vtgv.mT)))
+        vtgv = vh @ _mH(gvh)          # V^H gV, with V = Vh^H and gV = gVh^H
+        add(s_col * (f * (vtgv - _mH(vtgv))))
     ga = u @ inner @ vh
     if gu is not None and m > k:     # the part of gU outside U's column space
         ga = ga + ((gu - u @ utgu) / s_row) @ vh
     if gvh is not None and n > k:    # the part of gVh outside Vh's row space
-        ga = ga + u @ ((gvh - (gvh @ vh.mT) @ vh) / s_col)
+        ga = ga + u @ ((gvh - (gvh @ _mH(vh)) @ vh) / s_col)
     return [ga]
 
 
