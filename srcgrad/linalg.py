@@ -411,6 +411,22 @@ def eigh(A, UPLO="L", *, out=None):
     return _nla.symmetric_eigh(A, UPLO)
 
 
+@_reports("eig")
+def eig(A, *, out=None):
+    """(eigenvalues, eigenvectors) of a general square matrix, complex (unit eigenvectors).
+    Their gradient needs distinct eigenvalues and a loss that does not depend on the
+    eigenvectors' phases."""
+    _no_out(out, "eig")
+    A = _as_tensor(A)
+    _square("eig", A)
+    return _nla.complex_eig(A)
+
+
+@_reports("eigvals")
+def eigvals(A, *, out=None):
+    return eig(A, out=out).eigenvalues
+
+
 @_reports("eigvalsh")
 def eigvalsh(A, UPLO="L", *, out=None):
     """Eigenvalues (ascending) of a symmetric matrix, reading the UPLO triangle."""
@@ -647,8 +663,6 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
 
 # torch.linalg names srcgrad does not provide: a clear error instead of a bare AttributeError
 _MISSING = {
-    "eig": "complex eigenvalues and eigenvectors (srcgrad supports real data; use eigh for symmetric matrices)",
-    "eigvals": "complex eigenvalues (srcgrad supports real data; use eigvalsh for symmetric matrices)",
     **{name: "no srcgrad op" for name in ("lu", "lu_factor", "lu_factor_ex", "lu_solve", "ldl_factor",
                                           "ldl_factor_ex", "ldl_solve", "householder_product", "matrix_exp",
                                           "cond", "vander", "cholesky_ex", "solve_ex")},

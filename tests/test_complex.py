@@ -13,16 +13,17 @@ M = RNG.normal(size=(3, 3)) + 1j * RNG.normal(size=(3, 3)) + 2 * np.eye(3)
 
 
 def numeric_grad(f, z, eps=1e-6):
-    """dL/dx + i dL/dy per entry, by central differences."""
-    z = np.asarray(z, complex)
-    out = np.zeros(z.shape, complex)
+    """dL/dx + i dL/dy per entry, by central differences (dL/dx alone for real z)."""
+    z = np.asarray(z)
+    out = np.zeros(z.shape, z.dtype if z.dtype.kind in "fc" else complex)
     for k in range(z.size):
-        e = np.zeros(z.size, complex)
+        e = np.zeros(z.size)
         e[k] = 1
         e = e.reshape(z.shape)
-        dx = (f(z + eps * e) - f(z - eps * e)) / (2 * eps)
-        dy = (f(z + 1j * eps * e) - f(z - 1j * eps * e)) / (2 * eps)
-        out.flat[k] = dx + 1j * dy
+        d = (f(z + eps * e) - f(z - eps * e)) / (2 * eps)
+        if z.dtype.kind == "c":
+            d = d + 1j * (f(z + 1j * eps * e) - f(z - 1j * eps * e)) / (2 * eps)
+        out.flat[k] = d
     return out
 
 
@@ -199,3 +200,31 @@ def test_svd_and_eigh_of_complex_matrices(name):
     t = srcgrad.tensor(M, requires_grad=True)
     f(t).backward()
     np.testing.assert_allclose(t.grad.numpy(), numeric_grad(f, M), rtol=1e-5, atol=1e-6)
+
+
+A_REAL = RNG.normal(size=(3, 3))
+EIG = {  # (loss, matrix): losses that do not depend on the eigenvectors' phases
+    "eigenvalues of a real matrix": (lambda a: np.sum(np.abs(np.linalg.eigvals(a)) ** 2 * np.arange(1, 4)), A_REAL),
+    "moduli of eigenvectors": (lambda a: (lambda w, v: np.sum(np.abs(v) * W3) + np.sum(np.real(w)))(
+        *np.linalg.eig(a)), A_REAL),
+    "complex matrix": (lambda a: (lambda w, v: np.sum(np.abs(v) ** 2 * W3) + np.sum(np.imag(w) * np.arange(3)))(
+        *np.linalg.eig(a)), M),
+    "real eigenvalues stay real, as numpy's": (lambda a: np.sum(np.linalg.eigvals(a) ** 2), A_REAL + A_REAL.T),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EIG))
+def test_eig_of_general_matrices(name):
+    f, a = EIG[name]
+    np.testing.assert_allclose(srcgrad.grad(f)(a), numeric_grad(f, a), rtol=1e-5, atol=1e-6)
+    assert srcgrad.numpy.linalg.eigvals(a).dtype == np.linalg.eigvals(a).dtype
+
+
+def test_torch_linalg_eig_is_always_complex():
+    t = srcgrad.tensor(A_REAL + A_REAL.T, requires_grad=True)
+    w, v = srcgrad.linalg.eig(t)
+    assert w.dtype == np.complex128 and w.grad_fn.name() == "LinalgEigBackward0"
+    (w.abs() ** 2).sum().backward()
+    assert t.grad.dtype == np.float64
+    np.testing.assert_allclose(t.grad.numpy(), numeric_grad(lambda a: np.sum(np.abs(np.linalg.eigvals(a)) ** 2),
+                                                            A_REAL + A_REAL.T), rtol=1e-5, atol=1e-6)

@@ -406,7 +406,7 @@ ERRORS = [
     (lambda: L.tensorinv(t(np.ones((2, 3, 4))), ind=1), RuntimeError, r"linalg\.tensorinv: .*\(2, 3, 4\)"),
     (lambda: L.vecdot(t(np.ones(3)), t(np.ones(4))), RuntimeError, r"linalg\.vecdot: .*\(3,\).*\(4,\)"),
     (lambda: L.diagonal(t(np.ones(3))), RuntimeError, r"linalg\.diagonal: .*\(3,\)"),
-    (lambda: L.eig, AttributeError, r"srcgrad\.linalg has no eig .*complex"),
+    (lambda: L.lu, AttributeError, r"srcgrad\.linalg has no lu "),
 ]
 
 

@@ -25,6 +25,7 @@ from ._dispatch import tensor_cls as _tensor_cls
 
 # numpy's result types, so `res.eigenvalues` and `w, v = res` both work
 EighResult = _namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+EigResult = _namedtuple("EigResult", ["eigenvalues", "eigenvectors"])
 QRResult = _namedtuple("QRResult", ["Q", "R"])
 SlogdetResult = _namedtuple("SlogdetResult", ["sign", "logabsdet"])
 SVDResult = _namedtuple("SVDResult", ["U", "S", "Vh"])
@@ -145,6 +146,32 @@ def symmetric_eigh(a, UPLO="L", symmetric_gradient=True):
     a = _float_tensor(a)
     _square("eigh", a)
     return EighResult(*_op("eigh", [a], UPLO=UPLO, symmetric=bool(symmetric_gradient)))
+
+
+@_implements(_np.linalg.eig)
+def eig(a):
+    """Eigenvalues and unit eigenvectors of a general square matrix: complex, or real (as
+    numpy gives them) when the input is real and every eigenvalue is (a decision on the
+    data: guarded). The eigenvectors' gradient needs distinct eigenvalues and a loss that
+    does not depend on their phases (PyTorch's rule)."""
+    t = _float_tensor(a)
+    _square("eig", t)
+    w, v = _op("eig", [t])
+    if t.dtype.kind != "c" and bool((_op("imag", [w]) == 0).all()):
+        w, v = _op("real", [w]), _op("real", [v])
+    return EigResult(w, v)
+
+
+@_implements(_np.linalg.eigvals)
+def eigvals(a):
+    return eig(a).eigenvalues
+
+
+def complex_eig(a):
+    """torch.linalg.eig: always complex."""
+    t = _float_tensor(a)
+    _square("eig", t)
+    return EigResult(*_op("eig", [t]))
 
 
 @_implements(_np.linalg.qr)

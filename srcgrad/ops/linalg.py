@@ -501,6 +501,42 @@ register(Op("eigh", "linalg", lambda a, UPLO, symmetric=True: tuple(np.linalg.ei
             torch_name="LinalgEighBackward0"))
 
 
+# -- eig: eigenvalues and (unit) eigenvectors of a general square matrix, always complex.
+def _eig_infer(inputs, attrs):
+    (a,) = inputs
+    s = _square("eig", a)
+    dt = np.result_type(a.dtype, np.complex64)
+    return [(s[:-1], dt), (s, dt)]
+
+
+def _eig_vjp(node, gs):
+    """PyTorch's rule for unit eigenvectors (defined for a loss that does not depend on
+    their phases): gA = V^-H (diag(gw) + (V^H gV - V^H V diag(Re(V^H gV))) / conj(E)) V^H,
+    E_ij = w_j - w_i off the diagonal. A real input takes the real part (autodiff.py)."""
+    from .complex import conj, real
+    gw, gv = gs
+    w, v = node.outputs
+    vh = _mH(v)
+    eye = _eye(w.shape[-1], _real_dtype(w.dtype), w.graph)
+    inner = None
+    if gv is not None:
+        vhgv = vh @ gv
+        diag_re = (real(vhgv) * eye).sum(axis=-1)
+        inner = (vhgv - vh @ (v * _row(diag_re))) * (1 - eye) / (conj(_row(w) - _col(w)) + eye)
+    if gw is not None:
+        diag = eye * _row(gw)
+        inner = diag if inner is None else inner + diag
+    return [v.graph.emit("solve", [vh, inner @ vh])]
+
+
+register(Op("eig", "linalg", lambda a: tuple(np.linalg.eig(a.astype(np.result_type(a.dtype, np.complex64)))),
+            infer=_eig_infer, vjp=_eig_vjp, nout=2,
+            emit=lambda args, attrs, node: _tuple_of(_call(
+                "eig", args[0] if node.inputs[0].dtype.kind == "c" else
+                A.method(args[0], "astype", A.dtype_expr(node.outputs[0].dtype)))),
+            torch_name="LinalgEigBackward0"))
+
+
 def _qr_infer(inputs, attrs):
     (a,) = inputs
     s = tuple(a.shape)
