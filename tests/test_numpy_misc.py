@@ -1021,3 +1021,30 @@ def test_put_and_polynomial_errors():
         snp.polyadd(np.poly1d([1.0, 2.0]), srcgrad.tensor([1.0], requires_grad=True))
     with pytest.raises(ValueError, match="order of derivative"):
         snp.polyder(srcgrad.tensor([1.0, 2.0]), -1)
+
+
+def test_builders_imported_by_name_into_a_users_module_make_tensors(tmp_path, monkeypatch):
+    """`from numpy import zeros, array` (or a module re-exporting numpy's names, as a
+    compatibility layer does) binds numpy's builders in the user's module: while a
+    function is traced they make tensors there too (numpy/builders.py)."""
+    (tmp_path / "user_numpy_mod.py").write_text(
+        "from numpy import zeros, array, sum\n"
+        "def f(x):\n"
+        "    out = zeros(3)\n"
+        "    out[0] = x[0] ** 2\n"
+        "    out[1:] = x[1:] * 3\n"
+        "    return sum(out * array([x[1], 1.0, 2.0]))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import user_numpy_mod
+    x = np.array([1.5, -2.0, 0.5])
+    g = srcgrad.grad(user_numpy_mod.f)(x)
+    np.testing.assert_allclose(g, [2 * x[0] * x[1], x[0] ** 2 + 3, 6.0])
+    assert user_numpy_mod.zeros is np.zeros  # (restored after the trace)
+
+
+def test_r_with_a_slice_and_linalg_norm_of_a_list_of_traced_values():
+    c = np.arange(4.0)
+    g = srcgrad.grad(lambda x: np.sum(np.r_[x, c, 1:4] * np.arange(1.0, 11.0)))(np.ones(3))
+    np.testing.assert_allclose(g, [1.0, 2.0, 3.0])
+    assert srcgrad.grad(lambda x: np.linalg.norm([x, x + 2]))(0.0) == 1.0
+    assert np.linalg.norm is srcgrad.numpy.builders._LINALG_ORIGINAL["norm"]

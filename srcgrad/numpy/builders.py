@@ -13,8 +13,10 @@ arrays, so a constant it caches stays a numpy array.)
 Only calls from the user's code are redirected: numpy's and srcgrad's own code (and any
 library under site-packages) keep numpy's functions. `np.array`/`np.asarray` are redirected
 only for objects holding a tensor, the case numpy could not handle anyway. The numpy module
-attributes are swapped for the duration of that trace, so a `from numpy import zeros` made
-at import time keeps numpy's function (and its store is refused, with a hint).
+attributes are swapped for the duration of that trace, and so are the names the user's own
+modules bound to them (`from numpy import zeros`, a module re-exporting numpy's names); a
+builder imported under another name (`from numpy import zeros as z`) keeps numpy's
+function, and its store is refused, with a hint.
 """
 import linecache
 import os
@@ -103,8 +105,8 @@ def _converter(name):
     return convert
 
 
-def _sequence_taker(name):
-    original = _ORIGINAL[name]
+def _sequence_taker(name, original=None):
+    original = original or _ORIGINAL[name]
 
     def take(*args, **kwargs):
         if any(isinstance(a, (list, tuple)) and _shape._contains_tensor(a) for a in args[:2]) \
@@ -116,9 +118,14 @@ def _sequence_taker(name):
     return take
 
 
+#: the same, in numpy.linalg
+_LINALG_TAKES_SEQUENCE = ("norm",)
+_LINALG_ORIGINAL = {name: getattr(np.linalg, name) for name in _LINALG_TAKES_SEQUENCE}
+
 _REDIRECTED = {name: _builder(name) for name in _BUILDERS}
 _REDIRECTED.update({name: _sequence_taker(name) for name in _TAKES_SEQUENCE})
 _REDIRECTED.update({name: _converter(name) for name in _CONVERTERS})
+_LINALG_REDIRECTED = {name: _sequence_taker(name, fn) for name, fn in _LINALG_ORIGINAL.items()}
 
 
 class redirected:
@@ -129,6 +136,11 @@ class redirected:
         if _DEPTH[0] == 0:
             for name, fn in _REDIRECTED.items():
                 setattr(np, name, fn)
+            for name, fn in _LINALG_REDIRECTED.items():
+                setattr(np.linalg, name, fn)
+            _PATCHED[:] = _user_bindings()
+            for namespace, key, name in _PATCHED:
+                namespace[key] = _REDIRECTED[name]
             np.vectorize.__call__ = _vectorize_call
             _CONCATENATOR.__getitem__ = _concatenator_getitem
         _DEPTH[0] += 1
@@ -139,9 +151,40 @@ class redirected:
         if _DEPTH[0] == 0:
             for name, fn in _ORIGINAL.items():
                 setattr(np, name, fn)
+            for name, fn in _LINALG_ORIGINAL.items():
+                setattr(np.linalg, name, fn)
+            for namespace, key, name in _PATCHED:
+                if namespace.get(key) is _REDIRECTED[name]:
+                    namespace[key] = _ORIGINAL[name]
+            _PATCHED.clear()
             np.vectorize.__call__ = _VECTORIZE_CALL
             _CONCATENATOR.__getitem__ = _CONCATENATOR_GETITEM
         return False
+
+
+#: (module namespace, name, numpy's function) rebound while redirected
+_PATCHED = []
+_BY_ID = {id(fn): name for name, fn in _ORIGINAL.items()}
+
+
+def _user_bindings():
+    """The names user modules (not numpy's, srcgrad's or an installed library's) bound to
+    numpy's builders: (namespace, key, numpy's name), for the same name only (the call's
+    name is how a redirected builder tells the user's call, _from_user_code)."""
+    found = []
+    for mod in list(sys.modules.values()):
+        file = getattr(mod, "__file__", None)
+        if mod is np or (file is None and getattr(mod, "__name__", None) != "__main__") \
+                or file is not None and os.path.abspath(file).startswith(_LIBRARY_DIRS):
+            continue
+        namespace = getattr(mod, "__dict__", None)
+        if not isinstance(namespace, dict):
+            continue
+        for key, value in list(namespace.items()):
+            name = _BY_ID.get(id(value))
+            if name == key and value is _ORIGINAL[name]:
+                found.append((namespace, key, name))
+    return found
 
 
 # -- np.vectorize of a traced array: the Python function, element by element -------------
@@ -185,14 +228,16 @@ _CONCATENATOR_GETITEM = _CONCATENATOR.__getitem__
 def _concatenator_getitem(self, key):
     """np.r_[x, y] / np.c_[x, y] holding traced values: numpy would convert them to plain
     arrays; joined here as numpy joins them (each item at least `ndmin`-d, a 1-d one a
-    column for c_), when every item is an array or a number (slices and string directives
-    stay numpy's)."""
+    column for c_), when every item is an array, a number or a slice (a range, as numpy
+    makes it); string directives stay numpy's."""
     items = key if isinstance(key, tuple) else (key,)
-    if not any(_shape._is_tensor(k) for k in items) or \
-            not all(_shape._is_tensor(k) or isinstance(k, (np.ndarray, int, float, np.generic)) for k in items):
+    if not any(_shape._is_tensor(k) for k in items) or not all(
+            _shape._is_tensor(k) or isinstance(k, (np.ndarray, int, float, np.generic, slice)) for k in items):
         return _CONCATENATOR_GETITEM(self, key)
     parts = []
     for k in items:
+        if isinstance(k, slice):
+            k = _CONCATENATOR_GETITEM(self, (k,))  # (numpy's range for it, alone)
         a = k if _shape._is_tensor(k) else _shape.asarray(np.asarray(k))
         if a.ndim < self.ndmin:
             shape = a.shape + (1,) * (self.ndmin - a.ndim) if self.trans1d == 0 and a.ndim \
