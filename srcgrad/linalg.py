@@ -163,6 +163,8 @@ def _const(array):
 # norms
 # ---------------------------------------------------------------------------------------
 def _norm_input(name, x, dtype):
+    if dtype is None and _as_tensor(x).dtype.kind == "c":  # (norms of moduli, or of singular values)
+        return _as_tensor(x)
     x = _float(name, x, "input", lapack=False)
     if dtype is not None:
         dt = _dtype.resolve(dtype)

@@ -854,6 +854,8 @@ class Tensor:
     def norm(self, p="fro", dim=None, keepdim=False):
         ord = None if p in ("fro", 2, 2.0) else (1 if p in (1, 1.0) else p)
         x = self._cast_const(_float_dtype(self._data.dtype)) if self._data.dtype.kind in "iub" else self
+        if x._data.dtype.kind == "c":  # (the norm of the moduli, as PyTorch's)
+            x = x.abs()
         if isinstance(p, (int, float)) and abs(p) == float("inf"):  # max |x| (min for -inf), as torch
             extreme = x.abs().amax if p > 0 else x.abs().amin
             return extreme(() if dim is None else dim, keepdim)

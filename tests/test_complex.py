@@ -228,3 +228,14 @@ def test_torch_linalg_eig_is_always_complex():
     assert t.grad.dtype == np.float64
     np.testing.assert_allclose(t.grad.numpy(), numeric_grad(lambda a: np.sum(np.abs(np.linalg.eigvals(a)) ** 2),
                                                             A_REAL + A_REAL.T), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["Tensor.norm", "vector_norm 3", "matrix_norm nuc", "matrix_norm 2", "norm fro"])
+def test_pytorch_norms_of_complex_tensors(name):
+    f = {"Tensor.norm": lambda t: t.norm(), "vector_norm 3": lambda t: srcgrad.linalg.vector_norm(t, 3),
+         "matrix_norm nuc": lambda t: srcgrad.linalg.matrix_norm(t, "nuc"),
+         "matrix_norm 2": lambda t: srcgrad.linalg.matrix_norm(t, 2), "norm fro": lambda t: srcgrad.linalg.norm(t)}[name]
+    t = srcgrad.tensor(M, requires_grad=True)
+    f(t).backward()
+    np.testing.assert_allclose(t.grad.numpy(), numeric_grad(lambda a: f(srcgrad.tensor(a)).item(), M),
+                               rtol=1e-5, atol=1e-6)

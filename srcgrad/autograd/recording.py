@@ -170,8 +170,8 @@ def apply(op, inputs, attrs, out=None):
         t._volatile = volatile
         outs.append(t)
     if record:
-        if (complex_out or any(a.dtype.kind == "c" for a in arrays if isinstance(a, np.ndarray))) \
-                and not supports_complex(op):
+        if not supports_complex(op) and (complex_out or any(
+                a.dtype.kind == "c" for a in arrays if isinstance(a, np.ndarray))):
             raise TypeError(f"{op.name}: srcgrad has no derivative of this op for complex values "
                             f"{describe_loc(user_loc(1))}")
         _record(op, attrs, inputs, outs, grad_out, tracer, out, before)

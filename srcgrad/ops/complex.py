@@ -44,9 +44,14 @@ ADJOINT = {"fft", "loop", "custom", "call", "svd", "eigh", "eig"}
 
 
 def supports_complex(op):
-    return op.name in STRUCTURAL or op.name in HOLOMORPHIC or op.name in OWN or op.name in ADJOINT \
-        or op.kind == "compare" \
-        or not op.differentiable
+    ok = _SUPPORTS.get(op.name)
+    if ok is None:
+        ok = _SUPPORTS[op.name] = op.name in STRUCTURAL or op.name in HOLOMORPHIC or op.name in OWN \
+            or op.name in ADJOINT or op.kind == "compare" or not op.differentiable
+    return ok
+
+
+_SUPPORTS = {}
 
 
 def involves_complex(node):
