@@ -128,6 +128,52 @@ _REDIRECTED.update({name: _converter(name) for name in _CONVERTERS})
 _LINALG_REDIRECTED = {name: _sequence_taker(name, fn) for name, fn in _LINALG_ORIGINAL.items()}
 
 
+# -- library functions that convert their arguments: srcgrad's versions -------------------
+#: functions numpy code calls from libraries that convert their arguments with np.asarray
+#: (which a traced tensor refuses): while redirected, a call of one from the user's code
+#: with a tensor among its arguments runs srcgrad's version (srcgrad/scipy/) instead.
+#: (module, object in it or None, names, the srcgrad module with the same names)
+_STATS = {"norm": ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"), "t": ("logpdf", "pdf", "cdf", "logcdf"),
+          "gamma": ("logpdf", "pdf", "cdf"), "chi2": ("logpdf", "pdf", "cdf"), "beta": ("logpdf", "pdf", "cdf"),
+          "poisson": ("logpmf", "pmf", "cdf"), "dirichlet": ("logpdf", "pdf"),
+          "multivariate_normal": ("logpdf", "pdf", "entropy")}
+_LIBRARY = (
+    ("scipy.special", None, ("logsumexp", "softmax", "log_softmax", "polygamma", "multigammaln"),
+     "srcgrad.scipy.special"),
+    ("scipy.linalg", None, ("cholesky", "cho_factor", "cho_solve", "solve_triangular", "solve", "inv", "det",
+                            "eigh", "svd", "lstsq", "pinv", "norm", "qr"), "srcgrad.scipy.linalg"),
+    *[("scipy.stats", dist, methods, f"srcgrad.scipy.stats.{dist}") for dist, methods in _STATS.items()],
+)
+
+
+def _library_function(name, original, ours):
+    def call(*args, **kwargs):
+        if (any(_shape._is_tensor(a) or isinstance(a, (list, tuple)) and _shape._contains_tensor(a)
+                for a in (*args, *kwargs.values()))) and _from_user_code(name):
+            import importlib
+            return getattr(importlib.import_module(ours), name)(*args, **kwargs)
+        return original(*args, **kwargs)
+    call.__name__, call.__doc__ = name, getattr(original, "__doc__", None)
+    return call
+
+
+def _library_redirects():
+    """[(object, name, original, redirect, was it the object's own attribute)] for the
+    libraries the process has imported (scipy is never imported here)."""
+    found = []
+    for module, obj_name, names, ours in _LIBRARY:
+        mod = sys.modules.get(module)
+        obj = mod if mod is None or obj_name is None else getattr(mod, obj_name, None)
+        if obj is None:
+            continue
+        own = getattr(obj, "__dict__", {})
+        for name in names:
+            original = getattr(obj, name, None)
+            if original is not None:
+                found.append((obj, name, original, _library_function(name, original, ours), name in own))
+    return found
+
+
 class redirected:
     """Context manager: numpy's builders make tensors for the user's code while active
     (re-entrant: a trace nested in another keeps the redirection until the outer one ends)."""
@@ -138,9 +184,12 @@ class redirected:
                 setattr(np, name, fn)
             for name, fn in _LINALG_REDIRECTED.items():
                 setattr(np.linalg, name, fn)
+            _LIBRARY_PATCHED[:] = _library_redirects()
+            for obj, name, original, redirect, own in _LIBRARY_PATCHED:
+                setattr(obj, name, redirect)
             _PATCHED[:] = _user_bindings()
             for namespace, key, name in _PATCHED:
-                namespace[key] = _REDIRECTED[name]
+                namespace[key] = _REDIRECTED[name] if isinstance(name, str) else name[1]
             np.vectorize.__call__ = _vectorize_call
             _CONCATENATOR.__getitem__ = _concatenator_getitem
         _DEPTH[0] += 1
@@ -154,23 +203,35 @@ class redirected:
             for name, fn in _LINALG_ORIGINAL.items():
                 setattr(np.linalg, name, fn)
             for namespace, key, name in _PATCHED:
-                if namespace.get(key) is _REDIRECTED[name]:
-                    namespace[key] = _ORIGINAL[name]
+                redirect, original = (_REDIRECTED[name], _ORIGINAL[name]) if isinstance(name, str) else name[1:]
+                if namespace.get(key) is redirect:
+                    namespace[key] = original
             _PATCHED.clear()
+            for obj, name, original, redirect, own in _LIBRARY_PATCHED:
+                if own:
+                    setattr(obj, name, original)
+                else:  # (a method of the object's class: the instance's attribute goes)
+                    delattr(obj, name)
+            _LIBRARY_PATCHED.clear()
             np.vectorize.__call__ = _VECTORIZE_CALL
             _CONCATENATOR.__getitem__ = _CONCATENATOR_GETITEM
         return False
 
 
-#: (module namespace, name, numpy's function) rebound while redirected
+#: (module namespace, name, numpy's function name or (name, redirect, original)) rebound
+#: while redirected; (object, name, original, redirect, own) for library functions
 _PATCHED = []
+_LIBRARY_PATCHED = []
 _BY_ID = {id(fn): name for name, fn in _ORIGINAL.items()}
 
 
 def _user_bindings():
     """The names user modules (not numpy's, srcgrad's or an installed library's) bound to
-    numpy's builders: (namespace, key, numpy's name), for the same name only (the call's
-    name is how a redirected builder tells the user's call, _from_user_code)."""
+    numpy's builders or to the library functions redirected: (namespace, key, numpy's
+    name or (name, redirect, original)), for the same name only (the call's name is how a
+    redirect tells the user's call, _from_user_code)."""
+    library = {id(original): (name, redirect, original)
+               for obj, name, original, redirect, own in _LIBRARY_PATCHED if own}
     found = []
     for mod in list(sys.modules.values()):
         file = getattr(mod, "__file__", None)
@@ -184,6 +245,9 @@ def _user_bindings():
             name = _BY_ID.get(id(value))
             if name == key and value is _ORIGINAL[name]:
                 found.append((namespace, key, name))
+            entry = library.get(id(value))
+            if entry is not None and entry[0] == key and value is entry[2]:
+                found.append((namespace, key, entry))
     return found
 
 

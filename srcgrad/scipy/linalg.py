@@ -1,0 +1,127 @@
+"""scipy.linalg over tensors: `from srcgrad.scipy import linalg` (scipy's signatures).
+
+Written with srcgrad.numpy.linalg's ops, so every gradient is theirs: a triangular solve
+is a solve with the triangle (its gradient stays in that triangle, the one scipy reads),
+a Cholesky factor numpy's (scipy's default is the upper one). Other names are scipy's
+own, on data.
+"""
+from .. import numpy as np
+from ..numpy import linalg as _nla
+
+__all__ = ["cholesky", "cho_factor", "cho_solve", "solve_triangular", "solve", "inv", "det", "eigh", "svd",
+           "lstsq", "pinv", "norm", "qr"]
+
+
+def _H(x):
+    """The conjugate transpose of (a batch of) matrices; the transpose of real ones."""
+    x = np.swapaxes(x, -1, -2)
+    return np.conj(x) if np.iscomplexobj(x) else x
+
+
+def _triangle(a, lower, unit_diagonal=False):
+    a = np.asarray(a)
+    t = np.tril(a) if lower else np.triu(a)
+    if unit_diagonal:
+        eye = np.eye(a.shape[-1], dtype=a.dtype)
+        t = t * (1 - eye) + eye
+    return t
+
+
+def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
+    """The Cholesky factor, upper (a = U^H U) unless lower; from the lower triangle of a,
+    as numpy reads it."""
+    low = _nla.cholesky(np.asarray(a))
+    return low if lower else _H(low)
+
+
+def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
+    """(c, lower): the factor in the triangle `lower` says, zeros in the other (scipy
+    leaves whatever was there; nothing reads it)."""
+    return cholesky(a, lower=lower), lower
+
+
+def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
+    """x with a x = b, from cho_factor's (c, lower)."""
+    c, lower = c_and_lower
+    c = _triangle(c, lower)
+    low, up = (c, _H(c)) if lower else (_H(c), c)
+    return np.linalg.solve(up, np.linalg.solve(low, b))
+
+
+def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False, check_finite=True):
+    """x with op(T) x = b, T the `lower` (or upper) triangle of a (ones on its diagonal
+    with unit_diagonal); op is none (trans 0 / 'N'), the transpose (1 / 'T') or the
+    conjugate transpose (2 / 'C')."""
+    t = _triangle(a, lower, unit_diagonal)
+    trans = {"N": 0, "T": 1, "C": 2}.get(trans, trans)
+    if trans == 1:
+        t = np.swapaxes(t, -1, -2)
+    elif trans == 2:
+        t = _H(t)
+    elif trans != 0:
+        raise ValueError(f"solve_triangular: trans must be 0, 1, 2, 'N', 'T' or 'C', got {trans!r}")
+    return np.linalg.solve(t, b)
+
+
+def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True, assume_a=None,
+          transposed=False):
+    if transposed:
+        a = np.swapaxes(np.asarray(a), -1, -2)
+    if assume_a in ("pos", "positive definite", "sym", "symmetric", "her", "hermitian"):
+        # (scipy reads one triangle for these: the `lower` one, mirrored)
+        strict = _triangle(a, lower) * (1 - np.eye(np.asarray(a).shape[-1]))
+        a = _triangle(a, lower) + _H(strict)
+    return np.linalg.solve(a, b)
+
+
+def inv(a, overwrite_a=False, check_finite=True):
+    return np.linalg.inv(a)
+
+
+def det(a, overwrite_a=False, check_finite=True):
+    return np.linalg.det(a)
+
+
+def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwrite_b=False,
+         type=1, check_finite=True, subset_by_index=None, subset_by_value=None, driver=None):  # noqa: A002
+    """The standard problem (b None) of the `lower` triangle of a."""
+    if b is not None or subset_by_index is not None or subset_by_value is not None:
+        raise NotImplementedError("srcgrad.scipy.linalg.eigh: only the standard problem of the whole spectrum")
+    w, v = _nla.eigh(a, UPLO="L" if lower else "U")
+    return w if eigvals_only else (w, v)
+
+
+def svd(a, full_matrices=True, compute_uv=True, overwrite_a=False, check_finite=True, lapack_driver="gesdd"):
+    return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
+
+
+def lstsq(a, b, cond=None, overwrite_a=False, overwrite_b=False, check_finite=True, lapack_driver=None):
+    """(x, residues, rank, s) as scipy gives them (numpy's with rcond=cond)."""
+    return np.linalg.lstsq(a, b, rcond=cond)
+
+
+def pinv(a, *, atol=None, rtol=None, return_rank=False, check_finite=True):
+    p = np.linalg.pinv(a) if rtol is None else np.linalg.pinv(a, rcond=rtol)
+    return (p, np.linalg.matrix_rank(np.asarray(a).detach())) if return_rank else p
+
+
+def norm(a, ord=None, axis=None, keepdims=False, check_finite=True):
+    return np.linalg.norm(a, ord=ord, axis=axis, keepdims=keepdims)
+
+
+def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_finite=True):
+    """mode 'economic' (numpy's 'reduced') or 'r'; 'full' of a wide or square matrix."""
+    if pivoting:
+        raise NotImplementedError("srcgrad.scipy.linalg.qr: pivoting is not supported")
+    numpy_mode = {"economic": "reduced", "full": "complete", "r": "r"}.get(mode)
+    if numpy_mode is None:
+        raise ValueError(f"qr: mode must be 'full', 'economic' or 'r', got {mode!r}")
+    out = np.linalg.qr(a, mode=numpy_mode)
+    return (out,) if mode == "r" else tuple(out)
+
+
+def __getattr__(name):  # (expm, lu, ...: scipy's, on data)
+    if name.startswith("__"):
+        raise AttributeError(name)
+    import scipy.linalg
+    return getattr(scipy.linalg, name)

@@ -1,0 +1,77 @@
+"""srcgrad.scipy.linalg, and plain scipy calls inside a differentiated function: scipy's
+Python functions convert their arguments with np.asarray, so while a function is traced
+the ones srcgrad has (scipy.special.logsumexp, scipy.linalg.cho_solve, scipy.stats.norm.logpdf,
+...) run as srcgrad's when the user's code calls them with a tensor (numpy/builders.py).
+(scipy is optional: these tests skip without it.)"""
+import numpy as np
+import pytest
+
+import srcgrad
+from srcgrad.scipy import linalg as L
+from srcgrad.testing import gradcheck
+
+sl = pytest.importorskip("scipy.linalg")
+scipy_special = pytest.importorskip("scipy.special")
+scipy_stats = pytest.importorskip("scipy.stats")
+
+RNG = np.random.default_rng(0)
+A = RNG.normal(size=(4, 4))
+SPD = A @ A.T + 4 * np.eye(4)
+B = RNG.normal(size=(4, 2))
+CASES = {
+    "cholesky upper": (lambda a: L.cholesky(a), lambda a: sl.cholesky(a)),
+    "cholesky lower": (lambda a: L.cholesky(a, lower=True), lambda a: sl.cholesky(a, lower=True)),
+    "cho_solve": (lambda a: L.cho_solve(L.cho_factor(a), B), lambda a: sl.cho_solve(sl.cho_factor(a), B)),
+    "cho_solve lower": (lambda a: L.cho_solve(L.cho_factor(a, lower=True), B),
+                        lambda a: sl.cho_solve(sl.cho_factor(a, lower=True), B)),
+    "solve_triangular lower": (lambda a: L.solve_triangular(a, B, lower=True),
+                               lambda a: sl.solve_triangular(a, B, lower=True)),
+    "solve_triangular trans unit": (lambda a: L.solve_triangular(a, B, trans="T", unit_diagonal=True),
+                                    lambda a: sl.solve_triangular(a, B, trans="T", unit_diagonal=True)),
+    "solve assume_a=pos": (lambda a: L.solve(a, B, assume_a="pos"), lambda a: sl.solve(a, B, assume_a="pos")),
+    "eigh upper": (lambda a: L.eigh(a, lower=False, eigvals_only=True), lambda a: sl.eigh(a, lower=False,
+                                                                                      eigvals_only=True)),
+    "det inv": (lambda a: L.det(a) * L.inv(a), lambda a: sl.det(a) * sl.inv(a)),
+    "qr economic": (lambda a: L.qr(a, mode="economic")[1], lambda a: sl.qr(a, mode="economic")[1]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_values_are_scipys_and_gradients_check(name):
+    ours, theirs = CASES[name]
+    np.testing.assert_allclose(np.asarray(ours(SPD)), theirs(SPD), rtol=1e-10, atol=1e-12)
+    assert gradcheck(lambda a: np.sum(np.sin(ours(a))), SPD)
+
+
+USER_MODULE = """
+import numpy as np
+from scipy.special import logsumexp
+from scipy.linalg import cho_factor, cho_solve, solve_triangular
+from scipy import stats
+
+def gp_nll(log_ls, X, y):
+    d = X[:, None, :] - X[None, :, :]
+    K = np.exp(-0.5 * np.sum(d ** 2, axis=-1) / np.exp(2 * log_ls)) + 0.1 * np.eye(X.shape[0])
+    c = cho_factor(K, lower=True)
+    z = solve_triangular(np.linalg.cholesky(K), y, lower=True)
+    return 0.5 * y @ cho_solve(c, y) + np.sum(np.log(np.diag(c[0]))) + 0.01 * z @ z
+
+def mixture(w, x):
+    return -np.sum(logsumexp(np.log(w)[None, :] + stats.norm.logpdf(x[:, None], np.arange(3.0), 1.0), axis=1))
+"""
+
+
+def test_plain_scipy_calls_in_the_users_code_are_differentiated(tmp_path, monkeypatch):
+    (tmp_path / "user_scipy_mod.py").write_text(USER_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import user_scipy_mod as u
+    X, y = RNG.normal(size=(5, 2)), RNG.normal(size=5)
+    g = srcgrad.grad(u.gp_nll)(np.array(0.3), X, y)
+    assert g == pytest.approx((u.gp_nll(0.3 + 1e-6, X, y) - u.gp_nll(0.3 - 1e-6, X, y)) / 2e-6, rel=1e-6)
+    w, x = np.array([0.2, 0.5, 0.3]), RNG.normal(size=6)
+    g = srcgrad.grad(u.mixture)(w, x)
+    num = [(u.mixture(w + 1e-6 * e, x) - u.mixture(w - 1e-6 * e, x)) / 2e-6 for e in np.eye(3)]
+    np.testing.assert_allclose(g, num, rtol=1e-6)
+    # and scipy is itself again afterwards
+    assert u.logsumexp is scipy_special.logsumexp and "logpdf" not in vars(scipy_stats.norm)
+    assert u.cho_solve is sl.cho_solve
