@@ -5,26 +5,12 @@ import numpy as np
 import pytest
 
 import srcgrad
+from numeric import numeric_grad
 import srcgrad.numpy as snp
 
 RNG = np.random.default_rng(7)
 Z = RNG.normal(size=3) + 1j * RNG.normal(size=3) + 1.5      # (away from branch cuts and zeros)
 M = RNG.normal(size=(3, 3)) + 1j * RNG.normal(size=(3, 3)) + 2 * np.eye(3)
-
-
-def numeric_grad(f, z, eps=1e-6):
-    """dL/dx + i dL/dy per entry, by central differences (dL/dx alone for real z)."""
-    z = np.asarray(z)
-    out = np.zeros(z.shape, z.dtype if z.dtype.kind in "fc" else complex)
-    for k in range(z.size):
-        e = np.zeros(z.size)
-        e[k] = 1
-        e = e.reshape(z.shape)
-        d = (f(z + eps * e) - f(z - eps * e)) / (2 * eps)
-        if z.dtype.kind == "c":
-            d = d + 1j * (f(z + 1j * eps * e) - f(z - 1j * eps * e)) / (2 * eps)
-        out.flat[k] = d
-    return out
 
 
 # real losses of complex arguments: each reaches some ops' complex rules

@@ -5,25 +5,12 @@ import numpy as np
 import pytest
 
 import srcgrad
+from numeric import numeric_grad
 
 RNG = np.random.default_rng(3)
 X = RNG.normal(size=(4, 5))
 Z = RNG.normal(size=(4, 5)) + 1j * RNG.normal(size=(4, 5))
 WEIGHTS = RNG.normal(size=(8, 8))
-
-
-def numeric_grad(f, x, eps=1e-6):
-    x = np.asarray(x)
-    out = np.zeros(x.shape, x.dtype)
-    for k in range(x.size):
-        e = np.zeros(x.size)
-        e[k] = 1
-        e = e.reshape(x.shape)
-        d = (f(x + eps * e) - f(x - eps * e)) / (2 * eps)
-        if x.dtype.kind == "c":
-            d = d + 1j * (f(x + 1j * eps * e) - f(x - 1j * eps * e)) / (2 * eps)
-        out.flat[k] = d
-    return out
 
 
 def weigh(y):
