@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import srcgrad
-from numeric import numeric_grad
 import srcgrad.numpy as snp
+from numeric import numeric_grad
 
 RNG = np.random.default_rng(7)
 Z = RNG.normal(size=3) + 1j * RNG.normal(size=3) + 1.5      # (away from branch cuts and zeros)
