@@ -161,6 +161,8 @@ def add(input, other, *, alpha=1):  # noqa: A002
 
 @torch_function("sub", "subtract")
 def sub(input, other, *, alpha=1):  # noqa: A002
+    from .tensor import refuse_bool_subtraction
+    refuse_bool_subtraction(input, other)
     return _numpy_subtract(input, other if alpha == 1 else keeps_no_tensor(alpha * _as_operand(other)))
 
 

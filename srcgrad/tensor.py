@@ -206,10 +206,24 @@ def _torch_name(dtype):
     return _TORCH_SCALAR_NAMES.get(np.dtype(dtype).name, str(dtype))
 
 
+def refuse_bool_subtraction(a, b):
+    """PyTorch refuses `-` with a bool tensor (numpy code, inside a decorated function,
+    keeps numpy's rule: a bool array minus a float array is a float array)."""
+    bools = sum(1 for x in (a, b) if isinstance(x, Tensor) and x._data.dtype == np.bool_)
+    if bools and not _numpy_code():
+        if bools == 2:
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                               "Use the `^` or `logical_xor()` operator instead.")
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                           "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
 def _binary(name, a, b, float_result=False):
     b = _as_operand(b)
     if b is NotImplemented:
         return NotImplemented
+    if name == "sub":
+        refuse_bool_subtraction(a, b)
     if name == "matmul" and isinstance(a, Tensor) and isinstance(b, Tensor) and not _numpy_code():
         da, db = a._data.dtype, b._data.dtype
         # PyTorch multiplies matrices of one dtype only; float32 with float64 (a float64 model
@@ -686,7 +700,11 @@ class Tensor:
     def __rpow__(self, o): return _binary("pow", _as_operand(o), self)
     def __matmul__(self, o): return _binary("matmul", self, o)
     def __rmatmul__(self, o): return _binary("matmul", _as_operand(o), self)
-    def __neg__(self): return apply(_op("neg"), [self], {})
+    def __neg__(self):
+        if self._data.dtype == np.bool_ and not _numpy_code():
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                               "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+        return apply(_op("neg"), [self], {})
     def __pos__(self): return self
     def __abs__(self): return self.abs()
 

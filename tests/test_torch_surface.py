@@ -672,3 +672,19 @@ def test_next_functions_are_pytorchs_edges(expr, edges):
 def test_logsumexp_of_integers_is_in_the_default_float_dtype():
     assert torch.logsumexp(torch.tensor([1, 2, 3]), 0).dtype == torch.float32
     assert torch.tensor([[1, 2]]).logsumexp(1).dtype == torch.float32
+
+
+def test_subtraction_and_negation_of_bool_tensors_refuse_as_pytorch():
+    """PyTorch's errors for `-` with a bool tensor; numpy code (inside a decorated function)
+    keeps numpy's rule, where a mask minus a float array is a float array."""
+    b, x = torch.tensor([True, False]), torch.tensor([1.0, 2.0])
+    for f in (lambda: b - x, lambda: x - b, lambda: b - 1, lambda: 1 - b, lambda: torch.sub(b, x),
+              lambda: x.sub(b)):
+        with pytest.raises(RuntimeError, match="with a bool tensor is not supported"):
+            f()
+    with pytest.raises(RuntimeError, match="with two bool tensors"):
+        b - b
+    with pytest.raises(RuntimeError, match="Negation, the `-` operator, on a bool tensor"):
+        -b
+    g = torch.grad(lambda v: np.sum((v > 0) - v * 2))(np.array([1.0, -1.0]))
+    np.testing.assert_allclose(g, [-2.0, -2.0])
