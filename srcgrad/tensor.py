@@ -207,9 +207,10 @@ def _torch_name(dtype):
 
 
 def refuse_bool_subtraction(a, b):
-    """PyTorch refuses `-` with a bool tensor (numpy code, inside a decorated function,
-    keeps numpy's rule: a bool array minus a float array is a float array)."""
-    bools = sum(1 for x in (a, b) if isinstance(x, Tensor) and x._data.dtype == np.bool_)
+    """PyTorch refuses `-` with a bool tensor, or a Python bool, which it takes as one
+    (numpy code, inside a decorated function, keeps numpy's rule: a bool array minus a
+    float array is a float array)."""
+    bools = sum(1 for x in (a, b) if isinstance(x, Tensor) and x._data.dtype == np.bool_ or x is True or x is False)
     if bools and not _numpy_code():
         if bools == 2:
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "

@@ -679,7 +679,7 @@ def test_subtraction_and_negation_of_bool_tensors_refuse_as_pytorch():
     keeps numpy's rule, where a mask minus a float array is a float array."""
     b, x = torch.tensor([True, False]), torch.tensor([1.0, 2.0])
     for f in (lambda: b - x, lambda: x - b, lambda: b - 1, lambda: 1 - b, lambda: torch.sub(b, x),
-              lambda: x.sub(b)):
+              lambda: x.sub(b), lambda: True - x, lambda: x - False):
         with pytest.raises(RuntimeError, match="with a bool tensor is not supported"):
             f()
     with pytest.raises(RuntimeError, match="with two bool tensors"):
@@ -688,3 +688,4 @@ def test_subtraction_and_negation_of_bool_tensors_refuse_as_pytorch():
         -b
     g = torch.grad(lambda v: np.sum((v > 0) - v * 2))(np.array([1.0, -1.0]))
     np.testing.assert_allclose(g, [-2.0, -2.0])
+    assert (x + True).tolist() == [2.0, 3.0]
