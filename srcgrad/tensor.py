@@ -49,6 +49,17 @@ def _frozen_index(t):
     return frozen_index(t)
 
 
+#: a traced tensor's tolist() gives its entries as 0-d tensors up to this many
+TOLIST_MAX = 4096
+
+
+def _entries(t):
+    """t's entries as nested lists of 0-d tensors (each a recorded index)."""
+    if t.ndim == 0:
+        return t
+    return [_entries(t[i]) for i in range(t.shape[0])]
+
+
 def _escape(t, what, hint=None, builders=False):
     if _tracing() is not None:
         from .trace import escape
@@ -538,7 +549,14 @@ class Tensor:
         return _decision(self, "eq", value)
 
     def tolist(self):
-        _escape(self, "tolist()")
+        """Python numbers; of a traced tensor (inside a decorated function), nested lists
+        of its 0-d entries, tensors still: `for v in x.tolist(): if v > 0: ...` takes its
+        decisions as guards and its arithmetic is recorded (up to TOLIST_MAX entries)."""
+        tracer = _tracing()
+        if tracer is not None and tracer.traced(self) and self._data.size <= TOLIST_MAX:
+            return _entries(self)
+        _escape(self, "tolist()", f"Keep it a tensor (use srcgrad.numpy / tensor methods); tolist() of a traced "
+                                  f"tensor of at most {TOLIST_MAX} entries gives its entries as 0-d tensors.")
         return self._data.tolist()
 
     def numpy(self):

@@ -779,11 +779,12 @@ def test_method_spellings_in_decorated_function():
     assert_same(inside(x0), (x0 > 0).astype(float))
 
     @srcgrad.grad
-    def frozen(x):
+    def listed(x):  # (tolist() of a traced array: its entries, tensors still)
         return np.sum(x.tolist())
 
+    assert_same(listed(x0), np.ones_like(x0))
     with pytest.raises(TraceError):
-        frozen(x0)
+        srcgrad.grad(lambda x: np.sum(x.numpy()))(x0)
     assert_same(srcgrad.grad(lambda x: np.sum(x[x.nonzero()]))(x0), (x0 != 0).astype(float))
 
 
@@ -1048,3 +1049,24 @@ def test_r_with_a_slice_and_linalg_norm_of_a_list_of_traced_values():
     np.testing.assert_allclose(g, [1.0, 2.0, 3.0])
     assert srcgrad.grad(lambda x: np.linalg.norm([x, x + 2]))(0.0) == 1.0
     assert np.linalg.norm is srcgrad.numpy.builders._LINALG_ORIGINAL["norm"]
+
+
+def test_tolist_of_a_traced_array_gives_its_entries_as_tensors():
+    """`for v in x.tolist(): if v > 0` — the entries stay tensors inside a decorated
+    function: the branches are guards (a new sign pattern compiles another variant) and
+    the arithmetic is recorded."""
+    def f(x):
+        s = 0.0
+        for i, v in enumerate(x.tolist()):
+            s = s + (x[i] ** 2 if v > 0 else x[i] * 3 * v)
+        return s
+    g = srcgrad.value_and_grad(f)
+    for x in ([1.0, -2.0, 3.0], [-1.0, -2.0, 3.0], [1.0, -2.0, 3.0]):
+        x = np.array(x)
+        value, grad = g(x)
+        assert value == pytest.approx(f(x))
+        np.testing.assert_allclose(grad, np.where(x > 0, 2 * x, 6 * x))
+    assert str(g.cache_info()).count("variant") == 2  # (two sign patterns, the third call a cached one)
+    m = np.arange(6.0).reshape(2, 3) - 2
+    assert srcgrad.grad(lambda a: sum(v for row in a.tolist() for v in row if v > 0) + 0.0 * a.sum())(m).tolist() == \
+        [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]
