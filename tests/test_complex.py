@@ -23,7 +23,8 @@ LOSSES = {
     "literals": lambda z: np.sum(np.real((2 - 3j) * z + 1j * z ** 2) + np.abs(z + 0.5j)),
     "reductions": lambda z: np.abs(np.sum(z) * np.prod(z)) + np.real(np.mean(z * z)) + np.abs(np.cumsum(z)[-1]),
     "statistics and norms": lambda z: np.std(z) + np.var(z * 2) + np.linalg.norm(z) + np.linalg.norm(z, 1),
-    "indexing": lambda z: np.abs(z[0] * z[2]) + np.sum(np.real(z[::-1] * z)) + np.abs(np.concatenate([z, z[:1]]) ** 2).sum(),
+    "indexing": lambda z: np.abs(z[0] * z[2]) + np.sum(np.real(z[::-1] * z))
+                          + np.abs(np.concatenate([z, z[:1]]) ** 2).sum(),
     "products": lambda z: np.real(np.vdot(z, z)) + np.abs(np.outer(z, z) @ z).sum() + np.abs(np.dot(z, z)),
     "linear algebra": lambda z: np.abs(np.linalg.det(M + np.outer(z, z))) + np.sum(np.abs(np.linalg.solve(M, z))) +
                                 np.sum(np.real(np.linalg.inv(M + np.diag(z)))),
@@ -220,7 +221,8 @@ def test_torch_linalg_eig_is_always_complex():
 def test_pytorch_norms_of_complex_tensors(name):
     f = {"Tensor.norm": lambda t: t.norm(), "vector_norm 3": lambda t: srcgrad.linalg.vector_norm(t, 3),
          "matrix_norm nuc": lambda t: srcgrad.linalg.matrix_norm(t, "nuc"),
-         "matrix_norm 2": lambda t: srcgrad.linalg.matrix_norm(t, 2), "norm fro": lambda t: srcgrad.linalg.norm(t)}[name]
+         "matrix_norm 2": lambda t: srcgrad.linalg.matrix_norm(t, 2),
+         "norm fro": lambda t: srcgrad.linalg.norm(t)}[name]
     t = srcgrad.tensor(M, requires_grad=True)
     f(t).backward()
     np.testing.assert_allclose(t.grad.numpy(), numeric_grad(lambda a: f(srcgrad.tensor(a)).item(), M),

@@ -98,7 +98,7 @@ def test_float32_stays_float32():
                          ids=["jv order", "gammainc shape", "betainc shape"])
 def test_argument_without_derivative_is_refused_at_the_users_line(call):
     x = np.array([0.3, 0.6])
-    with pytest.raises(NoRuleError, match=r"no derivative in its argument 1.*requires grad"):
+    with pytest.raises(NoRuleError, match=r"no derivative in its argument 1.*requires grad here at .*test_scipy_spec"):
         srcgrad.grad(lambda a, x: np.sum(call(a, x)), argnums=(0, 1))(np.array([1.5, 2.5]), x)
     # as data, the same argument is fine
     grad = srcgrad.grad(lambda a, x: np.sum(call(a, x)), argnums=1)(np.array([1.5, 2.5]), x)

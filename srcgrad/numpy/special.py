@@ -26,10 +26,11 @@ def _function(scipy_name):
     def fn(*args):
         for k in fixed:
             if k < len(args) and needs_grad(args[k]):
+                from ..utils.locations import describe_loc, user_loc
                 raise NoRuleError(
                     f"scipy.special.{scipy_name} has no derivative in its argument {k + 1} (of {len(args)}), "
-                    f"which requires grad here: pass it as data (x.detach(), or an argument not "
-                    f"differentiated)")
+                    f"which requires grad here {describe_loc(user_loc(1))}: pass it as data (x.detach(), or "
+                    f"an argument not differentiated)")
         return elementwise(op, *args, float_result=True)
     fn.__name__ = op
     fn.__qualname__ = op

@@ -65,10 +65,8 @@ def complex_vjp(node, gs):
     name = node.op.name
     if name == "ew":  # (a complex value's kernel is one op: fusion leaves it alone)
         name = _kernel_of(node) or name
-    if name in OWN and name != "sign":
+    if name in OWN:
         return _OWN_RULES[name](node, gs)
-    if name == "sign":
-        return [None] * len(node.inputs)
     if name not in HOLOMORPHIC:
         return node.op.vjp(node, gs)
     gs = [None if g is None else conj(g) for g in gs]
@@ -131,7 +129,13 @@ def _angle_vjp(node, gs):
     return [real(g) * z.graph.emit("where", [zero, 0.0, z / z.graph.emit("where", [zero, 1.0, r2])]) * 1j]
 
 
-_OWN_RULES = {"abs": _abs_vjp, "conj": _conj_vjp, "real": _real_vjp, "imag": _imag_vjp, "angle": _angle_vjp}
+def _sign_vjp(node, gs):
+    """z / |z| is piecewise constant in modulus, and PyTorch's sgn takes it as constant."""
+    return [None] * len(node.inputs)
+
+
+_OWN_RULES = {"abs": _abs_vjp, "sign": _sign_vjp, "conj": _conj_vjp, "real": _real_vjp, "imag": _imag_vjp,
+              "angle": _angle_vjp}
 
 
 # -- the ops ---------------------------------------------------------------------------------
