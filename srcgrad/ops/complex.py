@@ -21,6 +21,7 @@ itself and the user's line. Complex values are never fused into kernels
 import numpy as np
 
 from ..codegen import astbuild as A
+from ..ir.graph import Value
 from .registry import Op, register, shape_of
 
 #: ops whose rule moves cotangents without reading data (real coefficients)
@@ -69,8 +70,46 @@ def complex_vjp(node, gs):
         return _OWN_RULES[name](node, gs)
     if name not in HOLOMORPHIC:
         return node.op.vjp(node, gs)
+    if node.op.name == "ew" and len(node.outputs) == 1:
+        return _kernel_vjp(node, gs[0])
     gs = [None if g is None else conj(g) for g in gs]
     return [None if g is None else conj(g) for g in node.op.vjp(node, gs)]
+
+
+def _kernel_vjp(node, g):
+    """A holomorphic kernel f's rule, written directly: g * conj(df/dx_i), with the
+    conjugate taken of f's inputs and numbers (conj(cos(z)) is cos(conj(z)) for a function
+    with real coefficients), so a product by a number reads `g * (1-2j)`, with no
+    conjugation at run time."""
+    import sympy as sp
+
+    from ..symbolic.kernel import canon_symbol, safe_diff
+    from .registry import broadcast_shapes, result_dtype
+    if g is None:
+        return [None] * len(node.inputs)
+    (e,) = node.attrs["exprs"]
+    graph, active = g.graph, g.graph.active
+    n = len(node.inputs)
+    conjugated = {canon_symbol(k): canon_symbol(k + 1) for k in range(n)}  # (input k is read as input k + 1)
+    grads = []
+    for i, x in enumerate(node.inputs):
+        s = canon_symbol(i)
+        if not isinstance(x, Value) or x.dtype.kind not in "fc" or (active is not None and x.id not in active) \
+                or s not in e.free_symbols:
+            grads.append(None)
+            continue
+        d = safe_diff(e, s)
+        if d == 0:
+            grads.append(None)
+            continue
+        d = d.xreplace(conjugated).xreplace({sp.I: -sp.I})
+        read = sorted(d.free_symbols, key=lambda sym: int(str(sym)[1:]))
+        inputs = [g] + [conj(node.inputs[int(str(sym)[1:]) - 1]) for sym in read]
+        formula = (canon_symbol(0) * d).xreplace({sym: canon_symbol(k + 1) for k, sym in enumerate(read)})
+        shape = broadcast_shapes(*[v.shape for v in inputs])
+        out = graph.emit("ew", inputs, exprs=(formula,), avals=((shape, result_dtype(inputs)),))
+        grads.append(out.sum_to(x.shape))
+    return grads
 
 
 def _kernel_of(node):
