@@ -231,3 +231,15 @@ def test_pytorch_norms_of_complex_tensors(name):
     f(t).backward()
     np.testing.assert_allclose(t.grad.numpy(), numeric_grad(lambda a: f(srcgrad.tensor(a)).item(), M),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_tensors_of_python_complex_numbers_take_the_default_complex_dtype():
+    """As PyTorch: complex64 beside the default float32, complex128 beside float64."""
+    assert srcgrad.tensor([1 + 2j, 3.0]).dtype == np.complex64 and srcgrad.tensor(1j).dtype == np.complex64
+    assert srcgrad.tensor(np.array([1j])).dtype == np.complex128  # (numpy data keeps its dtype)
+    saved = srcgrad.get_default_dtype()
+    try:
+        srcgrad.set_default_dtype(srcgrad.float64)
+        assert srcgrad.tensor([1j]).dtype == np.complex128
+    finally:
+        srcgrad.set_default_dtype(saved)
