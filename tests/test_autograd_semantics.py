@@ -1834,3 +1834,9 @@ def test_a_constant_written_after_its_use_is_not_read_again():
     c.exp_()
     (y * y).sum().backward()
     assert_allclose(x.grad.numpy(), [-3.64, -0.30], rtol=1e-6)
+
+
+def test_accumulate_grad_names_itself_as_pytorch():
+    x = torch.ones(2, requires_grad=True)
+    acc = (x * 2).sum().grad_fn.next_functions[0][0].next_functions[0][0]
+    assert type(acc).__name__ == "AccumulateGrad" and acc.name() == "torch::autograd::AccumulateGrad"

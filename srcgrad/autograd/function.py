@@ -170,7 +170,7 @@ class AccumulateGrad:
         self.variable = variable
 
     def name(self):
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"  # (PyTorch's name() of its C++ node)
 
     @property
     def next_functions(self):
