@@ -1840,3 +1840,9 @@ def test_accumulate_grad_names_itself_as_pytorch():
     x = torch.ones(2, requires_grad=True)
     acc = (x * 2).sum().grad_fn.next_functions[0][0].next_functions[0][0]
     assert type(acc).__name__ == "AccumulateGrad" and acc.name() == "torch::autograd::AccumulateGrad"
+    y = x * 2
+    y[0] = 5.0
+    assert type(y.grad_fn).__name__ == "CopySlices" and y.grad_fn.name() == "torch::autograd::CopySlices"
+    z = torch.zeros(2)
+    z.copy_(x)
+    assert z.grad_fn.name() == "torch::autograd::CopyBackwards"

@@ -83,7 +83,9 @@ class BackwardNode:
         self.seq = next(_SEQUENCE)  # when it was recorded: backward() lays the run out in program order
 
     def name(self):
-        return type(self).__name__
+        name = type(self).__name__
+        # (PyTorch's nodes written by hand in C++ name themselves with their namespace)
+        return "torch::autograd::" + name if name in _CPP_NODES else name
 
     def __repr__(self):
         return f"<{type(self).__name__} object at {hex(id(self))}>"
@@ -160,6 +162,10 @@ def class_named(name):
     if cls is None:
         cls = _CLASSES[name] = type(name, (BackwardNode,), {"__slots__": ()})
     return cls
+
+
+#: PyTorch's nodes whose name() carries the torch::autograd namespace
+_CPP_NODES = {"CopySlices", "CopyBackwards"}
 
 
 class AccumulateGrad:
