@@ -11,8 +11,13 @@ def numeric_grad(f, z, eps=1e-6):
         e = np.zeros(z.size)
         e[k] = 1
         e = e.reshape(z.shape)
-        d = (f(z + eps * e) - f(z - eps * e)) / (2 * eps)
+        d = (_number(f(z + eps * e)) - _number(f(z - eps * e))) / (2 * eps)
         if z.dtype.kind == "c":
-            d = d + 1j * (f(z + 1j * eps * e) - f(z - 1j * eps * e)) / (2 * eps)
+            d = d + 1j * (_number(f(z + 1j * eps * e)) - _number(f(z - 1j * eps * e))) / (2 * eps)
         out.flat[k] = d
     return out
+
+
+def _number(v):
+    """f's value as a Python number (f may return a srcgrad tensor)."""
+    return np.asarray(v).item()

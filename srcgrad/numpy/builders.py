@@ -142,6 +142,8 @@ _LIBRARY = (
      "srcgrad.scipy.special"),
     ("scipy.linalg", None, ("cholesky", "cho_factor", "cho_solve", "solve_triangular", "solve", "inv", "det",
                             "eigh", "svd", "lstsq", "pinv", "norm", "qr"), "srcgrad.scipy.linalg"),
+    ("scipy.signal", None, ("convolve", "correlate", "fftconvolve", "oaconvolve", "convolve2d", "correlate2d"),
+     "srcgrad.scipy.signal"),
     *[("scipy.stats", dist, methods, f"srcgrad.scipy.stats.{dist}") for dist, methods in _STATS.items()],
 )
 
