@@ -106,14 +106,20 @@ def _no_out(out, name):
         raise NotImplementedError(f"linalg.{name}: out= is not supported by srcgrad (results are new tensors)")
 
 
+#: the dtypes LAPACK computes in (an op without a complex rule refuses complex data that
+#: needs a gradient when it is recorded: ops/complex.py)
+_LAPACK_DTYPES = (_np.float32, _np.float64, _np.complex64, _np.complex128)
+
+
 def _float(name, x, what="A", lapack=True):
     """x as a tensor; integer data is refused as in PyTorch (numpy would compute in float64),
     and LAPACK-backed functions take float32/float64 only."""
     x = _as_tensor(x)
-    ok = x.dtype in (_np.float32, _np.float64) if lapack else x.dtype.kind == "f"
+    ok = x.dtype in _LAPACK_DTYPES if lapack else x.dtype.kind in "fc"
     if not ok:
-        raise RuntimeError(f"linalg.{name}: expected {'a float32 or float64' if lapack else 'a floating-point'} "
-                           f"tensor as {what}, got {x.dtype} (shape {tuple(x.shape)})")
+        kinds = "a float32, float64, complex64 or complex128" if lapack else "a floating-point or complex"
+        raise RuntimeError(f"linalg.{name}: expected {kinds} tensor as {what}, got {x.dtype} "
+                           f"(shape {tuple(x.shape)})")
     return x
 
 

@@ -243,3 +243,26 @@ def test_tensors_of_python_complex_numbers_take_the_default_complex_dtype():
         assert srcgrad.tensor([1j]).dtype == np.complex128
     finally:
         srcgrad.set_default_dtype(saved)
+
+
+def test_cholesky_of_hermitian_matrices():
+    """numpy's: the gradient in the lower triangle numpy reads (the diagonal's imaginary
+    part is not read); torch.linalg's: PyTorch's Hermitian one, checked along Hermitian
+    directions."""
+    B = RNG.normal(size=(3, 3)) + 1j * RNG.normal(size=(3, 3))
+    H = B @ B.conj().T + 3 * np.eye(3)
+    f = lambda a: np.sum(np.abs(np.linalg.cholesky(a)) ** 2 * W3) + np.sum(np.real(np.linalg.cholesky(a)) * W3.T)  # noqa
+    g = srcgrad.grad(f)(H)
+    np.testing.assert_allclose(g, numeric_grad(f, H), rtol=1e-6, atol=1e-8)
+    assert np.all(np.triu(g, 1) == 0)
+    if "upper" in str(__import__("inspect").signature(np.linalg.cholesky)):  # (numpy 2: U = L^H)
+        f = lambda a: np.sum(np.imag(np.linalg.cholesky(a, upper=True)) * W3)  # noqa: E731
+        np.testing.assert_allclose(srcgrad.grad(f)(H), numeric_grad(f, H), rtol=1e-6, atol=1e-8)
+    t = srcgrad.tensor(H, requires_grad=True)
+    low = srcgrad.linalg.cholesky(t)
+    (low.abs() ** 2 * srcgrad.tensor(W3)).sum().backward()
+    D = RNG.normal(size=(3, 3)) + 1j * RNG.normal(size=(3, 3))
+    D = D + D.conj().T
+    loss = lambda a: np.sum(np.abs(np.linalg.cholesky(a)) ** 2 * W3)  # noqa: E731
+    along = (loss(H + 1e-6 * D) - loss(H - 1e-6 * D)) / 2e-6
+    assert np.real(np.vdot(t.grad.numpy(), D)) == pytest.approx(along, rel=1e-6)

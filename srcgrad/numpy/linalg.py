@@ -119,10 +119,15 @@ def symmetric_cholesky(a, upper=False, symmetric_gradient=True):
     symmetric, and its factor from the lower triangle whatever `upper`."""
     a = _float_tensor(a)
     _square("cholesky", a)
-    if upper and not symmetric_gradient:  # (the upper triangle is the lower one of a.T)
-        return _op("cholesky", [a.mT], symmetric=False).mT
+    if upper and not symmetric_gradient:  # (the upper triangle is the lower one of a^H)
+        return _mH(_op("cholesky", [_mH(a)], symmetric=False))
     low = _op("cholesky", [a], symmetric=bool(symmetric_gradient))
-    return low.mT if upper else low
+    return _mH(low) if upper else low
+
+
+def _mH(x):
+    """The conjugate transpose of (a batch of) matrices; the transpose of real ones."""
+    return _op("conj", [x.mT]) if x.dtype.kind == "c" else x.mT
 
 
 @_implements(_np.linalg.eigh)

@@ -431,16 +431,18 @@ def _cholesky_infer(inputs, attrs):
 
 
 def _cholesky_vjp(node, gs):
-    # PyTorch's rule: gA = L^-T sym(tril(L^T gL) with half its diagonal) L^-1, symmetric;
+    # PyTorch's rule: gA = L^-H sym(tril(L^H gL) with half its diagonal) L^-1, Hermitian;
     # or (numpy's function) in the lower triangle, the one cholesky reads: as eigh's
+    # (conjugate transposes: the same rule for real and complex data)
     (g,), low = gs, node.out
-    p = low.mT @ g
-    x = 0.5 * (_tril(p) + _tril(p, -1).mT)
-    y = _solve(low.mT, x)
-    ga = _solve(low.mT, y.mT).mT
+    p = _mH(low) @ g
+    x = 0.5 * (_tril(p) + _mH(_tril(p, -1)))
+    y = _solve(_mH(low), x)
+    ga = _mH(_solve(_mH(low), _mH(y)))
     if node.attrs.get("symmetric", True):
         return [ga]
-    return [_tril(ga + ga.mT) - ga * _eye(low.shape[-1], low.dtype, low.graph)]
+    both = ga + _mH(ga)
+    return [_tril(both) - 0.5 * both * _eye(low.shape[-1], _real_dtype(low.dtype), low.graph)]
 
 
 register(Op("cholesky", "linalg", lambda a, symmetric=True: np.linalg.cholesky(a), infer=_cholesky_infer,
