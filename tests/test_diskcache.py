@@ -109,6 +109,23 @@ def test_closures_with_different_values_get_different_entries(tmp_path):
         assert out.stdout.split() == ["2.0", "3.0"]
 
 
+def test_lambdas_on_one_line_get_different_entries(tmp_path):
+    """Two lambdas on one line share their name, line and file: their code tells them
+    apart (the second used to load the first's gradient)."""
+    script = tmp_path / "lambdas.py"
+    script.write_text(textwrap.dedent("""
+        import numpy as np
+        import srcgrad
+
+        x = np.array([1.0, 2.0])
+        print([srcgrad.grad(f)(x).tolist() for f in (lambda a: np.sum(a ** 2), lambda a: np.sum(a ** 3))])
+    """))
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(tmp_path / "cache"))
+    for _ in range(2):  # (and a second process, reading what the first stored)
+        out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=tmp_path)
+        assert out.stdout.strip() == "[[2.0, 4.0], [3.0, 12.0]]", out.stderr
+
+
 def test_arrays_made_inside_the_function_are_kept_by_value(tmp_path):
     """A literal array inside the function (captured as a constant, not reachable by name)
     is stored in the entry by value, so a second process loads instead of recording."""

@@ -236,8 +236,9 @@ def function_identity(fn, *options):
         if state is None:
             return None
         captured = captured + [["self", state]]
+    # (the code's own hash too: two lambdas on one line share name, line and file)
     return json.dumps([srcgrad_fingerprint(), getattr(fn, "__module__", ""), getattr(fn, "__qualname__", ""),
-                       code.co_firstlineno, file_hash, [repr(o) for o in options], captured])
+                       code.co_firstlineno, _code_hash(code), file_hash, [repr(o) for o in options], captured])
 
 
 def _object_state(obj):
