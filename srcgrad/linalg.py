@@ -255,12 +255,14 @@ def det(A, *, out=None):
 
 @_reports("slogdet")
 def slogdet(A, *, out=None):
-    """(sign, logabsdet) of det(A); the gradient flows through logabsdet."""
+    """(sign, logabsdet) of det(A); the gradient flows through logabsdet (and through a
+    complex sign, det / |det|, as PyTorch's)."""
     _no_out(out, "slogdet")
     A = _float("slogdet", A)
     _square("slogdet", A)
     sign, logabsdet = _nla.slogdet(A)
-    return SlogdetResult(sign.detach(), logabsdet)   # PyTorch's sign has no gradient
+    # (PyTorch's real sign has no gradient: it is piecewise constant)
+    return SlogdetResult(sign if sign.dtype.kind == "c" else sign.detach(), logabsdet)
 
 
 @_reports("inv")

@@ -41,7 +41,7 @@ OWN = {"abs", "sign", "conj", "real", "imag", "angle"}
 #: ops whose rules are adjoints for complex data already: the transforms (ops/fft.py), a
 #: loop (its body is differentiated with these rules), user rules (they get PyTorch's
 #: cotangents as PyTorch's do)
-ADJOINT = {"fft", "loop", "custom", "call", "svd", "eigh", "eig", "cholesky"}
+ADJOINT = {"fft", "loop", "custom", "call", "svd", "eigh", "eig", "cholesky", "slogdet"}
 
 
 def supports_complex(op):

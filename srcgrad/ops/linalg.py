@@ -407,16 +407,24 @@ register(Op("det", "linalg", np.linalg.det, infer=_det_infer, vjp=_det_vjp,
 
 def _slogdet_infer(inputs, attrs):
     (a,) = inputs
-    batch, dt = _square("slogdet", a)[:-2], float_dtype(a.dtype)
-    return [(batch, dt), (batch, dt)]
+    batch = _square("slogdet", a)[:-2]
+    return [(batch, _vector_dtype(a.dtype)), (batch, _real_dtype(a.dtype))]
 
 
 def _slogdet_vjp(node, gs):
-    # the sign is piecewise constant: only log|det| carries a gradient
-    _, g = gs
-    if g is None:
+    """d log|det A| = Re tr(A^-1 dA), whose adjoint is A^-H. A real sign is piecewise
+    constant; a complex one, det / |det|, turns with Im tr(A^-1 dA): its cotangent adds
+    i Im(g_sign conj(sign)) A^-H."""
+    from .complex import conj
+    gsign, g = gs
+    sign = node.outputs[0]
+    coeff = g
+    if gsign is not None and sign.dtype.kind == "c":
+        turn = sign.graph.emit("imag", [gsign * conj(sign)]) * 1j
+        coeff = turn if coeff is None else coeff + turn
+    if coeff is None:
         return [None]
-    return [_col(_col(g)) * g.graph.emit("inv", [node.inputs[0]]).mT]
+    return [_col(_col(coeff)) * _mH(sign.graph.emit("inv", [node.inputs[0]]))]
 
 
 register(Op("slogdet", "linalg", lambda a: tuple(np.linalg.slogdet(a)), infer=_slogdet_infer,
