@@ -39,6 +39,20 @@ def format_tensor(t):
                                threshold=1000, edgeitems=3, max_line_width=80)
         if data.dtype != get_default_dtype():
             extras.append(f"dtype=torch.{data.dtype.name}")  # (PyTorch's text, as printed there)
+    elif data.dtype.kind == "c":
+        # real and imaginary parts each formatted as PyTorch formats floats, each column
+        # lined up: `4.0724+4.3063j`, `1.+2.j`
+        re_fmt, im_fmt = _float_formatter(data.real), _float_formatter(data.imag)
+        re_width = max((len(re_fmt(v)) for v in data.real.flat), default=0)
+        im_width = max((len(im_fmt(abs(v))) for v in data.imag.flat), default=0)
+
+        def fmt(v):
+            sign = "-" if np.signbit(v.imag) else "+"
+            return re_fmt(v.real).rjust(re_width) + sign + im_fmt(abs(v.imag)).ljust(im_width) + "j"
+        body = np.array2string(data, separator=", ", prefix="tensor(", formatter={"complex_kind": fmt},
+                               threshold=1000, edgeitems=3, max_line_width=80)
+        if data.dtype != np.result_type(get_default_dtype(), np.complex64):
+            extras.append(f"dtype=torch.{data.dtype.name}")
     else:
         # (booleans line up as PyTorch's: padded to `False` only when one is printed)
         width = 5 if data.dtype.kind == "b" and not data.all() else 4

@@ -280,3 +280,14 @@ def test_slogdet_of_complex_matrices_differentiates_the_sign_too():
     sign, logabs = srcgrad.linalg.slogdet(t)
     (logabs + sign.real).backward()
     np.testing.assert_allclose(t.grad.numpy()[0], [0.4847 - 0.1699j, 0.0219 - 0.2653j, -0.6521 + 0.2408j], atol=1e-4)
+
+
+def test_complex_tensors_print_as_pytorchs():
+    """(PyTorch 2.13's text for the same tensors)"""
+    assert repr(srcgrad.tensor([1 + 2j, 3 - 1j])) == "tensor([1.+2.j, 3.-1.j])"
+    assert repr(srcgrad.tensor([4.07243144 + 4.30627313j, -10.89040815 + 9.90269167j], dtype=srcgrad.complex128)) \
+        == "tensor([  4.0724+4.3063j, -10.8904+9.9027j], dtype=torch.complex128)"
+    assert repr(srcgrad.tensor([[0.5 + 1e-5j, 2 - 3j], [1j, -1]])) == (
+        "tensor([[ 0.5000+1.0000e-05j,  2.0000-3.0000e+00j],\n"
+        "        [ 0.0000+1.0000e+00j, -1.0000+0.0000e+00j]])")
+    assert repr(srcgrad.tensor([1e9 + 1j])) == "tensor([1.0000e+09+1.j])"
