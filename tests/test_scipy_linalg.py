@@ -75,3 +75,23 @@ def test_plain_scipy_calls_in_the_users_code_are_differentiated(tmp_path, monkey
     # and scipy is itself again afterwards
     assert u.logsumexp is scipy_special.logsumexp and "logpdf" not in vars(scipy_stats.norm)
     assert u.cho_solve is sl.cho_solve
+
+
+@pytest.mark.parametrize("lower", [False, True])
+def test_the_gradient_is_in_the_triangle_scipy_reads(lower):
+    """scipy.linalg.cholesky reads the triangle `lower` names: the gradient of srcgrad's is
+    the central differences of scipy's own, entry by entry."""
+    from numeric import numeric_grad
+    w = RNG.normal(size=SPD.shape)
+    ours = lambda a: np.sum(np.sin(L.cholesky(a, lower=lower)) * w)  # noqa: E731
+    theirs = lambda a: np.sum(np.sin(sl.cholesky(a, lower=lower)) * w)  # noqa: E731
+    np.testing.assert_allclose(srcgrad.grad(ours)(SPD), numeric_grad(theirs, SPD), rtol=1e-6, atol=1e-8)
+
+
+def test_solve_of_a_complex_symmetric_matrix_mirrors_without_conjugating():
+    B2 = RNG.normal(size=(3, 3)) + 1j * RNG.normal(size=(3, 3))
+    a = np.tril(B2 + B2.T + 5 * np.eye(3)) + np.triu(RNG.normal(size=(3, 3)), 1)  # (the upper part unread)
+    b = RNG.normal(size=3)
+    for assume_a in ("sym", "her"):
+        np.testing.assert_allclose(np.asarray(L.solve(a, b, assume_a=assume_a, lower=True)),
+                                   sl.solve(a, b, assume_a=assume_a, lower=True), rtol=1e-12)

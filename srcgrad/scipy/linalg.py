@@ -12,12 +12,6 @@ __all__ = ["cholesky", "cho_factor", "cho_solve", "solve_triangular", "solve", "
            "lstsq", "pinv", "norm", "qr"]
 
 
-def _H(x):
-    """The conjugate transpose of (a batch of) matrices; the transpose of real ones."""
-    x = np.swapaxes(x, -1, -2)
-    return np.conj(x) if np.iscomplexobj(x) else x
-
-
 def _triangle(a, lower, unit_diagonal=False):
     a = np.asarray(a)
     t = np.tril(a) if lower else np.triu(a)
@@ -28,10 +22,9 @@ def _triangle(a, lower, unit_diagonal=False):
 
 
 def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
-    """The Cholesky factor, upper (a = U^H U) unless lower; from the lower triangle of a,
-    as numpy reads it."""
-    low = _nla.cholesky(np.asarray(a))
-    return low if lower else _H(low)
+    """The Cholesky factor, upper (a = U^H U) unless lower, from that triangle of a (the
+    one scipy reads, so that is where the gradient goes)."""
+    return _nla.cholesky(np.asarray(a), upper=not lower)
 
 
 def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
@@ -44,7 +37,7 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     """x with a x = b, from cho_factor's (c, lower)."""
     c, lower = c_and_lower
     c = _triangle(c, lower)
-    low, up = (c, _H(c)) if lower else (_H(c), c)
+    low, up = (c, _nla.conj_transpose(c)) if lower else (_nla.conj_transpose(c), c)
     return np.linalg.solve(up, np.linalg.solve(low, b))
 
 
@@ -57,7 +50,7 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_
     if trans == 1:
         t = np.swapaxes(t, -1, -2)
     elif trans == 2:
-        t = _H(t)
+        t = _nla.conj_transpose(t)
     elif trans != 0:
         raise ValueError(f"solve_triangular: trans must be 0, 1, 2, 'N', 'T' or 'C', got {trans!r}")
     return np.linalg.solve(t, b)
@@ -68,9 +61,15 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
     if transposed:
         a = np.swapaxes(np.asarray(a), -1, -2)
     if assume_a in ("pos", "positive definite", "sym", "symmetric", "her", "hermitian"):
-        # (scipy reads one triangle for these: the `lower` one, mirrored)
-        strict = _triangle(a, lower) * (1 - np.eye(np.asarray(a).shape[-1]))
-        a = _triangle(a, lower) + _H(strict)
+        # (scipy reads one triangle for these: the `lower` one, mirrored; a Hermitian one
+        # conjugated, with the real part of its diagonal)
+        t = _triangle(a, lower)
+        eye = np.eye(t.shape[-1])
+        strict = t * (1 - eye)
+        if assume_a in ("sym", "symmetric"):
+            a = t + np.swapaxes(strict, -1, -2)
+        else:
+            a = strict + _nla.conj_transpose(strict) + np.real(t) * eye
     return np.linalg.solve(a, b)
 
 
