@@ -20,9 +20,10 @@ def _infer_dtype(data):
         return data.dtype  # numpy data keeps its dtype, scalars included (as PyTorch)
     arr = np.asarray(data)
     if arr.dtype.kind == "c":  # Python complex numbers: the complex dtype of the default float one
-        return np.result_type(_dtype.get_default_dtype(), np.complex64) if not any(
-            isinstance(x, (np.generic, np.ndarray)) for x in _flat(data if isinstance(data, (list, tuple))
-                                                                   else [data])) else arr.dtype
+        if any(isinstance(x, (np.generic, np.ndarray)) for x in _flat(data if isinstance(data, (list, tuple))
+                                                                      else [data])):
+            return arr.dtype
+        return np.result_type(_dtype.get_default_dtype(), np.complex64)
     if arr.dtype.kind not in "fiu":
         return arr.dtype
     if isinstance(data, (list, tuple)):  # numpy scalars in a list keep their dtypes, which

@@ -804,3 +804,16 @@ def test_a_derivative_reads_a_function_the_forward_computed_as_another_op():
     src = g.source(x)
     for call in ("np.cos(", "np.sin(", "np.tanh(", "np.exp("):
         assert src.count(call) == 1, src
+
+
+def test_a_users_name_ending_in_special_does_not_need_scipy():
+    """Generated code binds scipy.special as `special` only when it calls it: a user's
+    `my_special.sum()` must not (scipy may be absent)."""
+    from srcgrad.codegen.loader import uses_scipy_special
+
+    def f(x):
+        my_special = x * 2
+        return my_special.sum()
+    src = str(srcgrad.grad(f).source(np.ones(3)))
+    assert "my_special" in src and not uses_scipy_special(src)
+    assert uses_scipy_special("    t0 = special.gammaln(x)")

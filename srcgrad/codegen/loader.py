@@ -6,6 +6,7 @@ Registering the text under the function's filename is what lets tracebacks, `pdb
 import itertools
 import linecache
 import math
+import re
 
 import numpy
 
@@ -49,8 +50,12 @@ def load_function(source, fn_name, label, namespace=None, code=None):
 
 
 def uses_scipy_special(source):
-    """Whether generated source calls scipy.special's functions (`special.gammaln(x)`)."""
-    return "special." in source
+    """Whether generated source calls scipy.special's functions (`special.gammaln(x)`;
+    not a user's name that ends so, `my_special.sum()`)."""
+    return _SPECIAL_CALL.search(source) is not None
+
+
+_SPECIAL_CALL = re.compile(r"(?<![\w.])special\.")
 
 
 def _renamed(code, filename):

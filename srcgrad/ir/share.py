@@ -39,30 +39,18 @@ def share_subformulas(nodes, first_backward):
             continue
         large = any(_large(o) for o in n.outputs)
         formulas = value_formulas(n, by_symbol)
-        if not large:
-            if i >= first_backward:
-                found = {}
-                for e in formulas:
-                    _matches(e, calls, found)
-                if found:
-                    subs = {sub: c * value_symbol(calls[f][1]) + (sub - c * f) for sub, (f, c) in found.items()}
-                    by_symbol.update({value_symbol(calls[f][1]): calls[f][1] for f, _ in found.values()})
-                    formulas = [e.xreplace(subs) for e in formulas]
-                    set_formulas(n, formulas, by_symbol)
-                    shared += len(found)
-            _note_calls(n, formulas, calls, by_symbol)
-            continue
+        table = known if large else calls  # (a small kernel reads only what is computed already)
         if i >= first_backward:
             found = {}
             for e in formulas:
-                _matches(e, known, found)
+                _matches(e, table, found)
             if found:
                 subs = {}
                 for sub, (f, c) in found.items():
-                    kernel, value = known[f]
+                    kernel, value = table[f]
                     if value is None:
                         value = _add_output(kernel, f, by_symbol)
-                        known[f] = (None, value)
+                        table[f] = (None, value)
                     symbol = value_symbol(value)
                     by_symbol[symbol] = value
                     subs[sub] = c * symbol + (sub - c * f)
@@ -70,6 +58,8 @@ def share_subformulas(nodes, first_backward):
                 set_formulas(n, formulas, by_symbol)
                 shared += len(found)
         _note_calls(n, formulas, calls, by_symbol)
+        if not large:
+            continue
         for o, e in zip(n.outputs, formulas):
             # (an output broadcast beyond its formula's own shape is not that formula)
             if _worth_sharing(e, by_symbol) and tuple(o.shape) == _natural_shape(e, by_symbol) \

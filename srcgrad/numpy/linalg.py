@@ -120,12 +120,12 @@ def symmetric_cholesky(a, upper=False, symmetric_gradient=True):
     a = _float_tensor(a)
     _square("cholesky", a)
     if upper and not symmetric_gradient:  # (the upper triangle is the lower one of a^H)
-        return _mH(_op("cholesky", [_mH(a)], symmetric=False))
+        return conj_transpose(_op("cholesky", [conj_transpose(a)], symmetric=False))
     low = _op("cholesky", [a], symmetric=bool(symmetric_gradient))
-    return _mH(low) if upper else low
+    return conj_transpose(low) if upper else low
 
 
-def _mH(x):
+def conj_transpose(x):
     """The conjugate transpose of (a batch of) matrices; the transpose of real ones."""
     return _op("conj", [x.mT]) if x.dtype.kind == "c" else x.mT
 
@@ -160,8 +160,7 @@ def eig(a):
     data: guarded). The eigenvectors' gradient needs distinct eigenvalues and a loss that
     does not depend on their phases (PyTorch's rule)."""
     t = _float_tensor(a)
-    _square("eig", t)
-    w, v = _op("eig", [t])
+    w, v = complex_eig(t)
     if t.dtype.kind != "c" and bool((_op("imag", [w]) == 0).all()):
         w, v = _op("real", [w]), _op("real", [v])
     return EigResult(w, v)

@@ -91,6 +91,7 @@ def _kernel_vjp(node, g):
     graph, active = g.graph, g.graph.active
     n = len(node.inputs)
     conjugated = {canon_symbol(k): canon_symbol(k + 1) for k in range(n)}  # (input k is read as input k + 1)
+    position = {canon_symbol(k + 1): k for k in range(n)}
     grads = []
     for i, x in enumerate(node.inputs):
         s = canon_symbol(i)
@@ -103,8 +104,8 @@ def _kernel_vjp(node, g):
             grads.append(None)
             continue
         d = d.xreplace(conjugated).xreplace({sp.I: -sp.I})
-        read = sorted(d.free_symbols, key=lambda sym: int(str(sym)[1:]))
-        inputs = [g] + [conj(node.inputs[int(str(sym)[1:]) - 1]) for sym in read]
+        read = sorted(d.free_symbols, key=position.__getitem__)
+        inputs = [g] + [conj(node.inputs[position[sym]]) for sym in read]
         formula = (canon_symbol(0) * d).xreplace({sym: canon_symbol(k + 1) for k, sym in enumerate(read)})
         shape = broadcast_shapes(*[v.shape for v in inputs])
         out = graph.emit("ew", inputs, exprs=(formula,), avals=((shape, result_dtype(inputs)),))
