@@ -334,7 +334,7 @@ class Function:
             if any(o is t for t in dirty) and result[k] is not o:
                 o.grad_fn, o._output_nr = result[k].grad_fn, result[k]._output_nr
                 o._requires_grad = result[k]._requires_grad
-                o._version.v += 1
+                o._vc.bump()
                 result[k] = o
         return result[0] if single else tuple(result)
 

@@ -274,7 +274,7 @@ def _functional(name):
 class Tensor:
     """A numpy array with `requires_grad`, `grad`, `grad_fn` and PyTorch's methods."""
 
-    __slots__ = ("_data", "_requires_grad", "grad_fn", "_output_nr", "_grad", "_version", "_volatile",
+    __slots__ = ("_data", "_requires_grad", "grad_fn", "_output_nr", "_grad", "_vc", "_volatile",
                  "_hooks", "_acc", "_view_of", "_multi_view", "__weakref__")
     __array_priority__ = 1000
 
@@ -304,7 +304,7 @@ class Tensor:
         self._multi_view = None  # (k, "Split"): output k of a call returning several views
         self._output_nr = 0
         self._grad = None
-        self._version = Version()
+        self._vc = Version()
         self._volatile = False
         self._hooks = None
         self._acc = None
@@ -346,6 +346,12 @@ class Tensor:
         return self
 
     @property
+    def _version(self):
+        """How many times this tensor's storage was written in place (PyTorch's counter,
+        shared with its views and `.detach()`; `.data` has its own)."""
+        return self._vc.v
+
+    @property
     def is_leaf(self):
         return self.grad_fn is None
 
@@ -379,7 +385,7 @@ class Tensor:
         if _tracing() is not None and _tracing().traced(self):
             return apply(_op("stop_gradient"), [self], {})
         t = Tensor._make(self._data)
-        t._version = self._version
+        t._vc = self._vc
         return t
 
     def detach_(self):
@@ -392,7 +398,9 @@ class Tensor:
         """The same storage with no autograd history; changes through it are not tracked."""
         if _tracing() is not None and _tracing().traced(self):
             return apply(_op("stop_gradient"), [self], {})  # still a function of the arguments
-        return Tensor._make(self._data)
+        t = Tensor._make(self._data)
+        t._vc = Version(self._vc.data_of or self._vc)
+        return t
 
     @data.setter
     def data(self, value):
@@ -846,7 +854,7 @@ class Tensor:
                 _recording.named(self, node_name)
             return _recording.keeps_no_tensor(self)
         self._data[...] = value
-        self._version.v += 1
+        self._vc.bump()
         return self
 
     def copy_(self, src):
@@ -860,7 +868,7 @@ class Tensor:
         if self._requires_grad and self.grad_fn is None and is_grad_enabled():
             raise _leaf_written_in_place()
         np.copyto(self._data, src._data if isinstance(src, Tensor) else np.asarray(src), casting="unsafe")
-        self._version.v += 1
+        self._vc.bump()
         return self
 
     # -- reductions -----------------------------------------------------------------------
@@ -1097,7 +1105,7 @@ class Tensor:
         if fresh.grad_fn is not None:  # (PyTorch's node for a view replayed on a new base)
             _recording.named(fresh, "AsStridedBackward0")
         self.grad_fn, self._output_nr = fresh.grad_fn, fresh._output_nr
-        self._requires_grad, self._version = fresh._requires_grad, fresh._version
+        self._requires_grad, self._vc = fresh._requires_grad, fresh._vc
         self._data = fresh._data
         return self
 

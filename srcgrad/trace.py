@@ -46,7 +46,7 @@ class Tracer:
         """An in-place op is about to write into t, an array made without the traced
         arguments (`w = np.ones_like(x)`): ops recorded earlier read its data as it is now
         (`copy`), and the generated code captures that (transforms.py)."""
-        self.before.setdefault((id(t._data), t._version.v), (t._data, copy))
+        self.before.setdefault((id(t._data), t._vc.v), (t._data, copy))
 
     def captured(self, arr, version, now):
         """The data of an array at `version`, which is now at `now`."""

@@ -770,7 +770,7 @@ def _env_value(v, names=(), depth=3):
         # takes a freed one's memory at once; what it reads by name is read as the caller's)
         return ("function", v.__code__, tuple(_env_value(d) for d in v.__defaults__ or ()))
     if isinstance(v, tensor_cls()):  # (its data, and its version: changed in place)
-        return ("tensor", _env_value(v._data), v._version.v, v.requires_grad)
+        return ("tensor", _env_value(v._data), v._vc.v, v.requires_grad)
     if isinstance(v, (dict, list, tuple)):
         if isinstance(v, (list, tuple)) and 64 < len(v) <= _HASHED_LIST and type(v[0]) in (float, int, bool):
             a = np.asarray(v)  # (a long list of numbers, `COEF = [...]`: by its contents, as an array)

@@ -1836,6 +1836,32 @@ def test_a_constant_written_after_its_use_is_not_read_again():
     assert_allclose(x.grad.numpy(), [-3.64, -0.30], rtol=1e-6)
 
 
+@pytest.mark.parametrize("write", [lambda v: v.detach().mul_(0.5), lambda v: v.data.zero_()])
+def test_a_result_written_after_its_use_is_not_read_again(write):
+    # y = v + x saves nothing of v in PyTorch; y * y saves y: no error, the gradient at y
+    # (srcgrad's backward must read y as computed, not form it again from v's new data)
+    x = torch.tensor([0.5, -1.0], requires_grad=True)
+    w = torch.tensor([2.0, 3.0], requires_grad=True)
+    v = x * w
+    y = v + x
+    s = v.sum()  # (v a value of its own, not fused into y's kernel)
+    write(v)
+    ((y * y).sum() + s).backward()
+    yv = np.array([1.5, -4.0])
+    assert_allclose(x.grad.numpy(), (2 * yv + 1) * np.array([2.0, 3.0]) + 2 * yv, rtol=1e-6)
+    assert_allclose(w.grad.numpy(), (2 * yv + 1) * np.array([0.5, -1.0]), rtol=1e-6)
+
+
+def test_a_leaf_written_through_data_after_its_use_is_not_read_again():
+    # (PyTorch: `x * 2` keeps nothing of x; y * y keeps y as computed)
+    x = torch.tensor([1.0, -2.0], requires_grad=True)
+    y = x * 2
+    x.data.mul_(10)
+    (y * y).sum().backward()
+    assert_allclose(x.grad.numpy(), [8.0, -16.0])
+    assert x._version == 0  # (a write through .data is not counted, as in PyTorch)
+
+
 def test_accumulate_grad_names_itself_as_pytorch():
     x = torch.ones(2, requires_grad=True)
     acc = (x * 2).sum().grad_fn.next_functions[0][0].next_functions[0][0]

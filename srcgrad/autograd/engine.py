@@ -153,9 +153,10 @@ class Walk:
 
     @property
     def read_stale(self):
-        """Canonical indices of the outputs of nodes that read a constant since written in
-        place (`y = c - x; c.exp_()`): a boundary of fusion, so that the backward reads
-        them as computed rather than from the constant's new data (PyTorch's saved `y`)."""
+        """Canonical indices of the outputs of nodes that read a value since written in
+        place, where its data as read is gone (`y = c - x; c.exp_()`, `v.detach().mul_(2)`,
+        `v.data.zero_()`): a boundary of fusion, so that the backward reads them as computed
+        rather than formed again from the new data (PyTorch's saved `y`)."""
         return self._written_reads()[1]
 
     def _written_reads(self):
@@ -171,12 +172,20 @@ class Walk:
                         continue
                     _, counter, read = fn.saved[j]
                     kind = self.values[r][0]
+                    if counter.data_written > fn.seq:  # (written through `.data` since read)
+                        stale.update(range(self.outputs_at[id(fn)], self.outputs_at[id(fn)] + len(fn.outs)))
                     if kind == "out":
                         _, producer, k = self.values[r]
                         _, made_counter, made = producer.outs[k]
-                        if counter is made_counter and read != made and \
-                                not any(o[1] is counter for o in fn.outs):  # (not the write itself)
-                            seen.setdefault(r, set()).add(read)
+                        if counter is made_counter and not any(o[1] is counter for o in fn.outs):
+                            # (not the write itself)
+                            if read != made:
+                                seen.setdefault(r, set()).add(read)
+                            if counter.v != read and not (producer.overwritten and k in producer.overwritten):
+                                # written since, and its data as read is gone: what fn
+                                # made is read as made, never formed again from it
+                                stale.update(range(self.outputs_at[id(fn)],
+                                                   self.outputs_at[id(fn)] + len(fn.outs)))
                     elif kind == "const" and counter.v != read:
                         at = self.outputs_at[id(fn)]
                         stale.update(range(at, at + len(fn.outs)))
@@ -190,7 +199,7 @@ class Walk:
             t = d[1]
             use = self.first_use.get(i)
             if use is None:  # the root itself
-                return t._data, t._version, t._version.v
+                return t._data, t._vc, t._vc.v
             fn, j = use  # the leaf's array as its first consumer saw it
             if fn.saved is None:
                 raise RuntimeError(FREED_MSG)
@@ -615,7 +624,7 @@ def _accumulate_into(t, g):
         t.grad = t.grad + g
     else:
         np.add(t.grad._data, g._data, out=t.grad._data, casting="unsafe")
-        t.grad._version.v += 1
+        t.grad._vc.bump()
 
 
 def _interpret(compiled, walk, roots, grad_roots, ct_arrays, hooked):
@@ -777,5 +786,5 @@ def _as_tensor(walk, i):
         return arr
     _, fn, k = d
     t = Tensor._make(arr, True)
-    t.grad_fn, t._output_nr, t._version = fn, k, fn.outs[k][1]
+    t.grad_fn, t._output_nr, t._vc = fn, k, fn.outs[k][1]
     return t

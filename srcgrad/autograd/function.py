@@ -15,11 +15,24 @@ NODE, LEAF, CONST = 0, 1, 2
 
 
 class Version:
-    """A version counter shared by a tensor and the views/aliases of its storage."""
-    __slots__ = ("v",)
+    """A version counter shared by a tensor and the views/aliases of its storage.
 
-    def __init__(self):
+    `.data` is an alias with a counter of its own (PyTorch's: autograd does not see its
+    writes), linked by `data_of` to the tensor's: a write through it stamps `data_written`
+    there with the recording sequence, so that a backward knows which recorded reads came
+    before it (engine.Walk.read_stale) without raising PyTorch's version error."""
+    __slots__ = ("v", "data_of", "data_written")
+
+    def __init__(self, data_of=None):
         self.v = 0
+        self.data_of = data_of
+        self.data_written = -1
+
+    def bump(self):
+        """One more write into the storage."""
+        self.v += 1
+        if self.data_of is not None:
+            self.data_of.data_written = next(_SEQUENCE)
 
 
 #: ops whose number operands PyTorch takes as Scalars, not as inputs with an edge

@@ -85,7 +85,7 @@ def apply(op, inputs, attrs, out=None):
                 needs_grad = True
                 # a view whose storage was written through another tensor: its history is
                 # stale; one that knows its base takes the view again (PyTorch's view replay)
-                if fn is not None and fn.outs[x._output_nr][2] != x._version.v and x._data.base is not None:
+                if fn is not None and fn.outs[x._output_nr][2] != x._vc.v and x._data.base is not None:
                     if x._view_of is None or not is_grad_enabled():
                         raise _stale_input(op, fn)
                     x._retake_view()
@@ -148,7 +148,7 @@ def apply(op, inputs, attrs, out=None):
         if out is not None:
             if r is not out._data:
                 np.copyto(out._data, r, casting="same_kind")
-            out._version.v += 1
+            out._vc.bump()
             t = out
         else:
             view = op.kind in ("shape", "index") and r.base is not None and isinstance(inputs[0], Tensor) \
@@ -164,7 +164,7 @@ def apply(op, inputs, attrs, out=None):
             if view:
                 # (a reshape may copy; indexing with arrays always copies, though numpy's
                 # result has a base of its own)
-                t._version = inputs[0]._version  # a view: writes through it are writes to the base
+                t._vc = inputs[0]._vc  # a view: writes through it are writes to the base
                 if op.name in _REVERSIBLE_VIEWS:
                     t._view_of = (inputs[0], op.name, attrs)
         t._volatile = volatile
@@ -195,7 +195,7 @@ def _keep_overwritten(t, old):
     value (d exp(x)**2 is 2 * exp(x)**2: the result); one PyTorch kept still raises."""
     fn = t.grad_fn
     entry = fn.outs[t._output_nr]
-    if entry[2] == t._version.v:  # (still the data it computed)
+    if entry[2] == t._vc.v:  # (still the data it computed)
         if fn.overwritten is None:
             fn.overwritten = {}
         fn.overwritten[t._output_nr] = old
@@ -301,7 +301,7 @@ def _record(op, attrs, inputs, outs, grad_out=True, tracer=None, out=None, befor
             if x is out and before is not None:
                 saved.append((before, Version(), 0))
                 continue
-            v = x._version
+            v = x._vc
             saved.append((x._data, v, v.v))
         elif isinstance(x, np.ndarray):
             edges.append(_CONST_EDGE)
@@ -311,10 +311,10 @@ def _record(op, attrs, inputs, outs, grad_out=True, tracer=None, out=None, befor
             saved.append(None)
     if len(outs) == 1:
         t = outs[0]
-        v = t._version
+        v = t._vc
         recorded = ((t._data, v, v.v),)
     else:
-        recorded = tuple([(t._data, t._version, t._version.v) for t in outs])
+        recorded = tuple([(t._data, t._vc, t._vc.v) for t in outs])
     fn = node_class(op, attrs, inputs)(op, attrs, tuple(edges), tuple(saved), recorded, user_loc(3))
     for k, t in enumerate(outs):
         t._requires_grad = grad_out and t._data.dtype.kind in "fc"  # (integers never require grad)

@@ -23,7 +23,7 @@ class Variable(metaclass=_VariableMeta):
             arr = arr.astype(_dtype.get_default_dtype())
         t = Tensor._make(arr)
         if isinstance(data, Tensor) and arr is data._data:
-            t._version = data._version
+            t._vc = data._vc
         if volatile:
             t._volatile = True
         elif requires_grad:
