@@ -274,7 +274,7 @@ def _functional(name):
 class Tensor:
     """A numpy array with `requires_grad`, `grad`, `grad_fn` and PyTorch's methods."""
 
-    __slots__ = ("_data", "_requires_grad", "grad_fn", "_output_nr", "_grad", "_vc", "_volatile",
+    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_vc", "_volatile",
                  "_hooks", "_acc", "_view_of", "_multi_view", "__weakref__")
     __array_priority__ = 1000
 
@@ -300,7 +300,7 @@ class Tensor:
     def _init(self, data, requires_grad):
         self._data = data
         self._requires_grad = requires_grad
-        self.grad_fn = None
+        self._grad_fn = None
         self._multi_view = None  # (k, "Split"): output k of a call returning several views
         self._output_nr = 0
         self._grad = None
@@ -325,7 +325,21 @@ class Tensor:
     # -- autograd metadata --------------------------------------------------------------
     @property
     def requires_grad(self):
+        if self._view_of is not None:
+            self._sync_view()
         return self._requires_grad
+
+    @property
+    def grad_fn(self):
+        """The node that made this tensor (None for a leaf). A view whose base was written
+        in place since is taken again first, as PyTorch regenerates a view's grad_fn."""
+        if self._view_of is not None:
+            self._sync_view()
+        return self._grad_fn
+
+    @grad_fn.setter
+    def grad_fn(self, fn):
+        self._grad_fn = fn
 
     @requires_grad.setter
     def requires_grad(self, flag):
@@ -1037,7 +1051,7 @@ class Tensor:
         template, arrays = split_index(index)
         t = apply(_op("getitem"), [self, *arrays], {"index": template})
         if not arrays:  # a view (or an element): remember of what, for writes through it
-            t._view_of = (self, "getitem", index)
+            t._view_of = (self, "getitem", index, t._vc.v)
         return t
 
     def __setitem__(self, index, value):
@@ -1079,7 +1093,7 @@ class Tensor:
     def _write_through(self, new):
         """Write `new` into the tensor this view was taken from (recorded there), and take
         the view again, so that this tensor has the history of its new value."""
-        base, how, arg = self._view_of
+        base, how, arg = self._view_of[:3]
         if how == "getitem":
             base[arg] = new
         elif how == "reshape":
@@ -1093,7 +1107,7 @@ class Tensor:
         write into the base (recorded, or under no_grad) the view's recorded history is
         stale, and PyTorch replays the view on the base's new history alike."""
         from .autograd.mode import set_grad_enabled
-        base, how, arg = self._view_of
+        base, how, arg = self._view_of[:3]
         # (under no_grad too: a view of a base with history keeps it, as PyTorch's)
         with set_grad_enabled(is_grad_enabled() or base._requires_grad):
             if how == "getitem":
@@ -1104,10 +1118,23 @@ class Tensor:
                 fresh = base.permute(*arg["perm"])
         if fresh.grad_fn is not None:  # (PyTorch's node for a view replayed on a new base)
             _recording.named(fresh, "AsStridedBackward0")
-        self.grad_fn, self._output_nr = fresh.grad_fn, fresh._output_nr
+        self._grad_fn, self._output_nr = fresh._grad_fn, fresh._output_nr
         self._requires_grad, self._vc = fresh._requires_grad, fresh._vc
         self._data = fresh._data
+        self._view_of = (base, how, arg, self._vc.v)
         return self
+
+    def _sync_view(self):
+        """Take this view again if its storage was written since it was taken and that
+        left it behind: its recorded history no longer holds its data, or it has none
+        while its base has gained one (`v = c[0]; c.copy_(x)`: v is a function of x)."""
+        base, _, _, taken = self._view_of
+        now = self._vc.v
+        if now == taken or self._data.base is None:
+            return
+        fn = self._grad_fn
+        if fn is not None and fn.outs[self._output_nr][2] != now or fn is None and base.requires_grad:
+            self._retake_view()
 
     # -- reductions of the numpy surface (max/min with indices, prod, var, std, cumsum, ...)
     def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):

@@ -1872,3 +1872,26 @@ def test_accumulate_grad_names_itself_as_pytorch():
     z = torch.zeros(2)
     z.copy_(x)
     assert z.grad_fn.name() == "torch::autograd::CopyBackwards"
+
+
+def test_a_view_of_a_tensor_that_gains_history_in_place_is_a_function_of_it():
+    # (PyTorch 2.13: the view's grad_fn is regenerated on access, as AsStridedBackward0)
+    x = torch.tensor(1.5, requires_grad=True)
+    c = torch.tensor([2.0])
+    v = c.unsqueeze(0)
+    assert not v.requires_grad
+    c.copy_(x)
+    assert v.requires_grad and not v.is_leaf and type(v.grad_fn).__name__ == "AsStridedBackward0"
+    (v * 3).sum().backward()
+    assert x.grad.item() == 3.0
+
+
+def test_a_view_with_history_is_taken_again_after_its_base_is_written():
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    v = y[1:]
+    assert type(v.grad_fn).__name__ == "SliceBackward0"
+    y.mul_(x)
+    assert type(v.grad_fn).__name__ == "AsStridedBackward0"
+    v.sum().backward()
+    assert_allclose(x.grad.numpy(), [0.0, 8.0, 12.0])

@@ -80,7 +80,9 @@ def apply(op, inputs, attrs, out=None):
     needs_grad = volatile = touched = False
     for x in inputs:
         if isinstance(x, Tensor):
-            fn = x.grad_fn
+            if x._view_of is not None:
+                x._sync_view()  # (a view whose base was written since: taken again)
+            fn = x._grad_fn
             if x._requires_grad:
                 needs_grad = True
                 # a view whose storage was written through another tensor: its history is
@@ -166,7 +168,7 @@ def apply(op, inputs, attrs, out=None):
                 # result has a base of its own)
                 t._vc = inputs[0]._vc  # a view: writes through it are writes to the base
                 if op.name in _REVERSIBLE_VIEWS:
-                    t._view_of = (inputs[0], op.name, attrs)
+                    t._view_of = (inputs[0], op.name, attrs, t._vc.v)
         t._volatile = volatile
         outs.append(t)
     if record:

@@ -113,7 +113,7 @@ def _getitem(x, template, arrays=()):
     t = apply(_op("getitem"), [x, *arrays], {"index": tuple(template)})
     if not arrays and _is_tensor(t) and _is_tensor(x):
         # a view (narrow, select, split...): writes into it go through to x, as x[...]'s
-        t._view_of = (x, "getitem", numpy_index(tuple(template), []))
+        t._view_of = (x, "getitem", numpy_index(tuple(template), []), t._vc.v)
     return t
 
 
