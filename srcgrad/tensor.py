@@ -275,7 +275,7 @@ class Tensor:
     """A numpy array with `requires_grad`, `grad`, `grad_fn` and PyTorch's methods."""
 
     __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_vc", "_volatile",
-                 "_hooks", "_acc", "_view_of", "_multi_view", "__weakref__")
+                 "_hooks", "_acc", "_view_of", "_multi_view", "_detached", "__weakref__")
     __array_priority__ = 1000
 
     def __init__(self, *args, dtype=None, requires_grad=False):
@@ -308,7 +308,8 @@ class Tensor:
         self._volatile = False
         self._hooks = None
         self._acc = None
-        self._view_of = None   # (tensor, how, arg) for a view: writes into it go through to the tensor
+        self._view_of = None   # (tensor, how, arg, version taken at) for a view: writes into it go through
+        self._detached = False  # an alias of another tensor's data cut from its graph (detach, .data)
 
     @classmethod
     def _make(cls, data, requires_grad=False):
@@ -400,6 +401,7 @@ class Tensor:
             return apply(_op("stop_gradient"), [self], {})
         t = Tensor._make(self._data)
         t._vc = self._vc
+        t._detached = True
         return t
 
     def detach_(self):
@@ -414,6 +416,7 @@ class Tensor:
             return apply(_op("stop_gradient"), [self], {})  # still a function of the arguments
         t = Tensor._make(self._data)
         t._vc = Version(self._vc.data_of or self._vc)
+        t._detached = True
         return t
 
     @data.setter

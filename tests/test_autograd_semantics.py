@@ -1895,3 +1895,19 @@ def test_a_view_with_history_is_taken_again_after_its_base_is_written():
     assert type(v.grad_fn).__name__ == "AsStridedBackward0"
     v.sum().backward()
     assert_allclose(x.grad.numpy(), [0.0, 8.0, 12.0])
+
+
+def test_a_detached_view_written_with_history_takes_it_and_leaves_its_base_stale():
+    # (PyTorch 2.13: detach() is a view autograd does not follow; the write is allowed,
+    # and a backward needing the base's old data raises)
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x.exp()
+    d = y[1:].detach()
+    w = torch.tensor([5.0, 6.0], requires_grad=True)
+    d.copy_(w)
+    assert d.requires_grad and type(d.grad_fn).__name__ == "CopyBackwards"
+    (d * 2).sum().backward()
+    assert_allclose(w.grad.numpy(), [2.0, 2.0])
+    assert_allclose(y.detach().numpy()[1:], [5.0, 6.0])
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()

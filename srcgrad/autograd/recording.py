@@ -205,8 +205,10 @@ def _keep_overwritten(t, old):
 
 def _is_view(t):
     """Whether t's data is a view of another tensor's: numpy's `.base`, except for what
-    indexing with arrays made (a copy, whose base is numpy's own scratch array)."""
-    if t._data.base is None:
+    indexing with arrays made (a copy, whose base is numpy's own scratch array), and an
+    alias cut from the graph (`y.detach()`: a write into it takes the history, and leaves
+    y's stale, as PyTorch's non-differentiable views)."""
+    if t._data.base is None or t._detached:
         return False
     fn = t.grad_fn
     if fn is not None and fn.op.name == "reshape" and fn.saved is not None:  # (a reshape may copy)
