@@ -710,7 +710,12 @@ class Tensor:
     def __mul__(self, o): return _binary("mul", self, o)
     def __rmul__(self, o): return _binary("mul", _as_operand(o), self)
     def __truediv__(self, o): return _binary("div", self, o, float_result=True)
-    def __rtruediv__(self, o): return _binary("div", _as_operand(o), self, float_result=True)
+    def __rtruediv__(self, o):
+        if isinstance(o, (int, float)) and not _numpy_code():
+            # PyTorch computes `2 / x` as x.reciprocal() * 2 (MulBackward0 over
+            # ReciprocalBackward0), rounding so too
+            return self.reciprocal() * o
+        return _binary("div", _as_operand(o), self, float_result=True)
     def __invert__(self): return self._bitwise("invert")
     def __and__(self, o): return self._bitwise("bitwise_and", o)
     def __rand__(self, o): return self._bitwise("bitwise_and", o)

@@ -449,7 +449,7 @@ _NODE_NAMES = [
     (lambda x: torch.asin(x / 3), "AsinBackward0"), (lambda x: torch.deg2rad(x), "Deg2RadBackward0"),
     (lambda x: x ** 2, "PowBackward0"), (lambda x: x.abs() ** x, "PowBackward1"), (lambda x: 2 ** x, "PowBackward2"),
     (lambda x: x.square(), "PowBackward0"), (lambda x: 2 - x, "RsubBackward1"), (lambda x: torch.rsub(x, 1), "RsubBackward1"),
-    (lambda x: 2 / x, "MulBackward0"), (lambda x: x / 2, "DivBackward0"), (lambda x: x.abs().rsqrt(), "RsqrtBackward0"),
+    (lambda x: 2 / x, "MulBackward0"), (lambda x: True / x, "MulBackward0"), (lambda x: x / 2, "DivBackward0"), (lambda x: x.abs().rsqrt(), "RsqrtBackward0"),
     (lambda x: x % 2, "RemainderBackward0"), (lambda x: x % (x + 9), "RemainderBackward1"),
     (lambda x: torch.fmod(x, 2), "FmodBackward0"), (lambda x: x.masked_fill(x > 0, 1.0), "MaskedFillBackward0"),
     (lambda x: x.logcumsumexp(0), "LogcumsumexpBackward0"), (lambda x: x.median(0).values, "MedianBackward1"),
@@ -467,6 +467,15 @@ _NODE_NAMES = [
     (lambda x: torch.take_along_dim(x, torch.tensor([0, 1])), "GatherBackward0"),
     (lambda x: x[None].squeeze(0), "SqueezeBackward1"), (lambda x: x[None].squeeze(), "SqueezeBackward0"),
 ]
+
+
+def test_a_number_over_a_tensor_is_its_reciprocal_times_the_number_as_in_pytorch():
+    x = torch.tensor([1.0, 3.0], requires_grad=True)
+    y = 2 / x
+    (mul, _), (none, _) = y.grad_fn.next_functions
+    assert type(mul).__name__ == "ReciprocalBackward0" and none is None
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [-2.0, -2.0 / 9])
 
 
 @pytest.mark.parametrize("flip", [lambda t: torch.flip(t, [1]), lambda t: t.flip(0), torch.fliplr, torch.flipud,
