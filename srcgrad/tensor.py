@@ -16,7 +16,7 @@ from . import _dtype
 from . import ops as _ops
 from ._format import format_tensor
 from .size import Size
-from .autograd.function import AccumulateGrad, Version
+from .autograd.function import AccumulateGrad, Version, call_edges
 from .autograd.mode import is_grad_enabled
 from .autograd import recording as _recording
 from .autograd.recording import apply, unchanged_view
@@ -244,8 +244,14 @@ def _binary(name, a, b, float_result=False):
         if da != db and da.kind == "f" and db.kind == "f":
             raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_torch_name(da)} and "
                                f"{_torch_name(db)} (shapes {tuple(a.shape)} and {tuple(b.shape)})")
-    a, b = _promote([a, b], float_result)
-    return apply(_op(name), [a, b], {})
+    pa, pb = _promote([a, b], float_result)
+    r = apply(_op(name), [pa, pb], {})
+    if (pa is not a or pb is not b) and r.grad_fn is not None:
+        # PyTorch's node casts inside (`x32 + y64` is AddBackward0 over x's AccumulateGrad):
+        # the cast srcgrad records is not one of its next_functions
+        r.grad_fn.pytorch_inputs = call_edges(
+            [x if isinstance(x, Tensor) and x._requires_grad else p for x, p in ((a, pa), (b, pb))])
+    return r
 
 
 def _unary_float(name):

@@ -698,3 +698,15 @@ def test_subtraction_and_negation_of_bool_tensors_refuse_as_pytorch():
     g = torch.grad(lambda v: np.sum((v > 0) - v * 2))(np.array([1.0, -1.0]))
     np.testing.assert_allclose(g, [-2.0, -2.0])
     assert (x + True).tolist() == [2.0, 3.0]
+
+
+def test_a_binary_op_of_two_float_dtypes_casts_inside_its_node_as_in_pytorch():
+    x = torch.ones(2, requires_grad=True)
+    y = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    for r in (x + y, x * torch.ones(2, dtype=torch.float64), x.sum() + y.sum() * 0.5):
+        kinds = [type(f).__name__ if f is not None else None for f, _ in r.grad_fn.next_functions]
+        assert "ToCopyBackward0" not in kinds, kinds
+    r = x * torch.ones(2, dtype=torch.float64)
+    assert [f for f, _ in r.grad_fn.next_functions][1] is None
+    r.sum().backward()
+    assert x.grad.dtype == torch.float32

@@ -474,12 +474,12 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
     root_ids = [walk.value_of(t) for t in roots]
     if inputs is not None:
         wrt = [walk.value_of(t, consts=False) if isinstance(t, Tensor) else None for t in inputs]
-        for t, i in zip(inputs, wrt):
+        for k, (t, i) in enumerate(zip(inputs, wrt)):
             if not isinstance(t, Tensor) or not t._requires_grad:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
             if i is None and not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been used in "
-                                   "the graph. Set allow_unused=True if this is the desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {k} appears to not have been used "
+                                   f"in the graph. Set allow_unused=True if this is the desired behavior.")
     else:
         wrt = [i for i, d in enumerate(walk.values) if d[0] == "leaf"]
     used_wrt = [i for i in wrt if i is not None]
