@@ -16,7 +16,7 @@ from . import _dtype
 from . import ops as _ops
 from ._format import format_tensor
 from .size import Size
-from .autograd.function import AccumulateGrad, Version, call_edges
+from .autograd.function import NODE, AccumulateGrad, Version, call_edges
 from .autograd.mode import is_grad_enabled
 from .autograd import recording as _recording
 from .autograd.recording import apply, unchanged_view
@@ -860,12 +860,18 @@ class Tensor:
         if self._requires_grad and self.grad_fn is None and is_grad_enabled():
             raise _leaf_written_in_place()
         src = apply(_op("copy"), [self], {}) if self._requires_grad and is_grad_enabled() else self
+        before = call_edges([self])
         result = compute(src)
         self[...] = result
         if self._view_of is None and isinstance(result, Tensor) and result.grad_fn is not None:
             # PyTorch's node of an in-place op on a tensor of its own is the op's
-            # (`y.sigmoid_()`: SigmoidBackward0); through a view it is CopySlices
+            # (`y.sigmoid_()`: SigmoidBackward0, over y's node before the write); through
+            # a view it is CopySlices
             _recording.named(self, type(result.grad_fn).__name__)
+            fn = result.grad_fn
+            edges = fn.pytorch_inputs if fn.pytorch_inputs is not None else fn.edges
+            copied = (NODE, (src.grad_fn, 0)) if src is not self and src.grad_fn is not None else None
+            self.grad_fn.pytorch_inputs = tuple(before[0] if e == copied and before else e for e in edges)
         return self
 
     def zero_(self):

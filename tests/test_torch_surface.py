@@ -710,3 +710,14 @@ def test_a_binary_op_of_two_float_dtypes_casts_inside_its_node_as_in_pytorch():
     assert [f for f, _ in r.grad_fn.next_functions][1] is None
     r.sum().backward()
     assert x.grad.dtype == torch.float32
+
+
+@pytest.mark.parametrize("write", [lambda v: v.sigmoid_(), lambda v: v.clamp_(-1, 1), lambda v: v.exp_(),
+                                   lambda v: torch.nn.functional.silu(v, inplace=True),
+                                   lambda v: torch.nn.functional.relu(v, inplace=True)])
+def test_an_in_place_op_node_leads_to_the_node_before_the_write_as_in_pytorch(write):
+    x = torch.ones(2, requires_grad=True)
+    v = x * 2
+    before = v.grad_fn
+    write(v)
+    assert [f for f, _ in v.grad_fn.next_functions] == [before]

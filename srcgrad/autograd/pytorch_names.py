@@ -83,13 +83,15 @@ def renaming(fn, name):
         if numpy_code():  # (nobody reads grad_fn there: numpy's semantics, no renaming)
             return fn(*args, **kwargs)
         before = {id(a.grad_fn) for a in args if isinstance(a, Tensor) and a.grad_fn is not None}
+        # (the arguments' edges as called: one written in place, `silu(y, inplace=True)`,
+        # has the new node afterwards, which must not be its own next function)
+        edges = call_edges(list(args) + list(kwargs.values()))
         out = fn(*args, **kwargs)
-        node, edges = None, None
+        node = None
         for k, t in enumerate(out if isinstance(out, (tuple, list)) else (out,)):
             if isinstance(t, Tensor) and t.grad_fn is not None and id(t.grad_fn) not in before:
                 if node is None:
                     node = name(args, kwargs) if callable(name) else name
-                    edges = call_edges(list(args) + list(kwargs.values()))
                 named(t, node)
                 t.grad_fn.pytorch_inputs = edges
                 if node in _MULTI_VIEW:

@@ -46,6 +46,12 @@ def _inplace(x, y, inplace):
     if not inplace:
         return y
     x.copy_(y)
+    fn, made = x.grad_fn, getattr(y, "grad_fn", None)
+    if x._view_of is None and fn is not None and made is not None:
+        # PyTorch's node is the function's (`relu(y, inplace=True)`: ReluBackward0 over
+        # y's node before the write), not a copy's
+        _named(x, type(made).__name__)
+        fn.pytorch_inputs = made.pytorch_inputs if made.pytorch_inputs is not None else made.edges
     return x
 
 
