@@ -1911,3 +1911,20 @@ def test_a_detached_view_written_with_history_takes_it_and_leaves_its_base_stale
     assert_allclose(y.detach().numpy()[1:], [5.0, 6.0])
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+def test_retain_grad_follows_a_tensor_written_in_place():
+    # (PyTorch 2.13: the retained .grad is the new value's)
+    x = torch.ones(2, requires_grad=True)
+    v = x * 2
+    v.retain_grad()
+    w = v * 3
+    v.mul_(2)
+    assert v.retains_grad
+    w.sum().backward()
+    assert v.grad is None
+    v2 = x * 2
+    v2.retain_grad()
+    v2.add_(1)
+    (v2 * v2).sum().backward()
+    assert_allclose(v2.grad.numpy(), [6.0, 6.0])

@@ -322,7 +322,12 @@ def _record(op, attrs, inputs, outs, grad_out=True, tracer=None, out=None, befor
     fn = node_class(op, attrs, inputs)(op, attrs, tuple(edges), tuple(saved), recorded, user_loc(3))
     for k, t in enumerate(outs):
         t._requires_grad = grad_out and t._data.dtype.kind in "fc"  # (integers never require grad)
-        t.grad_fn = fn
+        old = t._grad_fn
+        if old is not None and old.retains and t._output_nr in old.retains:
+            # retain_grad() follows the tensor to its new value, as PyTorch's (written in
+            # place, its .grad is the new value's)
+            fn.retains = {k: old.retains.pop(t._output_nr)}
+        t._grad_fn = fn
         t._output_nr = k
     if tracer is not None:
         tracer.recorded(fn)
