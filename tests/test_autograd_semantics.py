@@ -1928,3 +1928,26 @@ def test_retain_grad_follows_a_tensor_written_in_place():
     v2.add_(1)
     (v2 * v2).sum().backward()
     assert_allclose(v2.grad.numpy(), [6.0, 6.0])
+
+
+def test_a_failing_backward_leaves_the_gradients_pytorchs_engine_completed_before():
+    # (values from PyTorch 2.13: its engine runs the latest recorded ready node first and
+    # raises at the first failing one; the leaves completed by then hold their gradients)
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = torch.tensor([3.0, -1.0], requires_grad=True)
+    out = (y ** 2).sum() + x.sum()
+    out.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        out.backward()
+    assert_allclose(x.grad.numpy(), [2.0, 2.0])  # (SumBackward0 keeps nothing: x's path ran)
+    assert_allclose(y.grad.numpy(), [6.0, -2.0])
+    a = torch.tensor([0.5, 1.5], requires_grad=True)
+    b = torch.tensor([2.0, 3.0], requires_grad=True)
+    c = torch.tensor([2.0, 3.0], requires_grad=True)
+    s = a.sin()
+    t = (s * b).sum() + (c * 3).sum()
+    s.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        t.backward()
+    assert a.grad is None and b.grad is None
+    assert_allclose(c.grad.numpy(), [3.0, 3.0])

@@ -24,6 +24,7 @@ from ..ir.graph import Graph, Node, Value
 from ..utils.locations import format_loc_range
 from .function import LEAF, NODE, Version
 from .saved import FREED_MSG, check_kept_tensors, kept_a_tensor, modified_in_place, nodes_run
+from .partial import leaves_done_before
 
 _RECORDED = operator.attrgetter("seq")
 
@@ -484,7 +485,12 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
         wrt = [i for i, d in enumerate(walk.values) if d[0] == "leaf"]
     used_wrt = [i for i in wrt if i is not None]
     ran = nodes_run(walk, used_wrt) if inputs is not None else walk.fns
-    _check_kept(ran)
+    try:
+        _check_kept(ran)
+    except RuntimeError:
+        if accumulate and inputs is None:  # (what PyTorch's engine had done by then)
+            _accumulate_before_failing(walk, root_ids, roots, grad_roots, ran, retain_graph, create_graph)
+        raise
     observe = []  # retain_grad() values the backward reaches (autograd.grad's too, as PyTorch's)
     for fn in (walk.fns if inputs is None else ran):
         if fn.retains:
@@ -583,6 +589,23 @@ def _check_kept(ran):
         raise RuntimeError(FREED_MSG)
     for fn in ran:
         check_kept_tensors(fn)
+
+
+def _accumulate_before_failing(walk, root_ids, roots, grad_roots, ran, retain_graph, create_graph):
+    """The backward of the leaves PyTorch's engine completes before it reaches a node that
+    raises (partial.py)."""
+    failing = set()
+    for fn in ran:
+        try:
+            if fn.saved is None:
+                raise RuntimeError(FREED_MSG)
+            check_kept_tensors(fn)
+        except RuntimeError:
+            failing.add(id(fn))
+    done = leaves_done_before(walk, root_ids, failing)
+    if done:
+        _run_backward(roots, grad_roots, retain_graph, create_graph, [walk.values[i][1] for i in done],
+                      allow_unused=True, accumulate=True)
 
 
 def _arguments(compiled, walk, cts):
