@@ -334,6 +334,8 @@ class Tensor:
     def requires_grad(self):
         if self._view_of is not None:
             self._sync_view()
+            if not self._requires_grad and self._grad_fn is None:
+                return self._view_of[0].requires_grad  # (PyTorch's view of a base that requires grad)
         return self._requires_grad
 
     @property

@@ -1951,3 +1951,21 @@ def test_a_failing_backward_leaves_the_gradients_pytorchs_engine_completed_befor
         t.backward()
     assert a.grad is None and b.grad is None
     assert_allclose(c.grad.numpy(), [3.0, 3.0])
+
+
+def test_a_view_of_a_base_that_requires_grad_requires_grad_with_no_edge_as_in_pytorch():
+    # (PyTorch 2.13: a view taken under no_grad, or before its base required grad,
+    # requires grad; what is computed from it requires grad, and nothing flows back)
+    x = torch.ones(3, requires_grad=True)
+    with torch.no_grad():
+        v = x[0:2]
+    assert v.requires_grad and v.grad_fn is None and v.is_leaf
+    c = torch.ones(3)
+    v = c[0:2]
+    d = c.detach()
+    c.requires_grad_()
+    assert v.requires_grad and v.is_leaf and not d.requires_grad
+    w = v * 2
+    assert w.requires_grad and [f for f, _ in w.grad_fn.next_functions] == [None, None]
+    w.sum().backward()
+    assert c.grad is None and v.grad is None

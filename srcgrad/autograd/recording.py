@@ -82,6 +82,11 @@ def apply(op, inputs, attrs, out=None):
         if isinstance(x, Tensor):
             if x._view_of is not None:
                 x._sync_view()  # (a view whose base was written since: taken again)
+                if not x._requires_grad and x._grad_fn is None and x._view_of[0].requires_grad:
+                    # a view taken before its base required grad (or under no_grad): it
+                    # requires grad, as PyTorch's, with no edge: the result requires grad,
+                    # and no gradient flows back through it
+                    needs_grad = True
             fn = x._grad_fn
             if x._requires_grad:
                 needs_grad = True
