@@ -20,7 +20,8 @@ from .autograd.function import NODE, AccumulateGrad, Version, call_edges
 from .autograd.mode import is_grad_enabled
 from .autograd import recording as _recording
 from .autograd.recording import apply, unchanged_view
-from .ops.indexing import split_index
+from .ops.indexing import basic_index_steps, split_index
+from .autograd.pytorch_names import view_chain
 
 _scalar = (bool, int, float)
 
@@ -1074,6 +1075,10 @@ class Tensor:
         t = apply(_op("getitem"), [self, *arrays], {"index": template})
         if not arrays:  # a view (or an element): remember of what, for writes through it
             t._view_of = (self, "getitem", index, t._vc.v)
+            if t._grad_fn is not None and len(template) > 1 and not _numpy_code():
+                steps = basic_index_steps(template, self.shape)
+                if len(steps) > 1:  # (PyTorch's view nodes in turn: x[None, 1:] is Slice over Unsqueeze)
+                    view_chain(t._grad_fn, steps[:-1])
         return t
 
     def __setitem__(self, index, value):

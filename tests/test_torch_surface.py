@@ -721,3 +721,26 @@ def test_an_in_place_op_node_leads_to_the_node_before_the_write_as_in_pytorch(wr
     before = v.grad_fn
     write(v)
     assert [f for f, _ in v.grad_fn.next_functions] == [before]
+
+
+def _node_chain(t):
+    names, fn = [], t.grad_fn
+    while fn is not None and type(fn).__name__ != "MulBackward0":
+        names.append(type(fn).__name__)
+        fn = fn.next_functions[0][0]
+    return names
+
+
+@pytest.mark.parametrize("index, chain", [
+    (lambda y: y[None, ..., 0:1], ["SliceBackward0", "UnsqueezeBackward0"]),
+    (lambda y: y[1:, 0], ["SelectBackward0", "SliceBackward0"]),
+    (lambda y: y[None, 0], ["SelectBackward0", "UnsqueezeBackward0"]),
+    (lambda y: y[1:3, 1:2], ["SliceBackward0", "SliceBackward0"]),
+    (lambda y: y[:, 0:4], ["AliasBackward0"]), (lambda y: y[0, 0], ["SelectBackward0", "SelectBackward0"])])
+def test_basic_indexing_is_pytorchs_view_nodes_in_turn(index, chain):
+    # (PyTorch 2.13 applies an index's items one view at a time)
+    x = torch.ones(4, 4, requires_grad=True)
+    y = index(x * 2)
+    assert _node_chain(y) == chain
+    y.sum().backward()
+    assert x.grad.sum().item() == 2 * y.numel()

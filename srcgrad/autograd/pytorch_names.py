@@ -8,7 +8,7 @@ ops inside keep srcgrad's. A name may depend on the call (`x.max()` is MaxBackwa
 """
 import functools
 
-from .function import call_edges
+from .function import NODE, call_edges, class_named
 from .recording import named, numpy_code
 
 #: calls returning several views of one tensor: PyTorch refuses in-place writes into them
@@ -113,3 +113,16 @@ def install():
             fn = getattr(owner, attr, None)
             if fn is not None and not hasattr(fn, "pytorch_named"):
                 setattr(owner, attr, renaming(fn, name))
+
+
+def view_chain(fn, names):
+    """fn stands for several PyTorch view nodes applied in turn (`x[None, ..., 0:1]`:
+    UnsqueezeBackward0, then SliceBackward0, fn's own name): the others, `names`, innermost
+    first, are nodes between fn and its input for next_functions only (srcgrad records one
+    op; nothing is computed through them)."""
+    edges = fn.pytorch_inputs if fn.pytorch_inputs is not None else fn.edges[:1]
+    for name in names:
+        node = class_named(name)(fn.op, fn.attrs, (), None, (), fn.loc)
+        node.pytorch_inputs = edges
+        edges = ((NODE, (node, 0)),)
+    fn.pytorch_inputs = edges

@@ -212,21 +212,25 @@ def _getitem_torch_name(attrs, inputs=()):
         return "IndexBackward0"
     if len(template) == 1 and isinstance(template[0], Slice):
         return "SliceBackward0"  # (x[a:b] is one slice, whatever its range)
-    shape = getattr(inputs[0], "shape", None) if inputs else None
-    acting, dim = [], 0
+    steps = basic_index_steps(template, getattr(inputs[0], "shape", None) if inputs else None)
+    return steps[-1] if steps else "AliasBackward0"
+
+
+def basic_index_steps(template, shape):
+    """PyTorch's view nodes for a basic index, in the order its indexing applies them
+    (`x[None, ..., 0:1]`: UnsqueezeBackward0, then SliceBackward0); a slice over a whole
+    axis does nothing there."""
+    steps, dim = [], 0
     consuming = sum(1 for i in template if i is not None and i is not Ellipsis)
-    for i in template:  # (a slice over a whole axis does nothing there)
+    for i in template:
         if i is Ellipsis:
             dim += (len(shape) - consuming) if shape is not None else 0
             continue
         if not (isinstance(i, Slice) and _whole(i, shape[dim] if shape is not None and dim < len(shape) else None)):
-            acting.append(i)
+            steps.append("UnsqueezeBackward0" if i is None else "SliceBackward0" if isinstance(i, Slice)
+                         else "SelectBackward0")
         dim += i is not None
-    if not acting:
-        return "AliasBackward0"
-    last = acting[-1]
-    return "UnsqueezeBackward0" if last is None else "SliceBackward0" if isinstance(last, Slice) \
-        else "SelectBackward0"
+    return steps
 
 
 def _whole(item, size):
