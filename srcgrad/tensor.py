@@ -16,7 +16,7 @@ from . import _dtype
 from . import ops as _ops
 from ._format import format_tensor
 from .size import Size
-from .autograd.function import NODE, AccumulateGrad, Version, call_edges
+from .autograd.function import CONST, NODE, AccumulateGrad, Version, call_edges
 from .autograd.mode import is_grad_enabled
 from .autograd import recording as _recording
 from .autograd.recording import apply, unchanged_view
@@ -252,6 +252,17 @@ def _binary(name, a, b, float_result=False):
         # the cast srcgrad records is not one of its next_functions
         r.grad_fn.pytorch_inputs = call_edges(
             [x if isinstance(x, Tensor) and x._requires_grad else p for x, p in ((a, pa), (b, pb))])
+    return r
+
+
+def _reflected(r):
+    """`2 + x`, `2 * x`: recorded as written (a loop's `loss = 0; loss = loss + s` repeats
+    one op), named as PyTorch's x.add(2), whose node's edges are (x, None)."""
+    fn = r._grad_fn if isinstance(r, Tensor) else None
+    if fn is not None and not _numpy_code():
+        edges = fn.pytorch_inputs if fn.pytorch_inputs is not None else \
+            tuple(e if isinstance(e, tuple) else (CONST, None) for e in fn.edges)
+        fn.pytorch_inputs = edges[::-1]
     return r
 
 
@@ -713,11 +724,11 @@ class Tensor:
 
     # -- arithmetic -------------------------------------------------------------------
     def __add__(self, o): return _binary("add", self, o)
-    def __radd__(self, o): return _binary("add", _as_operand(o), self)
+    def __radd__(self, o): return _reflected(_binary("add", _as_operand(o), self))
     def __sub__(self, o): return _binary("sub", self, o)
     def __rsub__(self, o): return _binary("sub", _as_operand(o), self)
     def __mul__(self, o): return _binary("mul", self, o)
-    def __rmul__(self, o): return _binary("mul", _as_operand(o), self)
+    def __rmul__(self, o): return _reflected(_binary("mul", _as_operand(o), self))
     def __truediv__(self, o): return _binary("div", self, o, float_result=True)
     def __rtruediv__(self, o):
         if isinstance(o, (int, float)) and not _numpy_code():

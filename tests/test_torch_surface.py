@@ -744,3 +744,11 @@ def test_basic_indexing_is_pytorchs_view_nodes_in_turn(index, chain):
     assert _node_chain(y) == chain
     y.sum().backward()
     assert x.grad.sum().item() == 2 * y.numel()
+
+
+@pytest.mark.parametrize("op", [lambda x: 2 * x, lambda x: 2 + x, lambda x: 2.5 * x])
+def test_a_number_first_is_pytorchs_method_call_on_the_tensor(op):
+    # (PyTorch's `2 * x` is x.mul(2): its node's edges are (x's, None))
+    x = torch.ones(2, requires_grad=True)
+    (acc, _), (none, _) = op(x).grad_fn.next_functions
+    assert type(acc).__name__ == "AccumulateGrad" and none is None
