@@ -908,7 +908,15 @@ class Tensor:
     def copy_(self, src):
         """Write src into this tensor: recorded (the gradient reaches src) as `self[...] = src`."""
         self._refuse_multi_view_write()
-        if isinstance(src, Tensor) and src._requires_grad and is_grad_enabled():
+        if self._requires_grad and self.grad_fn is None and is_grad_enabled():
+            raise _leaf_written_in_place()
+        if is_grad_enabled() and (self._requires_grad or isinstance(src, Tensor) and src._requires_grad):
+            # (a constant copied into a result with history is recorded too: what was
+            # computed before no longer reaches the gradient through it)
+            if not isinstance(src, Tensor):
+                src = Tensor._make(np.asarray(src))
+            if src.dtype != self.dtype:
+                src = src._cast_const(self._data.dtype)
             self[...] = src if src.shape == self.shape else src.expand(*self.shape)
             if self._view_of is None:
                 _recording.named(self, "CopyBackwards")

@@ -1969,3 +1969,14 @@ def test_a_view_of_a_base_that_requires_grad_requires_grad_with_no_edge_as_in_py
     assert w.requires_grad and [f for f, _ in w.grad_fn.next_functions] == [None, None]
     w.sum().backward()
     assert c.grad is None and v.grad is None
+
+
+@pytest.mark.parametrize("src", [torch.tensor([5.0, 5.0]), [5.0, 5.0], torch.tensor([5, 5])])
+def test_copying_a_constant_into_a_result_cuts_what_it_was_computed_from(src):
+    # (PyTorch 2.13: CopyBackwards over the old node; the gradient there is zero)
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.copy_(src)
+    assert type(y.grad_fn).__name__ == "CopyBackwards"
+    (y * y + x).sum().backward()
+    assert_allclose(x.grad.numpy(), [1.0, 1.0])
