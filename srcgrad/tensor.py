@@ -442,7 +442,9 @@ class Tensor:
     @data.setter
     def data(self, value):
         arr = value._data if isinstance(value, Tensor) else np.asarray(value)
-        self._data = arr
+        old, self._data = self._data, arr
+        if self._grad_fn is not None and arr.shape == old.shape and arr.dtype == old.dtype:
+            _recording.rebound(self)
 
     def retain_grad(self):
         """Keep the gradient of this non-leaf tensor in `.grad` after backward."""
@@ -1014,6 +1016,32 @@ class Tensor:
         if self.ndim and self.shape[d] == 1:
             return _recording.named(self.reshape(self.shape[:d] + self.shape[d + 1:]), "SqueezeBackward1")
         return unchanged_view(self)
+
+    # -- in place: this tensor becomes the view (PyTorch's metadata changes, `x.t_()`)
+    def t_(self): return self._view_in_place(self.t(), "TBackward1")
+    def transpose_(self, dim0, dim1): return self._view_in_place(self.transpose(dim0, dim1), "TransposeBackward1")
+    def swapaxes_(self, axis0, axis1): return self.transpose_(axis0, axis1)
+    swapdims_ = swapaxes_
+    def unsqueeze_(self, dim): return self._view_in_place(self.unsqueeze(dim), "UnsqueezeBackward1")
+
+    def squeeze_(self, dim=None):
+        return self._view_in_place(self.squeeze(dim), "SqueezeBackward3" if dim is None else "SqueezeBackward4")
+
+    def _view_in_place(self, view, node_name):
+        """This tensor takes the view's layout and history, a write of its storage's
+        version as PyTorch's (a node that kept it before raises)."""
+        if self._requires_grad and self._grad_fn is None and is_grad_enabled():
+            raise _leaf_written_in_place()
+        before = call_edges([self])
+        self._data, self._grad_fn, self._output_nr = view._data, view._grad_fn, view._output_nr
+        self._view_of = None  # (a write into it is its own, no longer written through)
+        self._vc.bump()
+        fn = self._grad_fn
+        if fn is not None:
+            fn.outs = tuple((a, c, c.v) if c is self._vc else (a, c, v) for a, c, v in fn.outs)
+            _recording.named(self, node_name)
+            fn.pytorch_inputs = before
+        return self
 
     def permute(self, *dims):
         dims = _size_args(dims)

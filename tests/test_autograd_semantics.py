@@ -1980,3 +1980,30 @@ def test_copying_a_constant_into_a_result_cuts_what_it_was_computed_from(src):
     assert type(y.grad_fn).__name__ == "CopyBackwards"
     (y * y + x).sum().backward()
     assert_allclose(x.grad.numpy(), [1.0, 1.0])
+
+
+@pytest.mark.parametrize("change, name", [(lambda y: y.t_(), "TBackward1"), (lambda y: y.transpose_(0, 1), "TransposeBackward1"),
+                                          (lambda y: y.unsqueeze_(1), "UnsqueezeBackward1"),
+                                          (lambda y: y.swapaxes_(0, 1), "TransposeBackward1")])
+def test_in_place_view_methods_change_the_tensor_itself(change, name):
+    # (PyTorch 2.13: the tensor takes the view's layout and node, and its version moves)
+    x = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    y = x * 2
+    s = y.sin()
+    assert change(y) is y and type(y.grad_fn).__name__ == name and y._version == 1
+    assert [type(f).__name__ for f, _ in y.grad_fn.next_functions] == ["MulBackward0"]
+    (y * torch.arange(y.numel()).reshape(y.shape)).sum().backward(retain_graph=True)
+    expected = 2 * np.arange(6.0).reshape(y.shape)
+    assert_allclose(x.grad.numpy(), expected.T if y.shape == (3, 2) else expected.reshape(2, 3))
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        s.sum().backward()  # (SinBackward0 kept y, now written)
+
+
+def test_data_replaced_on_a_result_is_what_later_ops_read():
+    # (PyTorch 2.13: y's node stays; later ops read the new data)
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.data = torch.tensor([5.0, -1.0])
+    assert type(y.grad_fn).__name__ == "MulBackward0"
+    (y * y + y * x).sum().backward()
+    assert_allclose(x.grad.numpy(), [(2 * 5.0 + 1.0) * 2 + 5.0, (2 * -1.0 + 2.0) * 2 - 1.0])

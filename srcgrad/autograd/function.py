@@ -71,6 +71,15 @@ def call_edges(args):
     return tuple(edges)
 
 
+def edges_of(fn):
+    """The edges behind fn's next_functions (to show another node as fn)."""
+    edges = []
+    for f, k in fn.next_functions:
+        edges.append((CONST, None) if f is None else (LEAF, f.variable) if isinstance(f, AccumulateGrad)
+                     else (NODE, (f, k)))
+    return tuple(edges)
+
+
 class BackwardNode:
     """The record of one op application. Subclassed per op to carry PyTorch's name."""
     # (one per recorded op: the attributes most nodes never set are class defaults, in the

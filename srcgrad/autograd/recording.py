@@ -188,7 +188,7 @@ def apply(op, inputs, attrs, out=None):
         # a write under no_grad into a tensor with history: the history is kept, as in
         # PyTorch, and later ops read the new data through a `copy` node (its derivative
         # is the identity), never a formula of the old one
-        _record(_ops.get("copy"), {}, [out], [out])
+        _record_keeping_name(out)
     return outs[0] if len(outs) == 1 else tuple(outs)
 
 
@@ -262,6 +262,24 @@ def named(t, name, numpy_too=False, inputs=None):
         if inputs is not None:
             fn.pytorch_inputs = call_edges(inputs)
     return t
+
+
+def rebound(t):
+    """t, with history, was given other data (`y.data = c`): later ops read the new data
+    through a `copy` node (its derivative is the identity), never the formula of the old,
+    as under a write under no_grad (PyTorch's node reads what its tensor holds)."""
+    _record_keeping_name(t)
+
+
+def _record_keeping_name(t):
+    """A `copy` node for t's new data, shown as t's node before (PyTorch's tensor keeps
+    its node: the data changed under it)."""
+    from .function import class_named, edges_of
+    old = t.grad_fn
+    _record(_ops.get("copy"), {}, [t], [t])
+    fn = t.grad_fn
+    fn.__class__ = class_named(type(old).__name__)
+    fn.pytorch_inputs = edges_of(old)
 
 
 def _as_pytorch(t, how):
