@@ -143,6 +143,13 @@ logical_and, logical_or = _binary_fn("logical_and"), _binary_fn("logical_or")
 
 
 def lerp(start, end, weight):
+    """start + weight * (end - start), in start's dtype: PyTorch refuses an `end` (or a
+    weight tensor with dimensions) of another dtype, and integer tensors."""
+    from .surface import float_only, same_dtype
+    same_dtype("lerp end", start, end)
+    if isinstance(weight, Tensor) and weight.ndim:
+        same_dtype("lerp weight", start, weight)
+    float_only(start, kernel="lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar")
     return start + weight * (end - start)
 
 
@@ -198,15 +205,21 @@ def tril(x, diagonal=0):
 
 
 def mm(a, b):
+    from .surface import same_dtype
+    same_dtype("mm", a, b)
     return matmul(a, b)
 
 
 def bmm(a, b):
     from .autograd.recording import named
+    from .surface import same_dtype
+    same_dtype("bmm", a, b)
     return named(matmul(a, b), "BmmBackward0", inputs=(a, b))
 
 
 def dot(a, b):
+    from .surface import same_dtype
+    same_dtype("dot", a, b)
     return _np().dot(a, b)
 
 
@@ -218,6 +231,8 @@ ger = outer
 
 
 def cross(a, b, dim=-1):
+    from .surface import same_dtype
+    same_dtype("bmm", a, b)
     return _np().cross(a, b, axis=dim)
 
 
@@ -226,6 +241,9 @@ def kron(a, b):
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
+    from .surface import same_dtype
+    same_dtype("addmm self", input, mat2)  # (PyTorch's order of its checks)
+    same_dtype("addmm mat1", mat1, mat2)
     return beta * _t(input) + alpha * matmul(mat1, mat2)
 
 
@@ -241,7 +259,24 @@ def index_select(x, dim, index):
 
 
 def masked_fill(x, mask, value):
-    return where(mask, value, _t(x))
+    """x with value where mask is True, in x's dtype (a float value in an integer tensor is
+    truncated, as PyTorch's); value is a number or a 0-d tensor (its gradient is the sum
+    over the filled places)."""
+    x = _t(x)
+    from .surface import dtype_error, dtype_name, torch_dtype_rules
+    if torch_dtype_rules():
+        m = mask.dtype if isinstance(mask, (Tensor, np.ndarray)) else None
+        if m is not None and m != np.bool_:
+            raise dtype_error(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                              f"{dtype_name(m, c=True)}")
+        if isinstance(value, Tensor) and value.ndim:
+            raise dtype_error(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                              f"{value.ndim} dimension(s).")
+    if isinstance(value, Tensor):
+        value = value._cast_const(x.dtype)
+    elif isinstance(value, (bool, int, float, np.generic)) and x.dtype.kind in "biu":
+        value = x.dtype.type(value)
+    return where(mask, value, x)
 
 
 def numel(x):
@@ -258,10 +293,14 @@ def dist(a, b, p=2):
 
 
 def det(x):
+    from .surface import float_only
+    float_only(x, "linalg.det: Expected a floating point or complex tensor as input. Got {x}")
     return _np().linalg.det(_t(x))
 
 
 def inverse(x):
+    from .surface import float_only
+    float_only(x, "linalg.inv: Expected a floating point or complex tensor as input. Got {x}")
     return _np().linalg.inv(_t(x))
 
 

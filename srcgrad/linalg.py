@@ -35,8 +35,9 @@ Where srcgrad differs from PyTorch (see each function):
 - eigh's gradient for A is PyTorch's (symmetric); srcgrad.numpy.linalg.eigh's is numpy's
   (in the triangle it reads): the two agree on every symmetric perturbation.
 - hermitian=True (pinv, matrix_rank) is taken as a promise: pinv reads the whole matrix.
-- Products (matmul, multi_dot, cross) promote mixed dtypes as srcgrad.matmul does, where
-  PyTorch refuses; cross needs equal numbers of dimensions, as PyTorch's.
+- matmul, as srcgrad.matmul, multiplies a float tensor by an integer one (in the float
+  dtype), where PyTorch refuses; multi_dot and cross refuse mixed dtypes with PyTorch's
+  messages. cross needs equal numbers of dimensions, as PyTorch's.
 - Complex tensors, svd's `driver=` (CUDA-only in PyTorch), and eig/eigvals/lu/ldl/
   matrix_exp/... are not provided (a clear AttributeError names them).
 """
@@ -60,6 +61,9 @@ from .numpy.shape import moveaxis as _moveaxis
 from .numpy.shape import tril as _tril
 from .numpy.shape import triu as _triu
 from .numpy.linalg import EighResult, QRResult, SlogdetResult, SVDResult
+from .surface import dtype_error as _dtype_error
+from .surface import dtype_name as _dtype_name
+from .surface import same_dtype as _same
 
 __all__ = ["LinAlgError", "norm", "vector_norm", "matrix_norm", "det", "slogdet", "inv", "inv_ex",
            "solve", "solve_triangular", "lstsq", "cholesky", "qr", "eigh", "eigvalsh", "svd", "svdvals",
@@ -115,6 +119,9 @@ def _float(name, x, what="A", lapack=True):
     """x as a tensor; integer data is refused as in PyTorch (numpy would compute in float64),
     and LAPACK-backed functions take float32/float64 only."""
     x = _as_tensor(x)
+    if x.dtype.kind in "biu":  # (PyTorch's words: always "input")
+        raise _dtype_error(f"linalg.{name}: Expected a floating point or complex tensor as input. Got "
+                           f"{_dtype_name(x.dtype)}")
     ok = x.dtype in _LAPACK_DTYPES if lapack else x.dtype.kind in "fc"
     if not ok:
         kinds = "a float32, float64, complex64 or complex128" if lapack else "a floating-point or complex"
@@ -125,8 +132,9 @@ def _float(name, x, what="A", lapack=True):
 
 def _same_dtype(name, a, b, names=("A", "B")):
     if a.dtype != b.dtype:
-        raise RuntimeError(f"linalg.{name}: expected {names[0]} and {names[1]} to have the same dtype, got "
-                           f"{a.dtype} and {b.dtype}")
+        raise _dtype_error(f"linalg.{name}: Expected {names[0]} and {names[1]} to have the same dtype, but found "
+                           f"{names[0]} of type {_dtype_name(a.dtype)} and {names[1]} of type "
+                           f"{_dtype_name(b.dtype)} instead")
 
 
 def _matrices(name, a, what="A"):
@@ -225,7 +233,9 @@ def norm(A, ord=None, dim=None, keepdim=False, *, out=None, dtype=None):
     """A vector norm (dim an int, or A 1-D), a matrix norm (dim a pair, or A 2-D), or, with
     ord and dim both None, the 2-norm of all entries."""
     _no_out(out, "norm")
-    A = _norm_input("norm", A, dtype)
+    matrix = (dim is None and ord is not None and _as_tensor(A).ndim == 2) or \
+        (isinstance(dim, (tuple, list)) and len(dim) == 2)
+    A = _norm_input("matrix_norm" if matrix else "vector_norm", A, dtype)  # (PyTorch's name in errors)
     if dim is None:
         if ord is None:
             return vector_norm(A, 2, None, keepdim)
@@ -287,9 +297,9 @@ def inv_ex(A, *, check_errors=False, out=None):
 # solvers
 # ---------------------------------------------------------------------------------------
 def _operands(name, A, B):
-    A, B = _float(name, A, "A"), _float(name, B, "B")
-    _same_dtype(name, A, B)
-    return A, B
+    A, B = _float(name, A, "A"), _as_tensor(B)
+    _same_dtype(name, A, B)  # (before B's own check, as PyTorch)
+    return A, _float(name, B, "B")
 
 
 @_reports("solve")
@@ -619,6 +629,8 @@ def multi_dot(tensors, *, out=None):
         if t.ndim != 2 and not (t.ndim == 1 and k in (0, len(ts) - 1)):
             end = " (or 1-D)" if k in (0, len(ts) - 1) else ""
             raise RuntimeError(f"linalg.multi_dot: tensor {k} must be 2-D{end}, got shape {tuple(t.shape)}")
+    for k, t in enumerate(ts[1:], start=1):
+        _same("multi_dot", ts[0], t, k=k)
     for k in range(len(ts) - 1):
         a, b = ts[k], ts[k + 1]
         if a.shape[-1] != b.shape[0]:
@@ -639,13 +651,14 @@ def cross(input, other, *, dim=-1, out=None):  # noqa: A002  (PyTorch's argument
     if a.shape[dim] != 3 or b.shape[dim] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3, got shapes {tuple(a.shape)} "
                            f"and {tuple(b.shape)}")
+    _same("bmm", a, b)
     return _products.cross(a, b, axis=dim)
 
 
 def vecdot(x, y, *, dim=-1, out=None):
     """sum(x * y, dim) (real data: conj(x) is x), broadcasting."""
     _no_out(out, "vecdot")
-    x, y = _float("vecdot", x, "x", lapack=False), _float("vecdot", y, "y", lapack=False)
+    x, y = _float("vecdot", x, "x", lapack=False), _as_tensor(y)
     _same_dtype("vecdot", x, y, ("x", "y"))
     try:
         shape = _np.broadcast_shapes(x.shape, y.shape)

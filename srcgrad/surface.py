@@ -50,6 +50,116 @@ def _axis(dim):
     return None if dim is None else tuple(dim) if isinstance(dim, (list, tuple)) else dim
 
 
+# -- PyTorch's dtype rules -------------------------------------------------------------------------
+# Where PyTorch refuses operands of different dtypes (a matrix product, a scatter) or a
+# dtype its kernel lacks (gelu of integers), eager torch-style code raises its exception with
+# its message, followed by the user's line. Numpy-style code (a function traced by
+# srcgrad.grad & co) keeps numpy's promotion: the checks apply outside it only.
+
+#: PyTorch's dtype names: its scalar type names (Float), and the C++ types (float) some
+#: messages print
+_SCALAR_NAMES = {"float64": "Double", "float32": "Float", "float16": "Half", "int64": "Long", "int32": "Int",
+                 "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+                 "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+_C_NAMES = {"float64": "double", "float32": "float", "float16": "c10::Half", "int64": "long int",
+            "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+            "bool": "bool", "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+#: PyTorch's messages for operands that must share a dtype: {x}/{y} are the two dtypes' scalar
+#: names, {cx}/{cy} their C++ names
+SAME_DTYPE = {
+    "mm": "expected m1 and m2 to have the same dtype, but got: {cx} != {cy}",
+    "bmm": "expected scalar type {x} but found {y}",  # (also einsum, cross, cdist, convolutions)
+    "dot": "dot : expected both vectors to have same dtype, but found {x} and {y}",
+    "mv": "addmv input tensors must have the same dtype, but got {y}, {x}, and {y}",  # (matrix, vector)
+    "inner": "both inputs should have same dtype",
+    "addmm self": "self and mat2 must have the same dtype, but got {x} and {y}",
+    "addmm mat1": "mat1 and mat2 must have the same dtype, but got {x} and {y}",
+    "scatter": "scatter(): Expected self.dtype to be equal to src.dtype",
+    "index_add": "index_add_(): self ({x}) and source ({y}) must have the same scalar type",
+    "index_copy": "index_copy_(): self and source expected to have the same dtype, but got (self) {x} and "
+                  "(source) {y}",
+    "index_put": "Index put requires the source and destination dtypes match, got {x} for the destination "
+                 "and {y} for the source.",
+    "masked_scatter": "masked_scatter: expected self and source to have same dtypes but got{x} and {y}",
+    "lerp end": "expected dtype {cx} for `end` but got dtype {cy}",
+    "lerp weight": "expected dtype {cx} for `weight` but got dtype {cy}",
+    "complex": "Expected object of scalar type {x} but got scalar type {y} for second argument",
+    "binary_cross_entropy": "Found dtype {y} but expected {x}",
+    "conv bias": "Input type ({cx}) and bias type ({cy}) should be the same",
+    "multi_dot": "multi_dot(): all tensors must have be the same dtype but tensor 0 is {cx} and tensor {k} {cy}",
+}
+
+
+def dtype_name(dtype, c=False):
+    """PyTorch's name of a dtype in its messages: `Float`, or (c=True) the C++ type `float`."""
+    name = np.dtype(dtype).name
+    return (_C_NAMES if c else _SCALAR_NAMES).get(name, name)
+
+
+def dtype_error(message, kind=RuntimeError):
+    """PyTorch's exception for a dtype it refuses: its message, then the user's line."""
+    from .utils.locations import describe_loc, user_loc
+    where = describe_loc(user_loc(1))
+    return kind(f"{message} ({where})" if where else message)
+
+
+def torch_dtype_rules():
+    """Whether PyTorch's dtype rules apply: in eager torch-style code, not in numpy code."""
+    from .autograd.recording import numpy_code
+    return not numpy_code()
+
+
+def _dtype_or_none(x):
+    return x.dtype if isinstance(x, (Tensor, np.ndarray)) else None
+
+
+def same_dtype(rule, x, y, **names):
+    """Raise PyTorch's error `SAME_DTYPE[rule]` (a message template) unless tensors x and y
+    have one dtype. Numbers (and None) pass."""
+    dx, dy = _dtype_or_none(x), _dtype_or_none(y)
+    if dx is None or dy is None or dx == dy or not torch_dtype_rules():
+        return
+    template = SAME_DTYPE.get(rule, rule)
+    raise dtype_error(template.format(x=dtype_name(dx), y=dtype_name(dy), cx=dtype_name(dx, True),
+                                      cy=dtype_name(dy, True), **names))
+
+
+def float_only(x, message=None, kernel=None, complex_ok=True):
+    """Refuse an integer (or bool) tensor as PyTorch does: a RuntimeError with `message`
+    ({x}: the dtype's name), or the NotImplementedError of a kernel that has no such dtype
+    (`"GeluKernelImpl" not implemented for 'Long'`)."""
+    d = _dtype_or_none(x)
+    if d is None or d.kind in ("fc" if complex_ok else "f") or not torch_dtype_rules():
+        return
+    if kernel is not None:
+        raise kernel_error(kernel, d)
+    raise dtype_error(message.format(x=dtype_name(d)))
+
+
+def kernel_error(kernel, dtype):
+    """PyTorch's NotImplementedError of a kernel without this dtype."""
+    return dtype_error(f'"{kernel}" not implemented for \'{dtype_name(dtype)}\'', NotImplementedError)
+
+
+def matmul_rule(a, b):
+    """The SAME_DTYPE rule of `a @ b`, as PyTorch dispatches it by the operands' dimensions
+    (a dot, a matrix-vector product, a matrix product, or a batched one)."""
+    if a.ndim == 1 and b.ndim == 1:
+        return "dot"
+    if b.ndim == 1:
+        return "mv"
+    if b.ndim == 2:
+        return "mm"
+    return "bmm"
+
+
+def strict_matmul(a, b):
+    """PyTorch's refusal of a matrix product of two dtypes (torch.mm, bmm, F.linear...)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.ndim and b.ndim:
+        same_dtype(matmul_rule(a, b), a, b)
+
+
 # -- elementwise ---------------------------------------------------------------------------
 def _numpy_unary(np_name):
     def fn(input):  # noqa: A002
@@ -80,6 +190,7 @@ def sgn(x):
 def frac(input):  # noqa: A002
     """x - trunc(x): the fractional part, with x's sign (derivative 1)."""
     x = _t(input)
+    float_only(x, kernel="frac_cpu")
     return x - snp.trunc(x)
 
 
@@ -101,9 +212,11 @@ def logit(input, eps=None):  # noqa: A002
 def xlogy(input, other):  # noqa: A002
     """x * log(y), and 0 where x == 0 (even where y is 0 or inf); NaN where y is NaN."""
     x, y = _promote([_as_operand(input), _as_operand(other)], float_result=True)
-    x = _t(x)
+    x, y = _t(x), _t(y)
+    if x.dtype.kind != "f":  # (two numbers: the default float dtype)
+        x = x.to(_dtype.get_default_dtype())
     safe_y = snp.where(x == 0, 1.0, y)
-    return snp.where(x == 0, snp.where(snp.isnan(_t(y)), np.nan, 0.0), x * snp.log(safe_y))
+    return snp.where(x == 0, snp.where(snp.isnan(y), y, 0.0), x * snp.log(safe_y))
 
 
 @torch_function("positive")
@@ -476,6 +589,8 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A
     """out = input with out[..., index[i, j], ...] = src[i, j] along dim (PyTorch's)."""
     if reduce is not None:
         return scatter_reduce(input, dim, index, src, {"add": "sum", "multiply": "prod"}[reduce])
+    if isinstance(src, Tensor):
+        same_dtype("scatter", input, src)
     out = _t(input).clone()
     idx = _along(out, dim, index)
     val = value if src is None else (_t(src)[tuple(slice(0, s) for s in _data(index).shape)]
@@ -486,6 +601,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A
 
 @torch_function("scatter_add")
 def scatter_add(input, dim, index, src):  # noqa: A002
+    same_dtype("scatter", input, src)
     idx = _along(input, dim, index)
     s = _t(src)[tuple(slice(0, n) for n in _data(index).shape)]
     return _add_at(_t(input), idx, s)
@@ -503,12 +619,14 @@ def _add_at(x, idx, values):
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):  # noqa: A002
     if reduce != "sum":
         raise NotImplementedError(f"scatter_reduce: only reduce='sum' is supported, got {reduce!r}")
+    same_dtype("scatter", input, src)
     x = _t(input) if include_self else _t(input) * 0
     return _add_at(x, _along(x, dim, index), _t(src)[tuple(slice(0, n) for n in _data(index).shape)])
 
 
 @torch_function("index_add")
 def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
+    same_dtype("index_add", input, source)
     x = _t(input)
     d = dim % x.ndim
     idx = (slice(None),) * d + (_data(index).astype(np.int64),)
@@ -519,6 +637,7 @@ def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
 def index_put(input, indices, values, accumulate=False):  # noqa: A002
     """x[indices] = values (a tuple of index tensors, one per leading dim) on a copy;
     accumulate=True adds, duplicates included."""
+    same_dtype("index_put", input, values)
     x = _t(input)
     idx = tuple(_data(i) for i in indices)
     if accumulate:
@@ -530,6 +649,12 @@ def index_put(input, indices, values, accumulate=False):  # noqa: A002
 
 @torch_function("index_copy")
 def index_copy(input, dim, index, source):  # noqa: A002
+    same_dtype("index_copy", input, source)
+    return _index_write(input, dim, index, source)
+
+
+def _index_write(input, dim, index, source):  # noqa: A002
+    """A copy of input with source written at `index` along dim (in input's dtype)."""
     out = _t(input).clone()
     d = dim % out.ndim
     out[(slice(None),) * d + (_data(index).astype(np.int64),)] = source
@@ -538,7 +663,29 @@ def index_copy(input, dim, index, source):  # noqa: A002
 
 @torch_function("index_fill")
 def index_fill(input, dim, index, value):  # noqa: A002
-    return index_copy(input, dim, index, value)
+    """A copy of input with value (a number or a 0-d tensor, cast to input's dtype) written
+    at `index` along dim."""
+    return _index_write(input, dim, index, value)
+
+
+@torch_function("masked_scatter")
+def masked_scatter(input, mask, source):  # noqa: A002
+    """input (broadcast with mask) with source's first entries, in order, written where mask
+    is True; the gradient reaches input where mask is False and those entries of source."""
+    x, m, src = _t(input), _t(mask), _t(source)
+    if torch_dtype_rules() and m.dtype != np.bool_:
+        raise dtype_error(f"masked_scatter_ only supports boolean masks, but got mask with dtype "
+                          f"{dtype_name(m.dtype)}")
+    same_dtype("masked_scatter", x, src)
+    shape = np.broadcast_shapes(x.shape, m.shape)
+    m = m.expand(*shape)
+    count = int(m.sum())  # (a guard inside a compiled function)
+    if count > src.numel():
+        raise RuntimeError("Number of elements of source < number of ones in mask")
+    out = x.expand(*shape).clone()
+    out[m] = src.reshape(-1)[:count]
+    from .autograd.recording import named
+    return named(out, "MaskedScatterBackward0", inputs=(x, src))
 
 
 # -- reductions ----------------------------------------------------------------------------------
@@ -606,18 +753,30 @@ def mode(input, dim=-1, keepdim=False):  # noqa: A002
 
 @torch_function("quantile")
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):  # noqa: A002
+    _quantile_dtypes(input, q)
     return snp.quantile(_t(input), _data(q) if isinstance(q, Tensor) else q, axis=dim, keepdims=keepdim,
                         method=interpolation)
 
 
+def _quantile_dtypes(input, q):  # noqa: A002
+    d = _dtype_or_none(input)
+    if d is not None and d not in (np.float32, np.float64) and torch_dtype_rules():
+        raise dtype_error("quantile() input tensor must be either float or double dtype")
+    if isinstance(q, Tensor):
+        same_dtype("quantile() q tensor must be same dtype as the input tensor", input, q)
+
+
 @torch_function("nanquantile")
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):  # noqa: A002
+    _quantile_dtypes(input, q)
     return snp.nanquantile(_t(input), _data(q) if isinstance(q, Tensor) else q, axis=dim,
                            keepdims=keepdim, method=interpolation)
 
 
 @torch_function("nanmean")
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
+    if dtype is None:
+        float_only(input, "nanmean(): expected input to have floating point or complex dtype but got {x}")
     return snp.nanmean(_t(input), axis=_axis(dim), keepdims=keepdim)
 
 
@@ -642,6 +801,7 @@ torch_function("cummin")(_cumulative_extreme("cumargmin"))
 def logcumsumexp(input, dim):  # noqa: A002
     """log(cumsum(exp(x))) along dim, shifted by the maximum for stability."""
     x = _t(input)
+    float_only(x, kernel="logcumsumexp_out_cpu")
     m = x.detach().amax(dim, keepdim=True)
     m = snp.where(snp.isfinite(m), m, 0.0)
     return (x - m).exp().cumsum(dim).log() + m
@@ -694,29 +854,44 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
 @torch_function("std_mean")
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
     x = _t(input)
+    float_only(x, "std_mean only support floating point and complex dtypes")
     return x.std(dim, unbiased, keepdim, correction=correction), x.mean(dim, keepdim)
 
 
 @torch_function("var_mean")
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
     x = _t(input)
+    float_only(x, "var_mean only support floating point and complex dtypes")
     return x.var(dim, unbiased, keepdim, correction=correction), x.mean(dim, keepdim)
 
 
 @torch_function("cov")
 def cov(input, *, correction=1, fweights=None, aweights=None):  # noqa: A002
     """Covariance of the rows (variables) over the columns (observations), as PyTorch."""
-    return snp.cov(_t(input), ddof=correction, fweights=fweights, aweights=aweights)
+    return snp.cov(_observations(input), ddof=correction, fweights=fweights, aweights=aweights)
+
+
+def _observations(input):  # noqa: A002
+    """cov's and corrcoef's input: integers in the default float dtype, bool refused (PyTorch)."""
+    x = _t(input)
+    if x.dtype.kind in "biu" and torch_dtype_rules():
+        if x.dtype == np.bool_:
+            raise dtype_error("cov(): bool dtype is not supported for input")
+        x = x.to(_dtype.get_default_dtype())
+    return x
 
 
 @torch_function("corrcoef")
 def corrcoef(input):  # noqa: A002
-    return snp.corrcoef(_t(input))
+    return snp.corrcoef(_observations(input))
 
 
 @torch_function("cdist", method=False)
 def cdist(x1, x2, p=2.0):
     """Pairwise p-norm distances between the rows of x1 and of x2 (batched)."""
+    float_only(x1, "cdist only supports floating-point dtypes, X1 got: {x}", complex_ok=False)
+    float_only(x2, "cdist only supports floating-point dtypes, X2 got: {x}", complex_ok=False)
+    same_dtype("bmm", x1, x2)
     d = _t(x1)[..., :, None, :] - _t(x2)[..., None, :, :]
     if p == 2:
         return (d * d).sum(-1).sqrt()
@@ -730,20 +905,90 @@ def bincount(input, weights=None, minlength=0):  # noqa: A002
 
 @torch_function("histc")
 def histc(input, bins=100, min=0, max=0):  # noqa: A002
+    float_only(input, kernel="histogram_cpu", complex_ok=False)
     a = _data(_t(input))
     lo, hi = (a.min(), a.max()) if min == max == 0 else (min, max)
     from .creation import tensor
     return tensor(np.histogram(a, bins=bins, range=(lo, hi))[0].astype(a.dtype))
 
 
+# -- integration and distances -------------------------------------------------------------------
+@torch_function("trapezoid", "trapz", method=False)
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The trapezoidal rule along dim: sample points x (a tensor: 1-D along dim, or
+    broadcasting with y), or a spacing dx (1 by default). Integer samples give the default
+    float dtype; the gradient reaches y and x."""
+    if x is not None and not isinstance(x, Tensor):
+        raise TypeError(f"trapezoid(): argument 'x' must be Tensor, not {type(x).__name__} (a spacing is dx=)")
+    if x is not None and dx is not None:
+        raise TypeError("trapezoid(): give either x or dx, not both")
+    y = _t(y)
+    d = dim % y.ndim
+    n = y.shape[d]
+    if x is not None and x.ndim == 1 and x.shape[0] != n:
+        raise RuntimeError("trapezoid: There must be one `x` value for each sample point")
+    if n == 0:
+        return y.sum(d) / 1
+    pairs = y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)
+    if x is None:
+        return pairs.sum(d) * (1 if dx is None else dx) / 2
+    if x.ndim == 1:
+        steps = (x[1:] - x[:-1]).reshape((n - 1,) + (1,) * (y.ndim - 1 - d))
+    else:
+        steps = x.narrow(dim, 1, n - 1) - x.narrow(dim, 0, n - 1)
+    return (steps * pairs).sum(d) / 2
+
+
+@torch_function("pdist", method=False)
+def pdist(input, p=2):  # noqa: A002
+    """torch.nn.functional.pdist."""
+    from .nn.functional import pdist
+    return pdist(input, p)
+
+
+# -- special functions (the op table's scipy.special ops; numpy kernels without scipy) -------------
+def _special():
+    from .numpy import special
+    return special
+
+
+@torch_function("lgamma")
+def lgamma(input):  # noqa: A002
+    """log |Gamma(x)| (integers in the default float dtype); its derivative is digamma."""
+    return _special().gammaln(_t(input))
+
+
+@torch_function("digamma")
+def digamma(input):  # noqa: A002
+    """d/dx log Gamma(x); its derivative is polygamma(1, x)."""
+    return _special().digamma(_t(input))
+
+
+@torch_function("polygamma", method=False)
+def polygamma(n, input):  # noqa: A002
+    """The n-th derivative of digamma (n an integer, no gradient)."""
+    return _special().polygamma(n, _t(input))
+
+
+@torch_function("erfinv")
+def erfinv(input):  # noqa: A002
+    """The inverse of erf on (-1, 1) (+-inf at +-1, NaN outside)."""
+    return _special().erfinv(_t(input))
+
+
 # -- products ------------------------------------------------------------------------------------
 @torch_function("mv")
 def mv(input, vec):  # noqa: A002
+    same_dtype("mv", input, vec)
     return _t(input) @ vec
 
 
 @torch_function("addmv")
 def addmv(input, mat, vec, *, beta=1, alpha=1):  # noqa: A002
+    dts = [_dtype_or_none(x) for x in (input, mat, vec)]
+    if all(d is not None for d in dts) and len(set(dts)) > 1 and torch_dtype_rules():  # (dtype == None!)
+        raise dtype_error(f"addmv input tensors must have the same dtype, but got {dtype_name(dts[0])}, "
+                          f"{dtype_name(dts[1])}, and {dtype_name(dts[2])}")
     return beta * _t(input) + alpha * (_t(mat) @ vec)
 
 
@@ -764,16 +1009,20 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):  # noqa: A002
 
 @torch_function("inner")
 def inner(input, other):  # noqa: A002
+    if getattr(input, "ndim", 0) and getattr(other, "ndim", 0):  # (a 0-d one multiplies: promoted)
+        same_dtype("inner", input, other)
     return snp.inner(_t(input), other)
 
 
 @torch_function("vdot")
 def vdot(input, other):  # noqa: A002
+    same_dtype("dot", input, other)
     return snp.vdot(_t(input), other)
 
 
 @torch_function("tensordot", method=False)
 def tensordot(a, b, dims=2):
+    same_dtype("inner", a, b)
     return snp.tensordot(_t(a), b, axes=dims)
 
 
@@ -925,16 +1174,25 @@ def conj_physical(input):  # noqa: A002
 def complex(real, imag):  # noqa: A002
     """real + i imag, of the complex dtype of their float dtype."""
     re, im = _t(real), _t(imag)
-    if re.dtype != im.dtype or re.dtype.kind != "f":
-        raise RuntimeError(f"complex: expected both inputs to be of the same float dtype, got {re.dtype} and "
-                           f"{im.dtype}")
+    _complex_parts(re, im)
     return re + im * (1j if re.dtype == np.float64 else np.complex64(1j))
 
 
 @torch_function("polar", method=False)
 def polar(abs, angle):  # noqa: A002
     """abs * (cos(angle) + i sin(angle))."""
+    _complex_parts(_t(abs), _t(angle))
     return complex(_t(abs) * snp.cos(angle), _t(abs) * snp.sin(angle))
+
+
+def _complex_parts(a, b):
+    """PyTorch's rule for the two real tensors of a complex one: floats of one dtype."""
+    if not torch_dtype_rules():
+        return
+    if a.dtype.kind != "f" or b.dtype.kind != "f":
+        raise dtype_error(f"Expected both inputs to be Half, Float or Double tensors but got {dtype_name(a.dtype)} "
+                          f"and {dtype_name(b.dtype)}")
+    same_dtype("complex", a, b)
 
 
 @torch_function("view_as_real", method=False)
@@ -975,7 +1233,8 @@ _IN_PLACE = ["abs", "absolute", "neg", "negative", "exp", "exp2", "expm1", "log"
              "scatter_add", "scatter_reduce", "true_divide", "divide", "subtract", "multiply", "logical_not",
              "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge",
              "greater", "less", "greater_equal", "less_equal", "not_equal", "fmax", "fmin", "maximum",
-             "minimum", "cumsum", "cumprod", "deg2rad", "rad2deg", "sinc", "tril", "triu"]
+             "minimum", "cumsum", "cumprod", "deg2rad", "rad2deg", "sinc", "tril", "triu", "lgamma", "digamma",
+             "erfinv", "masked_scatter"]
 
 
 def _in_place(name):

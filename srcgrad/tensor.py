@@ -209,15 +209,6 @@ def _numpy_scalars(operands):
     return [np.asarray(x) if isinstance(x, np.generic) else x for x in operands]
 
 
-#: PyTorch's names of dtypes, as its error messages write them
-_TORCH_SCALAR_NAMES = {"float64": "Double", "float32": "Float", "float16": "Half", "int64": "Long",
-                       "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-
-
-def _torch_name(dtype):
-    return _TORCH_SCALAR_NAMES.get(np.dtype(dtype).name, str(dtype))
-
-
 def refuse_bool_subtraction(a, b):
     """PyTorch refuses `-` with a bool tensor, or a Python bool, which it takes as one
     (numpy code, inside a decorated function, keeps numpy's rule: a bool array minus a
@@ -243,8 +234,8 @@ def _binary(name, a, b, float_result=False):
         # given float32 data) is its common error. (A float times an integer tensor is let
         # through: the seed tutorial, written for an older PyTorch, multiplies them.)
         if da != db and da.kind == "f" and db.kind == "f":
-            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_torch_name(da)} and "
-                               f"{_torch_name(db)} (shapes {tuple(a.shape)} and {tuple(b.shape)})")
+            from .surface import strict_matmul  # (PyTorch's message for these dimensions)
+            strict_matmul(a, b)
     pa, pb = _promote([a, b], float_result)
     r = apply(_op(name), [pa, pb], {})
     if (pa is not a or pb is not b) and r.grad_fn is not None:
@@ -801,8 +792,8 @@ class Tensor:
     divide = true_divide = div
     pow = __pow__
     matmul = __matmul__
-    mm = __matmul__
-    dot = __matmul__
+    mm = _functional("mm")  # (torch.mm, torch.dot: one dtype only, as PyTorch's)
+    dot = _functional("dot")
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
 
     def neg(self):
@@ -947,15 +938,20 @@ class Tensor:
         return r if dtype is None else r.to(dtype)
 
     def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None, out=None):
-        if self._data.dtype.kind not in "fc" and dtype is None and not _numpy_code():
-            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
-                               f"floating point or complex dtype. Got: {_torch_name(self._data.dtype)}")
+        if self._data.dtype.kind not in "fc" and dtype is None:
+            from .surface import float_only  # (PyTorch's rule, in torch-style code)
+            float_only(self, "mean(): could not infer output dtype. Input dtype must be either a floating point "
+                             "or complex dtype. Got: {x}")
         x = self if dtype is None else self.to(dtype)
         r = x._reduce("mean", dim, keepdim, axis, keepdims, float_result=True)
         return _recording.named(r, "MeanBackward1", inputs=(x,)) if dim is not None and r is not x else r
 
     def norm(self, p="fro", dim=None, keepdim=False):
         ord = None if p in ("fro", 2, 2.0) else (1 if p in (1, 1.0) else p)
+        if self._data.dtype.kind in "iub":
+            from .surface import float_only
+            float_only(self, f"linalg.{'matrix' if p == 'nuc' else 'vector'}_norm: Expected a floating point "
+                             f"or complex tensor as input. Got {{x}}")
         x = self._cast_const(_float_dtype(self._data.dtype)) if self._data.dtype.kind in "iub" else self
         if x._data.dtype.kind == "c":  # (the norm of the moduli, as PyTorch's)
             x = x.abs()
@@ -1448,7 +1444,7 @@ class Tensor:
     ger = outer
 
     def inner(self, other):
-        from .numpy.products import inner
+        from .surface import inner
         return inner(self, other)
 
     def kron(self, other):
@@ -1458,17 +1454,19 @@ class Tensor:
     def cross(self, other, dim=None):
         """Cross product of 3-vectors along `dim` (PyTorch's default: the first axis of size 3)."""
         from .numpy.products import cross
+        from .surface import same_dtype
+        same_dtype("bmm", self, other)
         if dim is None:
             shape = np.broadcast_shapes(self.shape, np.shape(other))
             dim = next((d for d, n in enumerate(shape) if n == 3), -1)
         return cross(self, other, axis=dim)
 
     def inverse(self):
-        from .numpy.linalg import inv
-        return inv(self)
+        from .functional import inverse
+        return inverse(self)
 
     def det(self):
-        from .numpy.linalg import det
+        from .functional import det
         return det(self)
 
     def slogdet(self):

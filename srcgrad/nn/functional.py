@@ -14,7 +14,8 @@ from .. import _dtype
 from .. import functional as _f
 from ..autograd import no_grad
 from ..autograd.recording import named as _named, reads_its_inputs
-from ..tensor import Tensor
+from ..surface import dtype_error, dtype_name, float_only, kernel_error, same_dtype, strict_matmul, torch_dtype_rules
+from ..tensor import Tensor, _promote
 
 
 def _t(x):
@@ -126,10 +127,15 @@ def relu(input, inplace=False):  # noqa: A002
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
-    """Clamp to [min_val, max_val] with no gradient at the bounds (unlike clamp)."""
+    """Clamp to [min_val, max_val] with no gradient at the bounds (unlike clamp). Integer
+    input stays integer (the bounds truncated), as PyTorch's."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     x = _t(input)
+    if x.dtype.kind in "biu" and torch_dtype_rules():
+        if x.dtype == np.bool_:
+            raise dtype_error("Bool inputs not supported for hardtanh")
+        min_val, max_val = int(min_val), int(max_val)
     inner = reads_its_inputs(_f.where(x >= max_val, max_val, x))  # (PyTorch's node reads x)
     y = reads_its_inputs(_f.where(x <= min_val, min_val, inner))
     return _inplace(x, y, inplace)
@@ -141,6 +147,7 @@ def relu6(input, inplace=False):  # noqa: A002
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
     x = _t(input)
+    float_only(x, kernel="leaky_relu_cpu")
     return _inplace(x, reads_its_inputs(_f.where(x > 0, x, x * negative_slope)), inplace)
 
 
@@ -154,6 +161,7 @@ def _elu(x, alpha, scale, input_scale):
 
 def elu(input, alpha=1.0, inplace=False):  # noqa: A002
     x = _t(input)
+    float_only(x, kernel="elu_cpu")
     return _inplace(x, _elu(x, alpha, 1.0, 1.0), inplace)
 
 
@@ -163,16 +171,19 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(input, inplace=False):  # noqa: A002
     x = _t(input)
+    float_only(x, kernel="elu_cpu")
     return _inplace(x, _elu(x, _SELU_ALPHA, _SELU_SCALE, 1.0), inplace)
 
 
 def celu(input, alpha=1.0, inplace=False):  # noqa: A002
     x = _t(input)
+    float_only(x, kernel="elu_cpu")
     return _inplace(x, _elu(x, alpha, 1.0, 1.0 / alpha), inplace)
 
 
 def gelu(input, approximate="none"):  # noqa: A002
     x = _t(input)
+    float_only(x, kernel="GeluKernelImpl")
     if approximate == "tanh":
         return 0.5 * x * (1 + ((2 / np.pi) ** 0.5 * (x + 0.044715 * x ** 3)).tanh())
     if approximate != "none":
@@ -182,23 +193,27 @@ def gelu(input, approximate="none"):  # noqa: A002
 
 def silu(input, inplace=False):  # noqa: A002
     x = _t(input)
+    float_only(x, kernel="silu_cpu")
     return _inplace(x, x * x.sigmoid(), inplace)
 
 
 def mish(input, inplace=False):  # noqa: A002
     x = _t(input)
+    float_only(x, kernel="mish_cpu")
     return _inplace(x, x * _f.softplus(x).tanh(), inplace)
 
 
 def hardsigmoid(input, inplace=False):  # noqa: A002
     """relu6(x + 3) / 6, with no gradient at x = -3 and x = 3 (PyTorch's)."""
     x = _t(input)
+    float_only(x, kernel="hardsigmoid_cpu")
     return _inplace(x, _f.where(x <= -3, 0.0, _f.where(x >= 3, 1.0, x / 6 + 0.5)), inplace)
 
 
 def hardswish(input, inplace=False):  # noqa: A002
     """x * relu6(x + 3) / 6; at the kinks PyTorch's slopes: 0 at x = -3, 1 at x = 3."""
     x = _t(input)
+    float_only(x, kernel="hardswish_cpu")
     return _inplace(x, _f.where(x <= -3, 0.0, _f.where(x >= 3, x, x * (x + 3) / 6)), inplace)
 
 
@@ -211,12 +226,14 @@ def tanh(input):  # noqa: A002
 
 
 def logsigmoid(input):  # noqa: A002
+    float_only(input, kernel="log_sigmoid_cpu")
     return -_f.softplus(-_t(input))
 
 
 def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
     """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (slope 1 there)."""
     x = _t(input)
+    float_only(x, kernel="softplus_cpu")
     bx = x * beta if beta != 1.0 else x
     soft = _f.softplus(bx) / beta if beta != 1.0 else _f.softplus(bx)
     return _f.where(bx > threshold, x, soft)
@@ -366,6 +383,13 @@ def _nll_node(args, kwargs):
 # linear, dropout, embeddings
 # ---------------------------------------------------------------------------------------
 def linear(input, weight, bias=None):  # noqa: A002
+    """input @ weight.T + bias, of one dtype: PyTorch's addmm (with a bias) or matmul
+    refuses mixed dtypes, with their messages."""
+    if bias is not None:
+        same_dtype("addmm self", bias, weight)
+        same_dtype("addmm mat1", input, weight)
+    elif isinstance(input, Tensor) and isinstance(weight, Tensor) and weight.ndim == 2:
+        strict_matmul(input, weight.t())
     y = _f.matmul(input, _t(weight).t())
     if bias is None:
         return y
@@ -460,6 +484,9 @@ def _channel_view(v, ndim):
 @_one_node("NativeLayerNormBackward0")
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
     x = _t(input)
+    mixed = _norm_parameters(x, weight, bias, "LayerNormKernelImpl")
+    if mixed:  # (half input, float32 parameters: computed in float32, as PyTorch)
+        return layer_norm(x.float(), normalized_shape, weight, bias, eps).to(x.dtype)
     shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else \
         tuple(int(s) for s in normalized_shape)
     if not shape or len(shape) > x.ndim or x.shape[x.ndim - len(shape):] != shape:
@@ -471,9 +498,30 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     return y if bias is None else y + bias
 
 
+def _norm_parameters(x, weight, bias, kernel):
+    """PyTorch's dtype rules of layer_norm and group_norm on CPU: parameters of the input's
+    dtype, or float32 ones with a half-precision input (its "mixed dtype": returns True); the
+    kernels take floating-point input."""
+    if not torch_dtype_rules():
+        return False
+    params = [p for p in (weight, bias) if isinstance(p, Tensor)]
+    if params and params[0].dtype != x.dtype:  # (the first parameter decides, as PyTorch)
+        if any(p.dtype != np.float32 for p in params):
+            raise dtype_error("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        if x.dtype != np.float16:
+            raise dtype_error("mixed dtype (CPU): all inputs must share same datatype.")
+        return True
+    float_only(x, kernel=kernel, complex_ok=False)
+    for p in params[1:]:
+        same_dtype("bmm", x, p)
+    return False
+
+
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A002
     """Normalize over each group of num_groups channels (and the spatial dims)."""
     x = _t(input)
+    if _norm_parameters(x, weight, bias, "GroupNormKernelImpl"):
+        return group_norm(x.float(), num_groups, weight, bias, eps).to(x.dtype)
     if x.ndim < 2 or x.shape[1] % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got "
                            f"input of shape {list(x.shape)} and num_groups={num_groups}")
@@ -489,6 +537,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     ones (if given) updated in place: (1 - momentum) * running + momentum * batch, the
     variance unbiased there. Evaluation: by the running statistics."""
     x = _t(input)
+    float_only(x, kernel="batch_norm", complex_ok=False)
     axes = (0,) + tuple(range(2, x.ndim))
     if training:
         count = int(np.prod([x.shape[a] for a in axes]))
@@ -518,6 +567,7 @@ def _norm(x, p, dim, keepdim):
     """The p-norm over dim. Tensor.norm handles 1, 2 and +-inf; any other order is
     (sum |x|**p)**(1/p) here, its gradient 0 where the norm is 0 and, for p < 1, at zero
     entries (PyTorch's masking of the infinite slopes there)."""
+    float_only(x, "linalg.vector_norm: Expected a floating point or complex tensor as input. Got {x}")
     if p in (1, 2, float("inf"), float("-inf")):
         return x.norm(p, dim, keepdim)
     a = x.abs()
@@ -542,7 +592,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """sum(x1 / ||x1|| * x2 / ||x2||) over dim, each norm at least eps. As PyTorch, the
     clamp to eps changes the value only: the gradient flows through the norm as if unclamped."""
-    a, b = _t(x1), _t(x2)
+    a, b = _promote([_t(x1), _t(x2)], float_result=True)  # (integers: the default float dtype)
     shape = np.broadcast_shapes(a.shape, b.shape)
     a, b = a.broadcast_to(shape), b.broadcast_to(shape)
 
@@ -550,6 +600,29 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
         n = v.norm(2, dim, keepdim=True)
         return n + (n.clamp(min=eps) - n).detach()
     return ((a / norm(a)) * (b / norm(b))).sum(dim)
+
+
+def pdist(input, p=2):  # noqa: A002
+    """The p-norm distances between the rows of a 2-D input, for each pair i < j in row order
+    (the upper triangle of cdist(input, input), flattened). A zero distance has a zero
+    gradient, as PyTorch's."""
+    x = _t(input)
+    if x.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {x.ndim}D")
+    float_only(x, "pdist only supports floating-point dtypes", complex_ok=False)
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    rows, cols = np.triu_indices(x.shape[0], 1)
+    d = x[rows] - x[cols]
+    if p == 0:  # (the count of differing entries: no gradient)
+        return (d != 0).sum(-1).to(x.dtype)
+    if p == float("inf"):  # (PyTorch's gradient: the sign at every entry attaining the maximum)
+        a = d.abs()
+        m = a.amax(-1)
+        hit = (a == m.detach().unsqueeze(-1)).to(x.dtype)
+        picked = (a * hit).sum(-1)
+        return _named(m.detach() + (picked - picked.detach()), "PdistBackward0", inputs=(x,))
+    return _named(_norm(d, p, -1, False), "PdistBackward0", inputs=(x,))
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
@@ -560,9 +633,19 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 # ---------------------------------------------------------------------------------------
 # losses
 # ---------------------------------------------------------------------------------------
+def _loss_kernel(x, target, kernel):
+    """The dtype PyTorch's pointwise loss computes in (the operands' promoted one), which its
+    kernel takes floating only."""
+    dtype = _dtype.torch_result_type([x._data, _t(target)._data])
+    if dtype.kind not in "fc" and torch_dtype_rules():
+        raise kernel_error(kernel, dtype)
+    return dtype
+
+
 @_one_node("MseLossBackward0")
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
     x = _t(input)
+    _loss_kernel(x, target, "mse_cpu")
     _warn_target_size(x, target)
     reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
     return _weighted_reduce((x - target) ** 2, weight, x, reduction, True)
@@ -580,6 +663,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     x = _t(input)
+    _loss_kernel(x, target, "smooth_l1_cpu")
     _warn_target_size(x, target)
     reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
     d = x - target
@@ -593,6 +677,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     x = _t(input)
+    result = _loss_kernel(x, target, "huber_cpu")
+    if x.dtype.kind in "biu" and result.kind == "f" and torch_dtype_rules():  # (computed into the input)
+        raise dtype_error(f"result type {dtype_name(result)} can't be cast to the desired output type "
+                          f"{dtype_name(x.dtype)}")
     _warn_target_size(x, target)
     _check_reduction(reduction)
     d = x - target
@@ -610,8 +698,13 @@ def _in_dtype_of(loss, like):
 
 @_one_node("BinaryCrossEntropyBackward0")
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
-    """-w (t log x + (1 - t) log(1 - x)), each log clamped to >= -100 (PyTorch's)."""
+    """-w (t log x + (1 - t) log(1 - x)), each log clamped to >= -100 (PyTorch's). The
+    target has the input's dtype, and the loss is in it (a weight is cast to it)."""
     x = _t(input)
+    same_dtype("binary_cross_entropy", x, target)
+    float_only(x, kernel="binary_cross_entropy", complex_ok=False)
+    if isinstance(weight, Tensor) and weight.dtype != x.dtype:
+        weight = weight.to(x.dtype)
     reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
     if tuple(np.shape(target)) != tuple(x.shape):
         raise ValueError(f"Using a target size ({tuple(np.shape(target))}) that is different to the input "
@@ -633,6 +726,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     """(1 - t) x + (1 + (pos_weight - 1) t) softplus(-x), times weight: the stable form of
     -w (pos_weight t log sigmoid(x) + (1 - t) log(1 - sigmoid(x)))."""
     x = _t(input)
+    float_only(x, kernel="log_sigmoid_cpu", complex_ok=False)
     reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
     if tuple(np.shape(target)) != tuple(x.shape):
         raise ValueError(f"Target size ({tuple(np.shape(target))}) must be the same as input size "
@@ -754,6 +848,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
                       stacklevel=2)
     x, t = _t(input), _t(target)
+    if torch_dtype_rules() and (x.dtype.kind in "biu" or t.dtype.kind in "biu"):
+        raise dtype_error("kl_div: Integral inputs not supported.")
     if log_target:
         loss = t.exp() * (t - x)
     else:
@@ -892,6 +988,8 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, d, name):  # n
     times the weight as one batched matmul per group."""
     x, unbatched = _batched(_t(input), d, name)
     w = _t(weight)
+    same_dtype("conv bias", x, bias)  # (PyTorch's order)
+    same_dtype("bmm", x, w)
     if w.ndim != d + 2:
         raise RuntimeError(f"{name}: expected a {d + 2}D weight, got shape {list(w.shape)}")
     out_ch, cin_g = w.shape[:2]

@@ -256,4 +256,7 @@ def torch_einsum(equation, *operands):
     """PyTorch's einsum: the operands as arguments or as one list."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    from ..surface import same_dtype  # (PyTorch's: one dtype for all operands)
+    for x in operands[1:]:
+        same_dtype("bmm", operands[0], x)
     return einsum(equation, *operands)

@@ -614,6 +614,8 @@ def torch_arg(x, dim, keepdim, name):
 
 
 def torch_var(x, dim, unbiased, keepdim, correction, ddof, name):
+    from ..surface import float_only  # (PyTorch's rule, in torch-style code)
+    float_only(x, "std and var only support floating point and complex dtypes")
     if isinstance(dim, bool):  # the legacy var(unbiased) signature
         dim, unbiased = None, dim
     given = [v for v in (unbiased, correction, ddof) if v is not None]
@@ -648,5 +650,9 @@ def torch_logsumexp(x, dim, keepdim):
 def torch_softmax(x, dim, dtype, log):
     if dim is None:
         raise TypeError(f"{'log_softmax' if log else 'softmax'}() missing required argument 'dim'")
+    if dtype is None:  # (PyTorch's kernels take floats only: its own name for the one refusing)
+        from ..surface import float_only
+        last = x.ndim <= 1 or dim % x.ndim == x.ndim - 1
+        float_only(x, kernel=f"{'log_' if log else ''}softmax_{'lastdim_' if last else ''}kernel_impl")
     x = _with_dtype(x, dtype)
     return (log_softmax if log else softmax)(x, dim)
