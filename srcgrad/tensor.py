@@ -914,8 +914,6 @@ class Tensor:
             if self._view_of is None:
                 _recording.named(self, "CopyBackwards")
             return _recording.keeps_no_tensor(self)
-        if self._requires_grad and self.grad_fn is None and is_grad_enabled():
-            raise _leaf_written_in_place()
         np.copyto(self._data, src._data if isinstance(src, Tensor) else np.asarray(src), casting="unsafe")
         self._vc.bump()
         return self

@@ -2007,3 +2007,15 @@ def test_data_replaced_on_a_result_is_what_later_ops_read():
     assert type(y.grad_fn).__name__ == "MulBackward0"
     (y * y + y * x).sum().backward()
     assert_allclose(x.grad.numpy(), [(2 * 5.0 + 1.0) * 2 + 5.0, (2 * -1.0 + 2.0) * 2 - 1.0])
+
+
+def test_var_and_std_without_degrees_of_freedom_are_nan_and_so_are_their_gradients():
+    # (PyTorch 2.13: 0 / 0 in the value and in the gradient)
+    x = torch.tensor(0.22, dtype=torch.float64, requires_grad=True)
+    torch.reciprocal(x.std().abs() + 1).backward()
+    assert np.isnan(x.grad.item())
+    y = torch.tensor([[1.0, 2.0]], requires_grad=True)
+    v = y.var(0)
+    assert np.isnan(v.detach().numpy()).all()
+    v.sum().backward()
+    assert np.isnan(y.grad.numpy()).all()

@@ -316,6 +316,10 @@ def variance(x, axes, ddof, keepdims, where=_NoValue, mean=_NoValue):
     n = _counted(x, where, axes, keepdims)
     if d.dtype.kind == "c":  # (|d|^2, as numpy: the variance of complex data is real)
         d = _op("abs", [d])
+    if isinstance(n, int) and 0 < n <= ddof:
+        # no degree of freedom left: NaN, and so is its gradient (PyTorch's 0 / 0), which a
+        # formula of `x - mean` would lose (for one entry it is 0 exactly: 0 * NaN is not NaN)
+        return _reduce("sum", x * np.full(x.shape, np.nan, x.dtype), axes, keepdims)
     total = _reduce("sum", d * d, axes, keepdims)
     if isinstance(n, int):
         return total / float(np.maximum(n - ddof, 0))
