@@ -19,7 +19,7 @@ import numpy as np
 from . import _dtype
 from . import numpy as snp
 from .autograd.recording import keeps_no_tensor
-from .tensor import Tensor, _as_operand, _promote
+from .tensor import Tensor, _as_operand, _promote, alpha_node
 
 __all__ = []
 _METHODS = {}
@@ -79,6 +79,8 @@ SAME_DTYPE = {
     "index_add": "index_add_(): self ({x}) and source ({y}) must have the same scalar type",
     "index_copy": "index_copy_(): self and source expected to have the same dtype, but got (self) {x} and "
                   "(source) {y}",
+    "put": "put_(): self and source expected to have the same dtype, but got self.dtype = {x} and "
+           "source.dtype = {y}",
     "index_put": "Index put requires the source and destination dtypes match, got {x} for the destination "
                  "and {y} for the source.",
     "masked_scatter": "masked_scatter: expected self and source to have same dtypes but got{x} and {y}",
@@ -269,14 +271,18 @@ _numpy_add, _numpy_subtract = _numpy_binary("add"), _numpy_binary("subtract")
 
 @torch_function("add")
 def add(input, other, *, alpha=1):  # noqa: A002
-    return _numpy_add(input, other if alpha == 1 else keeps_no_tensor(alpha * _as_operand(other)))
+    if alpha == 1:
+        return _numpy_add(input, other)
+    return alpha_node(_numpy_add(input, keeps_no_tensor(alpha * _as_operand(other))), [input, other])
 
 
 @torch_function("sub", "subtract")
 def sub(input, other, *, alpha=1):  # noqa: A002
     from .tensor import refuse_bool_subtraction
     refuse_bool_subtraction(input, other)
-    return _numpy_subtract(input, other if alpha == 1 else keeps_no_tensor(alpha * _as_operand(other)))
+    if alpha == 1:
+        return _numpy_subtract(input, other)
+    return alpha_node(_numpy_subtract(input, keeps_no_tensor(alpha * _as_operand(other))), [input, other])
 
 
 @torch_function("rsub")
@@ -645,6 +651,23 @@ def index_put(input, indices, values, accumulate=False):  # noqa: A002
     out = x.clone()
     out[idx] = values
     return out
+
+
+@torch_function("put")
+def put(input, index, source, accumulate=False):  # noqa: A002
+    """input with source written (accumulate: added) at the flat positions `index`, as if
+    input were 1-D (PyTorch's; negative positions count from the end)."""
+    same_dtype("put", input, source)
+    x = _t(input)
+    idx = _data(index).reshape(-1).astype(np.int64)
+    if idx.size and (idx.max(initial=0) >= x.numel() or idx.min(initial=0) < -x.numel()):
+        raise IndexError(f"put_(): index out of range for a tensor of {x.numel()} elements")
+    values = _t(source).reshape(-1)
+    flat = x.reshape(-1)
+    out = _add_at(flat, (idx,), values) if accumulate else flat.clone()
+    if not accumulate:
+        out[idx] = values
+    return out.reshape(x.shape)
 
 
 @torch_function("index_copy")
@@ -1234,7 +1257,7 @@ _IN_PLACE = ["abs", "absolute", "neg", "negative", "exp", "exp2", "expm1", "log"
              "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge",
              "greater", "less", "greater_equal", "less_equal", "not_equal", "fmax", "fmin", "maximum",
              "minimum", "cumsum", "cumprod", "deg2rad", "rad2deg", "sinc", "tril", "triu", "lgamma", "digamma",
-             "erfinv", "masked_scatter"]
+             "erfinv", "masked_scatter", "put"]
 
 
 def _in_place(name):

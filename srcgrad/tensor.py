@@ -246,6 +246,25 @@ def _binary(name, a, b, float_result=False):
     return r
 
 
+def _operand_edges(operands):
+    """PyTorch's edges for an op's operands: a number or an integer tensor has none."""
+    edges = []
+    for x in operands:
+        e = call_edges([x]) if isinstance(x, Tensor) else ()
+        edges.append(e[0] if e else (CONST, None))
+    return tuple(edges)
+
+
+def alpha_node(r, operands, first=None):
+    """`torch.add(x, y, alpha=2)`: one PyTorch node over x and y, where srcgrad records
+    x + (2 * y). first: x's edge from before an in-place write (`x.add_(y, alpha=2)`)."""
+    fn = r._grad_fn if isinstance(r, Tensor) else None
+    if fn is not None and not _numpy_code():
+        edges = _operand_edges(operands)
+        fn.pytorch_inputs = edges if first is None else first + edges[1:]
+    return r
+
+
 def _reflected(r):
     """`2 + x`, `2 * x`: recorded as written (a loop's `loss = 0; loss = loss + s` repeats
     one op), named as PyTorch's x.add(2), whose node's edges are (x, None)."""
@@ -778,10 +797,14 @@ class Tensor:
     def __ne__(self, o): return _binary("ne", self, o)
 
     def add(self, other, *, alpha=1):
-        return self + (other if alpha == 1 else _recording.keeps_no_tensor(alpha * _as_operand(other)))
+        if alpha == 1:
+            return self + other
+        return alpha_node(self + _recording.keeps_no_tensor(alpha * _as_operand(other)), [self, other])
 
     def sub(self, other, *, alpha=1):
-        return self - (other if alpha == 1 else _recording.keeps_no_tensor(alpha * _as_operand(other)))
+        if alpha == 1:
+            return self - other
+        return alpha_node(self - _recording.keeps_no_tensor(alpha * _as_operand(other)), [self, other])
 
     mul = __mul__
 
@@ -846,8 +869,17 @@ class Tensor:
             return self._write_through(new if new._data.dtype == self._data.dtype else new._cast_const(self.dtype))
         return apply(_op(name), [self, other], {}, out=self)
 
-    def add_(self, o, *, alpha=1): return self._inplace("add", o if alpha == 1 else alpha * _as_operand(o))
-    def sub_(self, o, *, alpha=1): return self._inplace("sub", o if alpha == 1 else alpha * _as_operand(o))
+    def add_(self, o, *, alpha=1):
+        if alpha == 1:
+            return self._inplace("add", o)
+        before = _operand_edges([self])
+        return alpha_node(self._inplace("add", alpha * _as_operand(o)), [self, o], before)
+
+    def sub_(self, o, *, alpha=1):
+        if alpha == 1:
+            return self._inplace("sub", o)
+        before = _operand_edges([self])
+        return alpha_node(self._inplace("sub", alpha * _as_operand(o)), [self, o], before)
     def mul_(self, o): return self._inplace("mul", o)
 
     def div_(self, o, *, rounding_mode=None):

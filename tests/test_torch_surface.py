@@ -752,3 +752,40 @@ def test_a_number_first_is_pytorchs_method_call_on_the_tensor(op):
     x = torch.ones(2, requires_grad=True)
     (acc, _), (none, _) = op(x).grad_fn.next_functions
     assert type(acc).__name__ == "AccumulateGrad" and none is None
+
+
+_S = torch.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+
+
+@pytest.mark.parametrize("call, name, edges", [
+    (lambda y: torch.scatter(y, 0, torch.tensor([[0, 1, 0]]), _S), "ScatterBackward0", ["MulBackward0", "AccumulateGrad"]),
+    (lambda y: torch.scatter(y, 0, torch.tensor([[0, 1, 0]]), 2.0), "ScatterBackward1", ["MulBackward0"]),
+    (lambda y: torch.index_add(y, 0, torch.tensor([1]), _S), "IndexAddBackward0", ["MulBackward0", "AccumulateGrad"]),
+    (lambda y: torch.index_copy(y, 0, torch.tensor([1]), _S), "IndexCopyBackward0", ["MulBackward0", "AccumulateGrad"]),
+    (lambda y: torch.index_fill(y, 0, torch.tensor([1]), 2.0), "IndexFillBackward0", ["MulBackward0"]),
+    (lambda y: torch.addcmul(y, _S, _S), "AddcmulBackward0", ["MulBackward0", "AccumulateGrad", "AccumulateGrad"]),
+    (lambda y: y.addcdiv_(_S, _S), "AddcdivBackward0", ["MulBackward0", "AccumulateGrad", "AccumulateGrad"]),
+    (lambda y: torch.put(y, torch.tensor([1, -1]), _S[0, :2]), "PutBackward0", ["MulBackward0", "SliceBackward0"]),
+    (lambda y: y.take(torch.tensor([1])), "TakeBackward0", ["MulBackward0"]),
+    (lambda y: torch.add(y, _S, alpha=2), "AddBackward0", ["MulBackward0", "AccumulateGrad"]),
+    (lambda y: y.sub_(_S, alpha=2), "SubBackward0", ["MulBackward0", "AccumulateGrad"]),
+    (lambda y: torch.outer(y[0], _S[0]), "MulBackward0", ["ViewBackward0", "SelectBackward0"]),
+])
+def test_composite_writes_are_one_pytorch_node_over_the_call_arguments(call, name, edges):
+    # (PyTorch 2.13's node and next_functions)
+    x = torch.ones(2, 3, requires_grad=True)
+    r = call(x * 2)
+    assert type(r.grad_fn).__name__ == name
+    assert [type(f).__name__ for f, _ in r.grad_fn.next_functions] == edges
+
+
+def test_put_writes_and_accumulates_at_flat_positions():
+    x = torch.zeros(2, 3, requires_grad=True)
+    src = torch.tensor([3.0, 4.0], requires_grad=True)
+    y = torch.put(x * 1, torch.tensor([1, -1]), src)
+    np.testing.assert_array_equal(y.detach().numpy(), [[0, 3, 0], [0, 0, 4]])
+    (y * torch.arange(6.0).reshape(2, 3)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 0, 2], [3, 4, 0]])
+    np.testing.assert_array_equal(src.grad.numpy(), [1, 5])
+    z = torch.zeros(2, 3).put_(torch.tensor([1, 1]), torch.tensor([3.0, 4.0]), accumulate=True)
+    np.testing.assert_array_equal(z.numpy(), [[0, 7, 0], [0, 0, 0]])

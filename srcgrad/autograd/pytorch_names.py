@@ -31,6 +31,18 @@ def _lerp(args, kwargs):
     return "LerpBackward1" if isinstance(weight, Tensor) else "LerpBackward0"
 
 
+def _scatter(args, kwargs):
+    from ..tensor import Tensor
+    src = args[3] if len(args) > 3 else kwargs.get("src")
+    return "ScatterBackward0" if isinstance(src, Tensor) else "ScatterBackward1"
+
+
+def _index_fill(args, kwargs):
+    from ..tensor import Tensor
+    value = args[3] if len(args) > 3 else kwargs.get("value")
+    return "IndexFillBackward1" if isinstance(value, Tensor) else "IndexFillBackward0"
+
+
 def _pad(args, kwargs):
     mode = args[2] if len(args) > 2 else kwargs.get("mode", "constant")
     n = len(args[1] if len(args) > 1 else kwargs["pad"]) // 2
@@ -71,6 +83,10 @@ TABLE = [
     ("T", "median", _with_dim("MedianBackward0", "MedianBackward1")),
     ("T", "lerp", _lerp), ("T", "take_along_dim", "GatherBackward0"), ("T", "squeeze", _with_dim("SqueezeBackward0", "SqueezeBackward1")),
     ("T", "rot90", "Rot90Backward0"), ("T", "fliplr", "FlipBackward0"), ("T", "flipud", "FlipBackward0"),
+    ("T", "scatter", _scatter), ("T", "scatter_reduce", "ScatterReduceBackward0"), ("T", "index_add", "IndexAddBackward0"),
+    ("T", "index_copy", "IndexCopyBackward0"), ("T", "index_fill", _index_fill), ("T", "index_put", "IndexPutBackward0"),
+    ("T", "addcmul", "AddcmulBackward0"), ("T", "addcdiv", "AddcdivBackward0"),
+    ("T", "masked_scatter", "MaskedScatterBackward0"), ("T", "put", "PutBackward0"), ("T", "take", "TakeBackward0"),
 ]
 
 

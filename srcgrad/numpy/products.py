@@ -8,7 +8,7 @@ composites of them and of reshape/transpose/indexing, exactly as numpy defines t
 import numpy as np
 
 from .. import ops as _ops
-from ..autograd.recording import apply
+from ..autograd.recording import apply, numpy_code
 from ._dispatch import implements, tensor_cls
 
 _AxisError = getattr(np, "exceptions", np).AxisError
@@ -81,6 +81,8 @@ def outer(a, b, out=None):
     if out is not None:
         raise NotImplementedError("outer: out= is not supported")
     a, b = _pair(a, b)
+    if b.ndim == 1 and not numpy_code():  # (PyTorch's node reads b as it is: edges (view of a, b))
+        return a.reshape(-1, 1) * b
     return a.reshape(-1, 1) * b.reshape(1, -1)
 
 
