@@ -16,7 +16,7 @@ from . import _dtype
 from . import ops as _ops
 from ._format import format_tensor
 from .size import Size
-from .autograd.function import CONST, NODE, AccumulateGrad, Version, call_edges
+from .autograd.function import CONST, NODE, AccumulateGrad, Version, call_edges, edges_of
 from .autograd.mode import is_grad_enabled
 from .autograd import recording as _recording
 from .autograd.recording import apply, unchanged_view
@@ -908,7 +908,7 @@ class Tensor:
             # a view it is CopySlices
             _recording.named(self, type(result.grad_fn).__name__)
             fn = result.grad_fn
-            edges = fn.pytorch_inputs if fn.pytorch_inputs is not None else fn.edges
+            edges = edges_of(fn)
             copied = (NODE, (src.grad_fn, 0)) if src is not self and src.grad_fn is not None else None
             self.grad_fn.pytorch_inputs = tuple(before[0] if e == copied and before else e for e in edges)
         return self

@@ -789,3 +789,14 @@ def test_put_writes_and_accumulates_at_flat_positions():
     np.testing.assert_array_equal(src.grad.numpy(), [1, 5])
     z = torch.zeros(2, 3).put_(torch.tensor([1, 1]), torch.tensor([3.0, 4.0]), accumulate=True)
     np.testing.assert_array_equal(z.numpy(), [[0, 7, 0], [0, 0, 0]])
+
+
+@pytest.mark.parametrize("write, edges", [(lambda y: y.div_(3), ["ToCopyBackward0", None]),
+                                          (lambda y: y.mul_(y.detach() + 1), ["ToCopyBackward0", None]),
+                                          (lambda y: y.pow_(2), ["ToCopyBackward0"]),
+                                          (lambda y: y.__iadd__(1), ["ToCopyBackward0", None])])
+def test_an_in_place_op_reading_its_old_value_leads_to_its_node_as_in_pytorch(write, edges):
+    x = torch.ones(2, requires_grad=True)
+    y = x.double()
+    write(y)
+    assert [type(f).__name__ if f is not None else None for f, _ in y.grad_fn.next_functions] == edges

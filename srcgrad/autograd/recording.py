@@ -11,7 +11,7 @@ from .. import ops as _ops
 from ..ops import ShapeError
 from ..ops.complex import supports_complex
 from ..utils.locations import describe_loc, user_loc
-from .function import CONST, LEAF, NODE, Version, node_class
+from .function import CONST, LEAF, NODE, Version, call_edges, edges_of, node_class
 from .saved import kept_a_tensor
 from .mode import is_grad_enabled
 
@@ -108,7 +108,7 @@ def apply(op, inputs, attrs, out=None):
     grad_out = needs_grad and not volatile and (op.differentiable or op.name in _ZERO_DERIVATIVE) \
         and is_grad_enabled()
     record = grad_out or touched
-    before = None
+    before = shown = None
     if out is not None:
         if (record or out._requires_grad) and _is_view(out):
             raise RuntimeError(
@@ -119,6 +119,7 @@ def apply(op, inputs, attrs, out=None):
             # the write's own derivative reads out as it was (`a *= x`: x's gradient is
             # the old a): the op reads a recorded copy, and out's old value stays free to
             # be overwritten (PyTorch keeps the original `self` of an in-place op alike)
+            shown = call_edges([out])  # (PyTorch's node leads to out's node, not a copy's)
             copy = apply(_ops.get("copy"), [out], {})
             inputs = [copy if x is out else x for x in inputs]
             _keep_overwritten(out, copy._data)
@@ -182,6 +183,9 @@ def apply(op, inputs, attrs, out=None):
             raise TypeError(f"{op.name}: srcgrad has no derivative of this op for complex values "
                             f"{describe_loc(user_loc(1))}")
         _record(op, attrs, inputs, outs, grad_out, tracer, out, before)
+        if shown is not None and not numpy_code():
+            fn, copied = outs[0]._grad_fn, (NODE, (copy._grad_fn, 0))
+            fn.pytorch_inputs = tuple(shown[0] if e == copied else e for e in edges_of(fn))
     elif out is not None and not out._requires_grad:
         out.grad_fn = None
     elif out is not None and out.grad_fn is not None and tracer is None:

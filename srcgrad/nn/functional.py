@@ -14,6 +14,7 @@ from .. import _dtype
 from .. import functional as _f
 from ..autograd import no_grad
 from ..autograd.recording import named as _named, reads_its_inputs
+from ..autograd.function import edges_of
 from ..surface import dtype_error, dtype_name, float_only, kernel_error, same_dtype, strict_matmul, torch_dtype_rules
 from ..tensor import Tensor, _promote
 
@@ -52,7 +53,7 @@ def _inplace(x, y, inplace):
         # PyTorch's node is the function's (`relu(y, inplace=True)`: ReluBackward0 over
         # y's node before the write), not a copy's
         _named(x, type(made).__name__)
-        fn.pytorch_inputs = made.pytorch_inputs if made.pytorch_inputs is not None else made.edges
+        fn.pytorch_inputs = edges_of(made)
     return x
 
 
