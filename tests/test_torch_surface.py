@@ -800,3 +800,16 @@ def test_an_in_place_op_reading_its_old_value_leads_to_its_node_as_in_pytorch(wr
     y = x.double()
     write(y)
     assert [type(f).__name__ if f is not None else None for f, _ in y.grad_fn.next_functions] == edges
+
+
+def test_take_along_dim_gathers_from_a_view_and_t_is_tbackward_as_in_pytorch():
+    x = torch.ones(4, 1, 2, requires_grad=True)
+    y = x * 2
+    r = torch.take_along_dim(y, torch.tensor([[[1, 0]], [[3, 3]]]), dim=0)
+    (view, _), = r.grad_fn.next_functions
+    assert type(r.grad_fn).__name__ == "GatherBackward0" and type(view).__name__ == "ExpandBackward0"
+    assert view.next_functions[0][0] is y.grad_fn
+    flat = torch.take_along_dim(y, torch.tensor([1, 0]))
+    assert type(flat.grad_fn.next_functions[0][0]).__name__ == "ViewBackward0"
+    m = x[:, 0] * 2
+    assert type(m.t().grad_fn).__name__ == "TBackward0" and type(m.T.grad_fn).__name__ == "PermuteBackward0"

@@ -43,6 +43,11 @@ def _index_fill(args, kwargs):
     return "IndexFillBackward1" if isinstance(value, Tensor) else "IndexFillBackward0"
 
 
+def _take_along_dim(args, kwargs):
+    dim = args[2] if len(args) > 2 else kwargs.get("dim")
+    return "GatherBackward0<ExpandBackward0" if dim is not None else "GatherBackward0<ViewBackward0"
+
+
 def _pad(args, kwargs):
     mode = args[2] if len(args) > 2 else kwargs.get("mode", "constant")
     n = len(args[1] if len(args) > 1 else kwargs["pad"]) // 2
@@ -81,8 +86,9 @@ TABLE = [
     ("T", "gather", "GatherBackward0"), ("T", "masked_fill", "MaskedFillBackward0"), ("T", "rsqrt", "RsqrtBackward0"),
     ("T", "logcumsumexp", "LogcumsumexpBackward0"), ("T", "fmod", "FmodBackward0"),
     ("T", "median", _with_dim("MedianBackward0", "MedianBackward1")),
-    ("T", "lerp", _lerp), ("T", "take_along_dim", "GatherBackward0"), ("T", "squeeze", _with_dim("SqueezeBackward0", "SqueezeBackward1")),
+    ("T", "lerp", _lerp), ("T", "take_along_dim", _take_along_dim), ("T", "squeeze", _with_dim("SqueezeBackward0", "SqueezeBackward1")),
     ("T", "rot90", "Rot90Backward0"), ("T", "fliplr", "FlipBackward0"), ("T", "flipud", "FlipBackward0"),
+    ("T", "t", "TBackward0"), ("T", "adjoint", "TransposeBackward0"),
     ("T", "scatter", _scatter), ("T", "scatter_reduce", "ScatterReduceBackward0"), ("T", "index_add", "IndexAddBackward0"),
     ("T", "index_copy", "IndexCopyBackward0"), ("T", "index_fill", _index_fill), ("T", "index_put", "IndexPutBackward0"),
     ("T", "addcmul", "AddcmulBackward0"), ("T", "addcdiv", "AddcdivBackward0"),
@@ -108,8 +114,13 @@ def renaming(fn, name):
             if isinstance(t, Tensor) and t.grad_fn is not None and id(t.grad_fn) not in before:
                 if node is None:
                     node = name(args, kwargs) if callable(name) else name
+                    # "GatherBackward0<ExpandBackward0": PyTorch's node over a view it takes
+                    # first (display nodes between, innermost last)
+                    node, *chain = node.split("<")
                 named(t, node)
                 t.grad_fn.pytorch_inputs = edges
+                if chain:
+                    view_chain(t.grad_fn, chain[::-1])
                 if node in _MULTI_VIEW:
                     t._multi_view = (k, node[:-len("Backward0")])
         return out
