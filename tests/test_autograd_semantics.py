@@ -2019,3 +2019,15 @@ def test_var_and_std_without_degrees_of_freedom_are_nan_and_so_are_their_gradien
     assert np.isnan(v.detach().numpy()).all()
     v.sum().backward()
     assert np.isnan(y.grad.numpy()).all()
+
+
+def test_a_failing_autograd_grad_leaves_the_retained_gradients_pytorchs_engine_reached():
+    # (PyTorch 2.13: v4's retained gradient is set before the node that raises)
+    x0 = torch.tensor([-0.12, -0.22, 1.41, 0.98], requires_grad=True)
+    v1 = x0 * 1
+    v4 = v1.prod(dim=0)
+    v4.retain_grad()
+    v1.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        torch.autograd.grad(v4 * 3, [x0])
+    assert v4.grad.item() == 3.0 and x0.grad is None

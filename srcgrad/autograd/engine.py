@@ -487,9 +487,16 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
     ran = nodes_run(walk, used_wrt) if inputs is not None else walk.fns
     try:
         _check_kept(ran)
-    except RuntimeError:
-        if accumulate and inputs is None:  # (what PyTorch's engine had done by then)
-            _accumulate_before_failing(walk, root_ids, roots, grad_roots, ran, retain_graph, create_graph)
+    except RuntimeError:  # (what PyTorch's engine had done by then)
+        if not _partial[0]:
+            _partial[0] = True
+            try:
+                _accumulate_before_failing(walk, root_ids, roots, grad_roots, ran, retain_graph, create_graph,
+                                           leaves=accumulate and inputs is None)
+            except RuntimeError:
+                pass  # (the error to report is the first one)
+            finally:
+                _partial[0] = False
         raise
     observe = []  # retain_grad() values the backward reaches (autograd.grad's too, as PyTorch's)
     for fn in (walk.fns if inputs is None else ran):
@@ -591,9 +598,12 @@ def _check_kept(ran):
         check_kept_tensors(fn)
 
 
-def _accumulate_before_failing(walk, root_ids, roots, grad_roots, ran, retain_graph, create_graph):
-    """The backward of the leaves PyTorch's engine completes before it reaches a node that
-    raises (partial.py)."""
+_partial = [False]  # (inside _accumulate_before_failing: no second emulation)
+
+
+def _accumulate_before_failing(walk, root_ids, roots, grad_roots, ran, retain_graph, create_graph, leaves):
+    """The gradients PyTorch's engine completes before it reaches a node that raises
+    (partial.py): of the leaves (a backward's), and of the tensors that retain theirs."""
     failing = set()
     for fn in ran:
         try:
@@ -602,10 +612,14 @@ def _accumulate_before_failing(walk, root_ids, roots, grad_roots, ran, retain_gr
             check_kept_tensors(fn)
         except RuntimeError:
             failing.add(id(fn))
-    done = leaves_done_before(walk, root_ids, failing)
-    if done:
-        _run_backward(roots, grad_roots, retain_graph, create_graph, [walk.values[i][1] for i in done],
-                      allow_unused=True, accumulate=True)
+    done, reached = leaves_done_before(walk, root_ids, failing)
+    targets = [walk.values[i][1] for i in done] if leaves else []
+    for fn in reached:
+        for k, ref in sorted((fn.retains or {}).items()):
+            if ref() is not None:
+                targets.append(ref())
+    if targets:
+        _run_backward(roots, grad_roots, retain_graph, create_graph, targets, allow_unused=True, accumulate=True)
 
 
 def _arguments(compiled, walk, cts):

@@ -15,8 +15,10 @@ import heapq
 
 
 def leaves_done_before(walk, root_ids, failing):
-    """Canonical indices of the leaves whose AccumulateGrad PyTorch's engine runs before
-    it reaches a node in `failing` (a set of node ids)."""
+    """(leaves, nodes): canonical indices of the leaves whose AccumulateGrad PyTorch's
+    engine runs before it reaches a node in `failing` (a set of node ids), and the nodes
+    it reached, that one included (their retained outputs have their gradients: a
+    tensor's hooks run before its node)."""
     values = walk.values
     refs_of = {id(fn): refs for fn, refs in zip(walk.fns, walk.node_refs)}
 
@@ -52,16 +54,17 @@ def leaves_done_before(walk, root_ids, failing):
             key = t if type(t) is int else id(t)
             pending[key] = pending.get(key, 0) + 1
             arrive(t)
-    done = []
+    done, reached = [], []
     while ready:
         _, _, t = heapq.heappop(ready)
         if type(t) is int:
             done.append(t)
             continue
+        reached.append(t)
         if id(t) in failing:
-            return done
+            break
         for r in refs_of[id(t)]:
             u = target(r)
             if u is not None:
                 arrive(u)
-    return done
+    return done, reached
