@@ -33,6 +33,8 @@ CASES = {
                                                                                       eigvals_only=True)),
     "det inv": (lambda a: L.det(a) * L.inv(a), lambda a: sl.det(a) * sl.inv(a)),
     "qr economic": (lambda a: L.qr(a, mode="economic")[1], lambda a: sl.qr(a, mode="economic")[1]),
+    "solve_banded": (lambda a: L.solve_banded((1, 2), a, B), lambda a: sl.solve_banded((1, 2), a, B)),
+    "solve_sylvester": (lambda a: L.solve_sylvester(a, SPD[:2, :2], B), lambda a: sl.solve_sylvester(a, SPD[:2, :2], B)),
 }
 
 
@@ -95,3 +97,24 @@ def test_solve_of_a_complex_symmetric_matrix_mirrors_without_conjugating():
     for assume_a in ("sym", "her"):
         np.testing.assert_allclose(np.asarray(L.solve(a, b, assume_a=assume_a, lower=True)),
                                    sl.solve(a, b, assume_a=assume_a, lower=True), rtol=1e-12)
+
+
+def test_solve_banded_and_sylvester_called_from_scipy_in_a_traced_function():
+    ab = A.copy()
+    ab[1] += 6  # (a dominant diagonal: (1, 2) bands of a 4x4 matrix)
+
+    def f(ab, q):
+        return np.sum(sl.solve_banded((1, 2), ab, q) ** 2) + np.sum(sl.solve_sylvester(SPD, SPD[:2, :2], q))
+    g = srcgrad.grad(f, argnums=(0, 1))(ab, B)
+    eps = 1e-6
+    for k, arg in enumerate((ab, B)):
+        num = np.zeros_like(arg)
+        for idx in np.ndindex(arg.shape):
+            e = np.zeros_like(arg)
+            e[idx] = eps
+            args = [ab, B]
+            plus, minus = list(args), list(args)
+            plus[k], minus[k] = arg + e, arg - e
+            num[idx] = (f(*plus) - f(*minus)) / (2 * eps)
+        np.testing.assert_allclose(g[k], num, rtol=1e-5, atol=1e-7)
+    assert g[0][0, 0] == g[0][1, 0] == g[0][3, 3] == 0  # (storage scipy never reads)

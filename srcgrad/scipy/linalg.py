@@ -9,7 +9,7 @@ from .. import numpy as np
 from ..numpy import linalg as _nla
 
 __all__ = ["cholesky", "cho_factor", "cho_solve", "solve_triangular", "solve", "inv", "det", "eigh", "svd",
-           "lstsq", "pinv", "norm", "qr"]
+           "lstsq", "pinv", "norm", "qr", "solve_banded", "solve_sylvester"]
 
 
 def _triangle(a, lower, unit_diagonal=False):
@@ -71,6 +71,37 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
         else:
             a = strict + _nla.conj_transpose(strict) + np.real(t) * eye
     return np.linalg.solve(a, b)
+
+
+def solve_banded(l_and_u, ab, b, overwrite_ab=False, overwrite_b=False, check_finite=True):
+    """The solve of the banded matrix scipy stores as `ab` (`a[i, j] = ab[u + i - j, j]`),
+    written into a dense matrix: the gradient reaches the stored band only."""
+    low, up = (int(k) for k in l_and_u)
+    ab = np.asarray(ab)
+    rows, n = ab.shape[-2], ab.shape[-1]
+    if rows != low + up + 1:
+        raise ValueError(f"solve_banded: invalid values for the number of lower and upper diagonals: "
+                         f"l+u+1 ({low + up + 1}) does not equal ab.shape[0] ({rows})")
+    i, j = [], []
+    for col in range(n):
+        for row in range(max(0, col - up), min(n, col + low + 1)):
+            i.append(up + row - col)
+            j.append(col)
+    band = ab[i, j]  # (each stored entry once, in the order of the dense positions below)
+    dense_rows = [j[k] + i[k] - up for k in range(len(i))]
+    a = np.zeros((n, n), dtype=band.dtype)
+    a[dense_rows, j] = band
+    return np.linalg.solve(a, b)
+
+
+def solve_sylvester(a, b, q):
+    """X with a X + X b = q, as the linear system (kron(a, I) + kron(I, b^T)) vec(X) = vec(q)
+    of the row-major flattened X: exact, differentiable again, for the small matrices it
+    suits (its cost grows as (mn)^3)."""
+    a, b, q = np.asarray(a), np.asarray(b), np.asarray(q)
+    m, n = q.shape
+    system = np.kron(a, np.eye(n)) + np.kron(np.eye(m), b.T)
+    return np.linalg.solve(system, q.reshape(m * n)).reshape(m, n)
 
 
 def inv(a, overwrite_a=False, check_finite=True):
