@@ -138,3 +138,19 @@ def test_a_user_variable_named_special_does_not_hide_scipy():
     value, grad = g(x)
     np.testing.assert_allclose(grad, 2 * sc.psi(2 * x + 1))
     assert "special.gammaln(" in g.source(x)
+
+
+def test_erf_of_complex_numbers_is_scipys_and_holomorphic():
+    z = np.array([0.3 + 0.4j, -1.0 + 0.2j])
+    from srcgrad.scipy import special as ours
+    np.testing.assert_allclose(ours.erf(srcgrad.tensor(z)).numpy(), special.erf(z), rtol=1e-12)
+
+    def f(x, y):
+        return np.sum(np.real(special.erf(x + 1j * y)) ** 2 + np.imag(special.erfc(x * y + 0.5j)))
+    x, y = np.array([0.3, -0.7]), np.array([0.2, 0.5])
+    gx, gy = srcgrad.grad(f, argnums=(0, 1))(x, y)
+    eps = 1e-6
+    for g, k in ((gx, 0), (gy, 1)):
+        num = [(f(*[a + eps * e if i == k else a for i, a in enumerate((x, y))])
+                - f(*[a - eps * e if i == k else a for i, a in enumerate((x, y))])) / (2 * eps) for e in np.eye(2)]
+        np.testing.assert_allclose(g, num, rtol=1e-6)

@@ -212,6 +212,8 @@ def relu(x):
 
 
 def erf(x):
+    if np.dtype(getattr(x, "dtype", None) or np.asarray(x).dtype).kind == "c":  # (math.erf has no complex erf)
+        return elementwise("erf_complex", x)
     return elementwise("erf", x, float_result=True)
 
 

@@ -24,7 +24,7 @@ OP_NAMES = {name: "digamma" if name == "psi" else name for name in S.BY_NAME}
 def _impl(scipy_name):
     def impl(*args):
         out = getattr(S.scipy_special(), scipy_name)(*args)
-        floats = [a.dtype for a in map(np.asarray, args) if a.dtype.kind == "f"]
+        floats = [a.dtype for a in map(np.asarray, args) if a.dtype.kind in "fc"]
         dtype = np.result_type(*floats) if floats else np.dtype(np.float64)
         return out.astype(dtype, copy=False) if isinstance(out, np.ndarray) else dtype.type(out)
     impl.__name__ = scipy_name
@@ -34,3 +34,10 @@ def _impl(scipy_name):
 for _name, _fn in S.BY_NAME.items():
     elementwise(OP_NAMES[_name], _fn, _impl(_name), infer=_infer_float,
                 torch_name=_TORCH_NAMES.get(OP_NAMES[_name]))
+
+
+#: erf of complex numbers (math.erf, which the real op computes with, has none): scipy's,
+#: holomorphic (ops/complex.py), with derivative 2/sqrt(pi) exp(-z^2)
+_erf_of_complex = type("special_erf", (S.SpecialFunction,), {
+    "nargs": 1, "scipy_name": "erf", "derivatives": (lambda z: 2 / S._SQRT_PI * S.exp(-z ** 2),)})
+elementwise("erf_complex", _erf_of_complex, _impl("erf"), infer=_infer_float, torch_name="ErfBackward0")
