@@ -740,9 +740,13 @@ def median(input, dim=None, keepdim=False):  # noqa: A002
     """The lower of the two middle values (PyTorch's median, not numpy's mean of them);
     with dim, (values, indices)."""
     x = _t(input)
-    if dim is None:
+    if dim is None:  # (the gradient shared evenly by the entries equal to it, as PyTorch's)
         flat = x.reshape(-1)
-        return kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values
+        m = kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values
+        if not m.requires_grad:
+            return m
+        ties = flat == m.detach()
+        return (flat * ties).sum() / ties.sum()
     return kthvalue(x, (x.shape[dim] + 1) // 2, dim, keepdim)
 
 
@@ -1183,7 +1187,12 @@ def imag(input):  # noqa: A002
 
 @torch_function("angle")
 def angle(input):  # noqa: A002
-    return snp.angle(_t(input))
+    """The argument; of real data 0 or pi, which in PyTorch still requires grad (a zero one)."""
+    x = _t(input)
+    a = snp.angle(x)
+    if x.dtype.kind != "c" and x.requires_grad and not a.requires_grad:
+        a = a + snp.sign(x) * 0  # (sign: finite at +-inf, a zero derivative)
+    return a
 
 
 @torch_function("conj_physical", "resolve_conj", "resolve_neg")

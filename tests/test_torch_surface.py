@@ -813,3 +813,30 @@ def test_take_along_dim_gathers_from_a_view_and_t_is_tbackward_as_in_pytorch():
     assert type(flat.grad_fn.next_functions[0][0]).__name__ == "ViewBackward0"
     m = x[:, 0] * 2
     assert type(m.t().grad_fn).__name__ == "TBackward0" and type(m.T.grad_fn).__name__ == "PermuteBackward0"
+
+
+def test_median_shares_its_gradient_among_ties_as_pytorch():
+    x = torch.tensor([[1.0, 2.0, 2.0, 0.0], [3.0, 3.0, -1.0, 3.0], [0.0, 0.0, 0.0, 0.0]], requires_grad=True)
+    m = x.median()
+    assert m.item() == 0.0 and type(m.grad_fn).__name__ == "MedianBackward0"
+    m.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0, 0, 0, 0.2], [0, 0, 0, 0], [0.2, 0.2, 0.2, 0.2]])
+
+
+def test_angle_of_a_real_tensor_requires_grad_with_a_zero_gradient():
+    x = torch.tensor([1.0, -2.0, 0.0, float("inf")], requires_grad=True)
+    a = torch.angle(x)
+    assert a.requires_grad and type(a.grad_fn).__name__ == "AngleBackward0"
+    np.testing.assert_allclose(a.detach().numpy(), [0.0, np.pi, 0.0, 0.0])
+    a.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0, 0.0])
+
+
+def test_nan_to_num_with_replacements_differentiates_where_finite():
+    x = torch.tensor([1.0, float("nan"), float("inf"), -float("inf")], requires_grad=True)
+    y = torch.nan_to_num(x * 2, 0.5, 1.0, -1.0)
+    np.testing.assert_array_equal(y.detach().numpy(), [2.0, 0.5, 1.0, -1.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 0.0, 0.0, 0.0])
+    m = torch.tensor([float("inf"), -float("inf"), 1.0])
+    assert np.isposinf(m).tolist() == [True, False, False] and np.isneginf(m).tolist() == [False, True, False]

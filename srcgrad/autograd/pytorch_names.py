@@ -88,7 +88,7 @@ TABLE = [
     ("T", "median", _with_dim("MedianBackward0", "MedianBackward1")),
     ("T", "lerp", _lerp), ("T", "take_along_dim", _take_along_dim), ("T", "squeeze", _with_dim("SqueezeBackward0", "SqueezeBackward1")),
     ("T", "rot90", "Rot90Backward0"), ("T", "fliplr", "FlipBackward0"), ("T", "flipud", "FlipBackward0"),
-    ("T", "t", "TBackward0"), ("T", "adjoint", "TransposeBackward0"),
+    ("T", "t", "TBackward0"), ("T", "adjoint", "TransposeBackward0"), ("T", "angle", "AngleBackward0"),
     ("T", "scatter", _scatter), ("T", "scatter_reduce", "ScatterReduceBackward0"), ("T", "index_add", "IndexAddBackward0"),
     ("T", "index_copy", "IndexCopyBackward0"), ("T", "index_fill", _index_fill), ("T", "index_put", "IndexPutBackward0"),
     ("T", "addcmul", "AddcmulBackward0"), ("T", "addcdiv", "AddcdivBackward0"),

@@ -141,6 +141,17 @@ isnan = _define(np.isnan, "isnan")
 isfinite = _define(np.isfinite, "isfinite")
 isinf = _define(np.isinf, "isinf")
 signbit = _define(np.signbit, "signbit")
+
+
+@implements(np.isposinf)
+def isposinf(x, out=None):
+    """x == +inf: a mask, with no derivative (numpy writes it in Python, with isinf)."""
+    return isinf(x) & ~signbit(x)
+
+
+@implements(np.isneginf)
+def isneginf(x, out=None):
+    return isinf(x) & signbit(x)
 logical_not = _define(np.logical_not, "logical_not")
 logical_and = _define(np.logical_and, "logical_and")
 logical_or = _define(np.logical_or, "logical_or")
