@@ -631,3 +631,16 @@ def test_hinge_embedding_loss_values_and_gradient():
     want = np.mean([0.3, 0.0, 1.4, 0.9 + 0.1])
     assert F.hinge_embedding_loss(srcgrad.tensor(x), y, margin=1.0).item() == pytest.approx(want)
     gradcheck(lambda x: F.hinge_embedding_loss(x, y, margin=1.0, reduction="sum"), x)
+
+
+@pytest.mark.parametrize("f", [lambda x: F.avg_pool1d(x[None], 2), lambda x: F.max_pool1d(x[None], 2),
+                               lambda x: F.pad(x[None], (2, 1), mode="reflect"), lambda x: F.softshrink(x, 0.5),
+                               lambda x: F.pad(x[None], (1, 2), mode="replicate"), lambda x: F.hardshrink(x, 0.5)])
+def test_a_first_gradient_of_a_pooling_or_padding_is_connected_to_its_input_as_in_pytorch(f):
+    # (PyTorch's backward of these reads the input: under create_graph the gradient
+    # requires grad, and a second backward through it gives zeros)
+    x = srcgrad.tensor(np.arange(12.0).reshape(3, 4) / 7 - 0.8, requires_grad=True)
+    g, = srcgrad.autograd.grad((f(x) * 1.5).sum(), x, create_graph=True)
+    assert g.requires_grad
+    (g.sin() * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4)))

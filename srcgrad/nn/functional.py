@@ -249,12 +249,12 @@ def softshrink(input, lambd=0.5):  # noqa: A002
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
     x = _t(input)
-    return _f.where(x > lambd, x - lambd, _f.where(x < -lambd, x + lambd, 0.0))
+    return reads_its_inputs(_f.where(x > lambd, x - lambd, _f.where(x < -lambd, x + lambd, 0.0)))
 
 
 def hardshrink(input, lambd=0.5):  # noqa: A002
     x = _t(input)
-    return _f.where((x > lambd) | (x < -lambd), x, 0.0)
+    return reads_its_inputs(_f.where((x > lambd) | (x < -lambd), x, 0.0))
 
 
 def tanhshrink(input):  # noqa: A002
@@ -944,7 +944,8 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002
                                f"dimension, but got: padding ({lo}, {hi}) at dimension {d} of input {list(x.shape)}")
         if mode == "circular" and (lo > n or hi > n):
             raise RuntimeError("Padding value causes wrapping around more than once.")
-    return _snp().pad(x, widths, mode=_PAD_MODES[mode])
+    out = _snp().pad(x, widths, mode=_PAD_MODES[mode])
+    return out if mode == "circular" else reads_its_inputs(out)  # (PyTorch's reflect/replicate backward reads x)
 
 
 def _windows(x, kernel, stride, dilation, pads, out, fill):
@@ -1075,7 +1076,7 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
         positions = _windows(plane, kernel, stride, dilation, [(p, p) for p in padding], out, -1)
         index = _f.gather(positions.broadcast_to(cols.shape), 2, arg.unsqueeze(2)).squeeze(2)
         return (values.squeeze(0), index.squeeze(0)) if unbatched else (values, index)
-    return values.squeeze(0) if unbatched else values
+    return reads_its_inputs(values.squeeze(0) if unbatched else values)  # (PyTorch's backward reads x)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
@@ -1103,7 +1104,7 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
             end = np.minimum(start + k, n + p)
             size = end - start if count_include_pad else np.minimum(end, n) - np.maximum(start, 0)
             divisor = divisor * size.reshape([-1 if j == i else 1 for j in range(d)])
-    y = cols.sum(2) / _const(divisor, _float_dtype(x))
+    y = reads_its_inputs(cols.sum(2)) / _const(divisor, _float_dtype(x))  # (PyTorch's backward reads x)
     return y.squeeze(0) if unbatched else y
 
 
