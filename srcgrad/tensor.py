@@ -1003,7 +1003,10 @@ class Tensor:
         shape = _resolve_shape(shape, self._data.size)
         if shape == self.shape:
             return unchanged_view(self)
-        return apply(_op("reshape"), [self], {"shape": shape})
+        r = apply(_op("reshape"), [self], {"shape": shape})
+        if r._grad_fn is not None and type(r._grad_fn).__name__ == "UnsafeViewBackward0" and not _numpy_code():
+            view_chain(r._grad_fn, ["CloneBackward0"])  # (PyTorch's copying reshape: a clone, then a view)
+        return r
 
     def view(self, *shape):
         """PyTorch's view: a reshape that never copies. Where this tensor's strides cannot

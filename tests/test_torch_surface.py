@@ -840,3 +840,36 @@ def test_nan_to_num_with_replacements_differentiates_where_finite():
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 0.0, 0.0, 0.0])
     m = torch.tensor([float("inf"), -float("inf"), 1.0])
     assert np.isposinf(m).tolist() == [True, False, False] and np.isneginf(m).tolist() == [False, True, False]
+
+
+def _graph(fn):
+    if fn is None:
+        return None
+    if type(fn).__name__ == "AccumulateGrad":
+        return "Acc"
+    return [type(fn).__name__, [_graph(f) for f, _ in fn.next_functions]]
+
+
+@pytest.mark.parametrize("equation, shapes, graph", [
+    ("ij,ij->i", [(3, 4), (3, 4)], ["ViewBackward0", [["PermuteBackward0", [["ViewBackward0", [["BmmBackward0", [
+        ["ViewBackward0", [["PermuteBackward0", [["PermuteBackward0", ["Acc"]]]]]],
+        ["ViewBackward0", [["PermuteBackward0", [["PermuteBackward0", ["Acc"]]]]]]]]]]]]]]),
+    ("bij,bij->bj", [(2, 3, 4), (2, 3, 4)], ["ViewBackward0", [["PermuteBackward0", [["ViewBackward0", [["BmmBackward0", [
+        ["UnsafeViewBackward0", [["CloneBackward0", [["PermuteBackward0", [["PermuteBackward0", ["Acc"]]]]]]]],
+        ["UnsafeViewBackward0", [["CloneBackward0", [["PermuteBackward0", [["PermuteBackward0", ["Acc"]]]]]]]]]]]]]]]]),
+    ("ij->j", [(3, 4)], ["SumBackward1", [["PermuteBackward0", ["Acc"]]]]),
+    ("i,j->ij", [(4,), (3,)], ["MulBackward0", [["PermuteBackward0", [["UnsqueezeBackward0", ["Acc"]]]],
+                                                 ["PermuteBackward0", [["UnsqueezeBackward0", ["Acc"]]]]]]),
+])
+def test_einsum_records_pytorchs_steps(equation, shapes, graph):
+    # (PyTorch 2.13's graph: its einsum permutes, reshapes and multiplies with bmm)
+    rng = np.random.default_rng(0)
+    xs = [torch.tensor(rng.normal(size=s), requires_grad=True) for s in shapes]
+    r = torch.einsum(equation, *xs)
+    assert _graph(r.grad_fn) == graph
+    np.testing.assert_allclose(r.detach().numpy(), np.einsum(equation, *[x.detach().numpy() for x in xs]))
+    grads = torch.autograd.grad(r.sum(), xs)
+    expected = torch.grad(lambda *a: np.sum(np.einsum(equation, *a)), argnums=tuple(range(len(xs))))(
+        *[x.detach().numpy() for x in xs])
+    for g, e in zip(grads, expected if isinstance(expected, tuple) else (expected,)):
+        np.testing.assert_allclose(g.numpy(), e)

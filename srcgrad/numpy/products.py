@@ -261,4 +261,11 @@ def torch_einsum(equation, *operands):
     from ..surface import same_dtype  # (PyTorch's: one dtype for all operands)
     for x in operands[1:]:
         same_dtype("bmm", operands[0], x)
+    Tensor = tensor_cls()
+    if not numpy_code() and isinstance(equation, str) and all(isinstance(x, Tensor) for x in operands) \
+            and any(x.requires_grad for x in operands):
+        from ..einsum_steps import pytorch_einsum  # (PyTorch's own steps: its graph, its views)
+        r = pytorch_einsum(equation, operands)
+        if r is not None:
+            return r
     return einsum(equation, *operands)
