@@ -2031,3 +2031,14 @@ def test_a_failing_autograd_grad_leaves_the_retained_gradients_pytorchs_engine_r
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         torch.autograd.grad(v4 * 3, [x0])
     assert v4.grad.item() == 3.0 and x0.grad is None
+
+
+@pytest.mark.parametrize("power", [lambda x, t: x.abs() ** t, lambda x, t: 2 ** t])
+def test_a_power_with_a_tensor_exponent_keeps_its_result_as_in_pytorch(power):
+    # (PyTorch 2.13: PowBackward1/PowBackward2 keep the result; writing it raises)
+    x = torch.tensor([0.5, 1.5], requires_grad=True)
+    t = torch.tensor([2.0, 3.0], requires_grad=True)
+    y = power(x, t)
+    y.clamp_(-1, 1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()

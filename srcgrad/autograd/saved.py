@@ -56,6 +56,9 @@ _KEEPS_INPUTS = frozenset({
 #: get the gradient)
 _KEEPS_INPUTS_AND_RESULT = frozenset({"amax", "amin", "prod", "norm", "cumprod", "det"})
 _KEEPS_OTHER_OPERAND = frozenset({"mul", "matmul"})
+#: PyTorch nodes that keep their result besides what their op's entry above says: a power
+#: with a tensor exponent (`x ** t`, `2 ** t`)
+_RESULT_KEPT_BY = frozenset({"PowBackward1", "PowBackward2"})
 
 
 def check_kept_tensors(fn):
@@ -64,11 +67,11 @@ def check_kept_tensors(fn):
     if fn.as_pytorch == "keeps no tensor":
         return
     if fn.as_pytorch == "keeps its result" or name in _KEEPS_RESULT or \
-            (name in _KEEPS_INPUTS_AND_RESULT and fn.as_pytorch is None):
+            (name in _KEEPS_INPUTS_AND_RESULT and fn.as_pytorch is None) or type(fn).__name__ in _RESULT_KEPT_BY:
         for k, (arr, counter, version) in enumerate(fn.outs):
             if counter.v != version:
                 raise modified_in_place(arr, f"output {k} of {type(fn).__name__}", fn.loc, counter.v, version)
-        if name not in _KEEPS_INPUTS_AND_RESULT:
+        if name not in _KEEPS_INPUTS_AND_RESULT and type(fn).__name__ not in _RESULT_KEPT_BY:
             return
     kept = []
     if name in _KEEPS_INPUTS or fn.as_pytorch == "reads its inputs":
