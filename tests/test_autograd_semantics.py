@@ -2042,3 +2042,24 @@ def test_a_power_with_a_tensor_exponent_keeps_its_result_as_in_pytorch(power):
     y.clamp_(-1, 1)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+@pytest.mark.parametrize("call, keeps", [
+    (lambda x: x.std(), "both"), (lambda x: x.var(), "input"), (lambda x: x.logsumexp(0), "both"),
+    (lambda x: torch.nn.functional.gelu(x), "input"), (lambda x: torch.nn.functional.elu(x), "input"),
+    (lambda x: torch.nn.functional.logsigmoid(x), "input"), (lambda x: x.median(), "both"),
+    (lambda x: torch.nn.functional.layer_norm(x, (3,)), "input"), (lambda x: x.abs().rsqrt(), "both"),
+    (lambda x: torch.lgamma(x.abs()), "input"), (lambda x: torch.nn.functional.silu(x), "input")])
+def test_a_composite_call_keeps_what_pytorchs_node_keeps(call, keeps):
+    # (PyTorch 2.13: changing a kept tensor in place makes the backward raise; the others not)
+    for which in ("input", "result"):
+        x = torch.tensor([0.5, 1.5, -0.7], requires_grad=True)
+        a = x * 1
+        y = call(a)
+        with torch.no_grad():
+            (a if which == "input" else y).mul_(1.0)
+        if keeps in (which, "both"):
+            with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+                y.sum().backward()
+        else:
+            y.sum().backward()

@@ -92,6 +92,7 @@ class BackwardNode:
     as_pytorch = None   # how PyTorch's own node for this step differs from the op's
                         # (recording.keeps_no_tensor, recording.reads_its_inputs)
     overwritten = None  # {output index: its data before an in-place write} (recording.py)
+    kept_call = ()      # what PyTorch's node for a composite call keeps (saved.keep_call)
 
     def __init__(self, op, attrs, edges, saved, outs, loc):
         self.op = op

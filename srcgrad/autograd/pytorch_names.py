@@ -10,6 +10,7 @@ import functools
 
 from .function import NODE, call_edges, class_named
 from .recording import named, numpy_code
+from .saved import keep_call
 
 #: calls returning several views of one tensor: PyTorch refuses in-place writes into them
 _MULTI_VIEW = {"SplitBackward0", "SplitWithSizesBackward0", "UnbindBackward0"}
@@ -119,6 +120,7 @@ def renaming(fn, name):
                     node, *chain = node.split("<")
                 named(t, node)
                 t.grad_fn.pytorch_inputs = edges
+                keep_call(t, node, list(args) + list(kwargs.values()))
                 if chain:
                     view_chain(t.grad_fn, chain[::-1])
                 if node in _MULTI_VIEW:

@@ -262,9 +262,11 @@ def named(t, name, numpy_too=False, inputs=None):
     fn = getattr(t, "grad_fn", None)
     if fn is not None and (numpy_too or not numpy_code()):
         from .function import call_edges, class_named
+        from .saved import keep_call
         fn.__class__ = class_named(name)
         if inputs is not None:
             fn.pytorch_inputs = call_edges(inputs)
+            keep_call(t, name, inputs)
     return t
 
 

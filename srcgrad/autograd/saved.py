@@ -51,7 +51,7 @@ _KEEPS_INPUTS = frozenset({
     "log", "log1p", "log2", "log10", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh",
     "arcsinh", "arccosh", "arctanh", "abs", "pow", "square", "clip", "erf", "arctan2", "maximum",
     "minimum", "fmax", "fmin", "hypot", "logaddexp", "logaddexp2", "softplus", "sinc", "cbrt",
-    "amax", "amin", "prod", "norm", "cumprod", "det", "slogdet"})
+    "amax", "amin", "prod", "norm", "cumprod", "det", "slogdet", "gammaln", "digamma", "polygamma"})
 #: those of them whose node keeps its result too (`x.amax(1)`: the entries equal to it
 #: get the gradient)
 _KEEPS_INPUTS_AND_RESULT = frozenset({"amax", "amin", "prod", "norm", "cumprod", "det"})
@@ -61,11 +61,43 @@ _KEEPS_OTHER_OPERAND = frozenset({"mul", "matmul"})
 _RESULT_KEPT_BY = frozenset({"PowBackward1", "PowBackward2"})
 
 
+#: PyTorch's nodes for calls srcgrad records as several ops, and what they keep of the
+#: call: its tensor arguments ("input"), its result, or both
+_KEEPS_CALL = {
+    "StdBackward0": "both", "VarBackward0": "input", "LogsumexpBackward0": "both", "MedianBackward0": "both",
+    "LogcumsumexpBackward0": "both", "GeluBackward0": "input", "EluBackward0": "input", "CeluBackward0": "input",
+    "LogSigmoidBackward0": "input", "HardsigmoidBackward0": "input", "SoftshrinkBackward0": "input",
+    "NativeLayerNormBackward0": "input", "RsqrtBackward0": "result", "DistBackward0": "input",
+}
+
+
+def keep_call(t, name, args):
+    """t was made by a call PyTorch computes as one node `name`: remember the tensors that
+    node keeps, as they are now (check_kept_tensors compares their versions later)."""
+    how = _KEEPS_CALL.get(name)
+    fn = getattr(t, "grad_fn", None)
+    if how is None or fn is None:
+        return
+    from ..tensor import Tensor
+    kept = []
+    if how != "result":
+        for a in args:
+            if isinstance(a, Tensor) and a.dtype.kind in "fc":
+                what = f"output {a._output_nr} of {type(a.grad_fn).__name__}" if a.grad_fn is not None else "a leaf"
+                kept.append((a._data, a._vc, a._vc.v, what, a.grad_fn.loc if a.grad_fn is not None else fn.loc))
+    if how != "input":
+        kept.append((t._data, t._vc, t._vc.v, f"output 0 of {name}", fn.loc))
+    fn.kept_call = tuple(kept)
+
+
 def check_kept_tensors(fn):
     """Raise PyTorch's error where its node for fn kept a tensor changed in place since."""
     name = fn.op.name
     if fn.as_pytorch == "keeps no tensor":
         return
+    for arr, counter, version, what, loc in fn.kept_call:
+        if counter.v != version:
+            raise modified_in_place(arr, what, loc, counter.v, version)
     if fn.as_pytorch == "keeps its result" or name in _KEEPS_RESULT or \
             (name in _KEEPS_INPUTS_AND_RESULT and fn.as_pytorch is None) or type(fn).__name__ in _RESULT_KEPT_BY:
         for k, (arr, counter, version) in enumerate(fn.outs):
