@@ -5,8 +5,13 @@ The module holds the generated function exactly as srcgrad runs it, its guards a
 function captured, stored as data (base64 of their bytes), never as code.
 """
 import base64
+import re
 
 import numpy as np
+
+
+#: a call of the matrix exponential in generated code (not a user's name ending so)
+_EXPM_CALL = re.compile(r"(?<![\w.])expm\(")
 
 
 def export(transformed, path, *args):
@@ -37,6 +42,10 @@ def export_variant(variant, path):
     if uses_scipy_special(variant.source):  # (a function of scipy.special's: symbolic/special.py)
         lines[0] = lines[0].replace("(numpy only)", "(numpy and scipy.special)")
         lines[5:5] = ["from scipy import special"]
+    if _EXPM_CALL.search(variant.source):  # the matrix exponential's forward (ops/matrix_exp.py)
+        import inspect
+        from .ops.matrix_exp import expm
+        lines += [inspect.getsource(expm).rstrip("\n"), "", ""]
     if "scratch." in variant.source:  # the pool of arrays kept between calls (codegen/scratch.py)
         import inspect
         from .codegen import scratch

@@ -289,7 +289,13 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def dist(a, b, p=2):
-    return (_t(a) - b).norm(p)
+    """The p-norm of a - b (any order: torch.linalg.vector_norm's)."""
+    from .autograd.recording import named
+    from .linalg import vector_norm
+    from .surface import float_only
+    d = _t(a) - b
+    float_only(d, "norm(): input dtype should be either floating point or complex. Got {x} instead.")
+    return named(vector_norm(d, p), "DistBackward0", inputs=(a, b))
 
 
 def det(x):

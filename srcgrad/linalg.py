@@ -38,8 +38,8 @@ Where srcgrad differs from PyTorch (see each function):
 - matmul, as srcgrad.matmul, multiplies a float tensor by an integer one (in the float
   dtype), where PyTorch refuses; multi_dot and cross refuse mixed dtypes with PyTorch's
   messages. cross needs equal numbers of dimensions, as PyTorch's.
-- Complex tensors, svd's `driver=` (CUDA-only in PyTorch), and eig/eigvals/lu/ldl/
-  matrix_exp/... are not provided (a clear AttributeError names them).
+- svd's `driver=` (CUDA-only in PyTorch), lu/ldl/householder_product/cond/... are not
+  provided (a clear AttributeError names them).
 """
 import functools as _functools
 import math as _math
@@ -50,6 +50,7 @@ import numpy as _np
 from . import _dtype
 from .autograd.recording import OpError as _OpError
 from .autograd.recording import TRACER as _TRACER
+from .autograd.recording import named as _named
 from .functional import _t as _as_tensor
 from .functional import maximum as _maximum
 from .numpy import linalg as _nla
@@ -68,7 +69,7 @@ from .surface import same_dtype as _same
 __all__ = ["LinAlgError", "norm", "vector_norm", "matrix_norm", "det", "slogdet", "inv", "inv_ex",
            "solve", "solve_triangular", "lstsq", "cholesky", "qr", "eigh", "eigvalsh", "svd", "svdvals",
            "pinv", "matrix_power", "matrix_rank", "multi_dot", "cross", "vecdot", "matmul", "diagonal",
-           "tensorinv", "tensorsolve", "EighResult", "QRResult", "SlogdetResult", "SVDResult",
+           "tensorinv", "tensorsolve", "matrix_exp", "vander", "EighResult", "QRResult", "SlogdetResult", "SVDResult",
            "InvExResult", "LstsqResult"]
 
 # PyTorch's result types (torch.return_types.linalg_*); the others are srcgrad.numpy.linalg's,
@@ -210,11 +211,47 @@ def _matrix_ord(name, ord):
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
-    """The ord-norm of x's entries over dim (all of them if None), any number of dims."""
+    """The ord-norm of x's entries over dim (all of them if None), any number of dims, of
+    any order: (sum |x|^ord)^(1/ord), the count of nonzero entries for 0 (no gradient),
+    max/min |x| for +-inf (the gradient shared by ties). The gradient is PyTorch's: 0 where
+    the norm is 0 and, for ord < 1, at zero entries (where the slope is infinite)."""
     _no_out(out, "vector_norm")
     _vector_ord("vector_norm", ord)
     x = _norm_input("vector_norm", x, dtype)
-    return _reductions.vector_norm(x, axis=_dims(dim), keepdims=keepdim, ord=ord)
+    if ord == 0:  # the count of nonzero entries: a zero gradient (the other branch is never taken)
+        from .functional import where
+        count = _reductions.vector_norm(x, axis=_dims(dim), keepdims=keepdim, ord=0)
+        r = where(count >= 0, count, _reductions.vector_norm(x, axis=_dims(dim), keepdims=keepdim, ord=1))
+    elif ord in (1, 2, _math.inf, -_math.inf):
+        r = _reductions.vector_norm(x, axis=_dims(dim), keepdims=keepdim, ord=ord)
+    else:
+        r = _p_norm(x, float(ord), _dims(dim), keepdim)
+    return _named(r, "LinalgVectorNormBackward0", inputs=(x,))
+
+
+def _p_norm(x, p, dim=None, keepdim=False):
+    """(sum |x|^p)^(1/p) over dim (None: all entries) for a finite p other than 0, with
+    PyTorch's gradient: 0 where the norm is 0, and for p < 1 at zero entries (selects keep
+    the infinite slopes there out of the chain rule)."""
+    from .functional import where
+    a = x.abs()
+    dims = None if dim is None else (dim,) if isinstance(dim, (int, _np.integer)) else tuple(dim)
+    if dims is not None and (x.ndim == 0 or dims == ()):  # (dim=(): every entry, as PyTorch)
+        dims = None
+    zero = a == 0
+    if p < 0:  # a zero entry makes the norm 0 (|0|^p = inf), with a zero gradient
+        powers = where(zero, _math.inf, where(zero, 1.0, a) ** p)
+    elif p < 1:
+        powers = where(zero, 0.0, where(zero, 1.0, a) ** p)
+    else:
+        powers = a ** p
+    s = powers.sum(dims, keepdim) if dims is not None else powers.sum()
+    if dims is None and keepdim:
+        s = s.reshape((1,) * x.ndim)
+    if p < 0:
+        return s ** (1.0 / p)
+    empty = s == 0
+    return where(empty, 0.0, where(empty, 1.0, s) ** (1.0 / p))
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
@@ -684,11 +721,48 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     return _diagonal(A, offset, dim1, dim2)
 
 
+# ---------------------------------------------------------------------------------------
+# functions of matrices, Vandermonde matrices
+# ---------------------------------------------------------------------------------------
+def matrix_exp(A):
+    """exp(A) of a (batch of) square matrices: scaling and squaring with a Padé
+    approximant (ops/matrix_exp.py). The gradient is exact (the upper-right block of the
+    exponential of [[A^T, G], [0, A^T]], PyTorch's rule), second derivatives too."""
+    A = _as_tensor(A)
+    if A.dtype.kind in "biu":
+        raise _dtype_error(f"linalg.matrix_exp: Expected a floating point or complex tensor as input. Got "
+                           f"{_dtype_name(A.dtype)}")
+    if A.ndim < 2:
+        raise RuntimeError("linalg.matrix_exp: The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.matrix_exp: A must be batches of square matrices, but they are {A.shape[-2]} by "
+                           f"{A.shape[-1]} matrices")
+    from . import ops
+    from .autograd.recording import apply
+    return apply(ops.get("matrix_exp"), [A], {})
+
+
+def vander(x, *, N=None):
+    """The Vandermonde matrix of the last dimension of x: columns x^0, x^1, ..., x^(N-1)
+    (N = x.shape[-1] by default), as ones and the running products of x (PyTorch's
+    cumprod, whose gradient is exact at zeros)."""
+    x = _as_tensor(x)
+    if x.ndim == 0:
+        raise RuntimeError("N must be greater than 1.")
+    n = x.shape[-1] if N is None else int(N)
+    if n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    from .numpy.shape import torch_cat
+    column = x.unsqueeze(-1)
+    ones = _const(_np.ones(column.shape, dtype=x.dtype))
+    return torch_cat([ones, column.expand(*column.shape[:-1], n - 1).cumprod(-1)], -1)
+
+
 # torch.linalg names srcgrad does not provide: a clear error instead of a bare AttributeError
 _MISSING = {
     **{name: "no srcgrad op" for name in ("lu", "lu_factor", "lu_factor_ex", "lu_solve", "ldl_factor",
-                                          "ldl_factor_ex", "ldl_solve", "householder_product", "matrix_exp",
-                                          "cond", "vander", "cholesky_ex", "solve_ex")},
+                                          "ldl_factor_ex", "ldl_solve", "householder_product", "cond",
+                                          "cholesky_ex", "solve_ex")},
 }
 
 

@@ -973,6 +973,167 @@ def pdist(input, p=2):  # noqa: A002
     return pdist(input, p)
 
 
+@torch_function("cumulative_trapezoid", method=False)
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The running trapezoidal rule along dim (one entry fewer than y there): sample points x
+    (a tensor, 1-D along dim or broadcasting with y) or a spacing dx (1 by default), as
+    PyTorch computes it: cumsum(dx / 2 * (left + right)), or cumsum(steps * (left + right)) / 2
+    for sample points. Integer samples give the default float dtype."""
+    if x is not None and not isinstance(x, Tensor):
+        raise TypeError(f"cumulative_trapezoid(): argument 'x' must be Tensor, not {type(x).__name__} (a spacing is dx=)")
+    if x is not None and dx is not None:
+        raise TypeError("cumulative_trapezoid(): give either x or dx, not both")
+    y = _t(y)
+    d = dim % builtins.max(y.ndim, 1)
+    n = y.shape[d]
+    if x is not None and x.ndim == 1 and x.shape[0] != n:
+        raise RuntimeError("cumulative_trapezoid: There must be one `x` value for each sample point")
+    pairs = y.narrow(d, 0, builtins.max(n - 1, 0)) + y.narrow(d, builtins.min(n, 1), builtins.max(n - 1, 0))
+    if x is None:
+        return ((1 if dx is None else dx) / 2 * pairs).cumsum(d)
+    if x.ndim == 1:
+        steps = (x[1:] - x[:-1]).reshape((n - 1,) + (1,) * (y.ndim - 1 - d))
+    else:
+        steps = x.narrow(dim, 1, n - 1) - x.narrow(dim, 0, n - 1)
+    from .autograd.recording import named
+    return named((steps * pairs).cumsum(d) / 2, "DivBackward1")
+
+
+# -- session 14: more of PyTorch's functions -----------------------------------------------------
+@torch_function("matrix_exp")
+def matrix_exp(input):  # noqa: A002
+    """torch.linalg.matrix_exp (torch.matrix_exp, Tensor.matrix_exp)."""
+    from .linalg import matrix_exp
+    return matrix_exp(input)
+
+
+def _unfold(self, dimension, size, step):
+    """Tensor.unfold: the windows of `size` entries every `step` along `dimension`, as a
+    new last dimension (dimension's length becomes the number of windows). A gather of
+    the window positions, so the gradient adds up where windows overlap. (PyTorch's is a
+    view; here a new tensor: writing into it does not reach self.)"""
+    from .autograd.recording import named
+    x = self
+    nd = builtins.max(x.ndim, 1)
+    if not -nd <= dimension < nd:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dimension})")
+    d = dimension % nd
+    length = x.shape[d] if x.ndim else 1
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {length} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    if x.ndim == 0:
+        return named(x.reshape(1), "UnfoldBackward0", inputs=(x,))
+    windows = (length - size) // step + 1
+    index = np.arange(windows)[:, None] * step + np.arange(size)  # (windows, size)
+    y = x[(slice(None),) * d + (index,)].movedim(d + 1, -1)
+    return named(y, "UnfoldBackward0", inputs=(x,))
+
+
+_METHODS["unfold"] = _unfold  # (a method only: torch.unfold does not exist)
+
+_MinMax = collections.namedtuple("aminmax", ["min", "max"])
+
+
+@torch_function("aminmax")
+def aminmax(input, *, dim=None, keepdim=False):  # noqa: A002
+    """(min, max) over dim (all entries if None); the gradient of each is amin's/amax's,
+    shared evenly by tied entries, as PyTorch's."""
+    from .autograd.recording import named
+    x = _t(input)
+    if dim is not None:
+        nd = builtins.max(x.ndim, 1)
+        if not -nd <= dim < nd:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})")
+    if (x.numel() if dim is None else (x.shape[dim % x.ndim] if x.ndim else 1)) == 0:
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
+                           "identity.")
+    dims = tuple(range(x.ndim)) if dim is None else dim
+    if x.ndim == 0:
+        lo, hi = x * 1, x * 1
+    else:
+        lo, hi = x.amin(dims, keepdim), x.amax(dims, keepdim)
+    return _MinMax(named(lo, "AminmaxBackward0", inputs=(x,)), named(hi, "AminmaxBackward0", inputs=(x,)))
+
+
+def _scalar_text(v):
+    """A number as PyTorch's messages print it (-1.0 as -1)."""
+    return str(int(v)) if float(v).is_integer() else str(v)
+
+
+@torch_function("renorm")
+def renorm(input, p, dim, maxnorm):  # noqa: A002
+    """Each slice along dim whose p-norm exceeds maxnorm, scaled to norm maxnorm:
+    x * maxnorm / (norm + 1e-7) there, x elsewhere. The gradient flows through the norm too
+    (PyTorch's renorm_backward is this derivative)."""
+    from .autograd.recording import named
+    from .linalg import vector_norm
+    x = _t(input)
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {_scalar_text(maxnorm)}")
+    if x.ndim < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {x.ndim} dimensions")
+    if not -x.ndim <= dim < x.ndim:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-x.ndim}, {x.ndim - 1}], but got {dim})")
+    others = tuple(k for k in range(x.ndim) if k != dim % x.ndim)
+    norm = vector_norm(x, p, others, True)
+    factor = snp.where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0)
+    return named(x * factor.to(x.dtype), "RenormBackward0", inputs=(x,))
+
+
+def _no_derivative(name):
+    """A rule that raises PyTorch's error for a function without a derivative."""
+    def rule(saved, gs):
+        raise RuntimeError(f"derivative for aten::{name} is not implemented")
+    return rule
+
+
+@torch_function("heaviside")
+def heaviside(input, values):  # noqa: A002
+    """0 where input < 0, values where it is 0, 1 where it is > 0 (0 for NaN, as PyTorch's).
+    PyTorch has no derivative for it: a backward through it raises PyTorch's error (its
+    node is `NotImplemented`)."""
+    from .autograd.mode import no_grad
+    from .autograd.recording import named
+    from .custom import Rule, through_rule
+    if not isinstance(values, Tensor):
+        raise TypeError(f"heaviside(): argument 'values' (position 2) must be Tensor, not {type(values).__name__}")
+    x = _t(input)
+    if x.dtype != values.dtype:
+        raise dtype_error("heaviside is not yet implemented for tensors with different dtypes.")
+    with no_grad():
+        y = snp.where(x == 0, values, (x > 0).to(x.dtype))
+    needs = [t for t in (x, values) if t.requires_grad]
+    if not needs or y.dtype.kind not in "fc":
+        return y
+    y, = through_rule("heaviside", [y], needs, [], Rule(_no_derivative("heaviside"), "heaviside"))
+    return named(y, "NotImplemented")
+
+
+@torch_function("vander", method=False)
+def vander(x, N=None, increasing=False):  # noqa: N803  (PyTorch's argument name)
+    """The Vandermonde matrix of a 1-D x: columns x^(N-1), ..., x, 1 (increasing: 1, x,
+    ...), N = len(x) by default, in x's dtype promoted with int64 (PyTorch's)."""
+    from .autograd.recording import named
+    x = _t(x)
+    if x.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    n = x.shape[0] if N is None else int(N)
+    if n < 0:
+        raise RuntimeError("N must be non-negative.")
+    dtype = _dtype._promote_types(x.dtype, np.dtype(np.int64))
+    if n <= 1:
+        return _t(np.ones((x.shape[0], n), dtype))
+    from .linalg import vander as linalg_vander
+    v = linalg_vander(x.to(dtype) if x.dtype != dtype else x, N=n)
+    return v.flip(1) if not increasing else named(v, "CopySlices")
+
+
 # -- special functions (the op table's scipy.special ops; numpy kernels without scipy) -------------
 def _special():
     from .numpy import special

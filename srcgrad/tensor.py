@@ -130,8 +130,12 @@ def _float_dtype(d):
 
 
 def _cast_to(x, dtype):
+    """x in the dtype an op computes in (type promotion, tensor._promote)."""
     if isinstance(x, Tensor):
-        return x._cast_const(dtype)
+        r = x._cast_const(dtype)
+        if r._grad_fn is not None and r is not x:
+            r._grad_fn.promotes = True  # (PyTorch's node casts inside: not a node of its own there)
+        return r
     if isinstance(x, np.ndarray):
         return x.astype(dtype)
     return x
@@ -236,14 +240,8 @@ def _binary(name, a, b, float_result=False):
         if da != db and da.kind == "f" and db.kind == "f":
             from .surface import strict_matmul  # (PyTorch's message for these dimensions)
             strict_matmul(a, b)
-    pa, pb = _promote([a, b], float_result)
-    r = apply(_op(name), [pa, pb], {})
-    if (pa is not a or pb is not b) and r.grad_fn is not None:
-        # PyTorch's node casts inside (`x32 + y64` is AddBackward0 over x's AccumulateGrad):
-        # the cast srcgrad records is not one of its next_functions
-        r.grad_fn.pytorch_inputs = call_edges(
-            [x if isinstance(x, Tensor) and x._requires_grad else p for x, p in ((a, pa), (b, pb))])
-    return r
+    a, b = _promote([a, b], float_result)
+    return apply(_op(name), [a, b], {})
 
 
 def _operand_edges(operands):
@@ -991,6 +989,9 @@ class Tensor:
         if self.ndim == 0 and dim is not None:  # PyTorch: dim 0 or -1 of a scalar is the scalar
             _ops.normalize_axis(dim, 1)
             return x.abs()
+        if ord not in (None, 1, "nuc"):  # any other order, as torch.linalg.vector_norm
+            from .linalg import vector_norm
+            return vector_norm(x, p, dim, keepdim)
         return apply(_op("norm"), [x], {"ord": ord, "axis": _ops.normalize_axis(dim, self.ndim),
                                         "keepdims": bool(keepdim)})
 

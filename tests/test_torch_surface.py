@@ -873,3 +873,13 @@ def test_einsum_records_pytorchs_steps(equation, shapes, graph):
         *[x.detach().numpy() for x in xs])
     for g, e in zip(grads, expected if isinstance(expected, tuple) else (expected,)):
         np.testing.assert_allclose(g.numpy(), e)
+
+
+@pytest.mark.parametrize("f", [torch.add, torch.mul, torch.sub, torch.maximum, torch.atan2,
+                               lambda a, b: torch.where(a > 0, a, b)])
+def test_type_promotion_is_inside_pytorchs_node_for_every_op(f):
+    x = torch.ones(2, requires_grad=True)
+    y = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    r = f(x, y)
+    assert [type(g).__name__ for g, _ in r.grad_fn.next_functions] == ["AccumulateGrad", "AccumulateGrad"]
+    assert type(x.to(torch.float64).grad_fn).__name__ == "ToCopyBackward0"  # (an explicit cast is a node)

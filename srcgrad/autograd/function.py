@@ -42,6 +42,9 @@ _SCALAR_OPERANDS = {"pow", "clip"}
 def _edge_entry(e):
     kind, ref = e
     if kind == NODE:
+        fn = ref[0]
+        if fn.promotes:  # (a cast for type promotion: PyTorch's edge is to what was cast)
+            return _edge_entry(fn.edges[0]) if isinstance(fn.edges[0], tuple) else (None, 0)
         return ref
     if kind == LEAF:
         return ref._accumulator(), 0
@@ -93,6 +96,7 @@ class BackwardNode:
                         # (recording.keeps_no_tensor, recording.reads_its_inputs)
     overwritten = None  # {output index: its data before an in-place write} (recording.py)
     kept_call = ()      # what PyTorch's node for a composite call keeps (saved.keep_call)
+    promotes = False    # a cast for type promotion, which PyTorch's nodes do inside (tensor._cast_to)
 
     def __init__(self, op, attrs, edges, saved, outs, loc):
         self.op = op

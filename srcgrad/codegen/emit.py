@@ -23,7 +23,7 @@ from .release import insert_releases, releasable_names
 from .source import COMMENT_COLUMN, comment_text, expr_source, statement_lines
 
 _INLINE_OPS = {"transpose", "reshape", "getitem", "lt", "le", "gt", "ge", "eq", "ne", "loop_index"}
-_RESERVED = {"np", "math", "special", "hooks", "scratch"} | set(dir(builtins)) | set(keyword.kwlist)
+_RESERVED = {"np", "math", "special", "hooks", "scratch", "expm"} | set(dir(builtins)) | set(keyword.kwlist)
 
 
 class Namer:

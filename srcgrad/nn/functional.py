@@ -566,20 +566,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 def _norm(x, p, dim, keepdim):
     """The p-norm over dim. Tensor.norm handles 1, 2 and +-inf; any other order is
-    (sum |x|**p)**(1/p) here, its gradient 0 where the norm is 0 and, for p < 1, at zero
-    entries (PyTorch's masking of the infinite slopes there)."""
+    (sum |x|**p)**(1/p) (srcgrad.linalg's), its gradient 0 where the norm is 0 and, for
+    p < 1, at zero entries (PyTorch's masking of the infinite slopes there)."""
     float_only(x, "linalg.vector_norm: Expected a floating point or complex tensor as input. Got {x}")
     if p in (1, 2, float("inf"), float("-inf")):
         return x.norm(p, dim, keepdim)
-    a = x.abs()
-    if p < 1:
-        a0 = a == 0
-        powers = _f.where(a0, 0.0, _f.where(a0, 1.0, a) ** p)
-    else:
-        powers = a ** p
-    s = powers.sum(dim, keepdim)
-    zero = s == 0
-    return _f.where(zero, 0.0, _f.where(zero, 1.0, s) ** (1.0 / p))
+    from ..linalg import _p_norm, vector_norm
+    return vector_norm(x, 0, dim, keepdim) if p == 0 else _p_norm(x, float(p), dim, keepdim)
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
@@ -1144,3 +1137,470 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
     return weights @ v
+
+
+# ---------------------------------------------------------------------------------------
+# adaptive pooling, instance norm, more losses, interpolation, im2col / col2im
+# ---------------------------------------------------------------------------------------
+def _output_sizes(output_size, sizes, name):
+    """PyTorch's adaptive output_size: an int for every spatial dim, or one per dim where
+    None keeps the input's size."""
+    d = len(sizes)
+    if isinstance(output_size, (int, np.integer)):
+        out = (int(output_size),) * d
+    else:
+        out = tuple(output_size)
+        if len(out) != d:
+            raise RuntimeError(f"{name}: output_size must be {d}")
+        out = tuple(n if o is None else int(o) for o, n in zip(out, sizes))
+    if any(o < 0 for o in out):
+        raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 0 but received "
+                           f"{{{', '.join(map(str, out))}}}")
+    return out
+
+
+def _bins(n, out):
+    """PyTorch's adaptive pooling windows of n entries into out: [floor(i n / out),
+    ceil((i + 1) n / out)) for each output i."""
+    i = np.arange(out)
+    return (i * n) // out, -((-(i + 1) * n) // out)
+
+
+def _along(x, axis, matrix):
+    """x's dimension `axis` mapped by the (out, in) constant matrix: a matrix product."""
+    m = _const(matrix, x.dtype)
+    if axis == x.ndim - 1:
+        return x @ m.t()
+    return (x.movedim(axis, -1) @ m.t()).movedim(-1, axis)
+
+
+def _adaptive_input(x, d, name):
+    if x.ndim not in (d + 1, d + 2):
+        if d == 1:
+            raise RuntimeError(f"Expected 2 to 3 dimensions, but got {x.ndim}-dimensional tensor for argument #1 "
+                               f"'self' (while checking arguments for {name})")
+        colon = ":" if "max" in name else ""  # (PyTorch's two messages differ so)
+        raise RuntimeError(f"{name}(): Expected {d + 1}D or {d + 2}D tensor, but got{colon} {list(x.shape)}")
+    float_only(x, kernel=name[:-2] + "2d" if d == 1 else name, complex_ok=False)  # (1-d: PyTorch's 2-d kernel)
+
+
+def _adaptive_avg(input, output_size, d, name):  # noqa: A002
+    """The mean of each adaptive window: per spatial dim a constant (out, in) matrix of
+    1 / window length (a window is a product of intervals), so the gradient is its transpose."""
+    x = _t(input)
+    _adaptive_input(x, d, name)
+    out = _output_sizes(output_size, x.shape[-d:], name)
+    y = x
+    for k, (n, o) in enumerate(zip(x.shape[-d:], out)):
+        start, end = _bins(n, o)
+        m = np.zeros((o, n))
+        for i, (s, e) in enumerate(zip(start, end)):
+            m[i, s:e] = 1.0 / (e - s)
+        y = _along(y, x.ndim - d + k, m)
+    return y
+
+
+def adaptive_avg_pool1d(input, output_size):  # noqa: A002
+    return _adaptive_avg(input, output_size, 1, "adaptive_avg_pool1d")
+
+
+def adaptive_avg_pool2d(input, output_size):  # noqa: A002
+    return _adaptive_avg(input, output_size, 2, "adaptive_avg_pool2d")
+
+
+def adaptive_avg_pool3d(input, output_size):  # noqa: A002
+    return _adaptive_avg(input, output_size, 3, "adaptive_avg_pool3d")
+
+
+def _adaptive_max(input, output_size, return_indices, d, name):  # noqa: A002
+    """The largest entry of each adaptive window (the gradient to the first largest, as
+    PyTorch's); indices: flat positions in each input plane. Windows of unequal lengths
+    are gathered padded with their first entry, repeated at the end (never first)."""
+    x = _t(input)
+    _adaptive_input(x, d, name)
+    sizes = x.shape[-d:]
+    out = _output_sizes(output_size, sizes, name)
+    per_dim = []
+    for n, o in zip(sizes, out):
+        start, end = _bins(n, o)
+        per_dim.append([np.arange(s, e) for s, e in zip(start, end)])
+    strides = np.cumprod((1,) + sizes[:0:-1])[::-1]
+    windows = []
+    for cell in np.ndindex(*out):
+        pos = 0
+        for k, i in enumerate(cell):  # (row-major within the window, as PyTorch scans it)
+            pos = np.add.outer(pos * 1, per_dim[k][i] * strides[k]) if k else per_dim[k][i] * strides[k]
+        windows.append(np.asarray(pos).reshape(-1))
+    width = max([len(w) for w in windows] + [1])
+    index = np.zeros((len(windows), width), dtype=np.intp)
+    for j, w in enumerate(windows):
+        index[j] = np.concatenate([w, np.full(width - len(w), w[0] if len(w) else 0)])
+    flat = x.reshape(x.shape[:x.ndim - d] + (-1,))
+    values, arg = _f.max(flat[..., index], -1)
+    values = values.reshape(x.shape[:x.ndim - d] + out)
+    if not return_indices:
+        return values
+    # (the winner's flat position: an op on the recorded argmax, recomputed when compiled)
+    positions = _f.gather(_f._t(index).expand(*arg.shape, width), -1, arg.unsqueeze(-1)).squeeze(-1)
+    return values, positions.long().reshape(values.shape)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):  # noqa: A002
+    return _adaptive_max(input, output_size, return_indices, 1, "adaptive_max_pool1d")
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
+    return _adaptive_max(input, output_size, return_indices, 2, "adaptive_max_pool2d")
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):  # noqa: A002
+    return _adaptive_max(input, output_size, return_indices, 3, "adaptive_max_pool3d")
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):  # noqa: A002
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):  # noqa: A002
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+@_one_node("ViewBackward0")
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,  # noqa: A002
+                  momentum=0.1, eps=1e-5):
+    """Normalize each (sample, channel) over its spatial dims. use_input_stats: by their own
+    statistics, and running ones (if given) updated in place with the mean over the batch
+    of each instance's mean and unbiased variance (PyTorch's); otherwise by the running
+    statistics. weight and bias per channel."""
+    x = _t(input)
+    if use_input_stats and int(np.prod(x.shape[2:])) == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {x.shape}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither be None")
+    float_only(x, kernel="batch_norm", complex_ok=False)
+    spatial = tuple(range(2, x.ndim))
+    if use_input_stats:
+        mean = x.mean(spatial, keepdim=True)
+        dev = x - mean
+        var = (dev * dev).mean(spatial, keepdim=True)
+        y = dev / (var + eps).sqrt()
+        count = int(np.prod(x.shape[2:]))
+        with no_grad():
+            if running_mean is not None:
+                running_mean.copy_((1 - momentum) * running_mean + momentum * mean.reshape(x.shape[:2]).mean(0))
+            if running_var is not None:
+                unbiased = var.reshape(x.shape[:2]) * (count / (count - 1))
+                running_var.copy_((1 - momentum) * running_var + momentum * unbiased.mean(0))
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
+        y = (x - _channel_view(running_mean, x.ndim)) / (_channel_view(running_var, x.ndim) + eps).sqrt()
+    if weight is not None:
+        y = y * _channel_view(weight, x.ndim)
+    return y if bias is None else y + _channel_view(bias, x.ndim)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):  # noqa: A002
+    """0.5 (log var + (input - target)^2 / var) (+ 0.5 log(2 pi) with full). var: one per
+    entry, or one fewer dimension / one broadcast dimension (homoscedastic). var is clamped
+    to >= eps without a gradient (PyTorch clamps under no_grad): the gradient is taken at
+    the clamped value, as if unclamped."""
+    x = _t(input)
+    if isinstance(var, (int, float)) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = var * _f._t(np.ones(x.shape, x.dtype))
+    else:
+        var = _t(var)
+        if bool((var < 0).any()):
+            raise ValueError("var has negative entry/entries")
+    if tuple(var.shape) != tuple(x.shape):
+        if tuple(x.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (x.ndim == var.ndim and sum(b for a, b in zip(x.shape, var.shape) if a != b) == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    var = var.clamp(min=eps).detach() + (var - var.detach())  # (the clamped value, the identity's gradient)
+    loss = 0.5 * (var.log() + (x - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    """max(margin + d(a, p) - d(a, n), 0), d the pairwise p-distance (with eps); swap: d(a, n)
+    is the smaller of d(a, n) and d(p, n)."""
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    a, pos, neg = _t(anchor), _t(positive), _t(negative)
+    if not a.ndim == pos.ndim == neg.ndim:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {a.ndim}D, positive {pos.ndim}D, and negative {neg.ndim}D "
+                           f"inputs")
+    d_pos = pairwise_distance(a, pos, p, eps)
+    d_neg = pairwise_distance(a, neg, p, eps)
+    if swap:
+        d_neg = _f.minimum(d_neg, pairwise_distance(pos, neg, p, eps))
+    loss = _named((margin + d_pos - d_neg).clamp(min=0), "ClampMinBackward0")
+    return _reduce(loss, reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1 (0
+    elsewhere), cos over the last dim with 1e-12 added to each squared norm (PyTorch's)."""
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
+    a, b, y = _t(input1), _t(input2), _t(target)
+    if y.ndim not in (0, 1):
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if y.ndim == 1 and not (a.ndim == 2 and b.ndim == 2):
+        raise RuntimeError(f"1D target tensor expects 2D input tensors, but found inputs with sizes "
+                           f"{list(a.shape)} and {list(b.shape)}.")
+    if y.ndim == 0 and not (a.ndim == 1 and b.ndim == 1):
+        raise RuntimeError(f"0D target tensor expects 1D input tensors, but found inputs with sizes "
+                           f"{list(a.shape)} and {list(b.shape)}.")
+    dim = y.ndim
+    prod = (a * b).sum(dim)
+    mag1 = (a * a).sum(dim) + 1e-12
+    mag2 = (b * b).sum(dim) + 1e-12
+    cos = prod / (mag1 * mag2).sqrt()
+    loss = _f.where(y == 1, 1 - cos, 0.0) + _f.where(y == -1, (cos - margin).clamp(min=0), 0.0)
+    return _reduce(loss, reduction)
+
+
+# -- interpolate ---------------------------------------------------------------------------
+_INTERP_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+_INTERP_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_INTERP_NODE = {"nearest": "UpsampleNearest{d}DBackward0", "nearest-exact": "UpsampleNearestExact{d}DBackward0",
+                "linear": "UpsampleLinear1DBackward0", "bilinear": "UpsampleBilinear2DBackward0",
+                "bicubic": "UpsampleBicubic2DBackward0", "trilinear": "UpsampleTrilinear3DBackward0"}
+
+
+def _scale_value(scale, n, out):
+    """PyTorch's compute_scales_value: 1 / scale_factor if one was given, else in / out."""
+    return 1.0 / scale if scale is not None and scale > 0 else n / out
+
+
+def _nearest_taps(n, out, scale, exact, dtype):
+    """The input entry each output entry copies (PyTorch's nearest_idx, its float scale)."""
+    s = dtype.type(_scale_value(scale, n, out))
+    i = np.arange(out, dtype=dtype) + (dtype.type(0.5) if exact else 0)
+    src = np.floor((i * s).astype(np.float32)).astype(np.intp)
+    return [np.minimum(src, n - 1)], None
+
+
+def _linear_taps(n, out, scale, align_corners, dtype, cubic=False):
+    """The input entries each output entry mixes and their weights (PyTorch's
+    area_pixel_compute_source_index and guard_index_and_lambda; for cubic, the four
+    taps of its convolution kernel with A = -0.75, clamped to the edges)."""
+    if align_corners:
+        s = (n - 1) / (out - 1) if out > 1 else 0.0
+    else:
+        s = _scale_value(scale, n, out)
+    i = np.arange(out, dtype=np.float64)
+    real = s * i if align_corners else s * (i + 0.5) - 0.5
+    if not cubic and not align_corners:
+        real = np.maximum(real, 0.0)
+    if not cubic and n == out:
+        return [np.arange(out), np.arange(out)], [np.ones(out), np.zeros(out)]
+    i0 = np.minimum(np.floor(real).astype(np.intp), n - 1)
+    t = np.clip(real - i0, 0.0, 1.0)
+    if not cubic:
+        return [i0, i0 + (i0 < n - 1)], [1.0 - t, t]
+    a = -0.75
+
+    def near(x):
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    weights = [far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)]
+    return [np.clip(i0 - 1 + j, 0, n - 1) for j in range(4)], weights
+
+
+def _interp_axis(x, axis, taps, weights):
+    """x's dimension `axis` resampled: sum_j x[..., taps[j], ...] * weights[j] (a gather per
+    tap: the gradient adds each output's weight back at its taps)."""
+    lead = (slice(None),) * axis
+    tail = (1,) * (x.ndim - axis - 1)
+    if weights is None:
+        return x[lead + (taps[0],)]
+    y = None
+    for idx, w in zip(taps, weights):
+        term = x[lead + (idx,)] * _const(np.asarray(w).reshape((-1,) + tail), x.dtype)
+        y = term if y is None else y + term
+    return y
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,  # noqa: A002
+                recompute_scale_factor=None, antialias=False):
+    """Resample the spatial dims (all but the first two) of a 3-D, 4-D or 5-D input: modes
+    nearest, nearest-exact, linear (3-D), bilinear and bicubic (4-D), trilinear (5-D) and
+    area (adaptive average pooling), to `size` or by `scale_factor` (the output size
+    floor(n * scale), the scale used as given unless recompute_scale_factor). Each mode is
+    linear in the input: a gather (nearest) or a weighted sum of gathers per dim, whose
+    gradient is PyTorch's (the transposed weights). antialias is not supported."""
+    x = _t(input)
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating modes: "
+                             "linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    d = x.ndim - 2
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    scales = None
+    if size is not None:
+        if isinstance(size, (list, tuple)):
+            if len(size) != d:
+                raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input "
+                                 f"with spatial dimensions of {list(x.shape[2:])} and output size of {size}. Please "
+                                 f"provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, "
+                                 f"...,oK) format.")
+            if not all(isinstance(s, (int, np.integer)) for s in size):
+                raise TypeError(f"expected size to be one of int or Tuple[int] or Tuple[int, int] or Tuple[int, int, "
+                                f"int], but got size with types {[type(s) for s in size]}")
+            out = tuple(int(s) for s in size)
+        else:
+            out = (int(size),) * d
+    elif scale_factor is not None:
+        if isinstance(scale_factor, (list, tuple)):
+            if len(scale_factor) != d:
+                raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got "
+                                 f"input with spatial dimensions of {list(x.shape[2:])} and scale_factor of shape "
+                                 f"{scale_factor}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
+                                 f"scale_factor in (s1, s2, ...,sK) format.")
+            scales = tuple(float(s) for s in scale_factor)
+        else:
+            scales = (float(scale_factor),) * d
+        out = tuple(int(math.floor(n * s)) for n, s in zip(x.shape[2:], scales))
+    else:
+        raise ValueError("either size or scale_factor should be defined")
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    if mode == "area" and size is None:
+        recompute_scale_factor = True
+    if recompute_scale_factor:
+        scales = None
+    if antialias:
+        if not (mode in ("bilinear", "bicubic", "lanczos") and x.ndim == 4):
+            raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a "
+                             "4-D tensor as input")
+        raise NotImplementedError("interpolate: antialias=True is not supported by srcgrad")
+    need = _INTERP_DIMS.get(mode)
+    if mode not in _INTERP_MODES or x.ndim not in (3, 4, 5) or (need is not None and need != d):
+        if need is not None and x.ndim in (3, 4, 5) and mode != "bicubic":
+            raise NotImplementedError(f"Got {x.ndim}D input, but {mode} mode needs {need + 2}D input")
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {x.ndim}D) for the "
+                                  f"modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+                                  f"nearest-exact (got {mode})")
+    if any(o <= 0 for o in out) or any(n <= 0 for n in x.shape[2:]):
+        names = ("D", "H", "W")[3 - d:]
+        shown_in = ", ".join(f"{a}: {n}" for a, n in zip(names, x.shape[2:]))
+        shown_out = ", ".join(f"{a}: {o}" for a, o in zip(names, out))
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({shown_in}) and output "
+                           f"({shown_out})")
+    if mode == "area":  # (the module's function: PyTorch's node name, pytorch_names.py)
+        return globals()[f"adaptive_avg_pool{d}d"](x, out)
+    kind = "nearest" if mode.startswith("nearest") else "cubic" if mode == "bicubic" else "linear"
+    float_only(x, kernel=f"compute_indices_weights_{kind}", complex_ok=False)
+    dtype = np.dtype(_float_dtype(x))
+    y = x
+    for k, (n, o) in enumerate(zip(x.shape[2:], out)):
+        s = None if scales is None else scales[k]
+        if mode in ("nearest", "nearest-exact"):
+            taps, weights = _nearest_taps(n, o, s, mode == "nearest-exact", dtype)
+        else:
+            taps, weights = _linear_taps(n, o, s, align_corners, dtype, cubic=mode == "bicubic")
+        y = _interp_axis(y, 2 + k, taps, weights)
+    return _named(y, _INTERP_NODE[mode].format(d=d), inputs=(x,))
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):  # noqa: A002
+    """Deprecated in PyTorch in favour of interpolate (which it calls)."""
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):  # noqa: A002
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.",
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):  # noqa: A002
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# -- im2col / col2im --------------------------------------------------------------------------
+def _pair(v, name):
+    return _ntuple(v, 2, name)
+
+
+def _sliding_blocks(spatial, kernel, dilation, padding, stride):
+    return tuple(int((n + 2 * p - dl * (k - 1) - 1) / s) + 1
+                 for n, k, dl, p, s in zip(spatial, kernel, dilation, padding, stride))
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
+    """im2col: the sliding blocks of a (N, C, H, W) (or (C, H, W)) input as columns,
+    (N, C * kh * kw, L), L the number of blocks; the gradient adds up over the blocks
+    that read each entry."""
+    x = _t(input)
+    kernel, dilation = _pair(kernel_size, "kernel_size"), _pair(dilation, "dilation")
+    padding, stride = _pair(padding, "padding"), _pair(stride, "stride")
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
+                           f"dimensions for input, but got: {list(x.shape)}")
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x.unsqueeze(0)
+    out = _sliding_blocks(x.shape[2:], kernel, dilation, padding, stride)
+    if any(o < 1 for o in out):
+        raise RuntimeError(f"Given input with spatial size {tuple(x.shape[2:])}, kernel_size={kernel}, "
+                           f"dilation={dilation}, padding={padding}, calculated shape of the array of sliding blocks "
+                           f"as {out}, but its components must be at least one.")
+    cols = _windows(x, kernel, stride, dilation, [(p, p) for p in padding], out, 0)  # (N, C, K, oh, ow)
+    cols = cols.reshape((x.shape[0], x.shape[1] * kernel[0] * kernel[1], out[0] * out[1]))
+    return cols.squeeze(0) if unbatched else cols
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
+    """col2im, the adjoint of unfold: columns (N, C * kh * kw, L) summed into a (N, C, H, W)
+    output at the positions unfold reads (overlapping blocks add up)."""
+    from ..numpy.misc import _scatter_add
+    x = _t(input)
+    size, kernel = _pair(output_size, "output_size"), _pair(kernel_size, "kernel_size")
+    dilation, padding, stride = _pair(dilation, "dilation"), _pair(padding, "padding"), _pair(stride, "stride")
+    if x.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and non-zero "
+                           f"dimensions for input, but got: {list(x.shape)}")
+    unbatched = x.ndim == 2
+    if unbatched:
+        x = x.unsqueeze(0)
+    k = kernel[0] * kernel[1]
+    if x.shape[1] % k:
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, but "
+                           f"got input.size(1)={x.shape[1]} and kernel_size={kernel}.")
+    blocks = _sliding_blocks(size, kernel, dilation, padding, stride)
+    if any(b < 1 for b in blocks) or x.shape[2] != blocks[0] * blocks[1]:
+        raise RuntimeError(f"Given output_size={size}, kernel_size={kernel}, dilation={dilation}, padding={padding}, "
+                           f"stride={stride}, expected size of input's dimension 2 to match the calculated number of "
+                           f"sliding blocks {blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]}, but got "
+                           f"input.size(2)={x.shape[2]}.")
+    n, c = x.shape[0], x.shape[1] // k
+    padded = (size[0] + 2 * padding[0], size[1] + 2 * padding[1])
+    plane = np.arange(padded[0] * padded[1]).reshape(padded)
+    # the padded plane's flat position each (kernel offset, block) reads, as unfold's windows
+    rows = (np.arange(kernel[0]) * dilation[0])[:, None, None, None] + (np.arange(blocks[0]) * stride[0])[None, None, :, None]
+    cols = (np.arange(kernel[1]) * dilation[1])[None, :, None, None] + (np.arange(blocks[1]) * stride[1])[None, None, None, :]
+    pos = plane[rows, cols].reshape(k, blocks[0] * blocks[1])
+    total = _scatter_add(x.reshape((n, c, k, -1)), (slice(None), slice(None), pos),
+                         (n, c, padded[0] * padded[1]), x.dtype)
+    y = total.reshape((n, c) + padded)[:, :, padding[0]:padding[0] + size[0], padding[1]:padding[1] + size[1]]
+    return y.squeeze(0) if unbatched else y
