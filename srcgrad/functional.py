@@ -214,7 +214,12 @@ def bmm(a, b):
     from .autograd.recording import named
     from .surface import same_dtype
     same_dtype("bmm", a, b)
-    return named(matmul(a, b), "BmmBackward0", inputs=(a, b))
+    a = _t(a)
+    if a.ndim != 3 or np.ndim(b) != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor" if a.ndim != 3 else "batch2 must be a 3D tensor")
+    # (one op: `@`'s PyTorch steps for more than two dimensions end in this bmm)
+    return named(apply(_ops.get("matmul"), list(_promote([a, _as_operand(b)])), {}), "BmmBackward0",
+                 inputs=(a, b))
 
 
 def dot(a, b):

@@ -240,6 +240,12 @@ def _binary(name, a, b, float_result=False):
         if da != db and da.kind == "f" and db.kind == "f":
             from .surface import strict_matmul  # (PyTorch's message for these dimensions)
             strict_matmul(a, b)
+        if (a.ndim > 2 or b.ndim > 2) and da == db and (a._requires_grad or b._requires_grad):
+            from .pytorch_steps import pytorch_matmul  # (PyTorch's own steps: its graph)
+            return pytorch_matmul(a, b)
+        if a.ndim == 1 and b.ndim == 2:
+            from .pytorch_steps import vector_matrix_nodes
+            return vector_matrix_nodes(apply(_op(name), _promote([a, b], float_result), {}), a, b)
     a, b = _promote([a, b], float_result)
     return apply(_op(name), [a, b], {})
 
@@ -1111,8 +1117,9 @@ class Tensor:
 
     def broadcast_to(self, shape):
         shape = tuple(shape)
-        if shape == self.shape:
-            return unchanged_view(self)
+        if shape == self.shape:  # (PyTorch's expand to the same shape is still a node)
+            same = unchanged_view(self)
+            return same if _numpy_code() or same is self else _recording.named(same, "ExpandBackward0")
         return apply(_op("broadcast_to"), [self], {"shape": shape})
 
     def copy(self):

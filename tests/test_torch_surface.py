@@ -883,3 +883,24 @@ def test_type_promotion_is_inside_pytorchs_node_for_every_op(f):
     r = f(x, y)
     assert [type(g).__name__ for g, _ in r.grad_fn.next_functions] == ["AccumulateGrad", "AccumulateGrad"]
     assert type(x.to(torch.float64).grad_fn).__name__ == "ToCopyBackward0"  # (an explicit cast is a node)
+
+
+@pytest.mark.parametrize("shapes, graph", [
+    (((5, 2, 3), (5, 3, 4)), ["UnsafeViewBackward0", [["BmmBackward0", [
+        ["ViewBackward0", [["ExpandBackward0", ["Acc"]]]], ["ViewBackward0", [["ExpandBackward0", ["Acc"]]]]]]]]),
+    (((5, 2, 3), (3,)), ["UnsafeViewBackward0", [["MvBackward0", [["ViewBackward0", ["Acc"]], "Acc"]]]]),
+    (((2, 3), (5, 3, 4)), ["CloneBackward0", [["TransposeBackward0", [["UnsafeViewBackward0", [["MmBackward0", [
+        ["UnsafeViewBackward0", [["CloneBackward0", [["TransposeBackward0", ["Acc"]]]]]], ["TBackward0", ["Acc"]]]]]]]]]]),
+    (((3,), (3, 4)), ["SqueezeBackward4", [["MmBackward0", [["UnsqueezeBackward0", ["Acc"]], "Acc"]]]]),
+])
+def test_a_matrix_product_of_more_dimensions_records_pytorchs_steps(shapes, graph):
+    # (PyTorch 2.13's graph for `@`: folds to mm/mv, or expands and uses bmm)
+    rng = np.random.default_rng(1)
+    a, b = (torch.tensor(rng.normal(size=s), requires_grad=True) for s in shapes)
+    r = a @ b
+    assert _graph(r.grad_fn) == graph
+    np.testing.assert_allclose(r.detach().numpy(), a.detach().numpy() @ b.detach().numpy())
+    ga, gb = torch.autograd.grad(r.sum(), [a, b])
+    ea, eb = torch.grad(lambda x, y: np.sum(x @ y), argnums=(0, 1))(a.detach().numpy(), b.detach().numpy())
+    np.testing.assert_allclose(ga.numpy(), ea)
+    np.testing.assert_allclose(gb.numpy(), eb)

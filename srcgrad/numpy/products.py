@@ -264,7 +264,7 @@ def torch_einsum(equation, *operands):
     Tensor = tensor_cls()
     if not numpy_code() and isinstance(equation, str) and all(isinstance(x, Tensor) for x in operands) \
             and any(x.requires_grad for x in operands):
-        from ..einsum_steps import pytorch_einsum  # (PyTorch's own steps: its graph, its views)
+        from ..pytorch_steps import pytorch_einsum  # (PyTorch's own steps: its graph, its views)
         r = pytorch_einsum(equation, operands)
         if r is not None:
             return r
