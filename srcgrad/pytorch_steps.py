@@ -186,8 +186,11 @@ def _should_fold(a, b):
 
 
 def _unsafe_view(t, shape):
-    """PyTorch's _unsafe_view of a result of its own: UnsafeViewBackward0."""
-    return named(t.reshape(*shape), "UnsafeViewBackward0")
+    """PyTorch's _unsafe_view of a result of its own: UnsafeViewBackward0, and not a view
+    (an in-place write into it is its own: ReluBackward0, not CopySlices)."""
+    r = named(t.reshape(*shape), "UnsafeViewBackward0")
+    r._view_of, r._detached = None, True
+    return r
 
 
 def vector_matrix_nodes(r, a, b):

@@ -904,3 +904,13 @@ def test_a_matrix_product_of_more_dimensions_records_pytorchs_steps(shapes, grap
     ea, eb = torch.grad(lambda x, y: np.sum(x @ y), argnums=(0, 1))(a.detach().numpy(), b.detach().numpy())
     np.testing.assert_allclose(ga.numpy(), ea)
     np.testing.assert_allclose(gb.numpy(), eb)
+
+
+def test_a_batched_product_is_not_a_view_an_in_place_op_on_it_is_its_own_node():
+    a = torch.ones(2, 3, 4, requires_grad=True)
+    r = a @ a.transpose(-1, -2)
+    r.relu_()
+    assert type(r.grad_fn).__name__ == "ReluBackward0"
+    assert type(r.grad_fn.next_functions[0][0]).__name__ == "UnsafeViewBackward0"
+    r.sum().backward()
+    assert a.grad.sum().item() == 144.0
