@@ -115,7 +115,7 @@ def apply(op, inputs, attrs, out=None):
                 f"{op.name}: in-place modification of a view (a slice or reshape of another tensor) that "
                 f"takes part in autograd is not supported; write into the tensor it was taken from instead "
                 f"{describe_loc(user_loc(1))}")
-        if record and out.grad_fn is not None and op.name not in _KEEPS_NO_OLD_VALUE:
+        if record and out._grad_fn is not None and op.name not in _KEEPS_NO_OLD_VALUE:
             # the write's own derivative reads out as it was (`a *= x`: x's gradient is
             # the old a): the op reads a recorded copy, and out's old value stays free to
             # be overwritten (PyTorch keeps the original `self` of an in-place op alike)
@@ -123,12 +123,12 @@ def apply(op, inputs, attrs, out=None):
             copy = apply(_ops.get("copy"), [out], {})
             inputs = [copy if x is out else x for x in inputs]
             _keep_overwritten(out, copy._data)
-        elif out.grad_fn is None and (record or tracer is not None):
+        elif out._grad_fn is None and (record or tracer is not None):
             # an array without history: the op, and ops recorded before it, read it as it is
             before = out._data.copy()
             if tracer is not None and not tracer.is_input(out):
                 tracer.before_write(out, before)
-        elif out.grad_fn is not None and tracer is None and kept_a_tensor(out.grad_fn):
+        elif out._grad_fn is not None and tracer is None and kept_a_tensor(out._grad_fn):
             # a write under no_grad, or `a += x`, into a result srcgrad's backward may read:
             # not one of a linear step, so that `acc += x[i]` in a loop keeps no copy per step
             _keep_overwritten(out, out._data.copy())
@@ -188,7 +188,7 @@ def apply(op, inputs, attrs, out=None):
             fn.pytorch_inputs = tuple(shown[0] if e == copied else e for e in edges_of(fn))
     elif out is not None and not out._requires_grad:
         out.grad_fn = None
-    elif out is not None and out.grad_fn is not None and tracer is None:
+    elif out is not None and out._grad_fn is not None and tracer is None:
         # a write under no_grad into a tensor with history: the history is kept, as in
         # PyTorch, and later ops read the new data through a `copy` node (its derivative
         # is the identity), never a formula of the old one
@@ -324,7 +324,7 @@ def _record(op, attrs, inputs, outs, grad_out=True, tracer=None, out=None, befor
     edges, saved = [], []
     for x in inputs:
         if isinstance(x, Tensor):
-            fn = x.grad_fn
+            fn = x._grad_fn  # (apply took stale views again already)
             if fn is not None:
                 edges.append((NODE, (fn, x._output_nr)))
             elif x._requires_grad or id(x) in traced_ids:
