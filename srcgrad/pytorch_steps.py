@@ -13,7 +13,7 @@ einsum: one or two operands, letters without repeats inside an operand, no ellip
 """
 import numpy as np
 
-from .autograd.function import CONST, NODE, call_edges, class_named
+from .autograd.function import NODE, class_named, operand_edges
 from .autograd.recording import named
 
 
@@ -202,7 +202,7 @@ def vector_matrix_nodes(r, a, b):
     if fn is None:
         return r
     named(r, "SqueezeBackward4")
-    (ea,), (eb,) = _edge(a), _edge(b)
+    ea, eb = operand_edges([a, b])
     unsqueeze = class_named("UnsqueezeBackward0")(fn.op, fn.attrs, (), None, (), fn.loc)
     unsqueeze.pytorch_inputs = (ea,)
     mm = class_named("MmBackward0")(fn.op, fn.attrs, (), None, (), fn.loc)
@@ -210,7 +210,3 @@ def vector_matrix_nodes(r, a, b):
     fn.pytorch_inputs = ((NODE, (mm, 0)),)
     return r
 
-
-def _edge(t):
-    e = call_edges([t])
-    return e if e else ((CONST, None),)

@@ -16,7 +16,7 @@ from . import _dtype
 from . import ops as _ops
 from ._format import format_tensor
 from .size import Size
-from .autograd.function import CONST, NODE, AccumulateGrad, Version, call_edges, edges_of
+from .autograd.function import NODE, AccumulateGrad, Version, call_edges, edges_of, operand_edges
 from .autograd.mode import is_grad_enabled
 from .autograd import recording as _recording
 from .autograd.recording import apply, unchanged_view
@@ -250,21 +250,12 @@ def _binary(name, a, b, float_result=False):
     return apply(_op(name), [a, b], {})
 
 
-def _operand_edges(operands):
-    """PyTorch's edges for an op's operands: a number or an integer tensor has none."""
-    edges = []
-    for x in operands:
-        e = call_edges([x]) if isinstance(x, Tensor) else ()
-        edges.append(e[0] if e else (CONST, None))
-    return tuple(edges)
-
-
 def alpha_node(r, operands, first=None):
     """`torch.add(x, y, alpha=2)`: one PyTorch node over x and y, where srcgrad records
     x + (2 * y). first: x's edge from before an in-place write (`x.add_(y, alpha=2)`)."""
     fn = r._grad_fn if isinstance(r, Tensor) else None
     if fn is not None and not _numpy_code():
-        edges = _operand_edges(operands)
+        edges = operand_edges(operands)
         fn.pytorch_inputs = edges if first is None else first + edges[1:]
     return r
 
@@ -274,9 +265,7 @@ def _reflected(r):
     one op), named as PyTorch's x.add(2), whose node's edges are (x, None)."""
     fn = r._grad_fn if isinstance(r, Tensor) else None
     if fn is not None and not _numpy_code():
-        edges = fn.pytorch_inputs if fn.pytorch_inputs is not None else \
-            tuple(e if isinstance(e, tuple) else (CONST, None) for e in fn.edges)
-        fn.pytorch_inputs = edges[::-1]
+        fn.pytorch_inputs = edges_of(fn)[::-1]
     return r
 
 
@@ -876,13 +865,13 @@ class Tensor:
     def add_(self, o, *, alpha=1):
         if alpha == 1:
             return self._inplace("add", o)
-        before = _operand_edges([self])
+        before = operand_edges([self])
         return alpha_node(self._inplace("add", alpha * _as_operand(o)), [self, o], before)
 
     def sub_(self, o, *, alpha=1):
         if alpha == 1:
             return self._inplace("sub", o)
-        before = _operand_edges([self])
+        before = operand_edges([self])
         return alpha_node(self._inplace("sub", alpha * _as_operand(o)), [self, o], before)
     def mul_(self, o): return self._inplace("mul", o)
 

@@ -168,13 +168,14 @@ class Walk:
             for fn, refs in zip(self.fns, self.node_refs):
                 if fn.saved is None:
                     continue
+                made_by_fn = range(self.outputs_at[id(fn)], self.outputs_at[id(fn)] + len(fn.outs))
                 for j, r in enumerate(refs):
                     if type(r) is not int or fn.saved[j] is None:
                         continue
                     _, counter, read = fn.saved[j]
                     kind = self.values[r][0]
                     if counter.data_written > fn.seq:  # (written through `.data` since read)
-                        stale.update(range(self.outputs_at[id(fn)], self.outputs_at[id(fn)] + len(fn.outs)))
+                        stale.update(made_by_fn)
                     if kind == "out":
                         _, producer, k = self.values[r]
                         _, made_counter, made = producer.outs[k]
@@ -183,13 +184,11 @@ class Walk:
                             if read != made:
                                 seen.setdefault(r, set()).add(read)
                             if counter.v != read and not (producer.overwritten and k in producer.overwritten):
-                                # written since, and its data as read is gone: what fn
-                                # made is read as made, never formed again from it
-                                stale.update(range(self.outputs_at[id(fn)],
-                                                   self.outputs_at[id(fn)] + len(fn.outs)))
+                                # written since, and its data as read is gone: what fn made is
+                                # read as made, never formed again from it
+                                stale.update(made_by_fn)
                     elif kind == "const" and counter.v != read:
-                        at = self.outputs_at[id(fn)]
-                        stale.update(range(at, at + len(fn.outs)))
+                        stale.update(made_by_fn)
             found = self._written = ({r: vs.pop() for r, vs in seen.items() if len(vs) == 1}, stale)
         return found
 

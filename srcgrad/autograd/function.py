@@ -74,6 +74,16 @@ def call_edges(args):
     return tuple(edges)
 
 
+def operand_edges(operands):
+    """PyTorch's edge per operand of an op that takes each as an input: to its node, its
+    accumulator, or none ((CONST, None): a number, an integer tensor, a constant)."""
+    edges = []
+    for x in operands:
+        e = call_edges([x])  # (empty for a number or an integer tensor)
+        edges.append(e[0] if e else (CONST, None))
+    return tuple(edges)
+
+
 def edges_of(fn):
     """The edges behind fn's next_functions (to show another node as fn)."""
     edges = []
