@@ -14,7 +14,7 @@ einsum: one or two operands, letters without repeats inside an operand, no ellip
 import numpy as np
 
 from .autograd.function import NODE, class_named, operand_edges
-from .autograd.recording import named
+from .autograd.recording import named, not_a_view
 
 
 def _label_order(c):
@@ -188,9 +188,7 @@ def _should_fold(a, b):
 def _unsafe_view(t, shape):
     """PyTorch's _unsafe_view of a result of its own: UnsafeViewBackward0, and not a view
     (an in-place write into it is its own: ReluBackward0, not CopySlices)."""
-    r = named(t.reshape(*shape), "UnsafeViewBackward0")
-    r._view_of, r._detached = None, True
-    return r
+    return not_a_view(named(t.reshape(*shape), "UnsafeViewBackward0"))
 
 
 def vector_matrix_nodes(r, a, b):

@@ -914,3 +914,16 @@ def test_a_batched_product_is_not_a_view_an_in_place_op_on_it_is_its_own_node():
     assert type(r.grad_fn.next_functions[0][0]).__name__ == "UnsafeViewBackward0"
     r.sum().backward()
     assert a.grad.sum().item() == 144.0
+
+
+def test_logsumexp_over_a_dim_is_a_result_of_its_own():
+    # (PyTorch 2.13: not a view; writing it in place is ZeroBackward0, and the backward
+    # through it raises, as LogsumexpBackward0 keeps its result)
+    x = torch.tensor([[1.58, -1.45, 1.26], [-1.4, 0.27, 1.0]], dtype=torch.float64, requires_grad=True)
+    v = torch.logsumexp(x * 1, dim=1)
+    v.zero_()
+    assert type(v.grad_fn).__name__ == "ZeroBackward0"
+    w = torch.logsumexp(x * 1, dim=1)
+    w.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        w.sum().backward()

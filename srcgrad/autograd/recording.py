@@ -295,6 +295,14 @@ def _as_pytorch(t, how):
     return t
 
 
+def not_a_view(t):
+    """t is a PyTorch function's result of its own (`logsumexp(x, 1)`, a batched product's
+    _unsafe_view), though srcgrad's last step made it as a view: an in-place write into it
+    is its own node, not one through a base (CopySlices)."""
+    t._view_of, t._detached = None, True
+    return t
+
+
 def unchanged_view(x):
     """A shape op that changes nothing (a reshape to x's own shape, `x.T` of a vector): x
     itself inside a trace, where the compiled function has nothing to do; eagerly a new view

@@ -19,7 +19,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import ops as _ops
-from ..autograd.recording import apply, keeps_its_result
+from ..autograd.recording import apply, keeps_its_result, not_a_view
 from ..ops import ShapeError
 from ._dispatch import implements, tensor_cls
 from .shape import _axis, _take_along, _tensor, broadcast_to, copy, diagonal, ravel
@@ -648,7 +648,8 @@ def torch_scan(x, dim, dtype, name):
 
 
 def torch_logsumexp(x, dim, keepdim):
-    return logsumexp(x, _dim_axes(x, dim, "logsumexp"), keepdims=keepdim)
+    r = logsumexp(x, _dim_axes(x, dim, "logsumexp"), keepdims=keepdim)
+    return not_a_view(r) if isinstance(r, tensor_cls()) else r  # (PyTorch's result is its own)
 
 
 def torch_softmax(x, dim, dtype, log):
