@@ -216,7 +216,7 @@ def bmm(a, b):
     same_dtype("bmm", a, b)
     a = _t(a)
     if a.ndim != 3 or np.ndim(b) != 3:
-        raise RuntimeError(f"batch1 must be a 3D tensor" if a.ndim != 3 else "batch2 must be a 3D tensor")
+        raise RuntimeError("batch1 must be a 3D tensor" if a.ndim != 3 else "batch2 must be a 3D tensor")
     # (one op: `@`'s PyTorch steps for more than two dimensions end in this bmm)
     return named(apply(_ops.get("matmul"), list(_promote([a, _as_operand(b)])), {}), "BmmBackward0",
                  inputs=(a, b))

@@ -663,10 +663,10 @@ def put(input, index, source, accumulate=False):  # noqa: A002
     if idx.size and (idx.max(initial=0) >= x.numel() or idx.min(initial=0) < -x.numel()):
         raise IndexError(f"put_(): index out of range for a tensor of {x.numel()} elements")
     values = _t(source).reshape(-1)
-    flat = x.reshape(-1)
-    out = _add_at(flat, (idx,), values) if accumulate else flat.clone()
-    if not accumulate:
-        out[idx] = values
+    if accumulate:
+        return _add_at(x.reshape(-1), (idx,), values).reshape(x.shape)
+    out = x.reshape(-1).clone()
+    out[idx] = values
     return out.reshape(x.shape)
 
 

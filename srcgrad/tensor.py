@@ -892,18 +892,18 @@ class Tensor:
         if self._requires_grad and self.grad_fn is None and is_grad_enabled():
             raise _leaf_written_in_place()
         src = apply(_op("copy"), [self], {}) if self._requires_grad and is_grad_enabled() else self
-        before = call_edges([self])
+        before = None if _numpy_code() else call_edges([self])  # (nobody reads node names there)
         result = compute(src)
         self[...] = result
-        if self._view_of is None and isinstance(result, Tensor) and result.grad_fn is not None:
+        if before is not None and self._view_of is None and isinstance(result, Tensor) \
+                and result.grad_fn is not None:
             # PyTorch's node of an in-place op on a tensor of its own is the op's
             # (`y.sigmoid_()`: SigmoidBackward0, over y's node before the write); through
             # a view it is CopySlices
             _recording.named(self, type(result.grad_fn).__name__)
-            fn = result.grad_fn
-            edges = edges_of(fn)
-            copied = (NODE, (src.grad_fn, 0)) if src is not self and src.grad_fn is not None else None
-            self.grad_fn.pytorch_inputs = tuple(before[0] if e == copied and before else e for e in edges)
+            copied = (NODE, (src._grad_fn, 0)) if src is not self and src._grad_fn is not None else None
+            self._grad_fn.pytorch_inputs = tuple(before[0] if e == copied and before else e
+                                                 for e in edges_of(result.grad_fn))
         return self
 
     def zero_(self):

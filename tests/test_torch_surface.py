@@ -927,3 +927,25 @@ def test_logsumexp_over_a_dim_is_a_result_of_its_own():
     w.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         w.sum().backward()
+
+
+def test_a_product_folds_to_mm_only_where_pytorch_does():
+    # (PyTorch 2.13: a constant matrix's product with a contiguous batch folds to mm; with
+    # a permuted one, whose rows cannot fold without a copy, it is a bmm)
+    rng = np.random.default_rng(0)
+    a = torch.tensor(rng.normal(size=(5, 2, 3)), requires_grad=True)
+    w = torch.tensor(rng.normal(size=(3, 4)))
+    for x, inner in ((a, "MmBackward0"), (a.permute(1, 0, 2), "BmmBackward0")):
+        r = x @ w
+        assert type(r.grad_fn).__name__ == "UnsafeViewBackward0"
+        assert [type(f).__name__ for f, _ in r.grad_fn.next_functions] == [inner]
+        np.testing.assert_allclose(r.detach().numpy(), x.detach().numpy() @ w.numpy())
+
+
+def test_bmm_takes_three_dimensional_batches_only():
+    with pytest.raises(RuntimeError, match="batch1 must be a 3D tensor"):
+        torch.bmm(torch.ones(2, 3), torch.ones(3, 2))
+    with pytest.raises(RuntimeError, match="batch2 must be a 3D tensor"):
+        torch.bmm(torch.ones(2, 2, 3), torch.ones(3, 2))
+    r = torch.bmm(torch.ones(2, 2, 3, requires_grad=True), torch.ones(2, 3, 4))
+    assert type(r.grad_fn).__name__ == "BmmBackward0"
