@@ -493,6 +493,20 @@ class Tensor:
         shape = self._data.shape
         return shape if _numpy_code() else Size(shape)  # (numpy code: numpy's plain tuple)
 
+    @shape.setter
+    def shape(self, shape):
+        """numpy's `a.shape = (m, n)`: the array itself takes the shape, its data not copied
+        (numpy's refusal where that would need a copy). PyTorch's tensors have no setter."""
+        if not _numpy_code():
+            raise AttributeError("attribute 'shape' of 'torch._C.TensorBase' objects is not writable")
+        reshaped = self._data.view()
+        reshaped.shape = shape  # (numpy's checks and messages)
+        if self._requires_grad and self._grad_fn is None and is_grad_enabled():
+            raise _leaf_written_in_place()
+        view = self.reshape(reshaped.shape)
+        self._data, self._grad_fn, self._output_nr = view._data, view._grad_fn, view._output_nr
+        self._view_of = None  # (the values are unchanged: no version bump, as numpy's)
+
     @property
     def dtype(self):
         return self._data.dtype

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import srcgrad
+from srcgrad.trace import TraceError
 import srcgrad.numpy as snp
 from srcgrad.testing import gradcheck
 
@@ -553,8 +554,11 @@ def test_errors_name_the_function():
         np.sum(t, axis=2)
     with pytest.raises(np.exceptions.AxisError, match="cumsum"):
         np.cumsum(t, axis=-3)
-    with pytest.raises(NotImplementedError, match="out="):
-        np.sum(t, axis=0, out=np.zeros(4))
+    with pytest.raises(TraceError, match="writes into a plain numpy array"):
+        np.sum(t, axis=0, out=np.zeros(4))  # (the result needs a gradient a plain array cannot keep)
+    with pytest.raises(ValueError, match=r"numpy.sum: the result has shape \(4,\), which does not fit out= of "
+                                         r"shape \(3,\)"):
+        np.sum(t, axis=0, out=srcgrad.zeros(3, dtype=srcgrad.float64))
     with pytest.raises(ValueError, match="to use a where mask one has to specify 'initial'"):
         np.max(t, where=np.ones((3, 4), bool))
     with pytest.raises(TypeError, match="where= must be a boolean mask"):
@@ -728,3 +732,60 @@ def test_out_is_a_tensor_written_in_place():
     value, grad = srcgrad.value_and_grad(f)(x)
     assert value == pytest.approx(f(x))
     np.testing.assert_allclose(grad, np.where(x > 0, 4 * x ** 3 + 3 * x ** 2, 2 * x), rtol=1e-12)
+
+
+#: numpy functions given `out=` (by keyword or by position): the result written into it
+OUT_CASES = [
+    ("sum", lambda x, o: np.sum(x, axis=0, out=o), (4,)),
+    ("sum-positional", lambda x, o: np.sum(x, 1, None, o), (3,)),
+    ("mean", lambda x, o: np.mean(x, axis=1, out=o), (3,)),
+    ("max", lambda x, o: np.max(x, axis=0, out=o), (4,)),
+    ("cumsum", lambda x, o: np.cumsum(x, axis=1, out=o), (3, 4)),
+    ("std", lambda x, o: np.std(x, axis=0, out=o), (4,)),
+    ("median", lambda x, o: np.median(x, axis=1, out=o), (3,)),
+    ("clip", lambda x, o: np.clip(x, -0.5, 0.5, out=o), (3, 4)),
+    ("clip-positional", lambda x, o: np.clip(x, -0.5, 0.5, o), (3, 4)),
+    ("round", lambda x, o: np.round(x * 10, 0, out=o), (3, 4)),
+    ("dot", lambda x, o: np.dot(x, x.T, out=o), (3, 3)),
+    ("outer", lambda x, o: np.outer(x[0], x[1], out=o), (4, 4)),
+    ("concatenate", lambda x, o: np.concatenate([x, x ** 2], axis=0, out=o), (6, 4)),
+    ("trace", lambda x, o: np.trace(x, out=o), ()),
+    ("take", lambda x, o: np.take(x, [0, 2], axis=1, out=o), (3, 2)),
+]
+
+
+@pytest.mark.parametrize("fn,shape", [(f, s) for _, f, s in OUT_CASES], ids=[n for n, _, _ in OUT_CASES])
+def test_out_of_a_function_is_written(fn, shape):
+    x = data((3, 4), seed=35)
+
+    def f(x):  # (out made by numpy's builder: a tensor inside a compiled function)
+        o = np.empty(shape)
+        r = fn(x, o)
+        return np.sum(np.sin(o) * r)
+
+    def expected(x):
+        o = np.empty(shape)
+        return fn(x, o), o
+
+    r, o = expected(x)
+    assert r is o or np.shares_memory(r, o)  # (numpy's own: what is returned is out)
+    value, grad = srcgrad.value_and_grad(f)(x)
+    assert value == pytest.approx(f(x))
+    eps = 1e-6
+    fd = np.zeros_like(x)
+    for i in np.ndindex(*x.shape):
+        e = np.zeros_like(x)
+        e[i] = eps
+        fd[i] = (f(x + e) - f(x - e)) / (2 * eps)
+    np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-6)
+
+
+def test_out_of_a_function_eagerly():
+    t = srcgrad.tensor(data((3, 4), seed=36), requires_grad=True)
+    o = srcgrad.zeros(4, dtype=srcgrad.float64)
+    assert np.sum(t ** 2, axis=0, out=o) is o  # (a recorded write: out carries the gradient)
+    o.sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), 2 * t.detach().numpy())
+    plain = np.zeros(4)  # no gradient needed: a plain array takes the values
+    assert np.sum(t.detach(), axis=0, out=plain) is plain
+    np.testing.assert_allclose(plain, t.detach().numpy().sum(axis=0))

@@ -678,3 +678,30 @@ def test_block_compress_extract_and_linalg_trace():
     for x, want in (([0.5, -1.0, 2.0, 3.0], [5.0, 4.0, 7.0, 7.0]), ([-0.5, 1.0, 3.0, -3.0], [4.0, 6.0, 6.0, 4.0]),
                     ([0.5, -1.0, 2.0, 3.0], [5.0, 4.0, 7.0, 7.0])):
         np.testing.assert_allclose(g(np.array(x)), want)
+
+
+def test_shape_assignment_reshapes_the_array_itself():
+    def f(x):
+        y = x * 2.0
+        z = np.sum(y ** 2)  # (y read before: its values are unchanged, nothing is stale)
+        y.shape = (3, 1)
+        return z + np.sum(y * y.T) + y[2, 0]
+    x = np.array([1.0, 2.0, 3.0])
+    value, grad = srcgrad.value_and_grad(f)(x)
+    assert value == pytest.approx(f(x.copy()))
+    np.testing.assert_allclose(grad, 8 * x + 8 * x.sum() + [0, 0, 2])
+
+    def copy_needed(x):
+        y = x.T
+        y.shape = (6,)
+        return np.sum(y)
+    with pytest.raises(AttributeError, match="Incompatible shape for in-place modification"):
+        srcgrad.grad(copy_needed)(np.ones((2, 3)))
+
+    def argument(x):
+        x.shape = (3, 1)
+        return np.sum(x)
+    with pytest.raises(RuntimeError, match="argument being differentiated"):
+        srcgrad.grad(argument)(x)
+    with pytest.raises(AttributeError, match="not writable"):  # (PyTorch's tensors: no setter)
+        srcgrad.tensor([1.0, 2.0]).shape = (2, 1)

@@ -7,6 +7,8 @@ gradient, and raises `NoRuleError` naming the function when a gradient would be 
 never a silently wrong or constant gradient.
 """
 import functools
+import inspect
+import os
 
 import numpy as np
 
@@ -21,12 +23,76 @@ class NoRuleError(TypeError):
 
 def implements(*np_funcs):
     def register(impl):
+        impl = _with_out(impl, np_funcs[0]) if np_funcs else impl
         for f in np_funcs:
             HANDLED[f] = impl
             if isinstance(f, np.ufunc):
                 UFUNCS[f.__name__] = impl
         return impl
     return register
+
+
+def _out_position(fn):
+    """Where `out` is among fn's parameters: its index if it can be passed by position,
+    -1 if only by keyword, None if fn has none."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    for i, p in enumerate(params):
+        if p.name == "out":
+            return i if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD else -1
+    return None
+
+
+def _with_out(impl, np_func):
+    """impl accepting numpy's `out=` (by keyword, or by position as numpy's signature has
+    it) for every function numpy gives one, whether or not impl has the parameter: impl
+    computes a new tensor, written into `out` (write_out). (A ufunc's out= is dispatched
+    in dispatch_ufunc.)"""
+    if isinstance(np_func, np.ufunc):
+        return impl
+    np_pos = _out_position(np_func)
+    if np_pos is None:
+        return impl
+    impl_pos = _out_position(impl)
+    name = np_func.__name__
+
+    @functools.wraps(impl)
+    def call(*args, **kwargs):
+        out = kwargs.pop("out", None)
+        if 0 <= np_pos < len(args):
+            out, args = args[np_pos], args[:np_pos] + ((None,) if impl_pos == np_pos else ()) + args[np_pos + 1:]
+        result = impl(*args, **kwargs)
+        return result if out is None else write_out(name, result, out, args)
+    return call
+
+
+def write_out(name, result, out, inputs):
+    """numpy's `out=`: the result written into `out` and `out` returned. Into a tensor, a
+    recorded in-place write (out's history and gradient follow); into a plain numpy array
+    only a result no gradient needs (else refused, and a trace runs again with numpy's
+    builders making tensors, so that `out = np.empty(n)` is one)."""
+    Tensor = tensor_cls()
+    if isinstance(out, tuple) and len(out) == 1:
+        out = out[0]
+    if not isinstance(out, (Tensor, np.ndarray)):
+        raise TypeError(f"numpy.{name}: out must be an array, got {type(out).__name__}")
+    shape, into = tuple(np.shape(result)), tuple(out.shape)
+    try:
+        fits = np.broadcast_shapes(shape, into) == into
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"numpy.{name}: the result has shape {shape}, which does not fit out= of shape {into}")
+    if isinstance(out, Tensor):
+        out[...] = result
+        return out
+    if isinstance(result, Tensor):
+        _refuse_plain_out(name, (result, inputs))
+        result = result._data
+    out[...] = result
+    return out
 
 
 _TENSOR = []
@@ -107,9 +173,20 @@ def run_without_gradient(fn, name, args, kwargs):
     return wrap(fn(*unwrap(args), **unwrap(kwargs)))
 
 
+#: numpy's own modules written in numpy over arrays of any kind, run on tensors as they
+#: are: numpy.polynomial (`Polynomial(c)(x)`, `chebval(x, c)`, `polyvander(x, 3)`,
+#: `polyval2d(x, y, c)` of traced values), its conversions (np.asanyarray) and builders
+#: (np.empty) treated as the user's code (numpy/builders.py)
+ARRAY_CODE_DIRS = (os.path.join(os.path.dirname(os.path.abspath(np.__file__)), "polynomial") + os.sep,)
+
+
 def dispatch_function(func, args, kwargs):
     impl = HANDLED.get(func)
     if impl is None:
+        python = getattr(func, "_implementation", None)  # (numpy's own, under its dispatcher)
+        code = getattr(python, "__code__", None)
+        if code is not None and code.co_filename.startswith(ARRAY_CODE_DIRS):
+            return python(*args, **kwargs)
         return run_without_gradient(func, _qualname(func), args, kwargs)
     return impl(*args, **kwargs)
 
@@ -206,7 +283,7 @@ def _refuse_plain_out(name, inputs):
     """`out *= x`, `np.add(a, x, out=out)` with `out` a plain numpy array and x a tensor
     that is traced or requires grad: the result would lose its gradient."""
     from ..autograd.mode import is_grad_enabled
-    from ..autograd.recording import TRACER
+    from ..autograd.recording import TRACER, numpy_code
     from ..utils.locations import describe_loc, user_loc
     tracer = TRACER[0]
     if (tracer is not None and _traced(inputs, tracer)) or (is_grad_enabled() and needs_grad(inputs)):
@@ -216,7 +293,8 @@ def _refuse_plain_out(name, inputs):
             f"numpy.{name} writes into a plain numpy array (out=, or an in-place operator like `out *= x`)"
             f"{f' {where}' if where else ''}: the result would lose its gradient. Write `out = out * x` "
             f"(a new array), or make `out` from a tensor (`np.zeros_like(x)`).")
-        err.needs_builders = tracer is not None  # (traced again with numpy's builders making tensors)
+        # (run again with numpy's builders making tensors: traced, or numpy code op by op)
+        err.needs_builders = tracer is not None or numpy_code()
         raise err
 
 

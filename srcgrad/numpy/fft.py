@@ -35,8 +35,6 @@ def _norm(norm, name):
 def _transform(kind, name, a, s, axes, norm, out):
     """numpy's rules for s and axes: axes default to the last len(s) (or all) axes; s to the
     input's lengths there (for irfft, 2 * (m - 1) along the last one)."""
-    if out is not None:
-        raise NotImplementedError(f"{name}: out= is not supported")
     x = _tensor(a)
     if kind in ("rfft",) and x.dtype.kind == "c":
         raise TypeError(f"{name}: the input must be real, got {x.dtype}")

@@ -318,8 +318,6 @@ def multi_dot(arrays, *, out=None):
     """A chain of matrix products in the cheapest order (numpy's choice); the first array
     may be a row vector and the last a column vector (1-D)."""
     from .products import dot
-    if out is not None:
-        raise NotImplementedError("multi_dot: out= is not supported")
     ts = [_tensor(x) for x in arrays]
     if len(ts) < 2:
         raise ValueError("multi_dot: expecting at least two arrays")

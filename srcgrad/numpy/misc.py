@@ -109,10 +109,6 @@ def _keepdims(keepdims):
     return False if keepdims is _NoValue else bool(keepdims)
 
 
-def _no_out(out, name):
-    if out is not None:
-        raise NotImplementedError(f"{name}: out= is not supported by srcgrad (results are new tensors)")
-
 
 def _no_where(where, name):
     if where is not _NoValue and where is not True:
@@ -597,7 +593,6 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
     'median_unbiased', 'normal_unbiased', 'interpolated_inverted_cdf'). The gradient
     reaches the (one or two) entries each quantile is read from — and q, when it is a
     tensor that requires grad."""
-    _no_out(out, "quantile")
     _no_weights(weights, "quantile")
     return _quantile(a, q, axis, _keepdims(keepdims), _method(method, interpolation, "quantile"),
                      "quantile", omit_nan=False)
@@ -607,7 +602,6 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
                weights=None, interpolation=None):
     """quantile(a, q / 100)."""
-    _no_out(out, "percentile")
     _no_weights(weights, "percentile")
     return _quantile(a, _floating(_tensor(q)) / 100, axis, _keepdims(keepdims),
                      _method(method, interpolation, "percentile"), "percentile", omit_nan=False)
@@ -617,7 +611,6 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
 def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=_NoValue, *,
                 weights=None, interpolation=None):
     """quantile over the non-NaN entries of each slice (NaN for an all-NaN slice)."""
-    _no_out(out, "nanquantile")
     _no_weights(weights, "nanquantile")
     return _quantile(a, q, axis, _keepdims(keepdims), _method(method, interpolation, "nanquantile"),
                      "nanquantile", omit_nan=True)
@@ -626,7 +619,6 @@ def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear
 @implements(np.nanpercentile)
 def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=_NoValue, *,
                   weights=None, interpolation=None):
-    _no_out(out, "nanpercentile")
     _no_weights(weights, "nanpercentile")
     return _quantile(a, _floating(_tensor(q)) / 100, axis, _keepdims(keepdims),
                      _method(method, interpolation, "nanpercentile"), "nanpercentile", omit_nan=True)
@@ -636,7 +628,6 @@ def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="line
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """The middle entry, or the mean of the two middle ones, along `axis` (NaN if the slice
     holds NaN). The gradient reaches those entries (1, or 1/2 each)."""
-    _no_out(out, "median")
     x = _floating(_tensor(a))
     _refuse_complex("median", x)
     xt, keep_shape = _reduced_last(x, axis, "median")
@@ -655,7 +646,6 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
 @implements(np.nanmedian)
 def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=_NoValue):
     """median of the non-NaN entries of each slice (NaN for an all-NaN slice)."""
-    _no_out(out, "nanmedian")
     x = _floating(_tensor(a))
     if x.dtype.kind != "f":
         return median(x, axis, keepdims=_keepdims(keepdims))
@@ -702,7 +692,6 @@ def _nan_filled(a, fill):
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=_NoValue, *, where=_NoValue):
     """Mean of the non-NaN entries (NaN for an all-NaN slice)."""
     from .reductions import mean
-    _no_out(out, "nanmean")
     keep = _keepdims(keepdims)
     x, mask = _nan_filled(_left_out_as_nan(a, where, "nanmean"), 0)
     if mask is None:
@@ -738,7 +727,6 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NoValue, *, whe
            mean=_NoValue, correction=_NoValue):
     """Variance of the non-NaN entries (NaN where fewer than ddof + 1 of them)."""
     from .reductions import _ddof
-    _no_out(out, "nanvar")
     if mean is not _NoValue:
         raise NotImplementedError("nanvar: mean= is not supported by srcgrad")
     return _nanvar(_left_out_as_nan(a, where, "nanvar"), axis, dtype, _ddof(ddof, correction, "nanvar"),
@@ -752,7 +740,6 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NoValue, *, whe
 
 
 def _nan_extreme(a, axis, out, keepdims, initial, where_, name, fill, reduce):
-    _no_out(out, name)
     _no_where(where_, name)
     if initial is not _NoValue:
         raise NotImplementedError(f"{name}: initial= is not supported by srcgrad")
@@ -779,25 +766,21 @@ def nanmin(a, axis=None, out=None, keepdims=_NoValue, initial=_NoValue, where=_N
 @implements(np.nanprod)
 def nanprod(a, axis=None, dtype=None, out=None, keepdims=_NoValue, initial=_NoValue, where=_NoValue):
     """Product with NaN entries counted as 1 (exact gradient with zeros, as `prod`)."""
-    _no_out(out, "nanprod")
     x, _ = _nan_filled(a, 1)
     return prod(x, axis, dtype, keepdims=_keepdims(keepdims), initial=initial, where=where)
 
 
 @implements(np.nancumsum)
 def nancumsum(a, axis=None, dtype=None, out=None):
-    _no_out(out, "nancumsum")
     return cumsum(_nan_filled(a, 0)[0], axis, dtype)
 
 
 @implements(np.nancumprod)
 def nancumprod(a, axis=None, dtype=None, out=None):
-    _no_out(out, "nancumprod")
     return cumprod(_nan_filled(a, 1)[0], axis, dtype)
 
 
 def _nan_arg(a, axis, out, keepdims, name, fill, arg):
-    _no_out(out, name)
     x, mask = _nan_filled(a, fill)
     if mask is not None and mask._data.size and builtins.bool(_any(_all(mask, axis))):
         raise ValueError("All-NaN slice encountered")
@@ -1337,6 +1320,13 @@ def iscomplexobj(x):
 @implements(np.isrealobj)
 def isrealobj(x):
     return _tensor(x).dtype.kind != "c"
+
+
+@implements(np.common_type)
+def common_type(*arrays):
+    """The scalar type numpy's common_type gives arrays of these dtypes (of the type, not
+    the data: numpy.polynomial's coefficients)."""
+    return np.common_type(*[np.empty(0, a.dtype) if _is_tensor(a) else a for a in arrays])
 
 
 @implements(np.conjugate)

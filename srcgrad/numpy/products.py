@@ -51,8 +51,6 @@ def matmul(x1, x2, /):
 def dot(a, b, out=None):
     """numpy's dot: a product with a scalar, the inner product of vectors, the matrix
     product of matrices, and otherwise a sum over a's last and b's second-to-last axis."""
-    if out is not None:
-        raise NotImplementedError("dot: out= is not supported")
     a, b = _pair(a, b)
     if a.ndim == 0 or b.ndim == 0:
         return a * b
@@ -78,8 +76,6 @@ def inner(a, b, /):
 @implements(np.outer)
 def outer(a, b, out=None):
     """a.ravel()[:, None] * b.ravel()[None, :]."""
-    if out is not None:
-        raise NotImplementedError("outer: out= is not supported")
     a, b = _pair(a, b)
     if b.ndim == 1 and not numpy_code():  # (PyTorch's node reads b as it is: edges (view of a, b))
         return a.reshape(-1, 1) * b
@@ -175,8 +171,6 @@ def _sublist_subscripts(args):
 def einsum(subscripts, *operands, out=None, dtype=None, order="K", casting="safe", optimize=False):
     """numpy's einsum (explicit or implicit subscripts, repeated labels, ellipses,
     broadcasting, or the sublist form). One op; each operand's gradient is again an einsum."""
-    if out is not None:
-        raise NotImplementedError("einsum: out= is not supported")
     if not isinstance(subscripts, str):
         subscripts, operands = _sublist_subscripts((subscripts,) + operands)
     if not operands:

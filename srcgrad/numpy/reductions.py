@@ -62,10 +62,6 @@ def _count(shape, axes):
     return int(np.prod([shape[a] for a in (range(len(shape)) if axes is None else axes)], dtype=np.int64))
 
 
-def _no_out(out, name):
-    if out is not None:
-        raise NotImplementedError(f"{name}: out= is not supported by srcgrad (results are new tensors)")
-
 
 def _no_where(where, name):
     if where is not _NoValue and where is not True:
@@ -114,7 +110,6 @@ def _reduce(opname, x, axes, keepdims):
 # ---------------------------------------------------------------------------------------
 @implements(np.sum)
 def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NoValue, where=_NoValue):
-    _no_out(out, "sum")
     x = _with_dtype(_tensor(a), dtype)
     r = _reduce("sum", _masked(x, where, 0), _axes(axis, x.ndim, "sum"), keepdims)
     return r if initial is _NoValue else r + initial
@@ -122,7 +117,6 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NoValue, wh
 
 @implements(np.mean)
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=_NoValue):
-    _no_out(out, "mean")
     x = _with_dtype(_floating(_tensor(a)), dtype)
     return _mean(x, where, _axes(axis, x.ndim, "mean"), keepdims)
 
@@ -138,7 +132,6 @@ def _mean(x, where, axes, keepdims):
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NoValue, where=_NoValue):
     """Product; its gradient is the product of the other entries, exact with one or several
     zeros (computed from exclusive cumulative products, never by dividing by the data)."""
-    _no_out(out, "prod")
     x = _with_dtype(_tensor(a), dtype)
     r = _reduce("prod", _masked(x, where, 1), _axes(axis, x.ndim, "prod"), keepdims)
     return r if initial is _NoValue else r * initial
@@ -186,14 +179,12 @@ def amax(a, axis=None, out=None, keepdims=False, initial=_NoValue, where=_NoValu
     """Largest entries along `axis`. Gradient: where several entries tie for the maximum,
     the cotangent is split evenly among them (as JAX and HIPS autograd do for np.max, and
     PyTorch for amax); entries below the maximum get 0."""
-    _no_out(out, "max")
     return _extreme("amax", a, axis, keepdims, initial, where, "max")
 
 
 @implements(np.min, np.amin)
 def amin(a, axis=None, out=None, keepdims=False, initial=_NoValue, where=_NoValue):
     """Smallest entries along `axis`; ties split the gradient evenly (see `amax`)."""
-    _no_out(out, "min")
     return _extreme("amin", a, axis, keepdims, initial, where, "min")
 
 
@@ -204,7 +195,6 @@ min = amin
 @implements(np.ptp)
 def ptp(a, axis=None, out=None, keepdims=False):
     """max - min along `axis` (ties split the gradient evenly at both ends)."""
-    _no_out(out, "ptp")
     return amax(a, axis, keepdims=keepdims) - amin(a, axis, keepdims=keepdims)
 
 
@@ -222,14 +212,12 @@ def _arg(opname, a, axis, keepdims, name):
 @implements(np.argmax)
 def argmax(a, axis=None, out=None, *, keepdims=False):
     """Index of the (first) largest entry: an integer tensor, no gradient."""
-    _no_out(out, "argmax")
     return _arg("argmax", a, axis, keepdims, "argmax")
 
 
 @implements(np.argmin)
 def argmin(a, axis=None, out=None, *, keepdims=False):
     """Index of the (first) smallest entry: an integer tensor, no gradient."""
-    _no_out(out, "argmin")
     return _arg("argmin", a, axis, keepdims, "argmin")
 
 
@@ -247,7 +235,6 @@ def _scan(opname, a, axis, dtype, name):
 
 @implements(np.cumsum)
 def cumsum(a, axis=None, dtype=None, out=None):
-    _no_out(out, "cumsum")
     return _scan("cumsum", a, axis, dtype, "cumsum")
 
 
@@ -255,7 +242,6 @@ def cumsum(a, axis=None, dtype=None, out=None):
 def cumprod(a, axis=None, dtype=None, out=None):
     """Cumulative product; the gradient is exact with zeros (a linear recurrence, no
     division by the data) and can be differentiated again."""
-    _no_out(out, "cumprod")
     return _scan("cumprod", a, axis, dtype, "cumprod")
 
 
@@ -272,7 +258,6 @@ def running_extreme(a, axis, name):
 
 def _cumulative(opname, name, identity):
     def cumulative(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
-        _no_out(out, name)
         t = _tensor(x)
         if axis is None and t.ndim > 1:
             raise ValueError(f"{name}: axis must be given for arrays of more than one dimension")
@@ -329,7 +314,6 @@ def variance(x, axes, ddof, keepdims, where=_NoValue, mean=_NoValue):
 @implements(np.var)
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=_NoValue, mean=_NoValue,
         correction=_NoValue):
-    _no_out(out, "var")
     x = _with_dtype(_tensor(a), dtype)
     return variance(x, _axes(axis, x.ndim, "var"), _ddof(ddof, correction, "var"), keepdims, where, mean)
 
@@ -377,7 +361,6 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
 @implements(np.trace)
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     """Sum along a diagonal (of the two given axes); the gradient lands on that diagonal."""
-    _no_out(out, "trace")
     x = _with_dtype(_tensor(a), dtype)
     return _reduce("sum", diagonal(x, offset, axis1, axis2), (x.ndim - 2,), False)
 
@@ -446,14 +429,12 @@ def count_nonzero(a, axis=None, *, keepdims=False):
 
 @implements(np.any)
 def any(a, axis=None, out=None, keepdims=False, *, where=_NoValue):
-    _no_out(out, "any")
     x = _masked(_tensor(a), where, False)
     return _reduce("any", x, _axes(axis, x.ndim, "any"), keepdims)
 
 
 @implements(np.all)
 def all(a, axis=None, out=None, keepdims=False, *, where=_NoValue):
-    _no_out(out, "all")
     x = _masked(_tensor(a), where, True)
     return _reduce("all", x, _axes(axis, x.ndim, "all"), keepdims)
 

@@ -602,8 +602,6 @@ def tril(m, k=0):
 # joining
 # ---------------------------------------------------------------------------------------
 def _check_join_args(out, casting, name):
-    if out is not None:
-        raise NotImplementedError(f"{name}: out= is not supported")
     if casting not in ("same_kind", "unsafe", "safe", "equiv", "no"):
         raise ValueError(f"{name}: unknown casting {casting!r}")
 
@@ -845,8 +843,6 @@ def _data_of(x):
 
 @implements(np.take)
 def take(a, indices, axis=None, out=None, mode="raise"):
-    if out is not None:
-        raise NotImplementedError("take: out= is not supported")
     x = _tensor(a)
     if axis is None:
         x, axis = ravel(x), 0
@@ -1265,8 +1261,6 @@ def resize(a, new_shape):
 def choose(a, choices, out=None, mode="raise"):
     """choices[a[i]][i] for each position i (a: integer indices, constant or traced;
     choices broadcast together): a gather along a stacked first axis."""
-    if out is not None:
-        raise NotImplementedError("choose: out= is not supported by srcgrad (results are new tensors)")
     idx = _integer_indices(a, "choose")
     options = [_tensor(c) for c in choices]
     n = len(options)
