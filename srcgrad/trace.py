@@ -26,6 +26,9 @@ class TraceError(RuntimeError):
     needs_builders: a traced value was stored into, or made into, a plain numpy array; the
     function is traced again with numpy's builders making tensors (numpy/builders.py)."""
     needs_builders = False
+    #: an array an op read was changed in place before the function returned: traced again
+    #: keeping a copy of each array read (autograd/constants.py), with numpy's builders
+    needs_snapshot = False
 
 
 class Tracer:
@@ -248,21 +251,31 @@ class gc_paused:
         return False
 
 
-def call_capturing_locals(fn, args, kwargs, builders=False):
+def call_capturing_locals(fn, args, kwargs, builders=False, snapshot=False):
     """Call fn under the active tracer; return (result, the locals of its frame when it
-    returned), so that generated code can use the user's variable names.
+    returned), so that generated code can use the user's variable names. snapshot: keep
+    a copy of each plain array an op reads (TraceError.needs_snapshot).
 
     No tracing hook is installed (it would cost a callback per Python call): the first op
     recorded finds fn's frame on the stack, and a finished frame keeps its last locals."""
     from .numpy.builders import redirected
+    from .numpy.polynomial import tensors_as_arrays
+    from .autograd.constants import ChangedConstant, watching
     tracer = recording.TRACER[0]
     tracer.code = getattr(fn, "__code__", None)
     try:
-        if builders:  # (np.zeros(n) & co make tensors: srcgrad/numpy/builders.py)
-            with redirected():
+        with tensors_as_arrays(), watching(snapshot) as watch:  # (numpy.polynomial's values of a tensor x)
+            if builders:  # (np.zeros(n) & co make tensors: srcgrad/numpy/builders.py)
+                with redirected():
+                    result = fn(*args, **kwargs)
+            else:
                 result = fn(*args, **kwargs)
-        else:
-            result = fn(*args, **kwargs)
+        try:
+            watch.check()
+        except ChangedConstant:
+            err = TraceError("an array the traced function read was then changed in place")
+            err.needs_builders = err.needs_snapshot = True
+            raise err from None
     except (ValueError, TypeError) as e:
         if isinstance(e.__cause__, TraceError):  # raised in a conversion numpy asked for,
             raise e.__cause__ from None          # which numpy reports as its own error

@@ -410,14 +410,21 @@ class Transformed:
         function's locals, guards, the tracer). A function that stores traced values into
         arrays numpy built (`out = np.zeros(n); out[i] = x[i]`) runs again with numpy's
         builders making tensors (numpy/builders.py); others keep numpy's own arrays."""
+        snapshot = False
         try:
             return self._record_call_once(args, arrays, builders=False)
         except TraceError as e:
             if not e.needs_builders:
                 raise
-        return self._record_call_once(args, arrays, builders=True)
+            snapshot = e.needs_snapshot
+        try:
+            return self._record_call_once(args, arrays, builders=True, snapshot=snapshot)
+        except TraceError as e:
+            if snapshot or not e.needs_snapshot:
+                raise
+        return self._record_call_once(args, arrays, builders=True, snapshot=True)
 
-    def _record_call_once(self, args, arrays, builders):
+    def _record_call_once(self, args, arrays, builders, snapshot=False):
         from .tensor import Tensor
         argnums = self._argnums(len(args))
         with tracing() as tracer:
@@ -440,7 +447,7 @@ class Transformed:
                     params.append(t)
                     tl.append(t)
                 targs.append(unflatten(spec, iter(tl)))
-            result, local_vars = call_capturing_locals(self.fn, targs, {}, builders)
+            result, local_vars = call_capturing_locals(self.fn, targs, {}, builders, snapshot)
             return params, wrt_tensors, result, local_vars, list(tracer.guards), tracer
 
     def _trace(self, args, arrays, key):
@@ -1286,18 +1293,28 @@ def _run_numpy_code(f, args):
     tensors (recording.numpy_semantics). One that stores a value being differentiated into
     an array numpy built (`out = np.zeros(n); out[i] = x[i]`) runs again with numpy's
     builders making tensors, as a trace does (numpy/builders.py)."""
+    from .autograd.constants import ChangedConstant, watching
     from .numpy.builders import redirected
     with _recording.numpy_semantics():
         if _recording.TRACER[0] is not None:  # (inside a trace, the trace runs it again)
             return f(*args)
-        try:
-            return f(*args)
-        except (TraceError, ValueError, TypeError) as e:
-            cause = e if isinstance(e, TraceError) else e.__cause__
-            if not (isinstance(cause, TraceError) and cause.needs_builders):
-                raise
-        with redirected():
-            return f(*args)
+        for builders, snapshot in ((False, False), (True, False), (True, True)):
+            try:
+                with watching(snapshot) as watch:
+                    if builders:
+                        with redirected():
+                            out = f(*args)
+                    else:
+                        out = f(*args)
+                watch.check()
+                return out
+            except ChangedConstant:  # (an array an op read was then changed: copies of them)
+                if snapshot:
+                    raise
+            except (TraceError, ValueError, TypeError) as e:
+                cause = e if isinstance(e, TraceError) else e.__cause__
+                if builders or not (isinstance(cause, TraceError) and cause.needs_builders):
+                    raise
 
 
 def _inputs_to_differentiate(args, nums, nested, what="argument"):

@@ -130,7 +130,7 @@ class Walk:
             at = self.outputs_at.get(id(t.grad_fn))
             return None if at is None else at + t._output_nr
         i = self.index.get(("l", id(t)))
-        return self.index.get(("c", id(t._data))) if i is None and consts else i
+        return self.index.get(("c", (id(t._data), t._vc.v))) if i is None and consts else i
 
     def aval(self, i):
         d = self.values[i]

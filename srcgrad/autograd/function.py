@@ -21,12 +21,13 @@ class Version:
     writes), linked by `data_of` to the tensor's: a write through it stamps `data_written`
     there with the recording sequence, so that a backward knows which recorded reads came
     before it (engine.Walk.read_stale) without raising PyTorch's version error."""
-    __slots__ = ("v", "data_of", "data_written")
+    __slots__ = ("v", "data_of", "data_written", "numpy_reads")
 
     def __init__(self, data_of=None):
         self.v = 0
         self.data_of = data_of
         self.data_written = -1
+        self.numpy_reads = None  # (recording.keep_numpy_reads: values in this storage read as numpy's)
 
     def bump(self):
         """One more write into the storage."""
@@ -107,6 +108,7 @@ class BackwardNode:
     overwritten = None  # {output index: its data before an in-place write} (recording.py)
     kept_call = ()      # what PyTorch's node for a composite call keeps (saved.keep_call)
     promotes = False    # a cast for type promotion, which PyTorch's nodes do inside (tensor._cast_to)
+    numpy_semantics = False  # recorded running numpy code op by op: values as read, no version error
 
     def __init__(self, op, attrs, edges, saved, outs, loc):
         self.op = op
@@ -152,14 +154,16 @@ class BackwardNode:
         """Drop the saved arrays (after a backward without retain_graph), keeping their
         shapes so the graph's structure can still be read."""
         if self.saved is not None:
-            self.freed = tuple(None if s is None else (s[0].shape, s[0].dtype, id(s[0])) for s in self.saved)
+            self.freed = tuple(None if s is None else (s[0].shape, s[0].dtype, (id(s[0]), s[2])) for s in self.saved)
             self.saved = None
 
     def input_info(self, i):
-        """(shape, dtype, identity) of input i, whether or not the graph was freed."""
+        """(shape, dtype, identity) of input i, whether or not the graph was freed: the
+        identity of its data as read (the array, and its version: an array without history
+        written in place between two reads is two values)."""
         if self.saved is not None:
-            a = self.saved[i][0]
-            return a.shape, a.dtype, id(a)
+            a, _, version = self.saved[i]
+            return a.shape, a.dtype, (id(a), version)
         return self.freed[i]
 
     def key(self):

@@ -11,8 +11,9 @@ from .. import ops as _ops
 from ..ops import ShapeError
 from ..ops.complex import supports_complex
 from ..utils.locations import describe_loc, user_loc
+from . import constants as _constants
 from .function import CONST, LEAF, NODE, Version, call_edges, edges_of, node_class
-from .saved import kept_a_tensor
+from .saved import kept_a_tensor, reads_values
 from .mode import is_grad_enabled
 
 
@@ -37,10 +38,13 @@ class numpy_semantics:
     """`with numpy_semantics():` — run a user's numpy-style function op by op."""
 
     def __enter__(self):
+        from ..numpy.polynomial import tensors_as_arrays
         NUMPY_CODE[0] += 1
+        self._arrays = tensors_as_arrays().__enter__()
 
     def __exit__(self, *exc):
         NUMPY_CODE[0] -= 1
+        self._arrays.__exit__(*exc)
         return False
 
 
@@ -132,6 +136,8 @@ def apply(op, inputs, attrs, out=None):
             # a write under no_grad, or `a += x`, into a result srcgrad's backward may read:
             # not one of a linear step, so that `acc += x[i]` in a loop keeps no copy per step
             _keep_overwritten(out, out._data.copy())
+    if out is not None and tracer is None and NUMPY_CODE[0] and out._vc.numpy_reads:
+        keep_numpy_reads(out)
     try:
         if out is not None and op.inplace_impl is not None:
             result = op.inplace_impl(*arrays, **attrs)
@@ -346,7 +352,7 @@ def _record(op, attrs, inputs, outs, grad_out=True, tracer=None, out=None, befor
             saved.append((x._data, v, v.v))
         elif isinstance(x, np.ndarray):
             edges.append(_CONST_EDGE)
-            saved.append((x, Version(), 0))
+            saved.append((_constants.read(x), Version(), 0))  # (as read now: numpy code may change it)
         else:
             edges.append(x)
             saved.append(None)
@@ -357,6 +363,9 @@ def _record(op, attrs, inputs, outs, grad_out=True, tracer=None, out=None, befor
     else:
         recorded = tuple([(t._data, t._vc, t._vc.v) for t in outs])
     fn = node_class(op, attrs, inputs)(op, attrs, tuple(edges), tuple(saved), recorded, user_loc(3))
+    if tracer is None and NUMPY_CODE[0]:
+        fn.numpy_semantics = True
+        _register_numpy_reads(fn, inputs, outs, out)
     for k, t in enumerate(outs):
         t._requires_grad = grad_out and t._data.dtype.kind in "fc"  # (integers never require grad)
         old = t._grad_fn
@@ -371,6 +380,63 @@ def _record(op, attrs, inputs, outs, grad_out=True, tracer=None, out=None, befor
 
 
 _CONST_EDGE = (CONST, None)
+
+
+# -- numpy's semantics op by op: a value keeps its data as read ---------------------------
+# srcgrad.vjp & co (and a function whose decisions keep changing) run numpy code op by op,
+# writes into arrays in place. numpy code writes freely into an array after reading it
+# (`v[i] = v[i - 1] * x`), where PyTorch would refuse the backward: a node recorded there
+# raises no version error (saved.check_kept_tensors), and each value a backward may read
+# is kept before a write into its storage changes it.
+
+def _register_numpy_reads(fn, inputs, outs, out):
+    """Remember, on the storage's version counter, each value fn's backward may read: the
+    inputs of an op that reads values (its producer's output, or fn's own saved array of
+    a tensor without history), and its result where it reads that."""
+    inputs_read, result_read = reads_values(fn.op.name)
+    Tensor = _Tensor or _tensor_class()
+    if inputs_read:
+        for j, x in enumerate(inputs):
+            if not isinstance(x, Tensor) or x is out:
+                continue
+            kind, ref = fn.edges[j]
+            if kind == NODE:
+                _note_read(x._vc, ref[0], "out", ref[1])
+            elif kind == CONST:
+                _note_read(x._vc, fn, "saved", j)
+    if result_read:
+        for k, t in enumerate(outs):
+            _note_read(t._vc, fn, "out", k)
+
+
+def _note_read(counter, fn, where, i):
+    reads = counter.numpy_reads
+    if reads is None:
+        counter.numpy_reads = reads = []
+    reads.append((fn, where, i))
+
+
+def keep_numpy_reads(out):
+    """out's storage is about to be written: each value read from it (noted above) whose
+    data the write may change is kept as a copy — a node's output in its `overwritten`
+    (engine.Walk.array reads it there), a saved array of a tensor without history in
+    place of it. (The whole of out counts, not the part written: a value is copied once.)"""
+    target = out._data
+    left = []
+    for entry in out._vc.numpy_reads:
+        fn, where, i = entry
+        if fn.saved is None:  # (freed)
+            continue
+        arr = fn.outs[i][0] if where == "out" else fn.saved[i][0]
+        if not np.may_share_memory(arr, target):
+            left.append(entry)
+        elif where == "saved":
+            fn.saved = fn.saved[:i] + ((arr.copy(), Version(), 0),) + fn.saved[i + 1:]
+        elif fn.overwritten is None or i not in fn.overwritten:
+            if fn.overwritten is None:
+                fn.overwritten = {}
+            fn.overwritten[i] = arr.copy()
+    out._vc.numpy_reads = left
 
 
 def _stale_input(op, fn):

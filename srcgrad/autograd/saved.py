@@ -93,7 +93,7 @@ def keep_call(t, name, args):
 def check_kept_tensors(fn):
     """Raise PyTorch's error where its node for fn kept a tensor changed in place since."""
     name = fn.op.name
-    if fn.as_pytorch == "keeps no tensor":
+    if fn.as_pytorch == "keeps no tensor" or fn.numpy_semantics:
         return
     for arr, counter, version, what, loc in fn.kept_call:
         if counter.v != version:
@@ -127,6 +127,12 @@ def modified_in_place(arr, what, loc, now, then):
         f"operation: [{arr.dtype.name} {list(arr.shape)}], which is {what}"
         + (f" (recorded at {where})" if where else "")
         + f", is at version {now}; expected version {then} instead.")
+
+
+def reads_values(name):
+    """Whether the backward of op `name` may read its inputs' values (numpy's semantics op
+    by op keeps them as read: recording.keep_numpy_reads), and its result's."""
+    return name not in _KEEPS_NO_TENSOR, name in _KEEPS_RESULT or name in _KEEPS_INPUTS_AND_RESULT
 
 
 def kept_a_tensor(fn):

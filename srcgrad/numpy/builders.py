@@ -26,6 +26,7 @@ import sysconfig
 
 import numpy as np
 
+from ._dispatch import ARRAY_CODE_DIRS as _ARRAY_CODE_DIRS
 from . import shape as _  # noqa: F401  (the submodule; its name is shadowed by np.shape's rule)
 
 _shape = sys.modules[__package__ + ".shape"]
@@ -53,12 +54,14 @@ _DEPTH = [0]
 
 def _from_user_code(name):
     """Whether the caller of the redirected function `name` is the user's code: the nearest
-    Python frame is outside the libraries, and the call it is making is a call of `name`.
-    (A C extension calling numpy, as numpy.random's `np.empty`, leaves no frame of its own:
-    the nearest frame is then the user's `npr.randn(3)`, a call of another name.)"""
+    Python frame is outside the libraries (or in numpy's array code: _dispatch.ARRAY_CODE_DIRS),
+    and the call it is
+    making is a call of `name`. (A C extension calling numpy, as numpy.random's
+    `np.empty`, leaves no frame of its own: the nearest frame is then the user's
+    `npr.randn(3)`, a call of another name.)"""
     frame = sys._getframe(2)
     code = frame.f_code
-    if code.co_filename.startswith(_LIBRARY_DIRS):
+    if code.co_filename.startswith(_LIBRARY_DIRS) and not code.co_filename.startswith(_ARRAY_CODE_DIRS):
         return False
     called = _called_name(frame)
     return called == name if called is not None else name in code.co_names

@@ -1,0 +1,134 @@
+"""numpy code that writes into arrays after reading them, run op by op (srcgrad.vjp,
+jacobian, and grad once a function's decisions keep changing): each value keeps its data
+as read (recording.keep_numpy_reads), no PyTorch version error, gradients equal to the
+traced function's and to central differences."""
+import warnings
+
+import numpy as np
+import pytest
+
+import srcgrad
+from numeric import numeric_grad
+
+
+def row_fill(x):  # (each row from the one before: PyTorch would refuse the backward)
+    v = np.zeros((5, 3))
+    v[0] = x
+    for i in range(1, 5):
+        v[i] = v[i - 1] * x + 0.1
+    return np.sum(v)
+
+
+def read_then_overwrite(x):  # (sin read v; then v is written where sin read it)
+    v = x * 1.0
+    y = np.sin(v)
+    v[0] = 5.0
+    v[1:] *= 3.0
+    return np.sum(y) + np.sum(v ** 2)
+
+
+def view_read_then_base_written(x):
+    v = x * 2.0
+    w = v[1:]
+    p = w * x[1:]  # (mul reads the view w)
+    v[:] = 0.5     # (its data changes)
+    return np.sum(p) + np.sum(v * x)
+
+
+def result_kept_then_written(x):  # (exp's backward reads its result; the result is then written)
+    z = np.exp(x)
+    s = np.sum(z * z)
+    z[1] = 0.0
+    return s + np.sum(z)
+
+
+def write_through_a_view(x):
+    v = np.ones((2, 3))
+    row = v[1]
+    t = np.tanh(v * x)
+    row[:] = x ** 2  # (a write into v through its view)
+    return np.sum(t) + np.sum(v * x)
+
+
+def buffer_of_constants_read_then_written(x):  # (numpy changes it: srcgrad does not see it)
+    buf = np.ones(3) * 2.0
+    y = np.sum(np.sin(buf * x))
+    buf[0] = 7.0
+    return y + np.sum(buf * x)
+
+
+def out_argument(x):
+    out = np.empty(3)
+    np.multiply(x, x, out=out)
+    y = np.sum(np.sin(out))
+    np.add(out, x, out=out)
+    return y + np.sum(out ** 2)
+
+
+def cumulative_in_place(x):
+    acc = x.copy()
+    for k in range(3):
+        acc[1:] += acc[:-1] * x[k]
+    return np.sum(acc ** 2)
+
+
+CASES = [row_fill, read_then_overwrite, view_read_then_base_written, result_kept_then_written,
+         write_through_a_view, buffer_of_constants_read_then_written, out_argument, cumulative_in_place]
+X = np.array([0.3, -0.7, 1.1])
+
+
+@pytest.mark.parametrize("fn", CASES, ids=[f.__name__ for f in CASES])
+def test_op_by_op_equals_traced_and_numeric(fn):
+    want = numeric_grad(fn, X)
+    traced = srcgrad.grad(fn)(X.copy())
+    value, pullback = srcgrad.vjp(fn, X.copy())
+    (op_by_op,) = pullback(1.0)
+    assert value == pytest.approx(fn(X.copy()), rel=1e-12)
+    np.testing.assert_allclose(traced, want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(op_by_op, want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(srcgrad.jacobian(fn)(X.copy()), want, rtol=1e-6, atol=1e-8)
+
+
+def test_decisions_that_keep_changing():
+    """A trip count from the data: past its variants, grad runs op by op, writes and all."""
+    def f(x):
+        n = int(abs(x[0]) * 100) % 40 + 3
+        v = np.zeros((n, 3))
+        v[0] = x
+        for i in range(1, n):
+            v[i] = np.tanh(v[i - 1] * x) + 0.1
+        return np.sum(v)
+    g = srcgrad.grad(f)
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (the warning that it now runs op by op)
+        for _ in range(24):
+            x = rng.normal(size=3)
+            np.testing.assert_allclose(g(x), numeric_grad(f, x), rtol=1e-5, atol=1e-7)
+
+
+def constant_list_array_changed(x):  # (np.array of numbers stays numpy's, builders or not)
+    w = np.array([1.0, 2.0, 3.0])
+    y = np.sum(np.sin(w * x))
+    w[0] = 10.0
+    w += 1.0
+    return y + np.sum(w * x)
+
+
+def global_buffer_changed(x):  # (a module's array, changed by the function itself)
+    BUFFER[:] = 2.0
+    y = np.sum(np.sin(BUFFER * x))
+    BUFFER[0] = 7.0
+    return y + np.sum(BUFFER * x)
+
+
+BUFFER = np.zeros(3)
+
+
+@pytest.mark.parametrize("fn", [constant_list_array_changed, global_buffer_changed])
+def test_a_constant_changed_after_being_read(fn):
+    """Traced and op by op, an op reads a plain array as it was when it read it."""
+    want = numeric_grad(fn, X)
+    np.testing.assert_allclose(srcgrad.grad(fn)(X.copy()), want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(srcgrad.grad(fn)(X.copy() * 2), numeric_grad(fn, X * 2), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(srcgrad.vjp(fn, X.copy())[1](1.0)[0], want, rtol=1e-6, atol=1e-8)
