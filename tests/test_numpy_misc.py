@@ -920,17 +920,29 @@ def test_histogram_weights(f):
     np.testing.assert_allclose(grad, numeric_grads(f, [w])[0], rtol=1e-6, atol=1e-8)
 
 
-def test_histogram_of_a_traced_array_needs_fixed_edges():
-    def f(x):  # the bins of x * 2 are recomputed from each call's x
-        return np.sum(np.histogram(x * 2, bins=np.linspace(-3, 3, 7), weights=x ** 2)[0] * np.arange(6.0))
+@pytest.mark.parametrize("f", [
+    # (the bins of x * 2 are recomputed from each call's x)
+    lambda x: np.sum(np.histogram(x * 2, bins=np.linspace(-3, 3, 7), weights=x ** 2)[0] * np.arange(6.0)),
+    # (edges from x's own min and max: differentiable, the counts recomputed)
+    lambda x: np.sum(np.histogram(x, bins=4, weights=x)[0] * np.arange(4.0)),
+    lambda x: np.sum(np.histogram(x, bins=5)[0] * np.arange(5.0)) * np.sum(x ** 2),
+    lambda x: np.sum(np.histogram(x, bins=3, density=True)[0] ** 2),
+    lambda x: np.sum(np.histogram(x ** 2, bins=4)[1] ** 2),
+    lambda x: np.sum(np.histogram(x, bins=3, range=(-1, 1))[0] * np.arange(3.0)) * x[0],
+], ids=["edges", "count-weights", "counts", "density", "edges-of-data", "range"])
+def test_histogram_of_a_traced_array(f):
     g = srcgrad.value_and_grad(f)
     x = SAMPLE.copy()
     for shift in (0.0, 0.4, -0.7):
-        value, grad = g(x + shift)
-        assert value == pytest.approx(f(x + shift), rel=1e-12)
-        np.testing.assert_allclose(grad, numeric_grads(f, [x + shift])[0], rtol=1e-6, atol=1e-8)
-    with pytest.raises(TraceError, match="bin edges would depend on its values"):
-        srcgrad.grad(lambda x: np.sum(np.histogram(x, bins=4, weights=x)[0]))(x)
+        y = x * (1 + shift) + shift
+        value, grad = g(y)
+        assert value == pytest.approx(f(y), rel=1e-12)
+        np.testing.assert_allclose(grad, numeric_grads(f, [y])[0], rtol=1e-6, atol=1e-7)
+
+
+def test_histogram_bins_estimated_from_traced_data_are_refused():
+    with pytest.raises(TraceError, match="numpy estimates the number of bins from the values"):
+        srcgrad.grad(lambda x: np.sum(np.histogram(x, bins="auto", weights=x)[0]))(SAMPLE)
 
 
 def test_argwhere_of_a_traced_condition_is_recomputed_by_each_call():

@@ -49,7 +49,7 @@ from .reductions import any as _any
 from .reductions import sum as _sum
 from .shape import (_along, _axis, _getitem, _index, _is_tensor, _is_traced, _reshape,
                     _static, _take_along, _tensor, _transpose, atleast_1d, atleast_2d, broadcast_arrays,
-                    broadcast_to, concatenate, copy, diag, diagonal, flip, moveaxis, ravel, sort, take)
+                    broadcast_to, concatenate, copy, diag, diagonal, flip, linspace, moveaxis, ravel, sort, take)
 
 __all__ = [
     "diff", "ediff1d", "append", "insert", "delete", "convolve", "correlate", "polyval", "interp",
@@ -1461,12 +1461,12 @@ def add_at(a, indices, b=None, negate=False):
     if not _is_tensor(a):
         message = ("np.add.at into a plain numpy array with a tensor would lose the gradient: "
                    "make the array from a tensor (np.zeros_like(x))")
-        from ..autograd.recording import TRACER
-        if TRACER[0] is None:
+        from ..autograd.recording import numpy_code
+        if not numpy_code():
             raise TypeError(message)
         from ..trace import TraceError
         err = TraceError(message)
-        err.needs_builders = True  # (traced again with np.zeros & co making tensors)
+        err.needs_builders = True  # (run again with np.zeros & co making tensors)
         raise err
     b = 1 if b is None else b
     delta = _scatter_add(-_tensor(b) if negate else b, indices, a.shape, a.dtype)
@@ -1475,33 +1475,69 @@ def add_at(a, indices, b=None, negate=False):
 
 @implements(np.histogram)
 def histogram(a, bins=10, range=None, density=None, weights=None):
-    """(hist, bin_edges). With weights that need a gradient, hist is the sum of the weights
-    falling in each bin (a scatter-add: the gradient reaches each weight; density divides by
-    their total and the bins' widths). Which bin each entry of `a` falls in is data (no
-    gradient), recomputed by a compiled function from `a` — whose edges must then not depend
-    on its values: give `bins` as edges, or `range`."""
+    """(hist, bin_edges). Which bin each entry of `a` falls in is data (no gradient),
+    recomputed by a compiled function from `a`; the counts are integers. With weights,
+    hist is the sum of the weights falling in each bin (a scatter-add: the gradient reaches
+    each weight). Edges from a count of bins and no range are numpy's linspace(min(a),
+    max(a)): differentiable in a, as density is through them."""
     W = weights
-    if W is None or not (_is_tensor(W) and (W.requires_grad or _is_traced(W))):
+    grad_of = [x for x in (a, W, bins, range) if _is_tensor(x) and (x.requires_grad or _is_traced(x))]
+    if not grad_of and not any(_is_tensor(x) for x in (a, W)):
+        return np.histogram(a, bins, range, density, weights)
+    if not grad_of:
         return run_without_gradient(np.histogram, "histogram", (a, bins, range, density, weights), {})
-    A, W = _const(a), _tensor(W)
-    if tuple(W.shape) != tuple(A.shape):
-        raise ValueError(f"histogram: weights should have the same shape as a ({tuple(W.shape)} and {tuple(A.shape)})")
-    if _is_traced(A) and np.ndim(bins) == 0 and range is None:
-        from ..trace import TraceError
-        raise TraceError("histogram of a traced array with `bins` a count and no `range`: the bin edges "
-                         "would depend on its values (frozen into the generated code); give the edges "
-                         "(`bins=np.linspace(lo, hi, n + 1)`) or `range=(lo, hi)`")
-    # (a traced array's edges come from `range` or are `bins` itself: no sample values needed)
-    sample = np.asarray(range if range is not None else (0.0, 1.0)) if _is_traced(A) else A._data
-    edges = np.histogram_bin_edges(sample, bins, range)
-    n = edges.shape[0] - 1
+    A = _tensor(a)
+    if W is not None:
+        W = _tensor(W)
+        if tuple(W.shape) != tuple(A.shape):
+            raise ValueError(f"histogram: weights should have the same shape as a ({tuple(W.shape)} and "
+                             f"{tuple(A.shape)})")
     flat = ravel(A)
-    inside = logical_and(flat >= edges[0], flat <= edges[-1])
-    idx = _clip(_searchsorted(_make(edges), flat, "right") - 1, 0, n - 1)
-    hist = _scatter_add(where(inside, ravel(W), 0), (idx,), (n,), np.result_type(W.dtype, np.float64))
+    edges = _bin_edges(flat, bins, range)
+    n = edges.shape[0] - 1
+    x = _const(flat)
+    inside = logical_and(x >= edges[0], x <= edges[-1])
+    idx = _clip(_searchsorted(_const(edges), x, "right") - 1, 0, n - 1)
+    if W is None:
+        hist = _scatter_add(inside.astype(np.int64), (idx,), (n,), np.dtype(np.int64))
+    else:
+        hist = _scatter_add(where(inside, ravel(W), 0), (idx,), (n,), np.result_type(W.dtype, np.float64))
     if density:
-        hist = hist / (_sum(hist) * np.diff(edges))
-    return hist, _make(edges)
+        hist = hist / (_sum(hist) * diff(edges))
+    return hist, edges
+
+
+def _bin_edges(flat, bins, range):
+    """numpy's histogram_bin_edges for a count of bins or the edges themselves (a string
+    asks numpy's estimators for a count from the data: a traced array's would be frozen)."""
+    if isinstance(bins, str):
+        if _is_traced(flat):
+            from ..trace import TraceError
+            raise TraceError(f"histogram of a traced array with bins={bins!r}: numpy estimates the number of "
+                             f"bins from the values (frozen into the generated code); give a count or the edges")
+        return _make(np.histogram_bin_edges(flat._data, bins, range))
+    if np.ndim(bins) == 1:
+        edges = _tensor(bins)
+        if not bool(_all(diff(_const(edges)) >= 0)):
+            raise ValueError("histogram: bins must increase monotonically, when an array")
+        return edges
+    if np.ndim(bins) != 0 or int(bins) < 1:
+        raise ValueError(f"histogram: `bins` must be a positive integer or a 1-d array, got {bins!r}")
+    n = int(bins)
+    if range is not None:
+        lo, hi = range
+    elif flat.shape[0] == 0:
+        lo, hi = 0.0, 1.0
+    else:
+        lo, hi = amin(flat), amax(flat)
+    if bool(lo > hi):
+        raise ValueError("histogram: max must be larger than min in range parameter")
+    if bool(lo == hi):
+        lo, hi = lo - 0.5, hi + 0.5
+    kind = flat.dtype if flat.dtype.kind in "fc" else np.dtype(np.float64)
+    if not (_is_tensor(lo) or _is_tensor(hi)):
+        return _make(np.linspace(lo, hi, n + 1, dtype=kind))
+    return linspace(lo, hi, n + 1)
 
 
 @implements(np.bincount)
