@@ -10,10 +10,6 @@ import re
 import numpy as np
 
 
-#: a call of the matrix exponential in generated code (not a user's name ending so)
-_EXPM_CALL = re.compile(r"(?<![\w.])expm\(")
-
-
 def export(transformed, path, *args):
     """Write the code `transformed` (a srcgrad.grad/value_and_grad/hvp function) runs for
     `args` to `path`; returns the function's name in the module."""
@@ -42,10 +38,11 @@ def export_variant(variant, path):
     if uses_scipy_special(variant.source):  # (a function of scipy.special's: symbolic/special.py)
         lines[0] = lines[0].replace("(numpy only)", "(numpy and scipy.special)")
         lines[5:5] = ["from scipy import special"]
-    if _EXPM_CALL.search(variant.source):  # the matrix exponential's forward (ops/matrix_exp.py)
-        import inspect
-        from .ops.matrix_exp import expm
-        lines += [inspect.getsource(expm).rstrip("\n"), "", ""]
+    from .codegen.loader import SHARED
+    for name, fn in sorted(SHARED.items()):  # numpy functions generated code calls by name
+        if re.search(rf"(?<![\w.]){name}\(", variant.source):  # (expm: ops/matrix_exp.py; adjugate)
+            import inspect
+            lines += [inspect.getsource(fn).rstrip("\n"), "", ""]
     if "scratch." in variant.source:  # the pool of arrays kept between calls (codegen/scratch.py)
         import inspect
         from .codegen import scratch

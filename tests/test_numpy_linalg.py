@@ -524,10 +524,51 @@ def test_hermitian_pinv_reads_the_lower_triangle_as_numpy_does():
     assert np.all(g[np.triu_indices(3, 1)] == 0)
 
 
-def test_det_gradient_at_a_singular_matrix_raises_linalg_error_naming_the_line():
-    a = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.5, 1.0, 2.0]])
+SINGULAR = [np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.5, 1.0, 2.0]]),   # rank 2: a nonzero gradient
+            np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [3.0, 6.0, 9.0]]),   # rank 1: zero
+            np.array([[1.0, 2.0], [2.0, 4.0 + 1e-12]])]                      # (nearly: the SVD's side)
 
+
+@pytest.mark.parametrize("a", SINGULAR, ids=["rank-2", "rank-1", "nearly"])
+def test_det_gradient_at_a_singular_matrix_is_the_adjugate(a):
     def f(a):
         return np.linalg.det(a * 2) + 1
-    with pytest.raises(np.linalg.LinAlgError, match=r"Singular matrix in the compiled code, at `.*inv.*test_numpy_linalg"):
-        srcgrad.value_and_grad(f)(a)
+    adjugate = np.array([[(-1) ** (i + j) * np.linalg.det(np.delete(np.delete(2 * a, j, 0), i, 1))
+                          for j in range(len(a))] for i in range(len(a))]) if len(a) > 2 else \
+        np.array([[2 * a[1, 1], -2 * a[0, 1]], [-2 * a[1, 0], 2 * a[0, 0]]])
+    value, grad = srcgrad.value_and_grad(f)(a)
+    assert value == pytest.approx(f(a), abs=1e-12)
+    np.testing.assert_allclose(grad, 2 * adjugate.T, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(grad, central_differences(f, a), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(srcgrad.vjp(f, a)[1](1.0)[0], grad, rtol=1e-9, atol=1e-9)
+
+
+def test_det_gradient_of_a_stack_with_singular_matrices():
+    stack = np.stack([SINGULAR[0], np.eye(3) + 0.1, SINGULAR[1]])
+
+    def f(a):
+        return np.sum(np.linalg.det(a) * np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_allclose(srcgrad.grad(f)(stack), central_differences(f, stack), rtol=1e-6, atol=1e-6)
+
+
+def test_a_singular_matrix_in_compiled_code_raises_linalg_error_naming_the_line():
+    def f(a):
+        return np.sum(np.linalg.inv(a * 2)) + 1
+    g = srcgrad.value_and_grad(f)
+    g(np.eye(3) + 0.1)  # (compiled for an invertible matrix, then called with a singular one)
+    with pytest.raises(np.linalg.LinAlgError, match=r"inv: Singular matrix .*\n.*test_numpy_linalg.py:\d+: return"):
+        g(SINGULAR[0])
+
+
+def test_exported_det_gradient_carries_the_adjugate(tmp_path):
+    def f(a):
+        return np.linalg.det(a) ** 2
+    g = srcgrad.value_and_grad(f)
+    assert "adjugate(" in g.source(np.eye(3) + 0.1)
+    name = srcgrad.export(g, str(tmp_path / "det_mod.py"), np.eye(3) + 0.1)
+    source = open(tmp_path / "det_mod.py").read()
+    assert "srcgrad" not in source.split('"""', 2)[2]  # (numpy only: the adjugate's source is in it)
+    ns = {}
+    exec(compile(source, "det_mod", "exec"), ns)
+    for a in (np.eye(3) + 0.2, SINGULAR[0] + 1e-3):
+        np.testing.assert_allclose(ns[name](a)[1], g(a)[1], rtol=1e-10)

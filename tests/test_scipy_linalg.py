@@ -35,7 +35,13 @@ CASES = {
     "qr economic": (lambda a: L.qr(a, mode="economic")[1], lambda a: sl.qr(a, mode="economic")[1]),
     "solve_banded": (lambda a: L.solve_banded((1, 2), a, B), lambda a: sl.solve_banded((1, 2), a, B)),
     "solve_sylvester": (lambda a: L.solve_sylvester(a, SPD[:2, :2], B), lambda a: sl.solve_sylvester(a, SPD[:2, :2], B)),
+    "solve_sylvester in a, b": (lambda a: L.solve_sylvester(a, a[:3, :3].T, B2),
+                                lambda a: sl.solve_sylvester(a, a[:3, :3].T, B2)),
+    "sqrtm": (lambda a: L.sqrtm(a), lambda a: sl.sqrtm(a)),
+    "sqrtm not symmetric": (lambda a: L.sqrtm(a + np.triu(a, 1)), lambda a: sl.sqrtm(a + np.triu(a, 1))),
+    "expm": (lambda a: L.expm(a / 10), lambda a: sl.expm(a / 10)),
 }
+B2 = RNG.normal(size=(4, 3))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -118,3 +124,24 @@ def test_solve_banded_and_sylvester_called_from_scipy_in_a_traced_function():
             num[idx] = (f(*plus) - f(*minus)) / (2 * eps)
         np.testing.assert_allclose(g[k], num, rtol=1e-5, atol=1e-7)
     assert g[0][0, 0] == g[0][1, 0] == g[0][3, 3] == 0  # (storage scipy never reads)
+
+
+def test_sqrtm_and_its_second_derivative_from_scipy_in_a_traced_function():
+    from numeric import numeric_grad
+    w = RNG.normal(size=SPD.shape)
+
+    def f(a):  # (scipy's own sqrtm, called by the user's code: srcgrad's runs instead)
+        return np.sum(sl.sqrtm(a) * w)
+    g = srcgrad.grad(f)
+    np.testing.assert_allclose(g(SPD), numeric_grad(f, SPD), rtol=1e-6, atol=1e-7)
+    h = srcgrad.hessian(f)(SPD)
+    for k in [(0, 0), (1, 3), (3, 2)]:  # (columns of the Hessian: central differences of the gradient)
+        e = np.zeros_like(SPD)
+        e[k] = 1e-5
+        np.testing.assert_allclose(h[(...,) + k], (g(SPD + e) - g(SPD - e)) / 2e-5, rtol=1e-5, atol=1e-6)
+    assert "sqrtm(" in g.source(SPD) and "sylvester(" in g.source(SPD)
+
+
+def test_sqrtm_of_a_real_matrix_with_a_complex_root_is_refused():
+    with pytest.raises(np.linalg.LinAlgError, match="complex"):
+        srcgrad.grad(lambda a: np.sum(L.sqrtm(a)))(-SPD)

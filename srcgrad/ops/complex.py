@@ -35,7 +35,7 @@ HOLOMORPHIC = {
     "mul", "div", "pow", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh",
     "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "exp2", "expm1", "log2", "log10",
     "log1p", "reciprocal", "square", "ew", "prod", "cumprod", "matmul", "einsum", "inv", "solve", "det",
-    "erf_complex",
+    "adjugate", "erf_complex",
 }
 #: ops with a rule of their own for complex inputs
 OWN = {"abs", "sign", "conj", "real", "imag", "angle"}

@@ -9,7 +9,7 @@ from .. import numpy as np
 from ..numpy import linalg as _nla
 
 __all__ = ["cholesky", "cho_factor", "cho_solve", "solve_triangular", "solve", "inv", "det", "eigh", "svd",
-           "lstsq", "pinv", "norm", "qr", "solve_banded", "solve_sylvester"]
+           "lstsq", "pinv", "norm", "qr", "solve_banded", "solve_sylvester", "sqrtm", "expm"]
 
 
 def _triangle(a, lower, unit_diagonal=False):
@@ -95,13 +95,23 @@ def solve_banded(l_and_u, ab, b, overwrite_ab=False, overwrite_b=False, check_fi
 
 
 def solve_sylvester(a, b, q):
-    """X with a X + X b = q, as the linear system (kron(a, I) + kron(I, b^T)) vec(X) = vec(q)
-    of the row-major flattened X: exact, differentiable again, for the small matrices it
-    suits (its cost grows as (mn)^3)."""
-    a, b, q = np.asarray(a), np.asarray(b), np.asarray(q)
-    m, n = q.shape
-    system = np.kron(a, np.eye(n)) + np.kron(np.eye(m), b.T)
-    return np.linalg.solve(system, q.reshape(m * n)).reshape(m, n)
+    """X with a X + X b = q: scipy's solver (Bartels-Stewart), an op whose gradient is
+    another Sylvester solve (ops/scipy_linalg.py), differentiable again."""
+    return _nla._op("sylvester", [_nla._float_tensor(a), _nla._float_tensor(b), _nla._float_tensor(q)])
+
+
+def sqrtm(A, disp=True, blocksize=64):
+    """The principal square root (scipy's), whose gradient solves the Sylvester equation
+    S X + X S = G (ops/scipy_linalg.py). A real matrix with a complex root is refused."""
+    if not disp:
+        raise NotImplementedError("srcgrad.scipy.linalg.sqrtm: disp=False (the error estimate) is not supported")
+    return _nla._op("sqrtm", [_nla._float_tensor(A)])
+
+
+def expm(A):
+    """exp(A): the matrix exponential op (ops/matrix_exp.py), with its exact gradient."""
+    from ..linalg import matrix_exp
+    return matrix_exp(A)
 
 
 def inv(a, overwrite_a=False, check_finite=True):
@@ -150,7 +160,7 @@ def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_fini
     return (out,) if mode == "r" else tuple(out)
 
 
-def __getattr__(name):  # (expm, lu, ...: scipy's, on data)
+def __getattr__(name):  # (lu, logm, ...: scipy's, on data)
     if name.startswith("__"):
         raise AttributeError(name)
     import scipy.linalg
