@@ -45,11 +45,18 @@ class Tracer:
         self.before = {}          # (id(array), version) -> (array, its copy) taken before an
                                   # in-place write into an array the run did not compute
 
-    def before_write(self, t, copy):
+    def before_write(self, t):
         """An in-place op is about to write into t, an array made without the traced
-        arguments (`w = np.ones_like(x)`): ops recorded earlier read its data as it is now
-        (`copy`), and the generated code captures that (transforms.py)."""
-        self.before.setdefault((id(t._data), t._vc.v), (t._data, copy))
+        arguments (`w = np.ones_like(x)`), which ops recorded earlier read as it is now: a
+        copy of the array its data is part of (t's own, or the base of a view: a read of
+        the base or of another view of it is found from there, _view_before), which the
+        generated code captures (transforms.py)."""
+        root = t._data
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        key = (id(root), t._vc.v)
+        if key not in self.before:
+            self.before[key] = (root, root.copy())
 
     def captured(self, arr, version, now):
         """The data of an array at `version`, which is now at `now`."""

@@ -1335,12 +1335,12 @@ def _inputs_to_differentiate(args, nums, nested, what="argument"):
             if data.dtype.kind not in "fc":
                 raise TypeError(f"{what}: argument {n} has integer/boolean data ({data.dtype}); only float "
                                 f"arguments can be differentiated")
-            if nested and isinstance(a, Tensor):
+            tracer = _recording.TRACER[0]
+            if nested and isinstance(a, Tensor) and (a._requires_grad or tracer is not None and tracer.traced(a)):
                 t = apply(_get_op("copy"), [a], {})
                 t._requires_grad = True
-            else:
+            else:  # (a constant tensor too: `np.array([0.0, 8.0])` a trace made one)
                 t = _tensor(data, requires_grad=True)
-                tracer = _recording.TRACER[0]
                 if tracer is not None:  # (an inner transform's own leaf, inside a trace)
                     tracer.inner_leaves.append(t)
             ts.append(t)

@@ -2063,3 +2063,15 @@ def test_a_composite_call_keeps_what_pytorchs_node_keeps(call, keeps):
                 y.sum().backward()
         else:
             y.sum().backward()
+
+
+def test_an_in_place_add_whose_old_value_is_gone_reads_its_result():
+    """`a += f(a)` overwrites the value it read: the backward reads the result as computed
+    (a fusion boundary), never the old value, whose data is gone."""
+    x = torch.linspace(-1, 1, 6, dtype=torch.float64).requires_grad_()
+    a = x.clone()
+    a += a + x.abs() + 0.1 * x
+    a.sin().sum().backward()
+    xv = np.linspace(-1, 1, 6)
+    np.testing.assert_allclose(x.grad.numpy(), np.cos(2 * xv + np.abs(xv) + 0.1 * xv) * (2.1 + np.sign(xv)),
+                               rtol=1e-12)

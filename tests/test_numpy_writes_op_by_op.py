@@ -132,3 +132,40 @@ def test_a_constant_changed_after_being_read(fn):
     np.testing.assert_allclose(srcgrad.grad(fn)(X.copy()), want, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(srcgrad.grad(fn)(X.copy() * 2), numeric_grad(fn, X * 2), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(srcgrad.vjp(fn, X.copy())[1](1.0)[0], want, rtol=1e-6, atol=1e-8)
+
+
+def filled_literal(x):  # (an array of numbers, then traced values stored into it)
+    out = np.array([0.0, 0.0, 1.0])
+    out[0] = x[0] ** 2
+    out[1:] *= x[1:]
+    return np.sum(np.sin(out))
+
+
+def literal_written_through_a_view(x):
+    out = np.array([[0.0, 0.0, 0.5], [1.0, 2.0, 3.0]])
+    row = out[0]
+    row[1] = x[0]
+    return np.sum(np.tanh(out * x[1])) + np.sum(out[:, 2] * x[2])
+
+
+def literal_read_then_filled(x):  # (read as numbers first: the read keeps the numbers)
+    w = np.array([1.0, 2.0, 3.0])
+    y = np.sum(np.sin(w * x))
+    w[1] = x[1] ** 3
+    return y + np.sum(w * x)
+
+
+def literal_read_then_its_view_written(x):  # (numbers written into a view of what an op read)
+    a = np.array([0.07, -1.76, 0.86, 1.58])
+    s = np.sum(np.sin(a * x[0]))
+    v = a.reshape(2, 2)
+    v[1] = v[0] * 1.09
+    return s + np.sum(a * x[1])
+
+
+@pytest.mark.parametrize("fn", [filled_literal, literal_written_through_a_view, literal_read_then_filled,
+                                literal_read_then_its_view_written])
+def test_arrays_numpy_builds_from_numbers_take_traced_values(fn):
+    want = numeric_grad(fn, X)
+    np.testing.assert_allclose(srcgrad.grad(fn)(X.copy()), want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(srcgrad.vjp(fn, X.copy())[1](1.0)[0], want, rtol=1e-6, atol=1e-8)

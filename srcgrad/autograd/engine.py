@@ -179,14 +179,19 @@ class Walk:
                     if kind == "out":
                         _, producer, k = self.values[r]
                         _, made_counter, made = producer.outs[k]
+                        kept = producer.overwritten and k in producer.overwritten
                         if counter is made_counter and not any(o[1] is counter for o in fn.outs):
                             # (not the write itself)
                             if read != made:
                                 seen.setdefault(r, set()).add(read)
-                            if counter.v != read and not (producer.overwritten and k in producer.overwritten):
+                            if counter.v != read and not kept:
                                 # written since, and its data as read is gone: what fn made is
                                 # read as made, never formed again from it
                                 stale.update(made_by_fn)
+                        elif counter is made_counter and not kept:
+                            # the write itself (`a += y`), whose old value is gone: its result
+                            # is read as made, not formed again from the old value
+                            stale.update(made_by_fn)
                     elif kind == "const" and counter.v != read:
                         stale.update(made_by_fn)
             found = self._written = ({r: vs.pop() for r, vs in seen.items() if len(vs) == 1}, stale)

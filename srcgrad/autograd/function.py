@@ -21,12 +21,13 @@ class Version:
     writes), linked by `data_of` to the tensor's: a write through it stamps `data_written`
     there with the recording sequence, so that a backward knows which recorded reads came
     before it (engine.Walk.read_stale) without raising PyTorch's version error."""
-    __slots__ = ("v", "data_of", "data_written", "numpy_reads")
+    __slots__ = ("v", "data_of", "data_written", "numpy_reads", "read")
 
     def __init__(self, data_of=None):
         self.v = 0
         self.data_of = data_of
         self.data_written = -1
+        self.read = -1  # the version a recorded op last read (trace.Tracer.before_write)
         self.numpy_reads = None  # (recording.keep_numpy_reads: values in this storage read as numpy's)
 
     def bump(self):

@@ -129,9 +129,10 @@ def apply(op, inputs, attrs, out=None):
             _keep_overwritten(out, copy._data)
         elif out._grad_fn is None and (record or tracer is not None):
             # an array without history: the op, and ops recorded before it, read it as it is
-            before = out._data.copy()
-            if tracer is not None and not tracer.is_input(out):
-                tracer.before_write(out, before)
+            if record:
+                before = out._data.copy()
+            if tracer is not None and not tracer.is_input(out) and out._vc.read == out._vc.v:
+                tracer.before_write(out)  # (read by a recorded op since its last write)
         elif out._grad_fn is not None and tracer is None and kept_a_tensor(out._grad_fn):
             # a write under no_grad, or `a += x`, into a result srcgrad's backward may read:
             # not one of a linear step, so that `acc += x[i]` in a loop keeps no copy per step
@@ -349,6 +350,7 @@ def _record(op, attrs, inputs, outs, grad_out=True, tracer=None, out=None, befor
                 saved.append((before, Version(), 0))
                 continue
             v = x._vc
+            v.read = v.v
             saved.append((x._data, v, v.v))
         elif isinstance(x, np.ndarray):
             edges.append(_CONST_EDGE)

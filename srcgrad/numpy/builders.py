@@ -12,7 +12,8 @@ arrays, so a constant it caches stays a numpy array.)
 
 Only calls from the user's code are redirected: numpy's and srcgrad's own code (and any
 library under site-packages) keep numpy's functions. `np.array`/`np.asarray` are redirected
-only for objects holding a tensor, the case numpy could not handle anyway. The numpy module
+for objects holding a tensor, and `np.array` of numbers makes a tensor too (the user's code
+may store traced values into it, as into np.zeros's). The numpy module
 attributes are swapped for the duration of that trace, and so are the names the user's own
 modules bound to them (`from numpy import zeros`, a module re-exporting numpy's names); a
 builder imported under another name (`from numpy import zeros as z`) keeps numpy's
@@ -99,11 +100,17 @@ def _converter(name):
     original, traced = _ORIGINAL[name], getattr(_shape, name)
 
     def convert(obj, *args, **kwargs):
-        if type(obj) is np.ndarray:  # (the common case, and numpy's and srcgrad's own calls)
+        if type(obj) is np.ndarray and name != "array":  # (the common case, and numpy's own calls)
             return original(obj, *args, **kwargs)
         if (_shape._is_tensor(obj) or _shape._contains_tensor(obj)) and _from_user_code(name):
             return traced(obj, *args, **kwargs)
-        return original(obj, *args, **kwargs)
+        out = original(obj, *args, **kwargs)
+        if name == "array" and type(out) is np.ndarray and out.dtype.kind in "biufc" and kwargs.get("like") is None \
+                and _from_user_code(name):
+            # an array of numbers the user's code builds (`w = np.array([1.0, 2.0])`, a copy of
+            # a plain one) may be filled with traced values later: a tensor, as np.zeros's
+            return _shape.tensor_cls()._make(out)
+        return out
     convert.__name__, convert.__doc__ = name, original.__doc__
     return convert
 
