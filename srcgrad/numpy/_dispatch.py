@@ -208,8 +208,8 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
     outs = kwargs.get("out") or ()
     if any(not isinstance(o, tensor_cls()) for o in outs):
         _refuse_plain_out(ufunc.__name__, inputs)
-    if method == "__call__" and impl is not None and len(outs) == 1 and set(kwargs) <= {"out", "where"}:
-        return _into(impl, inputs, outs[0], kwargs.get("where", True))
+    if method == "__call__" and impl is not None and len(outs) == ufunc.nout and set(kwargs) <= {"out", "where"}:
+        return _into(impl, inputs, outs, kwargs.get("where", True))
     if impl is None or kwargs.get("out") is not None or kwargs.get("where", True) is not True:
         name = ufunc.__name__ + ("" if method == "__call__" else "." + method)
         return run_without_gradient(getattr(ufunc, method), name, inputs, kwargs)
@@ -218,7 +218,9 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
     if kwargs:
         raise TypeError(f"numpy.{ufunc.__name__}: keyword arguments {sorted(kwargs)} are not supported")
     out = impl(*inputs)
-    return out if dtype is None else out.astype(dtype)
+    if dtype is None:
+        return out
+    return tuple(o.astype(dtype) for o in out) if isinstance(out, tuple) else out.astype(dtype)
 
 
 def _outer(binary, a, b):
@@ -228,16 +230,19 @@ def _outer(binary, a, b):
     return binary(a.reshape(tuple(a.shape) + (1,) * np.ndim(b)), b)
 
 
-def _into(impl, inputs, out, where):
+def _into(impl, inputs, outs, where):
     """`np.multiply(a, b, out=c)` with c a tensor: the result written into c in place (a
     recorded write, so c's history and gradient follow), and c returned; with `where=`,
-    only where the mask holds, c keeping its values elsewhere (as numpy)."""
+    only where the mask holds, c keeping its values elsewhere (as numpy). A ufunc with
+    several outputs (np.modf, np.divmod) writes each into its own, and returns them all."""
     from .elementwise import where as select
-    result = impl(*inputs)
-    if where is not True:
-        result = select(where, result, out)
-    out[...] = result
-    return out
+    results = impl(*inputs)
+    results = results if len(outs) > 1 else (results,)
+    for result, out in zip(results, outs):
+        if where is not True:
+            result = select(where, result, out)
+        out[...] = result
+    return tuple(outs) if len(outs) > 1 else outs[0]
 
 
 def _reduceat(x, indices, axis=0):

@@ -127,6 +127,47 @@ trunc = _define(np.trunc, "trunc")
 floor_divide = _define(np.floor_divide, "floor_divide")  # (numpy's value; derivative 0)
 
 
+@implements(np.divmod)
+def divmod(x1, x2):
+    """(floor_divide(x1, x2), remainder(x1, x2)): the quotient's derivative is 0, the
+    remainder's is the `mod` op's (1 in x1, -floor(x1 / x2) in x2)."""
+    return floor_divide(x1, x2), remainder(x1, x2)
+
+
+@implements(np.modf)
+def modf(x):
+    """(fractional part, integral part), both with x's sign as C's modf gives them (-0.0
+    for -2.0, (+-0.0, +-inf) for +-inf). The fractional part is written s * (|x| -
+    trunc(|x|)) with s = +-1 from x's sign bit and |x| = s * x: numpy's values, signed
+    zeros included, and derivative s * s = 1 everywhere (PyTorch's frac), also at the
+    integers, where `x - trunc(x)` would need a select that drops it; the integral part
+    is trunc's, derivative 0. Integers become floats as for any float-valued op."""
+    from ..tensor import _float_dtype
+    t = _operand(x)
+    Tensor = tensor_cls()
+    if not isinstance(t, Tensor):
+        t = Tensor._make(np.asarray(t))
+    if t.dtype.kind in "iub":
+        t = t._cast_const(_float_dtype(t.dtype))
+    if t.dtype.kind == "c":
+        raise TypeError("ufunc 'modf' not supported for complex input")
+    dtype = t.dtype
+    s = where(signbit(t), np.asarray(-1.0, dtype), np.asarray(1.0, dtype))
+    a = where(isinf(t), np.zeros((), dtype), s * t)   # (no inf - inf: an infinity's fraction is 0)
+    return s * (a - trunc(a)), trunc(t)
+
+
+@implements(np.i0)
+def i0(x):
+    """The modified Bessel function of the first kind of order 0: the op `i0` of
+    scipy.special's table (ops/scipy_special.py), derivative i1. Without scipy its kernels
+    are numpy's np.i0 and a Chebyshev series for i1 (symbolic/numpy_special.py)."""
+    t = _operand(x)
+    if np.dtype(getattr(t, "dtype", None) or np.asarray(t).dtype).kind == "c":
+        raise TypeError("i0 not supported for complex values")
+    return elementwise("i0", t, float_result=True)
+
+
 @implements(np.fix)
 def fix(x):
     """Rounding toward zero (numpy's fix is trunc's value): derivative 0."""

@@ -277,6 +277,41 @@ def pinv(a, rcond=None, hermitian=False, **kwargs):
     return _op("pinv", [t], rtol=None if rtol is None else float(rtol), hermitian=bool(hermitian))
 
 
+@_implements(_np.linalg.matrix_rank)
+def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
+    """The number of singular values above tol (numpy's default: the largest times
+    max(M, N) * eps, or times rtol). An integer of the svd op's singular values (of
+    eigvalsh's magnitudes when hermitian: numpy's own hermitian svd), so a compiled
+    function recomputes it on every call; no gradient. A vector's rank is 1 unless it is
+    all zeros: a Python int, as numpy's (in a compiled function, a guard)."""
+    from .reductions import amax, count_nonzero
+    if rtol is not None and tol is not None:
+        raise ValueError("`tol` and `rtol` can't be both set.")
+    t = _tensor(A)
+    t = t.detach() if t.requires_grad or _traced(t) else t
+    if t.ndim < 2:
+        return int(not bool((t == 0).all()))
+    t = _float_tensor(t)
+    s = abs(eigvalsh(t)) if hermitian else svd(t, compute_uv=False)
+    if tol is None:
+        if rtol is None:
+            rtol = max(t.shape[-2:]) * _np.finfo(s.dtype).eps
+        else:
+            rtol = _tensor(rtol)[..., None]
+        if s.shape[-1] == 0:
+            tol = _np.zeros(s.shape[:-1] + (1,), s.dtype)
+        else:
+            tol = amax(s, axis=-1, keepdims=True) * rtol
+    else:
+        tol = _tensor(tol)[..., None]
+    return count_nonzero(s > tol, axis=-1)
+
+
+def _traced(x):
+    from ..autograd.recording import TRACER
+    return TRACER[0] is not None and TRACER[0].traced(x)
+
+
 @_implements(_np.linalg.trace)
 def trace(x, /, *, offset=0, dtype=None):
     """numpy 2's linalg.trace: the trace over the last two axes."""

@@ -38,6 +38,7 @@ from ..autograd.recording import apply
 from ..ops.indexing import Arg, Slice, numpy_index, split_index, traced_nonzero
 from ._dispatch import implements, needs_grad, run_without_gradient, tensor_cls
 from .elementwise import isnan, logical_and, logical_not, logical_or, signbit, sqrt, trunc, where
+from .elementwise import isfinite as _isfinite
 from .elementwise import where as _select  # (for functions whose where= parameter shadows it)
 from .elementwise import abs as _abs
 from .elementwise import clip as _clip
@@ -47,7 +48,7 @@ from .reductions import _floating, amax, amin, argmax, argmin, average, count_no
 from .reductions import all as _all
 from .reductions import any as _any
 from .reductions import sum as _sum
-from .shape import (_along, _axis, _getitem, _index, _is_tensor, _is_traced, _reshape,
+from .shape import (_along, _axes, _axis, _getitem, _index, _into_plain_array, _is_tensor, _is_traced, _reshape,
                     _static, _take_along, _tensor, _transpose, atleast_1d, atleast_2d, broadcast_arrays,
                     broadcast_to, concatenate, copy, diag, diagonal, flip, linspace, moveaxis, ravel, sort, take)
 
@@ -61,7 +62,7 @@ __all__ = [
     "tril_indices_from", "diag_indices_from", "fill_diagonal", "real", "imag", "conj", "conjugate",
     "angle", "bincount", "select", "piecewise", "heaviside", "copysign", "fmod", "float_power", "diagflat",
     "polyfit", "apply_along_axis", "polyadd", "polysub", "polymul", "polyder", "polyint", "put",
-    "unravel_index",
+    "unravel_index", "unwrap", "isin", "trim_zeros", "histogram_bin_edges", "putmask", "place",
 ]
 
 _NoValue = np._NoValue
@@ -163,6 +164,35 @@ def ediff1d(ary, to_end=None, to_begin=None):
     if to_end is not None:
         parts.append(ravel(_tensor(to_end))._cast_const(x.dtype))
     return parts[0] if len(parts) == 1 else concatenate(parts)
+
+
+@implements(np.unwrap)
+def unwrap(p, discont=None, axis=-1, *, period=2 * math.pi):
+    """numpy's unwrap, step by step: each difference between neighbours along `axis` of at
+    least `discont` (period / 2 by default) is brought into [-period/2, period/2] by
+    mod, and the corrections (ddmod - dd: whole multiples of period, decided by the data
+    and recomputed by a compiled function) add up along the axis. A correction's
+    derivative in p is 1 - 1 = 0 (mod's derivative in its first argument is 1), so the
+    gradient reaches p unchanged, and a period given as a tensor gets the multiples."""
+    x = _tensor(p)
+    axis = _axis(axis, x.ndim, "unwrap") if x.ndim else axis
+    dd = diff(x, axis=axis)
+    if discont is None:
+        discont = period / 2
+    dtype = np.result_type(dd.dtype, period.dtype if _is_tensor(period) else period)
+    if np.issubdtype(dtype, np.integer):
+        high, rem = builtins.divmod(period, 2)
+        ambiguous = builtins.bool(rem == 0)
+    else:
+        high, ambiguous = period / 2, True
+    low = -high
+    ddmod = _elementwise("mod", dd - low, period) + low
+    if ambiguous:  # (a jump of exactly period/2 keeps its sign, as numpy's)
+        ddmod = where(logical_and(ddmod == low, dd > 0), high, ddmod)
+    correction = where(_abs(dd) < discont, 0, ddmod - dd)
+    up = x if x.dtype == dtype else x._cast_const(dtype)
+    first = _slice(up, axis, 0, 1)
+    return concatenate([first, _slice(up, axis, 1, None) + cumsum(correction, axis)], axis=axis)
 
 
 @implements(np.append)
@@ -385,6 +415,52 @@ def put(a, ind, v, mode="raise"):
     if V._data.size != index.size:
         V = _gather(V, np.arange(index.size) % V._data.size)
     a[np.unravel_index(index % size, a.shape)] = V
+    return None
+
+
+@implements(np.putmask)
+def putmask(a, /, mask, values):
+    """numpy.putmask, in place: a.flat[i] = values.flat[i % len(values)] wherever
+    mask.flat[i] holds — values repeat by position in a (np.place's repeat by the count
+    of true entries instead). One recorded write of where(mask, values, a): a mask computed
+    from traced data is recomputed by a compiled function, values get the gradient where
+    the mask holds and a's earlier entries elsewhere."""
+    if not _is_tensor(a):
+        return _into_plain_array(np.putmask, "putmask", (a, mask, values), {})
+    m = _tensor(mask)
+    size = int(a._data.size)
+    if int(m._data.size) != size:
+        raise ValueError("putmask: mask and data must be the same size")
+    V = ravel(_tensor(values))
+    n = V.shape[0]
+    if n == 0:
+        return None
+    V = _reshape(V if n == size else _gather(V, np.arange(size) % n), a.shape)
+    a[...] = where(_reshape(m.astype(np.bool_), a.shape), V.astype(a.dtype), a)
+    return None
+
+
+@implements(np.place)
+def place(arr, mask, vals):
+    """numpy.place, in place: the entries of arr where mask holds get vals[0], vals[1], ...
+    in order, vals repeated when shorter — by the count of true entries before each (not
+    its position, as np.putmask). The k-th true entry reads vals[(cumsum(mask) - 1) % n]:
+    a gather a compiled function recomputes from a traced mask (no guard on how many hold),
+    written in one recorded write of where(mask, ..., arr)."""
+    if not _is_tensor(arr):
+        return _into_plain_array(np.place, "place", (arr, mask, vals), {})
+    m = ravel(_tensor(mask)).astype(np.bool_)
+    if m.shape[0] != int(arr._data.size):
+        raise ValueError("place: mask and data must be the same size")
+    V = ravel(_tensor(vals))
+    n = V.shape[0]
+    if n == 0:
+        if builtins.bool(_any(m)):   # (a decision on the mask: in a compiled function, a guard)
+            raise ValueError("Cannot insert from an empty array!")
+        return None
+    k = (cumsum(m.astype(np.intp)) - 1) % n
+    picked = _reshape(_gather(V, k), arr.shape).astype(arr.dtype)
+    arr[...] = where(_reshape(m, arr.shape), picked, arr)
     return None
 
 
@@ -1098,6 +1174,29 @@ def array_equiv(a1, a2):
     return builtins.bool(_all(x == y))
 
 
+@implements(np.isin)
+def isin(element, test_elements, assume_unique=False, invert=False, *, kind=None):
+    """Whether each entry of `element` equals one of `test_elements` (booleans of element's
+    shape, no gradient). The test elements are sorted and each entry compared with the one
+    at its insertion position (the `searchsorted` op): ops a compiled function recomputes
+    from traced data, in O((n + m) log m) where comparing every pair would hold n * m
+    booleans. Equality is numpy's `==`, so NaN is in nothing; assume_unique and kind pick
+    numpy's algorithm, not the result (kind is checked as numpy checks it)."""
+    if kind not in (None, "sort", "table"):
+        raise ValueError(f"Invalid kind: '{kind}'. Please use None, 'sort' or 'table'.")
+    x, t = _const(element), ravel(_const(test_elements))
+    if kind == "table" and not (x.dtype.kind in "uib" and t.dtype.kind in "uib"):
+        raise ValueError("The 'table' method is only supported for boolean or integer arrays. "
+                         "Please select 'sort' or None for kind.")
+    m = t.shape[0]
+    if m == 0:
+        return _make(np.full(x.shape, builtins.bool(invert)))
+    x, t = _promoted(x, t)
+    s = sort(t)
+    found = _gather(s, _clip(_searchsorted(s, x, "left"), 0, m - 1)) == x
+    return logical_not(found) if invert else found
+
+
 # ---------------------------------------------------------------------------------------
 # positions: integer results, no gradient
 # ---------------------------------------------------------------------------------------
@@ -1159,6 +1258,36 @@ def flatnonzero(a):
     if _is_traced(x):
         return nonzero(ravel(x))[0]
     return _make(np.flatnonzero(x._data))
+
+
+@implements(np.trim_zeros)
+def trim_zeros(filt, trim="fb", axis=None):
+    """The slice of filt that drops its leading ('f') and/or trailing ('b') zeros along
+    `axis` (every axis by default: the smallest box holding every nonzero entry; all
+    zeros: empty along those axes, as numpy). How much is trimmed depends on the data: in
+    a compiled function each bound is a guard (data trimming another amount records and
+    compiles another variant, as a branch does); the result is a slice of filt, so its
+    entries keep their gradient."""
+    x = _tensor(filt)
+    how = trim.lower()
+    if how not in ("fb", "bf", "f", "b"):
+        raise ValueError(f"unexpected character(s) in `trim`: {trim!r}")
+    axes = tuple(range(x.ndim)) if axis is None else _axes(axis, x.ndim, "trim_zeros")
+    if not axes:
+        return filt
+    nonzero_ = _const(x) != 0
+    if not builtins.bool(_any(nonzero_)):   # (a guard)
+        return x[tuple(slice(0, 0) if d in axes else slice(None) for d in range(x.ndim))]
+    index = []
+    for d in range(x.ndim):
+        if d not in axes:
+            index.append(slice(None))
+            continue
+        along = nonzero_ if x.ndim == 1 else _any(nonzero_, axis=tuple(k for k in range(x.ndim) if k != d))
+        start = int(argmax(along)) if "f" in how else None                   # (guards)
+        stop = x.shape[d] - int(argmax(flip(along))) if "b" in how else None
+        index.append(slice(start, stop))
+    return x[tuple(index)]
 
 
 @implements(np.unique)
@@ -1509,7 +1638,8 @@ def histogram(a, bins=10, range=None, density=None, weights=None):
 
 def _bin_edges(flat, bins, range):
     """numpy's histogram_bin_edges for a count of bins or the edges themselves (a string
-    asks numpy's estimators for a count from the data: a traced array's would be frozen)."""
+    asks numpy's estimators for a count from the data: a traced array's would be frozen).
+    A range that is not finite raises as numpy's (of a traced array: a guard)."""
     if isinstance(bins, str):
         if _is_traced(flat):
             from ..trace import TraceError
@@ -1530,6 +1660,10 @@ def _bin_edges(flat, bins, range):
         lo, hi = 0.0, 1.0
     else:
         lo, hi = amin(flat), amax(flat)
+    if not builtins.all(builtins.bool(_isfinite(v) if _is_tensor(v) else np.isfinite(v)) for v in (lo, hi)):
+        which = "autodetected" if range is None else "supplied"
+        lo_, hi_ = (v._data if _is_tensor(v) else v for v in (lo, hi))
+        raise ValueError(f"{which} range of [{lo_}, {hi_}] is not finite")
     if bool(lo > hi):
         raise ValueError("histogram: max must be larger than min in range parameter")
     if bool(lo == hi):
@@ -1538,6 +1672,20 @@ def _bin_edges(flat, bins, range):
     if not (_is_tensor(lo) or _is_tensor(hi)):
         return _make(np.linspace(lo, hi, n + 1, dtype=kind))
     return linspace(lo, hi, n + 1)
+
+
+@implements(np.histogram_bin_edges)
+def histogram_bin_edges(a, bins=10, range=None, weights=None):
+    """np.histogram's edges alone (_bin_edges): a count of bins over a's own min and max
+    is differentiable in a, through linspace (in range, given as tensors). numpy uses the
+    weights only to refuse them with a string of bins (an estimator of the count)."""
+    A = _tensor(a)
+    if weights is not None:
+        if tuple(np.shape(weights)) != tuple(A.shape):
+            raise ValueError("weights should have the same shape as a.")
+        if isinstance(bins, str):
+            raise TypeError("Automated estimation of the number of bins is not supported for weighted data")
+    return _bin_edges(ravel(A), bins, range)
 
 
 @implements(np.bincount)

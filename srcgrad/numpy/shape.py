@@ -23,7 +23,7 @@ __all__ = [
     "stack", "hstack", "vstack", "dstack", "column_stack", "split", "array_split", "hsplit", "vsplit",
     "dsplit", "sort", "argsort", "take", "take_along_axis", "array", "asarray", "asanyarray", "copy",
     "zeros_like", "ones_like", "empty_like", "full_like", "shape", "ndim", "size", "zeros", "ones",
-    "empty", "full", "eye", "identity", "arange", "linspace", "r_", "c_",
+    "empty", "full", "eye", "identity", "arange", "linspace", "r_", "c_", "lexsort", "asarray_chkfinite",
 ]
 
 _ALL = Slice(None, None, None)
@@ -926,6 +926,31 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
     return _argsort(x, _axis(axis, x.ndim, "argsort"))
 
 
+@implements(np.lexsort)
+def lexsort(keys, axis=-1):
+    """The positions that sort by the last key, ties broken by the one before it, and so
+    on: a stable argsort by the first key, then by each next key read in that order (the
+    argsort op, so a compiled function recomputes them from traced keys). A 2-D array's
+    rows are the keys. Integers, no gradient."""
+    if _is_tensor(keys) or isinstance(keys, np.ndarray):
+        stacked = _tensor(keys)
+        keys = [stacked[i] for i in range(stacked.shape[0])] if stacked.ndim else []
+    keys = [_tensor(k) for k in keys]
+    if not keys:
+        raise TypeError("need sequence of keys with len > 0 in lexsort")
+    if any(tuple(k.shape) != tuple(keys[0].shape) for k in keys):
+        raise ValueError("all keys need to be the same shape")
+    keys = [k.detach() if k.requires_grad or _is_traced(k) else k for k in keys]
+    x = keys[0]
+    if x.ndim == 0:
+        return tensor_cls()._make(np.zeros((), np.intp))
+    axis = _axis(axis, x.ndim, "lexsort")
+    order = _argsort(x, axis)
+    for k in keys[1:]:
+        order = _take_along(order, _argsort(_take_along(k, order, axis), axis), axis)
+    return order
+
+
 # ---------------------------------------------------------------------------------------
 # arrays from data, copies, and facts
 # ---------------------------------------------------------------------------------------
@@ -1002,6 +1027,22 @@ def asarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):
 
 
 asanyarray = asarray
+
+
+@implements(np.asarray_chkfinite)
+def asarray_chkfinite(a, dtype=None, order=None):
+    """np.asarray(a) after checking that no float or complex entry is NaN or infinite
+    (numpy's ValueError otherwise). The check is a decision on the data: in a compiled
+    function a guard, so each call's data is checked again. (numpy's own asarray_chkfinite
+    is not dispatched to srcgrad: it converts a tensor with np.asarray, which a traced
+    one refuses; this is srcgrad.numpy's, and the one user code reaches when numpy's
+    converters are redirected, builders.py.)"""
+    from .elementwise import isfinite
+    from .reductions import all as all_
+    t = asarray(a, dtype=dtype, order=order)
+    if t.dtype.kind in "fc" and not bool(all_(isfinite(t))):
+        raise ValueError("array must not contain infs or NaNs")
+    return t
 
 
 @implements(np.copy)

@@ -1,6 +1,6 @@
 """numpy kernels for the scipy.special functions PyTorch's own vocabulary needs (torch.lgamma,
-torch.digamma, torch.polygamma, torch.erfinv and their derivatives), for when scipy is
-not installed: `special.scipy_special()` (symbolic/special.py) then gives `SPECIAL`, so that
+torch.digamma, torch.polygamma, torch.erfinv and their derivatives) and numpy's own (np.i0,
+whose derivative is i1), for when scipy is not installed: `special.scipy_special()` (symbolic/special.py) then gives `SPECIAL`, so that
 the op table's ops (gammaln, digamma, polygamma, erfinv) and the generated code that calls
 `special.<name>` run unchanged. Values agree with scipy's to ~1e-13 (relative; most to
 1e-15) in float64, at the poles and infinities too; float32 input gives float32, as
@@ -187,6 +187,64 @@ def erfinv(x):
     return _result(out, dtype, x)
 
 
+# Cephes' Chebyshev coefficients for exp(-x) I1(x) / x on [0, 8] and exp(-x) sqrt(x) I1(x)
+# on (8, inf) (i1.c; numpy's np.i0 is Cephes' i0.c, with the same two intervals)
+_I1_A = (2.77791411276104639959e-18, -2.11142121435816608115e-17, 1.55363195773620046921e-16,
+         -1.10559694773538630805e-15, 7.60068429473540693410e-15, -5.04218550472791168711e-14,
+         3.22379336594557470981e-13, -1.98397439776494371520e-12, 1.17361862988909016308e-11,
+         -6.66348972350202774223e-11, 3.62559028155211703701e-10, -1.88724975172282928790e-9,
+         9.38153738649577178388e-9, -4.44505912879632808065e-8, 2.00329475355213526229e-7,
+         -8.56872026469545474066e-7, 3.47025130813767847674e-6, -1.32731636560394358279e-5,
+         4.78156510755005422638e-5, -1.61760815825896745588e-4, 5.12285956168575772895e-4,
+         -1.51357245063125314899e-3, 4.15642294431288815669e-3, -1.05640848946261981558e-2,
+         2.47264490306265168283e-2, -5.29459812080949914269e-2, 1.02643658689847095384e-1,
+         -1.76416518357834055153e-1, 2.52587186443633654823e-1)
+_I1_B = (7.51729631084210481353e-18, 4.41434832307170791151e-18, -4.65030536848935832153e-17,
+         -3.20952592199342395980e-17, 2.96262899764595013876e-16, 3.30820231092092828324e-16,
+         -1.88035477551078244854e-15, -3.81440307243700780478e-15, 1.04202769841288027642e-14,
+         4.27244001671195135429e-14, -2.10154184277266431302e-14, -4.08355111109219731823e-13,
+         -7.19855177624590851209e-13, 2.03562854414708950722e-12, 1.41258074366137813316e-11,
+         3.25260358301548823856e-11, -1.89749581235054123450e-11, -5.58974346219658380687e-10,
+         -3.83538038596423702205e-9, -2.63146884688951950684e-8, -2.51223623787020892529e-7,
+         -3.88256480887769039346e-6, -1.10588938762623716291e-4, -9.76109749136146840777e-3,
+         7.78576235018280120474e-1)
+
+
+def _chbevl(y, coefficients):
+    """Cephes' chbevl: the Chebyshev series (highest degree first, the constant term
+    halved) at y in [-2, 2], by Clenshaw's recurrence."""
+    b0 = np.zeros_like(y)
+    b1 = np.zeros_like(y)
+    b2 = b1
+    for c in coefficients:
+        b2, b1 = b1, b0
+        b0 = y * b1 - b2 + c
+    return 0.5 * (b0 - b2)
+
+
+def i0(x):
+    """The modified Bessel function of the first kind of order 0: numpy's np.i0 (Cephes'
+    Chebyshev series, as scipy's)."""
+    a, dtype = _float_in(x)
+    with np.errstate(all="ignore"):
+        out = np.i0(a)
+    return _result(out, dtype, x)
+
+
+def i1(x):
+    """The modified Bessel function of the first kind of order 1 (i0's derivative): odd,
+    Cephes' series in |x| on [0, 8] and (8, inf), as scipy's."""
+    a, dtype = _float_in(x)
+    z = np.abs(a)
+    with np.errstate(all="ignore"):
+        small = _chbevl(np.minimum(z, 8.0) / 2 - 2, _I1_A) * z * np.exp(z)
+        big = np.maximum(z, 8.0)
+        large = np.exp(z) * _chbevl(32 / big - 2, _I1_B) / np.sqrt(big)
+        out = np.where(z <= 8, small, large)
+        out = np.where(a < 0, -out, out)
+    return _result(out, dtype, x)
+
+
 class _Special:
     """The namespace generated code calls `special`: these kernels; any other scipy.special
     function needs scipy itself."""
@@ -194,6 +252,8 @@ class _Special:
     psi = staticmethod(psi)
     polygamma = staticmethod(polygamma)
     erfinv = staticmethod(erfinv)
+    i0 = staticmethod(i0)
+    i1 = staticmethod(i1)
 
     def __getattr__(self, name):
         raise ImportError(f"scipy.special.{name}: this srcgrad code calls scipy.special functions: install "
