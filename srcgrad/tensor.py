@@ -607,7 +607,7 @@ class Tensor:
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         value = self._data.item()
-        if self._requires_grad and isinstance(value, float) and _tracing() is not None:
+        if self._requires_grad and isinstance(value, float) and _numpy_code():
             from .trace import number_taken
             number_taken(self)
         return _decision(self, "eq", value)

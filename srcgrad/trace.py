@@ -172,14 +172,15 @@ def number_taken(t):
     number leaves the recording. The result stays right (the compiled code is guarded on
     the number), but no gradient flows through it, and each new value compiles again."""
     tracer = recording.TRACER[0]
-    if tracer is None or not tracer.traced(t):
+    if not (tracer.traced(t) if tracer is not None else recording.NUMPY_CODE[0] and t._requires_grad):
         return
     import warnings
     loc = user_loc(2)
     where = f" at {loc[0][0]}:{loc[0][1]}" if loc else ""
+    guarded = (" the compiled code is guarded on its exact value (each new value compiles again), and"
+               if tracer is not None else "")  # (or the function runs op by op: srcgrad.vjp & co)
     message = (f"float()/item() of a value being differentiated{where}: a Python number, which is a "
-               f"constant to srcgrad: the compiled code is guarded on its exact value (each new value "
-               f"compiles again), and no gradient flows through arithmetic done with it. Compare and "
+               f"constant to srcgrad:{guarded} no gradient flows through arithmetic done with it. Compare and "
                f"compute with the array itself: `if x.sum() > 0`, `x / x.max()`, `np.sin(x)`.")
     if loc:
         warnings.warn_explicit(message, GradientLostWarning, loc[0][0], loc[0][1])
@@ -197,8 +198,17 @@ def stored_into_numpy(t):
     import dis
     from .utils.locations import _PKG_DIR, describe_loc
     f = sys._getframe(3)  # who called __float__/__int__: numpy's C code leaves the user's frame
-    if not f.f_code.co_filename.startswith(_PKG_DIR) and \
-            dis.opname[f.f_code.co_code[f.f_lasti]] == "STORE_SUBSCR":
+    if f.f_code.co_filename.startswith(_PKG_DIR):
+        return
+    math_function = _math_call(f)
+    if math_function is not None:
+        where = describe_loc(((f.f_code.co_filename, f.f_lineno),))
+        err = TraceError(f"math.{math_function} of a traced value ({where}) takes the number out of it, so its "
+                         f"gradient would be lost; srcgrad runs numpy's function of it instead, unless math's is "
+                         f"called by another name: call np.{math_function} (or math.{math_function} itself)")
+        err.needs_builders = True  # (run again with math's functions of a tensor numpy's: numpy/pymath.py)
+        raise err
+    if dis.opname[f.f_code.co_code[f.f_lasti]] == "STORE_SUBSCR":
         where = describe_loc(((f.f_code.co_filename, f.f_lineno),))
         err = TraceError(
             f"a traced value is stored into a plain numpy array ({where}): numpy converts it to a "
@@ -206,6 +216,21 @@ def stored_into_numpy(t):
             f"(`out = np.zeros_like(x)`), or collect the values in a list and `np.stack` them.")
         err.needs_builders = True
         raise err
+
+
+def _math_call(frame):
+    """The name of the function of Python's math the frame's current call is calling
+    (`math.exp(x[0])`, `exp(x[0])` of `from math import exp`), if one srcgrad has
+    (numpy/pymath.py); else None."""
+    import math
+    from .numpy.builders import _called_name
+    from .numpy.pymath import NAMES
+    name = _called_name(frame)
+    if name not in NAMES:
+        return None
+    fn = frame.f_globals.get(name, frame.f_locals.get(name))
+    module = frame.f_globals.get("math")
+    return name if fn is getattr(math, name) or module is math else None
 
 
 def escape(t, what, hint=None, builders=False):

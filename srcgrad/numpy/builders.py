@@ -173,9 +173,11 @@ def _library_function(name, original, ours):
 
 def _library_redirects():
     """[(object, name, original, redirect, was it the object's own attribute)] for the
-    libraries the process has imported (scipy is never imported here)."""
+    libraries the process has imported (scipy is never imported here), and Python's math
+    (numpy/pymath.py)."""
+    from .pymath import NAMES
     found = []
-    for module, obj_name, names, ours in _LIBRARY:
+    for module, obj_name, names, ours in _LIBRARY + (("math", None, NAMES, "srcgrad.numpy.pymath"),):
         mod = sys.modules.get(module)
         obj = mod if mod is None or obj_name is None else getattr(mod, obj_name, None)
         if obj is None:

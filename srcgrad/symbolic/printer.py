@@ -115,10 +115,11 @@ class _Printer:
             zero = ast.Compare(left=self.p(e.args[0]), ops=[ast.Eq()], comparators=[A.num(0)])
             return A.npcall("where", zero, A.num(0), slope)
         if f is F.erf:
-            # numpy has no erf: math.erf elementwise, in the argument's dtype
+            # numpy has no erf: math.erf elementwise, in the argument's dtype (np.asarray:
+            # of a 0-d argument, frompyfunc gives a Python float)
             x = self.p(e.args[0])
-            return A.method(A.call(A.npcall("frompyfunc", A.attr(A.name("math"), "erf"), A.num(1), A.num(1)), x),
-                            "astype", A.attr(self.p(e.args[0]), "dtype"))
+            return A.npcall("asarray", A.call(A.npcall("frompyfunc", A.attr(A.name("math"), "erf"), A.num(1),
+                                                       A.num(1)), x), A.attr(self.p(e.args[0]), "dtype"))
         if f is F.isnan_or:
             return A.binop(A.npcall("isnan", self.p(e.args[0])), ast.BitOr(), self.p(e.args[1]))
         if isinstance(e, (sp.And, sp.Or)):
