@@ -25,6 +25,20 @@ row_blocks = True
 cache_dir = None
 
 
+#: the compiler's large-array thresholds (module, attribute): constants, which tests set to
+#: take every large-array form on small arrays, or none; part of the disk cache's key
+THRESHOLDS = (("srcgrad.codegen.kernels", "IN_PLACE_SIZE"), ("srcgrad.ir.contract", "MIN_SIZE"),
+              ("srcgrad.ops.reduction", "EINSUM_SUM_SIZE"), ("srcgrad.codegen.buffers", "MIN_SIZE"),
+              ("srcgrad.ir.share", "MIN_SIZE"), ("srcgrad.ops.linalg", "CROSS_COMPONENTS_SIZE"),
+              ("srcgrad.codegen.layout", "MIN_ROWS"), ("srcgrad.codegen.release", "MIN_SIZE"))
+
+
+def thresholds():
+    """The thresholds' current values."""
+    import importlib
+    return tuple(getattr(importlib.import_module(m), a) for m, a in THRESHOLDS)
+
+
 def key():
     """The part of every compile-cache key that depends on these switches."""
     return (fuse_elementwise, simplify, reroll, checkpoint_loops, row_blocks)

@@ -109,6 +109,35 @@ def test_closures_with_different_values_get_different_entries(tmp_path):
         assert out.stdout.split() == ["2.0", "3.0"]
 
 
+def test_compiler_thresholds_are_part_of_the_key(tmp_path):
+    """Code compiled with other large-array thresholds (a test's reference, with no `del`s)
+    is another entry: never loaded in place of this one's."""
+    script = tmp_path / "thresholds.py"
+    script.write_text(textwrap.dedent("""
+        import sys
+        import numpy as np
+        import srcgrad
+        from srcgrad.codegen import release
+
+        def f(x):
+            a = np.sin(x) * 2.0
+            return np.sum(np.tanh(np.exp(a) @ np.ones((8, 8))))
+
+        if sys.argv[1] == "plain":
+            release.MIN_SIZE = 1 << 40
+        g = srcgrad.value_and_grad(f)
+        x = np.ones((2000, 8))
+        g(x)
+        print(any(line.strip().startswith("del ") for line in g.source(x).splitlines()))
+    """))
+    env = dict(os.environ, SRCGRAD_CACHE_DIR=str(tmp_path / "cache"))
+    outs = [subprocess.run([sys.executable, str(script), how], capture_output=True, text=True, env=env)
+            for how in ("dropping", "plain", "dropping")]
+    assert [o.stdout.strip() for o in outs] == ["True", "False", "True"], [o.stderr for o in outs]
+    entries = [name for _, _, files in os.walk(tmp_path / "cache") for name in files if name.endswith(".json")]
+    assert len(entries) == 2, entries  # (the third process loaded the first one's)
+
+
 def test_lambdas_on_one_line_get_different_entries(tmp_path):
     """Two lambdas on one line share their name, line and file: their code tells them
     apart (the second used to load the first's gradient)."""

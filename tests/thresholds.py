@@ -6,10 +6,7 @@ import srcgrad
 class thresholds:
     """Every large-array threshold of the compiler set to `size` elements (the reference,
     out of reach; or 1, so that the smallest program takes every large-array form)."""
-    SETTINGS = [("srcgrad.codegen.kernels", "IN_PLACE_SIZE"), ("srcgrad.ir.contract", "MIN_SIZE"),
-                ("srcgrad.ops.reduction", "EINSUM_SUM_SIZE"), ("srcgrad.codegen.buffers", "MIN_SIZE"),
-                ("srcgrad.ir.share", "MIN_SIZE"), ("srcgrad.ops.linalg", "CROSS_COMPONENTS_SIZE"),
-                ("srcgrad.codegen.layout", "MIN_ROWS"), ("srcgrad.codegen.release", "MIN_SIZE")]
+    SETTINGS = srcgrad.config.THRESHOLDS
 
     def __init__(self, size):
         self.size = size

@@ -237,8 +237,10 @@ def function_identity(fn, *options):
             return None
         captured = captured + [["self", state]]
     # (the code's own hash too: two lambdas on one line share name, line and file)
-    return json.dumps([srcgrad_fingerprint(), getattr(fn, "__module__", ""), getattr(fn, "__qualname__", ""),
-                       code.co_firstlineno, _code_hash(code), file_hash, [repr(o) for o in options], captured])
+    from .. import config
+    return json.dumps([srcgrad_fingerprint(), list(config.thresholds()), getattr(fn, "__module__", ""),
+                       getattr(fn, "__qualname__", ""), code.co_firstlineno, _code_hash(code), file_hash,
+                       [repr(o) for o in options], captured])
 
 
 def _object_state(obj):
