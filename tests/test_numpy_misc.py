@@ -1082,3 +1082,32 @@ def test_tolist_of_a_traced_array_gives_its_entries_as_tensors():
     m = np.arange(6.0).reshape(2, 3) - 2
     assert srcgrad.grad(lambda a: sum(v for row in a.tolist() for v in row if v > 0) + 0.0 * a.sum())(m).tolist() == \
         [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]
+
+
+# ---------------------------------------------------------------------------------------
+# weighted quantiles (numpy's method 'inverted_cdf')
+# ---------------------------------------------------------------------------------------
+_QA = np.random.default_rng(21).normal(size=(4, 6))
+_QW = np.random.default_rng(22).uniform(size=(4, 6))
+_QW[0, :2] = 0.0  # (leading zero weights: q = 0 skips them)
+_QQ = np.array([0.0, 0.3, 0.5, 1.0])
+
+
+@pytest.mark.parametrize("f", [
+    lambda a: np.sum(np.quantile(a, _QQ, method="inverted_cdf", weights=_QW) ** 2),
+    lambda a: np.sum(np.quantile(a, _QQ, axis=1, method="inverted_cdf", weights=_QW) ** 2),
+    lambda a: np.sum(np.quantile(a, 0.4, axis=0, keepdims=True, method="inverted_cdf", weights=_QW) ** 2),
+    lambda a: np.sum(np.quantile(a, _QQ, axis=1, method="inverted_cdf", weights=_QW[1]) ** 2),
+    lambda a: np.sum(np.percentile(a, [10, 90], axis=1, method="inverted_cdf", weights=_QW) * a[:, 0]),
+], ids=["all", "axis", "keepdims", "1-d weights", "percentile"])
+def test_weighted_quantiles(f):
+    value, grad = srcgrad.value_and_grad(f)(_QA)
+    assert value == pytest.approx(f(_QA), rel=1e-12)
+    np.testing.assert_allclose(grad, numeric_grads(f, [_QA])[0], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(srcgrad.grad(f)(_QA[::-1].copy()), numeric_grads(f, [_QA[::-1].copy()])[0],
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_weighted_quantiles_need_the_inverted_cdf():
+    with pytest.raises(ValueError, match="Only method 'inverted_cdf' supports weights"):
+        srcgrad.grad(lambda a: np.quantile(a, 0.5, weights=_QW))(_QA)

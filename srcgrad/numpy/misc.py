@@ -601,9 +601,11 @@ def _lerp(a, b, t):
     return where(t >= 0.5, b - d * (1 - t), a + d * t)
 
 
-def _quantile(a, q, axis, keepdims, method, name, omit_nan):
+def _quantile(a, q, axis, keepdims, method, name, omit_nan, weights=None):
     x = _floating(_tensor(a))
     _refuse_complex(name, x)
+    if weights is not None:
+        return _weighted_quantile(x, q, axis, keepdims, method, name, weights)
     if method not in _CONTINUOUS and method not in _DISCRETE:
         raise NotImplementedError(f"{name}: method={method!r} is not supported by srcgrad; use one of "
                                   + ", ".join(repr(m) for m in list(_CONTINUOUS) + list(_DISCRETE)))
@@ -650,6 +652,48 @@ def _quantile(a, q, axis, keepdims, method, name, omit_nan):
     return _reshape(r, q.shape + (keep_shape if keepdims else kept))
 
 
+def _weighted_quantile(x, q, axis, keepdims, method, name, weights):
+    """numpy's weighted quantiles (method 'inverted_cdf' only): per slice, the first sorted
+    entry whose share of the total weight, counted from the smallest, reaches q. The
+    gradient reaches that entry; none reaches the weights (the choice is piecewise
+    constant in them), which a compiled function reads again at each call."""
+    if method != "inverted_cdf":
+        raise ValueError(f"Only method 'inverted_cdf' supports weights. Got: {method}.")
+    q = _tensor(q)
+    q = q if q.dtype.kind == "f" else q._cast_const(np.float64)
+    _check_quantiles(q)
+    w = _const(weights)
+    if tuple(w.shape) == tuple(x.shape):
+        wt, _ = _reduced_last(w, axis, name)
+    elif w.ndim == 1 and axis is not None and np.ndim(axis) == 0 and w.shape[0] == x.shape[axis]:
+        wt = None  # (one weight per position along the axis)
+    else:
+        raise ValueError(f"{name}: weights must have the shape of a {tuple(x.shape)}, or be 1-D of the length "
+                         f"of the reduced axis; got shape {tuple(w.shape)}")
+    if builtins.bool(_any(w < 0)):
+        raise ValueError("Weights must be non-negative.")
+    xt, keep_shape = _reduced_last(x, axis, name)
+    kept, N = xt.shape[:-1], xt.shape[-1]
+    if N == 0:
+        raise ValueError(f"{name}: cannot compute quantiles of an empty array (shape {tuple(x.shape)})")
+    wt = broadcast_to(w, xt.shape) if wt is None else wt
+    order = apply(_ops.get("argsort"), [_const(xt)], {"axis": xt.ndim - 1, "descending": False})
+    s = _take_along(xt, order, len(kept))
+    cdf = cumsum(_take_along(wt, order, len(kept)).astype(np.float64), axis=-1)
+    cdf = cdf / _slice(cdf, len(kept), N - 1, N)
+    if builtins.bool(_any(isnan(_slice(cdf, len(kept), N - 1, N)))):
+        raise ValueError("Weights included NaN, inf or were all zero.")
+    cdf = cdf.astype(q.dtype)
+    cdf = where(cdf == 0, -1, cdf)  # (leading zero weights: q = 0 takes the first weighted entry)
+    qf = ravel(q)
+    below = _reshape(cdf, kept + (1, N)) < _reshape(qf, (qf.shape[0], 1))
+    idx = _clip(count_nonzero(below, axis=-1), 0, N - 1)
+    r = _take_along(s, idx, len(kept))
+    r = where(isnan(_slice(s, len(kept), N - 1, N)), _nan(r.dtype), r)
+    r = moveaxis(r, -1, 0)
+    return _reshape(r, q.shape + (keep_shape if keepdims else kept))
+
+
 def _method(method, interpolation, name):
     if interpolation is not None:
         return interpolation
@@ -669,18 +713,16 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
     'median_unbiased', 'normal_unbiased', 'interpolated_inverted_cdf'). The gradient
     reaches the (one or two) entries each quantile is read from — and q, when it is a
     tensor that requires grad."""
-    _no_weights(weights, "quantile")
     return _quantile(a, q, axis, _keepdims(keepdims), _method(method, interpolation, "quantile"),
-                     "quantile", omit_nan=False)
+                     "quantile", omit_nan=False, weights=weights)
 
 
 @implements(np.percentile)
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
                weights=None, interpolation=None):
     """quantile(a, q / 100)."""
-    _no_weights(weights, "percentile")
     return _quantile(a, _floating(_tensor(q)) / 100, axis, _keepdims(keepdims),
-                     _method(method, interpolation, "percentile"), "percentile", omit_nan=False)
+                     _method(method, interpolation, "percentile"), "percentile", omit_nan=False, weights=weights)
 
 
 @implements(np.nanquantile)
