@@ -579,3 +579,21 @@ def test_a_gradient_has_its_arguments_dtype(f, args, argnums):
     nums = argnums if isinstance(argnums, tuple) else (argnums,)
     for k, gr in zip(nums, grads):
         assert gr.dtype == args[k].dtype
+
+
+_M1 = np.array([True, True, False, False])
+_M2 = np.array([True, False, True, False])
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: np.sum(x * _M1) + np.sum(x * _M2),                       # d/dx = m1 + m2: numbers, not `or`
+    lambda x: np.sum(x * (x > 0)) + np.sum(x * (x > -0.5)),            # masks computed from x
+    lambda x: np.sum(x * (x > 0) * 3 - x * (x > -0.5) * 2),
+    lambda x: np.sum(x * _M1 * _M2 - x * _M1),
+], ids=["constant masks", "traced masks", "scaled", "difference"])
+def test_gradients_that_are_sums_of_boolean_masks(f):
+    x = np.array([0.5, -0.3, 0.2, -0.7])
+    eps = 1e-7
+    want = np.array([(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(4)])
+    np.testing.assert_allclose(srcgrad.grad(f)(x), want, atol=1e-8)
+    np.testing.assert_allclose(srcgrad.vjp(f, x)[1](1.0)[0], want, atol=1e-8)

@@ -38,6 +38,13 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
     shapes = {canon_symbol(i): tuple(s) for i, (s, _) in enumerate(arg_avals)}
     dtypes = {canon_symbol(i): np.dtype(d) for i, (_, d) in enumerate(arg_avals)}
     stmts = []
+    for sym in _bools_as_numbers(exprs, dtypes):
+        # a formula is arithmetic on numbers, where numpy's booleans add as `or` (the
+        # gradient of `x * m1 + x * m2` is m1 + m2) and refuse `-m`: read as numbers
+        dtype = np.result_type(*[d for _, d in avals if np.dtype(d).kind in "fc"] or [np.float64])
+        cast = new_temp()
+        stmts.append(A.assign(cast, A.npcall("asarray", A.name(names[sym]), A.dtype_expr(dtype))))
+        names[sym], dtypes[sym] = cast, np.dtype(dtype)
     unique = []
     for e in exprs:
         if e not in unique:
@@ -127,6 +134,27 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
             fresh.add(name)
     temps = {names[sym] for sym, _ in replacements} - set(out_names)
     return _without_unread(stmts, temps)
+
+
+def _bools_as_numbers(exprs, dtypes):
+    """The boolean inputs that a sum or a negation in the formulas reads (numpy's `+` of
+    two booleans is `or`, and `-` refuses them); a product of booleans, a select's
+    condition or a sum with a number is numpy's arithmetic already."""
+    bools = {x for x, d in dtypes.items() if d.kind == "b"}
+    found = set()
+    if not bools:
+        return found
+    for e in exprs:
+        for a in sp.preorder_traversal(e):
+            if isinstance(a, sp.Add):
+                terms = [t.free_symbols for t in a.args if not t.is_Number]
+                if sum(1 for t in terms if t and t <= bools) >= 2 or \
+                        (len(terms) == len(a.args) and all(t and t <= bools for t in terms)):
+                    found |= set().union(*[t for t in terms if t <= bools])
+            elif isinstance(a, sp.Mul) and a.args[0].is_Number and a.args[0] < 0 and \
+                    all(t.free_symbols <= bools for t in a.args[1:]):
+                found |= a.free_symbols & bools
+    return sorted(found, key=lambda x: x.name)
 
 
 def _without_unread(stmts, temps):
