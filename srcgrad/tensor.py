@@ -1456,9 +1456,15 @@ class Tensor:
         """numpy's in-place fill."""
         self.fill_(value)
 
-    def argsort(self, dim=-1, descending=False, stable=False):
+    def argsort(self, *args, **kwargs):
+        """PyTorch's argsort(dim=-1, descending=False, stable=False); in numpy code numpy's
+        argsort(axis=-1, kind=None, ...), whose default orders ties as numpy does."""
+        torch_style = "dim" in kwargs or "descending" in kwargs or (len(args) > 1 and isinstance(args[1], bool))
+        if _numpy_code() and not torch_style:
+            from .numpy.shape import argsort
+            return argsort(self, *args, **kwargs)
         from .numpy.shape import torch_argsort
-        return torch_argsort(self, dim, descending, stable)
+        return torch_argsort(self, *args, **kwargs)
 
     def diag(self, diagonal=0):
         from .numpy.shape import diag

@@ -705,3 +705,17 @@ def test_shape_assignment_reshapes_the_array_itself():
         srcgrad.grad(argument)(x)
     with pytest.raises(AttributeError, match="not writable"):  # (PyTorch's tensors: no setter)
         srcgrad.tensor([1.0, 2.0]).shape = (2, 1)
+
+
+def test_argsort_orders_ties_as_numpys_own_kind():
+    """numpy's default argsort (quicksort) orders equal keys its own way, and the values
+    gathered with the order depend on it: the same kind, for the same data."""
+    x = np.random.default_rng(0).uniform(-1, 1, 20)
+
+    def f(x):
+        keys = np.minimum(x, 0.0)  # (every positive entry is a tie at 0)
+        return np.sum(x[np.argsort(keys)] * np.arange(x.size)) + np.sum(x[keys.argsort()] ** 2 * np.arange(x.size)) \
+            + np.sum(x[np.argsort(keys, kind="stable")] * np.arange(x.size) ** 2)
+    value, grad = srcgrad.value_and_grad(f)(x)
+    assert value == f(x)
+    assert srcgrad.vjp(f, x)[0] == f(x)

@@ -863,9 +863,12 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     return _getitem(x, _along(axis, Arg(0)), [idx])
 
 
-def _argsort(x, axis, descending=False):
-    """Sorting positions (stable), as a tensor with no gradient."""
-    return apply(_op("argsort"), [x], {"axis": axis, "descending": bool(descending)})
+def _argsort(x, axis, descending=False, kind="stable"):
+    """Sorting positions (stable, or numpy's `kind`), as a tensor with no gradient."""
+    attrs = {"axis": axis, "descending": bool(descending)}
+    if kind != "stable":
+        attrs["kind"] = kind
+    return apply(_op("argsort"), [x], attrs)
 
 
 @implements(np.argpartition)
@@ -923,7 +926,11 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
     x = _tensor(a)
     if axis is None:
         x, axis = ravel(x), 0
-    return _argsort(x, _axis(axis, x.ndim, "argsort"))
+    # numpy's own kind: its default (quicksort) orders ties otherwise than a stable sort
+    kind = "stable" if stable else {"mergesort": "stable"}.get(kind, kind)
+    if kind not in (None, "quicksort", "heapsort", "stable"):
+        raise ValueError(f"argsort: sort kind must be one of 'quick', 'heap', or 'stable' (got {kind!r})")
+    return _argsort(x, _axis(axis, x.ndim, "argsort"), kind=None if kind == "quicksort" else kind)
 
 
 @implements(np.lexsort)

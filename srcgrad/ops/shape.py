@@ -105,9 +105,11 @@ register(Op("roll", "shape",
 
 # -- argsort: sorting positions, an op of its own so that a compiled (traced) function
 # recomputes them from its arguments instead of freezing one permutation -----------------
-def _argsort_impl(x, axis, descending):
+def _argsort_impl(x, axis, descending, kind="stable"):
+    """kind: numpy's (np.argsort's default is quicksort, which orders ties its own way:
+    the same order as numpy's own call, for the same data)."""
     if not descending:
-        return np.argsort(x, axis=axis, kind="stable")
+        return np.argsort(x, axis=axis, kind=kind)
     # stable descending for every dtype (no negation: unsigned, bool, NaN first like PyTorch):
     # sort the reversed data ascending, reverse that order, and map positions back
     n = x.shape[axis]
@@ -124,7 +126,8 @@ def _argsort_infer(inputs, attrs):
 def _argsort_emit(args, attrs, node):
     axis = A.num(attrs["axis"])
     if not attrs["descending"]:
-        return A.npcall("argsort", args[0], axis=axis, kind=A.const("stable"))
+        kind = attrs.get("kind", "stable")
+        return A.npcall("argsort", args[0], axis=axis, **({} if kind is None else {"kind": A.const(kind)}))
     n = node.inputs[0].shape[attrs["axis"]]
     order = A.npcall("argsort", A.npcall("flip", args[0], axis), axis=axis, kind=A.const("stable"))
     return A.binop(A.num(n - 1), ast.Sub(), A.npcall("flip", order, axis))
