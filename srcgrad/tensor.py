@@ -655,6 +655,9 @@ class Tensor:
 
     def __bool__(self):
         if self._data.size != 1:
+            if _numpy_code():  # (numpy's error, which numpy code may catch)
+                raise ValueError("The truth value of an array with more than one element is ambiguous. "
+                                 "Use a.any() or a.all()")
             raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is ambiguous")
         return _decision(self, "bool", bool(self._data))
 

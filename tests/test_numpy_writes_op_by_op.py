@@ -169,3 +169,14 @@ def test_arrays_numpy_builds_from_numbers_take_traced_values(fn):
     want = numeric_grad(fn, X)
     np.testing.assert_allclose(srcgrad.grad(fn)(X.copy()), want, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(srcgrad.vjp(fn, X.copy())[1](1.0)[0], want, rtol=1e-6, atol=1e-8)
+
+
+def test_a_plain_array_written_by_putmask_op_by_op():
+    def f(x):
+        v = np.ones(4)  # (numpy's: a tensor once numpy's builders make them)
+        np.putmask(v, x > 0, x ** 2)
+        return np.sum(v * x)
+    x = np.array([0.5, -0.3, 0.2, -0.7])
+    want = numeric_grad(f, x)
+    np.testing.assert_allclose(srcgrad.grad(f)(x.copy()), want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(srcgrad.vjp(f, x.copy())[1](1.0)[0], want, rtol=1e-6, atol=1e-8)

@@ -1184,3 +1184,31 @@ def test_vjp_of_a_function_returning_a_tuple_or_list():
     np.testing.assert_allclose(gb, [0.5, 3.0])
     with pytest.raises(ValueError, match="2 outputs"):
         back(np.ones(3))
+
+
+def _ambiguous_truth(x):
+    try:
+        if x > 0:  # (numpy: ValueError, the truth value of an array is ambiguous)
+            return np.sum(x)
+    except ValueError:
+        pass
+    return np.sum(x ** 2)
+
+
+def _index_out_of_range(x):
+    try:
+        return x[int(np.argmax(x)) + 3]
+    except IndexError:  # (a data-dependent index past the end: numpy's IndexError)
+        return x[0] * 2
+
+
+@pytest.mark.parametrize("f,x", [(_ambiguous_truth, np.array([0.5, -0.3])),
+                                 (_index_out_of_range, np.array([0.1, 0.2, 0.9, 0.3])),
+                                 (_index_out_of_range, np.array([0.9, 0.2, 0.1, 0.3]))])
+def test_numpys_exceptions_are_raised_for_the_functions_own_except(f, x):
+    value, grad = srcgrad.value_and_grad(f)(x.copy())
+    assert value == f(x.copy())
+    eps = 1e-7
+    want = [(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(len(x))]
+    np.testing.assert_allclose(grad, want, atol=1e-6)
+    np.testing.assert_allclose(srcgrad.vjp(f, x.copy())[1](1.0)[0], want, atol=1e-6)

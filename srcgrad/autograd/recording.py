@@ -61,6 +61,11 @@ class LinAlgOpError(ShapeMismatch, np.linalg.LinAlgError):
     numpy's LinAlgError, as torch.linalg.LinAlgError is a RuntimeError."""
 
 
+class IndexOpError(OpError, IndexError):
+    """An index out of bounds: still numpy's (and Python's) IndexError, which numpy code
+    catches (`try: x[i] except IndexError: ...`), as PyTorch's is."""
+
+
 def _tensor_class():
     # tensor.py imports this module: the class is looked up once, on first use
     global _Tensor
@@ -464,5 +469,6 @@ def _op_error(op, inputs, attrs, cause):
     if where:
         msg += f"\n  {where}"
     cls = (LinAlgOpError if isinstance(cause, np.linalg.LinAlgError) else
-           ShapeMismatch if isinstance(cause, (ValueError, ShapeError)) else OpError)
+           ShapeMismatch if isinstance(cause, (ValueError, ShapeError)) else
+           IndexOpError if isinstance(cause, IndexError) else OpError)
     return cls(msg)

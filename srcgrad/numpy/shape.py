@@ -1365,11 +1365,11 @@ def _into_plain_array(fn, name, args, kwargs):
     Inside a compiled function, the function is traced again with numpy's builders making
     tensors (`np.zeros` & co: TraceError.needs_builders); elsewhere a value that needs a
     gradient is refused (it would be lost)."""
-    from ..autograd.recording import TRACER
-    if TRACER[0] is not None and any(_is_traced(a) for a in args):
+    from ..autograd.recording import TRACER, numpy_code
+    if (any(_is_traced(a) for a in args) if TRACER[0] is not None else numpy_code() and needs_grad(args)):
         from ..trace import TraceError
         err = TraceError(f"{name}: a traced value written into a plain numpy array would lose its "
                          f"gradient: make the array from a traced one (np.zeros_like(x))")
-        err.needs_builders = True
+        err.needs_builders = True  # (run again with np.zeros & co making tensors; op by op too)
         raise err
     return run_without_gradient(fn, name, args, kwargs)
