@@ -597,3 +597,28 @@ def test_gradients_that_are_sums_of_boolean_masks(f):
     want = np.array([(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(4)])
     np.testing.assert_allclose(srcgrad.grad(f)(x), want, atol=1e-8)
     np.testing.assert_allclose(srcgrad.vjp(f, x)[1](1.0)[0], want, atol=1e-8)
+
+
+def test_arithmetic_on_masks_and_narrow_integers_keeps_numpys_dtypes():
+    """The user's own `m1 + m2` of masks is numpy's `or`, and uint8 arithmetic wraps: such
+    a node is computed by numpy on its own, never as a formula of numbers."""
+    def masks(x):
+        m = (x > 0) + (x > 0.3)
+        return np.sum(x * m)
+
+    def wraps(x):
+        a = (x * 100).astype(np.uint8)
+        b = (x * 90).astype(np.uint8)
+        return np.sum(x * (a + b))
+
+    def derivative_sum(x):  # (d/dx = a + b, numbers: 300, not uint8's 44)
+        a = np.array([200, 1], np.uint8)
+        b = np.array([100, 1], np.uint8)
+        return np.sum(x * a) + np.sum(x * b)
+    for f, x, want in [(masks, np.array([0.5, 0.1, -0.2]), [1.0, 1.0, 0.0]),
+                       (wraps, np.array([1.5, 2.0]), [29.0, 124.0]),
+                       (derivative_sum, np.array([0.5, -0.3]), [300.0, 2.0])]:
+        value, grad = srcgrad.value_and_grad(f)(x)
+        assert value == pytest.approx(f(x))
+        np.testing.assert_allclose(grad, want)
+        np.testing.assert_allclose(srcgrad.vjp(f, x)[1](1.0)[0], want)

@@ -38,9 +38,10 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
     shapes = {canon_symbol(i): tuple(s) for i, (s, _) in enumerate(arg_avals)}
     dtypes = {canon_symbol(i): np.dtype(d) for i, (_, d) in enumerate(arg_avals)}
     stmts = []
-    for sym in _bools_as_numbers(exprs, dtypes):
+    floats_out = all(np.dtype(d).kind in "fc" for _, d in avals)  # (integer results keep numpy's arithmetic)
+    for sym in _integers_as_numbers(exprs, dtypes) if floats_out else ():
         # a formula is arithmetic on numbers, where numpy's booleans add as `or` (the
-        # gradient of `x * m1 + x * m2` is m1 + m2) and refuse `-m`: read as numbers
+        # gradient of `x * m1 + x * m2` is m1 + m2) and uint8 wraps: read as numbers
         dtype = np.result_type(*[d for _, d in avals if np.dtype(d).kind in "fc"] or [np.float64])
         cast = new_temp()
         stmts.append(A.assign(cast, A.npcall("asarray", A.name(names[sym]), A.dtype_expr(dtype))))
@@ -136,24 +137,29 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
     return _without_unread(stmts, temps)
 
 
-def _bools_as_numbers(exprs, dtypes):
-    """The boolean inputs that a sum or a negation in the formulas reads (numpy's `+` of
-    two booleans is `or`, and `-` refuses them); a product of booleans, a select's
-    condition or a sum with a number is numpy's arithmetic already."""
-    bools = {x for x, d in dtypes.items() if d.kind == "b"}
+def _integers_as_numbers(exprs, dtypes):
+    """The boolean and narrow integer inputs that arithmetic on integers alone reads in the
+    formulas, where numpy's dtypes differ from the numbers a formula means: a sum of
+    booleans is `or` (`-` refuses them), and uint8 or int16 arithmetic wraps around (the
+    gradient of x * a + x * b is a + b, which wraps for uint8 a and b). A product of
+    booleans, a select's condition, or anything mixed with a float is numpy's arithmetic
+    already."""
+    integers = {x for x, d in dtypes.items() if d.kind in "biu"}
+    narrow = {x for x in integers if dtypes[x].kind == "u" or dtypes[x].kind == "b" or dtypes[x].itemsize < 8}
     found = set()
-    if not bools:
-        return found
+    if not narrow:
+        return []
     for e in exprs:
         for a in sp.preorder_traversal(e):
-            if isinstance(a, sp.Add):
-                terms = [t.free_symbols for t in a.args if not t.is_Number]
-                if sum(1 for t in terms if t and t <= bools) >= 2 or \
-                        (len(terms) == len(a.args) and all(t and t <= bools for t in terms)):
-                    found |= set().union(*[t for t in terms if t <= bools])
-            elif isinstance(a, sp.Mul) and a.args[0].is_Number and a.args[0] < 0 and \
-                    all(t.free_symbols <= bools for t in a.args[1:]):
-                found |= a.free_symbols & bools
+            if not isinstance(a, (sp.Add, sp.Mul, sp.Pow)) or not a.free_symbols <= integers:
+                continue
+            bools = {x for x in a.free_symbols if dtypes[x].kind == "b"}
+            wraps = a.free_symbols & narrow - bools
+            if wraps:  # (uint8, int16...: any arithmetic may leave their range)
+                found |= wraps | bools
+            elif bools and (isinstance(a, sp.Add) or (isinstance(a, sp.Mul) and a.args[0].is_Number
+                                                      and a.args[0] < 0)):
+                found |= bools
     return sorted(found, key=lambda x: x.name)
 
 

@@ -43,14 +43,17 @@ def fuse(graph, keep_costly=False, boundaries=()):
     region_deps = []          # region index -> bitmask of regions its external inputs depend on
     tree = {}                 # value id -> formula tree size, inside its region
     nesting = {}              # value id -> depth of nested transcendental functions, inside its region
-    complex_regions = set()   # regions of one node reading or making complex values
+    complex_regions = set()   # regions of one node that computes alone (below), nobody joining
     for n in nodes:
         mask = 0
         for x in n.inputs:
             if isinstance(x, Value):
                 mask |= deps.get(x.id, 0)
         chosen = None
-        alone = involves_complex(n)  # (formulas are simplified over real symbols: ops/complex.py)
+        # alone: complex values (formulas are simplified over real symbols: ops/complex.py),
+        # and arithmetic making booleans or narrow integers, whose numpy dtype is its meaning
+        # (`m1 + m2` of masks is `or`, uint8 wraps) where a formula means numbers
+        alone = involves_complex(n) or _narrow_integer_arithmetic(n)
         if n.op.elementwise:
             # nor may n join the region that produced a boundary value it reads (through
             # another input): the kernel would compute n from that value's formula
@@ -282,3 +285,16 @@ def _unbroadcast(x, own):
     if not (isinstance(src, Value) and src.dtype == x.dtype and src.ndim <= x.ndim and src.shape != x.shape):
         return x
     return src
+
+
+def _narrow_integer_arithmetic(n):
+    """An elementwise arithmetic node (not a comparison) whose result is boolean, or an
+    integer type narrower than 64 bits or unsigned: computed by numpy on its own."""
+    import numpy as np
+    if n.op.kind != "elementwise":
+        return False
+    for v in n.outputs:
+        d = np.dtype(v.dtype)
+        if d.kind == "b" or (d.kind in "iu" and (d.kind == "u" or d.itemsize < 8)):
+            return True
+    return False
