@@ -457,7 +457,8 @@ def select(input, dim, index):  # noqa: A002
 
 def _join(np_name):
     def fn(tensors, *, out=None):
-        return getattr(snp, np_name)([_t(t) for t in tensors])
+        from .tensor import _into_out
+        return _into_out(np_name, getattr(snp, np_name)([_t(t) for t in tensors]), out, None)
     fn.__name__ = np_name
     return fn
 
@@ -469,7 +470,8 @@ for _name in ["hstack", "vstack", "dstack", "column_stack", "row_stack"]:
 @torch_function("concat", "concatenate", method=False)
 def concat(tensors, dim=0, *, axis=None, out=None):
     from .numpy.shape import torch_cat
-    return torch_cat(tensors, dim if axis is None else axis)
+    from .tensor import _into_out
+    return _into_out("cat", torch_cat(tensors, dim if axis is None else axis), out, None)
 
 
 def _atleast(np_name):

@@ -89,6 +89,19 @@ class InPlaceOnLeafError(RuntimeError, TypeError):
     a TypeError too, as numpy-style autodiff (HIPS autograd) reports it."""
 
 
+def _into_out(name, result, out, x):
+    """`x.sum(out=o)` (numpy's and PyTorch's): the result written into o, o returned; a
+    tuple of results (`x.max(dim)`) into a tuple of outs."""
+    if out is None:
+        return result
+    from .numpy._dispatch import write_out
+    if isinstance(result, tuple):
+        if not (isinstance(out, (tuple, list)) and len(out) == len(result)):
+            raise TypeError(f"{name}: out= must be a tuple of {len(result)} tensors")
+        return type(result)(*[write_out(name, r, o, (x,)) for r, o in zip(result, out)])
+    return write_out(name, result, out, (x,))
+
+
 def _leaf_written_in_place():
     if _numpy_code():  # (a numpy-style function writing into its differentiated argument)
         from .utils.locations import describe_loc, user_loc
@@ -975,7 +988,7 @@ class Tensor:
         r = self._reduce("sum", dim, keepdim, axis, keepdims)
         if dim is not None and r is not self:  # (PyTorch's overload with dims)
             _recording.named(r, "SumBackward1")
-        return r if dtype is None else r.to(dtype)
+        return _into_out("sum", r if dtype is None else r.to(dtype), out, self)
 
     def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None, out=None):
         if self._data.dtype.kind not in "fc" and dtype is None:
@@ -984,7 +997,8 @@ class Tensor:
                              "or complex dtype. Got: {x}")
         x = self if dtype is None else self.to(dtype)
         r = x._reduce("mean", dim, keepdim, axis, keepdims, float_result=True)
-        return _recording.named(r, "MeanBackward1", inputs=(x,)) if dim is not None and r is not x else r
+        r = _recording.named(r, "MeanBackward1", inputs=(x,)) if dim is not None and r is not x else r
+        return _into_out("mean", r, out, self)
 
     def norm(self, p="fro", dim=None, keepdim=False):
         ord = None if p in ("fro", 2, 2.0) else (1 if p in (1, 1.0) else p)
@@ -1144,7 +1158,13 @@ class Tensor:
         name = "ClampBackward0" if isinstance(min, Tensor) or isinstance(max, Tensor) else "ClampBackward1"
         return _recording.named(clip(self, min, max), name, inputs=(self, min, max))
 
-    clip = clamp
+    def clip(self, min=None, max=None, out=None, **kwargs):  # noqa: A002
+        """PyTorch's clip (clamp); ndarray.clip's `out=` (and numpy's other keywords) are
+        numpy's clip."""
+        if out is None and not kwargs:
+            return self.clamp(min, max)
+        from .numpy.elementwise import clip
+        return clip(self, min, max, out=out, **kwargs)
 
     def clone(self):
         if self._requires_grad or (_tracing() is not None and _tracing().traced(self)):
@@ -1260,12 +1280,14 @@ class Tensor:
         returned (first) index only. x.max(other): the elementwise maximum.
         x.max(axis=..., keepdims=...): numpy's method, values only (ties share evenly)."""
         from .numpy.reductions import torch_extreme
-        return torch_extreme(self, dim, keepdim, axis, keepdims, "max", numpy_method=_numpy_code())
+        return _into_out("max", torch_extreme(self, dim, keepdim, axis, keepdims, "max", numpy_method=_numpy_code()),
+                         out, self)
 
     def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
         """Like `max`, for the smallest entries."""
         from .numpy.reductions import torch_extreme
-        return torch_extreme(self, dim, keepdim, axis, keepdims, "min", numpy_method=_numpy_code())
+        return _into_out("min", torch_extreme(self, dim, keepdim, axis, keepdims, "min", numpy_method=_numpy_code()),
+                         out, self)
 
     def amax(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
         """Largest entries over `dim` (all if empty); ties share the gradient evenly."""

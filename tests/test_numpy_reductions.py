@@ -789,3 +789,31 @@ def test_out_of_a_function_eagerly():
     plain = np.zeros(4)  # no gradient needed: a plain array takes the values
     assert np.sum(t.detach(), axis=0, out=plain) is plain
     np.testing.assert_allclose(plain, t.detach().numpy().sum(axis=0))
+
+
+@pytest.mark.parametrize("method,shape", [("sum", ()), ("mean", ()), ("max", ()), ("min", ()), ("any", ()),
+                                          ("all", ())], ids=str)
+def test_array_methods_write_out(method, shape):
+    """`x.sum(out=o)` in numpy code: o holds the result (it was ignored: o stayed zero)."""
+    x = data((5,), seed=37)
+
+    def f(x):
+        o = np.zeros(shape, bool if method in ("any", "all") else float)
+        r = getattr(x > 0 if method in ("any", "all") else x, method)(out=o)
+        return np.sum(np.asarray(o, float) * x) + 0 * np.sum(np.asarray(r, float))
+    value, grad = srcgrad.value_and_grad(f)(x)
+    assert value == pytest.approx(f(x), rel=1e-12)
+    eps = 1e-6
+    np.testing.assert_allclose(grad, [(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(5)],
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_ndarray_clip_writes_out():
+    def f(x):
+        v = x.copy()
+        v.clip(-0.6, 0.6, out=v)
+        return np.sum(v ** 2)
+    x = np.array([0.5, -0.9, 0.2])
+    value, grad = srcgrad.value_and_grad(f)(x)
+    assert value == pytest.approx(f(x))
+    np.testing.assert_allclose(grad, [1.0, 0.0, 0.4])
