@@ -706,6 +706,9 @@ UFUNC_METHOD_CASES = [
     ("multiply.reduce-keepdims", lambda M, x: np.multiply.reduce(x, axis=1, keepdims=True)),
     ("maximum.reduce-keepdims", lambda M, x: np.maximum.reduce(x, axis=None, keepdims=True)),
     ("logaddexp.reduce-keepdims", lambda M, x: np.logaddexp.reduce(x, axis=1, keepdims=True)),
+    ("logaddexp.accumulate", lambda M, x: np.logaddexp.accumulate(x)),
+    ("logaddexp.accumulate-axis1", lambda M, x: np.logaddexp.accumulate(x * 30, axis=1)),
+    ("logaddexp2.accumulate", lambda M, x: np.logaddexp2.accumulate(x, axis=1)),
 ]
 
 

@@ -281,7 +281,26 @@ def _method_rules():
         ("logaddexp2", "reduce"): lambda x, axis=0, keepdims=False:
             R.logsumexp(x * np.log(2.0), axis=axis, keepdims=keepdims) / np.log(2.0),
         ("add", "reduceat"): _reduceat,
+        ("logaddexp", "accumulate"): lambda x, axis=0: _log_cumsum_exp(x, axis, 1.0),
+        ("logaddexp2", "accumulate"): lambda x, axis=0: _log_cumsum_exp(x, axis, np.log(2.0)),
     }
+
+
+def _log_cumsum_exp(x, axis, scale):
+    """np.logaddexp.accumulate (scale 1) and logaddexp2's (scale ln 2): the running
+    log(sum(exp)), its exponentials shifted by the slice's largest entry (a constant: the
+    shift cancels in the derivative) so that they neither overflow nor all underflow."""
+    import sys
+    from . import reductions as R
+    from .shape import _tensor
+    E = sys.modules[__package__ + ".elementwise"]  # (the submodule: numpy's names shadow it)
+    x = _tensor(x)
+    x = x if x.dtype.kind == "f" else x.astype(np.float64)
+    t = x * scale if scale != 1.0 else x
+    m = R.amax(t.detach(), axis=axis, keepdims=True)
+    m = E.where(E.isfinite(m), m, 0.0)
+    r = E.log(R.cumsum(E.exp(t - m), axis=axis)) + m
+    return r / scale if scale != 1.0 else r
 
 
 def _refuse_plain_out(name, inputs):
