@@ -719,3 +719,13 @@ def test_argsort_orders_ties_as_numpys_own_kind():
     value, grad = srcgrad.value_and_grad(f)(x)
     assert value == f(x)
     assert srcgrad.vjp(f, x)[0] == f(x)
+
+
+def test_contiguous_and_fortran_conversions_keep_the_gradient():
+    def f(x):
+        X = x.reshape(3, 2)
+        return np.sum(np.asfortranarray(X) ** 2) + np.sum(np.sin(np.ascontiguousarray(X.T)))
+    x = np.linspace(-1, 1, 6)
+    want = 2 * x + np.cos(x)
+    np.testing.assert_allclose(srcgrad.grad(f)(x), want, rtol=1e-12)
+    np.testing.assert_allclose(srcgrad.vjp(f, x)[1](1.0)[0], want, rtol=1e-12)

@@ -34,7 +34,7 @@ _shape = sys.modules[__package__ + ".shape"]
 
 _BUILDERS = ("zeros", "ones", "empty", "full", "eye", "identity",
              "zeros_like", "ones_like", "empty_like", "full_like")
-_CONVERTERS = ("array", "asarray", "asanyarray", "asarray_chkfinite")
+_CONVERTERS = ("array", "asarray", "asanyarray", "asarray_chkfinite", "ascontiguousarray", "asfortranarray")
 
 _LIBRARY_DIRS = tuple(
     {os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,  # srcgrad

@@ -21,7 +21,7 @@ __all__ = [
     "broadcast_arrays", "atleast_1d", "atleast_2d", "atleast_3d", "repeat", "tile", "roll", "flip",
     "fliplr", "flipud", "rot90", "pad", "diag", "diagonal", "triu", "tril", "concatenate", "concat",
     "stack", "hstack", "vstack", "dstack", "column_stack", "split", "array_split", "hsplit", "vsplit",
-    "dsplit", "sort", "argsort", "take", "take_along_axis", "array", "asarray", "asanyarray", "copy",
+    "dsplit", "sort", "argsort", "take", "take_along_axis", "array", "asarray", "asanyarray", "ascontiguousarray", "asfortranarray", "copy",
     "zeros_like", "ones_like", "empty_like", "full_like", "shape", "ndim", "size", "zeros", "ones",
     "empty", "full", "eye", "identity", "arange", "linspace", "r_", "c_", "lexsort", "asarray_chkfinite",
 ]
@@ -1037,6 +1037,17 @@ asanyarray = asarray
 
 
 @implements(np.asarray_chkfinite)
+def ascontiguousarray(a, dtype=None, *, like=None):
+    """numpy.ascontiguousarray (and asfortranarray): asarray; a tensor's memory order is
+    the compiler's business (codegen/layout.py), its values are the same. (numpy does not
+    dispatch these to srcgrad: the user's calls reach them while numpy's converters are
+    redirected, builders.py.)"""
+    return asarray(a, dtype=dtype)
+
+
+asfortranarray = ascontiguousarray
+
+
 def asarray_chkfinite(a, dtype=None, order=None):
     """np.asarray(a) after checking that no float or complex entry is NaN or infinite
     (numpy's ValueError otherwise). The check is a decision on the data: in a compiled
