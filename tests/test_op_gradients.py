@@ -590,7 +590,8 @@ _M2 = np.array([True, False, True, False])
     lambda x: np.sum(x * (x > 0)) + np.sum(x * (x > -0.5)),            # masks computed from x
     lambda x: np.sum(x * (x > 0) * 3 - x * (x > -0.5) * 2),
     lambda x: np.sum(x * _M1 * _M2 - x * _M1),
-], ids=["constant masks", "traced masks", "scaled", "difference"])
+    lambda x: np.sum(x * (x > 0.26)) + np.sum(x * (x > -0.05)) + np.sum(np.sin(x)),  # (m1 + m2 + cos x)
+], ids=["constant masks", "traced masks", "scaled", "difference", "with a float term"])
 def test_gradients_that_are_sums_of_boolean_masks(f):
     x = np.array([0.5, -0.3, 0.2, -0.7])
     eps = 1e-7

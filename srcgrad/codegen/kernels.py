@@ -151,6 +151,10 @@ def _integers_as_numbers(exprs, dtypes):
         return []
     for e in exprs:
         for a in sp.preorder_traversal(e):
+            if isinstance(a, sp.Add):  # (printed left to right: `m1 + m2 + cos(x)` adds m1 + m2 first)
+                terms = [t.free_symbols for t in a.args if not t.is_Number and t.free_symbols <= integers]
+                if len(terms) >= 2:
+                    found |= set().union(*terms) & (narrow | {x for x in integers if dtypes[x].kind == "b"})
             if not isinstance(a, (sp.Add, sp.Mul, sp.Pow)) or not a.free_symbols <= integers:
                 continue
             bools = {x for x in a.free_symbols if dtypes[x].kind == "b"}
