@@ -89,6 +89,15 @@ class InPlaceOnLeafError(RuntimeError, TypeError):
     a TypeError too, as numpy-style autodiff (HIPS autograd) reports it."""
 
 
+def _one_number(t):
+    """float(t), int(t): of one entry only (numpy's TypeError in numpy code, which it may
+    catch; PyTorch's RuntimeError elsewhere)."""
+    if t._data.size != 1:
+        if _numpy_code():
+            raise TypeError("only 0-dimensional arrays can be converted to Python scalars")
+        raise RuntimeError(f"a Tensor with {t._data.size} elements cannot be converted to Scalar")
+
+
 def _into_out(name, result, out, x):
     """`x.sum(out=o)` (numpy's and PyTorch's): the result written into o, o returned; a
     tuple of results (`x.max(dim)`) into a tuple of outs."""
@@ -618,6 +627,8 @@ class Tensor:
 
     def item(self):
         if self._data.size != 1:
+            if _numpy_code():  # (numpy's error, which numpy code may catch)
+                raise ValueError("can only convert an array of size 1 to a Python scalar")
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         value = self._data.item()
         if self._requires_grad and isinstance(value, float) and _numpy_code():
@@ -675,6 +686,7 @@ class Tensor:
         return _decision(self, "bool", bool(self._data))
 
     def __float__(self):
+        _one_number(self)
         _stored_into_numpy(self)
         return float(self.item())
 
@@ -685,8 +697,7 @@ class Tensor:
     def _step_value(self):
         """The number, for int(), round() and trunc(): guarded as item(), but without its
         warning, as those are steps whose derivative is 0: no gradient is lost."""
-        if self._data.size != 1:
-            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        _one_number(self)
         return _decision(self, "eq", self._data.item())
 
     def __round__(self, ndigits=None):

@@ -1202,7 +1202,16 @@ def _index_out_of_range(x):
         return x[0] * 2
 
 
+def _float_of_an_array(x):
+    try:
+        c = float(x)  # (numpy: TypeError, only 0-d arrays are numbers)
+    except TypeError:
+        c = 1.0
+    return np.sum(x ** 2) * c
+
+
 @pytest.mark.parametrize("f,x", [(_ambiguous_truth, np.array([0.5, -0.3])),
+                                 (_float_of_an_array, np.array([0.5, -0.3])),
                                  (_index_out_of_range, np.array([0.1, 0.2, 0.9, 0.3])),
                                  (_index_out_of_range, np.array([0.9, 0.2, 0.1, 0.3]))])
 def test_numpys_exceptions_are_raised_for_the_functions_own_except(f, x):
