@@ -5,20 +5,15 @@ the number out of the tensor (Tensor.__float__): the result is a constant, and t
 gradient through it would be lost. Inside a differentiated function, a call of one of these
 from the user's code with a tensor runs the function of the same name here instead
 (numpy/builders.py's library redirects, like scipy's; the trace runs again for it when
-`__float__` finds the user's line calling math: trace.stored_into_numpy). Each returns a
-0-d tensor; a domain error is math's ValueError (a decision on the value: a guard).
+`__float__` finds the user's line calling math: trace._math_call). Each returns a 0-d
+tensor; a domain error is math's ValueError (a decision on the value: a guard).
 """
 import math
 
 import numpy as np
 
-from .. import numpy as _ew
+from .. import numpy as _np
 from .shape import _is_tensor, _tensor
-
-
-def _domain(bad):
-    if bool(bad):
-        raise ValueError("math domain error")
 
 
 def _t(x):
@@ -27,145 +22,43 @@ def _t(x):
     return t.astype(np.float64) if t.dtype.kind in "biu" else t
 
 
-def exp(x):
-    return _ew.exp(_t(x))
+#: math's name -> (srcgrad.numpy's function, the arguments outside math's domain or None)
+_TABLE = {
+    "exp": ("exp", None), "exp2": ("exp2", None), "expm1": ("expm1", None),
+    "log1p": ("log1p", lambda x: x <= -1), "log2": ("log2", lambda x: x <= 0), "log10": ("log10", lambda x: x <= 0),
+    "sqrt": ("sqrt", lambda x: x < 0), "cbrt": ("cbrt", None),
+    "sin": ("sin", None), "cos": ("cos", None), "tan": ("tan", None),
+    "asin": ("arcsin", lambda x: _np.abs(x) > 1), "acos": ("arccos", lambda x: _np.abs(x) > 1), "atan": ("arctan", None),
+    "sinh": ("sinh", None), "cosh": ("cosh", None), "tanh": ("tanh", None),
+    "asinh": ("arcsinh", None), "acosh": ("arccosh", lambda x: x < 1), "atanh": ("arctanh", lambda x: _np.abs(x) >= 1),
+    "fabs": ("abs", None), "degrees": ("rad2deg", None), "radians": ("deg2rad", None),
+    "atan2": ("arctan2", None), "pow": ("power", None), "copysign": ("copysign", None), "fmod": ("fmod", None),
+}
 
 
-def exp2(x):
-    return _ew.exp2(_t(x))
+def _from_table(name, np_name, bad):
+    def fn(*args):
+        args = [_t(a) for a in args]
+        if bad is not None and bool(bad(*args)):
+            raise ValueError("math domain error")
+        return getattr(_np, np_name)(*args)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"math.{name} of a tensor: numpy's {np_name}."
+    return fn
 
 
-def expm1(x):
-    return _ew.expm1(_t(x))
+globals().update({name: _from_table(name, *entry) for name, entry in _TABLE.items()})
 
 
 def log(x, base=None):
     x = _t(x)
-    _domain(x <= 0)
-    if base is None:
-        return _ew.log(x)
-    _domain(_ew.less_equal(base, 0) if _is_tensor(base) else base <= 0)
-    return _ew.log(x) / _ew.log(_t(base) if _is_tensor(base) else float(base))
-
-
-def log1p(x):
-    x = _t(x)
-    _domain(x <= -1)
-    return _ew.log1p(x)
-
-
-def log2(x):
-    x = _t(x)
-    _domain(x <= 0)
-    return _ew.log2(x)
-
-
-def log10(x):
-    x = _t(x)
-    _domain(x <= 0)
-    return _ew.log10(x)
-
-
-def sqrt(x):
-    x = _t(x)
-    _domain(x < 0)
-    return _ew.sqrt(x)
-
-
-def cbrt(x):
-    return _ew.cbrt(_t(x))
-
-
-def sin(x):
-    return _ew.sin(_t(x))
-
-
-def cos(x):
-    return _ew.cos(_t(x))
-
-
-def tan(x):
-    return _ew.tan(_t(x))
-
-
-def asin(x):
-    x = _t(x)
-    _domain(_ew.abs(x) > 1)
-    return _ew.arcsin(x)
-
-
-def acos(x):
-    x = _t(x)
-    _domain(_ew.abs(x) > 1)
-    return _ew.arccos(x)
-
-
-def atan(x):
-    return _ew.arctan(_t(x))
-
-
-def atan2(y, x):
-    return _ew.arctan2(_t(y), _t(x))
-
-
-def sinh(x):
-    return _ew.sinh(_t(x))
-
-
-def cosh(x):
-    return _ew.cosh(_t(x))
-
-
-def tanh(x):
-    return _ew.tanh(_t(x))
-
-
-def asinh(x):
-    return _ew.arcsinh(_t(x))
-
-
-def acosh(x):
-    x = _t(x)
-    _domain(x < 1)
-    return _ew.arccosh(x)
-
-
-def atanh(x):
-    x = _t(x)
-    _domain(_ew.abs(x) >= 1)
-    return _ew.arctanh(x)
-
-
-def pow(x, y):  # noqa: A001  (math's name)
-    x, y = _t(x), _t(y)
-    return _ew.power(x, y)
-
-
-def fabs(x):
-    return _ew.abs(_t(x))
+    if bool(x <= 0) or (base is not None and bool(_t(base) <= 0)):
+        raise ValueError("math domain error")
+    return _np.log(x) if base is None else _np.log(x) / _np.log(_t(base) if _is_tensor(base) else float(base))
 
 
 def hypot(*coordinates):
-    total = 0.0
-    for c in coordinates:
-        total = total + _t(c) ** 2
-    return _ew.sqrt(total)
-
-
-def copysign(x, y):
-    return _ew.copysign(_t(x), _t(y))
-
-
-def fmod(x, y):
-    return _ew.fmod(_t(x), _t(y))
-
-
-def degrees(x):
-    return _ew.rad2deg(_t(x))
-
-
-def radians(x):
-    return _ew.deg2rad(_t(x))
+    return _np.sqrt(sum(_t(c) ** 2 for c in coordinates))
 
 
 def erf(x):
@@ -183,8 +76,5 @@ def lgamma(x):
     return special.gammaln(_t(x))
 
 
-#: the names redirected (each is math's own name of a function above)
-NAMES = tuple(name for name in ("exp", "exp2", "expm1", "log", "log1p", "log2", "log10", "sqrt", "cbrt", "sin",
-                                "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "asinh",
-                                "acosh", "atanh", "pow", "fabs", "hypot", "copysign", "fmod", "degrees", "radians",
-                                "erf", "erfc", "lgamma") if hasattr(math, name))
+#: the names redirected (math's own names, those this Python's math has)
+NAMES = tuple(name for name in (*_TABLE, "log", "hypot", "erf", "erfc", "lgamma") if hasattr(math, name))
