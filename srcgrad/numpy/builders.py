@@ -19,6 +19,7 @@ modules bound to them (`from numpy import zeros`, a module re-exporting numpy's 
 builder imported under another name (`from numpy import zeros as z`) keeps numpy's
 function, and its store is refused, with a hint.
 """
+import functools
 import linecache
 import os
 import re
@@ -252,7 +253,7 @@ def _user_bindings():
     for mod in list(sys.modules.values()):
         file = getattr(mod, "__file__", None)
         if mod is np or (file is None and getattr(mod, "__name__", None) != "__main__") \
-                or file is not None and os.path.abspath(file).startswith(_LIBRARY_DIRS):
+                or file is not None and _in_library(file):
             continue
         namespace = getattr(mod, "__dict__", None)
         if not isinstance(namespace, dict):
@@ -265,6 +266,13 @@ def _user_bindings():
             if entry is not None and entry[0] == key and value is entry[2]:
                 found.append((namespace, key, entry))
     return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _in_library(file):
+    """Whether a module's file is numpy's, srcgrad's or an installed library's (asked of
+    every loaded module at each redirection: cached)."""
+    return os.path.abspath(file).startswith(_LIBRARY_DIRS)
 
 
 # -- np.vectorize of a traced array: the Python function, element by element -------------
