@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import warnings
+import weakref
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from .ir.index_chains import compose_element_reads
 from .ir.passes import live_nodes
 from .ops import get as _get_op
 from .ops.special import GuardFailed
+from .autograd.interpreted import interpreting
 from .trace import (Leaf, TraceError, call_capturing_locals, flatten, gc_paused, leaf_specs, tracing,
                     unflatten)
 
@@ -232,7 +234,8 @@ class Transformed:
         from .autograd.mode import enable_grad
         from .tensor import Tensor
         hvp = self.mode == "hvp"
-        with enable_grad():
+        # (a structure new op by op runs interpreted, until it comes back: autograd/interpreted.py)
+        with enable_grad(), interpreting():
             out, aux, wrt, _ = self._run_op_by_op(args, sorted(self._argnums(len(args))), nested=hvp)
             grads = _grads_or_zeros(out, wrt, None, nested=hvp)
             if hvp:  # (the gradient of <grad, v>)
@@ -1295,10 +1298,15 @@ def _run_numpy_code(f, args):
     builders making tensors, as a trace does (numpy/builders.py)."""
     from .autograd.constants import ChangedConstant, watching
     from .numpy.builders import redirected
-    with _recording.numpy_semantics():
+    # (the recording's nodes and version counters refer to each other: with the cyclic
+    # collector on, it rescans the growing recording again and again, 2/3 of the time of
+    # a loop of small ops; a trace pauses it alike)
+    with _recording.numpy_semantics(), gc_paused():
         if _recording.TRACER[0] is not None:  # (inside a trace, the trace runs it again)
             return f(*args)
-        for builders, snapshot in ((False, False), (True, False), (True, True)):
+        modes = ((False, False), (True, False), (True, True))
+        start = _numpy_code_mode(f)
+        for k, (builders, snapshot) in enumerate(modes[start:], start):
             try:
                 with watching(snapshot) as watch:
                     if builders:
@@ -1307,6 +1315,8 @@ def _run_numpy_code(f, args):
                     else:
                         out = f(*args)
                 watch.check()
+                if k != start:
+                    _remember_numpy_code_mode(f, k)
                 return out
             except ChangedConstant:  # (an array an op read was then changed: copies of them)
                 if snapshot:
@@ -1315,6 +1325,25 @@ def _run_numpy_code(f, args):
                 cause = e if isinstance(e, TraceError) else e.__cause__
                 if builders or not (isinstance(cause, TraceError) and cause.needs_builders):
                     raise
+
+
+#: function -> the mode (position in _run_numpy_code's modes) its last op-by-op run needed:
+#: the next run starts there, rather than running the function again to find out
+_NUMPY_CODE_MODES = weakref.WeakKeyDictionary()
+
+
+def _numpy_code_mode(f):
+    try:
+        return _NUMPY_CODE_MODES.get(f, 0)
+    except TypeError:  # (not weakly referable)
+        return 0
+
+
+def _remember_numpy_code_mode(f, k):
+    try:
+        _NUMPY_CODE_MODES[f] = k
+    except TypeError:
+        pass
 
 
 def _inputs_to_differentiate(args, nums, nested, what="argument"):

@@ -11,7 +11,7 @@ import pytest
 
 import srcgrad
 from srcgrad.autograd.function import NODE
-from srcgrad.autograd import engine
+from srcgrad.autograd import engine, interpreted
 
 # ---------------------------------------------------------------------------------------
 # helpers
@@ -19,20 +19,28 @@ from srcgrad.autograd import engine
 EPS = 1e-6
 RTOL = 1e-6
 
-CONFIGS = {
-    "default": (True, True),
-    "reference": (False, False),
+CONFIGS = {  # (fuse, simplify, interpreted)
+    "default": (True, True, False),
+    "reference": (False, False, False),
+    # each structure's backward run node by node by the ops' numpy implementations, as a
+    # structure new op by op is (autograd/interpreted.py)
+    "interpreted": (True, True, True),
 }
 
 
 @pytest.fixture(params=list(CONFIGS), ids=list(CONFIGS))
 def config(request):
     """Run a test with the compiler switches set, restoring them afterwards."""
-    fuse, simplify = CONFIGS[request.param]
+    fuse, simplify, interpret = CONFIGS[request.param]
     old = (srcgrad.config.fuse_elementwise, srcgrad.config.simplify)
     srcgrad.config.fuse_elementwise, srcgrad.config.simplify = fuse, simplify
     try:
-        yield request.param
+        if interpret:
+            engine.clear_cache()  # (a structure compiled already would run compiled)
+            with interpreted.interpreting():
+                yield request.param
+        else:
+            yield request.param
     finally:
         srcgrad.config.fuse_elementwise, srcgrad.config.simplify = old
 

@@ -22,6 +22,7 @@ from .. import ops as _ops
 from ..compiler import backward_function, differentiate
 from ..ir.graph import Graph, Node, Value
 from ..utils.locations import format_loc_range
+from . import interpreted
 from .function import LEAF, NODE, Version
 from .saved import FREED_MSG, check_kept_tensors, kept_a_tensor, modified_in_place, nodes_run
 from .partial import leaves_done_before
@@ -428,13 +429,21 @@ def _hook_caller(hooks, dtype):
     return call
 
 
-def compiled_backward(walk, root_ids, wrt, observe=(), hooked=(), create_graph=False):
-    """The compiled backward for this structure: from the cache, or compiled now."""
+def compiled_backward(walk, root_ids, wrt, observe=(), hooked=(), create_graph=False, may_interpret=False):
+    """The compiled backward for this structure: from the cache, or compiled now.
+    may_interpret: a structure new op by op may instead run interpreted (its fn returns
+    None where the compiled one must decide: autograd/interpreted.py)."""
     # loops are re-rolled unless the backward is run op by op (create_graph) or has to
     # reach single values of the run (hooks, retain_grad)
     loops = config.reroll and not create_graph and not observe and not hooked
     key = structural_key(walk, root_ids, wrt, observe, hooked) + (loops,)
     compiled = _cache.get(key)
+    if compiled is None and may_interpret and not observe and not hooked and not create_graph \
+            and interpreted.wanted(key):
+        found = interpreted.interpreted_backward(walk, root_ids, wrt)  # (a structure new op by op)
+        if found is not None:
+            found.key = key
+            return found
     if compiled is None:
         names = _user_names(walk)
         label = ", ".join(f"`{names[i]}`" if i in names else "the output" for i in root_ids)
@@ -509,7 +518,7 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
                 if ref() is not None:
                     observe.append(walk.output_index(fn, k))
     hooked = [i for i in range(len(walk.values)) if _hooks_of(walk, i)]
-    compiled = compiled_backward(walk, root_ids, used_wrt, observe, hooked, create_graph)
+    compiled = compiled_backward(walk, root_ids, used_wrt, observe, hooked, create_graph, may_interpret=True)
     _last[0] = compiled
 
     ct_arrays = [_root_grad(t, g, k) for k, (t, g) in enumerate(zip(roots, grad_roots))]
@@ -525,6 +534,13 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
             args.append(tuple(hook_fns))
         with np.errstate(all="ignore"):
             outs = compiled.fn(*args)
+        if outs is None:  # (interpreted, it met an infinite value: compiled semantics decide)
+            interpreted.refuse(compiled.key)
+            compiled = _last[0] = compiled_backward(walk, root_ids, used_wrt, observe, hooked, create_graph)
+            args = _arguments(compiled, walk, ct_arrays)
+            arg_ids = {id(a) for arg, (kind, _) in zip(args, compiled.params) if kind == "h" for a in arg}
+            with np.errstate(all="ignore"):
+                outs = compiled.fn(*args)
         arg_ids.update(id(a) for a in args)
         # (each gradient its own array: one array returned for two leaves, as `a + b` gives,
         # would make a later in-place accumulation into one change the other)
