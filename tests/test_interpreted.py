@@ -86,3 +86,50 @@ def test_pytorch_mode_backward_is_always_compiled():
     x = srcgrad.tensor([1.0, 2.0], requires_grad=True)
     (x * x).sum().backward()
     assert engine.last_compiled().source is not None
+
+
+def chain_vector(x):
+    n = int(abs(x[0]) * 10) % 5 + 3
+    v = np.zeros((n, 3))
+    v[0] = x
+    for i in range(1, n):
+        v[i] = np.tanh(v[i - 1] * x) + 0.1
+    return v.sum(0) * np.array([1.0, 2.0, 3.0])
+
+
+def numeric_jacobian(f, x, eps=1e-6):
+    cols = []
+    for k in range(x.size):
+        d = np.zeros_like(x)
+        d[k] = eps
+        cols.append((f(x + d) - f(x - d)) / (2 * eps))
+    return np.stack(cols, axis=1)
+
+
+def test_vjp_of_a_new_structure_runs_interpreted_then_compiled_for_many_cotangents():
+    engine.clear_cache()
+    interpreted._seen.clear()
+    x = np.array([0.13, -0.4, 0.8])
+    J = numeric_jacobian(chain_vector, x)
+    out, vjp_fn = srcgrad.vjp(chain_vector, x)
+    np.testing.assert_allclose(out, chain_vector(x))
+    rng = np.random.default_rng(1)
+    kinds = []
+    for _ in range(interpreted.COMPILE_AFTER + 2):
+        ct = rng.normal(size=3)
+        (g,) = vjp_fn(ct)
+        kinds.append(engine.last_compiled())
+        np.testing.assert_allclose(g, ct @ J, rtol=1e-6, atol=1e-8)
+    assert all(isinstance(k, interpreted.Interpreted) for k in kinds[:interpreted.COMPILE_AFTER])
+    assert all(k.source is not None for k in kinds[interpreted.COMPILE_AFTER:])
+    np.testing.assert_allclose(srcgrad.jacobian(chain_vector)(x), J, rtol=1e-6, atol=1e-8)
+
+
+def test_vjp_with_an_infinite_slope_in_the_branch_not_taken():
+    engine.clear_cache()
+    interpreted._seen.clear()
+    x = np.array([0.0, 0.25, 4.0])
+    _, vjp_fn = srcgrad.vjp(lambda t: np.where(t > 0, np.sqrt(np.abs(t)), 0.0) * 2.0, x)
+    (g,) = vjp_fn(np.ones(3))
+    np.testing.assert_allclose(g, [0.0, 2.0, 0.5])
+    assert not isinstance(engine.last_compiled(), interpreted.Interpreted)

@@ -594,14 +594,26 @@ def prepared_backward(root, inputs):
         _check_kept(ran)
         if any(fn.retains for fn in ran) or any(_hooks_of(walk, i) for i in range(len(walk.values))):
             return None
-        compiled = compiled_backward(walk, [walk.value_of(root)], used)
+        root_ids = [walk.value_of(root)]
+        with interpreted.interpreting():  # (a structure new to it runs interpreted at first)
+            compiled = compiled_backward(walk, root_ids, used, may_interpret=True)
     _last[0] = compiled
     position = {i: k for k, i in enumerate(used)}
     avals = [walk.aval(i) for i in used]
+    runs = [0]
 
     def run(ct):
+        nonlocal compiled
+        if isinstance(compiled, interpreted.Interpreted) and runs[0] >= interpreted.COMPILE_AFTER:
+            compiled = _last[0] = compiled_backward(walk, root_ids, used)  # (many cotangents: compiled)
+        runs[0] += 1
         with np.errstate(all="ignore"):
             outs = compiled.fn(*_arguments(compiled, walk, [ct]))
+        if outs is None:  # (interpreted, it met an infinite value: compiled semantics decide)
+            interpreted.refuse(compiled.key)
+            compiled = _last[0] = compiled_backward(walk, root_ids, used)
+            with np.errstate(all="ignore"):
+                outs = compiled.fn(*_arguments(compiled, walk, [ct]))
         grads = []
         for (shape, dtype), o in zip(avals, outs[:compiled.n_wrt]):
             o = np.zeros(shape, dtype) if o is None else np.asarray(o, dtype)
