@@ -1333,15 +1333,17 @@ _NUMPY_CODE_MODES = weakref.WeakKeyDictionary()
 
 
 def _numpy_code_mode(f):
+    """(Keyed by the user's function: vjp runs a new wrapper of it per call. Any mode
+    computes the same result, so a wrong guess costs only time.)"""
     try:
-        return _NUMPY_CODE_MODES.get(f, 0)
+        return _NUMPY_CODE_MODES.get(getattr(f, "__wrapped__", f), 0)
     except TypeError:  # (not weakly referable)
         return 0
 
 
 def _remember_numpy_code_mode(f, k):
     try:
-        _NUMPY_CODE_MODES[f] = k
+        _NUMPY_CODE_MODES[getattr(f, "__wrapped__", f)] = k
     except TypeError:
         pass
 
@@ -1413,6 +1415,7 @@ def vjp(f, *primals):
     from .tensor import Tensor
     parts = []  # a tuple or list of outputs: their shapes (they are differentiated as one vector)
 
+    @functools.wraps(f)  # (its __wrapped__ is f: what _run_numpy_code remembers a mode for)
     def joined(*args):
         result = f(*args)
         if not isinstance(result, (tuple, list)):

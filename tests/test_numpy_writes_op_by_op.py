@@ -180,3 +180,23 @@ def test_a_plain_array_written_by_putmask_op_by_op():
     want = numeric_grad(f, x)
     np.testing.assert_allclose(srcgrad.grad(f)(x.copy()), want, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(srcgrad.vjp(f, x.copy())[1](1.0)[0], want, rtol=1e-6, atol=1e-8)
+
+
+def test_a_function_that_needs_numpys_builders_runs_once_per_later_call():
+    """Storing a differentiated value into np.zeros needs the builders redirected: the
+    first op-by-op call finds out by running the function twice; later calls start there."""
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        v = np.zeros(3)
+        v[0] = x[0] * x[1]
+        return v * x
+
+    for k in range(3):
+        calls.clear()
+        x = np.array([1.0, 2.0, 3.0]) + k
+        _, vjp_fn = srcgrad.vjp(f, x)
+        (g,) = vjp_fn(np.ones(3))
+        np.testing.assert_allclose(g, [2 * x[0] * x[1], x[0] ** 2, 0.0])  # (of x0**2 x1)
+        assert len(calls) == (2 if k == 0 else 1)

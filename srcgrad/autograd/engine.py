@@ -535,8 +535,7 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
         with np.errstate(all="ignore"):
             outs = compiled.fn(*args)
         if outs is None:  # (interpreted, it met an infinite value: compiled semantics decide)
-            interpreted.refuse(compiled.key)
-            compiled = _last[0] = compiled_backward(walk, root_ids, used_wrt, observe, hooked, create_graph)
+            compiled = _compiled_instead(compiled, walk, root_ids, used_wrt)
             args = _arguments(compiled, walk, ct_arrays)
             arg_ids = {id(a) for arg, (kind, _) in zip(args, compiled.params) if kind == "h" for a in arg}
             with np.errstate(all="ignore"):
@@ -600,18 +599,17 @@ def prepared_backward(root, inputs):
     _last[0] = compiled
     position = {i: k for k, i in enumerate(used)}
     avals = [walk.aval(i) for i in used]
-    runs = [0]
+    runs = 0
 
     def run(ct):
-        nonlocal compiled
-        if isinstance(compiled, interpreted.Interpreted) and runs[0] >= interpreted.COMPILE_AFTER:
+        nonlocal compiled, runs
+        if isinstance(compiled, interpreted.Interpreted) and runs >= interpreted.COMPILE_AFTER:
             compiled = _last[0] = compiled_backward(walk, root_ids, used)  # (many cotangents: compiled)
-        runs[0] += 1
+        runs += 1
         with np.errstate(all="ignore"):
             outs = compiled.fn(*_arguments(compiled, walk, [ct]))
         if outs is None:  # (interpreted, it met an infinite value: compiled semantics decide)
-            interpreted.refuse(compiled.key)
-            compiled = _last[0] = compiled_backward(walk, root_ids, used)
+            compiled = _compiled_instead(compiled, walk, root_ids, used)
             with np.errstate(all="ignore"):
                 outs = compiled.fn(*_arguments(compiled, walk, [ct]))
         grads = []
@@ -620,6 +618,14 @@ def prepared_backward(root, inputs):
             grads.append(np.array(np.broadcast_to(o, shape)))  # (an array of its own)
         return [None if i is None else grads[position[i]] for i in wrt]
     return run
+
+
+def _compiled_instead(interpreted_run, walk, root_ids, wrt):
+    """The compiled backward of a structure whose interpreted run met an infinite or NaN
+    value (fused formulas decide there); it is compiled from now on."""
+    interpreted.refuse(interpreted_run.key)
+    compiled = _last[0] = compiled_backward(walk, root_ids, wrt)
+    return compiled
 
 
 def _check_kept(ran):

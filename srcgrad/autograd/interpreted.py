@@ -44,7 +44,7 @@ class interpreting:
 
 def wanted(key):
     """Whether the backward of structure `key` (not in the compiled cache) should run
-    interpreted this time; counts the time."""
+    interpreted this time; counts this sighting."""
     if not ACTIVE[0]:
         return False
     n = _seen.get(key, 0)
