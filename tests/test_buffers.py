@@ -4,6 +4,9 @@ forward kernel and its derivative (ir/share.py).
 Arrays of 200 x 200 are above every large-array threshold, so these tests see the forms
 the benchmarks see. Random programs with every threshold at 1 are in
 test_differential.py."""
+import ast
+import re
+
 import numpy as np
 import pytest
 
@@ -218,3 +221,71 @@ def test_the_pool_lets_go_of_the_arrays_given_back_longest_ago():
     c = pool.take((3000,), np.float64)
     pool.give(c)
     assert pool.take((3000,), np.float64) is c
+
+
+def _ode_like(x, y):
+    """A loop over slices (GradBench's ode): the backward adds slices' gradients into
+    arrays, and reads one-element slices of large arrays late (the gradient of x[:1])."""
+    for _ in range(4):
+        k1 = np.concatenate([x[:1], x[1:] * y[:-1]])
+        z = y + 0.1 * k1
+        k2 = np.concatenate([x[:1], x[1:] * z[:-1]])
+        y = y + 0.05 * (k1 + k2)
+    return np.sum(y * y)
+
+
+def test_a_dying_array_is_written_into_rather_than_copied():
+    """`t29 = t22` then `t29[:-1] += t28`, not `t22.copy()`, where t22 is read no more:
+    in a loop's body too. What a body copies to write into is read again after, or is
+    the carried value it was given (not the body's to overwrite)."""
+    rng = np.random.default_rng(0)
+    x, y = rng.random(3000), rng.random(3000)
+    src = _same_as_plain(_ode_like, (x, y), argnums=(0, 1))
+    fn = ast.parse(str(src)).body[0]
+    loops = [n for n in ast.walk(fn) if isinstance(n, ast.For)]
+    assert loops
+    took_over = 0
+    for loop in loops:
+        body = loop.body
+        for k, stmt in enumerate(body):
+            if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Name)):
+                continue
+            took_over += 1
+        for k, stmt in enumerate(body):
+            v = getattr(stmt, "value", None)
+            if not (isinstance(stmt, ast.Assign) and isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute)
+                    and v.func.attr == "copy" and isinstance(v.func.value, ast.Name)):
+                continue
+            name = v.func.value.id
+            later = [n for s in body[k + 1:] for n in ast.walk(s)
+                     if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
+            given = next(isinstance(n.ctx, ast.Load) for s in body for n in ast.walk(s)
+                         if isinstance(n, ast.Name) and n.id == name)
+            assert later or given, (ast.unparse(stmt), src)
+    assert took_over, src
+
+
+def test_a_small_view_read_late_is_copied_so_its_base_can_go(monkeypatch):
+    """`t25 = t24[0:1].copy()`: a view of one number read at the iteration's end would keep
+    its whole base alive until then. A memory count: the peak falls."""
+    from peak_memory import peak
+    from srcgrad.codegen import buffers
+    monkeypatch.setenv("SRCGRAD_CACHE", "0")
+    rng = np.random.default_rng(0)
+    x, y = rng.random(3000), rng.random(3000)
+    vg = srcgrad.value_and_grad(_ode_like, argnums=(0, 1))
+    value, grads = vg(x, y)
+    src = str(vg.source(x, y))
+    assert re.search(r"= \w+\[0:1\]\.copy\(\)", src), src
+    detached = peak(vg, x, y)
+    monkeypatch.setattr(buffers, "DETACH_FRACTION", 0)
+    srcgrad.autograd.engine.clear_cache()
+    try:
+        plain = srcgrad.value_and_grad(_ode_like, argnums=(0, 1))
+        plain_value, plain_grads = plain(x, y)
+        assert ".copy()" not in re.sub(r"\w+ = \w+\.copy\(\)", "", str(plain.source(x, y)))
+        assert detached < peak(plain, x, y)
+    finally:
+        srcgrad.autograd.engine.clear_cache()
+    for a, b in zip(grads, plain_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

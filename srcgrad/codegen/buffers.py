@@ -25,8 +25,17 @@ Where no dead array is at hand, a large value that never leaves the call is comp
 an array the function keeps from its previous call (codegen/scratch.py); such memory is
 never handed to a value that leaves the call, directly or by an in-place take-over.
 
-Only the function's top-level block is planned; loop bodies allocate per iteration.
+An op that writes into a copy of its first input (`t29 = t22.copy(); t29[:-1] += t28`:
+a slice's gradient added, a value set at an index) takes a dying owned input over
+instead, of any size (`t29 = t22`): the copy would cost time and, alive beside its
+source, memory.
+
+A loop's body is planned on its own, each iteration alike: what the body makes is owned,
+what it carries in, saves or passes on is not taken.
 """
+import ast
+import math
+
 from ..ir.graph import Value
 
 #: arrays smaller than this (elements) are not tracked: small allocations are recycled by
@@ -55,8 +64,10 @@ class BufferPlan:
         self._parent = {}
         self.new_scratch = new_scratch
         self.scratch_backed = set()  # ids of values living in kept memory (and so do their takers)
+        self.detached = detached_views(nodes, keep)  # views written as copies: their own memory
         for n in nodes:
-            self._alias(n)
+            if id(n) not in self.detached:
+                self._alias(n)
         self.last = {}      # group -> index of the last node reading it
         self.pinned = set()  # groups never reused
         for i, n in enumerate(nodes):
@@ -107,6 +118,22 @@ class BufferPlan:
                 self._union(vid, ins[0])
 
     # -- walking the block ---------------------------------------------------------------
+    def taken_over_copy(self, i, node, stmts, first_arg):
+        """stmts (node i's statements) with an op's writable copy of its first input
+        (`t29 = t22.copy()`) replaced by the input itself (`t29 = t22`) when that input
+        dies here and is of the output's shape and dtype; and the ids taken over."""
+        x = node.inputs[0] if node.inputs else None
+        if not stmts or not isinstance(x, Value) or len(node.outputs) != 1 or x.id not in self.dying(i, node):
+            return stmts, ()
+        o = node.out
+        if tuple(x.shape) != tuple(o.shape) or x.dtype != o.dtype:
+            return stmts, ()
+        first = stmts[0]
+        copy = ast.Call(func=ast.Attribute(value=first_arg, attr="copy", ctx=ast.Load()), args=[], keywords=[])
+        if not isinstance(first, ast.Assign) or ast.dump(first.value) != ast.dump(copy):
+            return stmts, ()
+        return [ast.Assign(targets=first.targets, value=first_arg, lineno=0)] + list(stmts[1:]), (x.id,)
+
     def dying(self, i, node):
         """Inputs of node i (the i-th of the block) whose memory node i may overwrite:
         owned, read for the last time here, and no other input sharing their memory."""
@@ -157,14 +184,56 @@ class BufferPlan:
             if g in self.pinned or self.last.get(g) != i:
                 continue
             for vid in [v for v in self.owned if self.group(v) == g]:
-                self.free.append(self.owned.pop(vid) + (vid in self.scratch_backed,))
+                entry = self.owned.pop(vid)
+                if large_shape(entry[0], entry[1]):  # (small ones: the allocator recycles them)
+                    self.free.append(entry + (vid in self.scratch_backed,))
         for o, name in fresh:
             if took_kept:  # (an output written over a kept input lives in kept memory)
                 self.scratch_backed.add(o.id)
-            if large(o):
+            if o.ndim >= 1:  # (of any size: an op's copy to write into may take it over)
                 self.owned[o.id] = (tuple(o.shape), o.dtype, name)
 
 
 def large(v):
     # (0-d results are numpy scalars, not arrays: there is no memory to write into)
-    return v.dtype.kind == "f" and v.ndim >= 1 and v.size >= MIN_SIZE
+    return large_shape(v.shape, v.dtype)
+
+
+def large_shape(shape, dtype):
+    return dtype.kind == "f" and len(shape) >= 1 and math.prod(shape) >= MIN_SIZE
+
+
+#: a view at most this fraction of its base's size is copied when it outlives the base's
+#: other reads (detached_views)
+DETACH_FRACTION = 1 / 8
+
+
+def detached_views(nodes, keep):
+    """ids of the slicing nodes whose small result is better a copy: `t25 = t24[0:1].copy()`
+    where t25 is read long after the last other read of t24, so that a numpy view of one
+    number does not keep a large array alive until then (a backward body of an ODE
+    solver holds four such arrays to the iteration's end). Only basic slices of an array
+    made in this block, not read after it, of at least release.MIN_SIZE elements (what
+    the generated code drops)."""
+    from .release import MIN_SIZE as DROPPED_SIZE, VIEW_OPS
+    last, made = {}, {}
+    for i, n in enumerate(nodes):
+        for x in n.inputs:
+            if isinstance(x, Value):
+                last.setdefault(x.id, []).append(i)
+        for o in n.outputs:
+            made[o.id] = n
+    out = set()
+    for i, n in enumerate(nodes):
+        if n.op.name != "getitem" or len(n.outputs) != 1 or not isinstance(n.inputs[0], Value):
+            continue
+        o, base = n.out, n.inputs[0]
+        producer = made.get(base.id)
+        if o.ndim == 0 or producer is None or producer.op.name in VIEW_OPS or base.id in keep \
+                or base.size < DROPPED_SIZE or o.size > base.size * DETACH_FRACTION \
+                or any(x.ndim for x in n.inputs[1:] if isinstance(x, Value)):  # (an index array copies)
+            continue
+        others = [j for j in last.get(base.id, ()) if j != i]
+        if o.id in keep or max(last.get(o.id, [i])) > max(others, default=i):
+            out.add(id(n))
+    return out

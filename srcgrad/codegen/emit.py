@@ -17,7 +17,7 @@ from ..ir.passes import live_nodes
 from ..utils.locations import format_loc_range
 from . import astbuild as A
 from . import layout
-from .buffers import OUT_FUNCTIONS, BufferPlan, large, makes_fresh
+from .buffers import OUT_FUNCTIONS, BufferPlan, detached_views, large, makes_fresh
 from .kernels import kernel_statements
 from .release import insert_releases, releasable_names
 from .source import COMMENT_COLUMN, comment_text, expr_source, statement_lines
@@ -97,7 +97,7 @@ def generate(graph, fn_name, params, outputs, header=(), extra_params=(), consta
         body.append("    pass")
     sig = ", ".join([namer.of(p) for p in params] + list(extra_params))
     lines = [f"# {comment_text(h)}" for h in header] + [f"def {fn_name}({sig}):"] + body
-    large, small = releasable_names(nodes, namer, plan)
+    large, small = releasable_names(nodes, namer, plan, em.renamed)
     source = insert_releases("\n".join(lines) + "\n", large, [namer.of(p) for p in params] + list(extra_params),
                              small)
     return source, {p.id: namer.of(p) for p in given}
@@ -134,6 +134,8 @@ class Emitter:
         self.packs = {}        # a loop's saved history -> (the list holding it, its position)
         self.handed = set()    # values whose variable a loop takes over (rebinds): never aliased
         self.into = {}         # id(node) -> an array its value is added into instead (codegen/loops.py)
+        self.detached = set()  # ids of view nodes written as copies (buffers.detached_views)
+        self.renamed = []      # (name, value): a loop's backward's own names of values (codegen/loops.py)
 
     def arg(self, x):
         if not isinstance(x, Value):
@@ -160,6 +162,7 @@ class Emitter:
         for n in nodes:  # (a block written twice, a checkpointed loop's body, decides again)
             for o in n.outputs:
                 self.inlined.pop(o.id, None)
+        self.detached |= plan.detached if plan is not None else detached_views(nodes, keep)
         lines = []
         for i, n in enumerate(nodes):
             stmts, fresh, reused = self._node(i, n, plan, uses, keep, by_name, indent)
@@ -199,9 +202,12 @@ class Emitter:
             fresh = [o for o in outs if namer.of(o) in report.get("fresh", ())]
             return stmts, fresh, {n.inputs[k].id for k in report.get("reused", ())}
         if n.op.statement:
-            stmts = n.op.emit([self.arg(x) for x in n.inputs], n.attrs, n,
-                              namer.of(n.out) if n.outputs else None)
-            return stmts, (list(n.outputs) if makes_fresh(n.op.name) else []), ()
+            args = [self.arg(x) for x in n.inputs]
+            stmts = n.op.emit(args, n.attrs, n, namer.of(n.out) if n.outputs else None)
+            used = ()
+            if plan is not None and args:  # (its copy to write into: a dying input instead)
+                stmts, used = plan.taken_over_copy(i, n, stmts, args[0])
+            return stmts, (list(n.outputs) if makes_fresh(n.op.name) else []), used
         o = n.out if n.outputs else None
         into = OUT_FUNCTIONS.get(n.op.name)
         if plan is not None and into and len(n.outputs) == 1 and large(o):
@@ -210,6 +216,8 @@ class Emitter:
                 expr = A.npcall(into, *[self.arg(x) for x in n.inputs], out=A.name(buffer))
                 return [A.assign(namer.of(o), expr)], [o], ()
         expr = n.op.emit([self.arg(x) for x in n.inputs], n.attrs, n)
+        if id(n) in self.detached:
+            return [A.assign(namer.of(o), A.method(expr, "copy"))], [o], ()
         # (the identity on a value a loop rebinds keeps its own variable: read after the
         # loop, the loop's name holds another value)
         if isinstance(expr, ast.Name) and len(n.outputs) == 1 and not o.name and \

@@ -27,9 +27,18 @@ values every K iterations, and the backward takes the segments last to first:
         c_r = c_checkpoints[segment]        # wrote row i // 14 of each at i % 14 == 0)
         saved = []
         for i in range(start, stop):        # the segment's forward again, saving
-            ...
+            ...                             # (what the saved values need)
+            saved.append((t4, t7))
+            if i == stop - 1:               # the next state only where the segment goes on:
+                del t5                      # the next segment starts from its checkpoint
+                break
+            ...                             # (what only the next state needs)
         for i in range(stop - 1, start - 1, -1):
+            t4, t7 = saved.pop()            # (its memory goes once the iteration is done)
             ...                             # the body's backward, as above
+
+Each body is planned as a block of its own (codegen/buffers.py): an op writing into a
+copy of a value the body made and reads no more writes into that value instead.
 
 Names are the function's own (one Namer): a carried value keeps one variable for the
 whole loop, and a value of the last iteration is read after the loop under its name in
@@ -43,6 +52,8 @@ from ..ir.graph import Value
 from ..ir.passes import live_nodes, prune_kernel_outputs
 from ..utils.locations import format_loc_range
 from . import astbuild as A
+from .buffers import BufferPlan
+from .release import natural_order
 from .source import comment_text, expr_source
 
 INDENT = "    "
@@ -90,7 +101,7 @@ def loop_lines(node, em, indent):
                           f"{where}: recorded {count} times, re-rolled"))
     inner = indent + INDENT
     keep = {v.id for v in body.outputs} | {v.id for v in saves}
-    block = em.block(nodes, keep, inner)
+    block = em.block(nodes, keep, inner, plan=BufferPlan(nodes, keep))
     if pack:  # (after the body: a nested loop's history, saved whole, is named there)
         saved_names = list(dict.fromkeys(namer.of(v) for v in saves))
         for h, v in zip(node.outputs[n_out:], saves):
@@ -142,7 +153,8 @@ def _checkpointed_loop_lines(node, em, indent, segment):
                            "its backward runs the loop again from there")] + store
     nodes = live_nodes(body.nodes, body.outputs)
     nodes = prune_kernel_outputs(nodes, body.outputs)
-    lines += em.block(nodes, {v.id for v in body.outputs}, inner)
+    keep = {v.id for v in body.outputs}
+    lines += em.block(nodes, keep, inner, plan=BufferPlan(nodes, keep))
     lines += _rebind(inner, [namer.of(b) for b in carried], [namer.of(o) for o in body.outputs[:n_carry]])
     _export(node, em)
     return lines
@@ -194,6 +206,7 @@ def loop_grad_lines(node, em, indent):
             if old not in renamed:
                 renamed[old] = namer.fresh(old + "_r")
             namer.names[v.id] = renamed[old]
+            em.renamed.append((renamed[old], v))
     recompute = [n for n in body.nodes if n.op.name == "loop_index" and n.out.id in read]
     for n in recompute:
         restore.setdefault(n.out.id, namer.names.get(n.out.id))
@@ -213,7 +226,8 @@ def loop_grad_lines(node, em, indent):
     placed = _placed_in_sums(nodes, bwd.outputs, accumulators)
     em.into.update({id(p): accumulators[j] for j, p in placed.items()})
     block += em.block(recompute, set(read), inner)
-    block += em.block(nodes, {v.id for v in bwd.outputs}, inner)
+    keep = {v.id for v in bwd.outputs}
+    block += em.block(nodes, keep, inner, plan=BufferPlan(nodes, keep))
     for p in placed.values():
         del em.into[id(p)]
     for j, acc in accumulators.items():
@@ -323,14 +337,32 @@ def _segment_lines(node, em, indent, segment, histories, read):
                        "the segment's forward again, saving what its backward reads")]
     nodes = live_nodes(body.nodes, nexts + saves)
     nodes = prune_kernel_outputs(nodes, nexts + saves)
-    lines += em.block(nodes, {v.id for v in nexts} | {v.id for v in saves}, inner)
+    # what the backward reads first; the carried values' next state after, and not in
+    # the segment's last iteration (the next segment starts from its own checkpoint)
+    saving = {id(n) for n in live_nodes(nodes, saves)}
+    first_part = [n for n in nodes if id(n) in saving]
+    rest = [n for n in nodes if id(n) not in saving]
+    read_later = {x.id for n in rest for x in n.inputs if isinstance(x, Value)}
+    keep = {v.id for v in nexts} | {v.id for v in saves} | read_later
+    lines += em.block(first_part, keep, inner, plan=BufferPlan(first_part, keep))
     saved_names = list(dict.fromkeys(namer.of(v) for v in saves))
     lines.append(f"{inner}{pack}.append(({_tuple(saved_names)}))")
-    lines += _rebind(inner, [namer.of(b) for b in carried], [namer.of(o) for o in nexts])
+    keep = {v.id for v in nexts}
+    step = em.block(rest, keep, inner, plan=BufferPlan(rest, keep))
+    step += _rebind(inner, [namer.of(b) for b in carried], [namer.of(o) for o in nexts])
+    if step and segment > 1:
+        # (what only the next state reads would otherwise live on into the backward)
+        kept = {namer.of(v) for v in saves} | {namer.of(b) for b in carried}
+        unread = sorted({namer.of(o) for n in first_part for o in n.outputs if o.id in read_later} - kept,
+                        key=natural_order)
+        lines += [_comment(f"{inner}if {counter} == {stop} - 1:", "the next segment starts from its checkpoint")]
+        lines += [f"{inner}{INDENT}del {', '.join(unread)}"] if unread else []
+        lines += [f"{inner}{INDENT}break"] + step
     lines.append(f"{outer}for {counter} in range({stop} - 1, {start} - 1, -1):")
     read_names = {namer.of(v) for v in saves if v.id in read}
     unpack = [name if name in read_names else "_" for name in saved_names]
-    first = [f"{inner}{_tuple(unpack)} = {pack}[{counter} - {start}]"] if any(u != "_" for u in unpack) else []
+    # (taken off the list as the backward reaches them: their memory goes with them)
+    first = [f"{inner}{_tuple(unpack)} = {pack}.pop()"] if any(u != "_" for u in unpack) else []
     return lines, inner, first
 
 

@@ -41,36 +41,53 @@ BATCH = 16
 VIEW_OPS = {"getitem", "reshape", "transpose", "broadcast_to", "loop_index"}
 
 
-def releasable_names(nodes, namer, plan=None):
+def releasable_names(nodes, namer, plan=None, renamed=()):
     """(large, small): variables of large arrays that own their memory, among the values
     of `nodes` and of their loops' bodies — not a view, not a second name of another
-    value's array, not kept memory (codegen/scratch.py) and not memory a later value took
-    over (`plan`) — and variables of the small values of `nodes` when they are many."""
+    value's array, not kept memory (codegen/scratch.py: `plan`) — and variables of the small values of `nodes` when they are many."""
     owners = {}
     for v in _values(nodes):
         name = namer.names.get(v.id)
         if name is not None:  # (a loop's backward yields its forward body's values again)
             owners.setdefault(name, {})[v.id] = v
+    for name, v in renamed:  # (names a loop's backward gave its values, given back after it)
+        owners.setdefault(name, {})[v.id] = v
     top = {o.id for n in nodes for o in n.outputs}
     names, small = set(), set()
     for name, values in owners.items():
-        if len(values) != 1:  # (a loop's carried variable, or an alias: it holds several arrays)
+        vs = list(values.values())
+        if any(v.dtype == object for v in vs):
             continue
-        (v,) = values.values()
-        if v.dtype == object or v.node is None:
-            continue
-        if v.ndim == 0 or v.size < MIN_SIZE:
-            if v.id in top:
+        roots = [r for r in map(_made_root, vs) if r is not None and r.ndim and r.size >= MIN_SIZE]
+        if len(vs) == 1 and (vs[0].ndim == 0 or vs[0].size < MIN_SIZE) and not roots:
+            if vs[0].node is not None and vs[0].id in top:
                 small.add(name)
             continue
-        if v.node.op.name in VIEW_OPS:
+        if plan is not None and any(v.id in plan.scratch_backed for v in vs):
             continue
-        if v.node.op.name == "ew" and v.node.attrs["exprs"][v.index].is_Symbol:
-            continue  # (an output that is one of the kernel's inputs)
-        if plan is not None and (name in plan.taken or v.id in plan.scratch_backed):
-            continue
-        names.add(name)
+        # a view too, of any size: where its base was dropped already, it is what keeps
+        # the base alive (a loop's carried variable holds several values: its last one,
+        # after the loop)
+        if roots:
+            names.add(name)
     return names, (small if len(small) >= MANY_SMALL else set())
+
+
+def _made_root(v):
+    """The array v's memory belongs to when the function made it: v, or the array it is
+    a view of (a slice, a reshape, a kernel output that is one of its inputs), computed
+    by a node; None for a parameter or a value a loop's body is given, or a view of one."""
+    while v.node is not None:
+        n = v.node
+        if n.op.name in VIEW_OPS or n.op.name == "identity":
+            v = n.inputs[0] if n.inputs and isinstance(n.inputs[0], Value) else None
+        elif n.op.name == "ew" and n.attrs["exprs"][v.index].is_Symbol:
+            v = n.inputs[int(str(n.attrs["exprs"][v.index])[1:])]
+        else:
+            return v
+        if not isinstance(v, Value):
+            return None
+    return None
 
 
 def _values(nodes):
@@ -132,7 +149,7 @@ def insert_releases(source, names, params, small=()):
     for number, line in enumerate(lines, start=1):
         out.append(line)
         for col, dropped in sorted(after.get(number, {}).items(), reverse=True):  # (inner blocks first)
-            dropped = sorted(dropped, key=_natural)
+            dropped = sorted(dropped, key=natural_order)
             for k in range(0, len(dropped), BATCH):
                 out.append(" " * col + f"del {', '.join(dropped[k:k + BATCH])}")
     return "\n".join(out)
@@ -166,6 +183,7 @@ def _in_loops(fn, names):
     local = {id(loop): _bound_first(loop.body, names) for loop in loops}
     found = []
     for loop in loops:
+        found += _read_then_rebound(loop, names - local[id(loop)])
         for name in local[id(loop)]:
             elsewhere = [f for f in enclosing[name] if not within(f, loop)]
             if all(f is not None and name in local[id(f)] and not within(loop, f) for f in elsewhere):
@@ -173,6 +191,32 @@ def _in_loops(fn, names):
                         if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(stmt)))
                 found.append((loop.body[k], name))
     return found
+
+
+def _read_then_rebound(loop, names):
+    """(statement, name) for a loop's carried variable among `names` that the body reads,
+    then binds again later at its top level (`t22 = grad_y.copy()` ... `grad_y = grad_y_2`):
+    between its last read and that binding it holds an array nothing reads, which is
+    dropped after the read. Not in a loop that may leave before the binding (`break`)."""
+    if any(isinstance(n, ast.Break) for n in ast.walk(loop)):
+        return []
+    found = []
+    for name in sorted(names):
+        rebind = next((k for k, stmt in enumerate(loop.body) if isinstance(stmt, ast.Assign) and any(
+            isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
+            for t in stmt.targets for n in ast.walk(t))), None)
+        if rebind is None:
+            continue
+        named = [k for k, stmt in enumerate(loop.body[:rebind + 1])
+                 if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(stmt))]
+        reads = [k for k in named if k < rebind]
+        if reads and not _reads(loop.body[rebind], name):
+            found.append((loop.body[max(reads)], name))
+    return found
+
+
+def _reads(stmt, name):
+    return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) for n in ast.walk(stmt))
 
 
 def _bound_first(body, names):
@@ -204,7 +248,7 @@ def _conditional_names(stmt):
             for m in ast.walk(n) if isinstance(m, ast.Name)}
 
 
-def _natural(name):
+def natural_order(name):
     """t9 before t16."""
     head = name.rstrip("0123456789")
     tail = name[len(head):]
