@@ -215,3 +215,25 @@ def test_many_small_values_are_dropped_a_batch_at_a_time(monkeypatch):
     plain(A)
     assert deleted(plain.source(A)) == []
     assert with_del < 0.6 * peak(plain, A)
+
+
+def test_a_carried_variable_is_dropped_in_its_body_and_after_its_loop():
+    """Between its last read and the binding that carries it on, a loop's variable holds
+    an array nothing reads; after the loop, one nothing reads any more is dropped too."""
+    src = (
+        "def f(x):\n"
+        "    w = x + 0\n"
+        "    total = x * 0\n"
+        "    for i in range(3):\n"
+        "        a = w * 2\n"            # w's last read in the body
+        "        total = total + a\n"
+        "        w = a - 1\n"            # bound again: from here to the next read, w is new
+        "    out = total * 1\n"
+        "    return out\n")
+    out = release.insert_releases(src, {"w", "a", "total"}, ["x"])
+    assert "        a = w * 2\n        del w\n" in out, out
+    assert "\n    del w\n" in out, out  # (after the loop: nothing reads the last w)
+    scope, plain = {}, {}
+    exec(out, scope)
+    exec(src, plain)
+    assert scope["f"](1.5) == plain["f"](1.5) == 13.0

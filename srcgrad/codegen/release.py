@@ -112,9 +112,10 @@ def insert_releases(source, names, params, small=()):
     fn = ast.parse(source).body[0]
     after = {}  # line -> {indentation: names to drop after it}
     in_loops = _in_loops(fn, names)
-    for stmt, name in in_loops:
+    carried = [found for loop in _loops(fn) for found in _read_then_rebound(loop, names)]
+    for stmt, name in in_loops + carried:
         after.setdefault(stmt.end_lineno, {}).setdefault(stmt.col_offset, []).append(name)
-    names -= {name for _, name in in_loops}
+    names -= {name for _, name in in_loops}  # (a carried variable is dropped after its loop too)
     everything = names | small
     last, bound = {}, set()
     for k, stmt in enumerate(fn.body):
@@ -183,7 +184,6 @@ def _in_loops(fn, names):
     local = {id(loop): _bound_first(loop.body, names) for loop in loops}
     found = []
     for loop in loops:
-        found += _read_then_rebound(loop, names - local[id(loop)])
         for name in local[id(loop)]:
             elsewhere = [f for f in enclosing[name] if not within(f, loop)]
             if all(f is not None and name in local[id(f)] and not within(loop, f) for f in elsewhere):
@@ -191,6 +191,10 @@ def _in_loops(fn, names):
                         if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(stmt)))
                 found.append((loop.body[k], name))
     return found
+
+
+def _loops(fn):
+    return [n for n in ast.walk(fn) if isinstance(n, ast.For)]
 
 
 def _read_then_rebound(loop, names):
@@ -201,7 +205,7 @@ def _read_then_rebound(loop, names):
     if any(isinstance(n, ast.Break) for n in ast.walk(loop)):
         return []
     found = []
-    for name in sorted(names):
+    for name in sorted(names - _bound_first(loop.body, names)):
         rebind = next((k for k, stmt in enumerate(loop.body) if isinstance(stmt, ast.Assign) and any(
             isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
             for t in stmt.targets for n in ast.walk(t))), None)
