@@ -23,9 +23,11 @@ numpy's LinAlgError). `out=` is not supported (results are new tensors).
 
 Where srcgrad differs from PyTorch (see each function):
 - qr (mode='complete' with more rows than columns), lstsq, pinv with atol, and
-  matrix_norm/norm with ord 2/-2/'nuc' inherit srcgrad.numpy.linalg's limits: lstsq and
-  pinv(atol=) need a full-rank matrix (a rank-deficient one raises NotImplementedError;
-  lstsq's `rank` is therefore min(m, n)), complete QR of a tall matrix has no gradient.
+  matrix_norm/norm with ord 2/-2/'nuc' follow srcgrad.numpy.linalg: lstsq and pinv(atol=)
+  need a full-rank matrix (a rank-deficient one raises NotImplementedError; lstsq's
+  `rank` is therefore min(m, n)); complete QR of a tall matrix has a gradient (PyTorch
+  refuses one), exact for what reads R and Q's first n columns, and for Q's other columns
+  the one that turns them no more than those n columns require.
 - svd(full_matrices=True) of a non-square matrix: U's (or Vh's) columns beyond min(m, n)
   carry no gradient, as in PyTorch. Inside a compiled function they are an orthonormal
   basis of the complement found by QR, which may differ from LAPACK's (any is valid).

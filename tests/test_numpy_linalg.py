@@ -133,6 +133,8 @@ CASES = [
     ("qr square", lambda m, a: m.linalg.qr(a).Q * 2 + m.linalg.qr(a).R, [r(3, 3)]),
     ("qr batched", lambda m, a: m.linalg.qr(a)[0] @ m.linalg.qr(a)[1].mT, [r(2, 3, 2)]),
     ("qr mode r", lambda m, a: m.linalg.qr(a, mode="r"), [r(4, 2)]),
+    ("qr complete tall R", lambda m, a: m.linalg.qr(a, mode="complete")[1], [r(5, 3)]),
+    ("qr complete tall Q1", lambda m, a: m.linalg.qr(a, mode="complete")[0][..., :2], [r(2, 4, 2)]),
     ("svd values", lambda m, a: m.linalg.svd(a, compute_uv=False), [r(4, 3)]),
     ("svd U", lambda m, a: weighted(m.linalg.svd(a, full_matrices=False)[0] ** 2, W43), [distinct_singular(4, 3)]),
     ("svd Vh", lambda m, a: weighted(m.linalg.svd(a, full_matrices=False)[2] ** 2, W34), [distinct_singular(3, 4)]),
@@ -409,6 +411,25 @@ def test_unsupported_cases_raise():
     assert u.shape == (2, 2) and vh.shape == (4, 4)
     assert np.linalg.qr(wide.detach()).Q.shape == (2, 2)
     assert np.linalg.qr(srcgrad.tensor(r(4, 2)), mode="complete")[0].shape == (4, 4)
+
+
+def test_complete_qr_of_a_tall_matrix_is_differentiable_where_it_is_determined():
+    """Q's extra columns Q2 are one orthonormal basis of the complement of A's columns
+    among many: what reads R and Q's first columns, or Q2 through Q2 Q2^T = I - Q1 Q1^T,
+    has its exact gradient; the values are numpy's."""
+    a = r(5, 3)
+    q, rr = np.linalg.qr(srcgrad.tensor(a), mode="complete")
+    q0, r0 = np.linalg.qr(a, mode="complete")
+    np.testing.assert_allclose(q.numpy(), q0, atol=1e-12)
+    np.testing.assert_allclose(rr.numpy(), r0, atol=1e-12)
+    weights = np.arange(25.0).reshape(5, 5)
+    gradcheck(lambda m: np.sum((np.linalg.qr(m, mode="complete")[0][:, 3:] @
+                                np.linalg.qr(m, mode="complete")[0][:, 3:].T) * weights), a)
+    grad = srcgrad.grad(lambda m: np.sum(np.sin(np.linalg.qr(m, mode="complete")[1])) +
+                        np.sum(np.linalg.qr(m, mode="complete")[0][:, :3] ** 3))
+    gradcheck(lambda m: np.sum(np.sin(np.linalg.qr(m, mode="complete")[1])) +
+              np.sum(np.linalg.qr(m, mode="complete")[0][:, :3] ** 3), a)
+    assert "mode='complete'" in grad.source(a)  # (the generated code computes Q2 each call)
 
 
 def test_qr_of_a_wide_matrix_is_differentiable():

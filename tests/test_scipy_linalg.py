@@ -145,3 +145,16 @@ def test_sqrtm_and_its_second_derivative_from_scipy_in_a_traced_function():
 def test_sqrtm_of_a_real_matrix_with_a_complex_root_is_refused():
     with pytest.raises(np.linalg.LinAlgError, match="complex"):
         srcgrad.grad(lambda a: np.sum(L.sqrtm(a)))(-SPD)
+
+
+def test_qr_full_and_r_of_a_tall_matrix_are_scipys_and_differentiable():
+    """scipy's default mode is 'full' (Q square) and 'r' gives R of that shape: for a tall
+    matrix, R has zero rows and Q extra columns (numpy.linalg.qr's complete mode)."""
+    a = RNG.normal(size=(5, 3))
+    q, rr = L.qr(srcgrad.tensor(a))
+    q0, r0 = sl.qr(a)
+    np.testing.assert_allclose(q.numpy(), q0, atol=1e-12)
+    np.testing.assert_allclose(rr.numpy(), r0, atol=1e-12)
+    (r_only,) = L.qr(srcgrad.tensor(a), mode="r")
+    assert r_only.shape == sl.qr(a, mode="r")[0].shape == (5, 3)
+    assert gradcheck(lambda m: np.sum(np.sin(L.qr(m, mode="r")[0])) + np.sum(L.qr(m)[0][:, :3] ** 2), a)

@@ -181,14 +181,26 @@ def complex_eig(a):
 @_implements(_np.linalg.qr)
 def qr(a, mode="reduced"):
     """Reduced QR (mode 'reduced', or 'r' for R alone), differentiable; mode 'complete' of a
-    wide or square matrix is the same. Other modes run on data that needs no gradient."""
+    wide or square matrix is the same. Complete QR of a tall matrix adds to Q an orthonormal
+    basis Q2 of the complement of A's columns (and zero rows to R): Q2 is not unique (any
+    rotation of it would do), and its derivative is the one that turns it no more than
+    Q1 = Q[..., :n] requires, dQ2 = -Q1 dQ1^T Q2 — exact for whatever reads R and Q1 alone.
+    Mode 'raw' runs on data that needs no gradient."""
     if mode not in ("reduced", "r", "complete", "raw"):
         raise ValueError(f"qr: unrecognized mode {mode!r}")
     t = _float_tensor(a)
     _matrices("qr", t)
     m, n = t.shape[-2:]
-    if mode in ("complete", "raw") and not (mode == "complete" and m <= n):
+    if mode == "raw":
         return _run_without_gradient(_np.linalg.qr, f"linalg.qr (mode={mode!r})", (t,), {"mode": mode})
+    if mode == "complete" and m > n:
+        from .shape import concatenate
+        q1, r1 = _op("qr", [t])
+        q2 = _op("qr_complement", [t])
+        # (q2's value: I - Q1 Q1^T is the identity on it; its derivative: see above)
+        q2 = q2 - q1 @ (q1.mT @ q2)
+        zeros = _np.zeros(tuple(t.shape[:-2]) + (m - n, n), r1.dtype)
+        return QRResult(concatenate([q1, q2], axis=-1), concatenate([r1, zeros], axis=-2))
     if m < n and _needs_grad(t):
         # A = [X, Y] with X square: Q R1 = X gives A's Q, and R = [R1, Q^T Y] (the factors
         # LAPACK computes), a composite of ops with rules (PyTorch's wide-QR derivative)

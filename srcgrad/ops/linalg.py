@@ -638,6 +638,28 @@ register(Op("qr", "linalg", lambda a: tuple(np.linalg.qr(a)), infer=_qr_infer, v
             emit=lambda args, attrs, node: _tuple_of(_call("qr", args[0])), torch_name="LinalgQrBackward0"))
 
 
+# -- the columns complete QR adds to a tall matrix's Q --------------------------------------
+# An orthonormal basis of the complement of A's columns: LAPACK's choice, one of many, so
+# it has no derivative of its own (numpy/linalg.py gives complete QR one by a composite).
+def _qr_complement_infer(inputs, attrs):
+    (a,) = inputs
+    s = tuple(a.shape)
+    if len(s) < 2 or s[-2] <= s[-1]:
+        raise ShapeError(f"qr_complement: expected a tall matrix (or a stack of them), got shape {s}")
+    return [(s[:-2] + (s[-2], s[-2] - s[-1]), float_dtype(a.dtype))]
+
+
+def _qr_complement_emit(args, attrs, node):
+    complete = ast.Subscript(value=_call("qr", args[0], mode="complete"), slice=A.num(0), ctx=ast.Load())
+    n = node.inputs[0].shape[-1]
+    cols = ast.Tuple(elts=[ast.Constant(value=Ellipsis), ast.Slice(lower=A.num(n))], ctx=ast.Load())
+    return ast.Subscript(value=complete, slice=cols, ctx=ast.Load())
+
+
+register(Op("qr_complement", "linalg", lambda a: np.linalg.qr(a, mode="complete")[0][..., a.shape[-1]:],
+            infer=_qr_complement_infer, differentiable=False, emit=_qr_complement_emit))
+
+
 def _svd_infer(inputs, attrs):
     (a,) = inputs
     s = tuple(a.shape)

@@ -150,14 +150,15 @@ def norm(a, ord=None, axis=None, keepdims=False, check_finite=True):
 
 
 def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_finite=True):
-    """mode 'economic' (numpy's 'reduced') or 'r'; 'full' of a wide or square matrix."""
+    """mode 'full' (numpy's 'complete': see srcgrad.numpy.linalg.qr for the gradient of a
+    tall matrix's), 'economic' (numpy's 'reduced') or 'r' (R alone, of full's shape)."""
     if pivoting:
         raise NotImplementedError("srcgrad.scipy.linalg.qr: pivoting is not supported")
-    numpy_mode = {"economic": "reduced", "full": "complete", "r": "r"}.get(mode)
+    numpy_mode = {"economic": "reduced", "full": "complete", "r": "complete"}.get(mode)
     if numpy_mode is None:
         raise ValueError(f"qr: mode must be 'full', 'economic' or 'r', got {mode!r}")
     out = np.linalg.qr(a, mode=numpy_mode)
-    return (out,) if mode == "r" else tuple(out)
+    return (out[1],) if mode == "r" else tuple(out)
 
 
 def __getattr__(name):  # (lu, logm, ...: scipy's, on data)
