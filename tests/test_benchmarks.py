@@ -75,3 +75,19 @@ def test_runner_prints_a_table():
     rows = [ln for ln in out.stdout.splitlines() if ln.startswith("| seedloop")]
     assert len(rows) == 1
     assert "ok (" in rows[0]
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if hasattr(load_workload(n), "gradient_by_hand")])
+def test_the_gradients_written_by_hand_are_srcgrads(name):
+    """benchmarks/by_hand.py's references compute the same value and gradient, in each of
+    their settings (ode: a checkpoint every step, every second step)."""
+    import srcgrad
+    mod = load_workload(name)
+    for size in ("tiny", "small"):
+        inputs = mod.make_inputs(size)
+        value, grads = srcgrad.value_and_grad(mod.forward, argnums=mod.ARGNUMS)(*inputs)
+        for setting in getattr(mod, "HAND_SETTINGS", ({},)):
+            hand_value, hand_grads = mod.gradient_by_hand(*inputs, **setting)
+            assert np.isclose(value, hand_value, rtol=1e-12)
+            for a, b in zip(grads, hand_grads):
+                np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)

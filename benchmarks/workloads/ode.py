@@ -40,6 +40,82 @@ def forward(x, s):
     return y[-1]
 
 
+#: the hand-written gradients benchmarks/by_hand.py measures: a checkpoint every step, and
+#: every second step
+HAND_SETTINGS = (dict(segment=1), dict(segment=2))
+
+
+def gradient_by_hand(x, s, segment=1):
+    """The value and its gradient in x as one would write them in numpy to keep memory
+    down (the reference for what a reverse sweep of this loop can reach: by_hand.py): the
+    state every `segment` steps is kept, and each segment's steps are run again, keeping
+    their stage inputs, before their backward; arrays are updated in place."""
+    n = x.shape[0]
+    h = 2.0 / s
+    x0, x1 = x[:1], x[1:]
+
+    def rhs(z):
+        return np.concatenate([x0, x1 * z[:-1]])
+
+    def stages(y):  # the inputs z2, z3, z4 of a step's k2, k3, k4
+        zs, z = [], y
+        for coef in (h / 2, h / 2, h):
+            z = rhs(z)
+            z *= coef
+            z += y
+            zs.append(z)
+        return zs
+
+    def step(y):
+        acc = rhs(y)
+        k = rhs(y + h / 2 * acc)
+        acc += 2 * k
+        k = rhs(y + h / 2 * k)
+        acc += 2 * k
+        acc += rhs(y + h * k)
+        acc *= h / 6
+        acc += y
+        return acc
+
+    def step_backward(y, zs, g, gx):
+        """g: the cotangent of the step's result, made that of y in place; gx: x's, added to."""
+        g_k1 = h / 6 * g  # (k4's too; k2's and k3's are twice it)
+        g_k = g_k1
+        for z, coef, twice in ((zs[2], h, True), (zs[1], h / 2, True), (zs[0], h / 2, False), (y, 0, False)):
+            gx[0] += g_k[0]  # k = rhs(z) = [x0, x1 * z[:-1]]
+            gx[1:] += g_k[1:] * z[:-1]
+            g_z = g_k[1:] * x1
+            g[:-1] += g_z  # z = y + coef * (the stage before's k)
+            if not coef:
+                break
+            g_k = 2 * g_k1 if twice else g_k1.copy()
+            g_z *= coef
+            g_k[:-1] += g_z
+
+    checkpoints, y = [], np.zeros(n)
+    for i in range(s):
+        if i % segment == 0:
+            checkpoints.append(y)
+        y = step(y)
+    value = y[-1]
+    g, gx = np.zeros(n), np.zeros(n)
+    g[-1] = 1.0
+    del y
+    for start in reversed(range(0, s, segment)):
+        stop = min(start + segment, s)
+        y, saved = checkpoints.pop(), []
+        for i in range(start, stop):
+            saved.append((y, stages(y)))
+            if i + 1 < stop:
+                y = step(y)
+        del y
+        while saved:
+            y, zs = saved.pop()
+            step_backward(y, zs, g, gx)
+            del y, zs
+    return value, (gx,)
+
+
 def torch_objectives(torch):
     def f(x, y):
         return torch.cat([x[:1], x[1:] * y[:-1]])
