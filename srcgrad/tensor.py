@@ -1227,8 +1227,8 @@ class Tensor:
     def _writes_through(self, other):
         """Whether a write into this view is recorded as a write into the tensor it was
         taken from (`row = x[0]; row += w`, or Python's `x[0] += w`)."""
-        if self._view_of is None:
-            return False
+        if self._view_of is None or self._view_of[1] not in _recording.REVERSIBLE_VIEWS:
+            return False  # (an expand's write: refused where it is recorded)
         if self._data.base is None:
             # an element, which numpy copies: written back as PyTorch's view, eagerly; in
             # numpy code (a compiled function) `s = x[0]; s += 1` leaves x as it is
@@ -1262,8 +1262,10 @@ class Tensor:
                 fresh = base[arg]
             elif how == "reshape":
                 fresh = base.reshape(arg["shape"])
-            else:
+            elif how == "transpose":
                 fresh = base.permute(*arg["perm"])
+            else:  # (the op again: an expand, a real part, ...)
+                fresh = apply(_op(how), [base], arg)
         if fresh.grad_fn is not None:  # (PyTorch's node for a view replayed on a new base)
             _recording.named(fresh, "AsStridedBackward0")
         self._grad_fn, self._output_nr = fresh._grad_fn, fresh._output_nr

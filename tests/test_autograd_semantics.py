@@ -1471,6 +1471,24 @@ def test_a_view_used_after_its_base_was_written_is_taken_again():
     assert_array_equal(w.grad.numpy(), [6.0, 12.0])
 
 
+def test_an_expand_used_after_its_base_was_written_is_taken_again():
+    """np.broadcast_to's expand shares its base's memory as PyTorch's does: read after
+    `y.exp_()` it is the new values, and its gradient flows through the exp (it used to
+    keep the history of y before the write: a gradient 65x too small, silently)."""
+    x = leaf([1.0, 2.0])
+    y = x * 2
+    z = y.view(2, 1).expand(2, 3)
+    y.exp_()
+    assert_allclose(z.detach().numpy(), np.exp([[2.0] * 3, [4.0] * 3]), rtol=1e-6)
+    (z * z).sum().backward()
+    assert_allclose(x.grad.numpy(), 12 * np.exp([4.0, 8.0]), rtol=1e-6)  # (float32)
+    assert z.grad_fn.name() == "AsStridedBackward0"  # (PyTorch's name for a view replayed)
+    # writes into an expand, whose elements repeat, are refused where they are recorded
+    w = leaf([1.0, 2.0]) * 1
+    with pytest.raises(RuntimeError, match="in-place modification of a view"):
+        w.expand(2, 2)[0] = 5.0
+
+
 def test_a_reshape_that_copies_is_no_view():
     """x.t().reshape(-1) copies (numpy and PyTorch alike): a later write into x neither
     reaches it nor makes it be taken again from x."""

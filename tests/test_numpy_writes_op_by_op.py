@@ -200,3 +200,17 @@ def test_a_function_that_needs_numpys_builders_runs_once_per_later_call():
         (g,) = vjp_fn(np.ones(3))
         np.testing.assert_allclose(g, [2 * x[0] * x[1], x[0] ** 2, 0.0])  # (of x0**2 x1)
         assert len(calls) == (2 if k == 0 else 1)
+
+
+def test_a_broadcast_view_read_after_its_base_was_written_sees_the_write():
+    """`v = np.broadcast_to(a, ...)` is a view: after `a *= 3`, numpy's v is the new values,
+    and so is the recorded one (the generated code used to compute with a's old value)."""
+    def f(x):
+        a = x * 2
+        v = np.broadcast_to(a, (3, 2))
+        a *= 3
+        return np.sum(v * np.arange(6.0).reshape(3, 2))
+    x = np.array([1.0, 2.0])
+    value, grad = srcgrad.value_and_grad(f)(x)
+    assert value == f(x) == 144.0
+    np.testing.assert_allclose(grad, 6 * np.array([6.0, 9.0]))

@@ -121,7 +121,7 @@ def apply(op, inputs, attrs, out=None):
     if out is not None:
         if (record or out._requires_grad) and _is_view(out):
             raise RuntimeError(
-                f"{op.name}: in-place modification of a view (a slice or reshape of another tensor) that "
+                f"{op.name}: in-place modification of a view (a slice, reshape or expand of another tensor) that "
                 f"takes part in autograd is not supported; write into the tensor it was taken from instead "
                 f"{describe_loc(user_loc(1))}")
         if record and out._grad_fn is not None and op.name not in _KEEPS_NO_OLD_VALUE:
@@ -171,9 +171,11 @@ def apply(op, inputs, attrs, out=None):
             out._vc.bump()
             t = out
         else:
-            view = op.kind in ("shape", "index") and r.base is not None and isinstance(inputs[0], Tensor) \
-                and (op.name != "getitem" or len(arrays) == 1) \
-                and (op.name != "reshape" or np.may_share_memory(r, arrays[0]))
+            # (any op whose result is numpy's view of its input's memory: a slice, a
+            # reshape that did not copy, np.broadcast_to's expand, a real part...; indexing
+            # with arrays copies, though numpy's result has a base of its own)
+            view = r.base is not None and isinstance(inputs[0], Tensor) and r.size > 0 \
+                and (op.name != "getitem" or len(arrays) == 1) and np.may_share_memory(r, arrays[0])
             if not view and op.kind not in _KEEPS_LAYOUT and r.ndim > 1 and not r.flags.c_contiguous:
                 # a computed result is contiguous, as PyTorch's are (numpy's einsum, a
                 # reduction of a transposed array, an advanced index may lay it out otherwise:
@@ -185,7 +187,7 @@ def apply(op, inputs, attrs, out=None):
                 # (a reshape may copy; indexing with arrays always copies, though numpy's
                 # result has a base of its own)
                 t._vc = inputs[0]._vc  # a view: writes through it are writes to the base
-                if op.name in _REVERSIBLE_VIEWS:
+                if op.name in _REVERSIBLE_VIEWS or len(inputs) == 1:  # (taken again after a write)
                     t._view_of = (inputs[0], op.name, attrs, t._vc.v)
         t._volatile = volatile
         outs.append(t)
@@ -329,8 +331,11 @@ def unchanged_view(x):
 _ZERO_DERIVATIVE = {"floor", "ceil", "rint", "trunc", "round", "floor_divide"}
 
 #: views whose writes are recorded as writes into the tensor they were taken from (see
-#: Tensor._write_through): each element of the view is exactly one element of its base
-_REVERSIBLE_VIEWS = {"reshape", "transpose"}
+#: Tensor._write_through): each element of the view is exactly one element of its base.
+#: Any other view (an expand, which repeats elements) is taken again from its base after a
+#: write into the base, and refuses writes of its own
+REVERSIBLE_VIEWS = {"getitem", "reshape", "transpose"}
+_REVERSIBLE_VIEWS = REVERSIBLE_VIEWS - {"getitem"}  # (a slice's view records itself: Tensor.__getitem__)
 
 #: in-place ops whose derivative never reads the target's old value
 _KEEPS_NO_OLD_VALUE = {"add", "sub", "setitem"}
