@@ -717,7 +717,7 @@ def matmul(input, other, *, out=None):  # noqa: A002
 
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     """The diagonal (offset above it if > 0) of the matrices in dims dim1, dim2, as the last
-    dimension (a view in PyTorch; here a new tensor)."""
+    dimension: a view, as in PyTorch (written through)."""
     A = _as_tensor(A)
     _matrices("diagonal", A)
     return _diagonal(A, offset, dim1, dim2)

@@ -1246,6 +1246,10 @@ class Tensor:
             base[arg] = new
         elif how == "reshape":
             base[...] = new.reshape(base.shape)
+        elif how == "diagonal":  # (the matrices' axes last: the positions of the diagonal)
+            off, n = arg["offset"], new.shape[-1]
+            moved = base.movedim((arg["axis1"], arg["axis2"]), (-2, -1))
+            moved[..., np.arange(n) + max(-off, 0), np.arange(n) + max(off, 0)] = new
         else:  # a permutation of the axes, written back through the inverse one
             base[...] = new.permute(*np.argsort(arg["perm"]))
         return self._retake_view()

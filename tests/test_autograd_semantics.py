@@ -1489,6 +1489,37 @@ def test_an_expand_used_after_its_base_was_written_is_taken_again():
         w.expand(2, 2)[0] = 5.0
 
 
+def test_a_diagonal_is_a_view_written_through_as_in_pytorch():
+    """`K.diagonal().add_(jitter)` changes K (a copy used to take the write, silently), with
+    the gradient of the write; without grad the view writes into K's memory; read after a
+    write into K the diagonal is taken again."""
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    K = x * 1
+    K.diagonal().add_(10.0)
+    assert_array_equal(K.detach().numpy(), [[11.0, 2.0], [3.0, 14.0]])
+    (K * K).sum().backward()
+    assert_array_equal(x.grad.numpy(), [[22.0, 4.0], [6.0, 28.0]])
+    plain = torch.ones(2, 3, 3)
+    plain.diagonal(1, 1, 2).fill_(5.0)  # (offset 1, in the last two dims of a batch)
+    assert_array_equal(plain.numpy()[0], [[1.0, 5.0, 1.0], [1.0, 1.0, 5.0], [1.0, 1.0, 1.0]])
+    y = leaf([[1.0, 2.0], [3.0, 4.0]])
+    a = y * 1
+    d = a.diagonal()
+    assert d.grad_fn.name() == "DiagonalBackward0"
+    a.mul_(3)
+    assert_array_equal(d.detach().numpy(), [3.0, 12.0])
+    d.sum().backward()
+    assert_array_equal(y.grad.numpy(), [[3.0, 0.0], [0.0, 3.0]])
+
+
+def test_the_diagonals_gradient_is_differentiable_again():
+    x = leaf([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64)
+    (g,) = autograd.grad((x.diagonal() ** 3).sum(), [x], create_graph=True)
+    (gg,) = autograd.grad((g * g).sum(), [x])
+    # g = 3 diag(x)^2 on the diagonal; d/dx sum(g^2) = 36 x^3 there
+    assert_allclose(gg.numpy(), np.diag(36 * np.array([1.0, 4.0]) ** 3))
+
+
 def test_a_reshape_that_copies_is_no_view():
     """x.t().reshape(-1) copies (numpy and PyTorch alike): a later write into x neither
     reaches it nor makes it be taken again from x."""

@@ -214,3 +214,20 @@ def test_a_broadcast_view_read_after_its_base_was_written_sees_the_write():
     value, grad = srcgrad.value_and_grad(f)(x)
     assert value == f(x) == 144.0
     np.testing.assert_allclose(grad, 6 * np.array([6.0, 9.0]))
+
+
+def test_a_diagonal_is_a_view_of_its_array():
+    """np.diagonal's result is a view: read after a write into its array it is the new
+    values (a copy used to keep the old ones), in compiled code and op by op alike."""
+    def f(x):
+        a = x * 2
+        d = np.diagonal(a)
+        a *= 3
+        return np.sum(d * np.array([1.0, 2.0]))
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    value, grad = srcgrad.value_and_grad(f)(x)
+    assert value == f(x) == 54.0
+    np.testing.assert_allclose(grad, [[6.0, 0.0], [0.0, 12.0]])
+    value, vjp_fn = srcgrad.vjp(f, x)
+    assert value == 54.0
+    np.testing.assert_allclose(vjp_fn(1.0)[0], [[6.0, 0.0], [0.0, 12.0]])

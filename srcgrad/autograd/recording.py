@@ -334,7 +334,7 @@ _ZERO_DERIVATIVE = {"floor", "ceil", "rint", "trunc", "round", "floor_divide"}
 #: Tensor._write_through): each element of the view is exactly one element of its base.
 #: Any other view (an expand, which repeats elements) is taken again from its base after a
 #: write into the base, and refuses writes of its own
-REVERSIBLE_VIEWS = {"getitem", "reshape", "transpose"}
+REVERSIBLE_VIEWS = {"getitem", "reshape", "transpose", "diagonal"}
 _REVERSIBLE_VIEWS = REVERSIBLE_VIEWS - {"getitem"}  # (a slice's view records itself: Tensor.__getitem__)
 
 #: in-place ops whose derivative never reads the target's old value

@@ -574,9 +574,8 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     i, j = _axis(axis1, x.ndim, "diagonal"), _axis(axis2, x.ndim, "diagonal")
     if i == j:
         raise ValueError("diagonal: axis1 and axis2 cannot be the same")
-    rows, cols = _diagonal_positions(x.shape[i], x.shape[j], _index(offset, "diagonal: offset"))
-    y = _transpose(x, [d for d in range(x.ndim) if d not in (i, j)] + [i, j])
-    return _getitem(y, (Ellipsis, Arg(0), Arg(1)), [rows, cols])
+    # (a view, as numpy's and PyTorch's: ops/shape.py)
+    return apply(_op("diagonal"), [x], {"offset": _index(offset, "diagonal: offset"), "axis1": i, "axis2": j})
 
 
 def _triangle(m, k, keep):

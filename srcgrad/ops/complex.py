@@ -29,6 +29,7 @@ STRUCTURAL = {
     "add", "sub", "neg", "broadcast_to", "where", "sum", "mean", "sum_to", "cumsum", "amax", "amin",
     "concatenate", "copy", "reshape", "roll", "shift", "transpose",
     "getitem", "getitem_grad", "setitem", "accumulate", "cast", "stop_gradient", "hook", "constant",
+    "diagonal", "diagonal_grad",
 }
 #: ops whose real rule, between two conjugations, is their complex one
 HOLOMORPHIC = {

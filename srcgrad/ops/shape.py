@@ -65,6 +65,84 @@ register(Op("transpose", "shape", lambda x, perm: np.transpose(x, perm), infer=_
             emit=_transpose_emit, torch_name="PermuteBackward0"))
 
 
+# -- diagonal: a view of a diagonal, and the matrix its cotangent places -----------------
+# numpy's np.diagonal and PyTorch's diagonal() are views of their input: read after a write
+# into it they see the write (autograd/recording.py takes them again), and PyTorch's writes
+# through (`K.diagonal().add_(1e-6)`: tensor.py). The eager view is writable, as PyTorch's;
+# generated code reads np.diagonal's and never writes into it.
+def diagonal_length(rows, cols, offset):
+    return max(0, min(rows + min(offset, 0), cols - max(offset, 0)))
+
+
+def _diagonal_infer(inputs, attrs):
+    (x,) = inputs
+    s, i, j = tuple(x.shape), attrs["axis1"], attrs["axis2"]
+    if len(s) < 2 or not (0 <= i < len(s) and 0 <= j < len(s)) or i == j:
+        raise ShapeError(f"diagonal: axes {i} and {j} of an array of shape {s}")
+    rest = tuple(n for d, n in enumerate(s) if d not in (i, j))
+    return [(rest + (diagonal_length(s[i], s[j], attrs["offset"]),), x.dtype)]
+
+
+def diagonal_view(x, offset, axis1, axis2):
+    """The diagonal of x as a numpy view that writes into x (np.diagonal's is read-only)."""
+    moved = np.moveaxis(x, (axis1, axis2), (-2, -1))
+    n = diagonal_length(moved.shape[-2], moved.shape[-1], offset)
+    if n == 0:
+        return np.diagonal(x, offset, axis1, axis2)
+    start = moved[..., max(-offset, 0):, max(offset, 0):]
+    return np.lib.stride_tricks.as_strided(start, moved.shape[:-2] + (n,),
+                                           moved.strides[:-2] + (moved.strides[-2] + moved.strides[-1],),
+                                           writeable=bool(x.flags.writeable))
+
+
+def _diagonal_emit(args, attrs, node):
+    return A.npcall("diagonal", args[0], A.num(attrs["offset"]), A.num(attrs["axis1"]), A.num(attrs["axis2"]))
+
+
+register(Op("diagonal", "shape", lambda x, offset, axis1, axis2: diagonal_view(x, offset, axis1, axis2),
+            infer=_diagonal_infer,
+            vjp=lambda node, gs: [gs[0].graph.emit("diagonal_grad", [gs[0]], shape=tuple(node.inputs[0].shape),
+                                                   **node.attrs)],
+            emit=_diagonal_emit, torch_name="DiagonalBackward0"))
+
+
+def _diagonal_grad_impl(g, shape, offset, axis1, axis2):
+    out = np.zeros(shape, np.result_type(g))
+    diagonal_view(out, offset, axis1, axis2)[...] = g
+    return out
+
+
+def _diagonal_grad_emit(args, attrs, node, target):
+    """`t = np.zeros(shape)` then `np.moveaxis(t, ...)[..., rows, cols] = g`, or `t[rows,
+    cols] = g` for the matrix's own axes: the cotangent placed on the diagonal."""
+    shape, off, i, j = tuple(attrs["shape"]), attrs["offset"], attrs["axis1"], attrs["axis2"]
+    n = diagonal_length(shape[i], shape[j], off)
+    zeros = A.assign(target, A.npcall("zeros", A.literal(shape), A.dtype_expr(node.out.dtype)))
+
+    def positions(start):
+        r = A.npcall("arange", A.num(n))
+        return A.binop(r, ast.Add(), A.num(start)) if start else r
+    rows, cols = positions(max(-off, 0)), positions(max(off, 0))
+    if (i, j) == (len(shape) - 2, len(shape) - 1):
+        into, key = A.name(target), [ast.Constant(value=Ellipsis), rows, cols] if len(shape) > 2 else [rows, cols]
+    else:
+        into = A.npcall("moveaxis", A.name(target), A.literal((i, j)), A.literal((-2, -1)))
+        key = [ast.Constant(value=Ellipsis), rows, cols]
+    put = ast.Assign(targets=[ast.Subscript(value=into, slice=ast.Tuple(elts=key, ctx=ast.Load()), ctx=ast.Store())],
+                     value=args[0], lineno=0)
+    return [zeros, put]
+
+
+def _diagonal_grad_infer(inputs, attrs):
+    return [(tuple(attrs["shape"]), inputs[0].dtype)]
+
+
+register(Op("diagonal_grad", "shape", _diagonal_grad_impl, infer=_diagonal_grad_infer,
+            vjp=lambda node, gs: [gs[0].graph.emit("diagonal", [gs[0]], offset=node.attrs["offset"],
+                                                   axis1=node.attrs["axis1"], axis2=node.attrs["axis2"])],
+            emit=_diagonal_grad_emit, statement=True, torch_name="DiagonalBackwardBackward0"))
+
+
 # -- roll: a cyclic shift; its derivative is the opposite shift ---------------------------
 # A primitive rather than a gather: the gather's derivative would scatter with np.add.at,
 # while the exact derivative of a roll is one more np.roll.
