@@ -193,7 +193,13 @@ def tile(x, dims):
 
 
 def diag(x, diagonal=0):
-    return _np().diag(_t(x), diagonal)
+    """torch.diag: a vector's diagonal matrix, or a matrix's diagonal — a copy, unlike
+    numpy's np.diag (a view) and diagonal() (a view in both)."""
+    t = _t(x)
+    if t.ndim == 2:
+        from .autograd.recording import named
+        return named(_np().diagonal(t, diagonal).clone(), "DiagonalBackward0_copy", inputs=(t,))
+    return _np().diag(t, diagonal)
 
 
 def triu(x, diagonal=0):

@@ -1048,7 +1048,10 @@ class Tensor:
 
     def view(self, *shape):
         """PyTorch's view: a reshape that never copies. Where this tensor's strides cannot
-        give the new shape (a transposed matrix flattened), it raises as PyTorch does."""
+        give the new shape (a transposed matrix flattened), it raises as PyTorch does.
+        numpy's `a.view()` (no arguments, in numpy code) is a new view of the same shape."""
+        if not shape and _numpy_code():
+            return unchanged_view(self)
         if not _numpy_code() and not (len(shape) == 1 and not isinstance(shape[0], (int, tuple, list))):
             probe = self._data.view()
             try:
@@ -1288,6 +1291,14 @@ class Tensor:
             return
         fn = self._grad_fn
         if fn is not None and fn.outs[self._output_nr][2] != now or fn is None and base.requires_grad:
+            if self._multi_view is not None and self._requires_grad:
+                # PyTorch does not replay one of several views a call returned together
+                k, name = self._multi_view
+                raise RuntimeError(f"Output {k} of {name} is a view and its base or another view of its "
+                                   f"base has been modified inplace. This view is the output of a function that "
+                                   f"returns multiple views. Such functions do not allow the output views to be "
+                                   f"modified inplace. You should replace the inplace operation by an out-of-place "
+                                   f"one.")
             self._retake_view()
 
     # -- reductions of the numpy surface (max/min with indices, prod, var, std, cumsum, ...)

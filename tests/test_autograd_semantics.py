@@ -1512,6 +1512,33 @@ def test_a_diagonal_is_a_view_written_through_as_in_pytorch():
     assert_array_equal(y.grad.numpy(), [[3.0, 0.0], [0.0, 3.0]])
 
 
+def test_torch_diag_of_a_matrix_is_a_copy():
+    """torch.diag (unlike diagonal() and numpy's np.diag) copies: a later write into the
+    matrix does not reach it."""
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    a = x * 1
+    d = torch.diag(a)
+    assert d.grad_fn.name() == "DiagonalBackward0_copy"
+    a.mul_(3)
+    assert_array_equal(d.detach().numpy(), [1.0, 4.0])
+    d.sum().backward()
+    assert_array_equal(x.grad.numpy(), [[1.0, 0.0], [0.0, 1.0]])
+
+
+@pytest.mark.parametrize("take", [lambda a: a.split(1, 0)[0], lambda a: a.chunk(2, 1)[1],
+                                  lambda a: a.unbind(0)[1]])
+def test_views_returned_together_refuse_use_after_their_base_is_written_as_in_pytorch(take):
+    """PyTorch does not replay one of the views split, chunk or unbind return: used after a
+    write into their base (its grad_fn read, or an op on it), it raises."""
+    a = leaf([[1.0, 2.0], [3.0, 4.0]]) * 1
+    v = take(a)
+    a.mul_(2)
+    with pytest.raises(RuntimeError, match="is a view and its base or another view of its base has been modified"):
+        v.grad_fn
+    with pytest.raises(RuntimeError, match="output of a function that returns multiple views"):
+        v * 2
+
+
 def test_the_diagonals_gradient_is_differentiable_again():
     x = leaf([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64)
     (g,) = autograd.grad((x.diagonal() ** 3).sum(), [x], create_graph=True)

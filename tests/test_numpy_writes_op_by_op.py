@@ -231,3 +231,17 @@ def test_a_diagonal_is_a_view_of_its_array():
     value, vjp_fn = srcgrad.vjp(f, x)
     assert value == 54.0
     np.testing.assert_allclose(vjp_fn(1.0)[0], [[6.0, 0.0], [0.0, 12.0]])
+
+
+@pytest.mark.parametrize("take", [lambda a: np.diag(a), lambda a: a.view()[::-1]],
+                         ids=["np.diag of a matrix", "ndarray.view()"])
+def test_numpy_views_see_later_writes(take):
+    def f(x):
+        a = x * 2
+        v = take(a)
+        a *= 3
+        return np.sum(np.sin(v) * np.arange(1.0, v.size + 1).reshape(v.shape))
+    x = np.array([[0.1, 0.2], [0.3, 0.4]])
+    value, grad = srcgrad.value_and_grad(f)(x)
+    assert np.isclose(value, f(x))
+    np.testing.assert_allclose(grad, numeric_grad(f, x), atol=1e-7)

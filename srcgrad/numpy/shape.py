@@ -560,9 +560,8 @@ def diag(v, k=0):
         rows, cols = _diagonal_positions(n, n, k)
         return keeps_no_tensor(apply(_op("setitem"), [np.zeros((n, n), x.dtype), x, rows, cols],
                                      {"index": (Arg(0), Arg(1))}))
-    if x.ndim == 2:
-        rows, cols = _diagonal_positions(*x.shape, k)
-        return keeps_no_tensor(_getitem(x, (Arg(0), Arg(1)), [rows, cols]))
+    if x.ndim == 2:  # (numpy's: the diagonal's view)
+        return keeps_no_tensor(diagonal(x, k))
     raise ValueError(f"diag: input must be 1-d or 2-d, got shape {tuple(x.shape)}")
 
 
