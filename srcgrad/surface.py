@@ -1011,9 +1011,9 @@ def matrix_exp(input):  # noqa: A002
 
 def _unfold(self, dimension, size, step):
     """Tensor.unfold: the windows of `size` entries every `step` along `dimension`, as a
-    new last dimension (dimension's length becomes the number of windows). A gather of
-    the window positions, so the gradient adds up where windows overlap. (PyTorch's is a
-    view; here a new tensor: writing into it does not reach self.)"""
+    new last dimension (dimension's length becomes the number of windows): a view, as
+    PyTorch's (read after a write into self it sees the write), whose gradient adds up
+    where windows overlap (ops/shape.py `windows`). Writes into it are refused."""
     from .autograd.recording import named
     x = self
     nd = builtins.max(x.ndim, 1)
@@ -1029,10 +1029,9 @@ def _unfold(self, dimension, size, step):
         raise RuntimeError(f"size is {size} but must be >= 0")
     if x.ndim == 0:
         return named(x.reshape(1), "UnfoldBackward0", inputs=(x,))
-    windows = (length - size) // step + 1
-    index = np.arange(windows)[:, None] * step + np.arange(size)  # (windows, size)
-    y = x[(slice(None),) * d + (index,)].movedim(d + 1, -1)
-    return named(y, "UnfoldBackward0", inputs=(x,))
+    from .autograd.recording import apply
+    from .ops import get
+    return apply(get("windows"), [x], {"axis": d, "size": int(size), "step": int(step)})
 
 
 _METHODS["unfold"] = _unfold  # (a method only: torch.unfold does not exist)

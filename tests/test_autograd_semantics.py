@@ -1512,6 +1512,18 @@ def test_a_diagonal_is_a_view_written_through_as_in_pytorch():
     assert_array_equal(y.grad.numpy(), [[3.0, 0.0], [0.0, 3.0]])
 
 
+def test_unfold_is_a_view_read_after_its_base_is_written():
+    x = leaf([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]], dtype=torch.float64)
+    a = x * 2
+    v = a.unfold(1, 2, 1)
+    assert v.grad_fn.name() == "UnfoldBackward0"
+    a.mul_(3)
+    assert_allclose(v.detach().numpy(), 6 * np.lib.stride_tricks.sliding_window_view(x.detach().numpy(), 2, 1))
+    (v * v).sum().backward()
+    # each entry is read by one or two windows: d/dx of sum (6 x)^2 per read
+    assert_allclose(x.grad.numpy(), 72 * x.detach().numpy() * np.array([1.0, 2.0, 1.0]))
+
+
 def test_torch_diag_of_a_matrix_is_a_copy():
     """torch.diag (unlike diagonal() and numpy's np.diag) copies: a later write into the
     matrix does not reach it."""

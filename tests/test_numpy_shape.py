@@ -623,6 +623,27 @@ def test_partition_and_sliding_windows():
     swv = np.lib.stride_tricks.sliding_window_view
     np.testing.assert_array_equal(swv(srcgrad.tensor(M), (2, 2)).numpy(), swv(M, (2, 2)))
     np.testing.assert_array_equal(swv(srcgrad.tensor(M), 2, axis=1).numpy(), swv(M, 2, axis=1))
+    np.testing.assert_array_equal(swv(srcgrad.tensor(M), (2, 2), axis=(1, 1)).numpy(), swv(M, (2, 2), axis=(1, 1)))
+
+
+def test_sliding_windows_are_a_view_whose_gradient_adds_strided_slices():
+    """numpy's sliding_window_view is a view (ops/shape.py `windows`), not a gather: the
+    generated code takes numpy's, and its gradient adds each window's k-th entries with one
+    strided slice per k (window_sums), not np.add.at over every position."""
+    swv = np.lib.stride_tricks.sliding_window_view
+    M = np.random.default_rng(0).normal(size=(5, 6))
+
+    def f(M):
+        return np.sum(np.tanh(swv(M, (2, 3)) * np.arange(6.0).reshape(2, 3)))
+    g = srcgrad.grad(f)
+    assert "sliding_window_view(" in g.source(M) and "window_sums(" in g.source(M)
+    assert "add.at" not in g.source(M)
+    fd = np.zeros_like(M)
+    for i in np.ndindex(M.shape):
+        d = np.zeros_like(M)
+        d[i] = 1e-6
+        fd[i] = (f(M + d) - f(M - d)) / 2e-6
+    np.testing.assert_allclose(g(M), fd, rtol=1e-6, atol=1e-8)
 
 
 def test_a_boolean_result_has_no_gradient():

@@ -233,8 +233,9 @@ def test_a_diagonal_is_a_view_of_its_array():
     np.testing.assert_allclose(vjp_fn(1.0)[0], [[6.0, 0.0], [0.0, 12.0]])
 
 
-@pytest.mark.parametrize("take", [lambda a: np.diag(a), lambda a: a.view()[::-1]],
-                         ids=["np.diag of a matrix", "ndarray.view()"])
+@pytest.mark.parametrize("take", [lambda a: np.diag(a), lambda a: a.view()[::-1],
+                                  lambda a: np.lib.stride_tricks.sliding_window_view(a, 2, axis=0)[0]],
+                         ids=["np.diag of a matrix", "ndarray.view()", "sliding_window_view"])
 def test_numpy_views_see_later_writes(take):
     def f(x):
         a = x * 2

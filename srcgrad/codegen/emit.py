@@ -28,7 +28,8 @@ _RESERVED = {"np", "math", "special", "hooks", "scratch", "expm"} | set(dir(buil
 
 class Namer:
     def __init__(self):
-        self.taken = set(_RESERVED)
+        from .loader import SHARED  # (helpers generated code calls by name: expm, window_sums...)
+        self.taken = set(_RESERVED) | set(SHARED)
         self.names = {}
         self.temps = 0
 

@@ -38,7 +38,7 @@ BATCH = 16
 
 
 #: ops whose result may be a view of an input: dropping its variable frees nothing
-VIEW_OPS = {"getitem", "reshape", "transpose", "broadcast_to", "loop_index"}
+VIEW_OPS = {"getitem", "reshape", "transpose", "broadcast_to", "loop_index", "diagonal", "windows"}
 
 
 def releasable_names(nodes, namer, plan=None, renamed=()):

@@ -893,15 +893,20 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
 
 @implements(np.lib.stride_tricks.sliding_window_view)
 def sliding_window_view(x, window_shape, axis=None, *, subok=False, writeable=False):
-    """The windows as a gather (a copy rather than numpy's read-only view): the gradient of
-    each entry adds up over the windows that read it."""
+    """numpy's read-only view of the windows, one axis at a time (ops/shape.py `windows`):
+    the gradient of each entry adds up over the windows that read it."""
     t = _tensor(x)
     shape = tuple(np.atleast_1d(window_shape).tolist())
     axes = tuple(range(t.ndim)) if axis is None else tuple(np.atleast_1d(axis).tolist())
     if len(shape) != len(axes):
         raise ValueError("sliding_window_view: window_shape and axis must have the same length")
-    probe = np.lib.stride_tricks.sliding_window_view(np.arange(t._data.size).reshape(t.shape), shape, axis)
-    return _getitem(ravel(t), (Arg(0),), [probe.astype(np.intp)])
+    ndim = t.ndim  # (an axis names one of x's: the windows' axes go last)
+    for a, size in zip(axes, shape):
+        d = _axis(a, ndim, "sliding_window_view")
+        if size > t.shape[d] or size < 0:
+            raise ValueError("sliding_window_view: window shape cannot be larger than input array shape")
+        t = apply(_op("windows"), [t], {"axis": d, "size": int(size), "step": 1})
+    return t
 
 
 @implements(np.sort)

@@ -4,6 +4,7 @@ import ast
 import numpy as np
 
 from ..codegen import astbuild as A
+from ..codegen.loader import SHARED
 from .registry import Op, ShapeError, register
 
 
@@ -141,6 +142,57 @@ register(Op("diagonal_grad", "shape", _diagonal_grad_impl, infer=_diagonal_grad_
             vjp=lambda node, gs: [gs[0].graph.emit("diagonal", [gs[0]], offset=node.attrs["offset"],
                                                    axis1=node.attrs["axis1"], axis2=node.attrs["axis2"])],
             emit=_diagonal_grad_emit, statement=True, torch_name="DiagonalBackwardBackward0"))
+
+
+# -- windows: sliding windows along an axis, a view (numpy's sliding_window_view, PyTorch's
+# unfold); the gradient adds each window's entries where they were read --------------------
+def windows_view(x, axis, size, step):
+    w = np.lib.stride_tricks.sliding_window_view(x, size, axis=axis)
+    return w if step == 1 else w[(slice(None),) * axis + (slice(None, None, step),)]
+
+
+def _windows_infer(inputs, attrs):
+    (x,) = inputs
+    s, axis, size, step = tuple(x.shape), attrs["axis"], attrs["size"], attrs["step"]
+    if not 0 <= axis < len(s) or not 0 <= size <= s[axis] or step < 1:
+        raise ShapeError(f"windows: {size} entries every {step} along axis {axis} of shape {s}")
+    return [(s[:axis] + ((s[axis] - size) // step + 1,) + s[axis + 1:] + (size,), x.dtype)]
+
+
+def _windows_emit(args, attrs, node):
+    axis, step = attrs["axis"], attrs["step"]
+    call = A.call("np.lib.stride_tricks.sliding_window_view", args[0], A.num(attrs["size"]), axis=A.num(axis))
+    if step == 1:
+        return call
+    key = [ast.Slice()] * axis + [ast.Slice(step=A.num(step))]
+    return ast.Subscript(value=call, slice=ast.Tuple(elts=key, ctx=ast.Load()) if axis else key[0], ctx=ast.Load())
+
+
+register(Op("windows", "shape", windows_view, infer=_windows_infer,
+            vjp=lambda node, gs: [gs[0].graph.emit("windows_grad", [gs[0]], shape=tuple(node.inputs[0].shape),
+                                                   axis=node.attrs["axis"], step=node.attrs["step"])],
+            emit=_windows_emit, torch_name="UnfoldBackward0"))
+
+
+def window_sums(g, shape, axis, step):
+    """The gradient of sliding windows (g: the windows' cotangent, the window last): the
+    k-th entry of every window added where it was read, one strided slice per k."""
+    out = np.zeros(shape, g.dtype)
+    n = g.shape[axis]
+    for k in range(g.shape[-1] if n else 0):
+        out[(slice(None),) * axis + (slice(k, k + step * (n - 1) + 1, step),)] += g[..., k]
+    return out
+
+
+SHARED["window_sums"] = window_sums  # (generated code calls it by name: codegen/loader.py)
+
+register(Op("windows_grad", "shape", window_sums,
+            infer=lambda inputs, attrs: [(tuple(attrs["shape"]), inputs[0].dtype)],
+            vjp=lambda node, gs: [gs[0].graph.emit("windows", [gs[0]], axis=node.attrs["axis"],
+                                                   size=node.inputs[0].shape[-1], step=node.attrs["step"])],
+            emit=lambda args, attrs, node: A.call("window_sums", args[0], A.literal(tuple(attrs["shape"])),
+                                                  A.num(attrs["axis"]), A.num(attrs["step"])),
+            torch_name="UnfoldBackwardBackward0"))
 
 
 # -- roll: a cyclic shift; its derivative is the opposite shift ---------------------------
