@@ -121,14 +121,16 @@ class Walk:
         """Canonical index of output k of a recorded node (KeyError if not in the graph)."""
         return self.outputs_at[id(fn)] + k
 
-    def value_of(self, t, consts=True):
+    def value_of(self, t, consts=True, naming=False):
         """Canonical index of a tensor's value (None if it is not in this graph).
 
         consts: a tensor without history may be a constant of the graph, found by its data;
         not for one to differentiate in (`v = x.detach()` shares x's data, and v's uses are
-        no use of x)."""
-        if t.grad_fn is not None and not (self.stops and (id(t.grad_fn), t._output_nr) in self.stops):
-            at = self.outputs_at.get(id(t.grad_fn))
+        no use of x). naming: only to name a value after a variable, which must not take a
+        stale view again (nor raise, for one of split's views: Tensor._sync_view)."""
+        fn = t._grad_fn if naming else t.grad_fn
+        if fn is not None and not (self.stops and (id(fn), t._output_nr) in self.stops):
+            at = self.outputs_at.get(id(fn))
             return None if at is None else at + t._output_nr
         i = self.index.get(("l", id(t)))
         return self.index.get(("c", (id(t._data), t._vc.v))) if i is None and consts else i
@@ -368,7 +370,7 @@ def _user_names(walk):
     for scope in (f.f_locals, f.f_globals):
         for name, obj in list(scope.items()):
             if isinstance(obj, Tensor) and not name.startswith("_"):
-                i = walk.value_of(obj)
+                i = walk.value_of(obj, naming=True)
                 if i is not None and i not in names and name not in names.values():
                     names[i] = name
     return names
