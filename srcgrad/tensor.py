@@ -936,6 +936,11 @@ class Tensor:
         before = None if _numpy_code() else call_edges([self])  # (nobody reads node names there)
         result = compute(src)
         self[...] = result
+        if before is not None and isinstance(result, Tensor) and result._grad_fn is not None:
+            # PyTorch's node of `y.tanh_()` keeps y itself as its result: a later write
+            # into y is an error in its backward (autograd/saved.py checks the version)
+            rfn, k = result._grad_fn, result._output_nr
+            rfn.outs = rfn.outs[:k] + ((self._data, self._vc, self._vc.v),) + rfn.outs[k + 1:]
         if before is not None and self._view_of is None and isinstance(result, Tensor) \
                 and result.grad_fn is not None:
             # PyTorch's node of an in-place op on a tensor of its own is the op's

@@ -1524,6 +1524,21 @@ def test_unfold_is_a_view_read_after_its_base_is_written():
     assert_allclose(x.grad.numpy(), 72 * x.detach().numpy() * np.array([1.0, 2.0, 1.0]))
 
 
+@pytest.mark.parametrize("first", ["tanh_", "sigmoid_", "exp_", "relu_"])
+def test_an_in_place_op_keeping_its_result_refuses_a_later_write_as_in_pytorch(first):
+    """`y.tanh_()`'s node keeps y itself: a write into y after it is PyTorch's error in the
+    backward (srcgrad's own backward reads a copy, and would have given a gradient)."""
+    x = leaf([1.0, 2.0])
+    y = x * 1
+    getattr(y, first)()
+    y.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+    z = x * 1
+    getattr(z, first)()
+    (z * 2).sum().backward()  # (nothing written after it: fine)
+
+
 def test_torch_diag_of_a_matrix_is_a_copy():
     """torch.diag (unlike diagonal() and numpy's np.diag) copies: a later write into the
     matrix does not reach it."""
