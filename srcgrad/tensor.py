@@ -765,8 +765,12 @@ class Tensor:
     def bool(self):
         return self._cast_const(np.bool_)
 
-    def astype(self, dtype):
-        return self._cast_const(_dtype.resolve(dtype))
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+        """numpy's: a new array in dtype — of the same dtype too, unless copy=False."""
+        dtype = _dtype.resolve(dtype)
+        if copy and self._data.dtype == dtype:
+            return apply(_op("copy"), [self], {})
+        return self._cast_const(dtype)
 
     # -- arithmetic -------------------------------------------------------------------
     def __add__(self, o): return _binary("add", self, o)
@@ -820,7 +824,9 @@ class Tensor:
             raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are "
                                "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
         return apply(_op("neg"), [self], {})
-    def __pos__(self): return self
+    def __pos__(self):  # (numpy's +a is a new array; PyTorch's is a itself)
+        return apply(_op("copy"), [self], {}) if _numpy_code() else self
+
     def __abs__(self): return self.abs()
 
     def __lt__(self, o): return _binary("lt", self, o)
@@ -1069,8 +1075,9 @@ class Tensor:
 
     def flatten(self, start_dim=0, end_dim=-1, *, order=None):
         from .numpy.shape import ravel, torch_flatten
-        if isinstance(start_dim, str) or order is not None:  # (numpy's `x.flatten('F')`: a copy)
-            return ravel(self, start_dim if isinstance(start_dim, str) else order) * 1
+        if isinstance(start_dim, str) or order is not None or _numpy_code():  # (numpy's flatten copies)
+            flat = ravel(self, start_dim if isinstance(start_dim, str) else order or "C")
+            return apply(_op("copy"), [flat], {})
         return torch_flatten(self, start_dim, end_dim)
 
     def unsqueeze(self, dim):

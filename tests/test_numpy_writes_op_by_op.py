@@ -246,3 +246,27 @@ def test_numpy_views_see_later_writes(take):
     value, grad = srcgrad.value_and_grad(f)(x)
     assert np.isclose(value, f(x))
     np.testing.assert_allclose(grad, numeric_grad(f, x), atol=1e-7)
+
+
+@pytest.mark.parametrize("take", [lambda a: a.flatten(), lambda a: +a, lambda a: a.astype(np.float64),
+                                  lambda a: np.asfortranarray(a), lambda a: np.ascontiguousarray(a.T)],
+                         ids=["flatten", "unary plus", "astype to its own dtype", "asfortranarray of C order",
+                              "ascontiguousarray of a transpose"])
+def test_numpy_copies_do_not_see_later_writes(take):
+    """What numpy copies stays as it was when a later write changes its source (these
+    were the source itself, or a view of it)."""
+    def f(x):
+        a = x * 2
+        v = take(a)
+        a *= 3
+        return np.sum(np.sin(v) * np.arange(1.0, v.size + 1).reshape(v.shape))
+    x = np.array([[0.1, 0.2], [0.3, 0.4]])
+    value, grad = srcgrad.value_and_grad(f)(x)
+    assert np.isclose(value, f(x))
+    np.testing.assert_allclose(grad, numeric_grad(f, x), atol=1e-7)
+    assert np.isclose(srcgrad.vjp(f, x)[0], f(x))
+
+
+def test_asarray_chkfinite_checks():
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        np.asarray_chkfinite(srcgrad.tensor(np.array([1.0, np.nan])))

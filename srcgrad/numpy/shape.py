@@ -1039,18 +1039,27 @@ def asarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):
 asanyarray = asarray
 
 
-@implements(np.asarray_chkfinite)
 def ascontiguousarray(a, dtype=None, *, like=None):
-    """numpy.ascontiguousarray (and asfortranarray): asarray; a tensor's memory order is
-    the compiler's business (codegen/layout.py), its values are the same. (numpy does not
-    dispatch these to srcgrad: the user's calls reach them while numpy's converters are
-    redirected, builders.py.)"""
-    return asarray(a, dtype=dtype)
+    """numpy.ascontiguousarray: asarray, a copy where numpy's would be one (the data not
+    C-contiguous as recorded: a later write into `a` does not reach it). The generated
+    code's memory order is the compiler's business (codegen/layout.py); values and
+    aliasing are numpy's. (numpy does not dispatch these to srcgrad: the user's calls
+    reach them while numpy's converters are redirected, builders.py.)"""
+    return _in_order(asarray(a, dtype=dtype), "c_contiguous")
 
 
-asfortranarray = ascontiguousarray
+def asfortranarray(a, dtype=None, *, like=None):
+    """numpy.asfortranarray: asarray, a copy where the data is not Fortran-contiguous."""
+    return _in_order(asarray(a, dtype=dtype), "f_contiguous")
 
 
+def _in_order(t, flag):
+    if isinstance(t, tensor_cls()) and not getattr(t._data.flags, flag):
+        return apply(_op("copy"), [t], {})
+    return t
+
+
+@implements(np.asarray_chkfinite)
 def asarray_chkfinite(a, dtype=None, order=None):
     """np.asarray(a) after checking that no float or complex entry is NaN or infinite
     (numpy's ValueError otherwise). The check is a decision on the data: in a compiled
