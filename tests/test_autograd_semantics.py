@@ -1933,6 +1933,21 @@ def test_a_write_through_detach_is_seen_by_the_backward_as_pytorchs_saved_tensor
         (z + y * 3).sum().backward()
 
 
+def test_a_leaf_written_through_detach_after_its_use_is_not_read_again():
+    """`x.detach().mul_(2)` after `y = (x * 3).sin()`: PyTorch's nodes saved x * 3, not x,
+    so its backward runs, at the values computed then (srcgrad's read x again: an error)."""
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * 3).sin()
+    x.detach().mul_(2)
+    y.sum().backward()
+    assert_allclose(x.grad.numpy(), 3 * np.cos([3.0, 6.0]), rtol=1e-6)
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x  # (saves x itself: PyTorch's error)
+    x.detach().mul_(2)
+    with pytest.raises(RuntimeError, match=INPLACE_MSG):
+        y.sum().backward()
+
+
 def test_a_constant_written_after_its_use_is_not_read_again():
     # y = c - x saves nothing of c in PyTorch; y * y saves y: no error, the gradient at y
     c = torch.tensor(1.87)

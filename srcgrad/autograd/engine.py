@@ -195,7 +195,10 @@ class Walk:
                             # the write itself (`a += y`), whose old value is gone: its result
                             # is read as made, not formed again from the old value
                             stale.update(made_by_fn)
-                    elif kind == "const" and counter.v != read:
+                    elif kind in ("const", "leaf") and counter.v != read:
+                        # (a leaf written through an alias, `x.detach().mul_(2)`: what fn
+                        # made from it is read as made; the leaf itself, where a gradient
+                        # needs it, is PyTorch's error)
                         stale.update(made_by_fn)
             found = self._written = ({r: vs.pop() for r, vs in seen.items() if len(vs) == 1}, stale)
         return found
