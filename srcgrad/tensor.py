@@ -474,7 +474,7 @@ class Tensor:
     def retain_grad(self):
         """Keep the gradient of this non-leaf tensor in `.grad` after backward."""
         if self.grad_fn is None:
-            if not self._requires_grad:
+            if not self.requires_grad:  # (a view of a base that requires grad does: PyTorch's)
                 raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
             return
         fn = self.grad_fn

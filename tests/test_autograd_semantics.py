@@ -2091,6 +2091,11 @@ def test_a_view_of_a_base_that_requires_grad_requires_grad_with_no_edge_as_in_py
     assert w.requires_grad and [f for f, _ in w.grad_fn.next_functions] == [None, None]
     w.sum().backward()
     assert c.grad is None and v.grad is None
+    base = torch.ones(2)
+    u = base.unsqueeze(0)
+    base.requires_grad_()
+    u.retain_grad()  # (it requires grad: no error; its .grad stays None)
+    assert u.requires_grad and not u.retains_grad
 
 
 @pytest.mark.parametrize("src", [torch.tensor([5.0, 5.0]), [5.0, 5.0], torch.tensor([5, 5])])
