@@ -1233,11 +1233,50 @@ class Tensor:
             value = value.item()
         if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
             value = value._cast_const(self._data.dtype)
+        if self._view_of is not None and self._view_of[1] == "broadcast_to" and not _numpy_code():
+            return self._write_into_expand(index, value)
         if self._writes_through(value):
             new = apply(_op("copy"), [self], {})
             new[index] = value
             return self._write_through(new)
         apply(_op("setitem"), [self, value, *arrays], {"index": template}, out=self)
+
+    def _write_into_expand(self, index, value):
+        """`v = a.expand(3, 2); v[0] = w`: PyTorch writes into a, where the written region
+        holds each of a's elements once (a region repeating one, along an expanded axis,
+        is its error); the view is taken again."""
+        base, _, arg = self._view_of[:3]
+        shape, bshape = tuple(self.shape), tuple(base.shape)
+        lead = len(shape) - len(bshape)
+        items = index if isinstance(index, tuple) else (index,)
+        if any(not (isinstance(i, (int, np.integer, slice)) or i is Ellipsis) for i in items) \
+                or sum(i is Ellipsis for i in items) > 1:
+            from .utils.locations import describe_loc, user_loc
+            raise RuntimeError(f"setitem: writing into an expanded tensor by {index!r} is not supported "
+                               f"(integers and slices are) {describe_loc(user_loc(1))}")
+        if Ellipsis in items:
+            k = items.index(Ellipsis)
+            items = items[:k] + (slice(None),) * (len(shape) - len(items) + 1) + items[k + 1:]
+        items = items + (slice(None),) * (len(shape) - len(items))
+        mapped = []
+        for d, item in enumerate(items):
+            repeated = d < lead or (bshape[d - lead] == 1 and shape[d] != 1)
+            count = 1 if not isinstance(item, slice) else len(range(*item.indices(shape[d])))
+            if repeated and count > 1:
+                raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers "
+                                   "to a single memory location. Please clone() the tensor before performing the "
+                                   "operation.")
+            if d >= lead:
+                mapped.append((0 if not isinstance(item, slice) else slice(0, 1)) if repeated else item)
+        region = np.empty(shape, dtype=bool)[items].shape
+        target = np.empty(bshape, dtype=bool)[tuple(mapped)].shape
+        value = _as_operand(value)
+        if isinstance(value, Tensor):
+            value = value.expand(*region).reshape(target) if region else value.reshape(target)
+        else:
+            value = np.broadcast_to(np.asarray(value, self._data.dtype), region).reshape(target)
+        base[tuple(mapped)] = value
+        return self._retake_view()
 
     def _writes_through(self, other):
         """Whether a write into this view is recorded as a write into the tensor it was

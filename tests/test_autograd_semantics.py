@@ -1483,10 +1483,32 @@ def test_an_expand_used_after_its_base_was_written_is_taken_again():
     (z * z).sum().backward()
     assert_allclose(x.grad.numpy(), 12 * np.exp([4.0, 8.0]), rtol=1e-6)  # (float32)
     assert z.grad_fn.name() == "AsStridedBackward0"  # (PyTorch's name for a view replayed)
-    # writes into an expand, whose elements repeat, are refused where they are recorded
+    # an in-place op on a whole expand, whose elements repeat, is refused where recorded
     w = leaf([1.0, 2.0]) * 1
     with pytest.raises(RuntimeError, match="in-place modification of a view"):
-        w.expand(2, 2)[0] = 5.0
+        w.expand(2, 2).mul_(5.0)
+
+
+def test_a_write_into_an_expand_goes_to_its_base_as_in_pytorch():
+    """`v = b.expand(2, 3); v[1, 1:] = w` writes w into b (values and gradients from
+    PyTorch 2.13); a region that repeats one of b's elements is PyTorch's error."""
+    x = leaf([1.0, 2.0, 3.0])
+    w = leaf([7.0, 8.0])
+    b = x * 1
+    v = b.unsqueeze(0).expand(2, 3)
+    v[1, 1:] = w
+    assert_array_equal(b.detach().numpy(), [1.0, 7.0, 8.0])
+    assert_array_equal(v.detach().numpy(), [[1.0, 7.0, 8.0]] * 2)
+    (v * v).sum().backward()
+    assert_array_equal(x.grad.numpy(), [4.0, 0.0, 0.0])
+    assert_array_equal(w.grad.numpy(), [28.0, 32.0])
+    c = leaf([[1.0], [2.0]]) * 2
+    e = c.expand(2, 3)
+    e[1, 2] = 9.0  # (an expanded axis, one position: c's element)
+    e[:, 0] = 5.0  # (each of c's elements once)
+    assert_array_equal(c.detach().numpy(), [[5.0], [5.0]])
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+        e[1, :] = 4.0
 
 
 def test_a_diagonal_is_a_view_written_through_as_in_pytorch():
