@@ -97,6 +97,7 @@ CASES = [
     *unary("diagonal", lambda m, x: m.diagonal(x), [(3, 4), (2, 3, 4)]),
     *unary("diagonal-offset", lambda m, x: m.diagonal(x, -1, axis1=2, axis2=1), [(2, 3, 4)]),
     *unary("diagonal-offset2", lambda m, x: m.diagonal(x, 1), [(3, 4)]),
+    *unary("diagonal-empty", lambda m, x: m.trace(x, 5) + m.sum(m.diagonal(x, -3) ** 2), [(3, 4)]),
     *unary("triu", lambda m, x: m.triu(x), SHAPES[1:]),
     *unary("triu-k", lambda m, x: m.triu(x, 1), [(3, 4), (2, 3, 4)]),
     *unary("tril", lambda m, x: m.tril(x), SHAPES[1:]),
@@ -750,3 +751,13 @@ def test_contiguous_and_fortran_conversions_keep_the_gradient():
     want = 2 * x + np.cos(x)
     np.testing.assert_allclose(srcgrad.grad(f)(x), want, rtol=1e-12)
     np.testing.assert_allclose(srcgrad.vjp(f, x)[1](1.0)[0], want, rtol=1e-12)
+
+
+def test_an_empty_diagonals_gradient_op_by_op():
+    """vjp runs a new structure's backward op by op (autograd/interpreted.py): the gradient
+    of an empty diagonal (an offset past the matrix) is zeros there too."""
+    x = np.arange(12.0).reshape(3, 4)
+    value, vjp_fn = srcgrad.vjp(lambda a: np.trace(a, 5) + np.sum(np.diagonal(a, -1) ** 2), x)
+    expected = np.zeros((3, 4))
+    expected[1, 0], expected[2, 1] = 2 * x[1, 0], 2 * x[2, 1]
+    np.testing.assert_array_equal(vjp_fn(1.0)[0], expected)

@@ -88,8 +88,8 @@ def diagonal_view(x, offset, axis1, axis2):
     """The diagonal of x as a numpy view that writes into x (np.diagonal's is read-only)."""
     moved = np.moveaxis(x, (axis1, axis2), (-2, -1))
     n = diagonal_length(moved.shape[-2], moved.shape[-1], offset)
-    if n == 0:
-        return np.diagonal(x, offset, axis1, axis2)
+    if n == 0:  # (nothing to share: an empty array, writable as the view would be)
+        return np.empty(moved.shape[:-2] + (0,), x.dtype)
     start = moved[..., max(-offset, 0):, max(offset, 0):]
     return np.lib.stride_tricks.as_strided(start, moved.shape[:-2] + (n,),
                                            moved.strides[:-2] + (moved.strides[-2] + moved.strides[-1],),
