@@ -182,6 +182,21 @@ def test_gradients_float32(case):
     gradcheck(lambda *xs: case.fn(snp, *xs), *arrays, atol=1e-4, rtol=1e-3)
 
 
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_gradients_op_by_op_are_the_compiled_ones(case):
+    """vjp runs a new structure's backward op by op, each node by its op's numpy `impl`
+    (autograd/interpreted.py): the same gradient as the compiled backward's."""
+    arrays = [data(s, seed=k) for k, s in enumerate(case.shapes)]
+    weights = np.random.default_rng(7).normal(size=np.shape(_numpy_value(case, arrays)))
+
+    def f(*xs):
+        return np.sum(case.fn(np, *xs) * weights)
+    compiled = srcgrad.grad(f, argnums=tuple(range(len(arrays))))(*arrays)
+    _, vjp_fn = srcgrad.vjp(f, *arrays)
+    for a, b in zip(vjp_fn(1.0), compiled if isinstance(compiled, tuple) else (compiled,)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=repr(case))
+
+
 # ---------------------------------------------------------------------------------------
 # second order: the backward of each rule is differentiable again
 # ---------------------------------------------------------------------------------------
