@@ -23,8 +23,10 @@ Only variables of arrays of at least MIN_SIZE elements (4 kB of float64, a page:
 ones cost the allocator little, and the lines would only make the code longer), never a
 parameter, a variable a later statement names — including one an op writes into
 (`out=t7`), so the buffer reuse of codegen/buffers.py sees every array it may take — nor,
-in a loop, one the body reads before binding it (carried to the next iteration) or one
-read after the loop.
+in a loop, one read after the loop. A view is dropped too (once its base is dropped, it is
+what keeps the base's memory alive), and so is a loop's carried variable, between its last
+read in the body and the binding that carries it on (`t22 = grad_y.copy(); del grad_y`
+... `grad_y = grad_y_2`), and after the loop.
 """
 import ast
 
@@ -42,9 +44,11 @@ VIEW_OPS = {"getitem", "reshape", "transpose", "broadcast_to", "loop_index", "di
 
 
 def releasable_names(nodes, namer, plan=None, renamed=()):
-    """(large, small): variables of large arrays that own their memory, among the values
-    of `nodes` and of their loops' bodies — not a view, not a second name of another
-    value's array, not kept memory (codegen/scratch.py: `plan`) — and variables of the small values of `nodes` when they are many."""
+    """(large, small): variables holding an array of at least MIN_SIZE elements that the
+    function made, among the values of `nodes` and of their loops' bodies (and `renamed`,
+    a loop's backward's own names) — a view of such an array too, and a loop's carried
+    variable; never kept memory (codegen/scratch.py: `plan`) — and variables of the small
+    values of `nodes` when they are many."""
     owners = {}
     for v in _values(nodes):
         name = namer.names.get(v.id)
@@ -79,7 +83,7 @@ def _made_root(v):
     by a node; None for a parameter or a value a loop's body is given, or a view of one."""
     while v.node is not None:
         n = v.node
-        if n.op.name in VIEW_OPS or n.op.name == "identity":
+        if n.op.name in VIEW_OPS:
             v = n.inputs[0] if n.inputs and isinstance(n.inputs[0], Value) else None
         elif n.op.name == "ew" and n.attrs["exprs"][v.index].is_Symbol:
             v = n.inputs[int(str(n.attrs["exprs"][v.index])[1:])]
