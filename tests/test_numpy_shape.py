@@ -5,6 +5,8 @@ srcgrad through `__array_function__`, or `srcgrad.numpy`) and tensors. Values mu
 numpy's on plain arrays; gradients must match finite differences in float64 and in
 float32 (where they must stay float32).
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -776,3 +778,17 @@ def test_an_empty_diagonals_gradient_op_by_op():
     expected = np.zeros((3, 4))
     expected[1, 0], expected[2, 1] = 2 * x[1, 0], 2 * x[2, 1]
     np.testing.assert_array_equal(vjp_fn(1.0)[0], expected)
+
+
+def test_a_variable_named_as_a_helper_does_not_hide_it():
+    """Generated code calls helpers by name (window_sums, expm...): a user variable of that
+    name gets another one in the generated code."""
+    def f(x):
+        window_sums = np.lib.stride_tricks.sliding_window_view(x, 2) @ np.array([1.0, -2.0])
+        return np.sum(np.sin(window_sums) * window_sums)
+    x = np.linspace(0.1, 1.0, 6)
+    g = srcgrad.grad(f)
+    src = str(g.source(x))
+    assert "window_sums(" in src and not re.search(r"^\s*window_sums =", src, re.M), src
+    fd = [(f(x + 1e-6 * e) - f(x - 1e-6 * e)) / 2e-6 for e in np.eye(6)]
+    np.testing.assert_allclose(g(x), fd, rtol=1e-6, atol=1e-9)

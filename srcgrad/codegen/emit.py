@@ -23,13 +23,13 @@ from .release import insert_releases, releasable_names
 from .source import COMMENT_COLUMN, comment_text, expr_source, statement_lines
 
 _INLINE_OPS = {"transpose", "reshape", "getitem", "lt", "le", "gt", "ge", "eq", "ne", "loop_index"}
-_RESERVED = {"np", "math", "special", "hooks", "scratch", "expm"} | set(dir(builtins)) | set(keyword.kwlist)
+_RESERVED = {"np", "math", "special", "hooks", "scratch"} | set(dir(builtins)) | set(keyword.kwlist)
 
 
 class Namer:
     def __init__(self):
-        from .loader import SHARED  # (helpers generated code calls by name: expm, window_sums...)
-        self.taken = set(_RESERVED) | set(SHARED)
+        from .loader import HELPERS
+        self.taken = set(_RESERVED) | HELPERS  # (functions generated code calls by name)
         self.names = {}
         self.temps = 0
 

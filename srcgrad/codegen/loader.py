@@ -21,6 +21,15 @@ listeners = []
 #: functions generated code may call by name (a compiled function's backward, called from
 #: another backward that uses it); bound into every generated module
 SHARED = {}
+#: the helpers among them that ops' code calls (expm, window_sums...): no generated variable
+#: takes their names (codegen/emit.Namer)
+HELPERS = set()
+
+
+def share_helper(name, fn):
+    """Bind `fn` under `name` in every generated module, for ops' emitted code to call."""
+    SHARED[name] = fn
+    HELPERS.add(name)
 
 
 def load_function(source, fn_name, label, namespace=None, code=None):

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..codegen import astbuild as A
 from ..codegen import layout
-from ..codegen.loader import SHARED
+from ..codegen.loader import share_helper
 from .registry import Op, ShapeError, broadcast_shapes, float_dtype, register, result_dtype
 
 
@@ -431,7 +431,7 @@ def adjugate(a):
     return sign[..., None, None] * ((v * (before * after)[..., None, :]) @ np.conj(np.swapaxes(u, -1, -2)))
 
 
-SHARED["adjugate"] = adjugate  # (generated code calls it by name: codegen/loader.py)
+share_helper("adjugate", adjugate)  # (generated code calls it by name: codegen/loader.py)
 
 
 def _adjugate_infer(inputs, attrs):

@@ -19,7 +19,7 @@ complex matrices the real rule between two conjugations is this one with A^H (ho
 import numpy as np
 
 from ..codegen import astbuild as A
-from ..codegen.loader import SHARED
+from ..codegen.loader import share_helper
 from .complex import HOLOMORPHIC
 from .indexing import Slice
 from .registry import Op, ShapeError, register
@@ -76,7 +76,7 @@ def expm(a):
     return out.reshape(a.shape).astype(dtype, copy=False)
 
 
-SHARED["expm"] = expm  # (generated code calls it by name: codegen/loader.py)
+share_helper("expm", expm)  # (generated code calls it by name: codegen/loader.py)
 
 
 def _infer(inputs, attrs):

@@ -18,7 +18,7 @@ Complex matrices take these rules between two conjugations (ops/complex.py HOLOM
 import numpy as np
 
 from ..codegen import astbuild as A
-from ..codegen.loader import SHARED
+from ..codegen.loader import share_helper
 from .complex import HOLOMORPHIC
 from .registry import Op, ShapeError, float_dtype, register, result_dtype
 
@@ -45,8 +45,8 @@ def sylvester(a, b, q):
     return scipy.linalg.solve_sylvester(a, b, q)
 
 
-SHARED["sqrtm"] = sqrtm  # (generated code calls them by name: codegen/loader.py)
-SHARED["sylvester"] = sylvester
+share_helper("sqrtm", sqrtm)  # (generated code calls them by name: codegen/loader.py)
+share_helper("sylvester", sylvester)
 
 
 def _matrix(name, x):

@@ -4,7 +4,7 @@ import ast
 import numpy as np
 
 from ..codegen import astbuild as A
-from ..codegen.loader import SHARED
+from ..codegen.loader import share_helper
 from .registry import Op, ShapeError, register
 
 
@@ -184,7 +184,7 @@ def window_sums(g, shape, axis, step):
     return out
 
 
-SHARED["window_sums"] = window_sums  # (generated code calls it by name: codegen/loader.py)
+share_helper("window_sums", window_sums)  # (generated code calls it by name: codegen/loader.py)
 
 register(Op("windows_grad", "shape", window_sums,
             infer=lambda inputs, attrs: [(tuple(attrs["shape"]), inputs[0].dtype)],
