@@ -921,10 +921,10 @@ def cdist(x1, x2, p=2.0):
     float_only(x1, "cdist only supports floating-point dtypes, X1 got: {x}", complex_ok=False)
     float_only(x2, "cdist only supports floating-point dtypes, X2 got: {x}", complex_ok=False)
     same_dtype("bmm", x1, x2)
+    from .autograd.recording import named
     d = _t(x1)[..., :, None, :] - _t(x2)[..., None, :, :]
-    if p == 2:
-        return (d * d).sum(-1).sqrt()
-    return d.norm(p, dim=-1)
+    # (norm's gradient at a zero distance is 0, as PyTorch's: not sqrt's inf * 0)
+    return named(d.norm(p, dim=-1), "CdistBackward0", inputs=(x1, x2))
 
 
 @torch_function("bincount")

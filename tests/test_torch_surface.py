@@ -950,3 +950,14 @@ def test_bmm_takes_three_dimensional_batches_only():
         torch.bmm(torch.ones(2, 2, 3), torch.ones(3, 2))
     r = torch.bmm(torch.ones(2, 2, 3, requires_grad=True), torch.ones(2, 3, 4))
     assert type(r.grad_fn).__name__ == "BmmBackward0"
+
+
+def test_cdist_at_a_zero_distance_has_pytorchs_gradient():
+    """A row's distance to itself is 0, where sqrt's derivative is infinite: PyTorch's
+    gradient there is 0 (it was NaN for every row with a zero distance)."""
+    x = torch.tensor([[1.0, 2.0], [1.0, 2.0], [0.0, 0.0]], dtype=torch.float64, requires_grad=True)
+    d = torch.cdist(x, x)
+    assert d.grad_fn.name() == "CdistBackward0"
+    d.sum().backward()
+    s5 = 2 / np.sqrt(5.0)  # (values from PyTorch 2.13)
+    np.testing.assert_allclose(x.grad.numpy(), [[s5, 2 * s5], [s5, 2 * s5], [-2 * s5, -4 * s5]])
