@@ -321,8 +321,8 @@ def inverse(x):
     return _np().linalg.inv(_t(x))
 
 
-def sort(x, dim=-1, descending=False):
-    return _t(x).sort(dim, descending)
+def sort(x, dim=-1, descending=False, stable=False):
+    return _t(x).sort(dim, descending, stable)
 
 
 def trace(x):

@@ -69,7 +69,7 @@ from .surface import dtype_name as _dtype_name
 from .surface import same_dtype as _same
 
 __all__ = ["LinAlgError", "norm", "vector_norm", "matrix_norm", "det", "slogdet", "inv", "inv_ex",
-           "solve", "solve_triangular", "lstsq", "cholesky", "qr", "eigh", "eigvalsh", "svd", "svdvals",
+           "solve", "solve_triangular", "lstsq", "cholesky", "qr", "eigh", "eigvalsh", "svd", "svdvals", "cond",
            "pinv", "matrix_power", "matrix_rank", "multi_dot", "cross", "vecdot", "matmul", "diagonal",
            "tensorinv", "tensorsolve", "matrix_exp", "vander", "EighResult", "QRResult", "SlogdetResult", "SVDResult",
            "InvExResult", "LstsqResult"]
@@ -548,6 +548,16 @@ def svdvals(A, *, driver=None, out=None):
     A = _float("svdvals", A)
     _matrices("svdvals", A)
     return _nla.svd(A, compute_uv=False)
+
+
+def cond(A, p=None, *, out=None):
+    """The condition number of A in the norm p: the ratio of its extreme singular values
+    (p None, 2 or -2), else matrix_norm(A, p) * matrix_norm(inv(A), p)."""
+    _no_out(out, "cond")
+    if p in (None, 2, -2):
+        s = svdvals(A)
+        return _named(s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0], "SqueezeBackward1")
+    return matrix_norm(A, p) * matrix_norm(inv(A), p)
 
 
 # ---------------------------------------------------------------------------------------

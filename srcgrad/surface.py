@@ -524,6 +524,32 @@ def cartesian_prod(*tensors):
     return snp.stack([g.reshape(-1) for g in grids], axis=1)
 
 
+@torch_function("combinations", method=False)
+def combinations(input, r=2, with_replacement=False):  # noqa: A002
+    """The r-element combinations of a vector's entries, in itertools' order, as rows."""
+    import itertools
+    x = _t(input)
+    if x.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(x.shape)}")
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    idx = np.array(list(pick(range(x.shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    from .autograd.recording import named
+    return named(x[idx], "StackBackward0", inputs=(x,)) if r else x[:0]
+
+
+@torch_function("msort", method=True)
+def msort(input):  # noqa: A002
+    """The values sorted along the first dimension."""
+    return _t(input).sort(0).values
+
+
+@torch_function("diagflat", method=True)
+def diagflat(input, offset=0):  # noqa: A002
+    """The square matrix with the flattened input on its diagonal `offset`."""
+    from .autograd.recording import named
+    return named(snp.diag(_t(input).reshape(-1), offset), "DiagEmbedBackward0", inputs=(input,))
+
+
 @torch_function("meshgrid", method=False)
 def meshgrid(*tensors, indexing="ij"):
     """PyTorch's meshgrid: "ij" indexing by default (numpy's default is "xy")."""

@@ -1,7 +1,9 @@
 """PyTorch functions added in session 14: matrix_exp, Tensor.unfold, adaptive pooling,
 instance_norm, the Gaussian NLL / triplet / cosine embedding losses, interpolate,
 F.unfold/F.fold, aminmax, renorm, heaviside, vander, cumulative_trapezoid, and vector
-norms of any order (dist).
+norms of any order (dist); in session 16: bilinear, the multi-label soft margin and
+multi margin losses, LP pooling, pixel (un)shuffle, combinations, msort, diagflat and
+linalg.cond (their modules too).
 
 Each case's value and gradient (of sum(y * w), w fixed below) were printed by PyTorch
 2.13 in float64 for the same calls (the CASES block was run with `torch` there, unchanged);
@@ -125,6 +127,24 @@ def cases(torch, F, np):
         "linalg_norm3": (lambda x: torch.linalg.norm(x[0], 3), A),
         "tensor_norm3": (lambda x: x.norm(p=3, dim=1), A),
         "torch_norm_half": (lambda x: torch.norm(x, 0.5), A),
+        # (session 16)
+        "bilinear": (lambda x: F.bilinear(x[:, :2], x[:, 2:], T(np.arange(8.0).reshape(2, 2, 2) / 8 - 0.4),
+                                          T([0.1, -0.2])), A),
+        "multilabel_soft_margin": (lambda x: F.multilabel_soft_margin_loss(x, T(TIE > 0.5),
+                                                                           weight=T([1.0, 2.0, 0.5, 3.0])), A),
+        "multilabel_soft_margin_none": (lambda x: F.multilabel_soft_margin_loss(x, T(TIE > 0.5), reduction="none"), A),
+        "multi_margin": (lambda x: F.multi_margin_loss(x, torch.tensor([0, 3, 1])), A),
+        "multi_margin_p2_w": (lambda x: F.multi_margin_loss(x, torch.tensor([2, 0, 1]), p=2, margin=0.7,
+                                                            weight=T([1.0, 2.0, 0.5, 3.0])), A),
+        "lp_pool1d": (lambda x: F.lp_pool1d(x[None].abs() + 0.1, 2, 2), A),
+        "lp_pool2d": (lambda x: F.lp_pool2d(x.reshape(1, 1, 3, 4).abs() + 0.1, 3, 2, stride=1), A),
+        "pixel_shuffle": (lambda x: F.pixel_shuffle(x.reshape(3, 4, 1, 1), 2), A),
+        "pixel_unshuffle": (lambda x: F.pixel_unshuffle(x.reshape(1, 3, 2, 2), 2), A),
+        "combinations": (lambda x: torch.combinations(x[0], 2), A),
+        "combinations_rep3": (lambda x: torch.combinations(x[1], 3, with_replacement=True), A),
+        "msort": (lambda x: torch.msort(x), A),
+        "diagflat": (lambda x: torch.diagflat(x[:2, :2], -1), A),
+        "cond": (lambda x: torch.linalg.cond(x[:, :3]), A),
     }
 # -- end cases --
 
@@ -295,6 +315,34 @@ EXPECTED = {
         [[0.05429610953076, -0.31274559089717, 0.01954659943107, 0.86873775249213], [0.45087833229544, 0.05962027534485, -0.18258709324361, -0.01490506883621], [0.12156961278602, -0.33769336885006, -0.09605500269513, -0.00150085941711]]),
     'torch_norm_half': (102.28711266504192,
         [[14.30294463843316, -9.23251106439638, 18.46502212879276, 7.15147231921658], [9.643043308051, 15.99117824497635, -12.08819451631821, -22.61494115237114], [-10.6607854966509, 8.2578089372037, 11.30747057618557, 31.9823564899527]]),
+    'bilinear': ([[-0.121, -1.226], [0.5125, -0.4625], [0.229, 0.199]],
+        [[-0.41065489318329, 0.47501893269089, -0.21991185317121, -0.35468830493467], [-0.02556005313424, 0.29082129682397, -0.03942470587654, -0.30307583084171], [0.25621653226009, 0.172970709295, 0.03515116185992, 0.00740255420489]]),
+    'multilabel_soft_margin': (1.71089164838453,
+        [[-0.03146172239985, -0.1280874639165, -0.01773156179951, 0.22019926949447], [-0.02081165786707, -0.06688538998126, 0.01382550949299, -0.13745849932812], [0.02408754144792, 0.13626241269894, 0.02874893671365, 0.13124479686974]]),
+    'multilabel_soft_margin_none': ([1.15466067675741, 0.50041887394561, 0.98951611968405],
+        [[-0.09438516719954, -0.19213119587475, -0.10638937079709, 0.22019926949447], [-0.03373376020356, -0.05420749565365, 0.0448197279532, -0.07426914414816], [-0.03007186252125, -0.08505775797742, -0.07178267440488, -0.05461710703061]]),
+    'multi_margin': (0.66666666666667,
+        [[-0.16666666666667, 0.0, 0.08333333333333, 0.08333333333333], [0.08333333333333, 0.08333333333333, 0.08333333333333, -0.25], [0.0, -0.08333333333333, 0.08333333333333, 0.0]]),
+    'multi_margin_p2_w': (0.27375,
+        [[0.075, 0.0, -0.275, 0.2], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]),
+    'lp_pool1d': ([[[1.43178210632764, 2.1377558326432], [1.3, 0.85440037453175], [1.88679622641132, 0.92195444572929]]],
+        [[0.41905817746175, -0.90795938450045, 0.10109710334881, 0.53075979258127], [-0.38413554142813, -0.16005647559505, 0.92695886014142, 0.34760957255303], [0.34643042619755, -0.55428868191609, 0.2769073549127, 0.06153496775838]]),
+    'lp_pool2d': ([[[[1.62183605272507, 1.42571524574038, 2.14462330581675], [1.90827416447723, 1.76109951956894, 1.08463485911543]]]],
+        [[0.13686380191773, -1.09171832987446, 0.02805305987715, -0.39900941615643], [0.15597225614176, 0.04084281912783, -0.13164767431298, -0.0135578053231], [0.27186316078413, -1.23549670637868, 0.02459797217428, 0.00964482428107]]),
+    'pixel_shuffle': ([[[[0.5, -1.2], [0.3, 2.0]]], [[[1.1, 0.4], [-0.7, -0.2]]], [[[-0.9, 1.5], [0.8, 0.1]]]],
+        [[1.0, 0.54030230586814, -0.41614683654714, -0.98999249660045], [-0.65364362086361, 0.28366218546323, 0.96017028665037, 0.7539022543433], [-0.14550003380861, -0.91113026188468, -0.83907152907645, 0.00442569798805]]),
+    'pixel_unshuffle': ([[[[0.5]], [[-1.2]], [[0.3]], [[2.0]], [[1.1]], [[0.4]], [[-0.7]], [[-0.2]], [[-0.9]], [[1.5]], [[0.8]], [[0.1]]]],
+        [[1.0, 0.54030230586814, -0.41614683654714, -0.98999249660045], [-0.65364362086361, 0.28366218546323, 0.96017028665037, 0.7539022543433], [-0.14550003380861, -0.91113026188468, -0.83907152907645, 0.00442569798805]]),
+    'combinations': ([[0.5, -1.2], [0.5, 0.3], [0.5, 2.0], [-1.2, 0.3], [-1.2, 2.0], [0.3, 2.0]],
+        [[-0.06979045741075, 1.35497255870989, -1.07516177133359, -0.6230423784334], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]),
+    'combinations_rep3': ([[1.1, 1.1, 1.1], [1.1, 1.1, 0.4], [1.1, 1.1, -0.7], [1.1, 1.1, -0.2], [1.1, 0.4, 0.4], [1.1, 0.4, -0.7], [1.1, 0.4, -0.2], [1.1, -0.7, -0.7], [1.1, -0.7, -0.2], [1.1, -0.2, -0.2], [0.4, 0.4, 0.4], [0.4, 0.4, -0.7], [0.4, 0.4, -0.2], [0.4, -0.7, -0.7], [0.4, -0.7, -0.2], [0.4, -0.2, -0.2], [-0.7, -0.7, -0.7], [-0.7, -0.7, -0.2], [-0.7, -0.2, -0.2], [-0.2, -0.2, -0.2]],
+        [[0.0, 0.0, 0.0, 0.0], [-0.22681620561388, 3.42969143768276, -2.58984283355026, 0.08419804200138], [0.0, 0.0, 0.0, 0.0]]),
+    'msort': ([[-0.9, -1.2, -0.7, -0.2], [0.5, 0.4, 0.3, 0.1], [1.1, 1.5, 0.8, 2.0]],
+        [[-0.65364362086361, 0.54030230586814, 0.96017028665037, 0.00442569798805], [-0.14550003380861, 0.28366218546323, -0.41614683654714, -0.98999249660045], [1.0, -0.91113026188468, -0.83907152907645, 0.7539022543433]]),
+    'diagflat': ([[0.0, 0.0, 0.0, 0.0, 0.0], [0.5, 0.0, 0.0, 0.0, 0.0], [0.0, -1.2, 0.0, 0.0, 0.0], [0.0, 0.0, 1.1, 0.0, 0.0], [0.0, 0.0, 0.0, 0.4, 0.0]],
+        [[0.28366218546323, 0.00442569798805, 0.0, 0.0], [-0.2751633380516, -0.5328330203334, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]),
+    'cond': (4.5200699704149,
+        [[-3.61877385639983, -1.70238449778734, -5.51282527880029, 0.0], [-1.89859602173161, -0.82720385082291, -2.81991318705413, 0.0], [-3.93969344904126, 0.62814829975095, -3.2777193824654, 0.0]]),
 }
 # -- end expected --
 
@@ -382,6 +430,20 @@ NODES = {
     'linalg_norm3': 'LinalgVectorNormBackward0',
     'tensor_norm3': 'LinalgVectorNormBackward0',
     'torch_norm_half': 'LinalgVectorNormBackward0',
+    'bilinear': 'AddBackward0',
+    'multilabel_soft_margin': 'MeanBackward0',
+    'multilabel_soft_margin_none': 'DivBackward0',
+    'multi_margin': 'MultiMarginLossBackward0',
+    'multi_margin_p2_w': 'MultiMarginLossBackward0',
+    'lp_pool1d': 'PowBackward0',
+    'lp_pool2d': 'PowBackward0',
+    'pixel_shuffle': 'PixelShuffleBackward0',
+    'pixel_unshuffle': 'PixelUnshuffleBackward0',
+    'combinations': 'StackBackward0',
+    'combinations_rep3': 'StackBackward0',
+    'msort': 'SortBackward0',
+    'diagflat': 'DiagEmbedBackward0',
+    'cond': 'SqueezeBackward1',
 }
 
 CASES = cases(srcgrad, Fn, np)
@@ -659,6 +721,13 @@ def test_errors_as_pytorch(k):
 
 # -- modules ----------------------------------------------------------------------------------------
 REPRS = [
+    (lambda: nn.Bilinear(2, 3, 4), "Bilinear(in1_features=2, in2_features=3, out_features=4, bias=True)"),
+    (lambda: nn.PixelShuffle(2), "PixelShuffle(upscale_factor=2)"),
+    (lambda: nn.PixelUnshuffle(2), "PixelUnshuffle(downscale_factor=2)"),
+    (lambda: nn.LPPool1d(2, 3), "LPPool1d(norm_type=2, kernel_size=3, stride=None, ceil_mode=False)"),
+    (lambda: nn.LPPool2d(2, 3, 1), "LPPool2d(norm_type=2, kernel_size=3, stride=1, ceil_mode=False)"),
+    (lambda: nn.MultiMarginLoss(), "MultiMarginLoss()"),
+    (lambda: nn.MultiLabelSoftMarginLoss(), "MultiLabelSoftMarginLoss()"),
     (lambda: nn.Upsample(scale_factor=2), "Upsample(scale_factor=2.0, mode='nearest')"),
     (lambda: nn.Upsample(size=(4, 5), mode="bilinear", align_corners=True), "Upsample(size=(4, 5), mode='bilinear')"),
     (lambda: nn.UpsamplingNearest2d(scale_factor=2), "UpsamplingNearest2d(scale_factor=2.0, mode='nearest')"),
@@ -688,7 +757,8 @@ def test_module_reprs_as_pytorch(k):
     make, text = REPRS[k]
     m = make()
     assert repr(m) == text
-    state = ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"] if "affine=True" in text else []
+    state = ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"] if "affine=True" in text \
+        else ["weight", "bias"] if text.startswith("Bilinear") else []
     assert list(m.state_dict()) == state
 
 
@@ -719,6 +789,18 @@ def test_modules_compute_their_functions():
     close(nn.Fold((3, 4), 2)(cols).numpy(), Fn.fold(cols, (3, 4), 2).numpy())
     close(nn.Fold((2, 4), 2)(x.reshape(1, 4, 3)).numpy(),
           [[[[0.5, 0.8, 1.4, 0.4], [-0.7, 1.3, -0.1, 0.1]]]])  # (PyTorch's)
+    b = nn.Bilinear(2, 2, 3)
+    close(b(x[:, :2], x[:, 2:]).detach().numpy(),
+          Fn.bilinear(x[:, :2], x[:, 2:], b.weight, b.bias).detach().numpy())
+    assert b.weight.shape == (3, 2, 2) and np.all(np.abs(b.weight.detach().numpy()) <= 1 / np.sqrt(2))
+    target = srcgrad.tensor([0, 3, 1])
+    close(nn.MultiMarginLoss(p=2, margin=0.7)(x, target).numpy(),
+          Fn.multi_margin_loss(x, target, p=2, margin=0.7).numpy())
+    labels = srcgrad.tensor((TIE > 0.5).astype(np.float64))
+    close(nn.MultiLabelSoftMarginLoss(reduction="sum")(x, labels).numpy(),
+          Fn.multilabel_soft_margin_loss(x, labels, reduction="sum").numpy())
+    close(nn.PixelUnshuffle(2)(nn.PixelShuffle(2)(x.reshape(3, 4, 1, 1))).numpy(), A.reshape(3, 4, 1, 1))
+    close(nn.LPPool2d(2, 2)(x4.abs()).numpy(), Fn.lp_pool2d(x4.abs(), 2, 2).numpy())
 
 
 # -- compiled code and second derivatives ------------------------------------------------------------

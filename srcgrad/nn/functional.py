@@ -888,6 +888,41 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     return _reduce(_in_dtype_of(_f.softplus(-_t(target) * input), input), reduction)
 
 
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
+                                reduction="mean"):
+    """-(t log sigmoid(x) + (1 - t) log sigmoid(-x)), weighted per class, averaged over the
+    classes (the last dim), then reduced over the samples."""
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
+    x, y = _t(input), _t(target)
+    loss = -(y * logsigmoid(x) + (1 - y) * logsigmoid(-x))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss.sum(-1) / x.shape[-1], reduction)
+
+
+@_one_node("MultiMarginLossBackward0")
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,  # noqa: A002
+                      reduction="mean"):
+    """Per sample, sum over the classes j other than its target y of
+    max(0, margin - x[y] + x[j]) ** p (times weight[y]), over the number of classes."""
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    x, y = _t(input), _t(target)
+    single = x.ndim == 1
+    if single:
+        x, y = x[None], y.reshape(1)
+    picked = x.gather(1, y.reshape(-1, 1))
+    m = (margin - picked + x).clamp(min=0)
+    if p == 2:
+        m = m * m
+    if weight is not None:
+        m = m * _t(weight)[y][:, None]
+    own = y.reshape(-1, 1) == np.arange(x.shape[1])
+    loss = _f.where(own, 0.0, m).sum(1) / x.shape[1]
+    return _reduce(loss[0] if single and reduction == "none" else loss, reduction)
+
+
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
     """input where target is 1, max(0, margin - input) where it is -1 (PyTorch's: an
     element whose target is neither gets both terms)."""
@@ -1099,6 +1134,51 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
             divisor = divisor * size.reshape([-1 if j == i else 1 for j in range(d)])
     y = reads_its_inputs(cols.sum(2)) / _const(divisor, _float_dtype(x))  # (PyTorch's backward reads x)
     return y.squeeze(0) if unbatched else y
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):  # noqa: A002
+    """(sum of x ** p over each window) ** (1 / p): PyTorch's, an average pool of x ** p
+    times the window's size."""
+    out = avg_pool1d(_t(input) ** norm_type, kernel_size, stride, 0, ceil_mode)
+    return (_f.sign(out) * relu(out.abs())).mul(kernel_size).pow(1.0 / norm_type)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):  # noqa: A002
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    out = avg_pool2d(_t(input) ** norm_type, kernel_size, stride, 0, ceil_mode)
+    return (_f.sign(out) * relu(out.abs())).mul(kh * kw).pow(1.0 / norm_type)
+
+
+@_one_node("PixelShuffleBackward0")
+def pixel_shuffle(input, upscale_factor):  # noqa: A002
+    """(*, C r^2, H, W) -> (*, C, H r, W r): each channel group's r x r values spread
+    over a block of pixels."""
+    x, r = _t(input), int(upscale_factor)
+    *lead, c, h, w = x.shape
+    if c % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square "
+                           f"of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+    n = len(lead)
+    y = x.reshape(*lead, c // (r * r), r, r, h, w)
+    y = y.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return y.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+@_one_node("PixelUnshuffleBackward0")
+def pixel_unshuffle(input, downscale_factor):  # noqa: A002
+    """The inverse of pixel_shuffle: (*, C, H r, W r) -> (*, C r^2, H, W)."""
+    x, r = _t(input), int(downscale_factor)
+    *lead, c, h, w = x.shape
+    n = len(lead)
+    y = x.reshape(*lead, c, h // r, r, w // r, r)
+    y = y.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return y.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """x1^T W_o x2 (+ b_o) for each output feature o, over the leading dims."""
+    y = np.einsum("...i,oij,...j->...o", _t(input1), _t(weight), _t(input2))
+    return y if bias is None else y + bias
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):  # noqa: A002

@@ -35,7 +35,8 @@ __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Ide
            "SoftMarginLoss", "HingeEmbeddingLoss", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
            "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
            "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "TripletMarginLoss",
-           "GaussianNLLLoss", "CosineEmbeddingLoss", "Unfold", "Fold"]
+           "GaussianNLLLoss", "CosineEmbeddingLoss", "Unfold", "Fold", "Bilinear", "PixelShuffle",
+           "PixelUnshuffle", "LPPool1d", "LPPool2d", "MultiMarginLoss", "MultiLabelSoftMarginLoss"]
 
 
 # -- Parameter ---------------------------------------------------------------------------------
@@ -741,6 +742,16 @@ class Identity(Module):
         return input
 
 
+def _weight_and_bias(module, shape, bias, dtype):
+    """A layer's parameters: a weight of this shape and, if bias, a bias per output (its
+    first dim); both initialised by the layer's reset_parameters."""
+    module.weight = _new_param(tuple(shape), dtype)
+    if bias:
+        module.bias = _new_param((shape[0],), dtype)
+    else:
+        module.register_parameter("bias", None)
+
+
 class Linear(Module):
     """y = x W^T + b, W of shape (out_features, in_features). PyTorch's initialisation:
     W ~ kaiming_uniform(a=sqrt(5)) = U(±1/sqrt(in_features)), b ~ U(±1/sqrt(in_features)),
@@ -750,11 +761,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = _new_param((out_features, in_features), dtype)
-        if bias:
-            self.bias = _new_param((out_features,), dtype)
-        else:
-            self.register_parameter("bias", None)
+        _weight_and_bias(self, (out_features, in_features), bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -769,6 +776,30 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Bilinear(Module):
+    """y_o = x1^T W_o x2 + b_o, W of shape (out_features, in1_features, in2_features).
+    PyTorch's initialisation: W and b ~ U(±1/sqrt(in1_features))."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        _weight_and_bias(self, (out_features, in1_features, in2_features), bias, dtype)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1 / math.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
 class Flatten(Module):
@@ -1066,11 +1097,7 @@ class _ConvNd(Module):
         else:
             pads = [(p, p) for p in padding]
         self._reversed_padding_repeated_twice = [w for pair in reversed(pads) for w in pair]
-        self.weight = _new_param((out_channels, in_channels // groups) + kernel_size, dtype)
-        if bias:
-            self.bias = _new_param((out_channels,), dtype)
-        else:
-            self.register_parameter("bias", None)
+        _weight_and_bias(self, (out_channels, in_channels // groups) + kernel_size, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -1735,6 +1762,69 @@ class HingeEmbeddingLoss(_Loss):
 
 
 # -- upsampling, instance norm, adaptive pooling, im2col (session 14) ----------------------------
+class MultiMarginLoss(_WeightedLoss):
+    def __init__(self, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(weight, size_average, reduce, reduction)
+        if p not in (1, 2):
+            raise ValueError("only p == 1 and p == 2 supported")
+        self.p, self.margin = p, margin
+
+    def forward(self, input, target):  # noqa: A002
+        return F.multi_margin_loss(input, target, p=self.p, margin=self.margin, weight=self.weight,
+                                   reduction=self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_WeightedLoss):
+    def forward(self, input, target):  # noqa: A002
+        return F.multilabel_soft_margin_loss(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class _PixelShuffle(Module):
+    def __init__(self, name, factor):
+        super().__init__()
+        self._factor_name = name
+        setattr(self, name, factor)
+
+    def extra_repr(self):
+        return f"{self._factor_name}={getattr(self, self._factor_name)}"
+
+
+class PixelShuffle(_PixelShuffle):
+    def __init__(self, upscale_factor):
+        super().__init__("upscale_factor", upscale_factor)
+
+    def forward(self, input):  # noqa: A002
+        return F.pixel_shuffle(input, self.upscale_factor)
+
+
+class PixelUnshuffle(_PixelShuffle):
+    def __init__(self, downscale_factor):
+        super().__init__("downscale_factor", downscale_factor)
+
+    def forward(self, input):  # noqa: A002
+        return F.pixel_unshuffle(input, self.downscale_factor)
+
+
+class _LPPool(Module):
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        self.norm_type, self.kernel_size, self.stride, self.ceil_mode = norm_type, kernel_size, stride, ceil_mode
+
+    def extra_repr(self):
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(_LPPool):
+    def forward(self, input):  # noqa: A002
+        return F.lp_pool1d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+
+class LPPool2d(_LPPool):
+    def forward(self, input):  # noqa: A002
+        return F.lp_pool2d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+
 class Upsample(Module):
     """F.interpolate with a fixed size or scale_factor (kept as floats, as PyTorch's)."""
 
