@@ -2,8 +2,8 @@
 instance_norm, the Gaussian NLL / triplet / cosine embedding losses, interpolate,
 F.unfold/F.fold, aminmax, renorm, heaviside, vander, cumulative_trapezoid, and vector
 norms of any order (dist); in session 16: bilinear, the multi-label soft margin and
-multi margin losses, LP pooling, pixel (un)shuffle, combinations, msort, diagflat and
-linalg.cond (their modules too).
+multi margin losses, LP pooling, pixel (un)shuffle, transposed convolutions, combinations,
+msort, diagflat and linalg.cond (their modules too).
 
 Each case's value and gradient (of sum(y * w), w fixed below) were printed by PyTorch
 2.13 in float64 for the same calls (the CASES block was run with `torch` there, unchanged);
@@ -145,6 +145,14 @@ def cases(torch, F, np):
         "msort": (lambda x: torch.msort(x), A),
         "diagflat": (lambda x: torch.diagflat(x[:2, :2], -1), A),
         "cond": (lambda x: torch.linalg.cond(x[:, :3]), A),
+        "conv_transpose1d": (lambda x: F.conv_transpose1d(x[None], T(np.arange(24.0).reshape(3, 2, 4) / 10 - 1),
+                                                          stride=2, padding=1, output_padding=1), A),
+        "conv_transpose1d_groups": (lambda x: F.conv_transpose1d(x[None], T([[[0.5, -1.0]], [[2.0, 0.3]], [[-0.7, 1.1]]]),
+                                                                 groups=3, dilation=2), A),
+        "conv_transpose1d_unbatched": (lambda x: F.conv_transpose1d(x, T(np.arange(18.0).reshape(3, 2, 3) / 9 - 1),
+                                                                    T([0.1, -0.2])), A),
+        "conv_transpose2d": (lambda x: F.conv_transpose2d(x.reshape(1, 1, 3, 4), T(np.arange(12.0).reshape(1, 2, 2, 3) / 6 - 1),
+                                                          stride=(2, 1), padding=(0, 1)), A),
     }
 # -- end cases --
 
@@ -343,6 +351,14 @@ EXPECTED = {
         [[0.28366218546323, 0.00442569798805, 0.0, 0.0], [-0.2751633380516, -0.5328330203334, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]),
     'cond': (4.5200699704149,
         [[-3.61877385639983, -1.70238449778734, -5.51282527880029, 0.0], [-1.89859602173161, -0.82720385082291, -2.81991318705413, 0.0], [-3.93969344904126, 0.62814829975095, -3.2777193824654, 0.0]]),
+    'conv_transpose1d': ([[[-1.19, 0.9, 1.04, 2.48, 2.59, -1.5, -1.27, -1.52, -1.33], [-0.91, 1.46, 1.6, 2.92, 3.03, -0.58, -0.35, -0.76, -0.57]]],
+        [[-0.25107302593501, 0.97522882943296, -0.10760147303822, -0.88567280420763], [-0.74836952485667, 0.49296823819394, 0.47523564710677, -0.88850386050978], [-1.24566602377834, 0.01070764695493, 1.05807276725176, -0.89133491681192]]),
+    'conv_transpose1d_groups': ([[[0.25, -0.6, -0.35, 2.2, -0.3, -2.0], [2.2, 0.8, -1.07, -0.28, -0.21, -0.06], [0.63, -1.05, -1.55, 1.58, 0.88, 0.11]]],
+        [[0.91614683654714, 1.26014364953452, 0.44557020259004, -0.77865843376345], [1.87669056315815, 1.23446543012121, -0.54272152634016, -1.82093281437294], [-0.44028683108413, -1.47086945115984, -1.14914148110121, 0.22910186714442]]),
+    'conv_transpose1d_unbatched': ([[-1.06666666666667, 0.57777777777778, 0.93333333333333, 0.16666666666667, -1.3, -1.37777777777778], [-1.13333333333333, 0.74444444444444, 1.23333333333333, 0.86666666666667, -0.83333333333333, -1.04444444444444]],
+        [[-2.15088038305549, 0.58277878958766, 2.780633830706, 2.42198695142316], [-0.35572839871812, -0.19626458949863, 0.14364397818537, 0.35148693477389], [1.43942358561925, -0.97530796858492, -2.49334587433526, -1.71901308187539]]),
+    'conv_transpose2d': ([[[[0.78333333333333, 0.36666666666667, -1.45, -1.86666666666667], [0.43333333333333, 0.16666666666667, -0.9, -0.71666666666667], [-1.31666666666667, -0.36666666666667, 0.51666666666667, 0.63333333333333], [-0.56666666666667, 0.03333333333333, 0.26666666666667, 0.18333333333333], [-0.75, -1.45, -1.76666666666667, -0.61666666666667], [-0.45, -0.75, -0.56666666666667, -0.16666666666667]], [[0.08333333333333, -0.03333333333333, -0.35, 0.43333333333333], [-0.26666666666667, -0.23333333333333, 0.2, 1.58333333333333], [0.18333333333333, 0.43333333333333, 0.01666666666667, -0.26666666666667], [0.93333333333333, 0.83333333333333, -0.23333333333333, -0.71666666666667], [-0.15, -0.05, 0.63333333333333, 0.28333333333333], [0.15, 0.65, 1.83333333333333, 0.73333333333333]]]],
+        [[-1.88695177497398, -1.57120616497936, 0.38047460904365, 1.14801885096574], [0.98329198082401, 1.67407683893642, 2.03368437761466, 1.52492755201712], [1.60081374206672, 1.08404969165242, -0.97227690044161, -1.59177287171409]]),
 }
 # -- end expected --
 
@@ -444,6 +460,10 @@ NODES = {
     'msort': 'SortBackward0',
     'diagflat': 'DiagEmbedBackward0',
     'cond': 'SqueezeBackward1',
+    'conv_transpose1d': 'ConvolutionBackward0',
+    'conv_transpose1d_groups': 'ConvolutionBackward0',
+    'conv_transpose1d_unbatched': 'SqueezeBackward1',
+    'conv_transpose2d': 'ConvolutionBackward0',
 }
 
 CASES = cases(srcgrad, Fn, np)
@@ -722,6 +742,10 @@ def test_errors_as_pytorch(k):
 # -- modules ----------------------------------------------------------------------------------------
 REPRS = [
     (lambda: nn.Bilinear(2, 3, 4), "Bilinear(in1_features=2, in2_features=3, out_features=4, bias=True)"),
+    (lambda: nn.ConvTranspose1d(4, 3, 3, stride=2, padding=1, output_padding=1),
+     "ConvTranspose1d(4, 3, kernel_size=(3,), stride=(2,), padding=(1,), output_padding=(1,))"),
+    (lambda: nn.ConvTranspose2d(4, 6, (2, 3), groups=2, bias=False),
+     "ConvTranspose2d(4, 6, kernel_size=(2, 3), stride=(1, 1), groups=2, bias=False)"),
     (lambda: nn.PixelShuffle(2), "PixelShuffle(upscale_factor=2)"),
     (lambda: nn.PixelUnshuffle(2), "PixelUnshuffle(downscale_factor=2)"),
     (lambda: nn.LPPool1d(2, 3), "LPPool1d(norm_type=2, kernel_size=3, stride=None, ceil_mode=False)"),
@@ -758,7 +782,8 @@ def test_module_reprs_as_pytorch(k):
     m = make()
     assert repr(m) == text
     state = ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"] if "affine=True" in text \
-        else ["weight", "bias"] if text.startswith("Bilinear") else []
+        else ["weight", "bias"] if text.startswith(("Bilinear", "ConvTranspose1d")) \
+        else ["weight"] if text.startswith("ConvTranspose2d") else []
     assert list(m.state_dict()) == state
 
 
@@ -801,6 +826,9 @@ def test_modules_compute_their_functions():
           Fn.multilabel_soft_margin_loss(x, labels, reduction="sum").numpy())
     close(nn.PixelUnshuffle(2)(nn.PixelShuffle(2)(x.reshape(3, 4, 1, 1))).numpy(), A.reshape(3, 4, 1, 1))
     close(nn.LPPool2d(2, 2)(x4.abs()).numpy(), Fn.lp_pool2d(x4.abs(), 2, 2).numpy())
+    up = nn.ConvTranspose1d(3, 2, 3, stride=2, padding=1, output_padding=1, dtype=srcgrad.float64)
+    assert up.weight.shape == (3, 2, 3) and up.bias.shape == (2,)
+    close(up(x3).detach().numpy(), Fn.conv_transpose1d(x3, up.weight, up.bias, 2, 1, 1).detach().numpy())
 
 
 # -- compiled code and second derivatives ------------------------------------------------------------

@@ -1056,6 +1056,59 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, d, name):  # n
     return y.squeeze(0) if unbatched else y
 
 
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, d, name):  # noqa: A002
+    """The transposed convolution (the gradient of a convolution in its input): the input
+    spread `stride` apart, padded by the kernel's reach, convolved with the weight flipped
+    and with its two channel dims swapped (per group), then `padding` cropped off each side
+    (output_padding added on the right)."""
+    x, unbatched = _batched(_t(input), d, name)
+    w = _t(weight)
+    same_dtype("bmm", x, w)
+    if w.ndim != d + 2 or x.shape[1] != w.shape[0] or groups < 1 or w.shape[0] % groups:
+        raise RuntimeError(f"{name}: expected a weight of shape (in_channels, out_channels / groups, *kernel) "
+                           f"with in_channels = {x.shape[1]} divisible by groups = {groups}, got weight of size "
+                           f"{list(w.shape)}")
+    cin, cout_g, kernel = w.shape[0], w.shape[1], tuple(w.shape[2:])
+    stride, padding = _ntuple(stride, d, "stride"), _ntuple(padding, d, "padding")
+    output_padding, dilation = _ntuple(output_padding, d, "output_padding"), _ntuple(dilation, d, "dilation")
+    if any(op >= max(s, dl) for op, s, dl in zip(output_padding, stride, dilation)):
+        raise RuntimeError(f"{name}: output padding must be smaller than either stride or dilation, got "
+                           f"output_padding={output_padding}, stride={stride}, dilation={dilation}")
+    n, spatial = x.shape[0], tuple(x.shape[2:])
+    if any(s > 1 for s in stride):
+        from ..creation import zeros
+        spread = zeros((n, cin) + tuple((m - 1) * s + 1 for m, s in zip(spatial, stride)), dtype=x.dtype)
+        spread[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)] = x
+        x = spread
+    pads = []
+    for op in reversed(output_padding):  # (F.pad's order: the last dim first)
+        pads += [0, op]
+    if any(pads):
+        x = pad(x, pads)
+    wt = w.reshape((groups, cin // groups, cout_g) + kernel).transpose(1, 2)
+    wt = wt.reshape((groups * cout_g, cin // groups) + kernel).flip(tuple(range(2, d + 2)))
+    y = _conv(x, wt, None, 1, tuple(dl * (k - 1) for dl, k in zip(dilation, kernel)), dilation, groups, d, name)
+    if any(padding):
+        y = y[(slice(None), slice(None)) + tuple(slice(p, y.shape[2 + i] - p) for i, p in enumerate(padding))]
+    if bias is not None:
+        y = y + _t(bias).reshape((groups * cout_g,) + (1,) * d)
+    return y.squeeze(0) if unbatched else y
+
+
+@_one_node(lambda args, kwargs: "SqueezeBackward1" if _t(args[0]).ndim == 2 else "ConvolutionBackward0")
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,  # noqa: A002
+                     dilation=1):
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1,
+                           "conv_transpose1d")
+
+
+@_one_node(lambda args, kwargs: "SqueezeBackward1" if _t(args[0]).ndim == 3 else "ConvolutionBackward0")
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,  # noqa: A002
+                     dilation=1):
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2,
+                           "conv_transpose2d")
+
+
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
     return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
 

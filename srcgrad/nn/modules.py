@@ -36,7 +36,8 @@ __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Ide
            "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
            "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "TripletMarginLoss",
            "GaussianNLLLoss", "CosineEmbeddingLoss", "Unfold", "Fold", "Bilinear", "PixelShuffle",
-           "PixelUnshuffle", "LPPool1d", "LPPool2d", "MultiMarginLoss", "MultiLabelSoftMarginLoss"]
+           "PixelUnshuffle", "LPPool1d", "LPPool2d", "MultiMarginLoss", "MultiLabelSoftMarginLoss", "ConvTranspose1d",
+           "ConvTranspose2d"]
 
 
 # -- Parameter ---------------------------------------------------------------------------------
@@ -742,12 +743,12 @@ class Identity(Module):
         return input
 
 
-def _weight_and_bias(module, shape, bias, dtype):
-    """A layer's parameters: a weight of this shape and, if bias, a bias per output (its
-    first dim); both initialised by the layer's reset_parameters."""
+def _weight_and_bias(module, shape, bias, dtype, outputs=None):
+    """A layer's parameters: a weight of this shape and, if bias, a bias per output (the
+    weight's first dim, unless given); both initialised by the layer's reset_parameters."""
     module.weight = _new_param(tuple(shape), dtype)
     if bias:
-        module.bias = _new_param((shape[0],), dtype)
+        module.bias = _new_param((shape[0] if outputs is None else outputs,), dtype)
     else:
         module.register_parameter("bias", None)
 
@@ -1062,6 +1063,7 @@ class _ConvNd(Module):
     bias) from srcgrad's generator. padding_mode other than 'zeros' pads with F.pad first."""
 
     _dims = 0
+    _transposed = False  # (ConvTranspose: weight (in, out / groups, *kernel_size))
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", device=None, dtype=None):
@@ -1086,7 +1088,7 @@ class _ConvNd(Module):
                              f"but got padding_mode='{padding_mode}'")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
-        self.transposed, self.output_padding = False, (0,) * d
+        self.transposed, self.output_padding = self._transposed, (0,) * d
         self.groups, self.padding_mode = groups, padding_mode
         # F.pad's widths for the non-zero padding modes: last dim first, (left, right) each;
         # 'same' puts the odd one on the right, as F.conv does
@@ -1097,7 +1099,8 @@ class _ConvNd(Module):
         else:
             pads = [(p, p) for p in padding]
         self._reversed_padding_repeated_twice = [w for pair in reversed(pads) for w in pair]
-        _weight_and_bias(self, (out_channels, in_channels // groups) + kernel_size, bias, dtype)
+        channels = (in_channels, out_channels // groups) if self._transposed else (out_channels, in_channels // groups)
+        _weight_and_bias(self, channels + kernel_size, bias, dtype, outputs=out_channels)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -1147,6 +1150,35 @@ class Conv2d(_ConvNd):
 class Conv3d(_ConvNd):
     """Input (N, C_in, D, H, W) or (C_in, D, H, W)."""
     _dims = 3
+
+
+class _ConvTransposeNd(_ConvNd):
+    """The transposed convolution (F.conv_transpose1d/2d): weight (in, out / groups,
+    *kernel_size), initialised as a convolution's; only zeros padding, as PyTorch's."""
+    _transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device, dtype)
+        self.output_padding = _tuple(output_padding, self._dims)
+
+    def forward(self, input):  # noqa: A002
+        conv = getattr(F, f"conv_transpose{self._dims}d")
+        return conv(input, self.weight, self.bias, self.stride, self.padding, self.output_padding, self.groups,
+                    self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Input (N, C_in, L) or (C_in, L)."""
+    _dims = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Input (N, C_in, H, W) or (C_in, H, W)."""
+    _dims = 2
 
 
 # -- normalization -------------------------------------------------------------------------------
