@@ -2,8 +2,8 @@
 instance_norm, the Gaussian NLL / triplet / cosine embedding losses, interpolate,
 F.unfold/F.fold, aminmax, renorm, heaviside, vander, cumulative_trapezoid, and vector
 norms of any order (dist); in session 16: bilinear, the multi-label soft margin and
-multi margin losses, LP pooling, pixel (un)shuffle, transposed convolutions, combinations,
-msort, diagflat and linalg.cond (their modules too).
+multi margin losses, LP pooling, local response norm, pixel (un)shuffle, transposed
+convolutions, combinations, msort, diagflat and linalg.cond (their modules too).
 
 Each case's value and gradient (of sum(y * w), w fixed below) were printed by PyTorch
 2.13 in float64 for the same calls (the CASES block was run with `torch` there, unchanged);
@@ -145,6 +145,9 @@ def cases(torch, F, np):
         "msort": (lambda x: torch.msort(x), A),
         "diagflat": (lambda x: torch.diagflat(x[:2, :2], -1), A),
         "cond": (lambda x: torch.linalg.cond(x[:, :3]), A),
+        "local_response_norm": (lambda x: F.local_response_norm(x[None], 2), A),
+        "local_response_norm_4d": (lambda x: F.local_response_norm(x.reshape(1, 3, 2, 2) * 30, 3, alpha=0.1,
+                                                                   beta=0.5, k=2.0), A),
         "conv_transpose1d": (lambda x: F.conv_transpose1d(x[None], T(np.arange(24.0).reshape(3, 2, 4) / 10 - 1),
                                                           stride=2, padding=1, output_padding=1), A),
         "conv_transpose1d_groups": (lambda x: F.conv_transpose1d(x[None], T([[[0.5, -1.0]], [[2.0, 0.3]], [[-0.7, 1.1]]]),
@@ -359,6 +362,10 @@ EXPECTED = {
         [[-2.15088038305549, 0.58277878958766, 2.780633830706, 2.42198695142316], [-0.35572839871812, -0.19626458949863, 0.14364397818537, 0.35148693477389], [1.43942358561925, -0.97530796858492, -2.49334587433526, -1.71901308187539]]),
     'conv_transpose2d': ([[[[0.78333333333333, 0.36666666666667, -1.45, -1.86666666666667], [0.43333333333333, 0.16666666666667, -0.9, -0.71666666666667], [-1.31666666666667, -0.36666666666667, 0.51666666666667, 0.63333333333333], [-0.56666666666667, 0.03333333333333, 0.26666666666667, 0.18333333333333], [-0.75, -1.45, -1.76666666666667, -0.61666666666667], [-0.45, -0.75, -0.56666666666667, -0.16666666666667]], [[0.08333333333333, -0.03333333333333, -0.35, 0.43333333333333], [-0.26666666666667, -0.23333333333333, 0.2, 1.58333333333333], [0.18333333333333, 0.43333333333333, 0.01666666666667, -0.26666666666667], [0.93333333333333, 0.83333333333333, -0.23333333333333, -0.71666666666667], [-0.15, -0.05, 0.63333333333333, 0.28333333333333], [0.15, 0.65, 1.83333333333333, 0.73333333333333]]]],
         [[-1.88695177497398, -1.57120616497936, 0.38047460904365, 1.14801885096574], [0.98329198082401, 1.67407683893642, 2.03368437761466, 1.52492755201712], [1.60081374206672, 1.08404969165242, -0.97227690044161, -1.59177287171409]]),
+    'local_response_norm': ([[[0.49999531255127, -1.19993520408213, 0.29999898750399, 1.99970005249038], [1.09993977884661, 0.39997600167988, -0.69998477538632, -0.19996970535453], [-0.89993183102441, 1.49986445179179, 0.79996610167584, 0.09999981250041]]],
+        [[0.9999988348679, 0.54022499649346, -0.4161275011735, -0.98952452080543], [-0.65355932704793, 0.28368275567083, 0.96007888148918, 0.75378580406679], [-0.14548017559004, -0.91089420635403, -0.83899570372663, 0.00442568637063]]),
+    'local_response_norm_4d': ([[[[2.21645296712078, -5.09116882454314], [2.04334474133925, 5.40562477617335]], [[3.94144010119736, 1.10703744963466], [-3.38006959489316, -0.53990552479902]], [[-3.41253093936752, 5.2205722060724], [4.00556715648675, 1.60356745147455]]]],
+        [[4.25826953432564, 0.40796577373032, -1.68324513856535, 0.1282499164306], [-2.98803396944027, 2.18140546729149, -0.01579041711314, 1.76694469463131], [-1.32983424322562, -0.41048481800558, 0.06357451542237, 0.07477350478196]]),
 }
 # -- end expected --
 
@@ -464,6 +471,8 @@ NODES = {
     'conv_transpose1d_groups': 'ConvolutionBackward0',
     'conv_transpose1d_unbatched': 'SqueezeBackward1',
     'conv_transpose2d': 'ConvolutionBackward0',
+    'local_response_norm': 'DivBackward0',
+    'local_response_norm_4d': 'DivBackward0',
 }
 
 CASES = cases(srcgrad, Fn, np)
@@ -742,6 +751,7 @@ def test_errors_as_pytorch(k):
 # -- modules ----------------------------------------------------------------------------------------
 REPRS = [
     (lambda: nn.Bilinear(2, 3, 4), "Bilinear(in1_features=2, in2_features=3, out_features=4, bias=True)"),
+    (lambda: nn.LocalResponseNorm(2), "LocalResponseNorm(2, alpha=0.0001, beta=0.75, k=1.0)"),
     (lambda: nn.ConvTranspose1d(4, 3, 3, stride=2, padding=1, output_padding=1),
      "ConvTranspose1d(4, 3, kernel_size=(3,), stride=(2,), padding=(1,), output_padding=(1,))"),
     (lambda: nn.ConvTranspose2d(4, 6, (2, 3), groups=2, bias=False),

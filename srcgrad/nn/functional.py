@@ -1189,6 +1189,19 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
     return y.squeeze(0) if unbatched else y
 
 
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):  # noqa: A002
+    """x / (k + alpha * mean of x^2 over `size` neighbouring channels) ** beta, the window
+    zero-padded by size // 2 channels before and (size - 1) // 2 after (PyTorch's)."""
+    x = _t(input)
+    if x.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {x.ndim} dimensions)")
+    if x.numel() == 0:
+        return x
+    widths = [0, 0] * (x.ndim - 2) + [size // 2, (size - 1) // 2]
+    div = pad(x * x, widths).unfold(1, size, 1).mean(-1)
+    return x / (div * alpha + k) ** beta
+
+
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):  # noqa: A002
     """(sum of x ** p over each window) ** (1 / p): PyTorch's, an average pool of x ** p
     times the window's size."""

@@ -37,7 +37,7 @@ __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "ModuleDict", "Ide
            "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "TripletMarginLoss",
            "GaussianNLLLoss", "CosineEmbeddingLoss", "Unfold", "Fold", "Bilinear", "PixelShuffle",
            "PixelUnshuffle", "LPPool1d", "LPPool2d", "MultiMarginLoss", "MultiLabelSoftMarginLoss", "ConvTranspose1d",
-           "ConvTranspose2d"]
+           "ConvTranspose2d", "LocalResponseNorm"]
 
 
 # -- Parameter ---------------------------------------------------------------------------------
@@ -1835,6 +1835,18 @@ class PixelUnshuffle(_PixelShuffle):
 
     def forward(self, input):  # noqa: A002
         return F.pixel_unshuffle(input, self.downscale_factor)
+
+
+class LocalResponseNorm(Module):
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):  # noqa: A002
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
 
 
 class _LPPool(Module):
