@@ -1245,7 +1245,7 @@ class Tensor:
         """`v = a.expand(3, 2); v[0] = w`: PyTorch writes into a, where the written region
         holds each of a's elements once (a region repeating one, along an expanded axis,
         is its error); the view is taken again."""
-        base, _, arg = self._view_of[:3]
+        base = self._view_of[0]
         shape, bshape = tuple(self.shape), tuple(base.shape)
         lead = len(shape) - len(bshape)
         items = index if isinstance(index, tuple) else (index,)
@@ -1301,9 +1301,9 @@ class Tensor:
         elif how == "reshape":
             base[...] = new.reshape(base.shape)
         elif how == "diagonal":  # (the matrices' axes last: the positions of the diagonal)
-            off, n = arg["offset"], new.shape[-1]
+            from .numpy.shape import diagonal_positions
             moved = base.movedim((arg["axis1"], arg["axis2"]), (-2, -1))
-            moved[..., np.arange(n) + max(-off, 0), np.arange(n) + max(off, 0)] = new
+            moved[(Ellipsis,) + diagonal_positions(*moved.shape[-2:], arg["offset"])] = new
         else:  # a permutation of the axes, written back through the inverse one
             base[...] = new.permute(*np.argsort(arg["perm"]))
         return self._retake_view()

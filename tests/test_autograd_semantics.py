@@ -1521,6 +1521,9 @@ def test_a_diagonal_is_a_view_written_through_as_in_pytorch():
     assert_array_equal(K.detach().numpy(), [[11.0, 2.0], [3.0, 14.0]])
     (K * K).sum().backward()
     assert_array_equal(x.grad.numpy(), [[22.0, 4.0], [6.0, 28.0]])
+    z = leaf([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]) * 1
+    z.diagonal(-1).mul_(10.0)  # (below the diagonal, recorded: the one element z[1, 0])
+    assert_array_equal(z.detach().numpy(), [[1.0, 2.0, 3.0], [40.0, 5.0, 6.0]])
     plain = torch.ones(2, 3, 3)
     plain.diagonal(1, 1, 2).fill_(5.0)  # (offset 1, in the last two dims of a batch)
     assert_array_equal(plain.numpy()[0], [[1.0, 5.0, 1.0], [1.0, 1.0, 5.0], [1.0, 1.0, 1.0]])

@@ -544,10 +544,9 @@ def pad(array, pad_width, mode="constant", **kwargs):
     raise ValueError(f"pad: mode {mode!r} is not supported")
 
 
-def _diagonal_positions(rows, cols, k):
+def diagonal_positions(rows, cols, k):
     """Row and column indices of diagonal k of a rows x cols matrix."""
-    n = max(0, min(rows + min(k, 0), cols - max(k, 0)))
-    i = np.arange(n)
+    i = np.arange(_ops.shape.diagonal_length(rows, cols, k))
     return i - min(k, 0), i + max(k, 0)
 
 
@@ -557,7 +556,7 @@ def diag(v, k=0):
     k = _index(k, "diag: k")
     if x.ndim == 1:
         n = x.shape[0] + abs(k)
-        rows, cols = _diagonal_positions(n, n, k)
+        rows, cols = diagonal_positions(n, n, k)
         return keeps_no_tensor(apply(_op("setitem"), [np.zeros((n, n), x.dtype), x, rows, cols],
                                      {"index": (Arg(0), Arg(1))}))
     if x.ndim == 2:  # (numpy's: the diagonal's view)
