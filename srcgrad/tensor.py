@@ -991,6 +991,8 @@ class Tensor:
             if self._view_of is None:
                 _recording.named(self, "CopyBackwards")
             return _recording.keeps_no_tensor(self)
+        if not _numpy_code():
+            _recording.refuse_overlapping_write(self)
         np.copyto(self._data, src._data if isinstance(src, Tensor) else np.asarray(src), casting="unsafe")
         self._vc.bump()
         return self

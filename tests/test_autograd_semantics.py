@@ -1483,9 +1483,9 @@ def test_an_expand_used_after_its_base_was_written_is_taken_again():
     (z * z).sum().backward()
     assert_allclose(x.grad.numpy(), 12 * np.exp([4.0, 8.0]), rtol=1e-6)  # (float32)
     assert z.grad_fn.name() == "AsStridedBackward0"  # (PyTorch's name for a view replayed)
-    # an in-place op on a whole expand, whose elements repeat, is refused where recorded
+    # an in-place op on a whole expand, whose elements repeat, is PyTorch's error
     w = leaf([1.0, 2.0]) * 1
-    with pytest.raises(RuntimeError, match="in-place modification of a view"):
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
         w.expand(2, 2).mul_(5.0)
 
 
@@ -1509,6 +1509,44 @@ def test_a_write_into_an_expand_goes_to_its_base_as_in_pytorch():
     assert_array_equal(c.detach().numpy(), [[5.0], [5.0]])
     with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
         e[1, :] = 4.0
+
+
+def test_an_expand_without_grad_is_written_through_as_in_pytorch():
+    """Without grad too, an expand is its base's memory (values from PyTorch 2.13): an
+    in-place op on it whose elements repeat is PyTorch's error (numpy's read-only error
+    used to surface), a fill writes the base, and so does an op on a part of it that holds
+    each element once. In numpy code np.broadcast_to stays read-only."""
+    def expanded():
+        a = torch.tensor([1.0, 2.0]).reshape(2, 1)
+        return a, a.expand(2, 3)
+    for write in (lambda v: v.add_(1), lambda v: v.mul_(torch.ones(2, 3)), lambda v: v.copy_(torch.ones(2, 3)),
+                  lambda v: v.clamp_(min=1.5), lambda v: v.exp_(), lambda v: v.__setitem__(Ellipsis, 5.0)):
+        a, v = expanded()
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+            write(v)
+        assert_array_equal(a.numpy(), [[1.0], [2.0]])  # (nothing written)
+    a, v = expanded()
+    v.fill_(2.0)
+    assert_array_equal(a.numpy(), [[2.0], [2.0]])
+    a, v = expanded()
+    v.zero_()
+    assert_array_equal(a.numpy(), [[0.0], [0.0]])
+    a, v = expanded()
+    v[:, 0].add_(1)
+    assert_array_equal(a.numpy(), [[2.0], [3.0]])
+    assert_array_equal(v.numpy(), [[2.0] * 3, [3.0] * 3])
+    b = torch.tensor([1.0, 2.0])
+    one = b.reshape(2, 1).expand(2, 1)  # (an expand to the same size: no element repeats)
+    one.mul_(torch.tensor([[2.0], [3.0]]))
+    assert_array_equal(b.numpy(), [2.0, 6.0])
+
+    @torch.grad
+    def f(x):
+        y = np.broadcast_to(x, (2, 2))
+        y += 1
+        return y.sum()
+    with pytest.raises(RuntimeError, match="in-place modification of a view"):
+        f(np.ones(2))
 
 
 def test_a_diagonal_is_a_view_written_through_as_in_pytorch():

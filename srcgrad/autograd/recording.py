@@ -119,6 +119,8 @@ def apply(op, inputs, attrs, out=None):
     record = grad_out or touched
     before = shown = None
     if out is not None:
+        if not numpy_code():
+            refuse_overlapping_write(out)
         if (record or out._requires_grad) and _is_view(out):
             raise RuntimeError(
                 f"{op.name}: in-place modification of a view (a slice, reshape or expand of another tensor) that "
@@ -182,6 +184,10 @@ def apply(op, inputs, attrs, out=None):
                 # `.view(-1)` of it would fail where PyTorch's succeeds); elementwise results
                 # keep their inputs' layout in both (`x.t() * 2` is not contiguous)
                 r = np.ascontiguousarray(r)
+            if view and op.name == "broadcast_to" and not numpy_code() and arrays[0].flags.writeable:
+                # PyTorch's expand is its base's memory, written through where no two of its
+                # elements share a location (`v[:, 0] += 1`); numpy's broadcast_to is read-only
+                r = np.lib.stride_tricks.as_strided(arrays[0], r.shape, r.strides, writeable=True)
             t = Tensor._make(r, grad_out and r.dtype.kind in "fc")
             if view:
                 # (a reshape may copy; indexing with arrays always copies, though numpy's
@@ -212,6 +218,17 @@ def apply(op, inputs, attrs, out=None):
 
 _KEEPS_LAYOUT = ("elementwise", "compare")  # op kinds whose results keep their inputs' memory layout
 _OBJECT = np.dtype(object)  # (the dtype of a result that is not an array: never float)
+
+
+def refuse_overlapping_write(t):
+    """PyTorch's error for an in-place op on a tensor whose elements share memory (an
+    expand along an axis of more than one element): which of them the result lands in
+    is undefined. (A fill writes one value to all: it is allowed, and writes the base.)"""
+    a = t._data
+    if a.ndim and any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape)):
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers "
+                           "to a single memory location. Please clone() the tensor before performing the "
+                           "operation.")
 
 
 def _keep_overwritten(t, old):
