@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import srcgrad
+from numpy.testing import assert_array_equal
 from peak_memory import peak
 from srcgrad import config
 from srcgrad.ir.checkpoint import segment_length
@@ -82,7 +83,7 @@ def test_a_0d_carried_value_is_checkpointed_in_a_list(checkpoints, segment):
     W, _, xs, h = rnn_args(9, width=4)
     got, src = gradient(coupled, (W, xs, h), segment, checkpoints, argnums=(0, 1, 2))
     want, _ = gradient(coupled, (W, xs, h), False, checkpoints, argnums=(0, 1, 2))
-    assert "checkpoints.append((h, a))" in src and "= checkpoints[segment]" in src
+    assert "checkpoints.append((h, a))" in src and "= checkpoints[segment - 1] if segment else (" in src
     assert_same(got, want)  # (`total` shares a fused kernel with `a`, but nothing reads it)
 
 
@@ -304,3 +305,45 @@ def test_a_checkpointed_ode_stays_within_three_times_the_forwards_memory(checkpo
     vg(x, 10)
     ratio = (peak(vg, x, 10) + x.nbytes) / (peak(rk4, x, 10) + x.nbytes)
     assert ratio < 2.8, (ratio, vg.source(x, 10))
+
+
+def test_the_first_checkpoint_is_the_initial_state(checkpoints):
+    """The state at iteration 0 is the loop's initial values, which the backward reads as
+    they are: the forward copies no row for it (10 steps every 2: 4 rows, not 5)."""
+    x = np.random.default_rng(1).random(14)
+    got, src = gradient(rk4, (x, 10), 2, checkpoints, argnums=0)
+    want, _ = gradient(rk4, (x, 10), False, checkpoints, argnums=0)
+    assert "np.empty((4, 14), np.float64)" in src and "[i // 2 - 1] = y" in src, src
+    assert "= y_checkpoints[segment - 1] if segment else " in src, src
+    assert_same((got[0], [got[1]]), (want[0], [want[1]]))
+
+
+def rk2_vector(x, steps=10):
+    def rhs(y):
+        return np.concatenate([x[:1], x[1:] * y[:-1]])
+    y, h = np.zeros(x.shape[0]), 2.0 / steps
+    for _ in range(steps):
+        k1 = rhs(y)
+        k2 = rhs(y + h / 2 * k1)
+        y = y + h / 2 * (k1 + k2)
+    return y
+
+
+@pytest.mark.parametrize("mode", [False, True])
+def test_a_backward_writes_into_the_cotangents_it_carries_not_the_callers(checkpoints, mode):
+    """A loop's backward adds into its carried cotangent in place (`grad_y[:-1] += t0`,
+    not a copy of grad_y per iteration) when the function made it; a cotangent the caller
+    passes (vjp's) is left as it was."""
+    checkpoints(mode)
+    x = np.linspace(0.1, 1.0, 8)
+    src = srcgrad.grad(lambda x: rk2_vector(x)[-1]).source(x)
+    lines = [line.split("#")[0].strip() for line in src.splitlines()]
+    k = next(j for j, line in enumerate(lines) if line.endswith("[:-1] += t0"))
+    assert not lines[k - 1].endswith(".copy()"), src
+    _, pull = srcgrad.vjp(rk2_vector, x)
+    ct = np.arange(8.0)
+    first = pull(ct)
+    assert_array_equal(ct, np.arange(8.0))
+    np.testing.assert_allclose(pull(ct)[0], first[0], rtol=1e-15)
+    checkpoints(False if mode else True)
+    np.testing.assert_allclose(srcgrad.vjp(rk2_vector, x)[1](ct)[0], first[0], rtol=1e-12)

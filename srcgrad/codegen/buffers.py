@@ -58,9 +58,11 @@ def makes_fresh(op_name):
 class BufferPlan:
     """Which arrays die where, for the nodes of one block, as the emitter walks them."""
 
-    def __init__(self, nodes, keep, new_scratch=None):
+    def __init__(self, nodes, keep, new_scratch=None, owned_inputs=()):
         """new_scratch(shape, dtype): the name of a new array kept between calls, or None
-        (no pool: every large result not written into a dead array is fresh)."""
+        (no pool: every large result not written into a dead array is fresh).
+        owned_inputs: Values the block reads that are its own to overwrite once read (a
+        loop's backward's carried cotangents: codegen/loops.py)."""
         self._parent = {}
         self.new_scratch = new_scratch
         self.scratch_backed = set()  # ids of values living in kept memory (and so do their takers)
@@ -78,8 +80,11 @@ class BufferPlan:
                     self.last[g] = i
                     if pin:
                         self.pinned.add(g)
-        self.pinned.update(self.group(v) for v in keep)
+        self.kept = {self.group(v) for v in keep}
+        self.pinned.update(self.kept)
         self.owned = {}     # value id -> (shape, dtype, name) of a large array this block made fresh
+        for v, name in owned_inputs:
+            self.owned[v.id] = (tuple(v.shape), v.dtype, name)
         self.free = []      # (shape, dtype, name, kept) of owned arrays no longer read
         self.taken = set()  # names of arrays whose memory a later value took over
 
@@ -110,6 +115,16 @@ class BufferPlan:
                 if key in seen:
                     self._union(o.id, seen[key])
                 seen.setdefault(key, o.id)
+        elif n.op.name == "loop_grad":
+            # a carried cotangent's last value may be the array it came in as (written in
+            # place: codegen/loops.py); the other outputs are sums the loop makes, or one
+            # of the cotangents
+            a = n.attrs
+            n_carry, cts = a["n_carry"], [x for x in n.inputs[:a["n_out"]] if isinstance(x, Value)]
+            for k, o in zip(a["wrt"], n.outputs):
+                x = n.inputs[k] if k < n_carry else None
+                for c in ([x] if isinstance(x, Value) else cts if k < n_carry else ()):
+                    self._union(o.id, c.id)
         elif not makes_fresh(n.op.name):
             # any other op may return (a view of) an input: its outputs and inputs are one
             # group (joined to the first input, in linear time: a loop has hundreds of each)
@@ -150,6 +165,18 @@ class BufferPlan:
             if vid in self.owned and not (leaves and vid in self.scratch_backed):
                 out.append(vid)
         return out
+
+    def dies_into(self, i, node):
+        """Inputs of block op i (a loop, which reads its inputs by name: they are pinned)
+        that are arrays of this block's own, read last there, no other input sharing their
+        memory, and not read after the block: the loop may write into them."""
+        groups = {}
+        for x in node.inputs:
+            if isinstance(x, Value):
+                groups.setdefault(self.group(x.id), []).append(x.id)
+        return [ids[0] for g, ids in groups.items()
+                if len(ids) == 1 and g not in self.kept and self.last.get(g) == i and ids[0] in self.owned
+                and ids[0] not in self.scratch_backed]
 
     def take_free(self, shape, dtype, value=None):
         """The name of a dead owned array of this shape and dtype, which the caller now

@@ -136,6 +136,7 @@ class Emitter:
         self.handed = set()    # values whose variable a loop takes over (rebinds): never aliased
         self.into = {}         # id(node) -> an array its value is added into instead (codegen/loops.py)
         self.detached = set()  # ids of view nodes written as copies (buffers.detached_views)
+        self.at = (None, 0)    # (the BufferPlan, the position) of the block op being written
         self.renamed = []      # (name, value): a loop's backward's own names of values (codegen/loops.py)
 
     def arg(self, x):
@@ -184,6 +185,7 @@ class Emitter:
         if id(n) in self.into:  # slices added where they go in a sum (ops/indexing.added_into)
             return added_into(n, [self.arg(x) for x in n.inputs], self.into[id(n)]), [], ()
         if n.op.block is not None:
+            self.at = (plan, i)  # (a loop's backward asks which cotangents die into it)
             return n.op.block(n, self, indent), [], ()
         if n.op.name == "ew":
             arg_names = [namer.of(x) for x in n.inputs]

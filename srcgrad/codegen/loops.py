@@ -132,13 +132,14 @@ def _checkpointed_loop_lines(node, em, indent, segment):
     kept = [carried[k] for k in node.attrs["checkpointed"]]
     inner = indent + INDENT
     lines = []
+    # (the state at iteration 0 is the initial values, which the backward reads as they are)
     if stackable(kept):  # one array per carried value, a row per checkpoint
         packs = tuple(namer.fresh(namer.of(b) + "_checkpoints") for b in kept)
-        rows = (count - 1) // segment + 1
+        rows = (count - 1) // segment
         for b, pack in zip(kept, packs):
             line = f"{indent}{pack} = {_empty((rows,) + tuple(b.shape), b.dtype)}"
             lines.append(_comment(line, f"the loop's state every {segment} iterations") if b is kept[0] else line)
-        store = [f"{inner}{INDENT}{pack}[{i} // {segment}] = {namer.of(b)}" for b, pack in zip(kept, packs)]
+        store = [f"{inner}{INDENT}{pack}[{i} // {segment} - 1] = {namer.of(b)}" for b, pack in zip(kept, packs)]
     else:
         packs = namer.fresh("checkpoints")
         lines.append(_comment(f"{indent}{packs} = []", f"the loop's state every {segment} iterations"))
@@ -149,7 +150,7 @@ def _checkpointed_loop_lines(node, em, indent, segment):
     lines.append(_comment(f"{indent}for {i} in range({count}):",
                           f"{format_loc_range(node.loc)}: recorded {count} times, re-rolled"))
     if kept:  # (none when what the backward reads depends on no carried value)
-        lines += [_comment(f"{inner}if {i} % {segment} == 0:",
+        lines += [_comment(f"{inner}if {i} % {segment} == 0 and {i}:",
                            "its backward runs the loop again from there")] + store
     nodes = live_nodes(body.nodes, body.outputs)
     nodes = prune_kernel_outputs(nodes, body.outputs)
@@ -227,7 +228,7 @@ def loop_grad_lines(node, em, indent):
     em.into.update({id(p): accumulators[j] for j, p in placed.items()})
     block += em.block(recompute, set(read), inner)
     keep = {v.id for v in bwd.outputs}
-    block += em.block(nodes, keep, inner, plan=BufferPlan(nodes, keep))
+    block += _backward_body(node, em, nodes, keep, inner)
     for p in placed.values():
         del em.into[id(p)]
     for j, acc in accumulators.items():
@@ -260,6 +261,30 @@ def loop_grad_lines(node, em, indent):
         else:  # an invariant whose gradient is zero
             lines.append(f"{indent}{namer.of(node.outputs[j])} = {_zeros(bwd.outputs[j])}")
     return lines
+
+
+def _backward_body(node, em, nodes, keep, inner):
+    """The lines of one iteration of a loop's backward. Its carried cotangents are its own
+    to overwrite (`grad_y[:-1] += t0`, not a copy of grad_y per iteration) when the ones
+    coming in die into the loop (made by the function, read by nothing after) and each
+    iteration's are arrays it made: written with that assumption, checked after."""
+    a = node.attrs
+    bwd, n_carry, wrt = a["backward"], a["n_carry"], list(a["wrt"])
+    outer, i = em.at
+    dying = set(outer.dies_into(i, node)) if outer is not None else set()
+    ids = [x.id for x in node.inputs if isinstance(x, Value)]
+    outs = {k: bwd.outputs[j] for j, k in enumerate(wrt) if k < n_carry}
+    owned = [(bwd.inputs[k], em.namer.of(bwd.inputs[k])) for k, x in enumerate(node.inputs[:n_carry])
+             if isinstance(x, Value) and x.id in dying and ids.count(x.id) == 1 and k in outs
+             and len(x.shape) >= 1]
+    if owned:
+        plan = BufferPlan(nodes, keep, owned_inputs=owned)
+        lines = em.block(nodes, keep, inner, plan=plan)
+        made = [outs[bwd.inputs.index(v)] for v, _ in owned]
+        names = [em.namer.of(o) for o in made]
+        if all(o.id in plan.owned for o in made) and len(set(names)) == len(names):
+            return lines
+    return em.block(nodes, keep, inner, plan=BufferPlan(nodes, keep))
 
 
 def _placed_in_sums(nodes, outputs, accumulators):
@@ -322,12 +347,15 @@ def _segment_lines(node, em, indent, segment, histories, read):
                       f"{format_loc_range(node.loc)}: the loop's backward, in reverse, "
                       f"{segment} iterations at a time"),
              f"{outer}{start}, {stop} = {s} * {segment}, min({s} * {segment} + {segment}, {count})"]
+    # (the first segment's start is the initial values, read after the invariants)
+    initial = [expr_source(em.arg(x)) for x in node.inputs[len(node.inputs) - len(a.get("derived", ())) - len(carried):
+                                                            len(node.inputs) - len(a.get("derived", ()))]]
     if carried and isinstance(packs, str):
-        lines.append(_comment(f"{outer}{_tuple([namer.of(b) for b in carried])} = {packs}[{s}]",
-                              "the state at the segment's start"))
+        lines.append(_comment(f"{outer}{_tuple([namer.of(b) for b in carried])} = {packs}[{s} - 1] if {s} else "
+                              f"({', '.join(initial)},)", "the state at the segment's start"))
     elif carried:  # (rows of the arrays of checkpoints)
-        for b, rows in zip(carried, packs):
-            line = f"{outer}{namer.of(b)} = {rows}[{s}]"
+        for b, rows, x in zip(carried, packs, initial):
+            line = f"{outer}{namer.of(b)} = {rows}[{s} - 1] if {s} else {x}"
             lines.append(_comment(line, "the state at the segment's start") if b is carried[0] else line)
     lines += _derived_lines(node, em, outer, s, start)
     nexts = nexts + [body.outputs[k] for k in a.get("derived", ())]

@@ -8,7 +8,8 @@ iterations ("checkpoints"); its backward takes the segments last to first, runs 
 segment's forward again from its checkpoint, saving as before, then that segment's
 backward (codegen/loops.py writes both).
 
-    memory: ceil(count / K) checkpoints + K iterations' saved values, the least at
+    memory: ceil(count / K) - 1 checkpoints (the first is the initial values, which the
+            backward reads) + K iterations' saved values, the least at
             K = sqrt(count * checkpoint / saved) (about 2 sqrt(count * checkpoint * saved))
     time:   the body's forward once more (the first pass saves nothing, which is cheaper
             than saving: a long loop's saved arrays are all new allocations)
@@ -70,11 +71,12 @@ def plan_checkpoints(nodes, mode):
         copy.outputs = loop.outputs  # (the Values keep their node: as ir/passes.prune_kernel_outputs)
         nodes[j] = copy
         # the backward runs the whole body again: it reads every invariant the body reads,
-        # and the initial values of the carried values it forms again (its first segment's)
+        # and the initial values of the carried values (its first segment starts from
+        # them: they are the first checkpoint, which the forward need not copy)
         invariants = list(body.inputs[1 + n_carry:])
         n_read = n.attrs["n_out"] + len(n.attrs["saves"])
         grad = Node(n.op, list(n.inputs[:n_read]) + list(loop.inputs[n_carry:])
-                    + [loop.inputs[c] for c in derived],
+                    + [loop.inputs[c] for c in carries] + [loop.inputs[c] for c in derived],
                     dict(n.attrs, segment=segment, checkpointed=tuple(carries), derived=tuple(derived),
                          invariant_reads=tuple(invariants)), n.loc)
         grad.outputs = n.outputs
@@ -200,7 +202,7 @@ def segment_length(saves, carried, count, mode):
     checkpoint = sum(data_bytes(v) for v in carried) if stackable(carried) else _tuple_bytes(carried)
     k = max(1, min(count, round(math.sqrt(count * checkpoint / saved))))
     plain = count * saved
-    checkpointed = math.ceil(count / k) * checkpoint + k * saved
+    checkpointed = (math.ceil(count / k) - 1) * checkpoint + k * saved
     if k >= count or checkpointed >= plain:
         return None
     if mode == "auto" and (plain < MIN_SAVED_BYTES or checkpointed * MIN_GAIN > plain):
