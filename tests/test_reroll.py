@@ -1,5 +1,7 @@
 """Loop re-rolling: a traced Python loop comes back as a `for` loop in the generated code,
 and computes exactly what the unrolled trace computes (values and gradients)."""
+import re
+
 import numpy as np
 import pytest
 
@@ -462,3 +464,27 @@ def test_a_read_carried_to_the_next_iteration_is_placed_at_its_own_index(unrolle
     assert_same(got, want)
     num = np.array([(f(x + e) - f(x - e)) / 2e-6 for e in np.eye(3) * 1e-6])
     np.testing.assert_allclose(got[1], num, rtol=1e-6)
+
+
+def test_an_invariants_gradient_is_added_into_its_sum_term_by_term(unrolled):
+    # w's gradient in an iteration is a chain of kernels, each adding terms to the one
+    # before, slices in between (an ODE step's stages): each kernel's terms go straight
+    # into the sum (`grad_w_sum += ...`), no array holding the iteration's part of it;
+    # subtracted and broadcast terms too, and a running value read elsewhere stays whole
+    def f(w, b, steps):
+        y = np.zeros(w.shape[0])
+        for _ in range(steps):
+            k1 = np.concatenate([w[:1], w[1:] * y[:-1]])
+            z = y + 0.1 * k1
+            k2 = np.concatenate([w[:1], w[1:] * z[:-1]]) - b * w
+            y = y + 0.05 * (k1 + k2) - 0.01 * np.sum(w) * z
+        return np.sum(y * np.arange(y.shape[0]))
+    rng = np.random.default_rng(3)
+    w, b = rng.normal(size=7), rng.normal(size=(1,))
+    got, want, src = both(f, (w, b, 12), argnums=(0, 1), unrolled=unrolled)
+    assert_same(got, want)
+    code = [line.split("#")[0].strip() for line in str(src).splitlines()]
+    added = [line for line in code if re.match(r"grad_sum(_\d)? [-+]= .* \* ", line)]
+    assert len(added) >= 3 and any(" -= " in line for line in added), src
+    num = np.array([(f(w + e, b, 12) - f(w - e, b, 12)) / 2e-6 for e in np.eye(7) * 1e-6])
+    np.testing.assert_allclose(got[1][0], num, rtol=1e-6, atol=1e-8)

@@ -18,7 +18,7 @@ from ..utils.locations import format_loc_range
 from . import astbuild as A
 from . import layout
 from .buffers import OUT_FUNCTIONS, BufferPlan, detached_views, large, makes_fresh
-from .kernels import kernel_statements
+from .kernels import added_terms, kernel_statements
 from .release import insert_releases, releasable_names
 from .source import COMMENT_COLUMN, comment_text, expr_source, statement_lines
 
@@ -135,6 +135,7 @@ class Emitter:
         self.packs = {}        # a loop's saved history -> (the list holding it, its position)
         self.handed = set()    # values whose variable a loop takes over (rebinds): never aliased
         self.into = {}         # id(node) -> an array its value is added into instead (codegen/loops.py)
+        self.summed = {}       # id(kernel) -> (that array, the input already in it, or None): the same
         self.detached = set()  # ids of view nodes written as copies (buffers.detached_views)
         self.at = (None, 0)    # (the BufferPlan, the position) of the block op being written
         self.renamed = []      # (name, value): a loop's backward's own names of values (codegen/loops.py)
@@ -189,7 +190,12 @@ class Emitter:
             return n.op.block(n, self, indent), [], ()
         if n.op.name == "ew":
             arg_names = [namer.of(x) for x in n.inputs]
-            exprs, avals, outs = _distinct_outputs(n, namer, self.handed)
+            first, summed = [], self.summed.get(id(n))
+            if summed is not None:  # an output's terms added where they go in a sum (first:
+                target, prev, k = summed  # the other outputs may take over the inputs' memory)
+                first = added_terms(n.attrs["exprs"][k], prev, target, arg_names,
+                                    [(x.shape, x.dtype) for x in n.inputs])
+            exprs, avals, outs = _distinct_outputs(n, namer, self.handed, None if summed is None else k)
             dying = set(plan.dying(i, n)) if plan is not None else set()
             ids = [x.id for x in n.inputs if isinstance(x, Value)]
             reusable = [k for k, x in enumerate(n.inputs)
@@ -203,7 +209,7 @@ class Emitter:
                                       n.attrs.get("names", ()), namer.fresh, reusable, report,
                                       take) if outs else []
             fresh = [o for o in outs if namer.of(o) in report.get("fresh", ())]
-            return stmts, fresh, {n.inputs[k].id for k in report.get("reused", ())}
+            return first + stmts, fresh, {n.inputs[k].id for k in report.get("reused", ())}
         if n.op.statement:
             args = [self.arg(x) for x in n.inputs]
             stmts = n.op.emit(args, n.attrs, n, namer.of(n.out) if n.outputs else None)
@@ -259,14 +265,17 @@ def _hand_over_to_loops(nodes, uses, keep, namer):
     return handed
 
 
-def _distinct_outputs(n, namer, handed=()):
+def _distinct_outputs(n, namer, handed=(), summed=None):
     """A kernel output that is one of its inputs, or repeats an earlier output, is not
     computed again: its value takes that name — unless a loop takes that name over
-    (`handed`), rebinding it. Returns the outputs left to compute."""
+    (`handed`), rebinding it. Returns the outputs left to compute (not the output at
+    position `summed`, added into a sum instead: codegen/loops.py)."""
     from ..symbolic.kernel import canon_symbol
     exprs, avals, outs, seen = [], [], [], {}
     symbols = {canon_symbol(i): x for i, x in enumerate(n.inputs)}
-    for o, e, aval in zip(n.outputs, n.attrs["exprs"], n.attrs["avals"]):
+    for k, (o, e, aval) in enumerate(zip(n.outputs, n.attrs["exprs"], n.attrs["avals"])):
+        if k == summed:
+            continue
         same = symbols.get(e)
         if same is not None and tuple(same.shape) == tuple(aval[0]) and same.dtype == aval[1] \
                 and not o.name and same.id not in handed:

@@ -137,6 +137,24 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
     return _without_unread(stmts, temps)
 
 
+def added_terms(expr, prev, target, arg_names, arg_avals):
+    """`target += a; target += b * c` for a kernel's one formula a + b * c whose value is
+    only ever added into the array `target` (a gradient summed over a loop's iterations:
+    codegen/loops.py), without its term a_prev (the running sum already there, or None):
+    no whole-size array for the formula, and no addition of it afterwards."""
+    names = {canon_symbol(i): n for i, n in enumerate(arg_names)}
+    shapes = {canon_symbol(i): tuple(s) for i, (s, _) in enumerate(arg_avals)}
+    if prev is not None:
+        expr = expr - canon_symbol(prev)
+    stmts = []
+    for t in (expr.args if expr.is_Add else (expr,)):
+        negative = t.could_extract_minus_sign()
+        t = -t if negative else t
+        stmts.append(ast.AugAssign(target=A.store(target), op=ast.Sub() if negative else ast.Add(),
+                                   value=to_ast(t, names, shapes)))
+    return stmts
+
+
 def _integers_as_numbers(exprs, dtypes):
     """The boolean and narrow integer inputs that arithmetic on integers alone reads in the
     formulas, where numpy's dtypes differ from the numbers a formula means: a sum of

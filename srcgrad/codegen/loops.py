@@ -226,13 +226,18 @@ def loop_grad_lines(node, em, indent):
     # (where the node stands: its inputs may be names the iteration rebinds later)
     placed = _placed_in_sums(nodes, bwd.outputs, accumulators)
     em.into.update({id(p): accumulators[j] for j, p in placed.items()})
+    summed = _summed_in_place(nodes, bwd.outputs, {j: acc for j, acc in accumulators.items() if j not in placed})
+    em.summed.update(summed)
     block += em.block(recompute, set(read), inner)
     keep = {v.id for v in bwd.outputs}
     block += _backward_body(node, em, nodes, keep, inner)
     for p in placed.values():
         del em.into[id(p)]
+    for key in summed:
+        del em.summed[key]
+    added = {acc for acc, _, _ in summed.values()}
     for j, acc in accumulators.items():
-        if j not in placed:
+        if j not in placed and acc not in added:
             block.append(f"{inner}{acc} += {expr_source(em.arg(bwd.outputs[j]))}")
     targets, values = [], []
     for j, k in enumerate(wrt):
@@ -303,6 +308,50 @@ def _placed_in_sums(nodes, outputs, accumulators):
             continue
         placed[j] = n
     return placed
+
+
+def _summed_in_place(nodes, outputs, accumulators):
+    """{id(kernel): (accumulator, k)} for the gradients summed over the iterations that an
+    iteration builds up as a chain of kernels, each adding terms to the one before
+    (`t34 = t27 + t32 * t11`, then `t40 = t34 + t38 * t7`, ...), read by nothing else:
+    each kernel's terms are added into the sum where it stands (`grad_sum += t32 * t11`),
+    k being the input that is the chain's running value (None at the chain's start), so
+    that no array holds an iteration's part of the sum. Kernels of float inputs only."""
+    reads = {}
+    for n in nodes:
+        for x in n.inputs:
+            if isinstance(x, Value):
+                reads[x.id] = reads.get(x.id, 0) + 1
+    out_ids = [v.id for v in outputs if isinstance(v, Value)]
+    in_block = {id(n) for n in nodes}
+
+    def summable(v):  # (a kernel's output, of float inputs, not already part of a sum)
+        n = v.node
+        return n is not None and id(n) in in_block and n.op.name == "ew" and id(n) not in summed \
+            and all(isinstance(x, Value) and x.dtype.kind == "f" for x in n.inputs) and v.dtype.kind == "f"
+
+    from ..symbolic.kernel import canon_symbol
+    summed = {}
+    for j, acc in accumulators.items():
+        v = outputs[j]
+        if not isinstance(v, Value) or out_ids.count(v.id) != 1 or reads.get(v.id) or not summable(v):
+            continue
+        while True:
+            n = v.node
+            k_out = next(k for k, o in enumerate(n.outputs) if o is v)
+            e = n.attrs["exprs"][k_out]
+            others = set().union(*[f.free_symbols for k, f in enumerate(n.attrs["exprs"]) if k != k_out])
+            ids = [x.id for x in n.inputs]
+            # the running value: a term of the formula, read by it alone, of the sum's shape
+            prev = next((k for k, x in enumerate(n.inputs)
+                         if e.is_Add and canon_symbol(k) in e.args and canon_symbol(k) not in others
+                         and ids.count(x.id) == 1 and reads.get(x.id) == 1 and x.id not in out_ids
+                         and summable(x) and tuple(x.shape) == tuple(v.shape)), None)
+            summed[id(n)] = (acc, prev, k_out)
+            if prev is None:
+                break
+            v = n.inputs[prev]
+    return summed
 
 
 def _body_values(body, n_carry):
