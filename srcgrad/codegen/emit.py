@@ -135,7 +135,7 @@ class Emitter:
         self.packs = {}        # a loop's saved history -> (the list holding it, its position)
         self.handed = set()    # values whose variable a loop takes over (rebinds): never aliased
         self.into = {}         # id(node) -> an array its value is added into instead (codegen/loops.py)
-        self.summed = {}       # id(kernel) -> (that array, the input already in it, or None): the same
+        self.summed = {}       # id(node) -> a sum its value (or a kernel's terms) is added into instead
         self.detached = set()  # ids of view nodes written as copies (buffers.detached_views)
         self.at = (None, 0)    # (the BufferPlan, the position) of the block op being written
         self.renamed = []      # (name, value): a loop's backward's own names of values (codegen/loops.py)
@@ -185,6 +185,10 @@ class Emitter:
         namer = self.namer
         if id(n) in self.into:  # slices added where they go in a sum (ops/indexing.added_into)
             return added_into(n, [self.arg(x) for x in n.inputs], self.into[id(n)]), [], ()
+        if id(n) in self.summed and n.op.name != "ew":  # (a term of a sum's kernel: codegen/loops.py)
+            target, negative = self.summed[id(n)]
+            expr = n.op.emit([self.arg(x) for x in n.inputs], n.attrs, n)
+            return [ast.AugAssign(target=A.store(target), op=ast.Sub() if negative else ast.Add(), value=expr)], [], ()
         if n.op.block is not None:
             self.at = (plan, i)  # (a loop's backward asks which cotangents die into it)
             return n.op.block(n, self, indent), [], ()
@@ -192,9 +196,9 @@ class Emitter:
             arg_names = [namer.of(x) for x in n.inputs]
             first, summed = [], self.summed.get(id(n))
             if summed is not None:  # an output's terms added where they go in a sum (first:
-                target, prev, k = summed  # the other outputs may take over the inputs' memory)
+                target, prev, k, gone = summed  # the other outputs may take over the inputs' memory)
                 first = added_terms(n.attrs["exprs"][k], prev, target, arg_names,
-                                    [(x.shape, x.dtype) for x in n.inputs])
+                                    [(x.shape, x.dtype) for x in n.inputs], gone)
             exprs, avals, outs = _distinct_outputs(n, namer, self.handed, None if summed is None else k)
             dying = set(plan.dying(i, n)) if plan is not None else set()
             ids = [x.id for x in n.inputs if isinstance(x, Value)]

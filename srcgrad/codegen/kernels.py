@@ -137,17 +137,20 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
     return _without_unread(stmts, temps)
 
 
-def added_terms(expr, prev, target, arg_names, arg_avals):
+def added_terms(expr, prev, target, arg_names, arg_avals, gone=()):
     """`target += a; target += b * c` for a kernel's one formula a + b * c whose value is
     only ever added into the array `target` (a gradient summed over a loop's iterations:
-    codegen/loops.py), without its term a_prev (the running sum already there, or None):
-    no whole-size array for the formula, and no addition of it afterwards."""
+    codegen/loops.py), without its term a_prev (the running sum already there, or None)
+    and the terms ±a_k, k in `gone` (added where a_k is made): no whole-size array for the
+    formula, and no addition of it afterwards."""
     names = {canon_symbol(i): n for i, n in enumerate(arg_names)}
     shapes = {canon_symbol(i): tuple(s) for i, (s, _) in enumerate(arg_avals)}
     if prev is not None:
         expr = expr - canon_symbol(prev)
+    terms = [t for t in (expr.args if expr.is_Add else (expr,))
+             if not any(t == canon_symbol(k) or t == -canon_symbol(k) for k in gone) and t != 0]
     stmts = []
-    for t in (expr.args if expr.is_Add else (expr,)):
+    for t in terms:
         negative = t.could_extract_minus_sign()
         t = -t if negative else t
         stmts.append(ast.AugAssign(target=A.store(target), op=ast.Sub() if negative else ast.Add(),

@@ -226,16 +226,18 @@ def loop_grad_lines(node, em, indent):
     # (where the node stands: its inputs may be names the iteration rebinds later)
     placed = _placed_in_sums(nodes, bwd.outputs, accumulators)
     em.into.update({id(p): accumulators[j] for j, p in placed.items()})
-    summed = _summed_in_place(nodes, bwd.outputs, {j: acc for j, acc in accumulators.items() if j not in placed})
+    summed, moved = _summed_in_place(nodes, bwd.outputs,
+                                     {j: acc for j, acc in accumulators.items() if j not in placed})
     em.summed.update(summed)
+    em.summed.update(moved)
     block += em.block(recompute, set(read), inner)
     keep = {v.id for v in bwd.outputs}
     block += _backward_body(node, em, nodes, keep, inner)
     for p in placed.values():
         del em.into[id(p)]
-    for key in summed:
+    for key in list(summed) + list(moved):
         del em.summed[key]
-    added = {acc for acc, _, _ in summed.values()}
+    added = {entry[0] for entry in summed.values()}
     for j, acc in accumulators.items():
         if j not in placed and acc not in added:
             block.append(f"{inner}{acc} += {expr_source(em.arg(bwd.outputs[j]))}")
@@ -351,7 +353,32 @@ def _summed_in_place(nodes, outputs, accumulators):
             if prev is None:
                 break
             v = n.inputs[prev]
-    return summed
+    # a term that is an input made by a plain op (a slice) and read by nothing else is
+    # added where that op stands (`grad_sum_2 += t24[0:1]`): not kept until the kernel
+    made = {o.id: m for m in nodes for o in m.outputs}
+    moved = {}
+    for n_id, (acc, prev, k_out) in list(summed.items()):
+        n = next(m for m in nodes if id(m) == n_id)
+        e = n.attrs["exprs"][k_out]
+        others = set().union(*[f.free_symbols for k, f in enumerate(n.attrs["exprs"]) if k != k_out])
+        ids = [x.id for x in n.inputs]
+        gone = []
+        for t in (e.args if e.is_Add else (e,)):
+            negative = t.could_extract_minus_sign()
+            sym = -t if negative else t
+            if not sym.is_Symbol or sym in others:
+                continue
+            k = int(sym.name[1:])
+            x = n.inputs[k]
+            m = made.get(x.id)
+            if k == prev or m is None or len(m.outputs) != 1 or m.op.name == "ew" or m.op.statement \
+                    or m.op.block is not None or ids.count(x.id) != 1 or reads.get(x.id) != 1 \
+                    or x.id in out_ids or x.dtype.kind != "f" or id(m) in moved:
+                continue
+            moved[id(m)] = (acc, negative)
+            gone.append(k)
+        summed[n_id] = (acc, prev, k_out, tuple(gone))
+    return summed, moved
 
 
 def _body_values(body, n_carry):
