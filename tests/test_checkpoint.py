@@ -1,5 +1,6 @@
 """Checkpointed loops (ir/checkpoint.py): a long loop's backward runs its forward again,
 a segment at a time, instead of keeping every iteration's values."""
+import re
 
 import numpy as np
 import pytest
@@ -97,7 +98,7 @@ def test_segments_that_do_not_divide_the_count(checkpoints, segment):
     args = rnn_args(7, width=3)
     got, src = gradient(rnn, args, segment, checkpoints)
     want, _ = gradient(rnn, args, False, checkpoints)
-    assert f"{segment} iterations at a time" in src
+    assert (f"{segment} iterations at a time" if segment > 1 else "each iteration run again from its checkpoint") in src
     assert_same(got, want)
 
 
@@ -347,3 +348,21 @@ def test_a_backward_writes_into_the_cotangents_it_carries_not_the_callers(checkp
     np.testing.assert_allclose(pull(ct)[0], first[0], rtol=1e-15)
     checkpoints(False if mode else True)
     np.testing.assert_allclose(srcgrad.vjp(rk2_vector, x)[1](ct)[0], first[0], rtol=1e-12)
+
+
+def test_a_checkpointed_rk4_backward_is_written_as_one_would_by_hand(checkpoints):
+    """Each iteration from its own checkpoint (one loop, no segment lists); k2's and k3's
+    gradients, twice k1's, formed where written into rather than held and copied; a slice's
+    gradient scaled in its own memory before it is added; x's gradient added into its sum
+    term by term. Values as the plain backward's."""
+    x = np.random.default_rng(2).random(3000)
+    got, src = gradient(rk4, (x, 10), 1, checkpoints, argnums=0)
+    want, _ = gradient(rk4, (x, 10), False, checkpoints, argnums=0)
+    assert_same((got[0], [got[1]]), (want[0], [want[1]]))
+    code = [line.split("#")[0].strip() for line in str(src).splitlines()]
+    assert "saved = []" not in code and "each iteration run again from its checkpoint" in src, src
+    backward = code[next(k for k, line in enumerate(code) if line.startswith("for i in range(9, -1, -1)")):]
+    assert sum(re.fullmatch(r"\w+ = 2\.0 \* \w+", line) is not None for line in backward) == 2, src
+    assert not any(line.endswith(".copy()") for line in backward), src
+    assert sum(re.fullmatch(r"\w+ \*= 0\.[12]", line) is not None for line in backward) == 3, src
+    assert sum(line.startswith("grad_sum += ") for line in code) == 4, src

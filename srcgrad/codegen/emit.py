@@ -166,6 +166,7 @@ class Emitter:
             for o in n.outputs:
                 self.inlined.pop(o.id, None)
         self.detached |= plan.detached if plan is not None else detached_views(nodes, keep)
+        self.formed = _formed_at_uses(nodes, keep) if plan is not None else {}
         lines = []
         for i, n in enumerate(nodes):
             stmts, fresh, reused = self._node(i, n, plan, uses, keep, by_name, indent)
@@ -199,7 +200,11 @@ class Emitter:
                 target, prev, k, gone = summed  # the other outputs may take over the inputs' memory)
                 first = added_terms(n.attrs["exprs"][k], prev, target, arg_names,
                                     [(x.shape, x.dtype) for x in n.inputs], gone)
-            exprs, avals, outs = _distinct_outputs(n, namer, self.handed, None if summed is None else k)
+            formed = self.formed.get(id(n), {})
+            skip = set(formed) | ({k} if summed is not None else set())
+            exprs, avals, outs = _distinct_outputs(n, namer, self.handed, skip)
+            for kb, (ka, factor) in formed.items():  # (each reader forms it: `2.0 * t24`)
+                self.inlined[n.outputs[kb].id] = A.binop(A.literal(factor), ast.Mult(), A.name(namer.of(n.outputs[ka])))
             dying = set(plan.dying(i, n)) if plan is not None else set()
             ids = [x.id for x in n.inputs if isinstance(x, Value)]
             reusable = [k for k, x in enumerate(n.inputs)
@@ -220,6 +225,7 @@ class Emitter:
             used = ()
             if plan is not None and args:  # (its copy to write into: a dying input instead)
                 stmts, used = plan.taken_over_copy(i, n, stmts, args[0])
+                stmts = plan.scaled_in_place(i, n, stmts, args)
             return stmts, (list(n.outputs) if makes_fresh(n.op.name) else []), used
         o = n.out if n.outputs else None
         into = OUT_FUNCTIONS.get(n.op.name)
@@ -269,16 +275,17 @@ def _hand_over_to_loops(nodes, uses, keep, namer):
     return handed
 
 
-def _distinct_outputs(n, namer, handed=(), summed=None):
+def _distinct_outputs(n, namer, handed=(), skip=()):
     """A kernel output that is one of its inputs, or repeats an earlier output, is not
     computed again: its value takes that name — unless a loop takes that name over
-    (`handed`), rebinding it. Returns the outputs left to compute (not the output at
-    position `summed`, added into a sum instead: codegen/loops.py)."""
+    (`handed`), rebinding it. Returns the outputs left to compute (not those at the
+    positions in `skip`: added into a sum instead, codegen/loops.py, or formed where read,
+    _formed_at_uses)."""
     from ..symbolic.kernel import canon_symbol
     exprs, avals, outs, seen = [], [], [], {}
     symbols = {canon_symbol(i): x for i, x in enumerate(n.inputs)}
     for k, (o, e, aval) in enumerate(zip(n.outputs, n.attrs["exprs"], n.attrs["avals"])):
-        if k == summed:
+        if k in skip:
             continue
         same = symbols.get(e)
         if same is not None and tuple(same.shape) == tuple(aval[0]) and same.dtype == aval[1] \
@@ -292,6 +299,45 @@ def _distinct_outputs(n, namer, handed=(), summed=None):
             avals.append(aval)
             outs.append(o)
     return exprs, avals, outs
+
+
+def _formed_at_uses(nodes, keep):
+    """{id(kernel): {k: (j, c)}}: kernel outputs o_k = c * o_j (a number times another
+    output: the gradients of an RK4 step's k2 and k3 are twice that of k1) read only as the
+    array an `accumulate` writes its sum into, all before o_j's last read (o_j unchanged
+    until then: an array is overwritten only where it is read last, codegen/buffers.py).
+    Each such reader forms `c * o_j` as the array it writes into, where it would have
+    copied o_k: the same work, and o_k is never held beside its copies."""
+    readers, last = {}, {}
+    for i, m in enumerate(nodes):
+        for x in m.inputs:
+            if isinstance(x, Value):
+                readers.setdefault(x.id, []).append((i, m))
+                last[x.id] = i
+    found = {}
+    for n in nodes:
+        if n.op.name != "ew" or len(n.outputs) < 2:
+            continue
+        exprs, outs = n.attrs["exprs"], n.outputs
+        split = [e.as_coeff_Mul() for e in exprs]
+        for kb, (ob, eb) in enumerate(zip(outs, exprs)):
+            cb, rest = split[kb]
+            if ob.id in keep or ob.dtype.kind != "f" or not ob.shape or rest.is_Number or not readers.get(ob.id):
+                continue
+            uses = readers[ob.id]
+            if not all(m.op.name == "accumulate" and m.attrs["n_dense"] == 1 and m.inputs[0] is ob
+                       and sum(x is ob for x in m.inputs) == 1 for _, m in uses):
+                continue
+            for ja, (oa, ea) in enumerate(zip(outs, exprs)):
+                ca, rest_a = split[ja]
+                if ja == kb or ja in found.get(id(n), {}) or rest_a != rest or ea.is_Symbol or ca == 0 \
+                        or tuple(oa.shape) != tuple(ob.shape) or oa.dtype != ob.dtype or oa.id == ob.id:
+                    continue
+                if oa.id not in keep and last.get(oa.id, -1) <= max(i for i, _ in uses):
+                    continue
+                found.setdefault(id(n), {})[kb] = (ja, float(cb / ca))
+                break
+    return found
 
 
 def _missing_inputs(nodes, params, outputs):

@@ -138,8 +138,10 @@ def _checkpointed_loop_lines(node, em, indent, segment):
         rows = (count - 1) // segment
         for b, pack in zip(kept, packs):
             line = f"{indent}{pack} = {_empty((rows,) + tuple(b.shape), b.dtype)}"
-            lines.append(_comment(line, f"the loop's state every {segment} iterations") if b is kept[0] else line)
-        store = [f"{inner}{INDENT}{pack}[{i} // {segment} - 1] = {namer.of(b)}" for b, pack in zip(kept, packs)]
+            every = "at every iteration" if segment == 1 else f"every {segment} iterations"
+            lines.append(_comment(line, f"the loop's state {every}") if b is kept[0] else line)
+        row = f"{i} - 1" if segment == 1 else f"{i} // {segment} - 1"
+        store = [f"{inner}{INDENT}{pack}[{row}] = {namer.of(b)}" for b, pack in zip(kept, packs)]
     else:
         packs = namer.fresh("checkpoints")
         lines.append(_comment(f"{indent}{packs} = []", f"the loop's state every {segment} iterations"))
@@ -150,8 +152,8 @@ def _checkpointed_loop_lines(node, em, indent, segment):
     lines.append(_comment(f"{indent}for {i} in range({count}):",
                           f"{format_loc_range(node.loc)}: recorded {count} times, re-rolled"))
     if kept:  # (none when what the backward reads depends on no carried value)
-        lines += [_comment(f"{inner}if {i} % {segment} == 0 and {i}:",
-                           "its backward runs the loop again from there")] + store
+        test = f"{i}" if segment == 1 else f"{i} % {segment} == 0 and {i}"
+        lines += [_comment(f"{inner}if {test}:", "its backward runs the loop again from there")] + store
     nodes = live_nodes(body.nodes, body.outputs)
     nodes = prune_kernel_outputs(nodes, body.outputs)
     keep = {v.id for v in body.outputs}
@@ -416,24 +418,38 @@ def _segment_lines(node, em, indent, segment, histories, read):
     carried = [body.inputs[1 + k] for k in a["checkpointed"]]
     nexts = [body.outputs[k] for k in a["checkpointed"]]
     packs = em.packs[histories[0].id][0]
-    s, start, stop, pack = (namer.fresh(b) for b in ("segment", "start", "stop", "saved"))
-    outer, inner = indent + INDENT, indent + 2 * INDENT
-    last = (count - 1) // segment
-    lines = [_comment(f"{indent}for {s} in range({last}, -1, -1):",
-                      f"{format_loc_range(node.loc)}: the loop's backward, in reverse, "
-                      f"{segment} iterations at a time"),
-             f"{outer}{start}, {stop} = {s} * {segment}, min({s} * {segment} + {segment}, {count})"]
+    if segment == 1:  # (each iteration from its own checkpoint: no segment to loop over)
+        s = start = counter
+        outer = inner = indent + INDENT
+        lines = [_comment(f"{indent}for {counter} in range({count - 1}, -1, -1):",
+                          f"{format_loc_range(node.loc)}: the loop's backward, in reverse, each "
+                          f"iteration run again from its checkpoint")]
+    else:
+        s, start, stop, pack = (namer.fresh(b) for b in ("segment", "start", "stop", "saved"))
+        outer, inner = indent + INDENT, indent + 2 * INDENT
+        last = (count - 1) // segment
+        lines = [_comment(f"{indent}for {s} in range({last}, -1, -1):",
+                          f"{format_loc_range(node.loc)}: the loop's backward, in reverse, "
+                          f"{segment} iterations at a time"),
+                 f"{outer}{start}, {stop} = {s} * {segment}, min({s} * {segment} + {segment}, {count})"]
     # (the first segment's start is the initial values, read after the invariants)
+    what = "iteration" if segment == 1 else "segment"
     initial = [expr_source(em.arg(x)) for x in node.inputs[len(node.inputs) - len(a.get("derived", ())) - len(carried):
                                                             len(node.inputs) - len(a.get("derived", ()))]]
     if carried and isinstance(packs, str):
         lines.append(_comment(f"{outer}{_tuple([namer.of(b) for b in carried])} = {packs}[{s} - 1] if {s} else "
-                              f"({', '.join(initial)},)", "the state at the segment's start"))
+                              f"({', '.join(initial)},)", f"the state at the {what}'s start"))
     elif carried:  # (rows of the arrays of checkpoints)
         for b, rows, x in zip(carried, packs, initial):
             line = f"{outer}{namer.of(b)} = {rows}[{s} - 1] if {s} else {x}"
-            lines.append(_comment(line, "the state at the segment's start") if b is carried[0] else line)
+            lines.append(_comment(line, f"the state at the {what}'s start") if b is carried[0] else line)
     lines += _derived_lines(node, em, outer, s, start)
+    if segment == 1:  # the iteration's forward again, up to what its backward reads
+        nodes = live_nodes(body.nodes, saves)
+        nodes = prune_kernel_outputs(nodes, saves)
+        keep = {v.id for v in saves}
+        lines += em.block(nodes, keep, inner, plan=BufferPlan(nodes, keep))
+        return lines, inner, []
     nexts = nexts + [body.outputs[k] for k in a.get("derived", ())]
     carried = carried + [body.inputs[1 + k] for k in a.get("derived", ())]
     lines += [f"{outer}{pack} = []",

@@ -357,7 +357,10 @@ def _put_vjp(node, gs):
 
 def _writable_copy(expr, ndim):
     """A copy of an array to write into: `x.copy()`; of a 0-d value `np.array(x)`, as numpy's
-    full reductions give scalars (`t.sum(axis=0)` of a vector), whose copy is no array."""
+    full reductions give scalars (`t.sum(axis=0)` of a vector), whose copy is no array;
+    arithmetic (`2.0 * t24`, codegen/emit._formed_at_uses) makes a new array itself."""
+    if ndim and isinstance(expr, ast.BinOp):
+        return expr
     return A.method(expr, "copy") if ndim else A.npcall("array", expr)
 
 
