@@ -817,3 +817,28 @@ def test_a_users_name_ending_in_special_does_not_need_scipy():
     src = str(srcgrad.grad(f).source(np.ones(3)))
     assert "my_special" in src and not uses_scipy_special(src)
     assert uses_scipy_special("    t0 = special.gammaln(x)")
+
+
+def test_a_number_shared_by_terms_of_a_sum_multiplies_them_once():
+    """`y + c * (k1 + k4 + 2 * k2 + 2 * k3)`, as an RK4 step is written, not sympy's
+    distributed `y + c*k1 + c*k4 + 2c*k2 + 2c*k3` (four multiplications for one); a sum
+    with no shared number is left as it is. Values as numpy's."""
+    from srcgrad.codegen.kernels import grouped_coefficients
+    y, k1, k2, k3, k4 = sp.symbols("a0:5", real=True)
+    c = sp.Float(0.5 / 6)
+    grouped = grouped_coefficients(sp.expand(y + c * (k1 + 2 * k2 + 2 * k3 + k4)))
+    assert sp.srepr(grouped).count("Float") == 1
+    assert sp.simplify(grouped - (y + c * (k1 + 2 * k2 + 2 * k3 + k4))) == 0
+    plain = y + 2 * k1 - 3 * k2
+    assert grouped_coefficients(plain) is plain
+
+    def step(y, k1, k2, k3, k4):
+        return np.sum(np.sin(y + 0.5 / 6 * (k1 + 2 * k2 + 2 * k3 + k4)))
+    args = [np.linspace(0.1, 1.0, 7) * (j + 1) for j in range(5)]
+    vg = srcgrad.value_and_grad(step, argnums=(0, 1, 2))
+    value, grads = vg(*args)
+    assert value == pytest.approx(step(*args), rel=1e-13)
+    src = str(vg.source(*args))
+    assert re.search(r"0\.08333333333333333 \* \(", src), src
+    cos = np.cos(args[0] + 0.5 / 6 * (args[1] + 2 * args[2] + 2 * args[3] + args[4]))
+    np.testing.assert_allclose(grads[2], 2 * 0.5 / 6 * cos, rtol=1e-13)

@@ -43,7 +43,7 @@ from ..ir.graph import Value
 MIN_SIZE = 1 << 15
 
 #: ops whose outputs are always new arrays (never views of their inputs)
-_FRESH_OPS = {"matmul", "getitem_grad", "setitem", "accumulate"}
+_FRESH_OPS = {"matmul", "getitem_grad", "setitem", "accumulate", "concatenate"}
 
 #: ops whose numpy function takes `out=`: with a dead array of the right shape and dtype
 #: at hand, they write into it

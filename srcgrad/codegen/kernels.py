@@ -77,7 +77,7 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
             claimed[r] = name
     for sym, sub in replacements:
         names[sym] = claimed.get(sym) or (new_name(hinted[sub]) if sub in hinted and new_name else sym.name)
-        value = to_ast(sub, names, shapes)
+        value = to_ast(grouped_coefficients(sub), names, shapes)
         if sym in claimed and take_buffer is not None:  # an output: into a dead (or kept) array
             out = claimed[sym]
             value = _into_buffer(value, shapes[sym], np.dtype(dtypes.get(sym, np.float64)),
@@ -99,6 +99,7 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
             stmts.append(A.assign(name, A.name(computed[(e, shape)])))  # have several)
             continue
         computed[(e, shape)] = name
+        r = grouped_coefficients(r)
         value = to_ast(r, names, shapes)
         if not r.free_symbols:
             value = A.npcall("full", A.literal(shape), value, A.dtype_expr(dtype))
@@ -156,6 +157,42 @@ def added_terms(expr, prev, target, arg_names, arg_avals, gone=()):
         stmts.append(ast.AugAssign(target=A.store(target), op=ast.Sub() if negative else ast.Add(),
                                    value=to_ast(t, names, shapes)))
     return stmts
+
+
+def grouped_coefficients(e):
+    """`y + c * (t5 + t17 + 2 * t9)` for `y + c*t5 + c*t17 + 2c*t9`: the terms of a sum that
+    share a number (up to sign), with any whose number is a small integer multiple of it,
+    are multiplied by it once — one multiplication for the group rather than one per term
+    (an RK4 step's `h/6 * (k1 + 2 k2 + 2 k3 + k4)`, which sympy distributes). Unevaluated:
+    sympy would distribute it again. In sums inside the expression too; an expression
+    with no such sum is returned as it is."""
+    if e.is_Atom:
+        return e
+    args = tuple(grouped_coefficients(a) for a in e.args)
+    if any(a is not b for a, b in zip(args, e.args)):
+        try:
+            e = e.func(*args, evaluate=False)
+        except TypeError:  # (a class that takes no `evaluate`: a Piecewise's pair)
+            e = e.func(*args)
+    if not e.is_Add:
+        return e
+    split = [t.as_coeff_Mul() for t in e.args]
+    counts = {}
+    for c, rest in split:
+        if c.is_Number and c != 0 and abs(c) != 1 and not rest.is_Number:
+            counts[abs(c)] = counts.get(abs(c), 0) + 1
+    if not counts or max(counts.values()) < 2:
+        return e
+    unit = max(counts, key=lambda c: (counts[c], -float(c)))
+    inner, outer = [], []
+    for (c, rest), t in zip(split, e.args):
+        k = float(c) / float(unit) if c.is_Number and not rest.is_Number else None
+        if k is not None and k == round(k) and 1 <= abs(k) <= 8 and float(unit) * k == float(c):
+            inner.append(rest if k == 1 else -rest if k == -1 else sp.Mul(sp.Integer(int(k)), rest, evaluate=False))
+        else:
+            outer.append(t)
+    group = sp.Mul(unit, sp.Add(*inner, evaluate=False), evaluate=False)
+    return sp.Add(*outer, group, evaluate=False) if outer else group
 
 
 def _integers_as_numbers(exprs, dtypes):
