@@ -8,8 +8,9 @@ simplify = True
 #: write a segment of a traced run that repeats (a Python loop) back as a loop
 reroll = True
 #: a re-rolled loop's backward runs its forward again a segment at a time rather than
-#: keeping every iteration's values (ir/checkpoint.py): "auto" for long loops that would
-#: keep far more than their checkpoints, True for every loop it makes smaller, an int for
+#: keeping every iteration's values (ir/checkpoint.py): "auto" for loops that would keep
+#: far more than their checkpoints, and more than twice what an iteration holds (a quarter
+#: of a megabyte at least), True for every loop it makes smaller, an int for
 #: segments of that many iterations in every longer loop, False never
 checkpoint_loops = "auto"
 

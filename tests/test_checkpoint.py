@@ -197,9 +197,10 @@ def test_segment_length_balances_checkpoints_and_saved_values():
     assert 10 <= k <= 20  # ~sqrt(1023 * 5 / 24)
     assert segment_length(small, carried, 10, "auto") is None  # too little to save
     big = [g.add_input((1000,), np.dtype(np.float64)) for _ in range(4)]
-    # an ODE solver's 10 large steps: checkpoints would save little, at a whole forward's cost
-    assert segment_length(big, big[:2], 10, "auto") is None
-    assert segment_length(big, big[:2], 10, True) is not None
+    # an ODE solver's 10 large steps save ten times what one step holds: checkpointed, a
+    # step at a time (the model's two-step segments are not worth their longer reruns)
+    assert segment_length(big, big[:1], 10, "auto") == 1
+    assert segment_length(big, big[:1], 4, "auto") is None  # (less than a quarter megabyte)
 
 
 def matvec_loop(W, h):
@@ -295,17 +296,19 @@ def test_a_segments_last_iteration_computes_no_next_state(checkpoints, segment):
     assert "saved.pop()" in src  # (the backward lets go of each iteration's values)
 
 
-def test_a_checkpointed_ode_stays_within_three_times_the_forwards_memory(checkpoints):
-    """A memory count, not a timing. Forward and backward bodies drop what they no longer
-    read (views included), write slices' gradients into dying arrays rather than copies,
-    and the rerun stops at the segment's end: this gradient's peak went from 3.3 to 2.5
-    times the forward's (arguments counted in both)."""
+def test_an_ode_gradient_stays_within_twice_the_forwards_memory(checkpoints):
+    """A memory count, not a timing (the benchmark's target). By default ("auto") an RK4
+    solver's 10 steps are checkpointed one at a time: the peak is at most twice the
+    forward's (arguments counted in both), against 5x kept whole. Forward and backward
+    bodies drop what they no longer read, take over dying arrays, add x's gradient into its
+    sum term by term, and form k2's and k3's gradients where they are written into."""
     x = np.random.default_rng(0).random(2000)
-    checkpoints(True)
+    checkpoints("auto")
     vg = srcgrad.value_and_grad(rk4)
     vg(x, 10)
     ratio = (peak(vg, x, 10) + x.nbytes) / (peak(rk4, x, 10) + x.nbytes)
-    assert ratio < 2.8, (ratio, vg.source(x, 10))
+    assert "each iteration run again from its checkpoint" in vg.source(x, 10)
+    assert ratio < 2.05, (ratio, vg.source(x, 10))  # (2.00 here: numpy versions differ a little)
 
 
 def test_the_first_checkpoint_is_the_initial_state(checkpoints):

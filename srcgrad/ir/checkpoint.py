@@ -28,12 +28,19 @@ from .passes import live_nodes
 #: CPython): for arrays of a dozen numbers, as much again as their data
 ARRAY_HEADER = 112
 #: in "auto" mode, a loop is checkpointed when what it would save adds up to at least
-#: this many bytes ...
+#: this many bytes (below, memory is not worth a second run of the forward) ...
 MIN_SAVED_BYTES = 1 << 18
-#: ... and checkpoints cut that at least this many times: a loop of a few large steps
-#: (an ODE solver's 10) saves little more than its checkpoints would, so the second run
-#: of its forward would buy little
-MIN_GAIN = 4
+#: ... and to more than this many times what one iteration holds (its saved values and its
+#: state: about what the forward holds) — the peak the gradient is to stay under, relative
+#: to the forward's (an ODE solver's 10 RK4 steps save ten times one step's stages) ...
+MEMORY_TARGET = 2
+#: ... and checkpoints cut it at least this many times
+MIN_GAIN = 2
+#: a segment of one iteration is taken over a longer one that the memory model prefers by
+#: less than this factor: its second run computes only what the backward reads (a longer
+#: segment's runs whole iterations, and holds their values to the segment's end, which the
+#: model does not count)
+ONE_ITERATION_SLACK = 1.25
 
 
 def plan_checkpoints(nodes, mode):
@@ -202,9 +209,14 @@ def segment_length(saves, carried, count, mode):
     checkpoint = sum(data_bytes(v) for v in carried) if stackable(carried) else _tuple_bytes(carried)
     k = max(1, min(count, round(math.sqrt(count * checkpoint / saved))))
     plain = count * saved
-    checkpointed = (math.ceil(count / k) - 1) * checkpoint + k * saved
-    if k >= count or checkpointed >= plain:
+
+    def checkpointed(k):
+        return (math.ceil(count / k) - 1) * checkpoint + k * saved
+    if k > 1 and checkpointed(1) <= ONE_ITERATION_SLACK * checkpointed(k):
+        k = 1
+    if k >= count or checkpointed(k) >= plain:
         return None
-    if mode == "auto" and (plain < MIN_SAVED_BYTES or checkpointed * MIN_GAIN > plain):
+    if mode == "auto" and (plain < MIN_SAVED_BYTES or plain <= MEMORY_TARGET * (saved + checkpoint)
+                           or checkpointed(k) * MIN_GAIN > plain):
         return None
     return k
