@@ -135,7 +135,8 @@ class Emitter:
         self.packs = {}        # a loop's saved history -> (the list holding it, its position)
         self.handed = set()    # values whose variable a loop takes over (rebinds): never aliased
         self.into = {}         # id(node) -> an array its value is added into instead (codegen/loops.py)
-        self.summed = {}       # id(node) -> a sum its value (or a kernel's terms) is added into instead
+        self.summed = {}       # id(kernel) -> (a sum its terms are added into instead, ...): the same
+        self.added = {}        # id(node) -> (a sum its value is added into instead, subtracted?)
         self.detached = set()  # ids of view nodes written as copies (buffers.detached_views)
         self.at = (None, 0)    # (the BufferPlan, the position) of the block op being written
         self.renamed = []      # (name, value): a loop's backward's own names of values (codegen/loops.py)
@@ -186,8 +187,8 @@ class Emitter:
         namer = self.namer
         if id(n) in self.into:  # slices added where they go in a sum (ops/indexing.added_into)
             return added_into(n, [self.arg(x) for x in n.inputs], self.into[id(n)]), [], ()
-        if id(n) in self.summed and n.op.name != "ew":  # (a term of a sum's kernel: codegen/loops.py)
-            target, negative = self.summed[id(n)]
+        if id(n) in self.added:  # (a term of a sum's kernel: codegen/loops.py)
+            target, negative = self.added[id(n)]
             expr = n.op.emit([self.arg(x) for x in n.inputs], n.attrs, n)
             return [ast.AugAssign(target=A.store(target), op=ast.Sub() if negative else ast.Add(), value=expr)], [], ()
         if n.op.block is not None:
@@ -200,7 +201,8 @@ class Emitter:
                 target, prev, k, gone = summed  # the other outputs may take over the inputs' memory)
                 first = added_terms(n.attrs["exprs"][k], prev, target, arg_names,
                                     [(x.shape, x.dtype) for x in n.inputs], gone)
-            formed = self.formed.get(id(n), {})
+            formed = {kb: (ka, c) for kb, (ka, c) in self.formed.get(id(n), {}).items()
+                      if summed is None or ka != k}  # (formed from an output this kernel holds)
             skip = set(formed) | ({k} if summed is not None else set())
             exprs, avals, outs = _distinct_outputs(n, namer, self.handed, skip)
             for kb, (ka, factor) in formed.items():  # (each reader forms it: `2.0 * t24`)
@@ -314,7 +316,7 @@ def _formed_at_uses(nodes, keep):
             if isinstance(x, Value):
                 readers.setdefault(x.id, []).append((i, m))
                 last[x.id] = i
-    found = {}
+    found, sources = {}, {}
     for n in nodes:
         if n.op.name != "ew" or len(n.outputs) < 2:
             continue
@@ -328,6 +330,8 @@ def _formed_at_uses(nodes, keep):
             if not all(m.op.name == "accumulate" and m.attrs["n_dense"] == 1 and m.inputs[0] is ob
                        and sum(x is ob for x in m.inputs) == 1 for _, m in uses):
                 continue
+            if kb in sources.get(id(n), ()):  # (another is formed from it: it is held)
+                continue
             for ja, (oa, ea) in enumerate(zip(outs, exprs)):
                 ca, rest_a = split[ja]
                 if ja == kb or ja in found.get(id(n), {}) or rest_a != rest or ea.is_Symbol or ca == 0 \
@@ -336,6 +340,7 @@ def _formed_at_uses(nodes, keep):
                 if oa.id not in keep and last.get(oa.id, -1) <= max(i for i, _ in uses):
                     continue
                 found.setdefault(id(n), {})[kb] = (ja, float(cb / ca))
+                sources.setdefault(id(n), set()).add(ja)
                 break
     return found
 

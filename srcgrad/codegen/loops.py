@@ -231,14 +231,16 @@ def loop_grad_lines(node, em, indent):
     summed, moved = _summed_in_place(nodes, bwd.outputs,
                                      {j: acc for j, acc in accumulators.items() if j not in placed})
     em.summed.update(summed)
-    em.summed.update(moved)
+    em.added.update(moved)
     block += em.block(recompute, set(read), inner)
     keep = {v.id for v in bwd.outputs}
     block += _backward_body(node, em, nodes, keep, inner)
     for p in placed.values():
         del em.into[id(p)]
-    for key in list(summed) + list(moved):
+    for key in summed:
         del em.summed[key]
+    for key in moved:
+        del em.added[key]
     added = {entry[0] for entry in summed.values()}
     for j, acc in accumulators.items():
         if j not in placed and acc not in added:
@@ -315,12 +317,14 @@ def _placed_in_sums(nodes, outputs, accumulators):
 
 
 def _summed_in_place(nodes, outputs, accumulators):
-    """{id(kernel): (accumulator, k)} for the gradients summed over the iterations that an
-    iteration builds up as a chain of kernels, each adding terms to the one before
-    (`t34 = t27 + t32 * t11`, then `t40 = t34 + t38 * t7`, ...), read by nothing else:
-    each kernel's terms are added into the sum where it stands (`grad_sum += t32 * t11`),
-    k being the input that is the chain's running value (None at the chain's start), so
-    that no array holds an iteration's part of the sum. Kernels of float inputs only."""
+    """For the gradients summed over the iterations that an iteration builds up as a chain
+    of kernels, each adding terms to the one before (`t34 = t27 + t32 * t11`, then
+    `t40 = t34 + t38 * t7`, ...), read by nothing else: each kernel's terms are added into
+    the sum where it stands (`grad_sum += t32 * t11`), so that no array holds an
+    iteration's part of the sum. Kernels of float inputs only. Returns
+    ({id(kernel): (accumulator, k, the output, ks)}, {id(node): (accumulator, negative)}):
+    k is the input that is the chain's running value (None at the chain's start), ks the
+    inputs that are terms added where the node making them stands."""
     reads = {}
     for n in nodes:
         for x in n.inputs:
