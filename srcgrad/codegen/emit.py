@@ -188,8 +188,9 @@ class Emitter:
         if id(n) in self.into:  # slices added where they go in a sum (ops/indexing.added_into)
             return added_into(n, [self.arg(x) for x in n.inputs], self.into[id(n)]), [], ()
         if id(n) in self.added:  # (a term of a sum's kernel: codegen/loops.py)
-            target, negative = self.added[id(n)]
+            target, negative, number = self.added[id(n)]
             expr = n.op.emit([self.arg(x) for x in n.inputs], n.attrs, n)
+            expr = A.method(expr, "item") if number else expr
             return [ast.AugAssign(target=A.store(target), op=ast.Sub() if negative else ast.Add(), value=expr)], [], ()
         if n.op.block is not None:
             self.at = (plan, i)  # (a loop's backward asks which cotangents die into it)
@@ -198,9 +199,9 @@ class Emitter:
             arg_names = [namer.of(x) for x in n.inputs]
             first, summed = [], self.summed.get(id(n))
             if summed is not None:  # an output's terms added where they go in a sum (first:
-                target, prev, k, gone = summed  # the other outputs may take over the inputs' memory)
+                target, prev, k, gone, number = summed  # the other outputs may take over the inputs' memory)
                 first = added_terms(n.attrs["exprs"][k], prev, target, arg_names,
-                                    [(x.shape, x.dtype) for x in n.inputs], gone)
+                                    [(x.shape, x.dtype) for x in n.inputs], gone, number)
             formed = {kb: (ka, c) for kb, (ka, c) in self.formed.get(id(n), {}).items()
                       if summed is None or ka != k}  # (formed from an output this kernel holds)
             skip = set(formed) | ({k} if summed is not None else set())

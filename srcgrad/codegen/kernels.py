@@ -138,12 +138,13 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
     return _without_unread(stmts, temps)
 
 
-def added_terms(expr, prev, target, arg_names, arg_avals, gone=()):
+def added_terms(expr, prev, target, arg_names, arg_avals, gone=(), number=False):
     """`target += a; target += b * c` for a kernel's one formula a + b * c whose value is
     only ever added into the array `target` (a gradient summed over a loop's iterations:
     codegen/loops.py), without its term a_prev (the running sum already there, or None)
     and the terms ±a_k, k in `gone` (added where a_k is made): no whole-size array for the
-    formula, and no addition of it afterwards."""
+    formula, and no addition of it afterwards. number: target is a Python float, and each
+    term (of one element) is added as one (`.item()`)."""
     names = {canon_symbol(i): n for i, n in enumerate(arg_names)}
     shapes = {canon_symbol(i): tuple(s) for i, (s, _) in enumerate(arg_avals)}
     if prev is not None:
@@ -154,8 +155,9 @@ def added_terms(expr, prev, target, arg_names, arg_avals, gone=()):
     for t in terms:
         negative = t.could_extract_minus_sign()
         t = -t if negative else t
+        value = to_ast(t, names, shapes)
         stmts.append(ast.AugAssign(target=A.store(target), op=ast.Sub() if negative else ast.Add(),
-                                   value=to_ast(t, names, shapes)))
+                                   value=A.method(value, "item") if number and not t.is_Number else value))
     return stmts
 
 

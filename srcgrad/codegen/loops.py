@@ -46,6 +46,9 @@ the body. The backward binds saved values to fresh names, so it never disturbs a
 the code after it still reads.
 """
 import ast
+import math
+
+import numpy as np
 
 from ..ir.checkpoint import stackable
 from ..ir.graph import Value
@@ -191,12 +194,13 @@ def loop_grad_lines(node, em, indent):
                 zeros[k] = namer.fresh("zero_" + ct_names[k])
                 lines.append(f"{indent}{zeros[k]} = {_zeros(c)}")
     # gradients of invariants add up over the iterations
-    accumulators = {}
+    accumulators, init_line = {}, {}
     for j, (k, g) in enumerate(zip(wrt, bwd.outputs)):
         if k >= n_carry and not _is_zero(g):
             name = body.inputs[1 + k].name
             acc = namer.names[node.outputs[j].id] = namer.fresh(f"grad_{name}_sum" if name else "grad_sum")
             accumulators[j] = acc
+            init_line[j] = len(lines)
             lines.append(f"{indent}{acc} = {_zeros(g)}")
     # saved values come back under their names in the body, or fresh ones if the code
     # after the loop still reads that name; loop_index values are recomputed
@@ -230,8 +234,19 @@ def loop_grad_lines(node, em, indent):
     em.into.update({id(p): accumulators[j] for j, p in placed.items()})
     summed, moved = _summed_in_place(nodes, bwd.outputs,
                                      {j: acc for j, acc in accumulators.items() if j not in placed})
-    em.summed.update(summed)
-    em.added.update(moved)
+    # a sum of one number, all of whose terms are added where they are computed, is a
+    # Python float (`grad_sum_2 += t23[0:1].item()`): a number added to a number, not a
+    # numpy call per term on an array of one element; an array again after the loop
+    scalars = {}
+    for j, acc in accumulators.items():
+        g = bwd.outputs[j]
+        if j not in placed and math.prod(g.shape) == 1 and g.dtype == np.float64 \
+                and any(entry[0] == acc for entry in summed.values()):
+            scalars[j] = acc
+            lines[init_line[j]] = f"{indent}{acc} = 0.0"
+    scalar_names = set(scalars.values())
+    em.summed.update({key: entry + (entry[0] in scalar_names,) for key, entry in summed.items()})
+    em.added.update({key: entry + (entry[0] in scalar_names,) for key, entry in moved.items()})
     block += em.block(recompute, set(read), inner)
     keep = {v.id for v in bwd.outputs}
     block += _backward_body(node, em, nodes, keep, inner)
@@ -261,6 +276,9 @@ def loop_grad_lines(node, em, indent):
             namer.names.pop(vid, None)
         else:
             namer.names[vid] = old
+    for j, acc in scalars.items():
+        g = bwd.outputs[j]
+        lines.append(f"{indent}{acc} = {expr_source(A.npcall('full', A.literal(tuple(g.shape)), A.name(acc), A.dtype_expr(g.dtype)))}")
     # the gradients of the loop's inputs
     for j, k in enumerate(wrt):
         if j in accumulators:
