@@ -301,7 +301,7 @@ def test_a_segments_last_iteration_computes_no_next_state(checkpoints, segment):
 
 def test_an_ode_gradient_stays_within_twice_the_forwards_memory(checkpoints):
     """A memory count, not a timing (the benchmark's target). By default ("auto") an RK4
-    solver's 10 steps are checkpointed one at a time: the peak is at most twice the
+    solver's 10 steps are checkpointed one at a time: the peak is under twice the
     forward's (arguments counted in both), against 5x kept whole. Forward and backward
     bodies drop what they no longer read, take over dying arrays, add x's gradient into its
     sum term by term, and form k2's and k3's gradients where they are written into."""
@@ -310,8 +310,14 @@ def test_an_ode_gradient_stays_within_twice_the_forwards_memory(checkpoints):
     vg = srcgrad.value_and_grad(rk4)
     vg(x, 10)
     ratio = (peak(vg, x, 10) + x.nbytes) / (peak(rk4, x, 10) + x.nbytes)
-    assert "each iteration run again from its checkpoint" in vg.source(x, 10)
-    assert ratio < 2.05, (ratio, vg.source(x, 10))  # (2.00 here: numpy versions differ a little)
+    src = vg.source(x, 10)
+    assert "each iteration run again from its checkpoint" in src
+    assert ratio < 1.95, (ratio, src)  # (1.90 here)
+    # (the next state is computed in place, under a name of its own, then bound: the
+    # step's combination holds no temporaries, and the name lets go of it)
+    code = [line.split("#")[0].strip() for line in src.splitlines()]
+    k = next(j for j, line in enumerate(code) if re.fullmatch(r"y = t\d+", line))
+    assert code[k + 1] == "del " + code[k].split(" = ")[1], src
 
 
 def test_the_first_checkpoint_is_the_initial_state(checkpoints):

@@ -121,8 +121,15 @@ def kernel_statements(exprs, avals, arg_names, arg_avals, out_names, new_temp, h
                 free = {x for x in spare if x not in later and _occurrences(r, x) == 1}
                 took = []
                 take = None if take_buffer is None else (lambda s, d, name=name: take_buffer(s, d, name))
-                steps = _in_place(name, r, names, shapes, dtypes, shape, np.dtype(dtype), free, took, take)
+                # (an output bound to a name the formula reads, a loop's `y = y + c * k`, is
+                # computed under a name of its own, then bound)
+                rebinds = any(names.get(x) == name for x in r.free_symbols)
+                into = new_temp() if rebinds else name
+                steps = _in_place(into, r, names, shapes, dtypes, shape, np.dtype(dtype), free, took, take)
                 if steps:
+                    if rebinds:  # (`y = t19; del t19`: the loop's name alone holds it)
+                        steps += [A.assign(name, A.name(into)),
+                                  ast.Delete(targets=[ast.Name(id=into, ctx=ast.Del())])]
                     stmts += steps
                     fresh.add(name)
                     for x in took:
