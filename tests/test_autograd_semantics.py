@@ -2265,3 +2265,23 @@ def test_an_in_place_add_whose_old_value_is_gone_reads_its_result():
     xv = np.linspace(-1, 1, 6)
     np.testing.assert_allclose(x.grad.numpy(), np.cos(2 * xv + np.abs(xv) + 0.1 * xv) * (2.1 + np.sign(xv)),
                                rtol=1e-12)
+
+
+def test_gradients_accumulate_as_pytorchs_accumulategrad_and_retain_grad_do():
+    """Values and nodes as PyTorch 2.13 printed them: under create_graph a leaf's first
+    gradient is a copy (CopyBackwards), a retained one a clone (CloneBackward0); a later
+    backward without create_graph adds into the leaf's in place (its history stays) and
+    makes the retained one a plain sum (no history; it used to be a recorded AddBackward0)."""
+    x = leaf([1.0, 2.0])
+    y = x * 3
+    y.retain_grad()
+    (y * y).sum().backward(create_graph=True)
+    assert_array_equal(x.grad.detach().numpy(), [18.0, 36.0])
+    assert type(x.grad.grad_fn).__name__ == "CopyBackwards" and y.grad.grad_fn.name() == "CloneBackward0"
+    (y * y).sum().backward(retain_graph=True)
+    assert_array_equal(x.grad.detach().numpy(), [36.0, 72.0])
+    assert_array_equal(y.grad.numpy(), [12.0, 24.0])
+    assert type(x.grad.grad_fn).__name__ == "CopyBackwards" and y.grad.grad_fn is None
+    x.grad.sum().backward()  # (through the first gradient's history: d(18 x)/dx)
+    assert_array_equal(x.grad.detach().numpy(), [54.0, 90.0])
+    assert_array_equal(y.grad.numpy(), [18.0, 30.0])

@@ -570,7 +570,8 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
         _, fn, k = walk.values[i]
         t = fn.retains[k]()
         if t is not None:
-            _accumulate_into(t, g if g is not None else Tensor._make(np.zeros(t.shape, t.dtype)))
+            _accumulate_into(t, g if g is not None else Tensor._make(np.zeros(t.shape, t.dtype)), create_graph,
+                             retained=True)
     if not accumulate:
         return [wrt_out.get(i) if i is not None else None for i in wrt]
     # (backward(inputs=[h]) may name an intermediate h: its .grad is filled, as PyTorch's)
@@ -578,7 +579,7 @@ def _run_backward(roots, grad_roots, retain_graph, create_graph, inputs, allow_u
     for i in used_wrt:
         g = wrt_out[i]
         if g is not None:
-            _accumulate_into(tensors[i] if i in tensors else walk.values[i][1], g)
+            _accumulate_into(tensors[i] if i in tensors else walk.values[i][1], g, create_graph)
     return None
 
 
@@ -697,11 +698,27 @@ def _owned(arr, arg_ids):
     return arr
 
 
-def _accumulate_into(t, g):
+def _accumulate_into(t, g, create_graph=False, retained=False):
+    """t.grad += g, as PyTorch's AccumulateGrad (a leaf's) and retain_grad's hook do it. Under
+    create_graph the first gradient is a copy of g (CopyBackwards, a retained one's
+    CloneBackward0) and a later one the recorded sum; without, a retained gradient is the
+    plain sum, and a leaf's is added into in place (one with history keeps it)."""
+    from . import recording as _recording
+    from .mode import no_grad
     if t.grad is None:
+        if create_graph and g._requires_grad:
+            g = g.clone()
+            if not retained:
+                _recording.named(g, "CopyBackwards")
         t.grad = g
-    elif g._requires_grad or t.grad._requires_grad:
+    elif create_graph and (g._requires_grad or t.grad._requires_grad):
         t.grad = t.grad + g
+    elif retained:
+        with no_grad():
+            t.grad = t.grad + g
+    elif t.grad._requires_grad:
+        with no_grad():
+            t.grad.add_(g)
     else:
         np.add(t.grad._data, g._data, out=t.grad._data, casting="unsafe")
         t.grad._vc.bump()
