@@ -7,10 +7,16 @@ one by hand. A test's own `@settings(max_examples=...)` takes precedence over bo
 srcgrad's disk cache: unless SRCGRAD_CACHE_DIR or SRCGRAD_CACHE is set, the suite uses a
 fresh cache directory of its own, removed at the end, so that tests never see entries
 written by another run (entries are also keyed by a hash of srcgrad's own source).
+
+The repository root is on sys.path (however pytest is started): tests read the
+benchmarks' workloads (`from benchmarks.workloads.ode import runge_kutta`).
 """
 import os
 import shutil
+import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from hypothesis import HealthCheck, settings
 

@@ -11,6 +11,8 @@ from peak_memory import peak
 from srcgrad import config
 from srcgrad.ir.checkpoint import segment_length
 
+from benchmarks.workloads.ode import rhs, runge_kutta
+
 
 @pytest.fixture
 def checkpoints():
@@ -268,20 +270,12 @@ def test_carried_views_are_formed_again_at_a_segments_start_not_kept(checkpoints
     assert "x_checkpoints" not in src and "tail_checkpoints" not in src, src
 
 
-def chain(x, y):
-    """The right-hand side y_0' = x_0, y_i' = x_i y_{i-1} of GradBench's ODE."""
-    return np.concatenate([x[:1], x[1:] * y[:-1]])
 
 
 def rk4(x, steps):
-    """GradBench's ODE (benchmarks/workloads/ode.py): RK4 steps over the chain."""
-    y, h = np.zeros(x.shape[0]), 2.0 / steps
-    for _ in range(steps):
-        k1 = chain(x, y)
-        k2 = chain(x, y + h / 2 * k1)
-        k3 = chain(x, y + h / 2 * k2)
-        k4 = chain(x, y + h * k3)
-        y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    """GradBench's ODE (benchmarks/workloads/ode.py), its last 12 elements weighted (the
+    workload's last element has a zero gradient beyond 4 * steps elements)."""
+    y = runge_kutta(x, np.zeros(x.shape[0]), 2.0, steps)
     return np.sum(y[-12:] * np.arange(12))
 
 
@@ -334,8 +328,8 @@ def test_the_first_checkpoint_is_the_initial_state(checkpoints):
 def rk2_vector(x, steps=10):
     y, h = np.zeros(x.shape[0]), 2.0 / steps
     for _ in range(steps):
-        k1 = chain(x, y)
-        k2 = chain(x, y + h / 2 * k1)
+        k1 = rhs(x, y)
+        k2 = rhs(x, y + h / 2 * k1)
         y = y + h / 2 * (k1 + k2)
     return y
 

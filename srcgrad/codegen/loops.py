@@ -380,9 +380,10 @@ def _summed_in_place(nodes, outputs, accumulators):
     # a term that is an input made by a plain op (a slice) and read by nothing else is
     # added where that op stands (`grad_sum_2 += t24[0:1]`): not kept until the kernel
     made = {o.id: m for m in nodes for o in m.outputs}
+    by_id = {id(m): m for m in nodes}
     moved = {}
     for n_id, (acc, prev, k_out) in list(summed.items()):
-        n = next(m for m in nodes if id(m) == n_id)
+        n = by_id[n_id]
         e = n.attrs["exprs"][k_out]
         others = set().union(*[f.free_symbols for k, f in enumerate(n.attrs["exprs"]) if k != k_out])
         ids = [x.id for x in n.inputs]
