@@ -492,3 +492,18 @@ def test_an_invariants_gradient_is_added_into_its_sum_term_by_term(unrolled):
     assert sum(bool(re.match(r"grad_sum(_\d)? = 0\.0$", line)) for line in code) == 1, src
     num = np.array([(f(w + e, b, 12) - f(w - e, b, 12)) / 2e-6 for e in np.eye(7) * 1e-6])
     np.testing.assert_allclose(got[1][0], num, rtol=1e-6, atol=1e-8)
+
+
+def test_a_summed_gradient_sharing_a_part_with_another_output_stays_in_its_kernel(unrolled):
+    # w's and h's gradients of `h = sin(h * w + x)` share `grad_h * cos(...)`: w's is not
+    # added into its sum apart from the kernel, which would compute the cosine twice
+    def f(w, xs):
+        h = np.ones(6)
+        for t in range(xs.shape[0]):
+            h = np.sin(h * w + xs[t])
+        return np.sum(h)
+    w, xs = np.linspace(0.1, 0.9, 6), np.random.default_rng(0).normal(size=(8, 6))
+    got, want, src = both(f, (w, xs), unrolled=unrolled)
+    assert_same(got, want)
+    backward = src[src.index("the loop's backward"):]
+    assert backward.count("np.cos(") == 1, src

@@ -354,7 +354,8 @@ def _summed_in_place(nodes, outputs, accumulators):
     def summable(v):  # (a kernel's output, of float inputs, not already part of a sum)
         n = v.node
         return n is not None and id(n) in in_block and n.op.name == "ew" and id(n) not in summed \
-            and all(isinstance(x, Value) and x.dtype.kind == "f" for x in n.inputs) and v.dtype.kind == "f"
+            and all(isinstance(x, Value) and x.dtype.kind == "f" for x in n.inputs) and v.dtype.kind == "f" \
+            and not _shares_with_other_outputs(n, v)
 
     from ..symbolic.kernel import canon_symbol
     summed = {}
@@ -404,6 +405,20 @@ def _summed_in_place(nodes, outputs, accumulators):
             gone.append(k)
         summed[n_id] = (acc, prev, k_out, tuple(gone))
     return summed, moved
+
+
+def _shares_with_other_outputs(n, v):
+    """Whether kernel n's formula for output v has a compound part that a formula of another
+    output of n has too (`t45 + 1`): written apart from the kernel, it would be computed
+    twice."""
+    import sympy as sp
+    exprs = n.attrs["exprs"]
+    k = next(j for j, o in enumerate(n.outputs) if o is v)
+    if len(exprs) == 1:
+        return False
+    mine = {e for e in sp.preorder_traversal(exprs[k]) if not e.is_Atom}
+    return any(not e.is_Atom and e in mine for j, f in enumerate(exprs) if j != k
+               for e in sp.preorder_traversal(f))
 
 
 def _body_values(body, n_carry):
