@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _dtype
 from . import numpy as snp
-from .autograd.recording import keeps_no_tensor
+from .autograd.recording import keeps_no_tensor, not_a_view
 from .tensor import Tensor, _as_operand, _promote, alpha_node
 
 __all__ = []
@@ -757,10 +757,13 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
 
 @torch_function("kthvalue")
 def kthvalue(input, k, dim=-1, keepdim=False):  # noqa: A002
+    """The k-th smallest entry along dim and its position: PyTorch's results of their own
+    (an in-place op on them is their node, not a write through the sorted values they were
+    cut from)."""
     x = _t(input)
     v, i = topk(x, k, dim, largest=False)
     v, i = v.narrow(dim, k - 1, 1), i.narrow(dim, k - 1, 1)
-    return _ValuesIndices(v if keepdim else v.squeeze(dim), i if keepdim else i.squeeze(dim))
+    return _ValuesIndices(not_a_view(v if keepdim else v.squeeze(dim)), not_a_view(i if keepdim else i.squeeze(dim)))
 
 
 @torch_function("median")

@@ -2285,3 +2285,20 @@ def test_gradients_accumulate_as_pytorchs_accumulategrad_and_retain_grad_do():
     x.grad.sum().backward()  # (through the first gradient's history: d(18 x)/dx)
     assert_array_equal(x.grad.detach().numpy(), [54.0, 90.0])
     assert_array_equal(y.grad.numpy(), [18.0, 30.0])
+
+
+def test_a_median_or_kthvalue_is_a_result_of_its_own():
+    """`v = x.median(dim=0, keepdim=True).values; v.exp_()` is ExpBackward0 over
+    MedianBackward1, as PyTorch 2.13 printed (srcgrad cut it from the sorted values: the
+    write went through them, AsStridedBackward0); gradients as PyTorch's."""
+    x = leaf([[1.45], [1.05], [-1.45], [1.73]])
+    v0 = (x.abs() + 0.5) ** x
+    v = v0.median(dim=0, keepdim=True).values
+    v.exp_()
+    assert v.grad_fn.name() == "ExpBackward0"
+    assert v.grad_fn.next_functions[0][0].name() == "MedianBackward1"
+    k = torch.kthvalue(v0 * 1, 2, 0).values
+    k.mul_(2)
+    assert k.grad_fn.name() == "MulBackward0"
+    (v.sum() + k.sum()).backward()
+    assert_allclose(x.grad.numpy(), [[0.0], [12.1542], [0.0], [0.0]], atol=1e-4)
