@@ -806,7 +806,7 @@ def mode(input, dim=-1, keepdim=False):  # noqa: A002
     i = tensor(idx)
     d = dim % x.ndim
     values = snp.take_along_axis(x, np.expand_dims(idx, d), axis=d)
-    return _ValuesIndices(values if keepdim else values.squeeze(d), i.unsqueeze(d) if keepdim else i)
+    return _ValuesIndices(values if keepdim else not_a_view(values.squeeze(d)), i.unsqueeze(d) if keepdim else i)
 
 
 @torch_function("quantile")

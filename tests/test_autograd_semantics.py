@@ -2302,3 +2302,23 @@ def test_a_median_or_kthvalue_is_a_result_of_its_own():
     assert k.grad_fn.name() == "MulBackward0"
     (v.sum() + k.sum()).backward()
     assert_allclose(x.grad.numpy(), [[0.0], [12.1542], [0.0], [0.0]], atol=1e-4)
+
+
+def test_reductions_with_indices_are_results_of_their_own_named_as_pytorchs():
+    """Node names PyTorch 2.13 printed, and an in-place op on each result is its own node
+    (ExpBackward0), not a write through what srcgrad cut it from (AsStridedBackward0)."""
+    a = leaf([[0.31, -1.2, 2.0, 0.4], [1.5, 0.7, -0.4, -0.9], [0.9, 0.1, -2.2, 1.3]])
+    cases = {"MaxBackward0": lambda x: x.max(1).values, "KthvalueBackward0": lambda x: x.kthvalue(2, 1).values,
+             "ModeBackward0": lambda x: x.mode(1).values, "CummaxBackward0": lambda x: x.cummax(1).values,
+             "NanmedianBackward0": lambda x: x.nanmedian(), "VarMeanBackward0": lambda x: torch.var_mean(x, 1)[1],
+             "StdMeanBackward0": lambda x: torch.std_mean(x, 1)[0], "RepeatBackward0": lambda x: x.tile((2,))}
+    for name, fn in cases.items():
+        y = fn(a * 1)
+        assert y.grad_fn.name() == name, (name, y.grad_fn.name())
+        y.exp_()
+        assert y.grad_fn.name() == "ExpBackward0", (name, y.grad_fn.name())
+    y = a.max(1).values
+    y.exp_()
+    y.sum().backward()
+    assert_allclose(a.grad.numpy(), [[0.0, 0.0, np.exp(2.0), 0.0], [np.exp(1.5), 0.0, 0.0, 0.0],
+                                     [0.0, 0.0, 0.0, np.exp(1.3)]], rtol=1e-6)

@@ -98,6 +98,9 @@ TABLE = [
     ("T", "index_copy", "IndexCopyBackward0"), ("T", "index_fill", _index_fill), ("T", "index_put", "IndexPutBackward0"),
     ("T", "addcmul", "AddcmulBackward0"), ("T", "addcdiv", "AddcdivBackward0"),
     ("T", "masked_scatter", "MaskedScatterBackward0"), ("T", "put", "PutBackward0"), ("T", "take", "TakeBackward0"),
+    ("T", "kthvalue", "KthvalueBackward0"), ("T", "mode", "ModeBackward0"), ("T", "cummax", "CummaxBackward0"),
+    ("T", "cummin", "CumminBackward0"), ("T", "nanmedian", _with_dim("NanmedianBackward0", "NanmedianBackward1")),
+    ("T", "var_mean", "VarMeanBackward0"), ("T", "std_mean", "StdMeanBackward0"), ("T", "tile", "RepeatBackward0"),
 ]
 
 

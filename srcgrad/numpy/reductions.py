@@ -585,8 +585,8 @@ def torch_extreme(x, dim, keepdim, axis, keepdims, name, numpy_method=False):
     idx = _op("argmax" if name == "max" else "argmin", [x], axis=d, keepdims=True)
     # the values are read at the returned indices, so (as in PyTorch) only they get gradient
     values = _take_along(x, idx, d)
-    if not keepdim:
-        values = values.reshape(values.shape[:d] + values.shape[d + 1:])
+    if not keepdim:  # (results of their own, as PyTorch's: an in-place op on them is their node)
+        values = not_a_view(values.reshape(values.shape[:d] + values.shape[d + 1:]))
         idx = idx.reshape(idx.shape[:d] + idx.shape[d + 1:])
     return result(values, idx.astype(np.int64))
 
