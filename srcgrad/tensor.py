@@ -1265,9 +1265,7 @@ class Tensor:
             repeated = d < lead or (bshape[d - lead] == 1 and shape[d] != 1)
             count = 1 if not isinstance(item, slice) else len(range(*item.indices(shape[d])))
             if repeated and count > 1:
-                raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers "
-                                   "to a single memory location. Please clone() the tensor before performing the "
-                                   "operation.")
+                raise _recording.overlapping_write()
             if d >= lead:
                 mapped.append((0 if not isinstance(item, slice) else slice(0, 1)) if repeated else item)
         region = np.empty(shape, dtype=bool)[items].shape

@@ -220,15 +220,19 @@ _KEEPS_LAYOUT = ("elementwise", "compare")  # op kinds whose results keep their 
 _OBJECT = np.dtype(object)  # (the dtype of a result that is not an array: never float)
 
 
+def overlapping_write():
+    """PyTorch's error for a write into elements that share memory (an expand along an
+    axis of more than one element): which of them the result lands in is undefined."""
+    return RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                        "single memory location. Please clone() the tensor before performing the operation.")
+
+
 def refuse_overlapping_write(t):
-    """PyTorch's error for an in-place op on a tensor whose elements share memory (an
-    expand along an axis of more than one element): which of them the result lands in
-    is undefined. (A fill writes one value to all: it is allowed, and writes the base.)"""
+    """overlapping_write() for an in-place op on all of t, if its elements share memory.
+    (A fill writes one value to all: it is allowed, and writes the base.)"""
     a = t._data
     if a.ndim and any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape)):
-        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers "
-                           "to a single memory location. Please clone() the tensor before performing the "
-                           "operation.")
+        raise overlapping_write()
 
 
 def _keep_overwritten(t, old):

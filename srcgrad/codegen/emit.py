@@ -139,6 +139,7 @@ class Emitter:
         self.added = {}        # id(node) -> (a sum its value is added into instead, subtracted?)
         self.detached = set()  # ids of view nodes written as copies (buffers.detached_views)
         self.at = (None, 0)    # (the BufferPlan, the position) of the block op being written
+        self.formed = {}       # id(kernel) -> outputs formed where read (_formed_at_uses)
         self.renamed = []      # (name, value): a loop's backward's own names of values (codegen/loops.py)
 
     def arg(self, x):
@@ -167,7 +168,8 @@ class Emitter:
             for o in n.outputs:
                 self.inlined.pop(o.id, None)
         self.detached |= plan.detached if plan is not None else detached_views(nodes, keep)
-        self.formed = _formed_at_uses(nodes, keep) if plan is not None else {}
+        if plan is not None:  # (a loop's body is a block inside this one: its entries join these)
+            self.formed.update(_formed_at_uses(nodes, keep))
         lines = []
         for i, n in enumerate(nodes):
             stmts, fresh, reused = self._node(i, n, plan, uses, keep, by_name, indent)
