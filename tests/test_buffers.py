@@ -300,3 +300,30 @@ def test_a_small_view_read_late_is_copied_so_its_base_can_go(monkeypatch):
         srcgrad.autograd.engine.clear_cache()
     for a, b in zip(grads, plain_grads):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def _rk4_step_then_loop(x, s):
+    """One RK4 step, then a loop: the step's backward is written after the loop's."""
+    y = np.zeros(x.shape[0])
+    k1 = np.concatenate([x[:1], x[1:] * y[:-1]])
+    k2 = np.concatenate([x[:1], x[1:] * (y + 0.1 * k1)[:-1]])
+    k3 = np.concatenate([x[:1], x[1:] * (y + 0.1 * k2)[:-1]])
+    k4 = np.concatenate([x[:1], x[1:] * (y + 0.2 * k3)[:-1]])
+    y = y + 0.2 / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    for _ in range(s):
+        y = np.sin(y) * x
+    return np.sum(y * np.arange(x.shape[0]))
+
+
+def test_outputs_twice_another_are_formed_where_written_after_a_loop_too():
+    """k2's and k3's gradients, twice k1's, are formed where an accumulate writes into them
+    (`grad_k3 = 2.0 * grad_k4`), not held and copied — also in the block after a loop's
+    backward (a loop's body, written in between, used to drop the block's choices)."""
+    x = np.linspace(0.1, 1.0, 3000)
+    g = srcgrad.grad(_rk4_step_then_loop)
+    got = g(x, 6)
+    code = _code(str(g.source(x, 6)))
+    assert sum(bool(re.fullmatch(r"\w+ = 2\.0 \* \w+", line)) for line in code) == 2, code
+    e = np.eye(3000)[[0, 1, 1500, 2999]] * 1e-6
+    num = [(_rk4_step_then_loop(x + d, 6) - _rk4_step_then_loop(x - d, 6)) / 2e-6 for d in e]
+    np.testing.assert_allclose(got[[0, 1, 1500, 2999]], num, rtol=1e-6, atol=1e-6)
